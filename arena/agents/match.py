@@ -1,0 +1,90 @@
+"""The match runner: ``arena.play(env, agents, seed=...)``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pettingzoo import AECEnv
+
+from arena.agents.base import Agent
+from arena.core.errors import ArenaError
+from arena.core.registry import make
+from arena.core.transcript import Transcript
+
+
+@dataclass
+class MatchResult:
+    """What one match produced."""
+
+    env_id: str
+    seed: int | None
+    returns: dict[str, float]
+    winners: list[str]
+    transcript: Transcript
+    roles: dict[str, str] = field(default_factory=dict)
+    agent_names: dict[str, str] = field(default_factory=dict)
+    invalid_moves: dict[str, int] = field(default_factory=dict)
+    steps: int = 0
+    truncated: bool = False
+
+
+StepCallback = Callable[[AECEnv, str, str], None]
+
+
+def play(
+    env: AECEnv | str,
+    agents: Mapping[str, Agent] | Sequence[Agent],
+    seed: int | None = None,
+    *,
+    max_steps: int = 100_000,
+    on_step: StepCallback | None = None,
+    **env_kwargs: Any,
+) -> MatchResult:
+    """Play one episode and return per-agent returns, the winner(s) and the transcript.
+
+    ``env`` is an AEC env or an env id (built with ``env_kwargs``); ``agents`` maps seats to agents
+    or lists them in seat order. ``on_step(env, agent, action)`` is called after every live move
+    (the live viewer uses it). ``max_steps`` guards against a game that never ends.
+    """
+    if isinstance(env, str):
+        env = make(env, **env_kwargs)
+    elif env_kwargs:
+        raise ArenaError("env_kwargs only apply when env is given as an id")
+    seats = list(env.possible_agents)
+    if not isinstance(agents, Mapping):
+        agents = list(agents)
+        if len(agents) != len(seats):
+            raise ArenaError(f"{len(agents)} agents for {len(seats)} seats")
+        agents = dict(zip(seats, agents, strict=True))
+    missing = [s for s in seats if s not in agents]
+    if missing:
+        raise ArenaError(f"no agent for seat(s) {', '.join(missing)}")
+    for agent in agents.values():
+        agent.reset()
+    env.reset(seed=seed)
+    steps = 0
+    for seat in env.agent_iter(max_iter=max_steps):
+        observation, _, terminated, truncated, info = env.last()
+        action = None if (terminated or truncated) else agents[seat].act(observation, info)
+        env.step(action)
+        steps += 1
+        if action is not None and on_step is not None:
+            on_step(env, seat, action)
+    raw = env.unwrapped
+    if env.agents:
+        raise ArenaError(f"match did not finish within max_steps={max_steps}")
+    result = raw.transcript.result or {}
+    return MatchResult(
+        env_id=raw.env_id,
+        seed=seed,
+        returns=dict(raw.returns),
+        winners=list(raw.winners),
+        transcript=raw.transcript,
+        roles=dict(raw.transcript.header.get("roles", {})),
+        agent_names={s: getattr(a, "name", type(a).__name__) for s, a in agents.items()},
+        invalid_moves=dict(raw.invalid_counts),
+        steps=steps,
+        truncated=bool(result.get("truncated", False)),
+    )

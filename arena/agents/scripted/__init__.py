@@ -1,0 +1,1 @@
+"""Scripted agents: sensible, deterministic-given-a-seed heuristics per game (registered per env)."""

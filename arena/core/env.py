@@ -1,0 +1,255 @@
+"""``TextGameEnv``: the base class for turn-based text games on PettingZoo's ``AECEnv``.
+
+A game subclass describes its rules through a few hooks (``_setup``, ``_play``, ``_header``,
+``_prompt``, ``legal_actions``, ``secrets``) and calls helpers (``say``, ``tell``, ``reward``,
+``set_turn``, ``end_game``, ``eliminate``). The base class owns the PettingZoo bookkeeping:
+
+* agent selection, per-step ``rewards`` and ``_cumulative_rewards``, dead steps;
+* the invalid-move rule: a private warning and a retry (``invalid_retries``, default 1), then the
+  game's penalty (``_on_invalid_exhausted``; forfeit by default in two-player games);
+* termination (the game ended) vs truncation (``max_turns`` valid moves were played);
+* ``infos[agent]``: ``legal_actions`` for the acting agent, ``invalid_move`` after an invalid action,
+  ``role`` and the game's own keys for that agent only;
+* seeding: one ``np.random.Generator`` created in ``reset(seed)``;
+* transcript events and ``render_mode="ansi"``.
+
+Simultaneous phases (votes, sealed bids) use :class:`SimultaneousPhase`: actions are buffered and
+revealed together, so agents acting later in the AEC order learn nothing from earlier ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, ClassVar
+
+from pettingzoo import AECEnv
+
+from arena.core.episode import EpisodeBook
+from arena.core.errors import ArenaError
+
+
+class TextGameEnv(EpisodeBook, AECEnv):
+    """Base class for turn-based text games. See the module docstring for the contract."""
+
+    metadata: ClassVar[dict[str, Any]] = {
+        "name": "text_game",
+        "render_modes": ["ansi"],
+        "render_fps": 1,
+        "is_parallelizable": False,
+    }
+
+    def __init__(
+        self,
+        num_players: int,
+        *,
+        max_turns: int | None = None,
+        invalid_retries: int = 1,
+        render_mode: str | None = None,
+    ) -> None:
+        super().__init__()
+        if max_turns is not None and (not isinstance(max_turns, int) or max_turns < 1):
+            raise ArenaError(f"max_turns must be a positive integer or None, got {max_turns!r}")
+        if not isinstance(invalid_retries, int) or invalid_retries < 0:
+            raise ArenaError(f"invalid_retries must be a non-negative integer, got {invalid_retries!r}")
+        self._init_book(num_players, render_mode)
+        self.max_turns = max_turns
+        self.invalid_retries = invalid_retries
+
+    # -- hooks every game implements ---------------------------------------------------------------
+    def _setup(self) -> None:
+        """Start a new episode: deal, assign roles, announce, and call ``set_turn`` for the first mover."""
+        raise NotImplementedError
+
+    def _play(self, agent: str, action: str) -> str | None:
+        """Apply ``agent``'s action. Return None when it was valid, else the reason it was invalid
+        (the state must then be unchanged)."""
+        raise NotImplementedError
+
+    def legal_actions(self, agent: str) -> list[str] | None:
+        """The exact legal action strings for ``agent`` now, or None when the move set is open."""
+        return None
+
+    def _on_invalid_exhausted(self, agent: str, reason: str) -> None:
+        """The penalty once an agent's retries are used up. Default: forfeit (two-player games)."""
+        self.forfeit(agent, reason)
+
+    def _on_truncation(self) -> None:
+        """Pay anything owed when ``max_turns`` cuts the game short (default: nothing)."""
+
+    # -- PettingZoo API ----------------------------------------------------------------------------
+    def reset(self, seed: int | None = None, options: dict | None = None) -> None:
+        self._start_episode(seed)
+        self.agents = list(self.possible_agents)
+        self.rewards = {a: 0.0 for a in self.agents}
+        self._cumulative_rewards = {a: 0.0 for a in self.agents}
+        self.terminations = {a: False for a in self.agents}
+        self.truncations = {a: False for a in self.agents}
+        self.infos: dict[str, dict[str, Any]] = {a: {} for a in self.agents}
+        self._invalid_streak = {a: 0 for a in self.agents}
+        self._skip_agent_selection = None
+        self.agent_selection = self.agents[0]
+        self._setup()
+        self._publish_headers()
+        self._after_move()
+
+    def observe(self, agent: str) -> dict[str, Any]:
+        self._require_reset()
+        prompt = ""
+        if agent == self.agent_selection and self._is_live(agent):
+            prompt = self._prompt(agent)
+        return self._observation(agent, prompt)
+
+    def step(self, action: Any) -> None:
+        self._require_reset()
+        agent = self.agent_selection
+        if agent not in self.terminations:
+            raise ArenaError("the episode is over: call reset()")
+        if self.terminations[agent] or self.truncations[agent]:
+            self._was_dead_step(None)  # PettingZoo wants None here; any action is ignored
+            return
+        self._cumulative_rewards[agent] = 0.0
+        self._clear_rewards()
+        self.infos[agent].pop("invalid_move", None)
+        text = self._coerce_action(action)
+        self.transcript.record("action", agent=agent, text=text, turn=self.turn)
+        reason = self._play(agent, text)
+        if reason is None:
+            self._invalid_streak[agent] = 0
+            self.turn += 1
+        else:
+            self._handle_invalid(agent, str(reason))
+        if not self.finished and self.max_turns is not None and self.turn >= self.max_turns:
+            self._truncate()
+        self._after_move()
+
+    # -- helpers for game code ---------------------------------------------------------------------
+    def set_turn(self, agent: str) -> None:
+        """Make ``agent`` the one to act next."""
+        if agent not in self.possible_agents:
+            raise ValueError(f"unknown agent {agent!r}")
+        self.agent_selection = agent
+
+    def next_live_agent(self, after: str, among: Sequence[str] | None = None) -> str:
+        """The first agent after ``after`` in seat order that is still playing."""
+        order = list(among) if among is not None else self.possible_agents
+        start = order.index(after) if after in order else -1
+        for k in range(1, len(order) + 1):
+            candidate = order[(start + k) % len(order)]
+            if self._is_live(candidate):
+                return candidate
+        raise ArenaError("no live agent left")
+
+    def end_game(
+        self,
+        reason: str,
+        *,
+        winners: Iterable[str] = (),
+        rewards: dict[str, float] | None = None,
+        info: dict[str, Any] | None = None,
+    ) -> None:
+        """Finish the episode: pay ``rewards``, terminate every agent, announce and record the result.
+        ``info`` (public end-of-game metrics) is merged into every remaining agent's infos."""
+        if self.finished:
+            return
+        for agent, value in (rewards or {}).items():
+            self.reward(agent, value)
+        self.winners = list(winners)
+        self.end_reason = reason
+        self.finished = True
+        self._final_info = dict(info or {})
+        self.say(f"Game over: {reason}", kind="result")
+        for agent in self.agents:
+            self.terminations[agent] = True
+        self.transcript.record(
+            "end", reason=reason, winners=self.winners, returns=dict(self.returns), info=self._final_info
+        )
+
+    def forfeit(self, agent: str, reason: str) -> None:
+        """The offender loses 1, every other player shares +1 (two-player forfeit: -1/+1)."""
+        others = [a for a in self.possible_agents if a != agent]
+        rewards = {agent: -1.0, **{a: 1.0 / len(others) for a in others}} if others else {agent: -1.0}
+        self.end_game(f"{agent} forfeits after repeated invalid moves ({reason})", winners=others, rewards=rewards)
+
+    def eliminate(self, agent: str, reason: str = "") -> None:
+        """Remove ``agent`` from play mid-game (it receives its dead step next, as PettingZoo expects).
+        The game must then ``set_turn`` to a live agent if ``agent`` was to act."""
+        if agent in self.terminations and not self.terminations[agent]:
+            self.terminations[agent] = True
+            self.transcript.record("eliminated", agent=agent, reason=reason, turn=self.turn)
+
+    # -- internals ---------------------------------------------------------------------------------
+    def _is_live(self, agent: str) -> bool:
+        return agent in self.terminations and not (self.terminations[agent] or self.truncations[agent])
+
+    def _handle_invalid(self, agent: str, reason: str) -> None:
+        self.invalid_counts[agent] += 1
+        self._invalid_streak[agent] += 1
+        self.transcript.events[-1]["invalid"] = reason
+        self.infos[agent]["invalid_move"] = reason
+        if self._invalid_streak[agent] <= self.invalid_retries:
+            left = self.invalid_retries - self._invalid_streak[agent] + 1
+            self.tell(agent, f"Invalid move: {reason} Try again ({left} attempt(s) left).", kind="warning")
+            self.agent_selection = agent
+        else:
+            self._invalid_streak[agent] = 0
+            self._on_invalid_exhausted(agent, reason)
+
+    def _truncate(self) -> None:
+        self._on_truncation()
+        self.end_reason = f"turn limit ({self.max_turns}) reached"
+        self.finished = True
+        self._final_info = {}
+        self.say(f"Game over: {self.end_reason}", kind="result")
+        for agent in self.agents:
+            self.truncations[agent] = True
+        self.transcript.record(
+            "end", reason=self.end_reason, winners=self.winners, returns=dict(self.returns), truncated=True, info={}
+        )
+
+    def _after_move(self) -> None:
+        """Refresh infos, record the next prompt, and queue dead agents for their final step."""
+        self._accumulate_rewards()
+        acting = self.agent_selection
+        for agent in self.agents:
+            info: dict[str, Any] = {"role": self.role(agent), "turn": self.turn}
+            if "invalid_move" in self.infos.get(agent, {}):
+                info["invalid_move"] = self.infos[agent]["invalid_move"]
+            info.update(self._extra_info(agent))
+            if self.finished:
+                info.update(self._final_info)
+            elif agent == acting and self._is_live(agent):
+                legal = self.legal_actions(agent)
+                if legal is not None:
+                    info["legal_actions"] = legal
+            self.infos[agent] = info
+        if self._is_live(acting):
+            self.transcript.record("prompt", agent=acting, text=self._prompt(acting), turn=self.turn)
+        if any(self.terminations[a] or self.truncations[a] for a in self.agents):
+            self._deads_step_first()
+
+
+class SimultaneousPhase:
+    """Buffered simultaneous moves inside an AEC game: each listed agent acts once, in seat order,
+    and nothing is revealed until all have acted."""
+
+    def __init__(self, agents: Iterable[str]) -> None:
+        self.order = list(agents)
+        self.moves: dict[str, str] = {}
+
+    @property
+    def waiting(self) -> list[str]:
+        return [a for a in self.order if a not in self.moves]
+
+    @property
+    def complete(self) -> bool:
+        return not self.waiting
+
+    def submit(self, agent: str, move: str) -> None:
+        if agent not in self.order or agent in self.moves:
+            raise ValueError(f"{agent} cannot move in this phase")
+        self.moves[agent] = move
+
+    def drop(self, agent: str) -> None:
+        """Stop waiting for an agent (eliminated mid-phase)."""
+        if agent in self.order and agent not in self.moves:
+            self.order.remove(agent)

@@ -1,0 +1,207 @@
+"""Bookkeeping shared by turn-based (AEC) and simultaneous (Parallel) text games.
+
+:class:`EpisodeBook` owns what every game repeats: agent names, spaces, the seeded RNG, the message
+store, the transcript, per-agent returns, observation rendering and ``render_mode="ansi"``. The two
+base classes in :mod:`arena.core.env` and :mod:`arena.core.parallel` add the stepping protocol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+from gymnasium import spaces
+
+from arena.core.errors import ArenaError
+from arena.core.messages import GAME, Message, MessageLog
+from arena.core.spaces import (
+    MAX_ACTION_CHARS,
+    clean_text,
+    clip_text,
+    text_action_space,
+    text_observation_space,
+)
+from arena.core.transcript import Transcript, compose_observation
+
+
+class EpisodeBook:
+    """Mixin with the per-episode state of an arena game. Subclasses describe only the rules."""
+
+    metadata: ClassVar[dict[str, Any]] = {"name": "arena_game", "render_modes": ["ansi"], "render_fps": 1}
+    #: Image shape for visual games (``None`` for text-only games).
+    image_shape: ClassVar[tuple[int, int, int] | None] = None
+
+    # Set by the registry so transcripts can say which game and kwargs they came from.
+    env_id: str = ""
+    env_kwargs: Mapping[str, Any] = {}
+
+    def _init_book(self, num_players: int, render_mode: str | None) -> None:
+        if not isinstance(num_players, int) or isinstance(num_players, bool) or num_players < 1:
+            raise ArenaError(f"num_players must be a positive integer, got {num_players!r}")
+        modes = self.metadata.get("render_modes", [])
+        if render_mode is not None and render_mode not in modes:
+            raise ArenaError(f"render_mode={render_mode!r} is not supported; choose one of {modes} or None")
+        self.render_mode = render_mode
+        self.num_players = num_players
+        self.possible_agents = [f"player_{i}" for i in range(num_players)]
+        observation_space = text_observation_space(self.image_shape)
+        # PettingZoo asserts the same space object is returned on every call.
+        self._observation_spaces = {a: observation_space for a in self.possible_agents}
+        self._action_spaces = {a: text_action_space() for a in self.possible_agents}
+        self._ready = False
+
+    # -- spaces ------------------------------------------------------------------------------------
+    def observation_space(self, agent: str) -> spaces.Space:
+        return self._observation_spaces[agent]
+
+    def action_space(self, agent: str) -> spaces.Space:
+        return self._action_spaces[agent]
+
+    # -- episode start -----------------------------------------------------------------------------
+    def _start_episode(self, seed: int | None) -> None:
+        """Fresh RNG, message store, transcript and returns; called first thing in ``reset``."""
+        self.np_random = np.random.default_rng(seed)
+        self.seed_used = seed
+        self.turn = 0
+        self.phase = ""
+        self.log = MessageLog(tuple(self.possible_agents))
+        self.transcript = Transcript()
+        self.returns: dict[str, float] = {a: 0.0 for a in self.possible_agents}
+        self.winners: list[str] = []
+        self.end_reason = ""
+        self.finished = False
+        self.invalid_counts: dict[str, int] = {a: 0 for a in self.possible_agents}
+        self._headers: dict[str, str] = {}
+        self._ready = True
+
+    def _publish_headers(self) -> None:
+        """Fix each agent's header (rules + private setup) and write the transcript's reset event."""
+        self._headers = {a: clean_text(self._header(a)) for a in self.possible_agents}
+        self.transcript.events.insert(
+            0,
+            {
+                "event": "reset",
+                "env_id": self.env_id or self.metadata.get("name", ""),
+                "seed": self.seed_used,
+                "kwargs": dict(self.env_kwargs),
+                "agents": list(self.possible_agents),
+                "headers": dict(self._headers),
+                "roles": {a: self.role(a) for a in self.possible_agents},
+            },
+        )
+
+    @property
+    def rng(self) -> np.random.Generator:
+        """The episode's only source of randomness, created by ``reset(seed)``."""
+        return self.np_random
+
+    def _require_reset(self) -> None:
+        if not self._ready:
+            raise ArenaError(f"{type(self).__name__}: call reset() before step() or observe()")
+
+    # -- hooks a game may override -----------------------------------------------------------------
+    def _header(self, agent: str) -> str:
+        """Rules and the agent's private setup, fixed for the episode (shown first in every observation)."""
+        return ""
+
+    def _prompt(self, agent: str) -> str:
+        """What the acting agent is asked now (board, legal moves). Shown only on its turn."""
+        return ""
+
+    def _image(self, agent: str) -> np.ndarray:
+        """The agent's image for visual games."""
+        raise NotImplementedError
+
+    def role(self, agent: str) -> str:
+        """The agent's role (private unless the game says otherwise)."""
+        return "player"
+
+    def secrets(self, agent: str) -> list[str]:
+        """Strings only ``agent`` may see right now; no other agent's observation or info may contain them."""
+        return []
+
+    def _extra_info(self, agent: str) -> dict[str, Any]:
+        """Extra keys for ``infos[agent]`` (only that agent sees them)."""
+        return {}
+
+    def spectator_text(self) -> str:
+        """A full-information summary of the state for spectators (``render``)."""
+        return ""
+
+    # -- helpers for game code -----------------------------------------------------------------------
+    def say(
+        self,
+        text: str,
+        *,
+        to: Iterable[str] | None = None,
+        kind: str = "info",
+        sender: str = GAME,
+    ) -> None:
+        """Append a message; ``to=None`` broadcasts, otherwise only the listed agents see it."""
+        message = Message(
+            sender=sender,
+            text=text,
+            to=None if to is None else frozenset(to),
+            kind=kind,
+            phase=self.phase,
+            turn=self.turn,
+        )
+        self.log.add(message)
+        self.transcript.record_message(message)
+
+    def tell(self, agent: str, text: str, *, kind: str = "private") -> None:
+        """A private message from the game to one agent."""
+        self.say(text, to=(agent,), kind=kind)
+
+    def new_section(self, title: str = "") -> None:
+        """Clear every agent's visible history (a new hand or round); ``title`` opens the new section."""
+        self.log.new_section()
+        self.transcript.record("section", title=title, turn=self.turn)
+        if title:
+            self.say(title)
+
+    def reward(self, agent: str, value: float) -> None:
+        """Pay ``value`` to ``agent`` now. Counted in ``returns`` even after the agent has left."""
+        value = float(value)
+        self.returns[agent] += value
+        rewards = getattr(self, "rewards", None)
+        if rewards is not None and agent in rewards:
+            rewards[agent] += value
+        if value:
+            self.transcript.record("reward", agent=agent, value=value, turn=self.turn)
+
+    # -- observations ------------------------------------------------------------------------------
+    def _observation_text(self, agent: str, prompt: str) -> str:
+        return compose_observation(self._headers.get(agent, ""), self.log.lines(agent), prompt)
+
+    def _observation(self, agent: str, prompt: str) -> dict[str, Any]:
+        obs: dict[str, Any] = {"text": self._observation_text(agent, prompt)}
+        if self.image_shape is not None:
+            obs["image"] = self._image(agent)
+        return obs
+
+    def render(self) -> str | None:
+        if self.render_mode != "ansi":
+            return None
+        if not self._ready:
+            return ""
+        lines = [m.render() + ("" if m.to is None else f"  (to {', '.join(sorted(m.to))})") for m in self.log.messages]
+        status = self.spectator_text()
+        return "\n".join(lines + ([status] if status else []))
+
+    def close(self) -> None:
+        pass
+
+    @staticmethod
+    def _coerce_action(action: Any) -> str:
+        """Any action becomes a clean, clipped string: agent output is untrusted input."""
+        if action is None:
+            text = ""
+        elif isinstance(action, str):
+            text = action
+        elif isinstance(action, bytes | bytearray):
+            text = bytes(action).decode("utf-8", errors="replace")
+        else:
+            text = str(action)
+        return clip_text(clean_text(text), MAX_ACTION_CHARS)

@@ -1,0 +1,18 @@
+"""Errors arena raises on bad input from users (never on bad input from agents)."""
+
+from __future__ import annotations
+
+
+class ArenaError(Exception):
+    """A user-facing error; the CLI prints its message as one line."""
+
+
+class UnknownEnvError(ArenaError, KeyError):
+    """An env id that is not registered."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class RegistrationError(ArenaError):
+    """A bad ``arena.register`` call."""

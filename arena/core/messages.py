@@ -1,0 +1,69 @@
+"""A per-agent message store with explicit recipient sets.
+
+Every line of text a game emits is a :class:`Message` addressed to a set of agents (``None`` means
+everyone). Each agent's visible history is kept incrementally, so building an observation costs a
+join, and visibility is a set-membership test, never a substring test (ChatArena's "Player 1"
+matched "Player 10").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+GAME = "game"  #: sender name for messages from the game itself
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One line of the game's record."""
+
+    sender: str
+    text: str
+    to: frozenset[str] | None = None  # None: every agent, spectators included
+    kind: str = "info"  # "info", "action", "private", "warning", "result", "chat", ...
+    phase: str = ""
+    turn: int = 0
+
+    def visible_to(self, agent: str) -> bool:
+        return self.to is None or agent in self.to
+
+    def render(self) -> str:
+        """The line as an agent reads it in its observation. Continuation lines of a player's text are
+        indented, so no agent can forge a line that starts like ``[game] ...``."""
+        text = self.text if self.sender == GAME or "\n" not in self.text else self.text.replace("\n", "\n  ")
+        return f"[{self.sender}] {text}"
+
+
+@dataclass(slots=True)
+class MessageLog:
+    """All messages of an episode plus each agent's visible slice."""
+
+    agents: tuple[str, ...]
+    messages: list[Message] = field(default_factory=list)
+    _lines: dict[str, list[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._lines = {agent: [] for agent in self.agents}
+
+    def add(self, message: Message) -> None:
+        unknown = message.to - set(self._lines) if message.to is not None else set()
+        if unknown:
+            raise ValueError(f"message addressed to unknown agents {sorted(unknown)}")
+        self.messages.append(message)
+        line = message.render()
+        targets: Iterable[str] = self._lines if message.to is None else message.to
+        for agent in targets:
+            self._lines[agent].append(line)
+
+    def new_section(self) -> None:
+        """Start a fresh visible history for every agent (e.g. a new hand); the full record is kept."""
+        for lines in self._lines.values():
+            lines.clear()
+
+    def lines(self, agent: str) -> list[str]:
+        """Rendered lines visible to ``agent``, oldest first."""
+        return self._lines[agent]
+
+    def visible(self, agent: str) -> list[Message]:
+        return [m for m in self.messages if m.visible_to(agent)]

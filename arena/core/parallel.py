@@ -1,0 +1,158 @@
+"""``TextParallelEnv``: the base class for games whose moves are simultaneous (a native ``ParallelEnv``).
+
+Each ``step(actions)`` is one simultaneous move by every live agent. Game code implements
+``_setup`` and ``_play_round(actions) -> {agent: invalid reason}`` and uses the same helpers as
+turn-based games (``say``, ``tell``, ``reward``, ``end_game``). Invalid moves cannot be retried
+without stalling everyone else, so the rule here is: a private warning, and the game's documented
+default move (``_default_move``) is played in its place. ``max_turns`` counts rounds (steps).
+
+The AEC form is PettingZoo's ``parallel_to_aec`` conversion (``arena.make`` applies it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+from pettingzoo import ParallelEnv
+
+from arena.core.episode import EpisodeBook
+from arena.core.errors import ArenaError
+
+
+class TextParallelEnv(EpisodeBook, ParallelEnv):
+    """Base class for simultaneous-move text games."""
+
+    metadata: ClassVar[dict[str, Any]] = {
+        "name": "text_parallel_game",
+        "render_modes": ["ansi"],
+        "render_fps": 1,
+        "is_parallelizable": True,
+    }
+
+    def __init__(self, num_players: int, *, max_turns: int | None = None, render_mode: str | None = None) -> None:
+        if max_turns is not None and (not isinstance(max_turns, int) or max_turns < 1):
+            raise ArenaError(f"max_turns must be a positive integer or None, got {max_turns!r}")
+        self._init_book(num_players, render_mode)
+        self.max_turns = max_turns
+
+    # -- hooks -------------------------------------------------------------------------------------
+    def _setup(self) -> None:
+        """Start a new episode (deal, announce)."""
+        raise NotImplementedError
+
+    def _play_round(self, actions: dict[str, str]) -> dict[str, str]:
+        """Apply one simultaneous round. ``actions`` holds every live agent's text. Return
+        ``{agent: reason}`` for invalid actions; the game must already have played its default move
+        for those agents."""
+        raise NotImplementedError
+
+    def legal_actions(self, agent: str) -> list[str] | None:
+        return None
+
+    def _on_truncation(self) -> None:
+        """Pay anything owed when ``max_turns`` cuts the game short."""
+
+    # -- PettingZoo API ----------------------------------------------------------------------------
+    def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
+        self._start_episode(seed)
+        self.agents = list(self.possible_agents)
+        self.rewards = {a: 0.0 for a in self.agents}
+        self._invalid: dict[str, str] = {}
+        self._final_info: dict[str, Any] = {}
+        self._terminated: set[str] = set()
+        self._setup()
+        self._publish_headers()
+        self._record_prompts()
+        return self._observations(), self._infos()
+
+    def observe(self, agent: str) -> dict[str, Any]:
+        self._require_reset()
+        return self._observation(agent, self._prompt(agent) if agent in self.agents else "")
+
+    def step(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
+        self._require_reset()
+        if not self.agents:
+            raise ArenaError("the episode is over: call reset()")
+        live = list(self.agents)
+        self.rewards = {a: 0.0 for a in live}
+        texts = {a: self._coerce_action(actions.get(a)) for a in live}
+        for agent in live:
+            self.transcript.record("action", agent=agent, text=texts[agent], turn=self.turn)
+        self._invalid = dict(self._play_round(texts))
+        for agent, reason in self._invalid.items():
+            self.invalid_counts[agent] += 1
+            self.tell(agent, f"Invalid move: {reason} The default move was played for you.", kind="warning")
+        self.turn += 1
+        truncated = False
+        if not self.finished and self.max_turns is not None and self.turn >= self.max_turns:
+            self._on_truncation()
+            truncated = True
+            self.finished = True
+            self.end_reason = f"round limit ({self.max_turns}) reached"
+            self.say(f"Game over: {self.end_reason}", kind="result")
+            self.transcript.record(
+                "end", reason=self.end_reason, winners=self.winners, returns=dict(self.returns), truncated=True, info={}
+            )
+        terminations = {a: (self.finished and not truncated) or a in self._terminated for a in live}
+        truncations = {a: truncated for a in live}
+        rewards = {a: self.rewards[a] for a in live}
+        observations = {a: self._observation(a, "") for a in live}
+        infos = self._infos(live)
+        self.agents = [a for a in live if not (terminations[a] or truncations[a])]
+        if self.agents:
+            self._record_prompts()
+            observations.update(self._observations())
+        return observations, rewards, terminations, truncations, infos
+
+    # -- helpers -----------------------------------------------------------------------------------
+    def end_game(
+        self,
+        reason: str,
+        *,
+        winners: Iterable[str] = (),
+        rewards: dict[str, float] | None = None,
+        info: dict[str, Any] | None = None,
+    ) -> None:
+        """Finish the episode after this round: pay ``rewards`` and record the result."""
+        if self.finished:
+            return
+        for agent, value in (rewards or {}).items():
+            self.reward(agent, value)
+        self.winners = list(winners)
+        self.end_reason = reason
+        self.finished = True
+        self._final_info = dict(info or {})
+        self.say(f"Game over: {reason}", kind="result")
+        self.transcript.record(
+            "end", reason=reason, winners=self.winners, returns=dict(self.returns), info=self._final_info
+        )
+
+    def eliminate(self, agent: str, reason: str = "") -> None:
+        """Terminate one agent at the end of this round."""
+        self._terminated.add(agent)
+        self.transcript.record("eliminated", agent=agent, reason=reason, turn=self.turn)
+
+    # -- internals ---------------------------------------------------------------------------------
+    def _observations(self) -> dict[str, dict[str, Any]]:
+        return {a: self._observation(a, self._prompt(a)) for a in self.agents}
+
+    def _infos(self, agents: list[str] | None = None) -> dict[str, dict[str, Any]]:
+        infos = {}
+        for agent in agents if agents is not None else self.agents:
+            info: dict[str, Any] = {"role": self.role(agent), "turn": self.turn}
+            if agent in self._invalid:
+                info["invalid_move"] = self._invalid[agent]
+            info.update(self._extra_info(agent))
+            if self.finished:
+                info.update(self._final_info)
+            else:
+                legal = self.legal_actions(agent)
+                if legal is not None:
+                    info["legal_actions"] = legal
+            infos[agent] = info
+        return infos
+
+    def _record_prompts(self) -> None:
+        for agent in self.agents:
+            self.transcript.record("prompt", agent=agent, text=self._prompt(agent), turn=self.turn)

@@ -1,0 +1,168 @@
+"""The env registry: ``register``, ``make``, ``make_parallel``, ``list_envs``.
+
+Built-in games register in :mod:`arena.envs`; third-party packages register through the entry-point
+group ``arena.envs`` (each entry point names a zero-argument callable that calls ``arena.register``,
+or an ``EnvSpec``). Entry points load lazily, on the first lookup.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any
+
+from pettingzoo import AECEnv, ParallelEnv
+from pettingzoo.utils.conversions import aec_to_parallel, parallel_to_aec, turn_based_aec_to_parallel
+
+from arena.core.errors import ArenaError, RegistrationError, UnknownEnvError
+
+ENTRY_POINT_GROUP = "arena.envs"
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """What the registry knows about a game."""
+
+    id: str
+    entry_point: str | Callable[..., Any]
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    min_players: int = 2
+    max_players: int = 2
+    modalities: tuple[str, ...] = ("text",)
+    kind: str = "competitive"  # "competitive", "cooperative" or "mixed"
+    description: str = ""
+    simultaneous: bool = False  # True when the entry point builds a native ParallelEnv
+    #: Named built-in agents for this game, e.g. {"scripted": "arena.agents.scripted.kuhn:KuhnNash"}.
+    agents: dict[str, str] = field(default_factory=dict)
+
+    def load(self) -> Callable[..., Any]:
+        """Import and return the env class or factory."""
+        if callable(self.entry_point):
+            return self.entry_point
+        module_name, _, attr = self.entry_point.partition(":")
+        if not attr:
+            raise RegistrationError(f"{self.id}: entry point {self.entry_point!r} must look like 'pkg.module:Class'")
+        module = importlib.import_module(module_name)
+        try:
+            return getattr(module, attr)
+        except AttributeError:
+            raise RegistrationError(f"{self.id}: {module_name} has no attribute {attr!r}") from None
+
+
+_REGISTRY: dict[str, EnvSpec] = {}
+_KINDS = ("competitive", "cooperative", "mixed")
+_plugins_loaded = False
+
+
+def register(
+    env_id: str,
+    entry_point: str | Callable[..., Any],
+    kwargs: dict[str, Any] | None = None,
+    *,
+    override: bool = False,
+    **metadata: Any,
+) -> EnvSpec:
+    """Register a game under ``env_id`` (``name-vN``). ``metadata`` fills the other ``EnvSpec`` fields."""
+    if not isinstance(env_id, str) or not env_id.strip():
+        raise RegistrationError("env_id must be a non-empty string such as 'my-game-v0'")
+    if env_id in _REGISTRY and not override:
+        raise RegistrationError(f"{env_id!r} is already registered (pass override=True to replace it)")
+    allowed = set(EnvSpec.__dataclass_fields__) - {"id", "entry_point", "kwargs"}
+    unknown = set(metadata) - allowed
+    if unknown:
+        raise RegistrationError(f"unknown metadata {sorted(unknown)}; allowed: {sorted(allowed)}")
+    if "agents" in metadata:
+        metadata["agents"] = dict(metadata["agents"])
+    if "modalities" in metadata:
+        metadata["modalities"] = tuple(metadata["modalities"])
+    if metadata.get("kind", "competitive") not in _KINDS:
+        raise RegistrationError(f"kind must be one of {_KINDS}")
+    spec = EnvSpec(id=env_id, entry_point=entry_point, kwargs=dict(kwargs or {}), **metadata)
+    _REGISTRY[env_id] = spec
+    return spec
+
+
+def _load_plugins() -> None:
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True
+    importlib.import_module("arena.envs")  # built-in games
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            obj = ep.load()
+        except Exception as err:  # a broken plugin must not break arena
+            import warnings
+
+            warnings.warn(f"arena: could not load env plugin {ep.name!r}: {err}", stacklevel=2)
+            continue
+        if isinstance(obj, EnvSpec):
+            _REGISTRY.setdefault(obj.id, obj)
+        elif callable(obj):
+            obj()
+
+
+def spec(env_id: str) -> EnvSpec:
+    """The ``EnvSpec`` for ``env_id``; an unknown id names the valid ones."""
+    _load_plugins()
+    try:
+        return _REGISTRY[env_id]
+    except KeyError:
+        known = sorted(_REGISTRY)
+        close = difflib.get_close_matches(str(env_id), known, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise UnknownEnvError(f"unknown env {env_id!r}.{hint} Registered envs: {', '.join(known)}") from None
+
+
+def list_envs() -> list[EnvSpec]:
+    """Every registered game, sorted by id."""
+    _load_plugins()
+    return [_REGISTRY[k] for k in sorted(_REGISTRY)]
+
+
+def _build(env_id: str, kwargs: dict[str, Any]) -> AECEnv | ParallelEnv:
+    env_spec = spec(env_id)
+    factory = env_spec.load()
+    merged = {**env_spec.kwargs, **kwargs}
+    _check_kwargs(env_spec, factory, merged)
+    env = factory(**merged)
+    raw = getattr(env, "unwrapped", env)
+    raw.env_id = env_id
+    raw.env_kwargs = merged
+    return env
+
+
+def _check_kwargs(env_spec: EnvSpec, factory: Callable[..., Any], kwargs: dict[str, Any]) -> None:
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    valid = [n for n, p in params.items() if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and n != "self"]
+    bad = sorted(set(kwargs) - set(valid))
+    if bad:
+        raise ArenaError(f"{env_spec.id} does not accept {', '.join(map(repr, bad))}; valid kwargs: {', '.join(valid)}")
+
+
+def make(env_id: str, **kwargs: Any) -> AECEnv:
+    """Build a game as a PettingZoo ``AECEnv`` (simultaneous games through ``parallel_to_aec``)."""
+    env = _build(env_id, kwargs)
+    if isinstance(env, ParallelEnv):
+        return parallel_to_aec(env)
+    return env
+
+
+def make_parallel(env_id: str, **kwargs: Any) -> ParallelEnv:
+    """Build a game as a PettingZoo ``ParallelEnv``: native for simultaneous games, otherwise a
+    conversion (``turn_based_aec_to_parallel`` for turn-based games)."""
+    env = _build(env_id, kwargs)
+    if isinstance(env, ParallelEnv):
+        return env
+    if env.metadata.get("is_parallelizable", False):
+        return aec_to_parallel(env)
+    return turn_based_aec_to_parallel(env)

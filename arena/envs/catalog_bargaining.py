@@ -1,0 +1,1 @@
+"""Registrations for the bargaining games (kept apart so each game family owns its own catalogue file)."""

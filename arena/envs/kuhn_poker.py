@@ -1,0 +1,198 @@
+"""Kuhn Poker (``kuhn-poker-v0``).
+
+| | |
+|---|---|
+| Players | 2 |
+| Deck | three cards, J < Q < K; each hand both players ante 1 chip and get one private card |
+| Actions | ``[check]`` or ``[bet]`` when no bet is open; ``[call]`` or ``[fold]`` facing a bet (brackets and case optional) |
+| Betting | one round, bet size 1: check–check and bet–call go to showdown (high card wins the pot); a fold gives the pot to the bettor |
+| Hands | ``num_hands`` per episode (default 2); the first actor alternates: ``player_0`` acts first in hand 1, ``player_1`` in hand 2, … |
+| Reward | each player's chip gain for a hand (±1 or ±2), paid when the hand ends, so turn-level credit is possible |
+| Invalid move | private warning and one retry (``invalid_retries``), then the offender folds the hand |
+| Truncation | ``max_turns`` valid actions (default none) |
+
+Payoffs per hand, from the view of the player who acts first (A) against B: check-check → ±1 by
+card; bet-call and check-bet-call → ±2 by card; bet-fold → A +1; check-bet-fold → B +1.
+Each player's observation shows only the current hand (the previous hands' results are summarised
+without card names); a player's card is secret until a showdown reveals it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from arena.core.env import TextGameEnv
+from arena.core.errors import ArenaError
+
+CARDS = ("J", "Q", "K")
+CARD_NAMES = {"J": "Jack", "Q": "Queen", "K": "King"}
+RANK = {card: i for i, card in enumerate(CARDS)}
+_ACTION = re.compile(r"^\s*\[?\s*(check|bet|call|fold)\s*\]?\s*$", re.IGNORECASE)
+
+RULES = (
+    "You are playing Kuhn Poker. The deck has three cards ranked J < Q < K. Each hand, both players "
+    "ante 1 chip and receive one private card. There is one betting round with a bet size of 1: "
+    "with no bet open you may [check] or [bet]; facing a bet you may [call] or [fold]. "
+    "Check-check or bet-call goes to a showdown where the higher card wins the pot; "
+    "a fold gives the pot to the bettor. Your reward is your chip gain. Answer with one action in brackets."
+)
+
+
+def parse_action(action: str) -> str | None:
+    match = _ACTION.match(action)
+    return match.group(1).lower() if match else None
+
+
+def hand_payoff(first_card: str, second_card: str, history: str) -> tuple[int, int] | None:
+    """Chip gains (first actor, second actor) for a finished betting ``history`` such as ``"cbc"``
+    (c=check/call, b=bet, f=fold written as the action letters), or None while the hand is open."""
+    hi = 1 if RANK[first_card] > RANK[second_card] else -1
+    outcomes = {"kk": (hi, -hi), "bc": (2 * hi, -2 * hi), "bf": (1, -1), "kbc": (2 * hi, -2 * hi), "kbf": (-1, 1)}
+    return outcomes.get(history)
+
+
+_LETTER = {"check": "k", "bet": "b", "call": "c", "fold": "f"}
+
+
+class KuhnPokerEnv(TextGameEnv):
+    """Two-player Kuhn Poker over several hands, chips paid per hand."""
+
+    metadata = {**TextGameEnv.metadata, "name": "kuhn_poker_v0"}
+
+    def __init__(
+        self,
+        *,
+        num_hands: int = 2,
+        max_turns: int | None = None,
+        invalid_retries: int = 1,
+        render_mode: str | None = None,
+    ) -> None:
+        if not isinstance(num_hands, int) or num_hands < 1:
+            raise ArenaError(f"num_hands must be a positive integer, got {num_hands!r}")
+        super().__init__(2, max_turns=max_turns, invalid_retries=invalid_retries, render_mode=render_mode)
+        self.num_hands = num_hands
+
+    # -- episode -----------------------------------------------------------------------------------
+    def reset(self, seed: int | None = None, options: dict[str, Any] | None = None) -> None:
+        """``options={"deals": [("K", "J"), ...]}`` fixes the cards of each hand (player_0's, player_1's)."""
+        deals = (options or {}).get("deals")
+        if deals is not None:
+            deals = [tuple(d) for d in deals]
+            if any(len(d) != 2 or d[0] == d[1] or not set(d) <= set(CARDS) for d in deals):
+                raise ArenaError(f"deals must be pairs of distinct cards from {CARDS}, got {deals!r}")
+        self._fixed_deals = deals
+        super().reset(seed=seed, options=options)
+
+    def _setup(self) -> None:
+        self.hand = 0
+        self.chips = {a: 0 for a in self.possible_agents}
+        self.summary: list[str] = []
+        self._deal()
+
+    def _deal(self) -> None:
+        if self._fixed_deals is not None and self.hand < len(self._fixed_deals):
+            cards = self._fixed_deals[self.hand]
+        else:
+            cards = tuple(str(c) for c in self.np_random.choice(CARDS, size=2, replace=False))
+        self.cards = dict(zip(self.possible_agents, cards, strict=True))
+        first = self.possible_agents[self.hand % 2]
+        self.order = [first, self.possible_agents[1 - self.hand % 2]]
+        self.history = ""
+        self.revealed = False
+        self.phase = f"hand {self.hand + 1}"
+        chips = ", ".join(f"{a} {self.chips[a]:+d}" for a in self.possible_agents)
+        opening = f"Hand {self.hand + 1} of {self.num_hands}. Chips so far: {chips}."
+        if self.summary:
+            opening += " Previous hands: " + " ".join(self.summary)
+        self.new_section(opening + f" {first} acts first.")
+        for agent in self.possible_agents:
+            self.tell(agent, f"Your card: {CARD_NAMES[self.cards[agent]]}.")
+        self.set_turn(first)
+
+    # -- rules -------------------------------------------------------------------------------------
+    def legal_actions(self, agent: str) -> list[str]:
+        return ["[call]", "[fold]"] if self.history.endswith("b") else ["[check]", "[bet]"]
+
+    def _play(self, agent: str, action: str) -> str | None:
+        move = parse_action(action)
+        legal = self.legal_actions(agent)
+        if move is None:
+            return f"Answer with one of {' '.join(legal)}."
+        if f"[{move}]" not in legal:
+            return f"[{move}] is not allowed now; choose one of {' '.join(legal)}."
+        self._apply(agent, move)
+        return None
+
+    def _apply(self, agent: str, move: str) -> None:
+        self.history += _LETTER[move]
+        self.say("checks." if move == "check" else f"{move}s.", sender=agent, kind="action")
+        payoff = hand_payoff(self.cards[self.order[0]], self.cards[self.order[1]], self.history)
+        if payoff is None:
+            self.set_turn(self.order[len(self.history) % 2])
+            return
+        self._settle(dict(zip(self.order, payoff, strict=True)), showdown=not self.history.endswith("f"))
+
+    def _settle(self, gains: dict[str, int], *, showdown: bool) -> None:
+        winner = max(gains, key=gains.get)
+        if showdown:
+            self.revealed = True
+            a, b = self.possible_agents
+            self.say(
+                f"Showdown: {a} shows {CARD_NAMES[self.cards[a]]}, {b} shows {CARD_NAMES[self.cards[b]]}. "
+                f"{winner} wins {gains[winner]} chip(s).",
+                kind="result",
+            )
+            how = f"showdown ({a} {self.cards[a]}, {b} {self.cards[b]})"
+        else:
+            loser = min(gains, key=gains.get)
+            self.say(f"{loser} folds. {winner} wins {gains[winner]} chip(s).", kind="result")
+            how = f"{loser} folded"
+        self.summary.append(f"hand {self.hand + 1}: {winner} +{gains[winner]} by {how}.")
+        for agent, gain in gains.items():
+            self.chips[agent] += gain
+            self.reward(agent, gain)
+        self.hand += 1
+        if self.hand < self.num_hands:
+            self._deal()
+            return
+        best = max(self.chips.values())
+        winners = [a for a in self.possible_agents if self.chips[a] == best]
+        winners = winners if len(winners) == 1 else []
+        self.end_game(
+            f"after {self.num_hands} hand(s), chips: " + ", ".join(f"{a} {c:+d}" for a, c in self.chips.items()),
+            winners=winners,
+        )
+
+    def _on_invalid_exhausted(self, agent: str, reason: str) -> None:
+        """The offender folds the current hand."""
+        self.say(f"{agent} made repeated invalid moves and folds.", kind="warning")
+        self.history += "f"
+        other = self.order[1] if agent == self.order[0] else self.order[0]
+        self._settle({agent: -1, other: 1}, showdown=False)  # a fold always loses the ante
+
+    # -- views -------------------------------------------------------------------------------------
+    def _header(self, agent: str) -> str:
+        return f"{RULES}\nYou are {agent}. The game lasts {self.num_hands} hand(s)."
+
+    def _prompt(self, agent: str) -> str:
+        return (
+            f"Hand {self.hand + 1}: your card is {self.cards[agent]}. "
+            f"Your legal actions: {' '.join(self.legal_actions(agent))}"
+        )
+
+    def secrets(self, agent: str) -> list[str]:
+        if self.finished or self.revealed:
+            return []
+        return [CARD_NAMES[self.cards[agent]]]
+
+    def _extra_info(self, agent: str) -> dict[str, Any]:
+        info: dict[str, Any] = {"hand": self.hand}
+        if not self.finished:
+            # The information set: own card plus the betting so far (used for exploitability).
+            info["state_key"] = f"{self.cards[agent]}:{self.history}"
+        return info
+
+    def spectator_text(self) -> str:
+        cards = ", ".join(f"{a}: {CARD_NAMES[c]}" for a, c in self.cards.items())
+        return f"Hand {min(self.hand + 1, self.num_hands)}/{self.num_hands}; cards {cards}; betting '{self.history}'."

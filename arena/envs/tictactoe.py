@@ -1,0 +1,112 @@
+"""TicTacToe (``tictactoe-v0``).
+
+| | |
+|---|---|
+| Players | 2: ``player_0`` plays X and moves first, ``player_1`` plays O |
+| Action | a cell number 0–8, row-major (0 1 2 / 3 4 5 / 6 7 8), written ``[4]`` or ``4`` |
+| Legal actions | ``infos[agent]["legal_actions"]``: ``"[k]"`` for every empty cell |
+| Reward | +1 to the winner and −1 to the loser when a line of three is made; 0 each for a draw |
+| Invalid move | an unparseable action or an occupied cell: private warning and one retry (``invalid_retries``), then forfeit (−1 / +1) |
+| Truncation | ``max_turns`` valid moves (default none: the game always ends within 9 moves) |
+
+Cells are numbered row-major as in TextArena (PettingZoo's classic TicTacToe is column-major).
+The game is perfect-information: nothing is secret.
+"""
+
+from __future__ import annotations
+
+import re
+
+from arena.core.env import TextGameEnv
+
+LINES = ((0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4, 8), (2, 4, 6))
+MARKS = ("X", "O")
+_MOVE = re.compile(r"^\s*\[?\s*(\d+)\s*\]?\s*$")
+
+RULES = (
+    "You are playing TicTacToe. Players alternate placing their mark on a 3x3 board; X moves first. "
+    "Three of your marks in a row, column or diagonal wins; a full board without a line is a draw. "
+    "Cells are numbered 0-8 row by row:\n 0 | 1 | 2\n 3 | 4 | 5\n 6 | 7 | 8\n"
+    "Answer with the number of an empty cell in brackets, for example [4]."
+)
+
+
+def winner_mark(board: list[str]) -> str | None:
+    """The mark that owns a full line, or None."""
+    for a, b, c in LINES:
+        if board[a] != " " and board[a] == board[b] == board[c]:
+            return board[a]
+    return None
+
+
+def board_text(board: list[str]) -> str:
+    cells = [mark if mark != " " else str(i) for i, mark in enumerate(board)]
+    rows = [" " + " | ".join(cells[r * 3 : r * 3 + 3]) for r in range(3)]
+    return "\n---+---+---\n".join(rows)
+
+
+def parse_move(action: str) -> int | None:
+    """The cell number in ``action`` (``"[4]"``, ``"4"``), or None."""
+    match = _MOVE.match(action)
+    return int(match.group(1)) if match else None
+
+
+class TicTacToeEnv(TextGameEnv):
+    """Two-player TicTacToe with text moves."""
+
+    metadata = {**TextGameEnv.metadata, "name": "tictactoe_v0"}
+
+    def __init__(
+        self, *, max_turns: int | None = None, invalid_retries: int = 1, render_mode: str | None = None
+    ) -> None:
+        super().__init__(2, max_turns=max_turns, invalid_retries=invalid_retries, render_mode=render_mode)
+
+    def mark(self, agent: str) -> str:
+        return MARKS[self.possible_agents.index(agent)]
+
+    def role(self, agent: str) -> str:
+        return self.mark(agent)
+
+    def _setup(self) -> None:
+        self.board = [" "] * 9
+        self.say("A new game of TicTacToe begins. player_0 is X, player_1 is O.")
+        self.set_turn("player_0")
+
+    def _header(self, agent: str) -> str:
+        return f"{RULES}\nYou are {agent} and play {self.mark(agent)}."
+
+    def _prompt(self, agent: str) -> str:
+        moves = " ".join(self.legal_actions(agent))
+        return f"Board:\n{board_text(self.board)}\nYou play {self.mark(agent)}. Legal moves: {moves}"
+
+    def legal_actions(self, agent: str) -> list[str]:
+        return [f"[{i}]" for i, mark in enumerate(self.board) if mark == " "]
+
+    def _play(self, agent: str, action: str) -> str | None:
+        cell = parse_move(action)
+        if cell is None:
+            return "Answer with one cell number 0-8 in brackets, e.g. [4]."
+        if not 0 <= cell <= 8:
+            return f"Cell {cell} does not exist; cells are 0-8."
+        if self.board[cell] != " ":
+            return f"Cell {cell} is already taken."
+        mark = self.mark(agent)
+        self.board[cell] = mark
+        self.say(f"takes cell {cell} ({mark}).", sender=agent, kind="action")
+        other = self.possible_agents[1 - self.possible_agents.index(agent)]
+        if winner_mark(self.board) == mark:
+            self.end_game(f"{agent} ({mark}) wins.", winners=[agent], rewards={agent: 1.0, other: -1.0})
+        elif " " not in self.board:
+            self.end_game("draw: the board is full.")
+        else:
+            self.set_turn(other)
+        return None
+
+    def spectator_text(self) -> str:
+        return "Board:\n" + board_text(self.board)
+
+    def state_key(self) -> str:
+        return "".join(self.board)
+
+    def _extra_info(self, agent: str) -> dict:
+        return {"state_key": "".join(self.board) + self.mark(agent)}

@@ -1,0 +1,1 @@
+"""Self-play training: rollouts, advantage estimators, policy losses and the training loop."""

@@ -1,0 +1,203 @@
+"""Advantage estimators for multi-agent self-play: pure numpy in, numpy out.
+
+Terms used throughout:
+
+* a **turn** is one decision of one agent (one LLM completion);
+* a **trajectory** is the sequence of one agent's turns in one episode (ids ``traj``, turns in order);
+* ``rewards[t]`` is the turn-level reward of turn ``t``: what its agent received from that move until
+  its next move (MARS's attribution), so ``sum`` over a trajectory is the agent's episode return;
+* a **group** holds trajectories that started from the same seed/prompt (GRPO, GiGPO);
+* a **role key** names whose statistics a turn is normalized with, e.g. ``"tictactoe-v0/X"``.
+
+Every function is vectorised (no Python loop over turns) so 10^6 turns take well under a second.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.signal import lfilter
+
+EPS = 1e-6
+
+
+def _codes(keys: Any) -> tuple[np.ndarray, int]:
+    """Dense integer codes for arbitrary keys (ints, strings, tuples)."""
+    keys = np.asarray(keys)
+    if keys.dtype.kind in "iu" and keys.ndim == 1:
+        uniq, inverse = np.unique(keys, return_inverse=True)
+    else:
+        flat = keys if keys.ndim == 1 else np.array([hash(tuple(row)) for row in keys])
+        uniq, inverse = np.unique(flat.astype(str) if flat.dtype.kind == "O" else flat, return_inverse=True)
+    return inverse.astype(np.int64), len(uniq)
+
+
+def _group_mean_std(values: np.ndarray, codes: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-member mean and (population) std of ``values`` within its group."""
+    counts = np.bincount(codes, minlength=n).astype(np.float64)
+    sums = np.bincount(codes, weights=values, minlength=n)
+    means = sums / np.maximum(counts, 1)
+    squares = np.bincount(codes, weights=values * values, minlength=n) / np.maximum(counts, 1)
+    stds = np.sqrt(np.maximum(squares - means * means, 0.0))
+    return means[codes], stds[codes]
+
+
+def _normalize(values: np.ndarray, keys: Any, *, scale_std: bool, eps: float = EPS) -> np.ndarray:
+    codes, n = _codes(keys)
+    mean, std = _group_mean_std(values, codes, n)
+    centred = values - mean
+    return centred / (std + eps) if scale_std else centred
+
+
+def discounted_returns(rewards: np.ndarray, traj: np.ndarray, gamma: float = 1.0) -> np.ndarray:
+    """Return-to-go over each trajectory's own turns: ``R_k = Σ_{k'≥k} γ^{k'−k} r_{k'}``.
+
+    ``traj`` must list each trajectory's turns contiguously and in order.
+    """
+    rewards = np.asarray(rewards, dtype=np.float64)
+    traj = np.asarray(traj)
+    if rewards.size == 0:
+        return rewards.copy()
+    starts = np.flatnonzero(np.r_[True, traj[1:] != traj[:-1]])
+    if len(np.unique(traj)) != len(starts):
+        raise ValueError("each trajectory's turns must be contiguous")
+    if gamma == 1.0:
+        csum = np.cumsum(rewards[::-1])[::-1]  # suffix sums over the whole array
+        ends = np.r_[starts[1:], len(rewards)]
+        seg_of = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(rewards)]))
+        after = np.r_[csum, 0.0][ends]  # suffix sum just past each trajectory
+        return csum - after[seg_of]
+    lengths = np.diff(np.r_[starts, len(rewards)])
+    width = int(lengths.max())
+    grid = np.zeros((len(starts), width))
+    seg_of = np.repeat(np.arange(len(starts)), lengths)
+    pos = np.arange(len(rewards)) - starts[seg_of]
+    grid[seg_of, pos] = rewards
+    out = np.zeros_like(grid)
+    running = np.zeros(len(starts))
+    for col in range(width - 1, -1, -1):  # loop over turn positions (≤ episode length), not turns
+        running = grid[:, col] + gamma * running
+        out[:, col] = running
+    return out[seg_of, pos]
+
+
+def reinforce(returns: np.ndarray) -> np.ndarray:
+    """Plain REINFORCE (Williams 1992): the advantage is the trajectory's return, no baseline."""
+    return np.asarray(returns, dtype=np.float64).copy()
+
+
+def grpo(returns: np.ndarray, groups: Any, *, scale_std: bool = False, eps: float = EPS) -> np.ndarray:
+    """GRPO group baseline (Shao et al. 2024, DeepSeekMath): ``A_i = (R_i − mean_{j∈g(i)} R_j) [/ std]``.
+
+    Inputs are per trajectory (one return each); ``groups`` marks trajectories from the same seed.
+    ``scale_std=False`` is Dr. GRPO's unbiased form (Liu et al. 2025).
+    """
+    return _normalize(np.asarray(returns, dtype=np.float64), groups, scale_std=scale_std, eps=eps)
+
+
+def mars(
+    rewards: np.ndarray,
+    traj: np.ndarray,
+    roles: Any,
+    *,
+    gamma: float = 1.0,
+    variant: str = "paper",
+    eps: float = EPS,
+) -> np.ndarray:
+    """MARS / MARSHAL turn-level advantage with agent-specific normalization (arXiv 2510.15414).
+
+    ``variant="paper"`` (the paper's figure and project page):
+        ``R_{i,k} = Σ_{k'≥k} γ^{k'−k} r_{i,k'}`` over the agent's own turns, then
+        ``A_{i,k} = (R_{i,k} − mean_{B_p} R) / std_{B_p} R`` with ``B_p`` every turn of role ``p`` in
+        the batch. Every token of turn k gets ``A_{i,k}``.
+    ``variant="code"`` (what thu-nics/MARS ships; see shared/reference/mars_spiral.md §1.5b), at turn
+    granularity: (1) centre turn rewards per role (mean only), (2) whiten them over the batch,
+    (3) return-to-go, (4) subtract per role the mean of the *distinct* return values, (5) whiten the
+    advantages over the batch. The shipped code whitens over tokens and pools step 4 per player
+    across games; here ``roles`` is used for both steps and whitening is over turns.
+    """
+    rewards = np.asarray(rewards, dtype=np.float64)
+    if variant == "paper":
+        returns = discounted_returns(rewards, traj, gamma)
+        return _normalize(returns, roles, scale_std=True, eps=eps)
+    if variant != "code":
+        raise ValueError(f"variant must be 'paper' or 'code', got {variant!r}")
+    centred = _normalize(rewards, roles, scale_std=False)
+    whitened = centred / (centred.std() + eps) if centred.size else centred
+    returns = discounted_returns(whitened, traj, gamma)
+    codes, n = _codes(roles)
+    distinct_mean = np.zeros(n)
+    for code in range(n):  # one pass per role (a handful), not per turn
+        distinct_mean[code] = np.unique(returns[codes == code]).mean() if np.any(codes == code) else 0.0
+    advantages = returns - distinct_mean[codes]
+    return (advantages - advantages.mean()) / (advantages.std() + eps) if advantages.size else advantages
+
+
+@dataclass
+class RoleBaseline:
+    """SPIRAL's role-conditioned advantage estimation (RAE, arXiv 2506.24119 §2.5 of our notes).
+
+    One EMA baseline per (game, role): ``A = R − b`` with ``b`` read *before* the update
+    ``b ← α·b + (1−α)·R`` (α = 0.95, baselines start at 0). Trajectories are processed in order.
+    The state is saved in checkpoints (``state_dict``/``load_state_dict``).
+    """
+
+    decay: float = 0.95
+    baselines: dict[str, float] = field(default_factory=dict)
+
+    def advantages(self, returns: np.ndarray, keys: list[Hashable]) -> np.ndarray:
+        returns = np.asarray(returns, dtype=np.float64)
+        keys = np.array([str(k) for k in keys])
+        out = np.empty_like(returns)
+        for key in dict.fromkeys(keys.tolist()):
+            idx = np.flatnonzero(keys == key)
+            start = self.baselines.get(key, 0.0)
+            # b_n = α b_{n-1} + (1-α) R_n as a linear filter with initial state b_0 = start.
+            ema, _ = lfilter([1 - self.decay], [1, -self.decay], returns[idx], zi=[self.decay * start])
+            before = np.r_[start, ema[:-1]]
+            out[idx] = returns[idx] - before
+            self.baselines[key] = float(ema[-1])
+        return out
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"decay": self.decay, "baselines": dict(self.baselines)}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.decay = float(state["decay"])
+        self.baselines = {str(k): float(v) for k, v in state["baselines"].items()}
+
+
+def gigpo(
+    rewards: np.ndarray,
+    traj: np.ndarray,
+    groups: Any,
+    state_keys: Any,
+    *,
+    omega: float = 1.0,
+    gamma: float = 0.95,
+    scale_std: bool = False,
+    eps: float = EPS,
+) -> np.ndarray:
+    """GiGPO (Feng et al. 2025, arXiv 2505.10978), per turn:
+    ``A = A_E(τ) + ω · A_S``, where ``A_E = R(τ) − mean_{group} R`` (episode level, over trajectories
+    of the same group) and ``A_S = R_t − mean{R_t' : same group, same anchor state}`` with discounted
+    step returns ``R_t = Σ_{k≥t} γ^{k−t} r_k``. ``scale_std`` divides both by their group std
+    (the paper's "w/ std" mode). Defaults: ω = 1, γ = 0.95. Per-turn inputs; ``groups`` is the
+    turn's trajectory group and ``state_keys`` its anchor-state key.
+    """
+    rewards = np.asarray(rewards, dtype=np.float64)
+    traj = np.asarray(traj)
+    traj_codes, n_traj = _codes(traj)
+    episode_return = np.bincount(traj_codes, weights=rewards, minlength=n_traj)
+    group_codes, _ = _codes(groups)
+    traj_group = np.zeros(n_traj, dtype=np.int64)
+    traj_group[traj_codes] = group_codes
+    a_episode = _normalize(episode_return, traj_group, scale_std=scale_std, eps=eps)[traj_codes]
+    step_returns = discounted_returns(rewards, traj, gamma)
+    state_codes, n_states = _codes(state_keys)
+    anchor = group_codes * n_states + state_codes
+    a_step = _normalize(step_returns, anchor, scale_std=scale_std, eps=eps)
+    return a_episode + omega * a_step

@@ -1,0 +1,76 @@
+"""The clipped policy-gradient loss (PPO / GRPO family) over completion tokens.
+
+Per token: ``ρ = exp(log π_θ − log π_old)``, ``L = max(−ρA, −clip(ρ, 1−ε_low, 1+ε_high)A)``
+(Schulman et al. 2017; separate low/high clip as in DAPO). Optional dual clip (Ye et al. 2020):
+for ``A < 0``, ``L ← min(L, −c·A)``. Optional KL to a frozen reference with the k3 estimator
+``exp(Δ) − Δ − 1``, ``Δ = log π_ref − log π_θ`` (clamped to [−10, 10]) added as ``β·KL``.
+Only tokens where ``mask`` is 1 (completion tokens) count. Aggregation modes:
+
+* ``token-mean``: mean over every completion token in the batch;
+* ``seq-mean-token-mean``: mean over sequences of each sequence's token mean;
+* ``seq-mean-token-sum``: mean over sequences of each sequence's token sum.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+AGGREGATIONS = ("token-mean", "seq-mean-token-mean", "seq-mean-token-sum")
+
+
+def aggregate(values: torch.Tensor, mask: torch.Tensor, mode: str) -> torch.Tensor:
+    """Reduce per-token ``values`` [B, T] over the ``mask`` with one of ``AGGREGATIONS``."""
+    mask = mask.to(values.dtype)
+    if mode == "token-mean":
+        return (values * mask).sum() / mask.sum().clamp_min(1.0)
+    per_seq = (values * mask).sum(dim=-1)
+    if mode == "seq-mean-token-mean":
+        per_seq = per_seq / mask.sum(dim=-1).clamp_min(1.0)
+    elif mode != "seq-mean-token-sum":
+        raise ValueError(f"unknown aggregation {mode!r}; choose one of {AGGREGATIONS}")
+    has_tokens = (mask.sum(dim=-1) > 0).to(values.dtype)
+    return (per_seq * has_tokens).sum() / has_tokens.sum().clamp_min(1.0)
+
+
+def policy_loss(
+    logprobs: torch.Tensor,
+    old_logprobs: torch.Tensor,
+    advantages: torch.Tensor,
+    mask: torch.Tensor,
+    *,
+    clip_low: float = 0.2,
+    clip_high: float = 0.2,
+    dual_clip: float | None = None,
+    ref_logprobs: torch.Tensor | None = None,
+    kl_coef: float = 0.0,
+    aggregation: str = "token-mean",
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """The loss to minimise and its diagnostics. ``advantages`` is [B] (one per turn) or [B, T]."""
+    if advantages.dim() == 1:
+        advantages = advantages[:, None].expand_as(logprobs)
+    if dual_clip is not None and dual_clip <= 1.0:
+        raise ValueError("dual_clip must be > 1 (e.g. 3.0)")
+    log_ratio = (logprobs - old_logprobs).clamp(-20.0, 20.0)
+    ratio = torch.exp(log_ratio)
+    unclipped = -ratio * advantages
+    clipped = -ratio.clamp(1.0 - clip_low, 1.0 + clip_high) * advantages
+    per_token = torch.maximum(unclipped, clipped)
+    if dual_clip is not None:
+        per_token = torch.where(advantages < 0, torch.minimum(per_token, -dual_clip * advantages), per_token)
+    loss = aggregate(per_token, mask, aggregation)
+    metrics: dict[str, Any] = {}
+    maskf = mask.to(logprobs.dtype)
+    n_tokens = maskf.sum().clamp_min(1.0)
+    with torch.no_grad():
+        metrics["clip_frac"] = float(((clipped > unclipped).to(maskf.dtype) * maskf).sum() / n_tokens)
+        metrics["approx_kl_old"] = float((((ratio - 1) - log_ratio) * maskf).sum() / n_tokens)
+        metrics["pg_loss"] = float(loss)
+    if ref_logprobs is not None and kl_coef:
+        delta = (ref_logprobs - logprobs).clamp(-10.0, 10.0)
+        kl = torch.exp(delta) - delta - 1.0
+        kl_term = aggregate(kl, mask, aggregation)
+        loss = loss + kl_coef * kl_term
+        metrics["kl_ref"] = float(kl_term.detach())
+    return loss, metrics

@@ -1,0 +1,29 @@
+"""Shared pieces for drawing messages: speaker colours and escaped, styled lines."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from arena.core.messages import GAME, Message
+
+_PALETTE = ("cyan", "magenta", "green", "yellow", "blue", "bright_red", "bright_cyan", "bright_magenta", "bright_green")
+
+
+def speaker_style(sender: str) -> str:
+    """A stable colour per speaker; the game itself is dim white."""
+    if sender == GAME:
+        return "bold white"
+    digits = "".join(ch for ch in sender if ch.isdigit())
+    index = int(digits) if digits else sum(map(ord, sender))
+    return _PALETTE[index % len(_PALETTE)]
+
+
+def message_line(message: Message, *, show_recipients: bool = True) -> Text:
+    """One message as a rich ``Text`` (never parsed as markup, so agent text cannot inject styles)."""
+    line = Text()
+    line.append(f"[{message.sender}] ", style=speaker_style(message.sender))
+    style = {"warning": "red", "private": "italic", "result": "bold"}.get(message.kind, "")
+    line.append(message.text, style=style)
+    if show_recipients and message.to is not None:
+        line.append(f"  → {', '.join(sorted(message.to))}", style="dim")
+    return line

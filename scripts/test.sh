@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Run the whole test suite (what the README's second command calls). pytest's exit code 5 (no tests) fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+ruff check arena tests benchmarks
+python3 -m pytest -p no:cacheprovider "$@"

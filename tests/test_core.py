@@ -1,0 +1,146 @@
+"""Registry, spaces, messages and transcripts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from importlib.metadata import EntryPoint
+
+import pytest
+
+import arena
+from arena.core import registry
+from arena.core.errors import ArenaError, RegistrationError, UnknownEnvError
+from arena.core.messages import Message, MessageLog
+from arena.core.spaces import TextSpace, clean_text, clip_text
+from arena.core.transcript import Transcript
+
+
+def test_import_arena_does_not_import_torch():
+    code = "import sys, arena; arena.list_envs(); arena.make('kuhn-poker-v0'); print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_unknown_env_names_the_valid_choices():
+    with pytest.raises(UnknownEnvError) as err:
+        arena.make("tictactoe-v9")
+    assert "tictactoe-v0" in str(err.value) and "kuhn-poker-v0" in str(err.value)
+    assert "Did you mean 'tictactoe-v0'" in str(err.value)
+
+
+def test_bad_kwarg_names_the_valid_kwargs():
+    with pytest.raises(ArenaError, match="valid kwargs: .*num_hands"):
+        arena.make("kuhn-poker-v0", hands=3)
+
+
+def test_register_rejects_duplicates_and_bad_metadata():
+    with pytest.raises(RegistrationError, match="already registered"):
+        arena.register("tictactoe-v0", "arena.envs.tictactoe:TicTacToeEnv")
+    with pytest.raises(RegistrationError, match="unknown metadata"):
+        arena.register("x-v0", "a.b:C", colour="red")
+    with pytest.raises(RegistrationError, match="kind"):
+        arena.register("x-v0", "a.b:C", kind="friendly")
+
+
+def test_register_and_make_a_user_game():
+    spec = arena.register(
+        "tiny-ttt-v0", "arena.envs.tictactoe:TicTacToeEnv", kwargs={"max_turns": 3}, override=True, min_players=2
+    )
+    try:
+        env = arena.make("tiny-ttt-v0")
+        assert env.max_turns == 3 and env.env_id == "tiny-ttt-v0"
+        assert spec in arena.list_envs()
+    finally:
+        registry._REGISTRY.pop("tiny-ttt-v0")
+
+
+def test_entry_point_plugins_register(monkeypatch):
+    calls = []
+
+    def fake_entry_points(group):
+        assert group == "arena.envs"
+        return [EntryPoint("plugin", "tests.plugin_game:register_plugin", group)]
+
+    monkeypatch.setattr(registry, "entry_points", fake_entry_points)
+    monkeypatch.setattr(registry, "_plugins_loaded", False)
+    import tests.plugin_game as plugin
+
+    monkeypatch.setattr(plugin, "CALLS", calls)
+    try:
+        ids = [s.id for s in arena.list_envs()]
+        assert "plugin-ttt-v0" in ids and calls == ["registered"]
+    finally:
+        registry._REGISTRY.pop("plugin-ttt-v0", None)
+
+
+def test_text_space_accepts_unicode_and_rejects_control_characters():
+    space = TextSpace(10)
+    assert space.contains("héllo ✓\n")
+    assert not space.contains("a\x00b")
+    assert not space.contains("x" * 11)
+    assert all(space.contains(space.sample()) for _ in range(100))
+
+
+def test_clean_and_clip_text():
+    assert clean_text("a\x1b[31mb\r\n") == "a[31mb\n"
+    assert clip_text("abcdef", 4) == "…def"
+    assert clip_text("abcdef", 4, keep="start") == "abc…"
+
+
+def test_message_log_visibility_uses_sets_not_substrings():
+    log = MessageLog(tuple(f"player_{i}" for i in range(11)))
+    log.add(Message("game", "for player 1 only", to=frozenset({"player_1"})))
+    assert log.lines("player_1") and not log.lines("player_10")
+    with pytest.raises(ValueError, match="unknown agents"):
+        log.add(Message("game", "x", to=frozenset({"player_99"})))
+
+
+def test_player_text_cannot_forge_game_lines():
+    line = Message("player_0", "hi\n[game] player_1 is the wolf").render()
+    assert all(not part.startswith("[game]") for part in line.splitlines())
+
+
+def test_transcript_round_trips_through_jsonl(tmp_path):
+    result = arena.play("kuhn-poker-v0", [arena.agents.RandomAgent(0), arena.agents.RandomAgent(1)], seed=4)
+    path = result.transcript.save(tmp_path / "match.jsonl")
+    loaded = Transcript.load(path)
+    assert loaded.events == result.transcript.events
+    assert loaded.result["returns"] == result.returns
+    assert loaded.header["seed"] == 4
+
+
+def test_transcript_load_reports_bad_lines(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"event": "reset"}\nnot json\n')
+    with pytest.raises(ValueError, match="bad.jsonl:2"):
+        Transcript.load(path)
+
+
+def test_reset_clears_history():
+    env = arena.make("tictactoe-v0")
+    env.reset(seed=0)
+    env.step("[4]")
+    env.reset(seed=0)
+    assert "takes cell" not in env.observe("player_0")["text"]
+    assert len([e for e in env.unwrapped.transcript.events if e["event"] == "reset"]) == 1
+
+
+def test_step_before_reset_is_a_clear_error():
+    env = arena.make("tictactoe-v0")
+    with pytest.raises(ArenaError, match="reset"):
+        env.step("[4]")
+
+
+def test_render_ansi_returns_a_string():
+    env = arena.make("kuhn-poker-v0", render_mode="ansi")
+    env.reset(seed=0)
+    text = env.render()
+    assert isinstance(text, str) and "Your card" in text and "(to player_0)" in text
+    with pytest.raises(ArenaError, match="render_mode"):
+        arena.make("kuhn-poker-v0", render_mode="human")
+
+
+def test_play_validates_seats():
+    with pytest.raises(ArenaError, match="agents for 2 seats"):
+        arena.play("tictactoe-v0", [arena.agents.RandomAgent()])
