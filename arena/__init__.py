@@ -18,6 +18,7 @@ __all__ = [
     "__version__",
     "list_envs",
     "make",
+    "make_gym",
     "make_parallel",
     "play",
     "register",
@@ -33,3 +34,10 @@ def play(env: Any, agents: Any, seed: int | None = None, **kwargs: Any) -> Match
     from arena.agents.match import play as _play
 
     return _play(env, agents, seed=seed, **kwargs)
+
+
+def make_gym(env_id: str, **kwargs: Any) -> Any:
+    """A single-agent game as a ``gymnasium.Env``; see :func:`arena.core.single_agent.make_gym`."""
+    from arena.core.single_agent import make_gym as _make_gym
+
+    return _make_gym(env_id, **kwargs)

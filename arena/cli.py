@@ -95,7 +95,9 @@ def play(
     agents = _build_agents(env_id, agent, seed, kwargs)
     humans = [seat for seat, a in agents.items() if getattr(a, "name", "") == "human"]
     viewer = as_player or (humans[0] if len(humans) == 1 else None)
-    result = watch_match(env_id, agents, seed=seed, as_player=viewer, console=console, env_kwargs=kwargs)
+    result = watch_match(
+        env_id, agents, seed=seed, as_player=viewer, console=console, env_kwargs=kwargs, reveal=viewer is None
+    )
     if save is not None:
         console.print(f"transcript saved to {result.transcript.save(save)}")
 
@@ -109,6 +111,7 @@ def watch(
     kw: KwargOption = None,
     as_player: Annotated[str | None, typer.Option("--as", help="show only what this player sees")] = None,
     save: Annotated[Path | None, typer.Option(help="write the transcript to this JSONL file")] = None,
+    reveal: Annotated[bool, typer.Option("--reveal", help="spectator sees every role and private message")] = False,
 ) -> None:
     """Watch a match between non-human agents (seats default to the game's scripted agent)."""
     from arena.core.registry import spec
@@ -127,7 +130,9 @@ def watch(
         seats = _build_agents(env_id, items + fill, seed, kwargs)
     if any(getattr(a, "name", "") == "human" for a in seats.values()):
         raise ArenaError("watch is for non-human agents; use `arena play` to take a seat")
-    result = watch_match(env_id, seats, seed=seed, delay=delay, as_player=as_player, console=console, env_kwargs=kwargs)
+    result = watch_match(
+        env_id, seats, seed=seed, delay=delay, as_player=as_player, console=console, env_kwargs=kwargs, reveal=reveal
+    )
     if save is not None:
         console.print(f"transcript saved to {result.transcript.save(save)}")
 

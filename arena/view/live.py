@@ -1,34 +1,77 @@
-"""Watch a match in the terminal as it is played, or replay a saved transcript."""
+"""Watch a match in the terminal as it is played, or step through a saved transcript.
+
+On a terminal ``watch`` shows the full live layout (:mod:`arena.view.layout`); piped output, and any
+match with a human at the table, prints messages line by line instead. ``replay`` steps forward and
+back with keys (n/p/q) on a terminal and prints the whole transcript otherwise.
+"""
 
 from __future__ import annotations
 
+import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
-from rich.console import Console
+import numpy as np
+from rich.console import Console, Group
+from rich.live import Live
+from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from arena.agents.base import Agent
 from arena.agents.match import MatchResult, play
+from arena.core.errors import ArenaError
 from arena.core.registry import make
 from arena.core.transcript import Transcript
-from arena.view.text import message_line
+from arena.view.layout import header_line, players_table, render, result_view, votes_view
+from arena.view.state import ViewState, fold, steps
+from arena.view.text import message_line, safe
+
+KEYS_HELP = "n next · p back · g end · 0 start · q quit"
 
 
-def results_table(result: MatchResult) -> Table:
+def results_table(result: MatchResult, *, roles: bool = True) -> Table:
+    """Returns, winners and invalid moves per seat (roles only when the viewer may see them)."""
     table = Table(title=f"{result.env_id} · seed {result.seed}")
-    for column in ("seat", "agent", "role", "return", "invalid moves"):
+    columns = ["seat", "agent", *(["role"] if roles else []), "return", "invalid moves"]
+    for column in columns:
         table.add_column(column)
     for seat, value in result.returns.items():
-        mark = " 🏆" if seat in result.winners else ""
-        table.add_row(
-            seat,
-            result.agent_names.get(seat, ""),
-            result.roles.get(seat, ""),
-            f"{value:+g}{mark}",
-            str(result.invalid_moves.get(seat, 0)),
-        )
+        mark = " ★" if seat in result.winners else ""
+        cells = [Text(seat), Text(safe(result.agent_names.get(seat, "")))]
+        if roles:
+            cells.append(Text(safe(result.roles.get(seat, ""))))
+        cells += [Text(f"{value:+g}{mark}"), Text(str(result.invalid_moves.get(seat, 0)))]
+        table.add_row(*cells)
     return table
+
+
+def _check_player(players: list[str], as_player: str | None) -> None:
+    if as_player is not None and as_player not in players:
+        raise ArenaError(f"unknown player {as_player!r}; players are {', '.join(players)}")
+
+
+def _image(env: Any, agent: str | None) -> np.ndarray | None:
+    raw = env.unwrapped
+    if getattr(raw, "image_shape", None) is None or agent is None or agent not in raw.possible_agents:
+        return None
+    try:
+        return np.asarray(raw.observe(agent).get("image"))
+    except Exception:
+        return None
+
+
+def summary(state: ViewState) -> Group:
+    """Header, players, votes and result: the end-of-match panel printed under a streamed log."""
+    parts: list[Any] = [header_line(state), Panel(players_table(state), title="players", title_align="left")]
+    votes = votes_view(state)
+    if votes is not None:
+        parts.append(votes)
+    result = result_view(state)
+    if result is not None:
+        parts.append(result)
+    return Group(*parts)
 
 
 def watch(
@@ -40,50 +83,190 @@ def watch(
     as_player: str | None = None,
     console: Console | None = None,
     env_kwargs: Mapping[str, object] | None = None,
+    reveal: bool = False,
+    live: bool | None = None,
 ) -> MatchResult:
-    """Play a match, printing each message as it appears: everything (spectator) or only what
-    ``as_player`` sees."""
+    """Play a match and show it: as ``as_player`` sees it, or as a spectator (public messages only,
+    everything with ``reveal``). ``live`` forces (True) or disables (False) the full-screen layout;
+    by default it is used on a terminal when no human plays."""
     console = console or Console()
     env = make(env_id, **dict(env_kwargs or {}))
+    raw = env.unwrapped
+    _check_player(list(raw.possible_agents), as_player)
+    humans = any(getattr(a, "name", "") == "human" for a in agents.values())
+    use_live = live if live is not None else (console.is_terminal and not humans)
+
+    def state() -> ViewState:
+        return fold(raw.transcript, viewer=as_player, reveal=reveal)
+
+    if use_live:
+        result = _watch_live(env, agents, seed, delay, as_player, console, state)
+    else:
+        result = _watch_stream(env, agents, seed, delay, as_player, console, reveal)
+        console.print(summary(state()))
+    shown_roles = reveal or bool((raw.transcript.result or {}).get("info", {}).get("roles"))
+    console.print(results_table(result, roles=shown_roles))
+    return result
+
+
+def _watch_stream(
+    env: Any,
+    agents: Mapping[str, Agent],
+    seed: int | None,
+    delay: float,
+    viewer: str | None,
+    console: Console,
+    reveal: bool,
+) -> MatchResult:
+    raw = env.unwrapped
     shown = 0
+
+    def visible(message: Any) -> bool:
+        return message.visible_to(viewer) if viewer is not None else (reveal or message.to is None)
 
     def flush(*_: object) -> None:
         nonlocal shown
-        messages = env.unwrapped.log.messages
+        messages = raw.log.messages
         for message in messages[shown:]:
-            if as_player is None or message.visible_to(as_player):
-                console.print(message_line(message, show_recipients=as_player is None))
+            if visible(message):
+                console.print(message_line(message, show_recipients=viewer is None))
         shown = len(messages)
         if delay:
             time.sleep(delay)
 
-    console.rule(f"{env_id}" + (f" as {as_player}" if as_player else " (spectator)"))
+    title = f"{raw.env_id}" + (f" as {viewer}" if viewer else " (spectator)")
+    console.rule(Text(safe(title)))
     result = play(env, agents, seed=seed, on_step=flush)
     flush()
-    console.print(results_table(result))
     return result
 
 
-def replay(
-    path: str, *, as_player: str | None = None, console: Console | None = None, delay: float = 0.0
-) -> Transcript:
-    """Print a saved transcript: everything, or exactly what ``as_player`` saw."""
-    console = console or Console()
-    transcript = Transcript.load(path)
-    header = transcript.header
-    console.rule(f"replay: {header.get('env_id', '?')} · seed {header.get('seed')}")
-    if as_player is not None:
-        if as_player not in header["agents"]:
-            from arena.core.errors import ArenaError
+def _watch_live(
+    env: Any,
+    agents: Mapping[str, Agent],
+    seed: int | None,
+    delay: float,
+    viewer: str | None,
+    console: Console,
+    state: Any,
+) -> MatchResult:
+    raw = env.unwrapped
 
-            raise ArenaError(f"unknown player {as_player!r}; players are {', '.join(header['agents'])}")
-        console.print(transcript.header["headers"][as_player], markup=False, style="dim")
-    for message in transcript.messages():
-        if as_player is None or message.visible_to(as_player):
-            console.print(message_line(message, show_recipients=as_player is None))
+    def view() -> Any:
+        current = state()
+        observation = raw.transcript.view(viewer) if viewer is not None else None
+        image = _image(env, viewer or current.acting)
+        return render(current, console, observation=observation, image=image, height=console.height - 1)
+
+    with Live(console=console, screen=True, auto_refresh=False, transient=True) as screen:
+
+        def update(*_: object) -> None:
+            screen.update(view(), refresh=True)
             if delay:
                 time.sleep(delay)
+
+        result = play(env, agents, seed=seed, on_step=update)
+    final = state()
+    observation = raw.transcript.view(viewer) if viewer is not None else None
+    console.print(render(final, console, observation=observation, image=_image(env, viewer)))
+    return result
+
+
+def _read_keys() -> Iterator[str]:
+    """Single key presses from the terminal (raw mode), or whole lines where raw mode is unavailable."""
+    try:
+        import termios
+        import tty
+    except ImportError:  # pragma: no cover - not on POSIX
+        while True:
+            yield (input() or "n")[:1]
+    fd = sys.stdin.fileno()
+    old = termios.tcgetattr(fd)
+    try:
+        tty.setcbreak(fd)
+        while True:
+            char = sys.stdin.read(1)
+            if char == "\x1b":  # arrow keys: ESC [ C / ESC [ D
+                rest = sys.stdin.read(2)
+                char = {"[C": "n", "[D": "p"}.get(rest, "")
+            yield char
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, old)
+
+
+def replay(
+    path: str,
+    *,
+    as_player: str | None = None,
+    console: Console | None = None,
+    delay: float = 0.0,
+    reveal: bool = True,
+    keys: Iterator[str] | None = None,
+) -> Transcript:
+    """Show a saved transcript — everything (``reveal``), public messages only, or exactly what
+    ``as_player`` saw. Interactive on a terminal (or when ``keys`` are given): n/→ next, p/← back,
+    g end, 0 start, q quit; otherwise everything is printed."""
+    console = console or Console()
+    try:
+        transcript = Transcript.load(path)
+    except ValueError as err:
+        raise ArenaError(str(err)) from None
+    _check_player(list(transcript.header.get("agents", [])), as_player)
+    interactive = keys is not None or (console.is_terminal and sys.stdin.isatty())
+    if interactive:
+        _replay_interactive(transcript, as_player, console, reveal, keys if keys is not None else _read_keys())
+    else:
+        _replay_print(transcript, as_player, console, reveal, delay)
+    return transcript
+
+
+def replay_frame(
+    transcript: Transcript, upto: int, as_player: str | None, reveal: bool, console: Console, **kw: Any
+) -> Any:
+    """The view after the first ``upto`` events (what the interactive replay shows at that step)."""
+    state = fold(transcript, upto, viewer=as_player, reveal=reveal)
+    observation = transcript.view(as_player, upto) if as_player is not None else None
+    return render(state, console, observation=observation, **kw)
+
+
+def _replay_interactive(
+    transcript: Transcript, as_player: str | None, console: Console, reveal: bool, keys: Iterator[str]
+) -> None:
+    stops = steps(transcript, viewer=as_player, reveal=reveal)
+    index = 0
+    with console.screen(hide_cursor=True) as screen:
+        while True:
+            footer = f"{index + 1}/{len(stops)} · {KEYS_HELP}"
+            frame = replay_frame(
+                transcript, stops[index], as_player, reveal, console, height=console.height - 1, footer=footer
+            )
+            screen.update(frame)
+            key = next(keys, "q").lower()
+            if key == "q":
+                break
+            if key in ("n", " ", "j", "\r", "\n"):
+                index = min(index + 1, len(stops) - 1)
+            elif key in ("p", "k", "b"):
+                index = max(index - 1, 0)
+            elif key == "g":
+                index = len(stops) - 1
+            elif key == "0":
+                index = 0
+    console.print(replay_frame(transcript, stops[index], as_player, reveal, console))
+
+
+def _replay_print(transcript: Transcript, as_player: str | None, console: Console, reveal: bool, delay: float) -> None:
+    header = transcript.header
+    console.rule(Text(safe(f"replay: {header.get('env_id', '?')} · seed {header.get('seed')}")))
+    if as_player is not None:
+        console.print(Text(safe(header["headers"].get(as_player, "")), style="dim"))
+    state = fold(transcript, viewer=as_player, reveal=reveal)
+    for message in state.messages:
+        console.print(message_line(message, show_recipients=as_player is None))
+        if delay:
+            time.sleep(delay)
+    console.print(summary(state))
     result = transcript.result
     if result is not None:
-        console.print(f"returns: {result.get('returns')}", markup=False)
-    return transcript
+        returns = ", ".join(f"{k} {float(v):+g}" for k, v in (result.get("returns") or {}).items())
+        console.print(Text(safe(f"returns: {returns}")))

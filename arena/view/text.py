@@ -18,12 +18,24 @@ def speaker_style(sender: str) -> str:
     return _PALETTE[index % len(_PALETTE)]
 
 
+def safe(text: object) -> str:
+    """``text`` with control characters (ANSI escapes, bells, carriage returns) shown as ``\\xNN`` so
+    agent output can neither style nor move the terminal; newlines and tabs stay."""
+    text = str(text)
+    if all(c.isprintable() or c in "\n\t" for c in text):
+        return text
+    return "".join(
+        c if c.isprintable() or c in "\n\t" else f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}"
+        for c in text
+    )
+
+
 def message_line(message: Message, *, show_recipients: bool = True) -> Text:
     """One message as a rich ``Text`` (never parsed as markup, so agent text cannot inject styles)."""
     line = Text()
-    line.append(f"[{message.sender}] ", style=speaker_style(message.sender))
+    line.append(f"[{safe(message.sender)}] ", style=speaker_style(message.sender))
     style = {"warning": "red", "private": "italic", "result": "bold"}.get(message.kind, "")
-    line.append(message.text, style=style)
+    line.append(safe(message.text), style=style)
     if show_recipients and message.to is not None:
-        line.append(f"  → {', '.join(sorted(message.to))}", style="dim")
+        line.append(f"  → {safe(', '.join(sorted(message.to)))}", style="dim")
     return line

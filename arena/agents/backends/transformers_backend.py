@@ -1,0 +1,362 @@
+"""``TransformersBackend``: a Hugging Face model as a policy (CPU or GPU), also the trainable model.
+
+* Generation is batched with left padding (chunks of ``max_batch_size``); prompts go through the
+  tokenizer's (or processor's) chat template; :meth:`TransformersBackend.apply_chat` returns the exact
+  prompt ids that :meth:`generate` feeds the model, so a trainer can rebuild inputs.
+* Per-token logprobs are ``log_softmax`` of the model's raw logits (temperature 1, no top-p), whatever
+  the sampling settings -- the value a trainer's forward pass recomputes.
+* Image-text-to-text models (``AutoModelForImageTextToText`` + ``AutoProcessor``) receive image parts
+  as images; text-only models get an ``[image]`` placeholder instead.
+* The trainer trains ``.model`` in place; ``sync_from(backend.model)`` then only bumps ``version``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from arena.agents.backends.base import (
+    ChatPrompt,
+    Completion,
+    SamplingParams,
+    Scored,
+    cut_at_stop,
+    images_of,
+    text_only,
+)
+from arena.core.errors import ArenaError
+
+_DTYPES = ("float32", "float16", "bfloat16", "auto")
+IMAGE_PLACEHOLDER = "[image]"
+
+
+def _is_multimodal_config(config: Any) -> bool:
+    return getattr(config, "vision_config", None) is not None
+
+
+class TransformersBackend:
+    """A ``transformers`` causal LM (or image-text-to-text model) behind the ``PolicyBackend`` protocol."""
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any = None,
+        device: str = "cpu",
+        dtype: str = "float32",
+        max_batch_size: int = 64,
+        processor: Any = None,
+    ) -> None:
+        import torch
+
+        if dtype not in _DTYPES:
+            raise ArenaError(f"dtype must be one of {_DTYPES}, got {dtype!r}")
+        if max_batch_size < 1:
+            raise ArenaError(f"max_batch_size must be >= 1, got {max_batch_size}")
+        self.device = torch.device(device)
+        self.max_batch_size = int(max_batch_size)
+        self.version = 0
+        self.processor = processor
+        self.name_or_path = (
+            str(model)
+            if isinstance(model, str | os.PathLike)
+            else getattr(getattr(model, "config", None), "_name_or_path", type(model).__name__)
+        )
+        if isinstance(model, str | os.PathLike):
+            model, tokenizer, self.processor = self._load(str(model), tokenizer, processor, dtype)
+        elif tokenizer is None and processor is None:
+            raise ArenaError("pass tokenizer= (or processor=) together with a model object")
+        self.model = model.to(self.device)
+        self.model.eval()
+        if tokenizer is None and self.processor is not None:
+            tokenizer = getattr(self.processor, "tokenizer", None)
+        if tokenizer is None:
+            raise ArenaError("no tokenizer: pass tokenizer= or a processor with a tokenizer")
+        self.tokenizer = tokenizer
+        if self.tokenizer.pad_token_id is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.eos_ids = self._eos_ids()
+
+    # -- loading -----------------------------------------------------------------------------------
+    @staticmethod
+    def _load(path: str, tokenizer: Any, processor: Any, dtype: str) -> tuple[Any, Any, Any]:
+        import torch
+        from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+        torch_dtype: Any = "auto" if dtype == "auto" else getattr(torch, dtype)
+        if path.startswith(("/", ".", "~")) and not Path(path).expanduser().is_dir():
+            raise ArenaError(f"no model directory at {path!r} (build one with `arena model init-tiny DIR`)")
+        try:
+            config = AutoConfig.from_pretrained(path)
+        except (OSError, ValueError) as err:
+            raise ArenaError(f"cannot load a model from {path!r}: {err}") from None
+        if _is_multimodal_config(config):
+            from transformers import AutoModelForImageTextToText, AutoProcessor
+
+            processor = processor or AutoProcessor.from_pretrained(path)
+            model = AutoModelForImageTextToText.from_pretrained(path, dtype=torch_dtype)
+            return model, tokenizer or getattr(processor, "tokenizer", None), processor
+        tokenizer = tokenizer or AutoTokenizer.from_pretrained(path)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype)
+        return model, tokenizer, processor
+
+    def _eos_ids(self) -> set[int]:
+        ids: set[int] = set()
+        for source in (getattr(self.model, "generation_config", None), getattr(self.model, "config", None)):
+            value = getattr(source, "eos_token_id", None)
+            if isinstance(value, int):
+                ids.add(value)
+            elif isinstance(value, list | tuple):
+                ids.update(int(v) for v in value)
+        if self.tokenizer.eos_token_id is not None:
+            ids.add(int(self.tokenizer.eos_token_id))
+        return ids
+
+    @property
+    def multimodal(self) -> bool:
+        return self.processor is not None and getattr(self.processor, "image_processor", None) is not None
+
+    # -- prompts -----------------------------------------------------------------------------------
+    def chat_text(self, prompt: ChatPrompt) -> str:
+        """The prompt rendered by the chat template, ending with the assistant turn opener."""
+        if self.multimodal:
+            messages = []
+            for message in prompt:
+                content = message.get("content")
+                if isinstance(content, list):
+                    parts = [
+                        {"type": "image"} if p.get("type") == "image" else {"type": "text", "text": p.get("text", "")}
+                        for p in content
+                        if isinstance(p, dict)
+                    ]
+                else:
+                    parts = [{"type": "text", "text": str(content)}]
+                messages.append({"role": message.get("role", "user"), "content": parts})
+            return self.processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        messages = text_only(prompt, IMAGE_PLACEHOLDER)
+        if getattr(self.tokenizer, "chat_template", None):
+            return self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        # No template (a base model): a plain transcript.
+        return "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant: "
+
+    def apply_chat(self, prompt: ChatPrompt) -> list[int]:
+        """Prompt token ids exactly as :meth:`generate` feeds them to the model (text-only models;
+        for multimodal models the ids include the processor's image tokens)."""
+        if self.multimodal and images_of(prompt):
+            return self._mm_inputs([prompt])["input_ids"][0].tolist()
+        return list(self.tokenizer(self.chat_text(prompt), add_special_tokens=False)["input_ids"])
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of a reply text (no special tokens added)."""
+        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def _mm_inputs(self, prompts: Sequence[ChatPrompt]) -> Any:
+        from PIL import Image
+
+        texts = [self.chat_text(p) for p in prompts]
+        images = [[Image.fromarray(img) for img in images_of(p)] for p in prompts]
+        kwargs: dict[str, Any] = {"text": texts, "return_tensors": "pt", "padding": True}
+        if any(images):
+            kwargs["images"] = images
+        tok = self.processor.tokenizer
+        old_side, tok.padding_side = tok.padding_side, "left"
+        try:
+            return self.processor(**kwargs)
+        finally:
+            tok.padding_side = old_side
+
+    def _left_pad(self, seqs: Sequence[Sequence[int]]) -> tuple[Any, Any]:
+        import torch
+
+        width = max(len(s) for s in seqs)
+        pad = int(self.tokenizer.pad_token_id)
+        ids = torch.full((len(seqs), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(seqs), width), dtype=torch.long)
+        for i, s in enumerate(seqs):
+            if s:
+                ids[i, width - len(s) :] = torch.tensor(list(s), dtype=torch.long)
+                mask[i, width - len(s) :] = 1
+        return ids.to(self.device), mask.to(self.device)
+
+    # -- generation --------------------------------------------------------------------------------
+    def generate(self, prompts: Sequence[ChatPrompt], sampling: SamplingParams | None = None) -> list[Completion]:
+        """Sample one reply per prompt; see :class:`~arena.agents.backends.base.Completion`."""
+        sampling = sampling or SamplingParams()
+        out: list[Completion] = []
+        for start in range(0, len(prompts), self.max_batch_size):
+            out.extend(self._generate_chunk(prompts[start : start + self.max_batch_size], sampling))
+        return out
+
+    def generate_ids(
+        self, prompt_ids: Sequence[Sequence[int]], sampling: SamplingParams | None = None
+    ) -> list[Completion]:
+        """Token-in generation (text-only models): sample one reply per list of prompt ids."""
+        sampling = sampling or SamplingParams()
+        out: list[Completion] = []
+        for start in range(0, len(prompt_ids), self.max_batch_size):
+            chunk = [list(p) for p in prompt_ids[start : start + self.max_batch_size]]
+            ids, mask = self._left_pad(chunk)
+            out.extend(self._run_generate({"input_ids": ids, "attention_mask": mask}, chunk, sampling))
+        return out
+
+    def _generate_chunk(self, prompts: Sequence[ChatPrompt], sampling: SamplingParams) -> list[Completion]:
+        if self.multimodal and any(images_of(p) for p in prompts):
+            inputs = {k: v.to(self.device) for k, v in self._mm_inputs(prompts).items()}
+            mask = inputs["attention_mask"]
+            prompt_ids = [row[m.bool()].tolist() for row, m in zip(inputs["input_ids"], mask, strict=True)]
+            return self._run_generate(inputs, prompt_ids, sampling)
+        prompt_ids = [self.apply_chat(p) for p in prompts]
+        ids, mask = self._left_pad(prompt_ids)
+        return self._run_generate({"input_ids": ids, "attention_mask": mask}, prompt_ids, sampling)
+
+    def _run_generate(
+        self, inputs: dict[str, Any], prompt_ids: list[list[int]], sampling: SamplingParams
+    ) -> list[Completion]:
+        import torch
+
+        if sampling.max_new_tokens < 1:
+            return [Completion("", p, [], [], "length") for p in prompt_ids]
+        greedy = sampling.temperature <= 0
+        kwargs: dict[str, Any] = {
+            "max_new_tokens": int(sampling.max_new_tokens),
+            "do_sample": not greedy,
+            "return_dict_in_generate": True,
+            "output_logits": True,
+            "pad_token_id": int(self.tokenizer.pad_token_id),
+            "eos_token_id": sorted(self.eos_ids) or None,
+            "top_k": None,
+        }
+        if not greedy:
+            kwargs["temperature"] = float(sampling.temperature)
+            kwargs["top_p"] = float(sampling.top_p)
+        else:
+            kwargs.update(temperature=None, top_p=None)
+        rng = torch.random.fork_rng(devices=[]) if sampling.seed is not None else contextlib.nullcontext()
+        with rng, torch.no_grad():
+            if sampling.seed is not None:
+                torch.manual_seed(int(sampling.seed))
+            result = self.model.generate(**inputs, **kwargs)
+        width = inputs["input_ids"].shape[1]
+        new_tokens = result.sequences[:, width:]
+        logits = torch.stack(result.logits, dim=1).float()  # (B, T, V) raw logits
+        logp = torch.log_softmax(logits, dim=-1).gather(-1, new_tokens.unsqueeze(-1)).squeeze(-1)
+        outs = []
+        for row in range(new_tokens.shape[0]):
+            outs.append(self._finish(prompt_ids[row], new_tokens[row].tolist(), logp[row].tolist(), sampling))
+        return outs
+
+    def _finish(
+        self, prompt_ids: list[int], tokens: list[int], logps: list[float], sampling: SamplingParams
+    ) -> Completion:
+        """Cut a raw generated row at its end token / stop string and decode it."""
+        reason = "length"
+        for i, tok in enumerate(tokens):
+            if tok in self.eos_ids:
+                tokens, logps, reason = tokens[: i + 1], logps[: i + 1], "stop"
+                break
+        text = self.tokenizer.decode(tokens, skip_special_tokens=True)
+        if sampling.stop and cut_at_stop(text, sampling.stop) is not None:
+            # Keep the shortest prefix of tokens whose text contains a stop string.
+            for k in range(1, len(tokens) + 1):
+                piece = self.tokenizer.decode(tokens[:k], skip_special_tokens=True)
+                end = cut_at_stop(piece, sampling.stop)
+                if end is not None:
+                    tokens, logps, text, reason = tokens[:k], logps[:k], piece[:end], "stop"
+                    break
+        return Completion(
+            text=text, prompt_ids=list(prompt_ids), completion_ids=tokens, logprobs=logps, finish_reason=reason
+        )
+
+    # -- scoring -----------------------------------------------------------------------------------
+    def score(self, prompts: Sequence[ChatPrompt], continuations: Sequence[str]) -> list[Scored]:
+        """Per-token logprobs of each continuation text after its prompt (teacher forcing)."""
+        if len(prompts) != len(continuations):
+            raise ArenaError(f"score: {len(prompts)} prompts but {len(continuations)} continuations")
+        if self.multimodal and any(images_of(p) for p in prompts):
+            raise ArenaError("score() does not support image prompts yet (constrained mode needs text-only prompts)")
+        cache: dict[int, list[int]] = {}
+        prompt_ids = []
+        for p in prompts:  # the constrained agent repeats one prompt per legal action
+            key = id(p)
+            if key not in cache:
+                cache[key] = self.apply_chat(p)
+            prompt_ids.append(cache[key])
+        return self.score_ids(prompt_ids, [self.encode(c) for c in continuations])
+
+    def score_ids(self, prompt_ids: Sequence[Sequence[int]], continuation_ids: Sequence[Sequence[int]]) -> list[Scored]:
+        """Token-level :meth:`score` (text-only models)."""
+        import torch
+
+        out: list[Scored] = []
+        pairs = list(zip(prompt_ids, continuation_ids, strict=True))
+        for start in range(0, len(pairs), self.max_batch_size):
+            chunk = pairs[start : start + self.max_batch_size]
+            seqs = [list(p) + list(c) for p, c in chunk]
+            ids, mask = self._left_pad(seqs)
+            position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
+            with torch.no_grad():
+                logits = self.model(input_ids=ids, attention_mask=mask, position_ids=position_ids).logits.float()
+            logp = torch.log_softmax(logits[:, :-1], dim=-1).gather(-1, ids[:, 1:].unsqueeze(-1)).squeeze(-1)
+            width = ids.shape[1]
+            for row, (p, c) in enumerate(chunk):
+                n = len(c)
+                values = logp[row, width - 1 - n : width - 1].tolist() if n else []
+                out.append(Scored(prompt_ids=list(p), continuation_ids=list(c), logprobs=values))
+        return out
+
+    # -- weights -----------------------------------------------------------------------------------
+    def sync_from(self, model: Any) -> None:
+        """Take the trainer's weights. For ``self.model`` itself (trained in place) only bump ``version``."""
+        if model is not self.model:
+            import torch
+
+            with torch.no_grad():
+                self.model.load_state_dict(model.state_dict())
+        self.model.eval()
+        self.version += 1
+
+    def load_weights(self, path: str) -> None:
+        """Load weights from a ``save_pretrained`` directory or a ``.safetensors``/``.pt`` file; bump ``version``."""
+        import torch
+
+        p = Path(path)
+        if p.is_dir():
+            files = sorted(p.glob("*.safetensors")) or sorted(p.glob("pytorch_model*.bin"))
+            if not files:
+                raise ArenaError(f"no weights (*.safetensors / pytorch_model*.bin) in {path!r}")
+        elif p.is_file():
+            files = [p]
+        else:
+            raise ArenaError(f"weights path {path!r} does not exist")
+        state: dict[str, Any] = {}
+        for f in files:
+            if f.suffix == ".safetensors":
+                from safetensors.torch import load_file
+
+                state.update(load_file(str(f)))
+            else:
+                state.update(torch.load(str(f), map_location="cpu", weights_only=True))
+        missing, unexpected = self.model.load_state_dict(state, strict=False)
+        tied = {k for k in missing if "lm_head" in k}
+        if set(missing) - tied or unexpected:
+            raise ArenaError(
+                f"weights in {path!r} do not match the model: missing {sorted(set(missing) - tied)[:5]}, "
+                f"unexpected {sorted(unexpected)[:5]}"
+            )
+        if tied and getattr(self.model.config, "tie_word_embeddings", False):
+            self.model.tie_weights()
+        self.model.eval()
+        self.version += 1
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """``save_pretrained`` the model and tokenizer (and processor) to ``path``."""
+        out = Path(path)
+        out.mkdir(parents=True, exist_ok=True)
+        self.model.save_pretrained(out)
+        (self.processor or self.tokenizer).save_pretrained(out)
+        return out
+
+    def __repr__(self) -> str:
+        return f"TransformersBackend({self.name_or_path!r}, device={str(self.device)!r}, version={self.version})"

@@ -1,0 +1,351 @@
+"""Run many matches at once and batch every pending LLM turn into one backend call per tick.
+
+:func:`play_many` steps N matches in lock-step "ticks". In each tick every unfinished match has one
+agent to act (AEC games have one acting agent at a time); the pending turns of all
+:class:`~arena.agents.llm.LLMAgent`s that share a backend are gathered into **one** ``generate`` call
+(plus one ``score`` call for constrained agents) -- requests are grouped by (backend, sampling
+params), so LLMAgents sharing a backend and sampling settings always share the call. Other agents
+(random, scripted, human) act directly through their ``act_batch``.
+
+Returned structure (one :class:`MatchOutcome` per input match, in input order)::
+
+    MatchOutcome
+      index            position in the input list
+      env_id, seed     the game id (``env.unwrapped.env_id``) and the reset seed
+      returns          {seat: float} = env.unwrapped.returns (every seat, also eliminated ones)
+      winners          list of seats (env.unwrapped.winners; [] for draws / cooperative outcomes)
+      roles            {seat: role} from infos at the seat's first observation (or env.unwrapped.role)
+      agent_names      {seat: Agent.name}
+      transcript       env.unwrapped.transcript (arena.core.transcript.Transcript) or None
+      steps            env.step calls made (dead steps included)
+      truncated        True if the game truncated or ``max_steps`` cut it short
+      turns            [TurnRecord] -- one per LLM decision, in play order (only LLMAgent turns)
+      pre_rewards      {seat: reward received before that seat's first LLM turn}
+
+    TurnRecord (one LLM decision)
+      seat             "player_k"
+      agent_name       the LLMAgent's .name
+      role             infos[seat]["role"] at decision time (None if absent)
+      turn_index       0, 1, 2, ... counting this seat's LLM decisions in this match
+      env_turn         infos[seat]["turn"] (the game's count of valid moves) at decision time
+      step_index       index of the env.step call that applied this action
+      state_key        infos[seat].get("state_key") at decision time (GiGPO anchor / information set)
+      trace            ActionTrace (action, text, prompt_ids, completion_ids, logprobs, version, legal_probs)
+      reward           everything paid to this seat from this action up to its next decision (or the end):
+                       the step-wise deltas of env.unwrapped.returns (fallback: env.rewards)
+      invalid          the env's invalid-move reason right after the action, else None
+      final            True for this seat's last decision in the match
+      info             shallow copy of infos[seat] at decision time
+
+Summing ``turn.reward`` over a seat's turns plus ``pre_rewards[seat]`` gives ``returns[seat]`` for
+seats whose every decision was an LLM decision (``tests/test_scheduler.py`` checks this).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from arena.agents.llm import ActionTrace, LLMAgent
+from arena.core.errors import ArenaError
+
+
+@dataclass
+class MatchSpec:
+    """One match to play: an AEC env, its agents by seat, and the reset seed/options."""
+
+    env: Any
+    agents: Mapping[str, Any]
+    seed: int | None = None
+    options: dict[str, Any] | None = None
+
+
+@dataclass
+class TurnRecord:
+    """One LLM decision; see the module docstring."""
+
+    seat: str
+    agent_name: str
+    role: str | None
+    turn_index: int
+    env_turn: int | None
+    step_index: int
+    state_key: str | None
+    trace: ActionTrace
+    reward: float = 0.0
+    invalid: str | None = None
+    final: bool = False
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class MatchOutcome:
+    """The result of one match; see the module docstring."""
+
+    index: int
+    env_id: str
+    seed: int | None
+    returns: dict[str, float]
+    winners: list[str]
+    roles: dict[str, Any]
+    agent_names: dict[str, str]
+    transcript: Any
+    steps: int
+    truncated: bool
+    turns: list[TurnRecord] = field(default_factory=list)
+    pre_rewards: dict[str, float] = field(default_factory=dict)
+
+
+class _Running:
+    """Per-match state while playing."""
+
+    def __init__(self, index: int, spec: MatchSpec) -> None:
+        self.index = index
+        self.spec = spec
+        self.env = spec.env
+        self.raw = getattr(spec.env, "unwrapped", spec.env)
+        self.done = False
+        self.steps = 0
+        self.cut = False
+        self.turns: list[TurnRecord] = []
+        self.open_turn: dict[str, TurnRecord] = {}
+        self.pre_rewards: dict[str, float] = defaultdict(float)
+        self.roles: dict[str, Any] = {}
+        self.llm_turns: dict[str, int] = defaultdict(int)
+        self.totals: dict[str, float] = defaultdict(float)
+        self.last_returns = self._returns()
+
+    def _returns(self) -> dict[str, float] | None:
+        returns = getattr(self.raw, "returns", None)
+        return {k: float(v) for k, v in returns.items()} if isinstance(returns, Mapping) else None
+
+    def pay(self) -> None:
+        """Credit what each seat earned in the last step to its open turn (or its pre-turn bucket)."""
+        now = self._returns()
+        if now is not None:
+            deltas = {a: now.get(a, 0.0) - (self.last_returns or {}).get(a, 0.0) for a in now}
+            self.last_returns = now
+        else:
+            deltas = {a: float(r) for a, r in getattr(self.env, "rewards", {}).items()}
+        for seat, value in deltas.items():
+            if not value:
+                continue
+            self.totals[seat] += value
+            turn = self.open_turn.get(seat)
+            if turn is not None:
+                turn.reward += value
+            else:
+                self.pre_rewards[seat] += value
+
+
+def _as_spec(match: Any) -> MatchSpec:
+    if isinstance(match, MatchSpec):
+        return match
+    if isinstance(match, tuple | list) and 2 <= len(match) <= 4:
+        return MatchSpec(*match)
+    raise ArenaError("each match must be a MatchSpec or a tuple (env, agents[, seed[, options]])")
+
+
+def _advance_dead(run: _Running, max_steps: int) -> None:
+    """Take dead steps until a live agent must act or the match is over."""
+    env = run.env
+    while True:
+        if not env.agents or run.steps >= max_steps:
+            run.done = True
+            run.cut = run.cut or (bool(env.agents) and run.steps >= max_steps)
+            return
+        agent = env.agent_selection
+        if env.terminations.get(agent, False) or env.truncations.get(agent, False):
+            env.step(None)
+            run.steps += 1
+            run.pay()
+            continue
+        return
+
+
+class BatchScheduler:
+    """Plays many matches concurrently, one batched backend call per backend per tick.
+
+    ``traced=True`` keeps an :class:`ActionTrace` for every LLM decision (training). ``sample`` (if not
+    None) overrides each constrained LLMAgent's ``sample`` flag. ``max_steps`` caps each match.
+    """
+
+    def __init__(self, *, traced: bool = True, max_steps: int = 10_000, sample: bool | None = None) -> None:
+        self.traced = traced
+        self.max_steps = int(max_steps)
+        self.sample = sample
+        self.backend_calls = 0
+        self.ticks = 0
+
+    def run(self, matches: Iterable[Any]) -> list[MatchOutcome]:
+        runs = [_Running(i, _as_spec(m)) for i, m in enumerate(matches)]
+        for run in runs:
+            run.env.reset(seed=run.spec.seed, options=run.spec.options)
+            run.last_returns = run._returns()
+            for agent in {id(a): a for a in run.spec.agents.values()}.values():
+                agent.reset()
+            _advance_dead(run, self.max_steps)
+        while True:
+            live = [r for r in runs if not r.done]
+            if not live:
+                break
+            self.ticks += 1
+            self._tick(live)
+        return [self._outcome(r) for r in runs]
+
+    # -- one tick ----------------------------------------------------------------------------------
+    def _tick(self, live: Sequence[_Running]) -> None:
+        pending: list[tuple[_Running, str, Any, dict[str, Any], Any]] = []
+        for run in live:
+            seat = run.env.agent_selection
+            agent = run.spec.agents.get(seat)
+            if agent is None:
+                raise ArenaError(f"match {run.index}: no agent for seat {seat!r}")
+            obs = run.env.observe(seat)
+            info = run.env.infos.get(seat, {})
+            if seat not in run.roles:
+                run.roles[seat] = info.get("role", None)
+            pending.append((run, seat, obs, info, agent))
+        actions: list[str | None] = [None] * len(pending)
+        traces: list[ActionTrace | None] = [None] * len(pending)
+
+        llm_groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+        other_groups: dict[int, list[int]] = defaultdict(list)
+        for k, (_run, _seat, _obs, _info, agent) in enumerate(pending):
+            if isinstance(agent, LLMAgent):
+                llm_groups[(id(agent.backend), agent.sampling.key())].append(k)
+            else:
+                other_groups[id(agent)].append(k)
+        for idxs in other_groups.values():
+            agent = pending[idxs[0]][4]
+            requests = [(pending[k][2], pending[k][3]) for k in idxs]
+            batch = getattr(agent, "act_batch", None)
+            results = batch(requests) if batch is not None else [agent.act(o, i) for o, i in requests]
+            for k, action in zip(idxs, results, strict=True):
+                actions[k] = action
+        for idxs in llm_groups.values():
+            self._llm_group(pending, idxs, actions, traces)
+        for k, (run, seat, _obs, info, agent) in enumerate(pending):
+            self._apply(run, seat, info, agent, actions[k], traces[k])
+
+    def _llm_group(self, pending: list, idxs: list[int], actions: list, traces: list) -> None:
+        """One generate call and one score call for all LLM requests sharing a backend and sampling."""
+        by_agent: dict[int, list[int]] = defaultdict(list)
+        for k in idxs:
+            by_agent[id(pending[k][4])].append(k)
+        gen_prompts: list[Any] = []
+        score_prompts: list[Any] = []
+        conts: list[str] = []
+        slices = []
+        for ks in by_agent.values():
+            agent: LLMAgent = pending[ks[0]][4]
+            requests = [(pending[k][2], pending[k][3]) for k in ks]
+            g = agent.generation_requests(requests)
+            sp, sc = agent.scoring_requests(requests)
+            slices.append((agent, ks, requests, len(gen_prompts), len(g), len(score_prompts), len(sp)))
+            gen_prompts.extend(g)
+            score_prompts.extend(sp)
+            conts.extend(sc)
+        first: LLMAgent = pending[idxs[0]][4]
+        backend = first.backend
+        completions = backend.generate(gen_prompts, first._next_sampling()) if gen_prompts else []
+        scored = backend.score(score_prompts, conts) if score_prompts else []
+        self.backend_calls += bool(gen_prompts) + bool(score_prompts)
+        for agent, ks, requests, g0, gn, s0, sn in slices:
+            result = agent.finish(
+                requests,
+                completions[g0 : g0 + gn],
+                scored[s0 : s0 + sn],
+                sample=self.sample if self.sample is not None else None,
+            )
+            for k, trace in zip(ks, result, strict=True):
+                actions[k] = trace.action
+                traces[k] = trace
+
+    def _apply(
+        self, run: _Running, seat: str, info: dict[str, Any], agent: Any, action: Any, trace: ActionTrace | None
+    ) -> None:
+        record = None
+        if trace is not None:
+            previous = run.open_turn.pop(seat, None)
+            record = TurnRecord(
+                seat=seat,
+                agent_name=str(getattr(agent, "name", type(agent).__name__)),
+                role=info.get("role"),
+                turn_index=run.llm_turns[seat],
+                env_turn=info.get("turn"),
+                step_index=run.steps,
+                state_key=info.get("state_key"),
+                trace=trace if self.traced else _strip(trace),
+                info=dict(info),
+            )
+            run.llm_turns[seat] += 1
+            run.turns.append(record)
+            run.open_turn[seat] = record
+            del previous
+        else:
+            # A non-LLM decision closes this seat's open LLM turn: later rewards are not its doing.
+            run.open_turn.pop(seat, None)
+        run.env.step(action)
+        run.steps += 1
+        if record is not None:
+            reason = run.env.infos.get(seat, {}).get("invalid_move")
+            record.invalid = str(reason) if reason is not None else None
+        run.pay()
+        _advance_dead(run, self.max_steps)
+
+    def _outcome(self, run: _Running) -> MatchOutcome:
+        raw = run.raw
+        last: dict[str, TurnRecord] = {}
+        for turn in run.turns:
+            last[turn.seat] = turn
+        for turn in last.values():
+            turn.final = True
+        returns = run._returns()
+        if returns is None:
+            returns = dict(run.totals)
+        truncated = run.cut or any(bool(v) for v in getattr(run.env, "truncations", {}).values())
+        roles = dict(run.roles)
+        role_fn = getattr(raw, "role", None)
+        for seat in getattr(raw, "possible_agents", []):
+            if seat not in roles and callable(role_fn):
+                try:
+                    roles[seat] = role_fn(seat)
+                except Exception:
+                    roles[seat] = None
+        return MatchOutcome(
+            index=run.index,
+            env_id=str(getattr(raw, "env_id", "") or ""),
+            seed=run.spec.seed,
+            returns=returns,
+            winners=list(getattr(raw, "winners", []) or []),
+            roles=roles,
+            agent_names={s: str(getattr(a, "name", type(a).__name__)) for s, a in run.spec.agents.items()},
+            transcript=getattr(raw, "transcript", None),
+            steps=run.steps,
+            truncated=truncated,
+            turns=run.turns,
+            pre_rewards=dict(run.pre_rewards),
+        )
+
+
+def _strip(trace: ActionTrace) -> ActionTrace:
+    """A trace without the token lists (evaluation runs that do not train)."""
+    return ActionTrace(trace.action, trace.text, [], [], [], trace.version, trace.legal_probs, trace.finish_reason)
+
+
+def play_many(
+    matches: Iterable[Any],
+    *,
+    traced: bool = True,
+    max_steps: int = 10_000,
+    sample: bool | None = None,
+) -> list[MatchOutcome]:
+    """Play every match to the end (see the module docstring for the returned structure).
+
+    ``matches``: :class:`MatchSpec`s or tuples ``(env, {seat: agent}[, seed[, options]])``; each env is
+    reset here with its seed. ``traced=False`` drops token ids/logprobs from the traces (evaluation).
+    """
+    return BatchScheduler(traced=traced, max_steps=max_steps, sample=sample).run(matches)

@@ -1,0 +1,278 @@
+"""Build a tiny Qwen2- or Llama-architecture chat model locally, with no download.
+
+The model has random weights and a byte-level BPE tokenizer trained on the fly on text from arena's own
+games (their observations, the LLM agent's system prompts and answer format), so prompts tokenize
+compactly. It is saved with ``save_pretrained`` and loads through exactly the same
+``AutoTokenizer``/``AutoModelForCausalLM.from_pretrained`` path as a real checkpoint. Defaults (about
+1.3 M parameters) are sized so that RL on 2 CPU cores is practical; :mod:`arena.agents.warmstart` teaches
+it the answer format.
+
+Example::
+
+    from arena.agents.tiny import build_tiny_model
+    path = build_tiny_model("models/tiny")          # config.json, model.safetensors, tokenizer files
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from arena.core.errors import ArenaError
+
+SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|pad|>")
+#: A Qwen/ChatML-style template; contents must already be strings (backends flatten multimodal parts).
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+ARCHS = ("qwen2", "llama")
+_SPLIT = {
+    # transformers' Qwen2Tokenizer.PRETOKENIZE_REGEX
+    "qwen2": r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+""",
+    "llama": r"[0-9\[\]<>|\n/]",
+}
+
+
+def _game_corpus(seed: int, matches_per_env: int) -> Iterator[str]:
+    """Observation texts from random play of every registered game, plus the agent's prompts."""
+    import numpy as np
+
+    import arena
+    from arena.agents.llm import ANSWER_INSTRUCTIONS, system_prompt_for
+
+    yield ANSWER_INSTRUCTIONS
+    yield "<think></think><answer></answer> <think> </think> <answer> </answer>"
+    for spec in arena.list_envs():
+        yield system_prompt_for(spec.id)
+        try:
+            env = arena.make(spec.id)
+        except Exception:  # a game that cannot be built with defaults adds nothing
+            continue
+        rng = np.random.default_rng(seed)
+        for m in range(matches_per_env):
+            try:
+                env.reset(seed=seed + m)
+                for steps, _agent in enumerate(env.agent_iter()):
+                    if steps > 200:
+                        break
+                    obs, _, term, trunc, info = env.last()
+                    if term or trunc:
+                        env.step(None)
+                        continue
+                    yield str(obs.get("text", "")) if isinstance(obs, dict) else str(obs)
+                    legal = info.get("legal_actions")
+                    for action in legal or ():
+                        yield f"<think></think><answer>{action}</answer>"
+                    action = str(legal[int(rng.integers(len(legal)))]) if legal else "pass"
+                    env.step(action)
+            except Exception:
+                continue
+
+
+def build_tokenizer(corpus: Iterable[str], vocab_size: int = 2048, max_token_length: int = 24, arch: str = "qwen2"):
+    """A byte-level BPE ``PreTrainedTokenizerFast`` (left padding, ChatML template) trained on ``corpus``.
+
+    ``AutoTokenizer`` re-creates a Qwen2 model's tokenizer as ``Qwen2Tokenizer``, which imposes Qwen2's
+    pre-tokenizer regex; training with that same regex keeps the saved merges meaningful. Llama models
+    load as ``TokenizersBackend`` and keep a more compact split: digits, brackets, tags and newlines
+    stay single tokens while runs of words merge across spaces.
+    """
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(_SPLIT[arch]), behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=list(SPECIAL_TOKENS),
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        max_token_length=max_token_length,
+        show_progress=False,
+    )
+    tok.train_from_iterator(list(corpus), trainer)
+    hf_tok = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token="<|endoftext|>",
+        eos_token="<|im_end|>",
+        pad_token="<|pad|>",
+        padding_side="left",
+    )
+    hf_tok.chat_template = CHAT_TEMPLATE
+    return hf_tok
+
+
+def build_tiny_model(
+    out_dir: str | os.PathLike[str],
+    arch: str = "qwen2",
+    seed: int = 0,
+    *,
+    hidden_size: int = 128,
+    num_layers: int = 4,
+    intermediate_size: int = 384,
+    num_heads: int = 4,
+    num_kv_heads: int = 2,
+    vocab_size: int = 2048,
+    max_position_embeddings: int = 2048,
+    corpus: Iterable[str] | None = None,
+    matches_per_env: int = 20,
+) -> Path:
+    """Build, save and return the directory of a tiny random-weight chat model.
+
+    ``arch`` is ``"qwen2"`` or ``"llama"``. ``corpus`` replaces the default tokenizer corpus (text of
+    arena's registered games). The result loads with ``AutoModelForCausalLM.from_pretrained(out_dir)``.
+    """
+    if arch not in ARCHS:
+        raise ArenaError(f"arch must be one of {ARCHS}, got {arch!r}")
+    if hidden_size % num_heads or num_heads % num_kv_heads:
+        raise ArenaError("hidden_size must be divisible by num_heads, and num_heads by num_kv_heads")
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    texts = list(corpus) if corpus is not None else list(_game_corpus(seed, matches_per_env))
+    tokenizer = build_tokenizer(texts, vocab_size, arch=arch)
+    config_cls, model_cls = (Qwen2Config, Qwen2ForCausalLM) if arch == "qwen2" else (LlamaConfig, LlamaForCausalLM)
+    config = config_cls(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden_size,
+        intermediate_size=intermediate_size,
+        num_hidden_layers=num_layers,
+        num_attention_heads=num_heads,
+        num_key_value_heads=num_kv_heads,
+        max_position_embeddings=max_position_embeddings,
+        tie_word_embeddings=True,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = model_cls(config)
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model.generation_config.bos_token_id = tokenizer.bos_token_id
+    tokenizer.save_pretrained(out)
+    model.save_pretrained(out)
+    return out
+
+
+_CACHE: dict[tuple[str, int], Path] = {}
+
+
+def cached_tiny_model(arch: str = "qwen2", seed: int = 0) -> Path:
+    """An extra-small model (2 layers, width 64) built once per process in a temporary directory, for tests."""
+    import tempfile
+
+    key = (arch, seed)
+    path = _CACHE.get(key)
+    if path is None or not (path / "config.json").exists():
+        path = build_tiny_model(
+            Path(tempfile.mkdtemp(prefix=f"arena-tiny-{arch}-")),
+            arch,
+            seed,
+            hidden_size=64,
+            num_layers=2,
+            intermediate_size=192,
+            matches_per_env=1,
+        )
+        _CACHE[key] = path
+    return path
+
+
+#: ChatML with image parts rendered as the processor's ``<image>`` token.
+VLM_CHAT_TEMPLATE = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{% if m['content'] is string %}{{ m['content'] }}"
+    "{% else %}{% for c in m['content'] %}{% if c['type'] == 'image' %}<image>{% else %}{{ c['text'] }}{% endif %}"
+    "{% endfor %}{% endif %}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def build_tiny_vlm(
+    out_dir: str | os.PathLike[str], seed: int = 0, *, image_size: int = 16, patch_size: int = 8
+) -> Path:
+    """Build and save a tiny random LLaVA (CLIP vision tower + Qwen2 text model) with its processor, locally.
+
+    It loads through ``AutoProcessor`` / ``AutoModelForImageTextToText.from_pretrained`` (the
+    ``TransformersBackend`` multimodal path); images are resized to ``image_size`` pixels square.
+    """
+    import tempfile
+
+    import torch
+    from transformers import (
+        AutoTokenizer,
+        CLIPImageProcessor,
+        CLIPVisionConfig,
+        LlavaConfig,
+        LlavaForConditionalGeneration,
+        LlavaProcessor,
+        Qwen2Config,
+    )
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    text_dir = build_tiny_model(
+        Path(tempfile.mkdtemp(prefix="arena-vlm-text-")),
+        seed=seed,
+        hidden_size=64,
+        num_layers=1,
+        intermediate_size=128,
+        corpus=[VLM_CHAT_TEMPLATE, "<think></think><answer>[4]</answer>", "Which cell is red? [0] [1] [2]"] * 10,
+    )
+    tok = AutoTokenizer.from_pretrained(text_dir)
+    tok.add_special_tokens({"additional_special_tokens": ["<image>"]})
+    tok.chat_template = VLM_CHAT_TEMPLATE
+    crop = {"height": image_size, "width": image_size}
+    image_processor = CLIPImageProcessor(size={"shortest_edge": image_size}, crop_size=crop, do_center_crop=True)
+    processor = LlavaProcessor(
+        image_processor=image_processor,
+        tokenizer=tok,
+        patch_size=patch_size,
+        vision_feature_select_strategy="default",
+        chat_template=VLM_CHAT_TEMPLATE,
+        image_token="<image>",
+        num_additional_image_tokens=1,
+    )
+    vision = CLIPVisionConfig(
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        image_size=image_size,
+        patch_size=patch_size,
+        projection_dim=32,
+    )
+    text = Qwen2Config(
+        vocab_size=len(tok),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=1,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+        bos_token_id=tok.bos_token_id,
+    )
+    config = LlavaConfig(
+        vision_config=vision,
+        text_config=text,
+        image_token_index=tok.convert_tokens_to_ids("<image>"),
+        vision_feature_layer=-1,
+        vision_feature_select_strategy="default",
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = LlavaForConditionalGeneration(config)
+    model.generation_config.pad_token_id = tok.pad_token_id
+    model.generation_config.eos_token_id = tok.eos_token_id
+    model.save_pretrained(out)
+    processor.save_pretrained(out)
+    return out

@@ -1,0 +1,60 @@
+"""``arena model``: build the tiny local model and warm-start it by behaviour cloning."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+model_app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+console = Console()
+
+
+@model_app.command("init-tiny")
+def init_tiny(
+    out_dir: Annotated[Path, typer.Argument(help="directory to write the model to")],
+    arch: Annotated[str, typer.Option(help="qwen2 or llama")] = "qwen2",
+    seed: Annotated[int, typer.Option(help="weight-init seed")] = 0,
+    hidden_size: Annotated[int, typer.Option(help="model width")] = 128,
+    layers: Annotated[int, typer.Option(help="transformer layers")] = 4,
+) -> None:
+    """Build a tiny random-weight chat model locally (no download), loadable with from_pretrained."""
+    from arena.agents.tiny import build_tiny_model
+
+    path = build_tiny_model(
+        out_dir, arch=arch, seed=seed, hidden_size=hidden_size, num_layers=layers, intermediate_size=3 * hidden_size
+    )
+    console.print(f"tiny {arch} model written to {path}")
+
+
+@model_app.command("warmstart")
+def warmstart_command(
+    model_dir: Annotated[Path, typer.Argument(help="model directory (from init-tiny or any causal LM)")],
+    envs: Annotated[list[str] | None, typer.Option("--envs", help="game ids to learn from (repeatable)")] = None,
+    agents: Annotated[str, typer.Option(help="whose play to imitate: scripted or random")] = "scripted",
+    steps: Annotated[int, typer.Option(help="optimizer steps")] = 300,
+    matches: Annotated[int, typer.Option(help="matches played per game to collect examples")] = 150,
+    out: Annotated[Path | None, typer.Option(help="write here instead of overwriting MODEL_DIR")] = None,
+    seed: Annotated[int, typer.Option(help="seed for play and training")] = 0,
+) -> None:
+    """Fine-tune on scripted/random play so the model answers in the right format before any RL."""
+    from arena.agents.warmstart import DEFAULT_ENVS, warmstart
+    from arena.core.errors import ArenaError
+
+    if agents not in ("scripted", "random"):
+        raise ArenaError(f"--agents must be scripted or random, got {agents!r}")
+    if not (model_dir / "config.json").exists():
+        raise ArenaError(f"no model at {model_dir} (make one with `arena model init-tiny {model_dir}`)")
+    path = warmstart(
+        model_dir,
+        out,
+        env_ids=tuple(envs or DEFAULT_ENVS),
+        agents=agents,
+        steps=steps,
+        matches_per_env=matches,
+        seed=seed,
+        log=console.print,
+    )
+    console.print(f"warm-started model written to {path}")

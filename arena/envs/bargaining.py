@@ -1,0 +1,169 @@
+"""Pure bargaining math for the negotiation game: utilities, outcome tables, Pareto, Nash product.
+
+Everything here is a plain function of item counts and value vectors, so the metrics can be
+recomputed offline from a logged deal (game_rules.md §4.7, "log full allocations").
+
+An *allocation* is the bundle player_0 ends with: one count per item type, ``0 <= a[k] <= totals[k]``;
+player_1 gets ``totals - a``. The feasible set is every allocation (at most 5·5·5 = 125 for Deal or
+No Deal, 21·21 = 441 for the default trade game), enumerated exhaustively.
+
+Definitions (``d`` is the disagreement point, the utilities both players get without a deal):
+
+* utility ``u_i(a) = sum_k a_k · v_i[k]`` (minus the value of player i's starting bundle in the trade game);
+* Pareto optimal: no allocation gives both players at least as much and one of them strictly more;
+* Nash product ``N(u) = (u_0 − d_0)(u_1 − d_1)`` when both ``u_i >= d_i``, else 0; the Nash ratio of an
+  outcome is ``N(u) / max_a N(u(a))`` (None when no allocation improves on ``d`` for both players);
+* envy-free (split games): each player values its own bundle at least as much as the other's.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+#: Deal-or-No-Deal constraints (Lewis et al. 2017, checked on their self-play contexts).
+DOND_MIN_COUNT, DOND_MAX_COUNT = 1, 4
+DOND_MIN_ITEMS, DOND_MAX_ITEMS = 5, 7
+DOND_TOTAL_VALUE = 10
+
+_EPS = 1e-9
+
+
+def utility(bundle: Sequence[int], values: Sequence[float]) -> float:
+    """The value of ``bundle`` under ``values``: ``sum_k bundle[k] * values[k]``."""
+    return float(sum(b * v for b, v in zip(bundle, values, strict=True)))
+
+
+def complement(bundle: Sequence[int], totals: Sequence[int]) -> tuple[int, ...]:
+    """What the other player gets: ``totals - bundle``."""
+    return tuple(int(t - b) for b, t in zip(bundle, totals, strict=True))
+
+
+@lru_cache(maxsize=256)
+def all_allocations(totals: tuple[int, ...]) -> np.ndarray:
+    """Every allocation of ``totals`` to player_0, shape ``(prod(totals + 1), len(totals))``."""
+    if not totals:
+        return np.zeros((1, 0), dtype=np.int64)
+    grid = np.indices(tuple(t + 1 for t in totals)).reshape(len(totals), -1).T
+    grid.setflags(write=False)
+    return grid
+
+
+def outcome_table(
+    totals: Sequence[int],
+    values0: Sequence[float],
+    values1: Sequence[float],
+    base0: float = 0.0,
+    base1: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(allocations, u0, u1)`` over every allocation; ``base_i`` is subtracted from player i's utility
+    (the value of its starting bundle in the trade game, so utilities are gains)."""
+    allocs = all_allocations(tuple(int(t) for t in totals))
+    v0 = np.asarray(values0, dtype=float)
+    v1 = np.asarray(values1, dtype=float)
+    u0 = allocs @ v0 - base0
+    u1 = (np.asarray(totals) - allocs) @ v1 - base1
+    return allocs, u0, u1
+
+
+def is_pareto_optimal(u0: float, u1: float, table0: np.ndarray, table1: np.ndarray) -> bool:
+    """True when no outcome in the table weakly improves both utilities and strictly improves one."""
+    better = (table0 >= u0 - _EPS) & (table1 >= u1 - _EPS) & ((table0 > u0 + _EPS) | (table1 > u1 + _EPS))
+    return not bool(better.any())
+
+
+def nash_product(u0: float, u1: float, d0: float = 0.0, d1: float = 0.0) -> float:
+    """``(u0 - d0)(u1 - d1)`` when both players do at least as well as without a deal, else 0."""
+    if u0 < d0 - _EPS or u1 < d1 - _EPS:
+        return 0.0
+    return max(0.0, (u0 - d0) * (u1 - d1))
+
+
+def best_nash_product(table0: np.ndarray, table1: np.ndarray, d0: float = 0.0, d1: float = 0.0) -> float:
+    """The largest Nash product over the table (the Nash bargaining solution's product)."""
+    g0, g1 = table0 - d0, table1 - d1
+    products = np.where((g0 >= -_EPS) & (g1 >= -_EPS), g0 * g1, 0.0)
+    return float(max(0.0, products.max(initial=0.0)))
+
+
+def nash_ratio(
+    u0: float, u1: float, table0: np.ndarray, table1: np.ndarray, d0: float = 0.0, d1: float = 0.0
+) -> float | None:
+    """The outcome's Nash product over the best possible one, in [0, 1]; None when the best is 0."""
+    best = best_nash_product(table0, table1, d0, d1)
+    if best <= _EPS:
+        return None
+    return nash_product(u0, u1, d0, d1) / best
+
+
+def is_envy_free(
+    bundle0: Sequence[int], totals: Sequence[int], values0: Sequence[float], values1: Sequence[float]
+) -> bool:
+    """Each player values its own bundle at least as much as the other's (split games)."""
+    bundle1 = complement(bundle0, totals)
+    return utility(bundle0, values0) >= utility(bundle1, values0) and utility(bundle1, values1) >= utility(
+        bundle0, values1
+    )
+
+
+def evaluate_outcome(
+    u0: float,
+    u1: float,
+    totals: Sequence[int],
+    values0: Sequence[float],
+    values1: Sequence[float],
+    *,
+    base0: float = 0.0,
+    base1: float = 0.0,
+    d0: float = 0.0,
+    d1: float = 0.0,
+) -> dict[str, Any]:
+    """Pareto optimality, Nash ratio, welfare and efficiency of the outcome ``(u0, u1)`` (utilities on
+    the same scale as the table, i.e. gains when ``base_i`` is given)."""
+    _, table0, table1 = outcome_table(totals, values0, values1, base0, base1)
+    max_welfare = float((table0 + table1).max())
+    welfare = float(u0 + u1)
+    return {
+        "pareto_optimal": is_pareto_optimal(u0, u1, table0, table1),
+        "nash_product": nash_product(u0, u1, d0, d1),
+        "best_nash_product": best_nash_product(table0, table1, d0, d1),
+        "nash_ratio": nash_ratio(u0, u1, table0, table1, d0, d1),
+        "welfare": welfare,
+        "max_welfare": max_welfare,
+        "efficiency": welfare / max_welfare if max_welfare > _EPS else None,
+    }
+
+
+# -- Deal-or-No-Deal contexts ------------------------------------------------------------------------
+@lru_cache(maxsize=128)
+def value_vectors(counts: tuple[int, ...], total: int = DOND_TOTAL_VALUE) -> tuple[tuple[int, ...], ...]:
+    """Every non-negative integer value vector ``v`` with ``sum_k counts[k] * v[k] == total``."""
+    ranges = [range(total // c + 1) for c in counts]
+    return tuple(v for v in itertools.product(*ranges) if sum(c * x for c, x in zip(counts, v, strict=True)) == total)
+
+
+def valid_context(counts: Sequence[int], values0: Sequence[int], values1: Sequence[int]) -> bool:
+    """Lewis et al.'s constraints: every item type is worth something to someone, and at least one
+    type is worth something to both."""
+    anyone = all(a > 0 or b > 0 for a, b in zip(values0, values1, strict=True))
+    both = any(a > 0 and b > 0 for a, b in zip(values0, values1, strict=True))
+    return anyone and both
+
+
+def sample_context(rng: np.random.Generator) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """A Deal-or-No-Deal context ``(counts, values0, values1)`` for three item types: 1–4 copies each, 5–7 in all,
+    each player's values summing to 10 over all items, drawn uniformly among valid vectors."""
+    while True:
+        counts = tuple(int(c) for c in rng.integers(DOND_MIN_COUNT, DOND_MAX_COUNT + 1, size=3))
+        if DOND_MIN_ITEMS <= sum(counts) <= DOND_MAX_ITEMS:
+            break
+    vectors = value_vectors(counts)
+    while True:
+        values0 = vectors[int(rng.integers(len(vectors)))]
+        values1 = vectors[int(rng.integers(len(vectors)))]
+        if valid_context(counts, values0, values1):
+            return counts, values0, values1

@@ -1,0 +1,432 @@
+"""Who is the Spy (``spy-v0``): everyone describes a secret word, one player's word is different.
+
+| | |
+|---|---|
+| Players | ``num_players`` (default 5, 3–12), ``num_spies`` of them spies (default 1, fewer than half) |
+| Deal | a pair of related words from :mod:`arena.envs.spy_words` (282 pairs written for arena); which word the civilians get is random. Civilians share one word, every spy gets the other. By default nobody is told their side (classic rules); ``spy_knows=True`` tells the spies (Vision-Zero) |
+| Round | ``clue_rounds`` clue turns per living player (default 1; the first speaker rotates), then a simultaneous vote ``[player_k]`` or ``[abstain]`` |
+| Clues | one line of free text (``max_clue_chars``). Saying or spelling one's own word (also as a plural, hyphenated or spaced out letter by letter) is an invalid move, as is an empty clue or one that repeats an earlier clue word for word (Vision-Zero) |
+| Vote | the player with the most votes is voted out; ties: ``tie_rule="revote"`` (one revote among the tied, then nobody; default), ``"none"`` or ``"random"``. Whether the voted-out player was a spy is announced (``reveal_eliminated=True``, default) or kept hidden |
+| Win | civilians: every spy voted out. Spies: the living civilians are no more than the living spies (one spy: the final two), or, with ``single_vote=True`` (Vision-Zero), the one vote misses. With ``spy_guess=True`` a spy who is voted out may name the civilians' word and wins if right |
+| Reward | +1 to each player of the winning side, -1 to each player of the losing side (dead players included), paid at the end |
+| Invalid move | private warning and ``invalid_retries`` retries, then the default move: a silent clue, an abstention (a random candidate when abstaining is off), a wrong guess |
+| Truncation | ``max_rounds`` vote rounds without a winner (default ``num_players``), or ``max_turns`` valid moves; nobody is paid |
+
+Secrecy: a player's word (and, with ``spy_knows``, its side) is in its own header only; both words and
+all sides are announced when the game ends. End-of-game infos: ``winning_side``, ``spies``,
+``spy_found``, ``votes`` (each round's voter → target), ``vote_accuracy`` (each player's share of
+votes cast on a spy), ``survived`` and the words (``civilian_word``, ``spy_word``).
+Subclasses (``visual-spy-v0``) replace the deal (:meth:`SpyEnv._deal`) and the clue check.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from arena.core.env import SimultaneousPhase, TextGameEnv
+from arena.core.errors import ArenaError
+from arena.envs.spy_words import WORD_PAIRS
+from arena.envs.werewolf import ABSTAIN, bounded_observation, flatten_speech, parse_choice, tally
+
+CIVILIAN, SPY = "civilian", "spy"
+CIVILIANS, SPIES = "civilians", "spies"
+TIE_RULES = ("revote", "none", "random")
+
+
+def _letters(text: str) -> list[str]:
+    return re.findall(r"[a-z]+", text.lower())
+
+
+def mentions_word(text: str, word: str) -> bool:
+    """True when ``text`` says ``word`` (also as a plural) or spells it out ("a-p-p-l-e", "a p p l e")."""
+    parts = _letters(word)
+    target = "".join(parts)
+    if not target:
+        return False
+    tokens = _letters(text)
+    if any(t in (target, target + "s", target + "es") for t in tokens):
+        return True
+    if len(parts) > 1 and any(tokens[i : i + len(parts)] == parts for i in range(len(tokens))):
+        return True
+    spelled = "".join(t if len(t) == 1 else " " for t in tokens).split()
+    return any(target in run for run in spelled)
+
+
+def _int(value: Any, name: str, low: int, high: int | None = None) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < low or (high is not None and value > high):
+        bound = f"from {low} to {high}" if high is not None else f">= {low}"
+        raise ArenaError(f"{name} must be an integer {bound}, got {value!r}")
+    return value
+
+
+class SpyEnv(TextGameEnv):
+    """Who is the Spy with words: clue rounds, a simultaneous vote, elimination until one side wins."""
+
+    metadata = {**TextGameEnv.metadata, "name": "spy_v0"}
+
+    def __init__(
+        self,
+        *,
+        num_players: int = 5,
+        num_spies: int = 1,
+        clue_rounds: int = 1,
+        reveal_eliminated: bool = True,
+        spy_guess: bool = False,
+        spy_knows: bool = False,
+        single_vote: bool = False,
+        tie_rule: str = "revote",
+        allow_abstain: bool = True,
+        max_rounds: int | None = None,
+        word_pairs: Sequence[tuple[str, str]] | None = None,
+        max_clue_chars: int = 200,
+        max_turns: int | None = None,
+        invalid_retries: int = 1,
+        render_mode: str | None = None,
+    ) -> None:
+        _int(num_players, "num_players", 3, 12)
+        _int(num_spies, "num_spies", 1)
+        if num_spies * 2 >= num_players:
+            raise ArenaError(f"num_spies must be fewer than half the players, got {num_spies} of {num_players}")
+        if tie_rule not in TIE_RULES:
+            raise ArenaError(f"tie_rule must be one of {list(TIE_RULES)}, got {tie_rule!r}")
+        self.num_spies = num_spies
+        self.clue_rounds = _int(clue_rounds, "clue_rounds", 1)
+        self.reveal_eliminated = bool(reveal_eliminated)
+        self.spy_guess = bool(spy_guess)
+        self.spy_knows = bool(spy_knows)
+        self.single_vote = bool(single_vote)
+        self.tie_rule = tie_rule
+        self.allow_abstain = bool(allow_abstain)
+        self.max_rounds = _int(num_players if max_rounds is None else max_rounds, "max_rounds", 1)
+        self.max_clue_chars = _int(max_clue_chars, "max_clue_chars", 10)
+        pairs = WORD_PAIRS if word_pairs is None else tuple(word_pairs)
+        if not pairs or any(len(p) < 2 or not str(p[0]).strip() or p[0] == p[1] for p in pairs):
+            raise ArenaError("word_pairs must be non-empty pairs of two different words")
+        self.word_pairs = tuple((str(p[0]), str(p[1])) for p in pairs)
+        super().__init__(num_players, max_turns=max_turns, invalid_retries=invalid_retries, render_mode=render_mode)
+
+    # -- deal (overridden by the visual game) --------------------------------------------------------
+    def _deal(self) -> None:
+        """Choose the words: ``self.civilian_word``, ``self.spy_word``."""
+        first, second = self.word_pairs[int(self.rng.integers(len(self.word_pairs)))]
+        self.civilian_word, self.spy_word = (first, second) if self.rng.random() < 0.5 else (second, first)
+
+    def secret_line(self, agent: str) -> str:
+        """The private line that gives ``agent`` its word (its secret)."""
+        word = self.spy_word if agent in self.spies else self.civilian_word
+        return f"Your secret word is: {word}."
+
+    def side_line(self, agent: str) -> str:
+        """With ``spy_knows``: the private line telling ``agent`` its side."""
+        if agent in self.spies:
+            return "You are the spy: your word differs from the civilians' word. Blend in and survive."
+        return "You are a civilian: find the spy, whose word differs from yours."
+
+    def _check_clue(self, agent: str, clue: str) -> str | None:
+        """Why ``clue`` is invalid, or None."""
+        if not clue:
+            return "A clue must say something about your word."
+        word = self.spy_word if agent in self.spies else self.civilian_word
+        if mentions_word(clue, word):
+            return "You may not say or spell your own word; describe it instead."
+        return None
+
+    def _thing(self) -> str:
+        return "word"
+
+    def _end_words(self) -> dict[str, Any]:
+        return {"civilian_word": self.civilian_word, "spy_word": self.spy_word}
+
+    def _reveal_line(self) -> str:
+        return f"The civilians' word was {self.civilian_word!r}; the spy word was {self.spy_word!r}."
+
+    # -- episode -----------------------------------------------------------------------------------
+    def reset(self, seed: int | None = None, options: dict[str, Any] | None = None) -> None:
+        """``options={"spies": ["player_2"]}`` fixes the spy seats (for tests)."""
+        spies = (options or {}).get("spies")
+        if spies is not None:
+            spies = sorted(str(s) for s in spies)
+            if len(spies) != self.num_spies or not set(spies) <= set(self.possible_agents):
+                raise ArenaError(f"options['spies'] must name {self.num_spies} distinct seats")
+        self._fixed_spies = spies
+        super().reset(seed=seed, options=options)
+
+    def _setup(self) -> None:
+        if self._fixed_spies is not None:
+            self.spies = list(self._fixed_spies)
+        else:
+            seats = self.rng.choice(self.num_players, size=self.num_spies, replace=False)
+            self.spies = sorted(self.possible_agents[int(i)] for i in seats)
+        self._deal()
+        self.alive = list(self.possible_agents)
+        self.round = 0
+        self.queue: list[tuple[str, str]] = []
+        self.ballot: SimultaneousPhase | None = None
+        self.candidates: list[str] = []
+        self.revoting = False
+        self.spy_found = False
+        self.votes: list[dict[str, str]] = []
+        self.clues_given: set[str] = set()
+        self.say(f"Who is the Spy begins with {self.num_players} players, {self.num_spies} of them spies.")
+        self._start_round()
+
+    def _start_round(self) -> None:
+        if self.round >= self.max_rounds:
+            self._truncate_rounds()
+            return
+        self.round += 1
+        self.phase = f"round {self.round}"
+        start = self.possible_agents[(self.round - 1) % self.num_players]
+        first = start if start in self.alive else self.next_live_agent(start)
+        k = self.alive.index(first)
+        order = self.alive[k:] + self.alive[:k]
+        self.queue = [("clue", a) for _ in range(self.clue_rounds) for a in order]
+        self.say(
+            f"Round {self.round}: each living player gives {self.clue_rounds} clue(s) about their "
+            f"{self._thing()}, starting with {first}; then everyone votes."
+        )
+        self._open_ballot(list(self.alive), revote=False)
+        self._next()
+
+    def _open_ballot(self, candidates: list[str], *, revote: bool) -> None:
+        self.candidates, self.revoting = candidates, revote
+        self.ballot = SimultaneousPhase(self.alive)
+        self.queue += [("revote" if revote else "vote", a) for a in self.alive]
+
+    def _next(self) -> None:
+        if self.finished:
+            return
+        if self.queue:
+            self.set_turn(self.queue[0][1])
+        else:
+            self._resolve_vote()
+
+    def _resolve_vote(self) -> None:
+        assert self.ballot is not None
+        votes = dict(self.ballot.moves)
+        self.votes.append({a: votes[a].strip("[]") for a in self.ballot.order})
+        self.say("Votes: " + ", ".join(f"{a} -> {votes[a].strip('[]')}" for a in self.ballot.order))
+        leaders, top = tally(votes, electorate=len(self.alive), rule="plurality")
+        out = leaders[0] if len(leaders) == 1 else None
+        if len(leaders) > 1 and self.tie_rule == "random":
+            out = str(self.rng.choice(leaders))
+            self.say(f"Tie between {', '.join(leaders)}; chosen at random: {out}.")
+        elif len(leaders) > 1 and self.tie_rule == "revote" and not self.revoting:
+            self.say(f"Tie between {', '.join(leaders)} with {top} vote(s). Revote among them.")
+            self._open_ballot(leaders, revote=True)
+            self._next()
+            return
+        self.ballot = None
+        if out is None:
+            self.say("Nobody is voted out this round.")
+        elif out in self.spies and self.spy_guess and len(self._living_spies()) == 1:
+            self.say(f"{out} is voted out and was a spy. {out} may now name the civilians' {self._thing()}.")
+            self.spy_found = True
+            self.queue = [("guess", out)]
+            self._next()
+            return
+        else:
+            self._vote_out(out)
+        if not self._check_win(missed=out is None or out not in self.spies):
+            self._start_round()
+
+    def _vote_out(self, agent: str, *, announce: bool = True) -> None:
+        side = ""
+        if self.reveal_eliminated:
+            side = " They were a spy." if agent in self.spies else " They were a civilian."
+        if announce:
+            self.say(f"{agent} is voted out.{side}")
+        if agent in self.spies:
+            self.spy_found = True
+        self.alive.remove(agent)
+        self.eliminate(agent, "voted out")
+
+    def _living_spies(self) -> list[str]:
+        return [a for a in self.alive if a in self.spies]
+
+    def _check_win(self, *, missed: bool = False) -> bool:
+        spies = len(self._living_spies())
+        civilians = len(self.alive) - spies
+        if spies == 0:
+            return self._finish(CIVILIANS, "every spy was voted out")
+        if civilians <= spies:
+            return self._finish(SPIES, "the spies survived to the end")
+        if self.single_vote and missed:
+            return self._finish(SPIES, "the vote missed the spy")
+        return False
+
+    def _finish(self, side: str, why: str) -> bool:
+        self.say(self._reveal_line() + " Spies: " + ", ".join(self.spies) + ".")
+        winners = [a for a in self.possible_agents if self.side(a) == side]
+        rewards = {a: 1.0 if self.side(a) == side else -1.0 for a in self.possible_agents}
+        self.end_game(f"the {side} win: {why}.", winners=winners, rewards=rewards, info=self._end_info(side))
+        return True
+
+    def _truncate_rounds(self) -> None:
+        self._on_truncation()
+        self.end_reason = f"round limit ({self.max_rounds}) reached without a winner"
+        self.finished = True
+        self._final_info = self._end_info(None)
+        self.say(f"Game over: {self.end_reason}", kind="result")
+        for agent in self.agents:
+            self.truncations[agent] = True
+        self.transcript.record(
+            "end", reason=self.end_reason, winners=[], returns=dict(self.returns), truncated=True, info=self._final_info
+        )
+
+    def _end_info(self, side: str | None) -> dict[str, Any]:
+        cast: dict[str, list[str]] = {a: [] for a in self.possible_agents}
+        for round_votes in self.votes:
+            for voter, target in round_votes.items():
+                if target != ABSTAIN.strip("[]"):
+                    cast[voter].append(target)
+        accuracy = {a: (sum(t in self.spies for t in v) / len(v) if v else None) for a, v in cast.items()}
+        return {
+            "winning_side": side,
+            "spies": list(self.spies),
+            "spy_found": self.spy_found,
+            "votes": [dict(v) for v in self.votes],
+            "vote_accuracy": accuracy,
+            "survived": {a: a in self.alive for a in self.possible_agents},
+            "rounds": self.round,
+            **self._end_words(),
+        }
+
+    # -- moves -------------------------------------------------------------------------------------
+    def side(self, agent: str) -> str:
+        """``"spies"`` or ``"civilians"``."""
+        return SPIES if agent in self.spies else CIVILIANS
+
+    def role(self, agent: str) -> str:
+        return SPY if agent in self.spies else CIVILIAN
+
+    def legal_actions(self, agent: str) -> list[str] | None:
+        if not self.queue or self.queue[0][1] != agent or self.queue[0][0] not in ("vote", "revote"):
+            return None
+        targets = [f"[{a}]" for a in self.candidates if a != agent]
+        return [*targets, ABSTAIN] if self.allow_abstain or not targets else targets
+
+    def _play(self, agent: str, action: str) -> str | None:
+        kind = self.queue[0][0]
+        if kind == "clue":
+            clue = flatten_speech(action, self.max_clue_chars)
+            reason = self._check_clue(agent, clue)
+            if reason is None and clue.lower() in self.clues_given:
+                reason = "That clue was already given; say something new."
+            if reason is not None:
+                return reason
+            self._apply(kind, agent, clue)
+            return None
+        if kind == "guess":
+            guess = flatten_speech(action, 100)
+            if not _letters(guess):
+                return f"Name the civilians' {self._thing()} in a few words."
+            self._apply(kind, agent, guess)
+            return None
+        legal = self.legal_actions(agent) or []
+        choice = parse_choice(action, self.num_players)
+        if choice is None:
+            return f"Answer with one of: {' '.join(legal)}"
+        move = choice if choice == ABSTAIN else f"[{choice}]"
+        if move not in legal:
+            return f"{move} is not a legal choice now; choose one of: {' '.join(legal)}"
+        self._apply(kind, agent, choice)
+        return None
+
+    def _guess_right(self, guess: str) -> bool:
+        return mentions_word(guess, self.civilian_word)
+
+    def _apply(self, kind: str, agent: str, action: str) -> None:
+        self.queue.pop(0)
+        if kind == "clue":
+            self.clues_given.add(action.lower())
+            self.say(action or "(says nothing)", sender=agent, kind="chat")
+        elif kind == "guess":
+            self.say(f"guesses: {action or '(nothing)'}", sender=agent, kind="action")
+            right = bool(action) and self._guess_right(action)
+            self._vote_out(agent, announce=False)  # already announced with the guess
+            if right:
+                self._finish(SPIES, f"{agent} named the civilians' {self._thing()}")
+            elif not self._check_win():
+                self._start_round()
+            return
+        else:
+            assert self.ballot is not None
+            self.ballot.submit(agent, action)
+            self.tell(agent, f"Your vote ({action.strip('[]')}) is recorded.")
+        self._next()
+
+    def _on_invalid_exhausted(self, agent: str, reason: str) -> None:
+        """Default move: a silent clue, a wrong guess, or an abstention (a random candidate without abstaining)."""
+        kind = self.queue[0][0]
+        legal = self.legal_actions(agent)
+        if legal is None:
+            move = ""
+        elif ABSTAIN in legal:
+            move = ABSTAIN
+        else:
+            move = legal[int(self.rng.integers(len(legal)))]
+        self.tell(agent, f"Too many invalid moves; the default move {move or '(silence)'} is played.", kind="warning")
+        self._apply(kind, agent, move if move == ABSTAIN else move.strip("[]"))
+
+    # -- views -------------------------------------------------------------------------------------
+    def _rules(self) -> list[str]:
+        thing = self._thing()
+        win = (
+            "the one vote misses every spy"
+            if self.single_vote
+            else "the living civilians are no more than the living spies"
+        )
+        lines = [
+            "You are playing Who is the Spy. Players: " + ", ".join(self.possible_agents) + ".",
+            f"Every civilian has the same {thing}; the {self.num_spies} spy player(s) have a slightly different "
+            f"one. Each round every living player gives {self.clue_rounds} one-line clue(s) about their {thing}, "
+            "then everyone votes at once; the player with the most votes is voted out"
+            + ("; a tie leads to one revote." if self.tie_rule == "revote" else ".")
+            + (" You may [abstain]." if self.allow_abstain else ""),
+            f"Civilians win when every spy is voted out; spies win when {win}."
+            + (f" A voted-out spy may name the civilians' {thing} to win." if self.spy_guess else "")
+            + " Winners get +1, losers -1.",
+            "Vote with a bracketed name such as [player_2]; clues are free text.",
+        ]
+        return lines
+
+    def _header(self, agent: str) -> str:
+        lines = [*self._rules(), f"You are {agent}.", self.secret_line(agent)]
+        if self.spy_knows:
+            lines.append(self.side_line(agent))
+        else:
+            lines.append("You are not told whether you are a civilian or the spy.")
+        lines.append(
+            f"Clue rule: describe your {self._thing()} without saying or spelling it; never reveal it outright."
+        )
+        return "\n".join(lines)
+
+    def _prompt(self, agent: str) -> str:
+        if not self.queue or self.queue[0][1] != agent:
+            return ""
+        kind = self.queue[0][0]
+        legal = " ".join(self.legal_actions(agent) or [])
+        asks = {
+            "clue": f"Give a one-line clue about your {self._thing()}.",
+            "vote": f"Vote for the player you think is the spy: {legal}",
+            "revote": f"Revote among the tied players: {legal}",
+            "guess": f"You were voted out as a spy. Name the civilians' {self._thing()}.",
+        }
+        return f"Round {self.round}. Living players: {', '.join(self.alive)}. {asks[kind]}"
+
+    def _observation_text(self, agent: str, prompt: str) -> str:
+        return bounded_observation(self._headers.get(agent, ""), self.log.lines(agent), prompt)
+
+    def secrets(self, agent: str) -> list[str]:
+        if self.finished:
+            return []
+        return [self.secret_line(agent), *([self.side_line(agent)] if self.spy_knows else [])]
+
+    def _extra_info(self, agent: str) -> dict[str, Any]:
+        return {"phase": self.phase, "round": self.round, "alive": list(self.alive)}
+
+    def spectator_text(self) -> str:
+        return f"{self.phase or 'setup'}; spies: {', '.join(self.spies)}; {self._reveal_line()}"

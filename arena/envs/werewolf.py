@@ -1,0 +1,535 @@
+"""Werewolf (``werewolf-v0``): two teams, hidden roles, night kills and day votes.
+
+| | |
+|---|---|
+| Players | 7 by default: 2 werewolves, seer, doctor, 3 villagers (Xu et al. 2023 / LSPO). ``preset="arena8"``: 8 players, 2 werewolves, seer, doctor, 4 villagers (Werewolf Arena). ``roles=[...]`` or ``num_players=n`` for other line-ups |
+| Teams | werewolves vs village (seer, doctor, villagers); roles are dealt at random and never announced before the end |
+| Night | werewolves talk on a private channel (``wolf_chat_rounds`` messages each), then each living wolf names a victim in seat order, seeing its pack's earlier picks (most-named target dies; a tie goes to the later pick); the seer inspects one living player and alone learns its exact role (``seer_result="team"``: only werewolf or not); the doctor protects one living player (self and repeats allowed) |
+| Dawn | the victim dies unless protected; the death (not the role) is announced, or that nobody died |
+| Day | ``discussion_rounds`` rounds in which every living player speaks once (the first speaker rotates daily), then a simultaneous vote: ``[player_k]`` or ``[abstain]`` |
+| Exile | ``exile_rule="plurality"`` (most votes) or ``"majority"`` (more than half of the living players); ties: ``tie_rule="random"``, ``"none"`` (nobody is exiled) or ``"revote"`` (one revote among the tied players, then nobody) |
+| Win | village: no werewolf alive. Werewolves: ``wolf_win="strict"`` (more wolves than others) or ``"parity"`` (at least as many); checked at dawn and after each exile |
+| Reward | +1 to every member of the winning team, -1 to every member of the losing team, dead players included, paid at the end |
+| Invalid move | speeches are never invalid (newlines are flattened, long speeches clipped). A bad target gets a private warning and ``invalid_retries`` retries, then the default move: ``[abstain]`` for votes (a random candidate where abstaining is off), a random legal target at night |
+| Truncation | after ``max_rounds`` nights and days without a winner (default 10), or ``max_turns`` valid moves; nobody is paid |
+
+Presets (explicit kwargs override them):
+
+| preset | roles | exile | tie | wolves win when | abstain | votes shown |
+|---|---|---|---|---|---|---|
+| ``"xu7"`` (default) | 2W, S, D, 3V | plurality | random | wolves > others | yes | yes, voter by voter |
+| ``"arena8"`` | 2W, S, D, 4V | majority | none | wolves >= others | no | no, only the result |
+
+Secrecy: a player's role is in its own header only; the wolf channel and the pack's picks reach only
+living wolves; inspection results reach only the seer; the doctor's choice only the doctor. Dead
+players' roles stay hidden until the game ends, when all roles are announced.
+End-of-game infos: ``winning_team``, ``roles``, ``vote_accuracy`` (each player's share of day votes
+cast on werewolves, ``None`` if it never voted), ``inspections`` (the seer's results), ``survived``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from arena.core.env import SimultaneousPhase, TextGameEnv
+from arena.core.errors import ArenaError
+from arena.core.spaces import MAX_OBSERVATION_CHARS, clip_text
+from arena.core.transcript import compose_observation
+
+WEREWOLF, SEER, DOCTOR, VILLAGER = "werewolf", "seer", "doctor", "villager"
+ROLES = (WEREWOLF, SEER, DOCTOR, VILLAGER)
+VILLAGE, WOLVES = "village", "werewolves"
+ABSTAIN = "[abstain]"
+_ROLE_TITLE = {WEREWOLF: "Werewolf", SEER: "Seer", DOCTOR: "Doctor", VILLAGER: "Villager"}
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "xu7": {
+        "roles": (WEREWOLF, WEREWOLF, SEER, DOCTOR, VILLAGER, VILLAGER, VILLAGER),
+        "exile_rule": "plurality",
+        "tie_rule": "random",
+        "wolf_win": "strict",
+        "allow_abstain": True,
+        "reveal_votes": True,
+    },
+    "arena8": {
+        "roles": (WEREWOLF, WEREWOLF, SEER, DOCTOR, VILLAGER, VILLAGER, VILLAGER, VILLAGER),
+        "exile_rule": "majority",
+        "tie_rule": "none",
+        "wolf_win": "parity",
+        "allow_abstain": False,
+        "reveal_votes": False,
+    },
+}
+EXILE_RULES = ("plurality", "majority")
+TIE_RULES = ("random", "none", "revote")
+WOLF_WIN_RULES = ("strict", "parity")
+
+_TARGET = re.compile(r"^\s*\[?\s*(?:player[\s_-]*)?(\d+)\s*\]?\s*$", re.IGNORECASE)
+_ABSTAIN = re.compile(r"^\s*\[?\s*abstain\s*\]?\s*$", re.IGNORECASE)
+
+
+# -- vote helpers shared by the social deduction games (werewolf, spy) --------------------------------
+def parse_choice(text: str, num_players: int) -> str | None:
+    """``"[player_3]"``, ``"player_3"``, ``"Player 3"``, ``"[3]"`` → ``"player_3"``; ``"[abstain]"`` →
+    ``ABSTAIN``; anything else (or a seat that does not exist) → None."""
+    if _ABSTAIN.match(text):
+        return ABSTAIN
+    match = _TARGET.match(text)
+    if match is None or len(match.group(1)) > 4 or int(match.group(1)) >= num_players:
+        return None
+    return f"player_{int(match.group(1))}"
+
+
+def tally(votes: dict[str, str], *, electorate: int, rule: str) -> tuple[list[str], int]:
+    """The leading candidates of a vote and their count. Abstentions count toward the electorate
+    (``majority`` needs more than ``electorate / 2`` votes) but never for a candidate. Returns
+    ``([], 0)`` when nobody qualifies."""
+    counts = Counter(target for target in votes.values() if target != ABSTAIN)
+    if not counts:
+        return [], 0
+    top = max(counts.values())
+    if rule == "majority" and top * 2 <= electorate:
+        return [], top
+    return sorted(c for c, n in counts.items() if n == top), top
+
+
+def flatten_speech(text: str, limit: int) -> str:
+    """One line of at most ``limit`` characters, so a speech cannot fake a ``[game]`` line."""
+    return clip_text(" ".join(text.split()), limit, keep="start")
+
+
+def bounded_observation(header: str, lines: list[str], prompt: str) -> str:
+    """``compose_observation`` that drops the oldest history when the text would outgrow the
+    observation space (long games with many speeches)."""
+    text = compose_observation(header, lines, prompt)
+    if len(text) <= MAX_OBSERVATION_CHARS:
+        return text
+    budget = MAX_OBSERVATION_CHARS - len(header) - len(prompt) - 8
+    return compose_observation(header, [clip_text("\n".join(lines), max(budget, 0))], prompt)
+
+
+def default_roles(num_players: int) -> tuple[str, ...]:
+    """A standard line-up for ``num_players`` (4–16): ``max(1, round(n/4))`` werewolves (as TextArena's
+    SecretMafia), a seer, a doctor from 5 players on, villagers for the rest."""
+    wolves = max(1, round(num_players / 4))
+    specials = (SEER, DOCTOR) if num_players >= 5 else (SEER,)
+    return (WEREWOLF,) * wolves + specials + (VILLAGER,) * (num_players - wolves - len(specials))
+
+
+def lineup(roles: Sequence[str]) -> str:
+    """``"2 werewolves, 1 seer, 1 doctor, 3 villagers"``."""
+    counts = Counter(roles)
+    plural = {WEREWOLF: "werewolves", SEER: "seers", DOCTOR: "doctors", VILLAGER: "villagers"}
+    return ", ".join(f"{counts[r]} {r if counts[r] == 1 else plural[r]}" for r in ROLES if counts[r])
+
+
+def _choose(value: Any, default: Any, allowed: Sequence[Any], name: str) -> Any:
+    value = default if value is None else value
+    if value not in allowed:
+        raise ArenaError(f"{name} must be one of {list(allowed)}, got {value!r}")
+    return value
+
+
+def _positive(value: Any, name: str, *, minimum: int = 1) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise ArenaError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+class WerewolfEnv(TextGameEnv):
+    """Werewolf with a private wolf channel, seer, doctor, discussion rounds and simultaneous votes."""
+
+    metadata = {**TextGameEnv.metadata, "name": "werewolf_v0"}
+
+    def __init__(
+        self,
+        *,
+        preset: str = "xu7",
+        roles: Sequence[str] | None = None,
+        num_players: int | None = None,
+        discussion_rounds: int = 1,
+        wolf_chat_rounds: int = 1,
+        exile_rule: str | None = None,
+        tie_rule: str | None = None,
+        wolf_win: str | None = None,
+        allow_abstain: bool | None = None,
+        reveal_votes: bool | None = None,
+        seer_result: str = "role",
+        max_rounds: int = 10,
+        max_speech_chars: int = 400,
+        max_turns: int | None = None,
+        invalid_retries: int = 1,
+        render_mode: str | None = None,
+    ) -> None:
+        if preset not in PRESETS:
+            raise ArenaError(f"preset must be one of {sorted(PRESETS)}, got {preset!r}")
+        base = PRESETS[preset]
+        if roles is not None and num_players is not None and len(roles) != num_players:
+            raise ArenaError(f"num_players={num_players!r} does not match the {len(roles)} roles given")
+        if roles is None and num_players is not None:
+            if not isinstance(num_players, int) or isinstance(num_players, bool) or not 4 <= num_players <= 16:
+                raise ArenaError(f"num_players must be an integer from 4 to 16, got {num_players!r}")
+            roles = default_roles(num_players)
+        self.role_list = tuple(str(r).lower() for r in (base["roles"] if roles is None else roles))
+        self._check_roles(self.role_list)
+        self.exile_rule = _choose(exile_rule, base["exile_rule"], EXILE_RULES, "exile_rule")
+        self.tie_rule = _choose(tie_rule, base["tie_rule"], TIE_RULES, "tie_rule")
+        self.wolf_win = _choose(wolf_win, base["wolf_win"], WOLF_WIN_RULES, "wolf_win")
+        self.allow_abstain = bool(_choose(allow_abstain, base["allow_abstain"], (True, False), "allow_abstain"))
+        self.reveal_votes = bool(_choose(reveal_votes, base["reveal_votes"], (True, False), "reveal_votes"))
+        self.seer_result = _choose(seer_result, "role", ("role", "team"), "seer_result")
+        self.discussion_rounds = _positive(discussion_rounds, "discussion_rounds")
+        self.wolf_chat_rounds = _positive(wolf_chat_rounds, "wolf_chat_rounds", minimum=0)
+        self.max_rounds = _positive(max_rounds, "max_rounds")
+        self.max_speech_chars = _positive(max_speech_chars, "max_speech_chars", minimum=10)
+        self.preset = preset
+        super().__init__(
+            len(self.role_list), max_turns=max_turns, invalid_retries=invalid_retries, render_mode=render_mode
+        )
+
+    @staticmethod
+    def _check_roles(roles: tuple[str, ...]) -> None:
+        unknown = sorted(set(roles) - set(ROLES))
+        if unknown:
+            raise ArenaError(f"unknown roles {unknown}; roles are {list(ROLES)}")
+        if not 3 <= len(roles) <= 16:
+            raise ArenaError(f"werewolf needs 3 to 16 players, got {len(roles)} roles")
+        wolves = roles.count(WEREWOLF)
+        if wolves < 1 or wolves * 2 >= len(roles):
+            raise ArenaError(
+                f"need at least one werewolf and fewer werewolves than others, got {wolves} of {len(roles)}"
+            )
+        if roles.count(SEER) > 1 or roles.count(DOCTOR) > 1:
+            raise ArenaError("at most one seer and one doctor are supported")
+
+    # -- episode -----------------------------------------------------------------------------------
+    def reset(self, seed: int | None = None, options: dict[str, Any] | None = None) -> None:
+        """``options={"roles": [...]}`` fixes the seating (role of player_0, player_1, ...), for tests."""
+        seating = (options or {}).get("roles")
+        if seating is not None:
+            seating = tuple(str(r).lower() for r in seating)
+            if sorted(seating) != sorted(self.role_list):
+                raise ArenaError(f"options['roles'] must be a permutation of {list(self.role_list)}")
+        self._fixed_seating = seating
+        super().reset(seed=seed, options=options)
+
+    def _setup(self) -> None:
+        seating = self._fixed_seating or tuple(self.role_list[i] for i in self.rng.permutation(len(self.role_list)))
+        self.roles = dict(zip(self.possible_agents, seating, strict=True))
+        self.wolves = [a for a in self.possible_agents if self.roles[a] == WEREWOLF]
+        self.alive = list(self.possible_agents)
+        self.round = 0
+        self.queue: list[tuple[str, str]] = []  # (step kind, agent) still to act in this stage
+        self.ballot: SimultaneousPhase | None = None
+        self.candidates: list[str] = []
+        self.revoting = False
+        self.kill_picks: list[str] = []
+        self.protected: str | None = None
+        self.inspections: dict[str, str] = {}
+        self.inspection_lines: list[str] = []
+        self.doctor_lines: list[str] = []
+        self.day_votes: dict[str, list[str]] = {a: [] for a in self.possible_agents}
+        self.say(
+            f"A game of Werewolf begins with {self.num_players} players: {lineup(self.role_list)}. Night falls first."
+        )
+        self._start_night()
+
+    # -- stages --------------------------------------------------------------------------------------
+    def _living(self, role: str | None = None) -> list[str]:
+        return [a for a in self.alive if role is None or self.roles[a] == role]
+
+    def _start_night(self) -> None:
+        if self.round >= self.max_rounds:
+            self._truncate_rounds()
+            return
+        self.round += 1
+        self.phase = f"night {self.round}"
+        self.say(f"Night {self.round} falls. Everyone closes their eyes.")
+        wolves = self._living(WEREWOLF)
+        chat = [("wolf_chat", w) for _ in range(self.wolf_chat_rounds) for w in wolves] if len(wolves) > 1 else []
+        self.queue = chat + [("wolf_kill", w) for w in wolves]
+        self.queue += [(kind, a) for kind, role in (("seer", SEER), ("doctor", DOCTOR)) for a in self._living(role)]
+        self.kill_picks, self.protected = [], None
+        if wolves:
+            self.say(f"Night {self.round}: the werewolf channel is open.", to=wolves, kind="wolf")
+        self._next()
+
+    def _resolve_night(self) -> None:
+        counts = Counter(self.kill_picks)
+        top = max(counts.values())
+        victim = next(p for p in reversed(self.kill_picks) if counts[p] == top)  # ties: the later pick
+        self.phase = f"day {self.round}"
+        if victim == self.protected:
+            self.say(f"Day {self.round} dawns. Nobody died during the night.")
+        else:
+            self.say(f"Day {self.round} dawns. {victim} was killed during the night.")
+            self._kill(victim, "killed at night")
+        if self._check_win():
+            return
+        order = self._day_order()
+        self.queue = [("speech", a) for _ in range(self.discussion_rounds) for a in order]
+        self._open_ballot(list(self.alive), revote=False)
+        self.say(f"Discussion: each living player speaks {self.discussion_rounds} time(s), then everyone votes.")
+        self._next()
+
+    def _day_order(self) -> list[str]:
+        start = self.possible_agents[(self.round - 1) % self.num_players]
+        first = start if start in self.alive else self.next_live_agent(start, among=self.possible_agents)
+        k = self.alive.index(first)
+        return self.alive[k:] + self.alive[:k]
+
+    def _open_ballot(self, candidates: list[str], *, revote: bool) -> None:
+        self.candidates, self.revoting = candidates, revote
+        self.ballot = SimultaneousPhase(self.alive)
+        self.queue += [("revote" if revote else "vote", a) for a in self.alive]
+
+    def _resolve_vote(self) -> None:
+        assert self.ballot is not None
+        votes = self.ballot.moves
+        if self.reveal_votes:
+            self.say("Votes: " + ", ".join(f"{a} -> {votes[a].strip('[]')}" for a in self.ballot.order))
+        for voter, target in votes.items():
+            if target != ABSTAIN:
+                self.day_votes[voter].append(target)
+        leaders, top = tally(votes, electorate=len(self.alive), rule=self.exile_rule)
+        exiled = None
+        if len(leaders) == 1:
+            exiled = leaders[0]
+        elif len(leaders) > 1 and self.tie_rule == "random":
+            exiled = str(self.rng.choice(leaders))
+            self.say(f"Tie between {', '.join(leaders)} with {top} vote(s); chosen at random: {exiled}.")
+        elif len(leaders) > 1 and self.tie_rule == "revote" and not self.revoting:
+            self.say(f"Tie between {', '.join(leaders)} with {top} vote(s). Revote among them.")
+            self._open_ballot(leaders, revote=True)
+            self._next()
+            return
+        if exiled is None:
+            reason = "A majority was not reached" if self.exile_rule == "majority" and not leaders else "No decision"
+            if len(leaders) > 1:
+                reason = f"Tie between {', '.join(leaders)} with {top} vote(s)"
+            self.say(f"{reason}: nobody is exiled today.")
+        else:
+            self.say(f"{exiled} is exiled by the vote.")
+            self._kill(exiled, "exiled")
+        self.ballot = None
+        if not self._check_win():
+            self._start_night()
+
+    def _kill(self, agent: str, reason: str) -> None:
+        self.alive.remove(agent)
+        self.queue = [(k, a) for k, a in self.queue if a != agent]
+        if self.ballot is not None:
+            self.ballot.drop(agent)
+        self.eliminate(agent, reason)
+
+    def _next(self) -> None:
+        """Hand the turn to the next queued actor, or close the stage whose queue ran out."""
+        if self.finished:
+            return
+        if self.queue:
+            self.set_turn(self.queue[0][1])
+        elif self.phase.startswith("night"):
+            self._resolve_night()
+        else:
+            self._resolve_vote()
+
+    def _check_win(self) -> bool:
+        wolves = len(self._living(WEREWOLF))
+        others = len(self.alive) - wolves
+        if wolves == 0:
+            team, why = VILLAGE, "every werewolf is dead"
+        elif wolves > others or (self.wolf_win == "parity" and wolves == others):
+            team, why = WOLVES, f"the werewolves ({wolves}) {'outnumber' if wolves > others else 'equal'} the others"
+        else:
+            return False
+        self.say("Roles: " + ", ".join(f"{a} was a {_ROLE_TITLE[self.roles[a]]}" for a in self.possible_agents))
+        winners = [a for a in self.possible_agents if self.team(a) == team]
+        rewards = {a: 1.0 if self.team(a) == team else -1.0 for a in self.possible_agents}
+        verb = "wins" if team == VILLAGE else "win"
+        self.end_game(f"the {team} {verb}: {why}.", winners=winners, rewards=rewards, info=self._end_info(team))
+        return True
+
+    def _truncate_rounds(self) -> None:
+        """End the episode as truncated (no winner, nobody paid) after ``max_rounds`` rounds."""
+        self._on_truncation()
+        self.end_reason = f"round limit ({self.max_rounds}) reached without a winner"
+        self.finished = True
+        self._final_info = self._end_info(None)
+        self.say(f"Game over: {self.end_reason}", kind="result")
+        for agent in self.agents:
+            self.truncations[agent] = True
+        self.transcript.record(
+            "end", reason=self.end_reason, winners=[], returns=dict(self.returns), truncated=True, info=self._final_info
+        )
+
+    def _end_info(self, team: str | None) -> dict[str, Any]:
+        wolves = set(self.wolves)
+        accuracy = {
+            a: (sum(t in wolves for t in votes) / len(votes) if votes else None) for a, votes in self.day_votes.items()
+        }
+        return {
+            "winning_team": team,
+            "roles": dict(self.roles),
+            "vote_accuracy": accuracy,
+            "inspections": dict(self.inspections),
+            "survived": {a: a in self.alive for a in self.possible_agents},
+            "rounds": self.round,
+        }
+
+    # -- moves ---------------------------------------------------------------------------------------
+    def team(self, agent: str) -> str:
+        return WOLVES if self.roles[agent] == WEREWOLF else VILLAGE
+
+    def role(self, agent: str) -> str:
+        return self.roles[agent]
+
+    def legal_actions(self, agent: str) -> list[str] | None:
+        if not self.queue or self.queue[0][1] != agent:
+            return None
+        kind = self.queue[0][0]
+        others = [a for a in self.alive if a != agent]
+        if kind in ("vote", "revote"):
+            targets = [f"[{a}]" for a in self.candidates if a != agent]
+            return [*targets, ABSTAIN] if self.allow_abstain or not targets else targets
+        if kind == "wolf_kill":
+            return [f"[{a}]" for a in self.alive if self.roles[a] != WEREWOLF]
+        if kind == "seer":
+            fresh = [a for a in others if a not in self.inspections]
+            return [f"[{a}]" for a in (fresh or others)]
+        if kind == "doctor":
+            return [f"[{a}]" for a in self.alive]
+        return None  # speeches and wolf chat are free text
+
+    def _play(self, agent: str, action: str) -> str | None:
+        kind = self.queue[0][0]
+        legal = self.legal_actions(agent)
+        if legal is not None:
+            choice = parse_choice(action, self.num_players)
+            if choice is None:
+                return f"Answer with one of: {' '.join(legal)}"
+            move = choice if choice == ABSTAIN else f"[{choice}]"
+            if move not in legal:
+                return f"{move} is not a legal choice now; choose one of: {' '.join(legal)}"
+            action = choice
+        self._apply(kind, agent, action)
+        return None
+
+    def _apply(self, kind: str, agent: str, action: str) -> None:
+        self.queue.pop(0)
+        if kind == "speech":
+            self.say(flatten_speech(action, self.max_speech_chars) or "(stays silent)", sender=agent, kind="chat")
+        elif kind == "wolf_chat":
+            text = flatten_speech(action, self.max_speech_chars) or "(stays silent)"
+            self.say(f"(werewolves only) {text}", to=self._living(WEREWOLF), sender=agent, kind="wolf")
+        elif kind == "wolf_kill":
+            self.kill_picks.append(action)
+            self.say(f"(werewolves only) {agent} picks {action} as tonight's victim.", to=self._living(WEREWOLF))
+        elif kind == "seer":
+            found = self.roles[action]
+            self.inspections[action] = found
+            verdict = (
+                _ROLE_TITLE[found]
+                if self.seer_result == "role"
+                else ("Werewolf" if found == WEREWOLF else "not a Werewolf")
+            )
+            line = f"Night {self.round} inspection result: {action} is {verdict}."
+            self.inspection_lines.append(line)
+            self.tell(agent, line)
+        elif kind == "doctor":
+            self.protected = action
+            line = f"Night {self.round}: you protect {action}."
+            self.doctor_lines.append(line)
+            self.tell(agent, line)
+        else:  # vote / revote
+            assert self.ballot is not None
+            self.ballot.submit(agent, action)
+            self.tell(agent, f"Your vote ({action.strip('[]')}) is recorded.")
+        self._next()
+
+    def _on_invalid_exhausted(self, agent: str, reason: str) -> None:
+        """Default move: ``[abstain]`` for a vote where abstaining is allowed, else a uniformly random legal choice."""
+        legal = self.legal_actions(agent)
+        if legal is None:
+            move = ""  # speeches are never invalid; kept total for safety: a silent speech
+        elif ABSTAIN in legal:
+            move = ABSTAIN
+        else:
+            move = legal[int(self.rng.integers(len(legal)))]
+        self.tell(agent, f"Too many invalid moves; the default move {move or '(silence)'} is played.", kind="warning")
+        self._apply(self.queue[0][0], agent, move if move == ABSTAIN else move.strip("[]"))
+
+    # -- views ---------------------------------------------------------------------------------------
+    def _identity_line(self, agent: str) -> str:
+        return f"You are {agent}, and your role is {_ROLE_TITLE[self.roles[agent]]}."
+
+    def _header(self, agent: str) -> str:
+        wolf_rule = "outnumber" if self.wolf_win == "strict" else "equal or outnumber"
+        exile = "the most votes" if self.exile_rule == "plurality" else "more than half of the living players' votes"
+        ties = {
+            "random": "a tie is broken at random",
+            "none": "a tie exiles nobody",
+            "revote": "a tie leads to one revote",
+        }
+        lines = [
+            "You are playing Werewolf. Players: " + ", ".join(self.possible_agents) + ".",
+            "Each night the werewolves secretly choose a victim, the Seer inspects one player and learns their "
+            f"{'role' if self.seer_result == 'role' else 'team'}, and the Doctor protects one player from the attack. "
+            f"Each day everyone speaks {self.discussion_rounds} time(s), then all vote at once to exile a player: "
+            f"the player with {exile} is exiled; {ties[self.tie_rule]}."
+            + (" You may [abstain]." if self.allow_abstain else ""),
+            f"The village wins when every werewolf is dead; the werewolves win when they {wolf_rule} the others. "
+            "Winners get +1, losers -1. Roles are revealed only at the end.",
+            "Answer votes and night choices with a bracketed name such as [player_3]; speeches are free text.",
+            self._identity_line(agent),
+        ]
+        if self.roles[agent] == WEREWOLF:
+            lines.append(self._pack_line())
+        return "\n".join(lines)
+
+    def _pack_line(self) -> str:
+        return "The werewolves are " + ", ".join(self.wolves) + ". Only werewolves see the werewolf channel."
+
+    def _prompt(self, agent: str) -> str:
+        if not self.queue or self.queue[0][1] != agent:
+            return ""
+        kind = self.queue[0][0]
+        legal = " ".join(self.legal_actions(agent) or [])
+        asks = {
+            "wolf_chat": "Werewolf channel (only werewolves read it): discuss tonight's victim.",
+            "wolf_kill": f"Choose tonight's victim: {legal}",
+            "seer": f"Choose a player to inspect: {legal}",
+            "doctor": f"Choose a player to protect tonight: {legal}",
+            "speech": "Speak to everyone (free text).",
+            "vote": f"Vote to exile a player: {legal}",
+            "revote": f"Revote among the tied players: {legal}",
+        }
+        return f"{self.phase.capitalize()}. Living players: {', '.join(self.alive)}. {asks[kind]}"
+
+    def _observation_text(self, agent: str, prompt: str) -> str:
+        return bounded_observation(self._headers.get(agent, ""), self.log.lines(agent), prompt)
+
+    def secrets(self, agent: str) -> list[str]:
+        if self.finished:
+            return []
+        if self.roles[agent] == SEER:
+            return [self._identity_line(agent), *self.inspection_lines]
+        if self.roles[agent] == DOCTOR:
+            return [self._identity_line(agent), *self.doctor_lines]
+        if self.roles[agent] == WEREWOLF:
+            return [self._identity_line(agent), self._pack_line()]
+        return [self._identity_line(agent)]
+
+    def _extra_info(self, agent: str) -> dict[str, Any]:
+        info: dict[str, Any] = {"phase": self.phase, "round": self.round, "alive": list(self.alive)}
+        if self.roles[agent] == WEREWOLF:
+            info["werewolves"] = list(self.wolves)
+        elif self.roles[agent] == SEER:
+            info["inspections"] = dict(self.inspections)
+        return info
+
+    def spectator_text(self) -> str:
+        roles = ", ".join(f"{a}: {self.roles[a]}{'' if a in self.alive else ' (dead)'}" for a in self.possible_agents)
+        return f"{self.phase or 'setup'}; {roles}"

@@ -1,0 +1,264 @@
+"""Leaderboard tables from the store: rich table, markdown, CSV, JSON, and an optional matplotlib plot."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.table import Table
+
+from arena.core.errors import ArenaError
+from arena.league.ratings import bt_ratings, openskill_ratings, role_win_rates, win_rate_matrix
+from arena.league.store import MatchRecord
+
+FORMATS = ("table", "md", "csv", "json")
+
+
+@dataclass
+class Row:
+    """One leaderboard line."""
+
+    rank: int
+    entity: str
+    rating: float
+    low: float
+    high: float
+    games: int
+    win_rate: float
+    roles: dict[str, tuple[float, int]]
+    mu: float | None = None
+    sigma: float | None = None
+    exploitability: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The row as JSON-ready values (NaN and missing numbers become None)."""
+        return {
+            "rank": self.rank,
+            "agent": self.entity,
+            "rating": round(self.rating, 1),
+            "ci_low": round(self.low, 1),
+            "ci_high": round(self.high, 1),
+            "games": self.games,
+            "win_rate": _round(self.win_rate),
+            "role_win_rates": {r: {"win_rate": _round(w), "games": n} for r, (w, n) in self.roles.items()},
+            "openskill_mu": _round(self.mu, 2),
+            "openskill_sigma": _round(self.sigma, 2),
+            "exploitability": _round(self.exploitability, 4),
+        }
+
+
+def _round(x: float | None, digits: int = 3) -> float | None:
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else round(float(x), digits)
+
+
+@dataclass
+class Board:
+    """A computed leaderboard for one env."""
+
+    env_id: str
+    matches: int
+    rows: list[Row]
+    entities: list[str] = field(default_factory=list)
+    rate: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    games: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+
+
+def compute(env_id: str, records: list[MatchRecord], *, bootstrap: int = 200, exploitability: bool = True) -> Board:
+    """Ratings, intervals, win rates and (Kuhn Poker) exploitability for one env's matches. Matches are
+    sorted by seed and key first, so the same set of matches always gives the same board."""
+    records = sorted(records, key=lambda r: (r.seed if r.seed is not None else -1, r.key))
+    ratings = bt_ratings(records, bootstrap=bootstrap)
+    roles = role_win_rates(records)
+    skill = openskill_ratings(records)
+    exploit = _exploitabilities(env_id, records) if exploitability else {}
+    rows = []
+    for rank, r in enumerate(ratings, 1):
+        per_role = {k: v for k, v in roles.get(r.entity, {}).items() if k != "all"}
+        overall = roles.get(r.entity, {}).get("all", (float("nan"), 0))
+        live = skill.get(r.entity) or _single_role_skill(skill, r.entity, per_role)
+        rows.append(
+            Row(
+                rank=rank,
+                entity=r.entity,
+                rating=r.elo,
+                low=r.low,
+                high=r.high,
+                games=overall[1],
+                win_rate=overall[0],
+                roles=per_role,
+                mu=None if live is None else live[0],
+                sigma=None if live is None else live[1],
+                exploitability=exploit.get(r.entity.partition("@")[0]),
+            )
+        )
+    entities, rate, games = win_rate_matrix(records)
+    return Board(env_id, len(records), rows, entities, rate, games)
+
+
+def _single_role_skill(
+    skill: dict[str, tuple[float, float]], entity: str, roles: dict[str, tuple[float, int]]
+) -> tuple[float, float] | None:
+    """The openskill rating shown in an entity's row: its only role's, or the most played role's."""
+    if not roles:
+        return None
+    role = max(roles, key=lambda k: roles[k][1])
+    return skill.get(f"{entity}@{role}")
+
+
+def _exploitabilities(env_id: str, records: list[MatchRecord]) -> dict[str, float]:
+    from arena.league.exploitability import agent_exploitability, is_kuhn
+
+    if not is_kuhn(env_id):
+        return {}
+    specs: dict[str, str] = {}
+    for record in records:
+        for seat, name in record.agents.items():
+            specs[name] = record.specs.get(seat, name)
+    out = {}
+    for name, spec in sorted(specs.items()):
+        try:
+            value = agent_exploitability(spec, env_id)
+        except Exception:
+            value = None
+        if value is not None:
+            out[name] = value
+    return out
+
+
+# -- rendering ------------------------------------------------------------------------------------------
+def _ci(row: Row) -> str:
+    return f"{row.low:.0f}–{row.high:.0f}"
+
+
+def _pct(x: float) -> str:
+    return "–" if math.isnan(x) else f"{100 * x:.0f}%"
+
+
+def _roles_text(row: Row) -> str:
+    return " ".join(f"{role} {_pct(w)}" for role, (w, _) in sorted(row.roles.items()))
+
+
+def _skill(row: Row) -> str:
+    return "–" if row.mu is None else f"{row.mu:.1f}±{row.sigma:.1f}"
+
+
+def _exploit(row: Row) -> str:
+    return "–" if row.exploitability is None else f"{row.exploitability:.3f}"
+
+
+def rich_table(board: Board) -> Table:
+    """The leaderboard as a rich table (agent names are plain text, never markup). The by-role column
+    appears when some agent played several roles, the exploitability column when any agent has one."""
+    from rich.text import Text
+
+    by_role = any(len(row.roles) > 1 for row in board.rows)
+    exploit = any(row.exploitability is not None for row in board.rows)
+    table = Table(title=f"{board.env_id} · {board.matches} matches", title_justify="left")
+    columns = [("#", "right"), ("agent", "left"), ("rating", "right"), ("95% CI", "right"), ("games", "right")]
+    columns += [("win", "right")] + ([("win by role", "left")] if by_role else [])
+    columns += [("skill μ±σ", "right")] + ([("exploit.", "right")] if exploit else [])
+    for name, justify in columns:
+        table.add_column(name, justify=justify, overflow="fold", no_wrap=name in ("rating", "95% CI", "win"))
+    for row in board.rows:
+        cells: list[str | Text] = [str(row.rank), Text(row.entity), f"{row.rating:.0f}", _ci(row), str(row.games)]
+        cells += [_pct(row.win_rate)] + ([Text(_roles_text(row))] if by_role else [])
+        cells += [_skill(row)] + ([_exploit(row)] if exploit else [])
+        table.add_row(*cells)
+    return table
+
+
+_HEAD = ["rank", "agent", "rating", "ci_low", "ci_high", "games", "win_rate", "win_by_role", "openskill", "exploit"]
+
+
+def _flat(row: Row) -> list[str]:
+    return [
+        str(row.rank),
+        row.entity,
+        f"{row.rating:.1f}",
+        f"{row.low:.1f}",
+        f"{row.high:.1f}",
+        str(row.games),
+        "" if math.isnan(row.win_rate) else f"{row.win_rate:.3f}",
+        _roles_text(row),
+        "" if row.mu is None else f"{row.mu:.2f}±{row.sigma:.2f}",
+        "" if row.exploitability is None else f"{row.exploitability:.4f}",
+    ]
+
+
+def markdown(board: Board) -> str:
+    """A GitHub markdown table (pipes in agent names escaped)."""
+    lines = [f"**{board.env_id}** · {board.matches} matches", "", "| " + " | ".join(_HEAD) + " |"]
+    lines.append("|" + "|".join("---" for _ in _HEAD) + "|")
+    for row in board.rows:
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in _flat(row)) + " |")
+    return "\n".join(lines)
+
+
+def csv_text(boards: list[Board]) -> str:
+    """All boards as one CSV with an ``env`` column."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["env", *_HEAD])
+    for board in boards:
+        for row in board.rows:
+            writer.writerow([board.env_id, *_flat(row)])
+    return out.getvalue()
+
+
+def json_text(boards: list[Board]) -> str:
+    """All boards as JSON: ratings plus the win-rate matrix (null where two agents never met)."""
+    data = [
+        {
+            "env_id": b.env_id,
+            "matches": b.matches,
+            "ratings": [r.as_dict() for r in b.rows],
+            "win_rate": {
+                "agents": b.entities,
+                "rate": [[_round(x) for x in row] for row in b.rate.tolist()],
+                "games": b.games.astype(int).tolist(),
+            },
+        }
+        for b in boards
+    ]
+    return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def plot(boards: list[Board], path: Path) -> Path:
+    """Draw each board's win-rate matrix and ratings with intervals into one PNG (needs matplotlib)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ArenaError("--plot needs matplotlib: pip install 'arena-selfplay[plot]'") from None
+    fig, axes = plt.subplots(len(boards), 2, figsize=(12, 4.5 * len(boards)), squeeze=False)
+    for (ax_matrix, ax_rating), board in zip(axes, boards, strict=True):
+        cmap = plt.get_cmap("RdBu").copy()
+        cmap.set_bad("lightgrey")  # pairs that never met
+        image = ax_matrix.imshow(np.ma.masked_invalid(board.rate), vmin=0, vmax=1, cmap=cmap)
+        for (i, j), value in np.ndenumerate(board.rate):
+            if not np.isnan(value):
+                ax_matrix.text(j, i, f"{value:.2f}\n{int(board.games[i, j])}", ha="center", va="center", fontsize=8)
+        ax_matrix.set_xticks(range(len(board.entities)), board.entities, rotation=45, ha="right")
+        ax_matrix.set_yticks(range(len(board.entities)), board.entities)
+        ax_matrix.set_title(f"{board.env_id}: row's win rate against column")
+        fig.colorbar(image, ax=ax_matrix)
+        names = [r.entity for r in board.rows][::-1]
+        ratings = np.array([r.rating for r in board.rows][::-1])
+        err = np.array([[r.rating - r.low for r in board.rows][::-1], [r.high - r.rating for r in board.rows][::-1]])
+        ax_rating.errorbar(ratings, range(len(names)), xerr=err, fmt="o", capsize=4)
+        ax_rating.set_yticks(range(len(names)), names)
+        ax_rating.set_xlabel("Bradley–Terry rating (Elo scale), 95% bootstrap CI")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -1,0 +1,250 @@
+"""Round-robin tournaments: every lineup of entrants over the seats (or sides) for every seed, played in
+parallel processes and stored match by match.
+
+A *lineup* assigns one entrant to each unit of play. Units are seats, or in team games (envs with a
+``team(agent)`` method, e.g. Werewolf) the teams themselves: the env is reset with the match seed to
+learn which seats form each team and every seat of a team gets the same entrant, so a side can be
+rated as one entity. Team games play every assignment of entrants to teams, self-play included (an
+agent's two sides are different entities, and those games tie the teams' rating scales together).
+Otherwise, with at least as many entrants as units the lineups are all ordered selections
+(``permutations``); with fewer, the cyclic rotations, so each entrant takes each unit equally often.
+
+Every match is a pure function of its plan (env seed plus agent seeds derived from the match key), so
+a resumed run computes exactly the rows an uninterrupted run would have.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from arena.core.errors import ArenaError
+from arena.league.store import MatchRecord, Store, match_key
+
+
+@dataclass(frozen=True)
+class Entrant:
+    """A named agent in a tournament: ``name`` labels it in tables, ``spec`` builds it (see ``make_agent``)."""
+
+    name: str
+    spec: str
+
+
+def parse_entrants(items: Iterable[str]) -> list[Entrant]:
+    """``name=spec`` items (a bare ``spec`` is its own name) into entrants; names must be unique."""
+    entrants: list[Entrant] = []
+    for item in items:
+        name, sep, spec = item.partition("=")
+        if not sep:
+            name, spec = item, item
+        name, spec = name.strip(), spec.strip()
+        if not name or not spec:
+            raise ArenaError(f"--agent expects name=spec, got {item!r}")
+        if any(e.name == name for e in entrants):
+            raise ArenaError(f"agent name {name!r} given twice")
+        entrants.append(Entrant(name, spec))
+    if not entrants:
+        raise ArenaError("give at least one --agent name=spec")
+    return entrants
+
+
+@dataclass(frozen=True)
+class MatchPlan:
+    """One scheduled match: the entrant in every seat, the seed and the deterministic key."""
+
+    env_id: str
+    seed: int
+    seats: tuple[tuple[str, Entrant], ...]
+    env_kwargs: tuple[tuple[str, Any], ...] = ()
+    key: str = field(default="", compare=False)
+
+    @property
+    def lineup(self) -> dict[str, Entrant]:
+        """Seat → entrant."""
+        return dict(self.seats)
+
+    def agent_seed(self, index: int) -> int:
+        """The seed of the agent in seat ``index``: derived from the key, not from run order."""
+        return (int(self.key[:12], 16) + 7919 * index) % (2**31)
+
+
+def _lineups(n_entrants: int, n_units: int, *, teams: bool = False) -> list[tuple[int, ...]]:
+    if teams:  # sides are rated as "agent@team": self-play lineups link the two teams' ratings
+        return list(itertools.product(range(n_entrants), repeat=n_units))
+    if n_entrants >= n_units:
+        return list(itertools.permutations(range(n_entrants), n_units))
+    return [tuple((unit + shift) % n_entrants for unit in range(n_units)) for shift in range(n_entrants)]
+
+
+def seat_teams(env: Any, seed: int) -> dict[str, str]:
+    """Each seat's team after ``reset(seed)``; empty when the game has no teams."""
+    raw = env.unwrapped
+    if not callable(getattr(raw, "team", None)):
+        return {}
+    env.reset(seed=seed)
+    return {seat: str(raw.team(seat)) for seat in raw.possible_agents}
+
+
+def plan_matches(
+    env_id: str,
+    entrants: Sequence[Entrant],
+    games: int,
+    *,
+    seed: int = 0,
+    env_kwargs: Mapping[str, Any] | None = None,
+) -> list[MatchPlan]:
+    """Every lineup for each of ``games`` seeds (``seed``, ``seed + 1``, ...), in a fixed order."""
+    from arena.core.registry import make
+
+    if games < 1:
+        raise ArenaError(f"--games must be at least 1, got {games}")
+    kwargs = dict(env_kwargs or {})
+    env = make(env_id, **kwargs)
+    seats = list(env.possible_agents)
+    plans: list[MatchPlan] = []
+    for game_seed in range(seed, seed + games):
+        teams = seat_teams(env, game_seed)
+        units = sorted(set(teams.values())) if teams else seats
+        for lineup in _lineups(len(entrants), len(units), teams=bool(teams)):
+            chosen = dict(zip(units, (entrants[i] for i in lineup), strict=True))
+            by_seat = tuple((s, chosen[teams[s]] if teams else chosen[s]) for s in seats)
+            key = match_key(env_id, kwargs, game_seed, {s: (e.name, e.spec) for s, e in by_seat})
+            plans.append(MatchPlan(env_id, game_seed, by_seat, tuple(sorted(kwargs.items())), key))
+    return plans
+
+
+_LLM_CACHE: dict[str, Any] = {}
+
+
+def _build_agent(entrant: Entrant, env_id: str, seed: int) -> Any:
+    """Build an agent; ``llm:`` agents are loaded once per process and reused (loading a model per
+    match would dominate the run)."""
+    from arena.agents.specs import make_agent
+
+    if entrant.spec.startswith("llm:"):
+        if entrant.spec not in _LLM_CACHE:
+            _LLM_CACHE[entrant.spec] = make_agent(entrant.spec, env_id, seed=seed)
+        return _LLM_CACHE[entrant.spec]
+    return make_agent(entrant.spec, env_id, seed=seed)
+
+
+def run_match(plan: MatchPlan, transcript_dir: str | None = None) -> MatchRecord:
+    """Play one planned match (in whichever process calls it) and return its record; the transcript is
+    written to ``transcript_dir/<env>/<key>.jsonl`` when a folder is given."""
+    from arena.agents.match import play
+    from arena.core.registry import make
+
+    env = make(plan.env_id, **dict(plan.env_kwargs))
+    seats = plan.lineup
+    agents = {seat: _build_agent(e, plan.env_id, plan.agent_seed(i)) for i, (seat, e) in enumerate(seats.items())}
+    result = play(env, agents, seed=plan.seed)
+    raw = env.unwrapped
+    teams = {s: str(raw.team(s)) for s in seats} if callable(getattr(raw, "team", None)) else {}
+    path = None
+    if transcript_dir is not None:
+        path = str(result.transcript.save(Path(transcript_dir) / plan.env_id / f"{plan.key[:24]}.jsonl"))
+    return MatchRecord(
+        key=plan.key,
+        env_id=plan.env_id,
+        seed=plan.seed,
+        agents={s: e.name for s, e in seats.items()},
+        specs={s: e.spec for s, e in seats.items()},
+        roles={s: str(result.roles.get(s, "")) for s in seats},
+        returns={s: float(result.returns.get(s, 0.0)) for s in seats},
+        winners=list(result.winners),
+        env_kwargs=dict(plan.env_kwargs),
+        teams=teams,
+        truncated=result.truncated,
+        steps=result.steps,
+        transcript=path,
+    )
+
+
+@dataclass
+class TournamentReport:
+    """What a tournament call did: matches planned, already stored, played now, and failures."""
+
+    planned: int = 0
+    skipped: int = 0
+    played: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+
+def run_tournament(
+    env_id: str,
+    entrants: Sequence[Entrant],
+    games: int,
+    store: Store,
+    *,
+    seed: int = 0,
+    workers: int = 1,
+    transcript_dir: str | Path | None = None,
+    save_transcripts: bool = True,
+    env_kwargs: Mapping[str, Any] | None = None,
+    on_match: Callable[[MatchRecord, TournamentReport], None] | None = None,
+) -> TournamentReport:
+    """Plan the round robin, skip matches already in ``store`` and play the rest, storing each as it
+    finishes. ``workers=1`` plays inline; more uses a process pool. A failing match is reported, not fatal.
+    Transcripts go to ``transcript_dir`` (default: ``transcripts/`` next to the database)."""
+    plans = plan_matches(env_id, entrants, games, seed=seed, env_kwargs=env_kwargs)
+    done = store.keys(env_id)
+    todo = [p for p in plans if p.key not in done]
+    report = TournamentReport(planned=len(plans), skipped=len(plans) - len(todo))
+    folder = str(Path(transcript_dir or store.transcript_root).expanduser()) if save_transcripts else None
+
+    def finished(plan: MatchPlan, record: MatchRecord | None, error: BaseException | None) -> None:
+        if record is None:
+            report.failed.append((plan.key, f"{type(error).__name__}: {error}"))
+            return
+        if record.transcript is not None:
+            record.transcript = _relative(record.transcript, store.path.parent)
+        if store.add(record):
+            report.played += 1
+        if on_match is not None:
+            on_match(record, report)
+
+    if workers <= 1 or len(todo) <= 1:
+        for plan in todo:
+            try:
+                record = run_match(plan, folder)
+            except Exception as err:
+                finished(plan, None, err)
+            else:
+                finished(plan, record, None)
+        return report
+
+    # Model-backed agents may start CUDA, which does not survive fork: their workers are spawned.
+    context = multiprocessing.get_context("spawn" if any(e.spec.startswith("llm:") for e in entrants) else None)
+    size = min(workers, os.cpu_count() or workers, len(todo))
+    with ProcessPoolExecutor(max_workers=size, mp_context=context) as pool:
+        pending: dict[Future[MatchRecord], MatchPlan] = {}
+        queue = iter(todo)
+        try:
+            for plan in itertools.islice(queue, 2 * workers):
+                pending[pool.submit(run_match, plan, folder)] = plan
+            while pending:
+                ready, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in ready:
+                    plan = pending.pop(future)
+                    error = future.exception()
+                    finished(plan, None if error else future.result(), error)
+                    nxt = next(queue, None)
+                    if nxt is not None:
+                        pending[pool.submit(run_match, nxt, folder)] = nxt
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+    return report
+
+
+def _relative(path: str, root: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(Path(path).resolve())

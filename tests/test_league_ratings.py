@@ -1,0 +1,163 @@
+"""Ratings on synthetic results with a known order, team sides, openskill, win rates, exploitability."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from arena.league.exploitability import agent_exploitability, agent_policy
+from arena.league.ratings import (
+    bradley_terry,
+    bt_ratings,
+    openskill_ratings,
+    pairwise,
+    role_win_rates,
+    sides,
+    win_rate_matrix,
+)
+from arena.league.store import MatchRecord
+
+
+def duel(key: str, a: str, b: str, ret_a: float, seed: int = 0) -> MatchRecord:
+    winners = ["player_0"] if ret_a > 0 else ["player_1"] if ret_a < 0 else []
+    return MatchRecord(
+        key=key,
+        env_id="toy-v0",
+        seed=seed,
+        agents={"player_0": a, "player_1": b},
+        specs={"player_0": a, "player_1": b},
+        roles={"player_0": "first", "player_1": "second"},
+        returns={"player_0": ret_a, "player_1": -ret_a},
+        winners=winners,
+    )
+
+
+def synthetic(strengths: dict[str, float], games_per_pair: int, seed: int = 0) -> list[MatchRecord]:
+    """Round robin where i beats j with probability sigmoid(s_i - s_j), both seat orders."""
+    rng = np.random.default_rng(seed)
+    records = []
+    names = list(strengths)
+    for a in names:
+        for b in names:
+            if a == b:
+                continue
+            for g in range(games_per_pair):
+                p = 1 / (1 + np.exp(strengths[b] - strengths[a]))
+                records.append(duel(f"{a}-{b}-{g}", a, b, 1.0 if rng.random() < p else -1.0, seed=g))
+    return records
+
+
+def test_bradley_terry_recovers_known_order_with_separated_intervals():
+    truth = {"scripted": 1.5, "mid": 0.5, "random": -1.0}
+    ratings = bt_ratings(synthetic(truth, 60), bootstrap=100)
+    assert [r.entity for r in ratings] == ["scripted", "mid", "random"]
+    for better, worse in itertools.pairwise(ratings):
+        assert better.low > worse.high, (better, worse)  # non-overlapping 95% intervals
+        assert better.low <= better.elo <= better.high
+    # Elo scale (400 per factor 10 in odds): the true gap of 2.5 logits is 434 points.
+    gap = ratings[0].elo - ratings[-1].elo
+    assert 330 < gap < 540
+    assert abs(np.mean([r.elo for r in ratings]) - 1000) < 1e-6
+
+
+def test_bradley_terry_matches_closed_form_for_two_players():
+    wins = np.array([[0.0, 30.0], [10.0, 0.0]])
+    games = np.array([[0.0, 40.0], [40.0, 0.0]])
+    strength = bradley_terry(wins, games, prior=0.0)
+    assert strength[0] - strength[1] == pytest.approx(np.log(3.0), abs=1e-6)
+
+
+def test_undefeated_player_stays_finite_and_first():
+    records = [duel(f"k{i}", "a", "b", 1.0) for i in range(20)]
+    ratings = bt_ratings(records, bootstrap=20)
+    assert ratings[0].entity == "a" and np.isfinite(ratings[0].elo) and ratings[0].elo > ratings[1].elo
+
+
+def test_ties_count_half_and_self_play_is_ignored():
+    records = [duel("t1", "a", "b", 0.0), duel("t2", "a", "a", 1.0)]
+    assert pairwise(records[0]) == [("a", "b", 0.5)]
+    assert pairwise(records[1]) == []
+    entities, rate, games = win_rate_matrix(records)
+    assert entities == ["a", "b"] and rate[0, 1] == 0.5 and games[0, 1] == 1 and np.isnan(rate[0, 0])
+
+
+@given(st.permutations(list(range(12))))
+def test_ratings_do_not_depend_on_record_order(order):
+    records = synthetic({"x": 1.0, "y": 0.0, "z": -0.5}, 2, seed=3)
+    shuffled = [records[i] for i in order] + records[12:]
+    a = {r.entity: r.elo for r in bt_ratings(records, bootstrap=0)}
+    b = {r.entity: r.elo for r in bt_ratings(shuffled, bootstrap=0)}
+    assert a == pytest.approx(b, abs=1e-6)
+
+
+def werewolf_record(key: str, wolves_agent: str, village_agent: str, wolves_win: bool) -> MatchRecord:
+    seats = [f"player_{i}" for i in range(7)]
+    teams = {s: ("wolves" if i in (1, 4) else "village") for i, s in enumerate(seats)}
+    agents = {s: wolves_agent if teams[s] == "wolves" else village_agent for s in seats}
+    roles = {s: ("werewolf" if teams[s] == "wolves" else "villager") for s in seats}
+    won = "wolves" if wolves_win else "village"
+    return MatchRecord(
+        key=key,
+        env_id="werewolf-v0",
+        seed=0,
+        agents=agents,
+        specs=agents,
+        roles=roles,
+        teams=teams,
+        returns={s: 1.0 if teams[s] == won else -1.0 for s in seats},
+        winners=[s for s in seats if teams[s] == won],
+    )
+
+
+def test_team_games_are_rated_per_side_not_per_member():
+    record = werewolf_record("w", "ckpt2", "ckpt1", wolves_win=True)
+    found = {s.entity: s for s in sides(record)}
+    assert set(found) == {"ckpt2@wolves", "ckpt1@village"}
+    assert found["ckpt2@wolves"].seats == ("player_1", "player_4") and found["ckpt2@wolves"].won
+    assert pairwise(record) == [("ckpt1@village", "ckpt2@wolves", 0.0)]  # one comparison, not 10
+    # A two-wolf side that wins half its games rates level with the five-villager side it beat half the time:
+    # summing members (openskill's team model) would call the wolves hopeless.
+    records = [werewolf_record(f"k{i}", "a", "b", wolves_win=i % 2 == 0) for i in range(40)]
+    ratings = {r.entity: r.elo for r in bt_ratings(records, bootstrap=0)}
+    assert ratings["a@wolves"] == pytest.approx(ratings["b@village"], abs=1e-6)
+    skill = openskill_ratings(records)
+    assert set(skill) == {"a@wolves", "b@village"}
+    assert abs(skill["a@wolves"][0] - skill["b@village"][0]) < 2.0
+
+
+def test_openskill_and_role_win_rates_follow_results():
+    records = synthetic({"strong": 2.0, "weak": -2.0}, 30)
+    skill = openskill_ratings(records)
+    assert skill["strong@first"][0] > skill["weak@first"][0]
+    assert skill["strong@second"][0] > skill["weak@second"][0]
+    rates = role_win_rates(records)
+    assert rates["strong"]["all"][1] == 60 and rates["strong"]["first"][1] == 30
+    assert rates["strong"]["all"][0] > 0.8 > 0.2 > rates["weak"]["all"][0]
+
+
+class UniformKuhn:
+    """Exposes action probabilities: always 50/50."""
+
+    def __init__(self, seed=None):
+        self.name = "uniform"
+
+    def action_distribution(self, observation, info):
+        return {a.strip("[]"): 0.5 for a in info["legal_actions"]}  # bare names are normalised
+
+    def act(self, observation, info):
+        return info["legal_actions"][0]
+
+    def reset(self):
+        pass
+
+
+def test_kuhn_exploitability_of_scripted_equilibrium_is_zero_and_uniform_is_not():
+    assert agent_exploitability("scripted") == pytest.approx(0.0, abs=1e-9)
+    assert agent_exploitability("random") is None  # exposes no probabilities
+    uniform = agent_exploitability("tests.test_league_ratings:UniformKuhn")
+    assert uniform == pytest.approx(0.4583333, abs=1e-6)  # OpenSpiel's value for the uniform policy
+    assert agent_policy(UniformKuhn())["K:b"] == {"[call]": 0.5, "[fold]": 0.5}

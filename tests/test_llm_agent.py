@@ -1,0 +1,196 @@
+"""LLMAgent: tolerant parsing, prompts, constrained mode, specs and the ``llm:`` CLI agent."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from arena.agents.llm import LLMAgent, agent_from_spec, format_answer, parse_agent_spec, parse_answer, system_prompt_for
+from arena.core.errors import ArenaError
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Tiny models run far faster single-threaded on a shared, loaded CPU (no thread oversubscription)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+hostile = st.one_of(
+    st.text(),
+    st.lists(
+        st.sampled_from(["<answer>", "</answer>", "<think>", "</ANSWER>", "<", ">", "\x00", "é", " ", "\n", "[4]"])
+    ).map("".join),
+    st.binary().map(lambda b: b.decode("latin-1")),
+)
+
+
+@given(hostile, st.sampled_from(["tags", "raw", r"\[(\d)\]", r"move: (\w+)", "(", r"x|(y)"]))
+def test_parse_answer_never_raises(text, fmt):
+    out = parse_answer(text, fmt)
+    assert isinstance(out, str)
+    assert len(out) <= len(text)
+
+
+@given(st.text().filter(lambda s: "answer>" not in s.lower()), st.text().filter(lambda s: "answer" not in s.lower()))
+def test_parse_answer_takes_the_last_answer_tag(prefix, action):
+    reply = f"{prefix}<think>maybe <answer>[0]</answer></think><answer>{action}</answer>trailing"
+    assert parse_answer(reply) == action.strip()
+    assert parse_answer(f"{prefix}<answer>{action}") == action.strip()  # unclosed final tag
+
+
+@pytest.mark.parametrize("value", [None, 42, b"<answer>x</answer>", ["a"], "x" * 300_000])
+def test_parse_answer_odd_inputs(value):
+    assert isinstance(parse_answer(value), str)
+
+
+def test_parse_formats():
+    assert parse_answer("  [3] ", "raw") == "[3]"
+    assert parse_answer("I pick move: bet then move: call", r"move: (\w+)") == "call"
+    assert parse_answer("<ANSWER> [2] </answer>") == "[2]"
+    assert parse_answer("no tags here") == "no tags here"
+    assert format_answer("[4]") == "<think></think><answer>[4]</answer>"
+    assert parse_answer(format_answer("[check]", think="hmm")) == "[check]"
+    with pytest.raises(ArenaError):
+        LLMAgent(object(), answer_format="(")  # type: ignore[arg-type]
+
+
+class FakeBackend:
+    """Scores actions by a fixed preference; generation replies with a fixed text."""
+
+    version = 7
+
+    def __init__(self, reply: str = "<answer>[2]</answer>", prefer: str = "[5]") -> None:
+        self.reply, self.prefer = reply, prefer
+        self.generated: list = []
+        self.scored: list = []
+
+    def generate(self, prompts, sampling):
+        from arena.agents.backends.base import Completion
+
+        self.generated.append(list(prompts))
+        return [Completion(self.reply, [1, 2], [3, 4], [-0.1, -0.2]) for _ in prompts]
+
+    def score(self, prompts, continuations):
+        from arena.agents.backends.base import Scored
+
+        self.scored.append(list(continuations))
+        return [Scored([1], [2, 3], [0.0 if self.prefer in c else -2.0, -0.5]) for c in continuations]
+
+
+OBS = {"text": "Board ... pick a cell"}
+INFO = {"legal_actions": ["[0]", "[5]", "[8]"], "role": "X"}
+
+
+def test_prompt_contains_system_rules_observation_legal_and_image():
+    agent = LLMAgent(FakeBackend(), env_id="tictactoe-v0")
+    messages = agent.build_prompt(OBS, INFO)
+    assert messages[0]["role"] == "system" and "tictactoe-v0" in messages[0]["content"]
+    assert "<answer>" in messages[0]["content"]
+    assert messages[1]["content"].startswith(OBS["text"]) and "Legal actions: [0] [5] [8]" in messages[1]["content"]
+    img = np.ones((2, 2, 3), dtype=np.uint8)
+    mm = agent.build_prompt({"text": "see", "image": img}, {})
+    assert mm[1]["content"][0]["type"] == "image" and mm[1]["content"][1] == {"type": "text", "text": "see"}
+    assert "raw" not in system_prompt_for(None, "raw") and "legal actions" in system_prompt_for(None, "raw")
+
+
+def test_generation_mode_traces_what_training_needs():
+    backend = FakeBackend()
+    agent = LLMAgent(backend)
+    (trace,) = agent.act_batch_traced([(OBS, INFO)])
+    assert trace.action == "[2]"  # illegal, but that is the env's business (invalid-move rule)
+    assert (trace.prompt_ids, trace.completion_ids, trace.logprobs, trace.version) == ([1, 2], [3, 4], [-0.1, -0.2], 7)
+    assert agent.act(OBS, INFO) == "[2]"
+    assert len(backend.generated) == 2 and not backend.scored
+
+
+def test_constrained_mode_picks_among_legal_actions():
+    backend = FakeBackend(prefer="[5]")
+    agent = LLMAgent(backend, constrained=True)
+    (trace,) = agent.act_batch_traced([(OBS, INFO)])
+    assert trace.action == "[5]" and trace.text == format_answer("[5]")
+    assert set(trace.legal_probs) == set(INFO["legal_actions"])
+    assert sum(trace.legal_probs.values()) == pytest.approx(1.0)
+    assert trace.legal_probs["[5]"] > trace.legal_probs["[0]"]
+    assert backend.scored == [[format_answer(a) for a in INFO["legal_actions"]]] and not backend.generated
+    assert agent.action_distribution(OBS, INFO) == pytest.approx(trace.legal_probs)
+    # Sampling while training draws from the same distribution, always a legal action.
+    sampler = LLMAgent(FakeBackend(prefer="zzz"), constrained=True, sample=True, seed=0)
+    picks = {sampler.act(OBS, INFO) for _ in range(40)}
+    assert picks == set(INFO["legal_actions"])
+    # Without legal actions constrained agents fall back to generation.
+    assert LLMAgent(FakeBackend(), constrained=True).act(OBS, {}) == "[2]"
+
+
+def test_constrained_with_the_tiny_model_is_always_legal():
+    pytest.importorskip("transformers")
+    import arena
+    from arena.agents.backends.transformers_backend import TransformersBackend
+    from arena.agents.tiny import cached_tiny_model
+
+    backend = TransformersBackend(str(cached_tiny_model()))
+    agent = LLMAgent(backend, env_id="kuhn-poker-v0", constrained=True, sample=True, seed=1)
+    result = arena.play("kuhn-poker-v0", [agent, agent], seed=0)
+    assert sum(result.invalid_moves.values()) == 0
+    assert result.steps >= 4
+    (trace,) = agent.act_batch_traced([(OBS, INFO)])
+    assert trace.action in INFO["legal_actions"]
+    assert trace.completion_ids == backend.encode(trace.text)
+    (chosen,) = backend.score([agent.build_prompt(OBS, INFO)], [trace.text])
+    np.testing.assert_allclose(trace.logprobs, chosen.logprobs, atol=1e-5)
+
+
+def test_parse_agent_spec():
+    spec = parse_agent_spec(
+        "models/tiny,backend=openai,base_url=http://h:1/v1,constrained=1,temperature=0.5,stop=a|b,timeout=3"
+    )
+    assert spec.model == "models/tiny" and spec.backend == "openai"
+    assert spec.agent == {"constrained": True}
+    assert spec.sampling == {"temperature": 0.5, "stop": ("a", "b")}
+    assert spec.backend_options == {"base_url": "http://h:1/v1", "timeout": 3}
+    for bad in ["", "backend=vllm", "m,backend=tpu", "m,novalue"]:
+        with pytest.raises(ArenaError):
+            parse_agent_spec(bad)
+
+
+def test_agent_from_spec_and_cli_play(tmp_path):
+    pytest.importorskip("transformers")
+    from typer.testing import CliRunner
+
+    from arena.agents.tiny import cached_tiny_model
+    from arena.cli import app
+
+    path = cached_tiny_model()
+    agent = agent_from_spec(f"{path},constrained=true,max_new_tokens=4", env_id="kuhn-poker-v0", seed=3)
+    assert agent.constrained and agent.sampling.max_new_tokens == 4 and agent.sampling.seed == 3
+    assert agent.name == f"llm:{path}"
+    out = tmp_path / "t.jsonl"
+    runner = CliRunner()
+    result = runner.invoke(
+        app,
+        [
+            "play",
+            "tictactoe-v0",
+            "--agent",
+            f"player_0=llm:{path},backend=transformers,max_new_tokens=4",
+            "--agent",
+            "player_1=random",
+            "--seed",
+            "1",
+            "--save",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert out.exists() and '"event": "reset"' in out.read_text()
+    result = runner.invoke(app, ["watch", "kuhn-poker-v0", "--agent", f"player_1=llm:{path},constrained=1"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["watch", "kuhn-poker-v0", "--agent", "player_1=llm:/no/such/model"])
+    assert result.exit_code != 0
+    assert isinstance(result.exception, ArenaError) and "no model directory" in str(result.exception)

@@ -1,0 +1,206 @@
+"""Negotiation: hand-computed deals, enumeration checks of the Pareto and Nash metrics, trade mode, secrecy."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import arena
+from arena.agents.match import play
+from arena.agents.scripted.bargaining import FairProposer, HardBargainer, cheapest_bundle
+from arena.core import conformance
+from arena.core.errors import ArenaError
+from arena.envs import bargaining
+from arena.envs.negotiation import parse_bundle, parse_turn
+
+# player_0 values book 1, hat 3, ball 2; player_1 book 2, hat 0, ball 2 (each sums to 10 over 3/1/2 items)
+CONTEXT = {"counts": (3, 1, 2), "values": ((1, 3, 2), (2, 0, 2))}
+
+
+def _deal(*actions: str, **kwargs):
+    env = arena.make("negotiation-v0", **kwargs)
+    env.reset(seed=0, options=CONTEXT)
+    for action in actions:
+        env.step(action)
+    return env
+
+
+# -- hand-computed outcomes ----------------------------------------------------------------------------
+def test_accepted_split_pays_each_its_own_utility_and_scores_the_deal():
+    env = _deal("Let us share. [Propose: me 1 book 1 hat 1 ball]", "Fine. [Accept]")
+    assert env.unwrapped.returns == {"player_0": 6.0, "player_1": 6.0}  # 1+3+2 and 2·2+2
+    info = env.infos["player_0"]
+    assert info["agreement"] is True
+    assert info["deal"] == {"player_0": {"book": 1, "hat": 1, "ball": 1}, "player_1": {"book": 2, "hat": 0, "ball": 1}}
+    # (0 books, 1 hat, 2 balls) gives (7, 6): the deal is dominated; the best Nash product is 7·6 = 42
+    assert info["pareto_optimal"] is False
+    assert info["nash_ratio"] == pytest.approx(36 / 42)
+    assert info["welfare"] == 12 and info["max_welfare"] == 13
+    assert info["envy_free"] is True
+
+
+def test_nash_bargaining_split_is_pareto_optimal_with_ratio_one():
+    env = _deal("[Propose: me 0 book 1 hat 2 balls]", "[Accept]")
+    info = env.infos["player_1"]
+    assert env.unwrapped.returns == {"player_0": 7.0, "player_1": 6.0}
+    assert info["pareto_optimal"] is True and info["nash_ratio"] == pytest.approx(1.0)
+
+
+def test_second_mover_proposal_is_what_it_keeps():
+    env = _deal("hi", "[Propose: me 3 books]", "[Accept]")
+    assert env.unwrapped.returns == {"player_0": 7.0, "player_1": 6.0}
+
+
+def test_no_deal_pays_the_disagreement_payoff():
+    env = _deal("hello", "[Propose: me 3 book 2 ball]", disagreement_payoff=1.5, turn_limit=2)
+    assert env.unwrapped.returns == {"player_0": 1.5, "player_1": 1.5}  # a last-turn proposal cannot be accepted
+    assert env.infos["player_0"]["agreement"] is False and env.infos["player_0"]["deal"] is None
+    walked = _deal("[Walk away]", disagreement_payoff=-1.0)
+    assert walked.unwrapped.returns == {"player_0": -1.0, "player_1": -1.0}
+
+
+def test_a_proposal_lapses_after_one_reply_and_own_proposals_cannot_be_accepted():
+    env = _deal("[Propose: me 3 book 1 hat 2 ball]", "no way")
+    assert env.agent_selection == "player_0"
+    env.step("[Accept]")
+    assert env.infos["player_0"]["invalid_move"]
+    env = _deal("[Propose: me 1 book]")
+    env.step("[Propose: me 1 book]")
+    env.step("[Accept]")  # player_0 accepts player_1's counter-proposal: player_1 keeps 1 book
+    assert env.unwrapped.returns == {"player_0": 2 + 3 + 4, "player_1": 2.0}
+
+
+def test_invalid_moves_retry_then_pass_the_turn():
+    env = _deal("[Propose: me 9 books]")
+    assert env.agent_selection == "player_0" and "cannot keep more" in env.infos["player_0"]["invalid_move"]
+    env.step("[Propose: me 1 unicorn]")
+    assert env.agent_selection == "player_1" and not env.unwrapped.finished
+
+
+def test_parsers():
+    assert parse_bundle("1 book, 2 balls and 0 hats", ("book", "hat", "ball")) == (1, 0, 2)
+    assert isinstance(parse_bundle("1 book 2 book", ("book", "hat", "ball")), str)
+    assert isinstance(parse_turn("[Accept] [Walk away]"), str)
+    assert isinstance(parse_turn("[Propose me 1 book"), str)
+    parsed = parse_turn("Deal? [propose: me 1 hat]")
+    assert not isinstance(parsed, str) and parsed.kind == "propose" and parsed.message == "Deal?"
+
+
+# -- enumeration checks of the metrics -------------------------------------------------------------------
+def _brute(counts, v0, v1, alloc, base0=0.0, base1=0.0, d0=0.0, d1=0.0):
+    """Independent plain-Python Pareto and Nash-ratio computation over every allocation."""
+    outcomes = []
+    for a in itertools.product(*(range(c + 1) for c in counts)):
+        u0 = sum(x * v for x, v in zip(a, v0, strict=True)) - base0
+        u1 = sum((c - x) * v for c, x, v in zip(counts, a, v1, strict=True)) - base1
+        outcomes.append((u0, u1))
+    u0 = sum(x * v for x, v in zip(alloc, v0, strict=True)) - base0
+    u1 = sum((c - x) * v for c, x, v in zip(counts, alloc, v1, strict=True)) - base1
+    pareto = not any(p >= u0 and q >= u1 and (p > u0 or q > u1) for p, q in outcomes)
+    best = max((p - d0) * (q - d1) for p, q in outcomes if p >= d0 and q >= d1)
+    mine = (u0 - d0) * (u1 - d1) if u0 >= d0 and u1 >= d1 else 0.0
+    return pareto, (mine / best if best > 0 else None), max(p + q for p, q in outcomes)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.data())
+def test_metrics_match_brute_force_enumeration(seed, data):
+    counts, v0, v1 = bargaining.sample_context(np.random.default_rng(seed))
+    assert 5 <= sum(counts) <= 7 and all(1 <= c <= 4 for c in counts)
+    assert bargaining.utility(counts, v0) == 10 == bargaining.utility(counts, v1)
+    alloc = tuple(data.draw(st.integers(0, c)) for c in counts)
+    u0, u1 = bargaining.utility(alloc, v0), bargaining.utility(bargaining.complement(alloc, counts), v1)
+    metrics = bargaining.evaluate_outcome(u0, u1, counts, v0, v1)
+    pareto, ratio, max_welfare = _brute(counts, v0, v1, alloc)
+    assert metrics["pareto_optimal"] == pareto
+    assert metrics["nash_ratio"] == pytest.approx(ratio)
+    assert metrics["max_welfare"] == max_welfare
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(5, 15), min_size=4, max_size=4), st.integers(0, 20), st.integers(0, 20))
+def test_trade_metrics_match_brute_force_with_endowment_disagreement_point(vals, wood, gold):
+    v0, v1 = tuple(vals[:2]), tuple(vals[2:])
+    totals = (20, 20)
+    base0, base1 = bargaining.utility((10, 10), v0), bargaining.utility((10, 10), v1)
+    u0 = bargaining.utility((wood, gold), v0) - base0
+    u1 = bargaining.utility((20 - wood, 20 - gold), v1) - base1
+    metrics = bargaining.evaluate_outcome(u0, u1, totals, v0, v1, base0=base0, base1=base1)
+    pareto, ratio, _ = _brute(totals, v0, v1, (wood, gold), base0, base1)
+    assert metrics["pareto_optimal"] == pareto
+    assert metrics["nash_ratio"] == pytest.approx(ratio) if ratio is not None else metrics["nash_ratio"] is None
+
+
+# -- trade mode ------------------------------------------------------------------------------------------
+def test_trade_pays_value_gained_as_trades_execute():
+    env = arena.make("negotiation-v0", mode="trade", trade_values="spiral")
+    env.reset(seed=0)
+    env.step("I have Wood to spare. [Offer: 3 Wood -> 2 Gold]")
+    assert env.infos["player_1"]["offer"] == {"you_give": {"Wood": 0, "Gold": 2}, "you_get": {"Wood": 3, "Gold": 0}}
+    env.step("[Accept]")
+    # player_0 (Wood 5, Gold 15): −3·5 + 2·15 = 15; player_1 (Wood 15, Gold 5): 3·15 − 2·5 = 35
+    assert env.unwrapped.returns == {"player_0": 15.0, "player_1": 35.0}
+    assert env.unwrapped.inventory == {"player_0": (7, 12), "player_1": (13, 8)}
+    env.step("[Offer: 20 Wood -> 1 Gold]")
+    assert "only have" in env.infos["player_0"]["invalid_move"]
+    env.step("[Walk away]")
+    info = env.infos["player_1"]
+    assert info["agreement"] is True and info["trades"] == 1
+    assert info["utilities"] == {"player_0": 15.0, "player_1": 35.0}
+    assert info["pareto_optimal"] is False  # player_1 could hand over all its Gold for Wood
+
+
+def test_trade_rejects_deal_tokens_and_bad_options():
+    env = arena.make("negotiation-v0", mode="trade")
+    env.reset(seed=0)
+    env.step("[Propose: me 1 book]")
+    assert "[Offer" in env.infos["player_0"]["invalid_move"]
+    with pytest.raises(ArenaError):
+        arena.make("negotiation-v0", mode="barter")
+    with pytest.raises(ArenaError):
+        arena.make("negotiation-v0", mode="trade", disagreement_payoff=2.0)
+
+
+# -- secrecy -----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", ["deal", "trade"])
+def test_private_values_never_reach_the_other_player(mode):
+    def factory():
+        return arena.make("negotiation-v0", mode=mode)
+
+    assert conformance.check_secrecy(factory, seeds=range(6)) > 0
+
+
+def test_other_players_view_does_not_depend_on_my_values():
+    """Two contexts that differ only in player_0's values: player_1 sees exactly the same until the end."""
+    views = []
+    for values0 in ((1, 3, 2), (0, 10, 0)):
+        env = arena.make("negotiation-v0")
+        env.reset(seed=0, options={"counts": (3, 1, 2), "values": (values0, (2, 0, 2))})
+        seen = []
+        for action in ("hello", "[Propose: me 2 book]", "hmm", "[Propose: me 1 book 1 ball]"):
+            env.step(action)
+            seen.append((env.observe("player_1")["text"], repr(env.infos["player_1"])))
+        views.append(seen)
+    assert views[0] == views[1]
+
+
+# -- scripted agents ---------------------------------------------------------------------------------------
+def test_cheapest_bundle():
+    assert cheapest_bundle((3, 1, 2), (1, 3, 2), 5) == (0, 1, 1)
+    assert cheapest_bundle((3, 1, 2), (1, 3, 2), 10) == (3, 1, 2)
+    assert cheapest_bundle((1, 1, 1), (0, 0, 0), 5) == (1, 1, 1)
+
+
+def test_scripted_negotiators_reach_deals_and_never_blunder():
+    for seed in range(30):
+        result = play("negotiation-v0", [FairProposer(), HardBargainer()], seed=seed)
+        info = result.transcript.result["info"]
+        assert info["agreement"], seed
+        assert sum(result.invalid_moves.values()) == 0
+        assert min(result.returns.values()) >= 0
+    fair = play("negotiation-v0", [FairProposer(), FairProposer()], seed=3)
+    assert fair.returns["player_0"] >= 5  # never accepts or proposes less than half its own value early on

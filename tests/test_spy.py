@@ -1,0 +1,195 @@
+"""Rules of ``spy-v0`` played through scripted scenarios, its clue rule, its word list and its secrecy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+import arena
+from arena.agents.match import play
+from arena.agents.random_agent import RandomAgent
+from arena.agents.scripted.spy import SpyScripted, facts_in, word_facts
+from arena.core.errors import ArenaError
+from arena.envs.spy import mentions_word
+from arena.envs.spy_words import WORD_PAIRS
+
+PAIR = [("coffee", "tea")]
+
+
+def drive(env, policy: Callable[[str, str, object], str], *, spies: list[str], seed: int = 0) -> None:
+    """Play to the end; ``policy(kind, agent, raw)`` answers for the live agent to act."""
+    env.reset(seed=seed, options={"spies": spies})
+    raw = env.unwrapped
+    for _ in range(3000):
+        if not env.agents:
+            return
+        _, _, term, trunc, _ = env.last()
+        env.step(None if term or trunc else policy(raw.queue[0][0], env.agent_selection, raw))
+    raise AssertionError("the game did not end")
+
+
+def vote_for(targets: list[str], guess: str = "nothing") -> Callable[[str, str, object], str]:
+    """Clue ``"clue <agent> <round>"``; everyone votes for ``targets[round-1]`` (or abstains); a caught spy guesses."""
+
+    def policy(kind: str, agent: str, raw) -> str:
+        if kind == "clue":
+            return f"clue {agent} {raw.round} {len(raw.clues_given)}"
+        if kind == "guess":
+            return guess
+        target = targets[raw.round - 1] if raw.round - 1 < len(targets) else None
+        return f"[{target}]" if target and target != agent else "[abstain]"
+
+    return policy
+
+
+def test_word_list_has_enough_distinct_pairs():
+    assert len(WORD_PAIRS) >= 200
+    words = [w for a, b, _ in WORD_PAIRS for w in (a, b)]
+    assert len(words) == len(set(words))
+    assert all(a != b and a.isalpha() and b.isalpha() for a, b, _ in WORD_PAIRS)
+
+
+@pytest.mark.parametrize(
+    ("clue", "said"),
+    [
+        ("I drink coffee", True),
+        ("two COFFEES please", True),
+        ("c-o-f-f-e-e", True),
+        ("c o f f e e!", True),
+        ("a hot bitter drink", False),
+        ("coffeehouse vibes", False),
+        ("c o f f", False),
+    ],
+)
+def test_saying_or_spelling_the_word_is_detected(clue, said):
+    assert mentions_word(clue, "coffee") is said
+
+
+def test_clue_with_own_word_or_a_repeat_is_invalid_then_defaults_to_silence():
+    env = arena.make("spy-v0", word_pairs=PAIR)
+    env.reset(seed=0, options={"spies": ["player_3"]})
+    raw = env.unwrapped
+    first = env.agent_selection
+    own = raw.civilian_word if first not in raw.spies else raw.spy_word
+    env.step(f"it is {own}")
+    assert env.agent_selection == first and "own word" in env.infos[first]["invalid_move"]
+    assert own not in "\n".join(raw.log.lines("player_4" if first != "player_4" else "player_1"))
+    env.step("hot and dark")
+    second = env.agent_selection
+    assert second != first
+    env.step("Hot and dark")  # a repeat, case aside
+    assert "already given" in env.infos[second]["invalid_move"]
+    env.step("hot and dark")  # retries used up: the default move, a silent clue
+    assert env.agent_selection != second
+    assert "(says nothing)" in raw.log.messages[-1].text or "(says nothing)" in "\n".join(raw.log.lines(first))
+
+
+def test_civilians_win_by_voting_out_the_spy():
+    env = arena.make("spy-v0", word_pairs=PAIR)
+    drive(env, vote_for(["player_2"]), spies=["player_2"])
+    raw = env.unwrapped
+    info = raw._final_info
+    assert info["winning_side"] == "civilians" and info["spy_found"] is True
+    assert raw.returns == {a: (-1.0 if a == "player_2" else 1.0) for a in raw.possible_agents}
+    assert info["vote_accuracy"]["player_0"] == 1.0
+    assert info["vote_accuracy"]["player_2"] is None  # a player never votes for itself: it abstained
+    assert "player_2 is voted out. They were a spy." in "\n".join(m.text for m in raw.log.messages)
+
+
+def test_spy_survives_to_the_final_two():
+    env = arena.make("spy-v0", word_pairs=PAIR)
+    drive(env, vote_for(["player_0", "player_1", "player_3"]), spies=["player_4"])
+    raw = env.unwrapped
+    assert raw._final_info["winning_side"] == "spies"
+    assert raw.alive == ["player_2", "player_4"]
+    assert raw.returns["player_4"] == 1.0 and raw.returns["player_0"] == -1.0
+    assert raw._final_info["vote_accuracy"]["player_2"] == 0.0
+
+
+@pytest.mark.parametrize(("guess", "side"), [("Tea, surely", "spies"), ("juice", "civilians")])
+def test_caught_spy_may_name_the_civilians_word(guess, side):
+    env = arena.make("spy-v0", word_pairs=[("tea", "coffee")], spy_guess=True)
+    env.reset(seed=0, options={"spies": ["player_1"]})
+    civilian_word = env.unwrapped.civilian_word
+    policy = vote_for(["player_1"], guess=guess if civilian_word == "tea" else guess.replace("Tea", "Coffee"))
+    drive(env, policy, spies=["player_1"])
+    assert env.unwrapped._final_info["winning_side"] == side
+
+
+def test_hidden_sides_and_single_vote():
+    env = arena.make("spy-v0", word_pairs=PAIR, reveal_eliminated=False, single_vote=True)
+    drive(env, vote_for(["player_0"]), spies=["player_4"])
+    raw = env.unwrapped
+    text = "\n".join(m.text for m in raw.log.messages)
+    assert "player_0 is voted out." in text and "They were" not in text
+    assert raw._final_info["winning_side"] == "spies"  # the one vote missed
+
+
+def test_tie_leads_to_a_revote_among_the_tied():
+    env = arena.make("spy-v0", word_pairs=PAIR)
+    env.reset(seed=0, options={"spies": ["player_4"]})
+    raw = env.unwrapped
+    split = {"player_0": "[player_1]", "player_1": "[player_0]", "player_2": "[player_0]", "player_3": "[player_1]"}
+    while not any(kind == "revote" for kind, _ in raw.queue):
+        kind, agent = raw.queue[0]
+        env.step(f"clue {agent}" if kind == "clue" else split.get(agent, "[abstain]"))
+    assert set(raw.legal_actions(env.agent_selection)) <= {"[player_0]", "[player_1]", "[abstain]"}
+
+
+def test_bad_configuration_is_rejected():
+    with pytest.raises(ArenaError):
+        arena.make("spy-v0", num_players=4, num_spies=2)
+    with pytest.raises(ArenaError):
+        arena.make("spy-v0", tie_rule="coin")
+
+
+def test_a_players_word_reaches_only_that_player_during_and_after_death():
+    """Two spies, sides hidden: after one spy is voted out, nobody else's view holds its word line."""
+    env = arena.make("spy-v0", num_players=7, num_spies=2, reveal_eliminated=False, word_pairs=PAIR)
+    env.reset(seed=0, options={"spies": ["player_1", "player_5"]})
+    raw = env.unwrapped
+    secret = raw.secret_line("player_1")
+    civilian_secret = raw.secret_line("player_0")
+    while env.agents and "player_1" in raw.alive:
+        agent = env.agent_selection
+        _, _, term, trunc, _ = env.last()
+        if term or trunc:
+            env.step(None)
+            continue
+        kind = raw.queue[0][0]
+        env.step(
+            f"clue {agent} {raw.round}" if kind == "clue" else ("[player_1]" if agent != "player_1" else "[abstain]")
+        )
+        for other in raw.possible_agents:
+            text = raw.observe(other)["text"]
+            assert (secret in text) == (other in raw.spies)
+            assert (civilian_secret in text) == (other not in raw.spies)
+    assert "player_1" not in raw.alive and not raw.finished
+    assert raw.spy_word not in "\n".join(raw.log.lines("player_0"))
+
+
+def test_scripted_clues_state_facts_not_the_word():
+    for pair in WORD_PAIRS:
+        for word in pair[:2]:
+            for fact in word_facts(word):
+                assert not mentions_word(fact, word)
+                assert facts_in(fact) == [fact]
+
+
+def test_scripted_civilians_find_the_spy_more_often_than_random_ones():
+    found = {"scripted": 0, "random": 0}
+    for seed in range(40):
+        for kind in found:
+            env = arena.make("spy-v0")
+            env.reset(seed=seed)
+            spies = env.unwrapped.spies
+            agents = [
+                SpyScripted(seed=seed * 5 + i)
+                if kind == "scripted" or f"player_{i}" in spies
+                else RandomAgent(seed=seed * 5 + i)
+                for i in range(5)
+            ]
+            result = play(env, agents, seed=seed)
+            found[kind] += result.transcript.result["info"]["winning_side"] == "civilians"
+    assert found["scripted"] > found["random"], found

@@ -1,0 +1,248 @@
+"""Rules of ``werewolf-v0`` played through scripted scenarios to a known end, plus its secrecy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+import arena
+from arena.agents.match import play
+from arena.agents.random_agent import RandomAgent
+from arena.agents.scripted.werewolf import WerewolfScripted
+from arena.core.conformance import policy_action
+from arena.core.errors import ArenaError
+
+# seats: player_0, player_1 wolves; player_2 seer; player_3 doctor; player_4..6 villagers
+SEATING = ["werewolf", "werewolf", "seer", "doctor", "villager", "villager", "villager"]
+Policy = Callable[[str, str, object], str]
+
+
+def drive(env, policy: Policy, *, seed: int = 0, options: dict | None = None, max_steps: int = 2000) -> None:
+    """Play to the end; ``policy(kind, agent, raw)`` answers for the live agent to act."""
+    env.reset(seed=seed, options={"roles": SEATING, **(options or {})})
+    raw = env.unwrapped
+    for _ in range(max_steps):
+        if not env.agents:
+            return
+        agent = env.agent_selection
+        _, _, term, trunc, _ = env.last()
+        env.step(None if term or trunc else policy(raw.queue[0][0], agent, raw))
+    raise AssertionError("the game did not end")
+
+
+def scripted_policy(night_victims: list[str], protect: str, inspect: str, day_votes: list[dict[str, str]]) -> Policy:
+    """Wolves kill ``night_victims[n]`` on night n+1 (or the first living villager), the doctor protects
+    ``protect``, the seer inspects ``inspect``; day ``d`` voters follow ``day_votes[d-1]`` (else abstain)."""
+
+    def policy(kind: str, agent: str, raw) -> str:
+        legal = raw.legal_actions(agent) or []
+        if kind in ("speech", "wolf_chat"):
+            return "hello"
+        if kind == "wolf_kill":
+            wanted = night_victims[raw.round - 1] if raw.round - 1 < len(night_victims) else None
+            return f"[{wanted}]" if f"[{wanted}]" in legal else legal[-1]
+        if kind == "doctor":
+            return f"[{protect}]" if f"[{protect}]" in legal else legal[0]
+        if kind == "seer":
+            return f"[{inspect}]" if f"[{inspect}]" in legal else legal[0]
+        votes = day_votes[raw.round - 1] if raw.round - 1 < len(day_votes) else {}
+        target = votes.get(agent)
+        return f"[{target}]" if target and f"[{target}]" in legal else "[abstain]"
+
+    return policy
+
+
+def messages(raw, agent: str | None = None) -> str:
+    return "\n".join(raw.log.lines(agent)) if agent else "\n".join(m.text for m in raw.log.messages)
+
+
+def test_doctor_saves_the_seer_and_only_the_seer_learns_the_role():
+    env = arena.make("werewolf-v0", max_rounds=1)
+    drive(env, scripted_policy(["player_2"], protect="player_2", inspect="player_0", day_votes=[{}]))
+    raw = env.unwrapped
+    assert "Day 1 dawns. Nobody died during the night." in messages(raw)
+    assert raw.inspections == {"player_0": "werewolf"}
+    result = "inspection result: player_0 is Werewolf"
+    assert result in messages(raw, "player_2")
+    for other in raw.possible_agents:
+        if other != "player_2":
+            assert result not in messages(raw, other)
+    assert "player_2" in raw.alive
+    # everyone abstained and the round limit (1) ended the game: truncated, nobody paid
+    assert all(env.truncations.get(a, True) for a in raw.possible_agents if a in env.truncations)
+    assert raw.returns == {a: 0.0 for a in raw.possible_agents}
+    assert raw._final_info["winning_team"] is None
+
+
+def test_unprotected_victim_dies_and_leaves_the_agent_list():
+    env = arena.make("werewolf-v0")
+    env.reset(seed=0, options={"roles": SEATING})
+    policy = scripted_policy(["player_4"], protect="player_3", inspect="player_0", day_votes=[])
+    raw = env.unwrapped
+    while raw.phase.startswith("night"):
+        env.step(policy(raw.queue[0][0], env.agent_selection, raw))
+    assert "player_4 was killed during the night" in messages(raw)
+    assert env.terminations["player_4"]
+    env.step(None)  # its dead step
+    assert "player_4" not in env.agents
+    assert "player_4" not in raw.alive
+
+
+@pytest.mark.parametrize(("tie_rule", "exiled"), [("none", set()), ("random", {"player_4", "player_5"})])
+def test_tied_vote(tie_rule, exiled):
+    env = arena.make("werewolf-v0", tie_rule=tie_rule, max_rounds=1)
+    votes = {"player_0": "player_4", "player_1": "player_4", "player_2": "player_5", "player_3": "player_5"}
+    drive(env, scripted_policy(["player_6"], protect="player_3", inspect="player_0", day_votes=[votes]))
+    raw = env.unwrapped
+    assert "Tie between player_4, player_5 with 2 vote(s)" in messages(raw)
+    gone = {"player_4", "player_5"} - set(raw.alive)
+    if exiled:
+        assert len(gone) == 1 and gone <= exiled
+    else:
+        assert not gone and "nobody is exiled today" in messages(raw)
+
+
+def test_tie_revote_goes_to_the_tied_players_only():
+    env = arena.make("werewolf-v0", tie_rule="revote", max_rounds=1)
+    env.reset(seed=0, options={"roles": SEATING})
+    raw = env.unwrapped
+    policy = scripted_policy(
+        ["player_6"],
+        protect="player_3",
+        inspect="player_0",
+        day_votes=[{"player_0": "player_4", "player_1": "player_4", "player_2": "player_5", "player_3": "player_5"}],
+    )
+    while not any(kind == "revote" for kind, _ in raw.queue) and not raw.finished:
+        env.step(policy(raw.queue[0][0], env.agent_selection, raw))
+    assert raw.queue and raw.queue[0][0] == "revote"
+    legal = raw.legal_actions(env.agent_selection)
+    assert set(legal) - {"[abstain]"} <= {"[player_4]", "[player_5]"}
+
+
+@pytest.mark.parametrize(("wolf_win", "last_villager_lives"), [("parity", True), ("strict", False)])
+def test_wolves_reach_parity(wolf_win, last_villager_lives):
+    """Wolves eat a villager each night; the village exiles its own villagers by day."""
+    env = arena.make("werewolf-v0", wolf_win=wolf_win)
+    victims = ["player_4", "player_2", "player_3"]
+    day_votes = [{a: "player_5" for a in SEATING_NAMES}, {a: "player_6" for a in SEATING_NAMES}]
+    drive(env, scripted_policy(victims, protect="player_5", inspect="player_6", day_votes=day_votes))
+    raw = env.unwrapped
+    info = raw._final_info
+    assert info["winning_team"] == "werewolves"
+    assert raw.round == 2
+    # parity: 2 wolves vs 2 others at dawn of day 2; strict: only after day 2's exile (2 vs 1)
+    assert info["survived"]["player_6"] is last_villager_lives
+    wolves = {"player_0", "player_1"}
+    assert raw.returns == {a: (1.0 if a in wolves else -1.0) for a in raw.possible_agents}
+    assert {a for a, ok in info["survived"].items() if ok} >= wolves
+    assert info["vote_accuracy"]["player_2"] in (0.0, None)
+
+
+SEATING_NAMES = [f"player_{i}" for i in range(7)]
+
+
+def test_village_wins_by_exiling_both_wolves_and_metrics_are_exact():
+    env = arena.make("werewolf-v0")
+    day1 = {a: "player_0" for a in SEATING_NAMES if a != "player_0"} | {"player_0": "player_4"}
+    day2 = {a: "player_1" for a in SEATING_NAMES if a != "player_1"} | {"player_1": "player_5"}
+    drive(
+        env, scripted_policy(["player_6", "player_6"], protect="player_6", inspect="player_1", day_votes=[day1, day2])
+    )
+    raw = env.unwrapped
+    info = raw._final_info
+    assert info["winning_team"] == "village"
+    assert info["inspections"]["player_1"] == "werewolf" and len(info["inspections"]) == 2
+    assert info["vote_accuracy"]["player_2"] == 1.0  # both of the seer's votes hit a wolf
+    assert info["vote_accuracy"]["player_1"] == 0.5  # voted out its partner, then a villager
+    assert info["vote_accuracy"]["player_0"] == 0.0
+    assert info["survived"]["player_0"] is False and info["survived"]["player_6"] is True
+    assert raw.returns["player_0"] == -1.0 and raw.returns["player_4"] == 1.0
+
+
+def test_arena8_preset_needs_a_majority():
+    env = arena.make("werewolf-v0", preset="arena8", max_rounds=1)
+    assert env.num_players == 8 and env.unwrapped.exile_rule == "majority"
+    seating = ["werewolf", "werewolf", "seer", "doctor", "villager", "villager", "villager", "villager"]
+    env.reset(seed=1, options={"roles": seating})
+    raw = env.unwrapped
+    while not raw.finished:
+        agent = env.agent_selection
+        _, _, term, trunc, _ = env.last()
+        if term or trunc:
+            env.step(None)
+            continue
+        kind = raw.queue[0][0]
+        legal = raw.legal_actions(agent)
+        if kind in ("doctor", "wolf_kill"):
+            env.step("[player_7]")
+        elif kind == "vote":
+            assert "[abstain]" not in legal  # Werewolf Arena: everyone must vote
+            env.step("[player_4]" if agent in ("player_0", "player_1", "player_2") else legal[-1])
+        else:
+            env.step(legal[0] if legal else "hi")
+    text = messages(raw)
+    assert "player_4 is exiled" not in text
+    assert "Votes:" not in text  # individual votes stay hidden
+
+
+def test_roles_kwarg_and_validation():
+    env = arena.make("werewolf-v0", roles=["werewolf", "seer", "villager", "villager", "villager"])
+    env.reset(seed=2)
+    assert sorted(env.unwrapped.roles.values()) == ["seer", "villager", "villager", "villager", "werewolf"]
+    with pytest.raises(ArenaError):
+        arena.make("werewolf-v0", roles=["werewolf", "werewolf", "villager", "villager"])
+    with pytest.raises(ArenaError):
+        arena.make("werewolf-v0", roles=["wizard", "villager", "villager", "villager"])
+    with pytest.raises(ArenaError):
+        arena.make("werewolf-v0", exile_rule="loudest")
+
+
+def test_secrets_reach_only_their_owners_during_and_after_death():
+    """Pack identities and the wolf channel only to wolves, inspections only to the seer, at every step,
+    including what dead players could still observe."""
+    for seed in range(6):
+        env = arena.make("werewolf-v0")
+        env.reset(seed=seed)
+        raw = env.unwrapped
+        scripted = WerewolfScripted(seed=seed)
+        rng = np.random.default_rng(seed)
+        for agent in env.agent_iter(max_iter=5000):
+            _, _, term, trunc, info = env.last()
+            if term or trunc:
+                env.step(None)
+                continue
+            action = scripted.act(env.observe(agent), info) if rng.random() < 0.7 else policy_action(env, agent, rng)
+            env.step(action)
+            if raw.finished:
+                break
+            pack = raw._pack_line()
+            for other in raw.possible_agents:
+                text = raw.observe(other)["text"]
+                is_wolf = raw.roles[other] == "werewolf"
+                assert (pack in text) == is_wolf
+                if not is_wolf:
+                    assert "(werewolves only)" not in text
+                    assert "werewolves" not in raw.infos.get(other, {})
+                if raw.roles[other] != "seer":
+                    assert "inspection result" not in text
+                    assert all(line not in text for line in raw.inspection_lines)
+
+
+def test_scripted_villagers_beat_random_villagers_against_scripted_wolves():
+    wins = {"scripted": 0, "random": 0}
+    for seed in range(40):
+        for kind in wins:
+            env = arena.make("werewolf-v0")
+            env.reset(seed=seed)
+            roles = env.unwrapped.roles
+            agents = [
+                WerewolfScripted(seed=seed * 7 + i)
+                if kind == "scripted" or roles[f"player_{i}"] == "werewolf"
+                else RandomAgent(seed=seed * 7 + i)
+                for i in range(7)
+            ]
+            result = play(env, agents, seed=seed)
+            wins[kind] += result.transcript.result["info"].get("winning_team") == "village"
+    assert wins["scripted"] > wins["random"] + 4, wins
