@@ -5,3 +5,4 @@ cd "$(dirname "$0")/.."
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 ruff check arena tests benchmarks
 python3 -m pytest -p no:cacheprovider "$@"
+python3 scripts/docs_check.py --quick  # every command shown in the docs still works

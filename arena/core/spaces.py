@@ -47,7 +47,7 @@ class TextSpace(spaces.Text):
 
 def is_clean_text(text: str) -> bool:
     """True when every character is printable or a newline/tab."""
-    return text.isprintable() or all(c.isprintable() or c in "\n\t" for c in text)
+    return text.isprintable() or text.replace("\n", "").replace("\t", "").isprintable()
 
 
 def clean_text(text: str) -> str:

@@ -1,0 +1,42 @@
+"""``arena train``: run the self-play loop from a preset or YAML config with ``--set key=value`` overrides."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def train(
+    preset: Annotated[str | None, typer.Option(help="a shipped preset: cpu")] = None,
+    config: Annotated[Path | None, typer.Option(help="a YAML config file (applied after the preset)")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="override a config key: --set iterations=10")] = None,
+    resume: Annotated[Path | None, typer.Option(help="continue from a checkpoint directory")] = None,
+    quiet: Annotated[bool, typer.Option(help="log lines instead of a progress bar")] = False,
+) -> None:
+    """Train an LLM policy by self-play (collect, advantages, PPO/GRPO update, evaluate, checkpoint)."""
+    import torch
+
+    from arena.trainers.config import apply_override, load_config
+    from arena.trainers.loop import Trainer, prepare_model, run
+
+    start = time.perf_counter()
+    if resume is not None:
+        overrides: dict = {}
+        for item in set_ or []:
+            apply_override(overrides, item)  # e.g. --set iterations=40 to train further
+        trainer = Trainer.resume(resume, overrides=overrides)
+        torch.set_num_threads(trainer.config.threads)
+    else:
+        cfg = load_config(preset or ("cpu" if config is None else None), config, set_)
+        torch.set_num_threads(cfg.threads)
+        model_dir = prepare_model(cfg, print)
+        trainer = Trainer(cfg, model_dir)
+        Path(cfg.out).mkdir(parents=True, exist_ok=True)
+        (Path(cfg.out) / "config.yaml").write_text(__import__("yaml").safe_dump(cfg.to_dict(), sort_keys=False))
+    run(trainer, progress=not quiet)
+    print(
+        f"done in {time.perf_counter() - start:.0f}s; checkpoint {trainer.out / 'checkpoint'}, metrics {trainer.metrics_file}"
+    )

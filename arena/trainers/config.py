@@ -1,0 +1,112 @@
+"""Training configuration: a YAML preset or file, then ``key=value`` overrides from the command line."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from arena.core.errors import ArenaError
+
+PRESETS_DIR = Path(__file__).with_name("presets")
+ADVANTAGES = ("mars", "grpo", "rae", "gigpo", "reinforce")
+
+
+@dataclass
+class TrainConfig:
+    """Every knob of ``arena train``; ``presets/cpu.yaml`` documents each one."""
+
+    envs: dict[str, dict[str, Any]] = field(default_factory=lambda: {"kuhn-poker-v0": {"num_hands": 1}})
+    out: str = "runs/train"
+    seed: int = 0
+    threads: int = 2
+    model: str | None = None
+    warmstart: dict[str, Any] = field(default_factory=lambda: {"agents": "random", "steps": 120})
+    iterations: int = 30
+    groups_per_env: int = 6
+    group_size: int = 4
+    opponents: dict[str, float] = field(default_factory=lambda: {"self": 0.5, "random": 0.5})
+    snapshot_every: int = 10
+    advantage: str = "mars"
+    mars_variant: str = "paper"
+    gamma: float = 1.0
+    invalid_penalty: float = -0.5
+    lr: float = 2e-3
+    ppo_epochs: int = 2
+    micro_batch: int = 32
+    clip_low: float = 0.2
+    clip_high: float = 0.28
+    dual_clip: float | None = None
+    kl_coef: float = 0.0
+    aggregation: str = "token-mean"
+    temperature: float = 1.0
+    constrained: list[str] = field(default_factory=list)
+    max_new_tokens: int = 12
+    eval_every: int = 0
+    eval_games: int = 500
+    checkpoint_every: int = 10
+
+    def validate(self) -> TrainConfig:
+        if self.advantage not in ADVANTAGES:
+            raise ArenaError(f"advantage must be one of {', '.join(ADVANTAGES)}, got {self.advantage!r}")
+        if self.mars_variant not in ("paper", "code"):
+            raise ArenaError(f"mars_variant must be 'paper' or 'code', got {self.mars_variant!r}")
+        unknown = set(self.opponents) - {"self", "random", "scripted", "past"}
+        if unknown or not self.opponents or sum(self.opponents.values()) <= 0:
+            raise ArenaError("opponents must weight some of: self, random, scripted, past")
+        if not self.envs:
+            raise ArenaError("envs must name at least one game")
+        if self.group_size < 1 or self.groups_per_env < 1 or self.iterations < 0:
+            raise ArenaError("group_size and groups_per_env must be ≥ 1, iterations ≥ 0")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _parse_value(text: str) -> Any:
+    return yaml.safe_load(text) if text.strip() else ""
+
+
+def apply_override(data: dict[str, Any], override: str) -> None:
+    """Apply ``a.b=value`` (value parsed as YAML) to nested ``data``."""
+    if "=" not in override:
+        raise ArenaError(f"override {override!r} must look like key=value")
+    key, value = override.split("=", 1)
+    parts = key.strip().split(".")
+    if parts[0] not in {f.name for f in dataclasses.fields(TrainConfig)}:
+        valid = ", ".join(f.name for f in dataclasses.fields(TrainConfig))
+        raise ArenaError(f"unknown config key {parts[0]!r}; valid keys: {valid}")
+    target = data
+    for part in parts[:-1]:
+        if not isinstance(target.get(part), dict):
+            target[part] = {}
+        target = target[part]
+    target[parts[-1]] = _parse_value(value)
+
+
+def load_config(
+    preset: str | None = None, path: str | Path | None = None, overrides: list[str] | None = None
+) -> TrainConfig:
+    """A preset name (``cpu``) or a YAML file, then overrides; unknown keys are an error."""
+    data: dict[str, Any] = {}
+    if preset is not None:
+        file = PRESETS_DIR / f"{preset}.yaml"
+        if not file.exists():
+            names = ", ".join(sorted(p.stem for p in PRESETS_DIR.glob("*.yaml")))
+            raise ArenaError(f"unknown preset {preset!r}; presets: {names}")
+        data.update(yaml.safe_load(file.read_text()) or {})
+    if path is not None:
+        data.update(yaml.safe_load(Path(path).read_text()) or {})
+    for override in overrides or []:
+        apply_override(data, override)
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = set(data) - names
+    if unknown:
+        raise ArenaError(f"unknown config keys {sorted(unknown)}; valid keys: {', '.join(sorted(names))}")
+    if isinstance(data.get("envs"), list):
+        data["envs"] = {env: {} for env in data["envs"]}
+    return TrainConfig(**data).validate()

@@ -1,0 +1,94 @@
+"""The policy update: recompute completion-token logprobs under the current model and minimise the
+clipped policy-gradient loss of :mod:`arena.trainers.loss` over every learner turn of the batch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from arena.trainers.episodes import Turn
+from arena.trainers.loss import policy_loss
+
+
+def completion_logprobs(model: Any, batch: Sequence[Turn], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-token logprobs [B, T] of each turn's completion under ``model`` (with grad), and the mask."""
+    seqs = [t.prompt_ids + t.completion_ids for t in batch]
+    width = max(len(s) for s in seqs)
+    comp_width = max(1, max(len(t.completion_ids) for t in batch))
+    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
+    attention = torch.zeros((len(seqs), width), dtype=torch.long)
+    for i, s in enumerate(seqs):
+        ids[i, : len(s)] = torch.tensor(s)
+        attention[i, : len(s)] = 1
+    logits = model(input_ids=ids, attention_mask=attention).logits.float()
+    logp = torch.log_softmax(logits[:, :-1], dim=-1).gather(-1, ids[:, 1:, None]).squeeze(-1)
+    mask = torch.zeros((len(batch), comp_width), dtype=torch.bool)
+    for i, turn in enumerate(batch):
+        mask[i, : len(turn.completion_ids)] = True
+    index = torch.zeros((len(batch), comp_width), dtype=torch.long)
+    for i, turn in enumerate(batch):
+        start = len(turn.prompt_ids) - 1
+        index[i] = torch.clamp(torch.arange(start, start + comp_width), max=logp.shape[1] - 1)
+    return logp.gather(1, index) * mask, mask
+
+
+def update(
+    model: Any,
+    optimizer: torch.optim.Optimizer,
+    turns: Sequence[Turn],
+    advantages: np.ndarray,
+    *,
+    pad_id: int,
+    epochs: int = 1,
+    micro_batch: int = 32,
+    clip_low: float = 0.2,
+    clip_high: float = 0.28,
+    dual_clip: float | None = None,
+    aggregation: str = "token-mean",
+    max_grad_norm: float = 1.0,
+) -> dict[str, float]:
+    """``epochs`` optimizer steps over the whole batch (gradients accumulated over micro-batches, each
+    weighted by its share of tokens or sequences so the result equals one full-batch loss). Turns whose
+    advantage is zero carry no gradient and are skipped."""
+    keep = [i for i, a in enumerate(advantages) if abs(a) > 1e-8 and turns[i].completion_ids]
+    metrics: dict[str, float] = {"turns_used": float(len(keep))}
+    if not keep:
+        return metrics
+    keep.sort(key=lambda i: len(turns[i].prompt_ids) + len(turns[i].completion_ids))
+    total_tokens = sum(len(turns[i].completion_ids) for i in keep)
+    model.train()
+    sums: dict[str, float] = {}
+    for _ in range(epochs):
+        optimizer.zero_grad(set_to_none=True)
+        for start in range(0, len(keep), micro_batch):
+            idx = keep[start : start + micro_batch]
+            batch = [turns[i] for i in idx]
+            logp, mask = completion_logprobs(model, batch, pad_id)
+            old = torch.zeros_like(logp)
+            for row, turn in enumerate(batch):
+                n = len(turn.old_logprobs)
+                old[row, :n] = torch.tensor(turn.old_logprobs[: logp.shape[1]], dtype=logp.dtype)
+            adv = torch.tensor(advantages[idx], dtype=logp.dtype)
+            loss, info = policy_loss(
+                logp,
+                old,
+                adv,
+                mask,
+                clip_low=clip_low,
+                clip_high=clip_high,
+                dual_clip=dual_clip,
+                aggregation=aggregation,
+            )
+            share = float(mask.sum()) / total_tokens if aggregation == "token-mean" else len(idx) / len(keep)
+            (loss * share).backward()
+            for k, v in info.items():
+                sums[k] = sums.get(k, 0.0) + v * share / epochs
+        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+        optimizer.step()
+        sums["grad_norm"] = float(norm)
+    model.eval()
+    metrics.update(sums)
+    return metrics

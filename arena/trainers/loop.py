@@ -1,0 +1,315 @@
+"""The self-play loop: collect → advantages → update → sync weights → log → checkpoint → evaluate.
+
+One :class:`Trainer` owns the model, optimizer, RNG, role baselines and opponent pool; its
+``state_dict`` is everything a resumed run needs to reproduce the next iteration exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from arena.core.errors import ArenaError
+from arena.trainers.config import TrainConfig
+from arena.trainers.episodes import compute_advantages
+from arena.trainers.pool import OpponentPool
+from arena.trainers.rollout import LEARNER, collect, plan_matches
+
+Log = Callable[[str], None]
+
+
+def prepare_model(config: TrainConfig, log: Log) -> Path:
+    """The policy's starting directory: ``config.model``, or the tiny model warm-started on random play
+    (built once under ``<out>/warmstart`` and reused by later runs)."""
+    if config.model:
+        return Path(config.model)
+    from arena.agents.tiny import build_tiny_model
+    from arena.agents.warmstart import warmstart
+
+    out = Path(config.out) / "warmstart"
+    if (out / "config.json").exists():
+        log(f"reusing warm-started model {out}")
+        return out
+    base = Path(config.out) / "tiny-base"
+    t0 = time.perf_counter()
+    build_tiny_model(base, seed=config.seed)
+    options = dict(config.warmstart)
+    log(f"built tiny model in {time.perf_counter() - t0:.0f}s; warm start on {options.get('agents', 'random')} play")
+    warmstart(base, out, env_ids=tuple(config.envs), seed=config.seed, log=log, **options)
+    return out
+
+
+class Trainer:
+    """Self-play trainer for one policy (see the module docstring)."""
+
+    def __init__(self, config: TrainConfig, model_dir: str | Path, log: Log = print) -> None:
+        import torch
+
+        from arena.agents.backends.base import SamplingParams
+        from arena.agents.backends.transformers_backend import TransformersBackend
+        from arena.agents.llm import LLMAgent
+        from arena.trainers.advantages import RoleBaseline
+
+        self.config = config
+        self.log = log
+        self.out = Path(config.out)
+        self.out.mkdir(parents=True, exist_ok=True)
+        torch.manual_seed(config.seed)
+        self.backend = TransformersBackend(str(model_dir))
+        self.model = self.backend.model
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr, weight_decay=0.0)
+        self.rng = np.random.default_rng(config.seed)
+        self.baseline = RoleBaseline()
+        self.pool = OpponentPool(config.opponents)
+        self.iteration = 0
+        sampling = SamplingParams(temperature=config.temperature, max_new_tokens=config.max_new_tokens)
+        greedy = SamplingParams(temperature=0.0, max_new_tokens=config.max_new_tokens)
+        self.learners = {
+            env_id: LLMAgent(
+                self.backend,
+                env_id=env_id,
+                name=LEARNER,
+                sampling=sampling,
+                seed=config.seed + i,
+                constrained=env_id in config.constrained,
+                sample=True,
+            )
+            for i, env_id in enumerate(config.envs)
+        }
+        self.greedy = {
+            env_id: LLMAgent(
+                self.backend,
+                env_id=env_id,
+                name=LEARNER,
+                sampling=greedy,
+                constrained=env_id in config.constrained,
+                sample=False,
+            )
+            for env_id in config.envs
+        }
+        self._agent_cls = LLMAgent
+        self._past_backends: dict[str, Any] = {}
+        self._sampling = sampling
+        self.metrics_file = self.out / "metrics.jsonl"
+        self._tb = _tensorboard(self.out)
+
+    # -- pieces ------------------------------------------------------------------------------------
+    def _past_agent(self, path: str, env_id: str) -> Any:
+        from arena.agents.backends.transformers_backend import TransformersBackend
+
+        backend = self._past_backends.get(path) or TransformersBackend(path)
+        self._past_backends = {path: backend}
+        return self._agent_cls(
+            backend,
+            env_id=env_id,
+            name="past",
+            sampling=self._sampling,
+            seed=0,
+            constrained=env_id in self.config.constrained,
+            sample=True,
+        )
+
+    def step(self) -> dict[str, Any]:
+        """One iteration; returns its metrics."""
+        from arena.trainers import learner as learner_mod
+
+        cfg = self.config
+        t0 = time.perf_counter()
+        specs, labels = plan_matches(
+            cfg.envs, cfg.groups_per_env, cfg.group_size, self.pool, self.rng, self.learners, self._past_agent
+        )
+        episodes, _ = collect(specs, labels, cfg.invalid_penalty)
+        t_rollout = time.perf_counter() - t0
+        turns, advantages = compute_advantages(
+            episodes, cfg.advantage, gamma=cfg.gamma, mars_variant=cfg.mars_variant, baseline=self.baseline
+        )
+        pad_id = int(self.backend.tokenizer.pad_token_id)
+        update = learner_mod.update(
+            self.model,
+            self.optimizer,
+            turns,
+            advantages,
+            pad_id=pad_id,
+            epochs=cfg.ppo_epochs,
+            micro_batch=cfg.micro_batch,
+            clip_low=cfg.clip_low,
+            clip_high=cfg.clip_high,
+            dual_clip=cfg.dual_clip,
+            aggregation=cfg.aggregation,
+        )
+        self.backend.sync_from(self.model)  # the rollout backend takes the new weights (version + 1)
+        self.iteration += 1
+        metrics: dict[str, Any] = {
+            "iteration": self.iteration,
+            "episodes": len(episodes),
+            "turns": len(turns),
+            "rollout_s": round(t_rollout, 2),
+            "step_s": round(time.perf_counter() - t0, 2),
+            "invalid_rate": float(np.mean([t.invalid for t in turns])) if turns else 0.0,
+            "policy_version": int(self.backend.version),
+        }
+        for env_id in cfg.envs:
+            rets = [
+                e.returns[s] for e in episodes if e.env_id == env_id and e.opponent != "self" for s in e.learner_seats
+            ]
+            if rets:
+                metrics[f"{env_id}/return_vs_pool"] = float(np.mean(rets))
+        metrics.update({f"update/{k}": v for k, v in update.items()})
+        if cfg.snapshot_every and self.iteration % cfg.snapshot_every == 0 and "past" in self.pool.weights:
+            path = self.backend.save(self.out / "snapshots" / f"iter_{self.iteration:05d}")
+            self.pool.add_snapshot(path)
+        return metrics
+
+    def evaluate(self, games: int | None = None) -> dict[str, Any]:
+        """Win/loss rates against random (and scripted where registered) for each env; Kuhn exploitability."""
+        from arena.core.registry import spec
+        from arena.trainers.evaluation import evaluate_against, kuhn_exploitability
+
+        games = games if games is not None else self.config.eval_games
+        results: dict[str, Any] = {}
+        for env_id, kwargs in self.config.envs.items():
+            opponents = ["random"] + (["scripted"] if "scripted" in spec(env_id).agents else [])
+            for opponent in opponents:
+                row = evaluate_against(self.greedy[env_id], env_id, kwargs, opponent, games)
+                for key in ("win_rate", "loss_rate", "invalid_rate"):
+                    results[f"eval/{env_id}/vs_{opponent}/{key}"] = row[key]
+                for key, value in row.items():
+                    if key.startswith(("loss_rate_player", "mean_return_player")):
+                        results[f"eval/{env_id}/vs_{opponent}/{key}"] = value
+            if env_id.startswith("kuhn-poker") and int(kwargs.get("num_hands", 1)) == 1:
+                results[f"eval/{env_id}/exploitability"] = kuhn_exploitability(self.greedy[env_id], env_id)
+        return results
+
+    def record(self, metrics: dict[str, Any]) -> None:
+        with self.metrics_file.open("a") as fh:
+            fh.write(json.dumps(metrics, sort_keys=True) + "\n")
+        if self._tb is not None:
+            for key, value in metrics.items():
+                if isinstance(value, int | float):
+                    self._tb.add_scalar(key, value, self.iteration)
+
+    # -- checkpoints -------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        import torch
+
+        return {
+            "iteration": self.iteration,
+            "optimizer": self.optimizer.state_dict(),
+            "rng": self.rng.bit_generator.state,
+            "torch_rng": torch.get_rng_state(),
+            "learner_state": {e: (a._calls, a.rng.bit_generator.state) for e, a in self.learners.items()},
+            "baseline": self.baseline.state_dict(),
+            "pool": self.pool.state_dict(),
+            "policy_version": self.backend.version,
+            "config": self.config.to_dict(),
+        }
+
+    def save_checkpoint(self, path: str | Path | None = None) -> Path:
+        """Model (``save_pretrained``, loadable as a policy), optimizer, RNG, baselines and pool."""
+        import torch
+
+        path = Path(path) if path is not None else self.out / "checkpoint"
+        tmp = path.with_name(path.name + ".tmp")
+        self.backend.save(tmp)
+        torch.save(self.state_dict(), tmp / "trainer_state.pt")
+        if path.exists():
+            import shutil
+
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+        return path
+
+    def load_state(self, path: str | Path) -> None:
+        import torch
+
+        state = torch.load(Path(path) / "trainer_state.pt", weights_only=False)
+        self.iteration = int(state["iteration"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.rng.bit_generator.state = state["rng"]
+        torch.set_rng_state(state["torch_rng"])
+        for env_id, (calls, rng_state) in state["learner_state"].items():
+            self.learners[env_id]._calls = int(calls)
+            self.learners[env_id].rng.bit_generator.state = rng_state
+        self.baseline.load_state_dict(state["baseline"])
+        self.pool.load_state_dict(state["pool"])
+        self.backend.version = int(state["policy_version"])
+
+    @classmethod
+    def resume(cls, path: str | Path, log: Log = print, overrides: dict[str, Any] | None = None) -> Trainer:
+        """Rebuild a trainer from a checkpoint directory written by :meth:`save_checkpoint`."""
+        import torch
+
+        path = Path(path)
+        if not (path / "trainer_state.pt").exists():
+            raise ArenaError(f"no checkpoint at {path} (expected {path / 'trainer_state.pt'})")
+        data = torch.load(path / "trainer_state.pt", weights_only=False)["config"]
+        data.update(overrides or {})
+        trainer = cls(TrainConfig(**data).validate(), path, log=log)
+        trainer.load_state(path)
+        return trainer
+
+
+def _tensorboard(out: Path) -> Any:
+    """A TensorBoard writer when ``tensorboard`` is installed, else None."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except Exception:
+        return None
+    return SummaryWriter(str(out / "tensorboard"))
+
+
+def run(trainer: Trainer, progress: bool = True) -> dict[str, Any]:
+    """Train for the configured iterations with a rich progress bar; evaluate before and after."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    cfg = trainer.config
+    log = trainer.log
+    summary: dict[str, Any] = {}
+    if trainer.iteration == 0:
+        before = trainer.evaluate()
+        trainer.record({"iteration": 0, **before})
+        summary["before"] = before
+        log(_format_eval("before training", before))
+    t0 = time.perf_counter()
+    columns = (
+        TextColumn("[bold]train"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+    )
+    with Progress(*columns, disable=not progress, transient=False) as bar:
+        task = bar.add_task("", total=cfg.iterations, completed=trainer.iteration)
+        while trainer.iteration < cfg.iterations:
+            metrics = trainer.step()
+            if cfg.eval_every and trainer.iteration % cfg.eval_every == 0 and trainer.iteration < cfg.iterations:
+                metrics.update(trainer.evaluate(min(cfg.eval_games, 200)))
+            trainer.record(metrics)
+            if cfg.checkpoint_every and trainer.iteration % cfg.checkpoint_every == 0:
+                trainer.save_checkpoint()
+            shown = {
+                k.split("/")[0][:4] + "/" + k.split("/")[-1]: v for k, v in metrics.items() if "return_vs_pool" in k
+            }
+            desc = f"invalid {metrics['invalid_rate']:.2f} " + " ".join(f"{k} {v:+.2f}" for k, v in shown.items())
+            bar.update(task, completed=trainer.iteration, description=desc)
+            if not progress:
+                log(f"iter {trainer.iteration}: {desc} ({metrics['step_s']:.1f}s)")
+    after = trainer.evaluate()
+    trainer.record({"iteration": trainer.iteration, **after, "train_s": round(time.perf_counter() - t0, 1)})
+    trainer.save_checkpoint()
+    summary["after"] = after
+    log(_format_eval("after training", after))
+    return summary
+
+
+def _format_eval(title: str, results: dict[str, Any]) -> str:
+    lines = [f"evaluation {title}:"]
+    for key, value in sorted(results.items()):
+        lines.append(f"  {key.removeprefix('eval/')}: {value:.3f}")
+    return "\n".join(lines)

@@ -1,0 +1,197 @@
+"""arena's benchmark suite: one command, one table, one JSON file.
+
+    python -m benchmarks [--quick] [--json FILE] [--only envs,peers,rollout,advantages,trainer]
+
+Sections: env steps/s with random agents for every registered game; the same games next to TextArena 0.7
+and PettingZoo classic (ratios, skipped with a message when the optional ``bench`` extra is missing);
+env overhead as a share of rollout time with the tiny model; scheduler vs sequential play vs raw batched
+generate; advantage functions at 10^3..10^6 turns; trainer steps/s and peak memory (through
+``benchmarks.trainer_speed`` when that module exists). Medians over repeats; the machine is printed first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+SECTIONS = ("envs", "peers", "rollout", "advantages", "trainer")
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on: CPU model and cores, memory, Python and library versions."""
+    info: dict[str, Any] = {
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu": platform.processor() or "",
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+    }
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+        info["cpu"] = names[0] if names else info["cpu"]
+        with open("/proc/meminfo", encoding="utf-8") as f:
+            kib = int(next(line.split()[1] for line in f if line.startswith("MemTotal")))
+        info["memory_gib"] = round(kib / 2**20, 1)
+    except (OSError, StopIteration, ValueError):
+        pass
+    with contextlib.suppress(AttributeError):
+        info["affinity_cores"] = len(os.sched_getaffinity(0))
+    from importlib import metadata
+
+    for package in ("arena-selfplay", "numpy", "pettingzoo", "torch", "transformers", "textarena"):
+        try:
+            info[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            info[package] = None
+    return info
+
+
+def _median_rate(fn: Callable[[], tuple[float, int]], repeats: int) -> float:
+    return statistics.median(fn()[0] for _ in range(repeats))
+
+
+def bench_envs(seconds: float, repeats: int) -> list[dict[str, Any]]:
+    """Steps/s with random agents for every registered game (default settings)."""
+    import arena
+    from benchmarks.games import arena_rate
+
+    rows = []
+    for spec in arena.list_envs():
+        rate = _median_rate(lambda spec=spec: arena_rate(spec.id, seconds), repeats)
+        rows.append({"env": spec.id, "steps_per_s": rate})
+        print(f"  {spec.id:<30}{rate:>12,.0f} steps/s", flush=True)
+    return rows
+
+
+def bench_peers(seconds: float, repeats: int) -> list[dict[str, Any]]:
+    """Our games next to TextArena's / PettingZoo's, configured alike; ratio = ours / peer."""
+    from benchmarks.games import PEERS, arena_rate, peer_available, peer_rate
+
+    rows = []
+    for pair in PEERS:
+        label = f"{pair.library} {pair.peer}"
+        skip = peer_available(pair.library, pair.peer)
+        ours_rates, peer_rates = [], []
+        for _ in range(repeats):  # alternate ours and the peer so both see the same machine load
+            ours_rates.append(arena_rate(pair.ours, seconds, **pair.ours_kwargs)[0])
+            if not skip:
+                peer_rates.append(peer_rate(pair, seconds)[0])
+        ours = statistics.median(ours_rates)
+        row: dict[str, Any] = {
+            "ours": pair.ours,
+            "ours_kwargs": pair.ours_kwargs,
+            "peer": label,
+            "ours_steps_per_s": ours,
+        }
+        if skip:
+            row["skipped"] = skip
+            print(f"  {pair.ours:<18} vs {label:<34} skipped: {skip}", flush=True)
+        else:
+            peer = statistics.median(peer_rates)
+            row.update(peer_steps_per_s=peer, ratio=ours / peer)
+            print(f"  {pair.ours:<18} vs {label:<34}{ours:>10,.0f}{peer:>10,.0f}{ours / peer:>8.1f}x", flush=True)
+        rows.append(row)
+    return rows
+
+
+def bench_rollout(quick: bool) -> dict[str, Any]:
+    """Env share of rollout time, and scheduler / sequential / raw generate decisions per second."""
+    from benchmarks.rollout import measure
+
+    result = measure(matches=16 if quick else 64, repeats=1 if quick else 3)
+    print(
+        f"  tiny model {result['model_params'] / 1e6:.2f} M params, {result['matches']} matches, "
+        f"{result['decisions']} decisions, {result['new_tokens']} new tokens, greedy, "
+        f"{result['torch_threads']} torch thread(s)"
+    )
+    print(f"  env share of rollout time: {result['env_share']:.2%}  (model: {result['model_share']:.1%})")
+    raw = result["decisions_per_s"]["raw generate"]
+    for name, rate in result["decisions_per_s"].items():
+        print(f"  {name:<14}{rate:>10,.1f} decisions/s{rate / raw:>8.2f} of raw")
+    return result
+
+
+def bench_advantages(quick: bool) -> list[dict[str, Any]]:
+    """Seconds per call of every advantage function at 10^3..10^6 turns."""
+    from benchmarks.advantage_speed import measure
+
+    rows = measure(repeats=3 if quick else 5)
+    sizes = sorted({r["turns"] for r in rows})
+    print("  " + f"{'function':<14}" + "".join(f"{f'{n:.0e} turns':>14}" for n in sizes) + f"{'growth':>9}")
+    for name in dict.fromkeys(r["function"] for r in rows):
+        mine = {r["turns"]: r["seconds"] for r in rows if r["function"] == name}
+        growth = mine[sizes[-1]] / max(mine[sizes[-2]], 1e-9)
+        cells = "".join(f"{mine[n] * 1e3:>11.3f} ms" for n in sizes)
+        print(f"  {name:<14}{cells}{growth:>8.1f}x")
+    return rows
+
+
+def bench_trainer(quick: bool) -> dict[str, Any]:
+    """Trainer steps/s and peak memory for the CPU preset, via ``benchmarks.trainer_speed.measure(quick=...)``."""
+    if importlib.util.find_spec("benchmarks.trainer_speed") is None:
+        message = "benchmarks/trainer_speed.py not present; trainer row skipped"
+        print(f"  skipped: {message}")
+        return {"skipped": message}
+    from benchmarks import trainer_speed
+
+    result = dict(trainer_speed.measure(quick=quick))
+    for key, value in result.items():
+        print(f"  {key}: {value:,.3g}" if isinstance(value, float) else f"  {key}: {value}")
+    return result
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Run the selected sections, print them, and write the JSON report."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short timings and small rollouts (under 2 minutes)")
+    parser.add_argument("--json", default="benchmarks/latest.json", help="where to write the results")
+    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated subset of {','.join(SECTIONS)}")
+    args = parser.parse_args(argv)
+    sections = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown section(s): {', '.join(sorted(unknown))}")
+    seconds, repeats = (0.2, 3) if args.quick else (1.0, 3)
+    report: dict[str, Any] = {
+        "command": " ".join(["python -m benchmarks", *(argv or sys.argv[1:])]),
+        "quick": args.quick,
+    }
+    report["machine"] = machine()
+    m = report["machine"]
+    print(
+        f"machine: {m['cpu']}, {m['cores']} cores, {m.get('memory_gib', '?')} GiB, Python {m['python']}, {m['platform']}"
+    )
+    runners: dict[str, tuple[str, Callable[[], Any]]] = {
+        "envs": ("env steps/s, random agents (median of repeats)", lambda: bench_envs(seconds, repeats)),
+        "peers": ("ours vs peers: steps/s ours, peer, ratio", lambda: bench_peers(seconds, repeats)),
+        "rollout": ("rollout with the tiny model (CPU)", lambda: bench_rollout(args.quick)),
+        "advantages": ("advantage functions, median seconds per call", lambda: bench_advantages(args.quick)),
+        "trainer": ("trainer, CPU preset", lambda: bench_trainer(args.quick)),
+    }
+    start = time.perf_counter()
+    for name in sections:
+        title, run = runners[name]
+        print(f"\n## {title}", flush=True)
+        report[name] = run()
+    report["total_seconds"] = time.perf_counter() - start
+    print(f"\ntotal {report['total_seconds']:.0f}s")
+    if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(report, f, indent=1, default=str)
+        print(f"wrote {args.json}")
+    return report
+
+
+if __name__ == "__main__":
+    main()
