@@ -9,9 +9,20 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # tiny models: threads only contend on a 2-core machine
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
     "arena", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "arena"))
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny models run far faster single-threaded on a shared, loaded CPU (no thread oversubscription)."""
+    torch = pytest.importorskip("torch")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -17,15 +17,7 @@ from arena.core.errors import ArenaError  # noqa: E402
 GREEDY = SamplingParams(temperature=0, max_new_tokens=6)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models run far faster single-threaded on a shared, loaded CPU (no thread oversubscription)."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

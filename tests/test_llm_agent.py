@@ -10,16 +10,7 @@ from hypothesis import strategies as st
 from arena.agents.llm import LLMAgent, agent_from_spec, format_answer, parse_agent_spec, parse_answer, system_prompt_for
 from arena.core.errors import ArenaError
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models run far faster single-threaded on a shared, loaded CPU (no thread oversubscription)."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 hostile = st.one_of(

@@ -44,15 +44,7 @@ def backend() -> TransformersBackend:
 SAMPLING = SamplingParams(temperature=1.0, max_new_tokens=4, seed=0)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models run far faster single-threaded on a shared, loaded CPU (no thread oversubscription)."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_pending_turns_of_concurrent_matches_share_one_call(backend):

@@ -20,15 +20,7 @@ from arena.core.errors import ArenaError
 SLOW_GAMES: set[str] = set()
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models run far faster single-threaded on a shared, loaded CPU (no thread oversubscription)."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture

@@ -13,13 +13,7 @@ from arena.core.errors import ArenaError  # noqa: E402
 from arena.trainers.config import load_config  # noqa: E402
 from arena.trainers.episodes import Episode, Turn, compute_advantages, flatten, role_key  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _turn(agent, reward, key="s", role=None):
@@ -144,3 +138,63 @@ def test_run_writes_metrics_and_a_loadable_checkpoint(tmp_path):
     assert [line["iteration"] for line in lines] == [0, 1, 1]
     backend = TransformersBackend(str(tmp_path / "checkpoint"))  # the checkpoint is a policy directory
     assert backend.model is not None
+
+
+def test_kl_to_the_frozen_reference_starts_at_zero_and_grows(tmp_path):
+    from arena.trainers import learner
+
+    trainer = _trainer(tmp_path, kl_coef=0.1, lr=0.01)
+    assert trainer.reference is not None
+    tok = trainer.backend.tokenizer
+    prompt, completion = tok("Your card is K.")["input_ids"], tok("<answer>[bet]</answer>")["input_ids"]
+    turn = Turn("player_0", "r", 0, prompt, completion, [], 0.0, "s", 0)
+    turn.old_logprobs = list(trainer.backend.score_ids([prompt], [completion])[0].logprobs)
+    kwargs = {"pad_id": tok.pad_token_id, "reference": trainer.reference, "kl_coef": 0.1}
+    first = learner.update(trainer.model, trainer.optimizer, [turn], np.array([1.0]), **kwargs)
+    assert first["kl_ref"] == pytest.approx(0.0, abs=1e-6)
+    second = learner.update(trainer.model, trainer.optimizer, [turn], np.array([1.0]), **kwargs)
+    assert second["kl_ref"] > 1e-6
+
+
+def test_arena_train_command_runs_and_resumes(tmp_path):
+    from typer.testing import CliRunner
+
+    from arena.agents.tiny import cached_tiny_model
+    from arena.cli import app
+
+    common = [
+        "--set",
+        "envs={kuhn-poker-v0: {num_hands: 1}}",
+        "--set",
+        "groups_per_env=1",
+        "--set",
+        "group_size=2",
+        "--set",
+        "eval_games=2",
+        "--set",
+        "max_new_tokens=8",
+    ]
+    args = [
+        "train",
+        "--preset",
+        "cpu",
+        "--quiet",
+        "--set",
+        f"model={cached_tiny_model()}",
+        "--set",
+        f"out={tmp_path}",
+        "--set",
+        "iterations=1",
+        *common,
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "exploitability" in result.output and (tmp_path / "checkpoint" / "trainer_state.pt").exists()
+    resumed = CliRunner().invoke(
+        app, ["train", "--resume", str(tmp_path / "checkpoint"), "--quiet", "--set", "iterations=2"]
+    )
+    assert resumed.exit_code == 0, resumed.output
+    iterations = [json.loads(line)["iteration"] for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert iterations == [0, 1, 1, 2, 2]
+    bad = CliRunner().invoke(app, ["train", "--preset", "cpu", "--set", "advantage=nope"])
+    assert bad.exit_code != 0

@@ -35,6 +35,7 @@ class TrainConfig:
     gamma: float = 1.0
     invalid_penalty: float = -0.5
     lr: float = 2e-3
+    lr_schedule: str = "constant"
     ppo_epochs: int = 2
     micro_batch: int = 32
     clip_low: float = 0.2
@@ -57,6 +58,8 @@ class TrainConfig:
         unknown = set(self.opponents) - {"self", "random", "scripted", "past"}
         if unknown or not self.opponents or sum(self.opponents.values()) <= 0:
             raise ArenaError("opponents must weight some of: self, random, scripted, past")
+        if self.lr_schedule not in ("constant", "linear"):
+            raise ArenaError(f"lr_schedule must be 'constant' or 'linear', got {self.lr_schedule!r}")
         if not self.envs:
             raise ArenaError("envs must name at least one game")
         if self.group_size < 1 or self.groups_per_env < 1 or self.iterations < 0:

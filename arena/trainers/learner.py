@@ -49,10 +49,13 @@ def update(
     dual_clip: float | None = None,
     aggregation: str = "token-mean",
     max_grad_norm: float = 1.0,
+    reference: Any = None,
+    kl_coef: float = 0.0,
 ) -> dict[str, float]:
     """``epochs`` optimizer steps over the whole batch (gradients accumulated over micro-batches, each
     weighted by its share of tokens or sequences so the result equals one full-batch loss). Turns whose
-    advantage is zero carry no gradient and are skipped."""
+    advantage is zero carry no gradient and are skipped. With ``reference`` and ``kl_coef`` > 0 the loss adds
+    the k3 KL estimate to that frozen model."""
     keep = [i for i, a in enumerate(advantages) if abs(a) > 1e-8 and turns[i].completion_ids]
     metrics: dict[str, float] = {"turns_used": float(len(keep))}
     if not keep:
@@ -72,6 +75,10 @@ def update(
                 n = len(turn.old_logprobs)
                 old[row, :n] = torch.tensor(turn.old_logprobs[: logp.shape[1]], dtype=logp.dtype)
             adv = torch.tensor(advantages[idx], dtype=logp.dtype)
+            ref = None
+            if reference is not None and kl_coef:
+                with torch.no_grad():
+                    ref, _ = completion_logprobs(reference, batch, pad_id)
             loss, info = policy_loss(
                 logp,
                 old,
@@ -80,6 +87,8 @@ def update(
                 clip_low=clip_low,
                 clip_high=clip_high,
                 dual_clip=dual_clip,
+                ref_logprobs=ref,
+                kl_coef=kl_coef,
                 aggregation=aggregation,
             )
             share = float(mask.sum()) / total_tokens if aggregation == "token-mean" else len(idx) / len(keep)

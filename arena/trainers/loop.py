@@ -64,6 +64,9 @@ class Trainer:
         self.backend = TransformersBackend(str(model_dir))
         self.model = self.backend.model
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr, weight_decay=0.0)
+        total = max(1, config.iterations)
+        decay = (lambda it: max(0.0, 1.0 - it / total)) if config.lr_schedule == "linear" else (lambda it: 1.0)
+        self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, decay)
         self.rng = np.random.default_rng(config.seed)
         self.baseline = RoleBaseline()
         self.pool = OpponentPool(config.opponents)
@@ -95,6 +98,11 @@ class Trainer:
         }
         self._agent_cls = LLMAgent
         self._past_backends: dict[str, Any] = {}
+        self.reference = None
+        if config.kl_coef:
+            import copy
+
+            self.reference = copy.deepcopy(self.model).eval().requires_grad_(False)  # the frozen starting policy
         self._sampling = sampling
         self.metrics_file = self.out / "metrics.jsonl"
         self._tb = _tensorboard(self.out)
@@ -142,7 +150,10 @@ class Trainer:
             clip_high=cfg.clip_high,
             dual_clip=cfg.dual_clip,
             aggregation=cfg.aggregation,
+            reference=self.reference,
+            kl_coef=cfg.kl_coef,
         )
+        self.lr_scheduler.step()
         self.backend.sync_from(self.model)  # the rollout backend takes the new weights (version + 1)
         self.iteration += 1
         metrics: dict[str, Any] = {
@@ -153,6 +164,7 @@ class Trainer:
             "step_s": round(time.perf_counter() - t0, 2),
             "invalid_rate": float(np.mean([t.invalid for t in turns])) if turns else 0.0,
             "policy_version": int(self.backend.version),
+            "lr": float(self.optimizer.param_groups[0]["lr"]),
         }
         for env_id in cfg.envs:
             rets = [
@@ -201,6 +213,7 @@ class Trainer:
         return {
             "iteration": self.iteration,
             "optimizer": self.optimizer.state_dict(),
+            "lr_scheduler": self.lr_scheduler.state_dict(),
             "rng": self.rng.bit_generator.state,
             "torch_rng": torch.get_rng_state(),
             "learner_state": {e: (a._calls, a.rng.bit_generator.state) for e, a in self.learners.items()},
@@ -231,6 +244,7 @@ class Trainer:
         state = torch.load(Path(path) / "trainer_state.pt", weights_only=False)
         self.iteration = int(state["iteration"])
         self.optimizer.load_state_dict(state["optimizer"])
+        self.lr_scheduler.load_state_dict(state["lr_scheduler"])
         self.rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch_rng"])
         for env_id, (calls, rng_state) in state["learner_state"].items():
