@@ -1,7 +1,7 @@
 """Print a run's learning curve from ``<out>/metrics.jsonl`` as a markdown table (for docs/results.md).
 
 Run: ``python scripts/curves.py runs/cpu``. Rows are the evaluations (iteration 0 = the warm-started
-policy); ``return vs pool`` is the mean learner return over the last iterations' non-self-play games.
+policy); below them, the exact Kuhn exploitability logged at every iteration.
 """
 
 from __future__ import annotations
@@ -33,6 +33,11 @@ def main(run_dir: str) -> None:
                 continue
             seen.add(m["iteration"])
             print(f"| {m['iteration']} | " + " | ".join(f"{m[k]:.3f}" if k in m else "" for k in keys) + " |")
+    every = [
+        (m["iteration"], v) for m in lines for k, v in m.items() if k.endswith("/exploitability") and "eval/" not in k
+    ]
+    if every:  # the per-iteration exact exploitability (Kuhn Poker, one hand)
+        print("\nexploitability by iteration: " + ", ".join(f"{i}: {v:.3f}" for i, v in every))
 
 
 if __name__ == "__main__":

@@ -110,6 +110,44 @@ def test_update_moves_the_likelihood_of_a_turn_with_its_advantage(tmp_path, sign
     assert unchanged["turns_used"] == 0  # zero-advantage turns carry no gradient and are skipped
 
 
+@pytest.mark.parametrize("minibatches", [1, 3])
+def test_update_takes_one_optimizer_step_per_minibatch_and_epoch(tmp_path, minibatches):
+    from arena.trainers import learner
+
+    trainer = _trainer(tmp_path, lr=0.001)
+    tok = trainer.backend.tokenizer
+    turns, signs = [], []
+    for i, card in enumerate("JQKJQK"):
+        prompt = tok(f"Hand 1: your card is {card}. Your legal actions: [check] [bet]")["input_ids"]
+        completion = tok("<answer>[bet]</answer>" if i % 2 else "<answer>[check]</answer>")["input_ids"]
+        turn = Turn("player_0", "r", 0, prompt, completion, [], 0.0, "s", 0)
+        turn.old_logprobs = list(trainer.backend.score_ids([prompt], [completion])[0].logprobs)
+        turns.append(turn)
+        signs.append(1.0 if card == "K" else -1.0)
+    calls = []
+    original = trainer.optimizer.step
+    trainer.optimizer.step = lambda *a, **k: (calls.append(1), original(*a, **k))[1]
+    metrics = learner.update(
+        trainer.model,
+        trainer.optimizer,
+        turns,
+        np.array(signs),
+        pad_id=tok.pad_token_id,
+        epochs=2,
+        micro_batch=2,
+        minibatches=minibatches,
+        rng=np.random.default_rng(0),
+    )
+    assert len(calls) == 2 * minibatches
+    assert metrics["turns_used"] == 6
+    with torch.no_grad():
+        after, _ = learner.completion_logprobs(trainer.model, turns, tok.pad_token_id)
+    moved = [float(after[i].sum()) - sum(t.old_logprobs) for i, t in enumerate(turns)]
+    assert np.mean([m for m, s in zip(moved, signs, strict=True) if s > 0]) > np.mean(
+        [m for m, s in zip(moved, signs, strict=True) if s < 0]
+    )
+
+
 def test_resume_reproduces_the_next_iteration(tmp_path):
     from arena.trainers.loop import Trainer
 
@@ -198,3 +236,72 @@ def test_arena_train_command_runs_and_resumes(tmp_path):
     assert iterations == [0, 1, 1, 2, 2]
     bad = CliRunner().invoke(app, ["train", "--preset", "cpu", "--set", "advantage=nope"])
     assert bad.exit_code != 0
+
+
+def _rng_state(agent):
+    rng = getattr(agent, "rng", None)
+    return json.dumps(rng.bit_generator.state, sort_keys=True) if rng is not None else None
+
+
+def test_plan_groups_then_build_specs_reproduces_plan_matches(tmp_path):
+    from arena.trainers.pool import OpponentPool
+    from arena.trainers.rollout import build_specs, plan_groups, plan_matches
+
+    trainer = _trainer(tmp_path)
+    envs = {"kuhn-poker-v0": {"num_hands": 1}, "tictactoe-v0": {}}
+    weights = {"self": 1.0, "random": 1.0, "scripted": 1.0, "past": 1.0}
+    factory_calls = []
+
+    def factory(path, env_id):
+        factory_calls.append((path, env_id))
+        return trainer.learners["kuhn-poker-v0"]  # any agent: only its identity per (path, env) matters
+
+    def describe(specs, labels):
+        return [
+            (
+                s.env.unwrapped.env_id,
+                s.seed,
+                label,
+                {seat: (type(a).__name__, _rng_state(a)) for seat, a in s.agents.items()},
+            )
+            for s, label in zip(specs, labels, strict=True)
+        ]
+
+    def run_both(split):
+        pool = OpponentPool(weights)
+        pool.add_snapshot("snap/a")
+        pool.add_snapshot("snap/b")
+        rng = np.random.default_rng(7)
+        learners = {
+            "kuhn-poker-v0": trainer.learners["kuhn-poker-v0"],
+            "tictactoe-v0": trainer.learners["kuhn-poker-v0"],
+        }
+        if split:
+            plans = plan_groups(envs, 6, 3, pool, rng)
+            out = describe(*build_specs(plans, learners, pool, factory))
+        else:
+            out = describe(*plan_matches(envs, 6, 3, pool, rng, learners, factory))
+        return out, rng.bit_generator.state, pool
+
+    factory_calls.clear()
+    expected, state, _ = run_both(split=False)
+    calls_expected = list(factory_calls)
+    factory_calls.clear()
+    got, state2, _ = run_both(split=True)
+    assert got == expected and state2 == state and factory_calls == calls_expected
+    kinds = {label[1] for _, _, label, _ in expected}
+    assert {"self", "random", "scripted", "past"} <= kinds  # every path is exercised
+    plans = plan_groups(envs, 2, 2, OpponentPool({"random": 1.0}), np.random.default_rng(0))
+    import pickle
+
+    assert pickle.loads(pickle.dumps(plans)) == plans  # plain data: ships to Ray workers
+
+
+def test_rollout_workers_without_ray_is_a_clear_error(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(ArenaError, match=r"pip install -e '\.\[ray\]'"):
+        _trainer(tmp_path, rollout_workers=2)
+    with pytest.raises(ArenaError, match="rollout_workers"):
+        load_config("cpu", overrides=["rollout_workers=-1"])

@@ -23,6 +23,7 @@ class TrainConfig:
     out: str = "runs/train"
     seed: int = 0
     threads: int = 2
+    rollout_workers: int = 0
     model: str | None = None
     warmstart: dict[str, Any] = field(default_factory=lambda: {"agents": "random", "steps": 120})
     iterations: int = 30
@@ -37,6 +38,7 @@ class TrainConfig:
     lr: float = 2e-3
     lr_schedule: str = "constant"
     ppo_epochs: int = 2
+    minibatches: int = 1
     micro_batch: int = 32
     clip_low: float = 0.2
     clip_high: float = 0.28
@@ -58,12 +60,16 @@ class TrainConfig:
         unknown = set(self.opponents) - {"self", "random", "scripted", "past"}
         if unknown or not self.opponents or sum(self.opponents.values()) <= 0:
             raise ArenaError("opponents must weight some of: self, random, scripted, past")
+        if isinstance(self.minibatches, bool) or not isinstance(self.minibatches, int) or self.minibatches < 1:
+            raise ArenaError(f"minibatches must be an integer >= 1, got {self.minibatches!r}")
         if self.lr_schedule not in ("constant", "linear"):
             raise ArenaError(f"lr_schedule must be 'constant' or 'linear', got {self.lr_schedule!r}")
         if not self.envs:
             raise ArenaError("envs must name at least one game")
         if self.group_size < 1 or self.groups_per_env < 1 or self.iterations < 0:
             raise ArenaError("group_size and groups_per_env must be ≥ 1, iterations ≥ 0")
+        if not isinstance(self.rollout_workers, int) or self.rollout_workers < 0:
+            raise ArenaError(f"rollout_workers must be an integer ≥ 0 (0: in-process), got {self.rollout_workers!r}")
         return self
 
     def to_dict(self) -> dict[str, Any]:

@@ -51,53 +51,69 @@ def update(
     max_grad_norm: float = 1.0,
     reference: Any = None,
     kl_coef: float = 0.0,
+    minibatches: int = 1,
+    rng: np.random.Generator | None = None,
 ) -> dict[str, float]:
-    """``epochs`` optimizer steps over the whole batch (gradients accumulated over micro-batches, each
-    weighted by its share of tokens or sequences so the result equals one full-batch loss). Turns whose
-    advantage is zero carry no gradient and are skipped. With ``reference`` and ``kl_coef`` > 0 the loss adds
-    the k3 KL estimate to that frozen model."""
+    """``epochs`` passes over the batch, each split into ``minibatches`` shuffled mini-batches with one
+    optimizer step each (PPO's ``num_minibatches``; 1 = one full-batch step per epoch, in a fixed order).
+    Within a mini-batch, gradients are accumulated over micro-batches of at most ``micro_batch`` turns,
+    each weighted by its share of tokens or sequences so the result equals the mini-batch loss. Turns whose
+    advantage is zero carry no gradient and are skipped. With ``reference`` and ``kl_coef`` > 0 the loss
+    adds the k3 KL estimate to that frozen model."""
     keep = [i for i, a in enumerate(advantages) if abs(a) > 1e-8 and turns[i].completion_ids]
     metrics: dict[str, float] = {"turns_used": float(len(keep))}
     if not keep:
         return metrics
-    keep.sort(key=lambda i: len(turns[i].prompt_ids) + len(turns[i].completion_ids))
-    total_tokens = sum(len(turns[i].completion_ids) for i in keep)
+
+    def length(i: int) -> int:
+        return len(turns[i].prompt_ids) + len(turns[i].completion_ids)
+
+    minibatches = max(1, min(int(minibatches), len(keep)))
+    rng = rng if rng is not None else np.random.default_rng(0)
     model.train()
     sums: dict[str, float] = {}
+    steps = epochs * minibatches
     for _ in range(epochs):
-        optimizer.zero_grad(set_to_none=True)
-        for start in range(0, len(keep), micro_batch):
-            idx = keep[start : start + micro_batch]
-            batch = [turns[i] for i in idx]
-            logp, mask = completion_logprobs(model, batch, pad_id)
-            old = torch.zeros_like(logp)
-            for row, turn in enumerate(batch):
-                n = len(turn.old_logprobs)
-                old[row, :n] = torch.tensor(turn.old_logprobs[: logp.shape[1]], dtype=logp.dtype)
-            adv = torch.tensor(advantages[idx], dtype=logp.dtype)
-            ref = None
-            if reference is not None and kl_coef:
-                with torch.no_grad():
-                    ref, _ = completion_logprobs(reference, batch, pad_id)
-            loss, info = policy_loss(
-                logp,
-                old,
-                adv,
-                mask,
-                clip_low=clip_low,
-                clip_high=clip_high,
-                dual_clip=dual_clip,
-                ref_logprobs=ref,
-                kl_coef=kl_coef,
-                aggregation=aggregation,
-            )
-            share = float(mask.sum()) / total_tokens if aggregation == "token-mean" else len(idx) / len(keep)
-            (loss * share).backward()
-            for k, v in info.items():
-                sums[k] = sums.get(k, 0.0) + v * share / epochs
-        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
-        optimizer.step()
-        sums["grad_norm"] = float(norm)
+        order = sorted(keep, key=length) if minibatches == 1 else [keep[i] for i in rng.permutation(len(keep))]
+        for chunk in np.array_split(np.array(order), minibatches):
+            chunk_ids = sorted(chunk.tolist(), key=length)  # similar lengths together: less padding
+            chunk_tokens = sum(len(turns[i].completion_ids) for i in chunk_ids)
+            optimizer.zero_grad(set_to_none=True)
+            for start in range(0, len(chunk_ids), micro_batch):
+                idx = chunk_ids[start : start + micro_batch]
+                batch = [turns[i] for i in idx]
+                logp, mask = completion_logprobs(model, batch, pad_id)
+                old = torch.zeros_like(logp)
+                for row, turn in enumerate(batch):
+                    n = len(turn.old_logprobs)
+                    old[row, :n] = torch.tensor(turn.old_logprobs[: logp.shape[1]], dtype=logp.dtype)
+                adv = torch.tensor(advantages[idx], dtype=logp.dtype)
+                ref = None
+                if reference is not None and kl_coef:
+                    with torch.no_grad():
+                        ref, _ = completion_logprobs(reference, batch, pad_id)
+                loss, info = policy_loss(
+                    logp,
+                    old,
+                    adv,
+                    mask,
+                    clip_low=clip_low,
+                    clip_high=clip_high,
+                    dual_clip=dual_clip,
+                    ref_logprobs=ref,
+                    kl_coef=kl_coef,
+                    aggregation=aggregation,
+                )
+                if aggregation == "token-mean":
+                    share = float(mask.sum()) / chunk_tokens
+                else:
+                    share = len(idx) / len(chunk_ids)
+                (loss * share).backward()
+                for k, v in info.items():
+                    sums[k] = sums.get(k, 0.0) + v * share / steps
+            norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+            optimizer.step()
+            sums["grad_norm"] = float(norm)
     model.eval()
     metrics.update(sums)
     return metrics

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from arena.core.errors import ArenaError
 from arena.trainers.config import TrainConfig
 from arena.trainers.episodes import compute_advantages
 from arena.trainers.pool import OpponentPool
-from arena.trainers.rollout import LEARNER, collect, plan_matches
+from arena.trainers.rollout import LEARNER, PastPolicies, build_specs, collect, learner_agents, plan_groups
 
 Log = Callable[[str], None]
 
@@ -71,20 +72,8 @@ class Trainer:
         self.baseline = RoleBaseline()
         self.pool = OpponentPool(config.opponents)
         self.iteration = 0
-        sampling = SamplingParams(temperature=config.temperature, max_new_tokens=config.max_new_tokens)
         greedy = SamplingParams(temperature=0.0, max_new_tokens=config.max_new_tokens)
-        self.learners = {
-            env_id: LLMAgent(
-                self.backend,
-                env_id=env_id,
-                name=LEARNER,
-                sampling=sampling,
-                seed=config.seed + i,
-                constrained=env_id in config.constrained,
-                sample=True,
-            )
-            for i, env_id in enumerate(config.envs)
-        }
+        self.learners = learner_agents(self.backend, config)
         self.greedy = {
             env_id: LLMAgent(
                 self.backend,
@@ -96,43 +85,34 @@ class Trainer:
             )
             for env_id in config.envs
         }
-        self._agent_cls = LLMAgent
-        self._past_backends: dict[str, Any] = {}
+        self.past_policies = PastPolicies(config, keep=self.pool.max_snapshots)
         self.reference = None
         if config.kl_coef:
             import copy
 
             self.reference = copy.deepcopy(self.model).eval().requires_grad_(False)  # the frozen starting policy
-        self._sampling = sampling
         self.metrics_file = self.out / "metrics.jsonl"
         self._tb = _tensorboard(self.out)
+        self.ray_rollouts = None
+        if config.rollout_workers > 0:
+            from arena.trainers.ray_rollout import RayRollouts
+
+            self.ray_rollouts = RayRollouts(model_dir, config, config.rollout_workers)
 
     # -- pieces ------------------------------------------------------------------------------------
-    def _past_agent(self, path: str, env_id: str) -> Any:
-        from arena.agents.backends.transformers_backend import TransformersBackend
-
-        backend = self._past_backends.get(path) or TransformersBackend(path)
-        self._past_backends = {path: backend}
-        return self._agent_cls(
-            backend,
-            env_id=env_id,
-            name="past",
-            sampling=self._sampling,
-            seed=0,
-            constrained=env_id in self.config.constrained,
-            sample=True,
-        )
-
     def step(self) -> dict[str, Any]:
         """One iteration; returns its metrics."""
         from arena.trainers import learner as learner_mod
 
         cfg = self.config
         t0 = time.perf_counter()
-        specs, labels = plan_matches(
-            cfg.envs, cfg.groups_per_env, cfg.group_size, self.pool, self.rng, self.learners, self._past_agent
-        )
-        episodes, _ = collect(specs, labels, cfg.invalid_penalty)
+        plans = plan_groups(cfg.envs, cfg.groups_per_env, cfg.group_size, self.pool, self.rng)
+        if self.ray_rollouts is None:
+            specs, labels = build_specs(plans, self.learners, self.pool, self.past_policies)
+            episodes, _ = collect(specs, labels, cfg.invalid_penalty)
+        else:  # the iteration seed is drawn only here, so the in-process RNG sequence is unchanged
+            iteration_seed = int(self.rng.integers(2**31 - 1))
+            episodes = self.ray_rollouts.collect(plans, cfg.invalid_penalty, iteration_seed=iteration_seed)
         t_rollout = time.perf_counter() - t0
         turns, advantages = compute_advantages(
             episodes, cfg.advantage, gamma=cfg.gamma, mars_variant=cfg.mars_variant, baseline=self.baseline
@@ -152,9 +132,15 @@ class Trainer:
             aggregation=cfg.aggregation,
             reference=self.reference,
             kl_coef=cfg.kl_coef,
+            minibatches=cfg.minibatches,
+            rng=np.random.default_rng([cfg.seed, self.iteration]),  # mini-batch shuffle: a function of the step
         )
-        self.lr_scheduler.step()
+        with warnings.catch_warnings():  # an iteration with no usable turn skips optimizer.step(): still decay
+            warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step()`")
+            self.lr_scheduler.step()
         self.backend.sync_from(self.model)  # the rollout backend takes the new weights (version + 1)
+        if self.ray_rollouts is not None:
+            self.ray_rollouts.sync(self.model, self.backend.version)
         self.iteration += 1
         metrics: dict[str, Any] = {
             "iteration": self.iteration,
@@ -173,6 +159,11 @@ class Trainer:
             if rets:
                 metrics[f"{env_id}/return_vs_pool"] = float(np.mean(rets))
         metrics.update({f"update/{k}": v for k, v in update.items()})
+        for env_id, kwargs in cfg.envs.items():  # exact and cheap (12 information sets): every iteration
+            if _exact_kuhn(env_id, kwargs):
+                from arena.trainers.evaluation import kuhn_exploitability
+
+                metrics[f"{env_id}/exploitability"] = kuhn_exploitability(self.greedy[env_id], env_id)
         if cfg.snapshot_every and self.iteration % cfg.snapshot_every == 0 and "past" in self.pool.weights:
             path = self.backend.save(self.out / "snapshots" / f"iter_{self.iteration:05d}")
             self.pool.add_snapshot(path)
@@ -194,7 +185,7 @@ class Trainer:
                 for key, value in row.items():
                     if key.startswith(("loss_rate_player", "mean_return_player")):
                         results[f"eval/{env_id}/vs_{opponent}/{key}"] = value
-            if env_id.startswith("kuhn-poker") and int(kwargs.get("num_hands", 1)) == 1:
+            if _exact_kuhn(env_id, kwargs):
                 results[f"eval/{env_id}/exploitability"] = kuhn_exploitability(self.greedy[env_id], env_id)
         return results
 
@@ -253,6 +244,14 @@ class Trainer:
         self.baseline.load_state_dict(state["baseline"])
         self.pool.load_state_dict(state["pool"])
         self.backend.version = int(state["policy_version"])
+        if self.ray_rollouts is not None:
+            self.ray_rollouts.sync(self.model, self.backend.version)
+
+    def close(self) -> None:
+        """Stop the Ray rollout workers, if any (the trainer can still evaluate and save afterwards)."""
+        if self.ray_rollouts is not None:
+            self.ray_rollouts.shutdown()
+            self.ray_rollouts = None
 
     @classmethod
     def resume(cls, path: str | Path, log: Log = print, overrides: dict[str, Any] | None = None) -> Trainer:
@@ -267,6 +266,11 @@ class Trainer:
         trainer = cls(TrainConfig(**data).validate(), path, log=log)
         trainer.load_state(path)
         return trainer
+
+
+def _exact_kuhn(env_id: str, kwargs: dict[str, Any]) -> bool:
+    """Whether the exact exploitability applies: Kuhn Poker played one hand per episode."""
+    return env_id.startswith("kuhn-poker") and int(kwargs.get("num_hands", 1)) == 1
 
 
 def _tensorboard(out: Path) -> Any:
@@ -285,40 +289,45 @@ def run(trainer: Trainer, progress: bool = True) -> dict[str, Any]:
     cfg = trainer.config
     log = trainer.log
     summary: dict[str, Any] = {}
-    if trainer.iteration == 0:
-        before = trainer.evaluate()
-        trainer.record({"iteration": 0, **before})
-        summary["before"] = before
-        log(_format_eval("before training", before))
-    t0 = time.perf_counter()
-    columns = (
-        TextColumn("[bold]train"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        TextColumn("{task.description}"),
-    )
-    with Progress(*columns, disable=not progress, transient=False) as bar:
-        task = bar.add_task("", total=cfg.iterations, completed=trainer.iteration)
-        while trainer.iteration < cfg.iterations:
-            metrics = trainer.step()
-            if cfg.eval_every and trainer.iteration % cfg.eval_every == 0 and trainer.iteration < cfg.iterations:
-                metrics.update(trainer.evaluate(min(cfg.eval_games, 200)))
-            trainer.record(metrics)
-            if cfg.checkpoint_every and trainer.iteration % cfg.checkpoint_every == 0:
-                trainer.save_checkpoint()
-            shown = {
-                k.split("/")[0][:4] + "/" + k.split("/")[-1]: v for k, v in metrics.items() if "return_vs_pool" in k
-            }
-            desc = f"invalid {metrics['invalid_rate']:.2f} " + " ".join(f"{k} {v:+.2f}" for k, v in shown.items())
-            bar.update(task, completed=trainer.iteration, description=desc)
-            if not progress:
-                log(f"iter {trainer.iteration}: {desc} ({metrics['step_s']:.1f}s)")
-    after = trainer.evaluate()
-    trainer.record({"iteration": trainer.iteration, **after, "train_s": round(time.perf_counter() - t0, 1)})
-    trainer.save_checkpoint()
-    summary["after"] = after
-    log(_format_eval("after training", after))
+    try:
+        if trainer.iteration == 0:
+            before = trainer.evaluate()
+            trainer.record({"iteration": 0, **before})
+            summary["before"] = before
+            log(_format_eval("before training", before))
+        t0 = time.perf_counter()
+        columns = (
+            TextColumn("[bold]train"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            TextColumn("{task.description}"),
+        )
+        with Progress(*columns, disable=not progress, transient=False) as bar:
+            task = bar.add_task("", total=cfg.iterations, completed=trainer.iteration)
+            while trainer.iteration < cfg.iterations:
+                metrics = trainer.step()
+                if cfg.eval_every and trainer.iteration % cfg.eval_every == 0 and trainer.iteration < cfg.iterations:
+                    metrics.update(trainer.evaluate(min(cfg.eval_games, 200)))
+                trainer.record(metrics)
+                if cfg.checkpoint_every and trainer.iteration % cfg.checkpoint_every == 0:
+                    trainer.save_checkpoint()
+                shown = {
+                    k.split("/")[0][:4] + "/" + k.split("/")[-1]: v
+                    for k, v in metrics.items()
+                    if not k.startswith("eval/") and k.endswith(("/return_vs_pool", "/exploitability"))
+                }
+                desc = f"invalid {metrics['invalid_rate']:.2f} " + " ".join(f"{k} {v:+.2f}" for k, v in shown.items())
+                bar.update(task, completed=trainer.iteration, description=desc)
+                if not progress:
+                    log(f"iter {trainer.iteration}: {desc} ({metrics['step_s']:.1f}s)")
+        after = trainer.evaluate()
+        trainer.record({"iteration": trainer.iteration, **after, "train_s": round(time.perf_counter() - t0, 1)})
+        trainer.save_checkpoint()
+        summary["after"] = after
+        log(_format_eval("after training", after))
+    finally:
+        trainer.close()  # stop Ray rollout workers, if any
     return summary
 
 

@@ -36,18 +36,26 @@ class OpponentPool:
         self.snapshots.append(str(path))
         del self.snapshots[: -self.max_snapshots]
 
-    def opponent(self, kind: str, env_id: str, seed: int, rng: np.random.Generator, llm_factory: Any) -> Any:
-        """A fresh opponent agent of ``kind`` for one match (``llm_factory(path, env_id)`` builds past snapshots)."""
+    def pick_snapshot(self, rng: np.random.Generator) -> str:
+        """A uniformly drawn snapshot directory (for a ``past`` opponent)."""
+        return self.snapshots[int(rng.integers(len(self.snapshots)))]
+
+    def opponent(self, kind: str, env_id: str, seed: int, llm_factory: Any, snapshot: str | None = None) -> Any:
+        """A fresh opponent agent of ``kind`` for one match; a ``past`` opponent plays the planned
+        ``snapshot`` (``llm_factory(path, env_id)`` loads it; loaded snapshots are cached)."""
         if kind == "random":
             return RandomAgent(seed)
         if kind == "scripted":
             return make_agent("scripted", env_id, seed=seed)
         if kind == "past":
-            path = self.snapshots[int(rng.integers(len(self.snapshots)))]
-            key = (path, env_id)
+            if snapshot is None:
+                raise ValueError("a past opponent needs the snapshot directory it plays")
+            key = (snapshot, env_id)
             if key not in self._loaded:
-                self._loaded = {k: a for k, a in self._loaded.items() if k[0] in self.snapshots}
-                self._loaded[key] = llm_factory(path, env_id)
+                paths = list(dict.fromkeys(k[0] for k in self._loaded))
+                if snapshot not in paths and len(paths) >= self.max_snapshots:  # forget the oldest snapshot
+                    self._loaded = {k: a for k, a in self._loaded.items() if k[0] != paths[0]}
+                self._loaded[key] = llm_factory(snapshot, env_id)
             return self._loaded[key]
         raise ValueError(f"no opponent agent for kind {kind!r}")
 

@@ -1,9 +1,16 @@
 """Rollout collection: groups of seeded matches against sampled opponents, every pending learner turn
-across all matches batched into one backend call by :func:`arena.agents.scheduler.play_many`."""
+across all matches batched into one backend call by :func:`arena.agents.scheduler.play_many`.
+
+Planning and building are separate steps: :func:`plan_groups` draws everything random for an iteration
+from the trainer's RNG and returns plain, picklable :class:`GroupPlan`s; :func:`build_specs` turns plans
+into :class:`~arena.agents.scheduler.MatchSpec`s with live agents. The in-process loop does both here;
+Ray rollout workers (:mod:`arena.trainers.ray_rollout`) receive the plans and build the matches themselves.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -16,6 +23,92 @@ from arena.trainers.pool import OpponentPool
 LEARNER = "learner"
 
 
+@dataclass(frozen=True)
+class OpponentPlan:
+    """One opponent seat of one match: the agent's seed and, for ``past``, the snapshot directory."""
+
+    seat: str
+    seed: int
+    snapshot: str | None = None
+
+
+@dataclass
+class GroupPlan:
+    """One group of matches, everything random already drawn: the env, the shared reset seed, the
+    opponent kind, the learner's seat (``None`` in self-play: every seat) and, per match, its opponents."""
+
+    env_id: str
+    env_kwargs: dict[str, Any]
+    seed: int
+    kind: str
+    index: int
+    seats: list[str]
+    learner_seat: str | None
+    matches: list[list[OpponentPlan]] = field(default_factory=list)
+
+    @property
+    def group(self) -> str:
+        return f"{self.env_id}|{self.seed}|{self.kind}|{self.index}"
+
+
+def plan_groups(
+    envs: Mapping[str, Mapping[str, Any]],
+    groups_per_env: int,
+    group_size: int,
+    pool: OpponentPool,
+    rng: np.random.Generator,
+) -> list[GroupPlan]:
+    """The groups of one iteration as plain data. A group shares the env, seed, opponent kind and the
+    learner's seat, so group baselines compare like with like. Draw order: per group the seed, the kind,
+    then per match and opponent seat (in seat order) the opponent's seed and, for ``past``, the snapshot."""
+    plans = []
+    for env_id, kwargs in envs.items():
+        seats = list(make(env_id, **kwargs).possible_agents)
+        for g in range(groups_per_env):
+            seed = int(rng.integers(2**31 - 1))
+            kind = pool.sample(rng)
+            learner_seat = None if kind == "self" else seats[g % len(seats)]
+            plan = GroupPlan(env_id, dict(kwargs), seed, kind, g, list(seats), learner_seat)
+            for _ in range(group_size):
+                opponents = []
+                if kind != "self":
+                    for s in seats:
+                        if s == learner_seat:
+                            continue
+                        opp_seed = int(rng.integers(2**31 - 1))
+                        snapshot = pool.pick_snapshot(rng) if kind == "past" else None
+                        opponents.append(OpponentPlan(s, opp_seed, snapshot))
+                plan.matches.append(opponents)
+            plans.append(plan)
+    return plans
+
+
+def build_specs(
+    plans: Sequence[GroupPlan],
+    learners: Mapping[str, Any],
+    pool: OpponentPool,
+    llm_factory: Callable[[str, str], Any],
+) -> tuple[list[MatchSpec], list[tuple[str, str]]]:
+    """Fresh envs and agents for planned groups: the matches and, for each, its (group id, opponent kind).
+    ``pool`` builds (and caches) the opponents; ``llm_factory(path, env_id)`` loads ``past`` snapshots."""
+    specs, labels = [], []
+    for plan in plans:
+        learner = learners[plan.env_id]
+        for opponents in plan.matches:
+            env = make(plan.env_id, **plan.env_kwargs)
+            by_seat = {o.seat: o for o in opponents}
+            agents = {}
+            for s in env.possible_agents:
+                o = by_seat.get(s)
+                if o is None:
+                    agents[s] = learner
+                else:
+                    agents[s] = pool.opponent(plan.kind, plan.env_id, o.seed, llm_factory, snapshot=o.snapshot)
+            specs.append(MatchSpec(env=env, agents=agents, seed=plan.seed))
+            labels.append((plan.group, plan.kind))
+    return specs, labels
+
+
 def plan_matches(
     envs: Mapping[str, Mapping[str, Any]],
     groups_per_env: int,
@@ -23,32 +116,11 @@ def plan_matches(
     pool: OpponentPool,
     rng: np.random.Generator,
     learners: Mapping[str, Any],
-    llm_factory: Callable[[str], Any],
+    llm_factory: Callable[[str, str], Any],
 ) -> tuple[list[MatchSpec], list[tuple[str, str]]]:
-    """The matches of one iteration and, for each, its (group id, opponent kind). A group shares the env,
-    seed, opponent kind and the learner's seat, so group baselines compare like with like."""
-    specs, labels = [], []
-    for env_id, kwargs in envs.items():
-        learner = learners[env_id]
-        for g in range(groups_per_env):
-            seed = int(rng.integers(2**31 - 1))
-            kind = pool.sample(rng)
-            for _ in range(group_size):
-                env = make(env_id, **kwargs)
-                seats = list(env.possible_agents)
-                if kind == "self":
-                    agents = dict.fromkeys(seats, learner)
-                else:
-                    learner_seat = seats[g % len(seats)]
-                    agents = {
-                        s: learner
-                        if s == learner_seat
-                        else pool.opponent(kind, env_id, int(rng.integers(2**31 - 1)), rng, llm_factory)
-                        for s in seats
-                    }
-                specs.append(MatchSpec(env=env, agents=agents, seed=seed))
-                labels.append((f"{env_id}|{seed}|{kind}|{g}", kind))
-    return specs, labels
+    """The matches of one iteration and, for each, its (group id, opponent kind):
+    :func:`build_specs` of :func:`plan_groups`."""
+    return build_specs(plan_groups(envs, groups_per_env, group_size, pool, rng), learners, pool, llm_factory)
 
 
 def collect(
@@ -61,3 +133,53 @@ def collect(
         for o, (group, kind) in zip(outcomes, labels, strict=True)
     ]
     return episodes, outcomes
+
+
+def learner_agents(backend: Any, config: Any) -> dict[str, Any]:
+    """The learning policy's sampling agents, one per env (the trainer's and every rollout worker's)."""
+    from arena.agents.backends.base import SamplingParams
+    from arena.agents.llm import LLMAgent
+
+    sampling = SamplingParams(temperature=config.temperature, max_new_tokens=config.max_new_tokens)
+    return {
+        env_id: LLMAgent(
+            backend,
+            env_id=env_id,
+            name=LEARNER,
+            sampling=sampling,
+            seed=config.seed + i,
+            constrained=env_id in config.constrained,
+            sample=True,
+        )
+        for i, env_id in enumerate(config.envs)
+    }
+
+
+class PastPolicies:
+    """``llm_factory`` for ``past`` opponents: a sampling agent on a frozen snapshot directory, the loaded
+    backends shared across games and capped at ``keep`` (the opponent pool caches the agents)."""
+
+    def __init__(self, config: Any, keep: int = 3) -> None:
+        self.config = config
+        self.keep = keep
+        self._backends: dict[str, Any] = {}
+
+    def __call__(self, path: str, env_id: str) -> Any:
+        from arena.agents.backends.base import SamplingParams
+        from arena.agents.backends.transformers_backend import TransformersBackend
+        from arena.agents.llm import LLMAgent
+
+        if path not in self._backends:
+            while len(self._backends) >= self.keep:
+                del self._backends[next(iter(self._backends))]
+            self._backends[path] = TransformersBackend(path)
+        cfg = self.config
+        return LLMAgent(
+            self._backends[path],
+            env_id=env_id,
+            name="past",
+            sampling=SamplingParams(temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens),
+            seed=0,
+            constrained=env_id in cfg.constrained,
+            sample=True,
+        )
