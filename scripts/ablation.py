@@ -1,7 +1,8 @@
 """Advantage-estimator ablation: the CPU preset with each estimator, same warm-started model, seeds and budget.
 
-Run: ``python scripts/ablation.py --model runs/cpu/warmstart --iterations 20``. Prints a markdown table of
-Kuhn Poker exploitability and win/loss rates against random and scripted play after training.
+Run: ``python scripts/ablation.py --model runs/cpu/warmstart``. Each estimator trains into ``<out>/<name>``
+(a run whose metrics already end with the final evaluation is read, not rerun); prints a markdown table
+of the exact Kuhn Poker exploitability along training and the final win/loss rates.
 """
 
 from __future__ import annotations
@@ -10,68 +11,64 @@ import argparse
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ESTIMATORS = ("mars", "grpo", "rae", "gigpo")
+KEY = "kuhn-poker-v0/exploitability"
+
+
+def finished(out: Path) -> list[dict] | None:
+    """The run's metrics lines when it completed (its last line is the final evaluation), else None."""
+    path = out / "metrics.jsonl"
+    if not path.exists():
+        return None
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    return lines if lines and "train_s" in lines[-1] else None
+
+
+def train(name: str, out: Path, model: str, eval_games: int, extra: list[str]) -> None:
+    sets = [f"model={model}", f"out={out}", f"advantage={name}", f"eval_games={eval_games}", *extra]
+    command = [sys.executable, "-m", "arena.cli", "train", "--preset", "cpu", "--quiet"]
+    for item in sets:
+        command += ["--set", item]
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True, help="the warm-started model directory shared by every run")
-    parser.add_argument("--iterations", type=int, default=20)
     parser.add_argument("--out", default="runs/ablation")
     parser.add_argument("--estimators", default=",".join(ESTIMATORS))
-    parser.add_argument("--eval-games", type=int, default=500)
+    parser.add_argument("--eval-games", type=int, default=200)
+    parser.add_argument("--set", action="append", default=[], help="more preset overrides, e.g. iterations=20")
     args = parser.parse_args()
     rows = []
     for name in args.estimators.split(","):
         out = Path(args.out) / name
-        start = time.perf_counter()
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "arena.cli",
-                "train",
-                "--preset",
-                "cpu",
-                "--quiet",
-                "--set",
-                f"model={args.model}",
-                "--set",
-                f"out={out}",
-                "--set",
-                f"advantage={name}",
-                "--set",
-                f"iterations={args.iterations}",
-                "--set",
-                "eval_every=0",
-                "--set",
-                f"eval_games={args.eval_games}",
-            ],
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+        lines = finished(out)
+        if lines is None:
+            train(name, out, args.model, args.eval_games, args.set)
+            lines = finished(out)
+            assert lines is not None, f"{out} did not finish"
+        per_iter = {m["iteration"]: m[KEY] for m in lines if KEY in m}
         before, after = lines[0], lines[-1]
-        key = "eval/kuhn-poker-v0/"
-        rows.append(
-            (
-                name,
-                before[key + "exploitability"],
-                after[key + "exploitability"],
-                after[key + "vs_random/win_rate"],
-                after[key + "vs_scripted/loss_rate"],
-                time.perf_counter() - start,
-            )
-        )
-        print(f"{name}: done in {rows[-1][-1]:.0f}s", flush=True)
-    print("| estimator | exploitability before | after | change | win rate vs random | loss rate vs scripted | time |")
-    print("|---|---|---|---|---|---|---|")
-    for name, b, a, win, loss, secs in rows:
-        print(f"| {name} | {b:.3f} | {a:.3f} | {100 * (a - b) / b:+.0f}% | {win:.3f} | {loss:.3f} | {secs:.0f}s |")
+        rows.append((name, before, after, per_iter))
+    marks = sorted({i for _, _, _, p in rows for i in p if i % 10 == 0})
+    head = ["estimator", "warm start", *[f"iter {i}" for i in marks], "best", "final change", "win vs random"]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for name, before, after, per_iter in rows:
+        start = before["eval/" + KEY]
+        end = after["eval/" + KEY]
+        cells = [
+            name,
+            f"{start:.3f}",
+            *[f"{per_iter[i]:.3f}" if i in per_iter else "" for i in marks],
+            f"{min(per_iter.values()):.3f}",
+            f"{100 * (end - start) / start:+.0f}%",
+            f"{after['eval/kuhn-poker-v0/vs_random/win_rate']:.3f}",
+        ]
+        print("| " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

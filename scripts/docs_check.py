@@ -28,7 +28,10 @@ ROOT = Path(__file__).resolve().parent.parent
 #: (regex searched in the command, reason): never run.
 SKIP: tuple[tuple[str, str], ...] = (
     (r"^\s*pip3? install|python3? -m pip install", "installs packages (the check runs in the installed env)"),
-    (r"\barena train\b", "training runs for minutes to hours (covered by the trainer's own tests)"),
+    (
+        r"\barena train\b|scripts/ablation\.py",
+        "training runs for minutes to hours (covered by the trainer's own tests)",
+    ),
     (r"\barena play\b.*=human", "interactive: a human seat reads the keyboard"),
     (r"vllm|--device cuda|CUDA_VISIBLE_DEVICES|\bray\b", "needs a GPU / vLLM / a Ray cluster"),
     (r"\[--?[\w-]+", "usage synopsis with [optional] placeholders, not a literal command"),

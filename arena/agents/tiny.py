@@ -4,7 +4,7 @@ The model has random weights and a byte-level BPE tokenizer trained on the fly o
 games (their observations, the LLM agent's system prompts and answer format), so prompts tokenize
 compactly. It is saved with ``save_pretrained`` and loads through exactly the same
 ``AutoTokenizer``/``AutoModelForCausalLM.from_pretrained`` path as a real checkpoint. Defaults (about
-1.3 M parameters) are sized so that RL on 2 CPU cores is practical; :mod:`arena.agents.warmstart` teaches
+1.0 M parameters) are sized so that RL on 2 CPU cores is practical; :mod:`arena.agents.warmstart` teaches
 it the answer format.
 
 Example::

@@ -215,13 +215,16 @@ class Trainer:
         }
 
     def save_checkpoint(self, path: str | Path | None = None) -> Path:
-        """Model (``save_pretrained``, loadable as a policy), optimizer, RNG, baselines and pool."""
+        """Model (``save_pretrained``, loadable as a policy), optimizer, RNG, baselines, pool and, with a
+        KL term, the frozen reference policy's weights (``reference.pt``)."""
         import torch
 
         path = Path(path) if path is not None else self.out / "checkpoint"
         tmp = path.with_name(path.name + ".tmp")
         self.backend.save(tmp)
         torch.save(self.state_dict(), tmp / "trainer_state.pt")
+        if self.reference is not None:  # the KL anchor is the starting policy, not this checkpoint's
+            torch.save(self.reference.state_dict(), tmp / "reference.pt")
         if path.exists():
             import shutil
 
@@ -233,6 +236,9 @@ class Trainer:
         import torch
 
         state = torch.load(Path(path) / "trainer_state.pt", weights_only=False)
+        reference = Path(path) / "reference.pt"
+        if self.reference is not None and reference.exists():  # else (KL added on resume): anchor here
+            self.reference.load_state_dict(torch.load(reference, weights_only=True))
         self.iteration = int(state["iteration"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.lr_scheduler.load_state_dict(state["lr_scheduler"])
