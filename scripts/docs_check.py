@@ -32,6 +32,7 @@ SKIP: tuple[tuple[str, str], ...] = (
         r"\barena train\b|scripts/ablation\.py",
         "training runs for minutes to hours (covered by the trainer's own tests)",
     ),
+    (r"\bruns/", "reads a training run's output (runs/...), which only `arena train` makes"),
     (r"\barena play\b.*=human", "interactive: a human seat reads the keyboard"),
     (r"vllm|--device cuda|CUDA_VISIBLE_DEVICES|\bray\b", "needs a GPU / vLLM / a Ray cluster"),
     (r"\[--?[\w-]+", "usage synopsis with [optional] placeholders, not a literal command"),
