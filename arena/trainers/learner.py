@@ -70,11 +70,20 @@ def update(
 
     minibatches = max(1, min(int(minibatches), len(keep)))
     rng = rng if rng is not None else np.random.default_rng(0)
+    reference_logprobs: dict[int, torch.Tensor] = {}
+    if reference is not None and kl_coef:  # the frozen policy's logprobs do not change across epochs
+        by_length = sorted(keep, key=length)
+        with torch.no_grad():
+            for start in range(0, len(by_length), micro_batch):
+                idx = by_length[start : start + micro_batch]
+                ref, _ = completion_logprobs(reference, [turns[i] for i in idx], pad_id)
+                for row, i in enumerate(idx):
+                    reference_logprobs[i] = ref[row, : len(turns[i].completion_ids)]
     model.train()
     sums: dict[str, float] = {}
     steps = epochs * minibatches
     for _ in range(epochs):
-        order = sorted(keep, key=length) if minibatches == 1 else [keep[i] for i in rng.permutation(len(keep))]
+        order = keep if minibatches == 1 else [keep[i] for i in rng.permutation(len(keep))]
         for chunk in np.array_split(np.array(order), minibatches):
             chunk_ids = sorted(chunk.tolist(), key=length)  # similar lengths together: less padding
             chunk_tokens = sum(len(turns[i].completion_ids) for i in chunk_ids)
@@ -89,9 +98,10 @@ def update(
                     old[row, :n] = torch.tensor(turn.old_logprobs[: logp.shape[1]], dtype=logp.dtype)
                 adv = torch.tensor(advantages[idx], dtype=logp.dtype)
                 ref = None
-                if reference is not None and kl_coef:
-                    with torch.no_grad():
-                        ref, _ = completion_logprobs(reference, batch, pad_id)
+                if reference_logprobs:
+                    ref = torch.zeros_like(logp)
+                    for row, i in enumerate(idx):
+                        ref[row, : len(reference_logprobs[i])] = reference_logprobs[i]
                 loss, info = policy_loss(
                     logp,
                     old,
