@@ -62,6 +62,23 @@ def test_logprobs_match_teacher_forced_scores(backend):
     assert by_text.total == pytest.approx(sum(by_ids.logprobs), abs=1e-4)
 
 
+def test_scoring_after_a_shared_prompt_equals_scoring_each_pair_alone(backend):
+    # A constrained agent scores every legal action after one prompt: each distinct prompt runs once and
+    # its KV cache serves all its continuations (chunks of max_batch_size=3 continuations, uneven lengths).
+    prompts = [backend.apply_chat(p) for p in _prompts(3)]
+    actions = [backend.encode(f"<answer>[{a}]</answer>") for a in ("4", "bet", "check", "0")] + [[]]
+    pairs = [(p, a) for p in prompts for a in actions]
+    pairs.insert(3, (backend.encode("a prompt seen once"), actions[1]))
+    together = backend.score_ids([p for p, _ in pairs], [a for _, a in pairs])
+    full = backend.score_ids([p for p, _ in pairs], [a for _, a in pairs], share_prefix=False)
+    for (p, a), got, in_full in zip(pairs, together, full, strict=True):
+        (alone,) = backend.score_ids([p], [a])
+        np.testing.assert_allclose(in_full.logprobs, alone.logprobs, atol=1e-4)
+        assert got.prompt_ids == list(p) and got.continuation_ids == list(a)
+        assert len(got.logprobs) == len(a)
+        np.testing.assert_allclose(got.logprobs, alone.logprobs, atol=1e-4)
+
+
 def test_seeded_sampling_is_reproducible(backend):
     sampling = SamplingParams(temperature=1.0, max_new_tokens=8, seed=11)
     a = backend.generate(_prompts(3), sampling)

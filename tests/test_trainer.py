@@ -305,3 +305,40 @@ def test_rollout_workers_without_ray_is_a_clear_error(tmp_path, monkeypatch):
         _trainer(tmp_path, rollout_workers=2)
     with pytest.raises(ArenaError, match="rollout_workers"):
         load_config("cpu", overrides=["rollout_workers=-1"])
+
+
+def test_a_separate_rollout_engine_gets_the_weights_after_every_update(tmp_path):
+    # The same code path as rollout_backend=vllm, with a second transformers engine standing in on CPU:
+    # rollouts come from the engine, and it must play exactly like the learner's own model would.
+    shared = _trainer(tmp_path / "shared")
+    separate = _trainer(tmp_path / "separate", rollout_backend="transformers")
+    assert separate.rollout_backend is not separate.backend
+    assert separate.learners["kuhn-poker-v0"].backend is separate.rollout_backend
+    for _ in range(2):
+        expected, got = shared.step(), separate.step()
+        for key in ("turns", "invalid_rate", "update/pg_loss", "kuhn-poker-v0/return_vs_pool"):
+            assert got.get(key) == pytest.approx(expected.get(key), rel=1e-4, abs=1e-6), key
+    assert separate.rollout_backend.version == separate.backend.version == 2
+    engine = separate.rollout_backend.model.state_dict()
+    for name, value in separate.model.state_dict().items():
+        assert torch.equal(engine[name], value), name
+
+
+def test_rollout_backend_choices_are_checked():
+    with pytest.raises(ArenaError, match="rollout_backend must be one of"):
+        load_config("cpu", overrides=["rollout_backend=sglang"])
+    with pytest.raises(ArenaError, match="exclude each other"):
+        load_config("cpu", overrides=["rollout_backend=vllm", "rollout_workers=2"])
+
+
+def test_eval_sample_plays_a_seeded_sampling_policy(tmp_path):
+    greedy = _trainer(tmp_path / "g")
+    assert greedy.eval_agent("kuhn-poker-v0") is greedy.greedy["kuhn-poker-v0"]
+    sampled = _trainer(tmp_path / "s", eval_sample=True)
+    agent = sampled.eval_agent("kuhn-poker-v0")
+    assert agent.sample and agent.constrained
+    result = sampled.evaluate(games=40)
+    assert result == sampled.evaluate(games=40)  # a fixed seed: reproducible
+    assert result != greedy.evaluate(games=40)  # same weights, but it samples instead of taking the argmax
+    with pytest.raises(ArenaError, match="eval_sample"):
+        load_config("cpu", overrides=["eval_sample=maybe"])

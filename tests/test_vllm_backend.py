@@ -76,3 +76,30 @@ def test_sync_from_updates_weights_without_restart(engine, reference):
     assert not np.allclose(before, after, atol=1e-3)
     expected = reference.score(PROMPTS[:1], ["[4]"])[0].logprobs
     np.testing.assert_allclose(after, expected, atol=2e-2)
+
+
+def test_trainer_plays_rollouts_on_vllm_and_pushes_weights_every_update(model_dir, tmp_path):
+    from arena.trainers.config import load_config
+    from arena.trainers.loop import Trainer
+
+    cfg = load_config(
+        "cpu",
+        overrides=[
+            "envs={kuhn-poker-v0: {num_hands: 1}}",
+            f"out={tmp_path}",
+            "groups_per_env=2",
+            "group_size=2",
+            "rollout_backend=vllm",
+            "rollout_backend_options={dtype: float32, gpu_memory_utilization: 0.2, max_model_len: 2048, "
+            "enforce_eager: true}",
+        ],
+    )
+    trainer = Trainer(cfg, model_dir, log=lambda _: None)
+    for _ in range(2):
+        metrics = trainer.step()
+        assert metrics["turns"] > 0
+    assert trainer.rollout_backend.version == trainer.backend.version == 2
+    cont = ["<think></think><answer>[bet]</answer>"]
+    (engine,) = trainer.rollout_backend.score(PROMPTS[:1], cont)
+    (learner,) = trainer.backend.score(PROMPTS[:1], cont)
+    np.testing.assert_allclose(engine.logprobs, learner.logprobs, atol=2e-2)

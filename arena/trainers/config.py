@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from arena.core.errors import ArenaError
 
 PRESETS_DIR = Path(__file__).with_name("presets")
 ADVANTAGES = ("mars", "grpo", "rae", "gigpo", "reinforce")
+ROLLOUT_BACKENDS = ("shared", "transformers", "vllm")
 
 
 @dataclass
@@ -24,6 +26,9 @@ class TrainConfig:
     seed: int = 0
     threads: int = 2
     rollout_workers: int = 0
+    device: str = "cpu"
+    rollout_backend: str = "shared"
+    rollout_backend_options: dict[str, Any] = field(default_factory=dict)
     model: str | None = None
     warmstart: dict[str, Any] = field(default_factory=lambda: {"agents": "random", "steps": 120})
     iterations: int = 30
@@ -49,6 +54,7 @@ class TrainConfig:
     constrained: list[str] = field(default_factory=list)
     max_new_tokens: int = 12
     eval_every: int = 0
+    eval_sample: bool = False
     eval_games: int = 500
     checkpoint_every: int = 10
 
@@ -70,6 +76,20 @@ class TrainConfig:
             raise ArenaError("group_size and groups_per_env must be ≥ 1, iterations ≥ 0")
         if not isinstance(self.rollout_workers, int) or self.rollout_workers < 0:
             raise ArenaError(f"rollout_workers must be an integer ≥ 0 (0: in-process), got {self.rollout_workers!r}")
+        if not re.fullmatch(r"cpu|cuda(:\d+)?|mps", str(self.device)):
+            raise ArenaError(f"device must be cpu, cuda, cuda:N or mps, got {self.device!r}")
+        if not isinstance(self.eval_sample, bool):
+            raise ArenaError(f"eval_sample must be true or false, got {self.eval_sample!r}")
+        if self.rollout_backend not in ROLLOUT_BACKENDS:
+            raise ArenaError(
+                f"rollout_backend must be one of {', '.join(ROLLOUT_BACKENDS)}, got {self.rollout_backend!r}"
+            )
+        if self.rollout_backend != "shared" and self.rollout_workers:
+            raise ArenaError(
+                "rollout_backend and rollout_workers exclude each other: Ray workers run their own backends"
+            )
+        if not isinstance(self.rollout_backend_options, dict):
+            raise ArenaError(f"rollout_backend_options must be a mapping, got {self.rollout_backend_options!r}")
         return self
 
     def to_dict(self) -> dict[str, Any]:

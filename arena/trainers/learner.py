@@ -23,6 +23,8 @@ def completion_logprobs(model: Any, batch: Sequence[Turn], pad_id: int) -> tuple
     for i, s in enumerate(seqs):
         ids[i, : len(s)] = torch.tensor(s)
         attention[i, : len(s)] = 1
+    device = next(model.parameters()).device  # the learner may sit on a GPU; batches are built on the CPU
+    ids, attention = ids.to(device), attention.to(device)
     logits = model(input_ids=ids, attention_mask=attention).logits.float()
     logp = torch.log_softmax(logits[:, :-1], dim=-1).gather(-1, ids[:, 1:, None]).squeeze(-1)
     mask = torch.zeros((len(batch), comp_width), dtype=torch.bool)
@@ -32,6 +34,7 @@ def completion_logprobs(model: Any, batch: Sequence[Turn], pad_id: int) -> tuple
     for i, turn in enumerate(batch):
         start = len(turn.prompt_ids) - 1
         index[i] = torch.clamp(torch.arange(start, start + comp_width), max=logp.shape[1] - 1)
+    mask, index = mask.to(device), index.to(device)
     return logp.gather(1, index) * mask, mask
 
 
@@ -96,7 +99,7 @@ def update(
                 for row, turn in enumerate(batch):
                     n = len(turn.old_logprobs)
                     old[row, :n] = torch.tensor(turn.old_logprobs[: logp.shape[1]], dtype=logp.dtype)
-                adv = torch.tensor(advantages[idx], dtype=logp.dtype)
+                adv = torch.tensor(advantages[idx], dtype=logp.dtype, device=logp.device)
                 ref = None
                 if reference_logprobs:
                     ref = torch.zeros_like(logp)

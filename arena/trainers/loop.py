@@ -62,8 +62,9 @@ class Trainer:
         self.out = Path(config.out)
         self.out.mkdir(parents=True, exist_ok=True)
         torch.manual_seed(config.seed)
-        self.backend = TransformersBackend(str(model_dir))
+        self.backend = TransformersBackend(str(model_dir), device=config.device)  # the learner: trained in place
         self.model = self.backend.model
+        self.rollout_backend = self._rollout_backend(model_dir)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr, weight_decay=0.0)
         total = max(1, config.iterations)
         decay = (lambda it: max(0.0, 1.0 - it / total)) if config.lr_schedule == "linear" else (lambda it: 1.0)
@@ -73,10 +74,10 @@ class Trainer:
         self.pool = OpponentPool(config.opponents)
         self.iteration = 0
         greedy = SamplingParams(temperature=0.0, max_new_tokens=config.max_new_tokens)
-        self.learners = learner_agents(self.backend, config)
+        self.learners = learner_agents(self.rollout_backend, config)
         self.greedy = {
             env_id: LLMAgent(
-                self.backend,
+                self.rollout_backend,
                 env_id=env_id,
                 name=LEARNER,
                 sampling=greedy,
@@ -98,6 +99,38 @@ class Trainer:
             from arena.trainers.ray_rollout import RayRollouts
 
             self.ray_rollouts = RayRollouts(model_dir, config, config.rollout_workers)
+
+    def eval_agent(self, env_id: str) -> Any:
+        """The policy as evaluated: argmax (default), or with ``eval_sample`` a fresh agent that samples at
+        the training temperature from a fixed seed (mixed strategies, as in Kuhn Poker, need sampling)."""
+        if not self.config.eval_sample:
+            return self.greedy[env_id]
+        from arena.agents.backends.base import SamplingParams
+        from arena.agents.llm import LLMAgent
+
+        sampling = SamplingParams(temperature=self.config.temperature, max_new_tokens=self.config.max_new_tokens)
+        return LLMAgent(
+            self.rollout_backend,
+            env_id=env_id,
+            name=LEARNER,
+            sampling=sampling,
+            seed=self.config.seed + 10_000,
+            constrained=env_id in self.config.constrained,
+            sample=True,
+        )
+
+    def _rollout_backend(self, model_dir: str | Path) -> Any:
+        """The engine that plays rollouts and evaluations: the learner's own model (``shared``), or a
+        separate ``transformers`` or ``vllm`` engine that receives the learner's weights after every update."""
+        if self.config.rollout_backend == "shared":
+            return self.backend
+        from arena.agents.backends import load_backend
+
+        engine = load_backend(str(model_dir), self.config.rollout_backend, **self.config.rollout_backend_options)
+        vocab = getattr(engine.tokenizer, "get_vocab", None)
+        if callable(vocab) and vocab() != self.backend.tokenizer.get_vocab():
+            raise ArenaError("the rollout backend's tokenizer differs from the learner's: token ids would not match")
+        return engine
 
     # -- pieces ------------------------------------------------------------------------------------
     def step(self) -> dict[str, Any]:
@@ -138,7 +171,10 @@ class Trainer:
         with warnings.catch_warnings():  # an iteration with no usable turn skips optimizer.step(): still decay
             warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step()`")
             self.lr_scheduler.step()
-        self.backend.sync_from(self.model)  # the rollout backend takes the new weights (version + 1)
+        self.backend.sync_from(self.model)  # the learner's serving side: version + 1
+        if self.rollout_backend is not self.backend:  # a separate engine (vLLM): push the new weights
+            self.rollout_backend.sync_from(self.model)
+            self.rollout_backend.version = self.backend.version
         if self.ray_rollouts is not None:
             self.ray_rollouts.sync(self.model, self.backend.version)
         self.iteration += 1
@@ -179,7 +215,7 @@ class Trainer:
         for env_id, kwargs in self.config.envs.items():
             opponents = ["random"] + (["scripted"] if "scripted" in spec(env_id).agents else [])
             for opponent in opponents:
-                row = evaluate_against(self.greedy[env_id], env_id, kwargs, opponent, games)
+                row = evaluate_against(self.eval_agent(env_id), env_id, kwargs, opponent, games)
                 for key in ("win_rate", "loss_rate", "invalid_rate"):
                     results[f"eval/{env_id}/vs_{opponent}/{key}"] = row[key]
                 for key, value in row.items():
@@ -250,6 +286,7 @@ class Trainer:
         self.baseline.load_state_dict(state["baseline"])
         self.pool.load_state_dict(state["pool"])
         self.backend.version = int(state["policy_version"])
+        self.rollout_backend.version = self.backend.version  # it loaded the same checkpoint's weights
         if self.ray_rollouts is not None:
             self.ray_rollouts.sync(self.model, self.backend.version)
 

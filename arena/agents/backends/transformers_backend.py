@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -285,12 +286,22 @@ class TransformersBackend:
             prompt_ids.append(cache[key])
         return self.score_ids(prompt_ids, [self.encode(c) for c in continuations])
 
-    def score_ids(self, prompt_ids: Sequence[Sequence[int]], continuation_ids: Sequence[Sequence[int]]) -> list[Scored]:
-        """Token-level :meth:`score` (text-only models)."""
+    def score_ids(
+        self,
+        prompt_ids: Sequence[Sequence[int]],
+        continuation_ids: Sequence[Sequence[int]],
+        *,
+        share_prefix: bool = True,
+    ) -> list[Scored]:
+        """Token-level :meth:`score` (text-only models). Where prompts repeat (a constrained agent scores
+        every legal action after one prompt), each distinct prompt is run once and its KV cache shared;
+        ``share_prefix=False`` runs every prompt + continuation in full (same numbers, to float noise)."""
         import torch
 
         out: list[Scored] = []
         pairs = list(zip(prompt_ids, continuation_ids, strict=True))
+        if share_prefix and len({tuple(p) for p, _ in pairs}) < len(pairs):
+            return self._score_shared_prefix(pairs)
         for start in range(0, len(pairs), self.max_batch_size):
             chunk = pairs[start : start + self.max_batch_size]
             seqs = [list(p) + list(c) for p, c in chunk]
@@ -305,6 +316,68 @@ class TransformersBackend:
                 values = logp[row, width - 1 - n : width - 1].tolist() if n else []
                 out.append(Scored(prompt_ids=list(p), continuation_ids=list(c), logprobs=values))
         return out
+
+    def _score_shared_prefix(self, pairs: Sequence[tuple[Sequence[int], Sequence[int]]]) -> list[Scored]:
+        """:meth:`score_ids` with one forward pass per distinct prompt; continuations reuse its KV cache."""
+        by_prompt: dict[tuple[int, ...], list[int]] = {}
+        for i, (p, _) in enumerate(pairs):
+            by_prompt.setdefault(tuple(p), []).append(i)
+        results: list[Scored | None] = [None] * len(pairs)
+        chunk: list[tuple[tuple[int, ...], list[int]]] = []
+        for prompt, members in by_prompt.items():
+            if chunk and sum(len(m) for _, m in chunk) + len(members) > self.max_batch_size:
+                self._score_chunk(chunk, pairs, results)
+                chunk = []
+            chunk.append((prompt, members))
+        if chunk:
+            self._score_chunk(chunk, pairs, results)
+        return [r for r in results if r is not None]
+
+    def _score_chunk(
+        self,
+        chunk: Sequence[tuple[tuple[int, ...], list[int]]],
+        pairs: Sequence[tuple[Sequence[int], Sequence[int]]],
+        results: list[Scored | None],
+    ) -> None:
+        import torch
+
+        members = [i for _, m in chunk for i in m]
+        rows = torch.tensor([u for u, (_, m) in enumerate(chunk) for _ in m], device=self.device)
+        conts = [list(pairs[i][1]) for i in members]
+        width = max(len(c) for c in conts)
+        if width == 0:
+            for i in members:
+                results[i] = Scored(prompt_ids=list(pairs[i][0]), continuation_ids=[], logprobs=[])
+            return
+        ids, mask = self._left_pad([list(p) for p, _ in chunk])
+        with torch.no_grad():
+            prefix = self.model(
+                input_ids=ids, attention_mask=mask, position_ids=(mask.cumsum(-1) - 1).clamp(min=0), use_cache=True
+            )
+            first = torch.log_softmax(prefix.logits[:, -1].float(), dim=-1)[rows]  # predicts each first token
+            cache_arg = "cache" if "cache" in inspect.signature(self.model.forward).parameters else "past_key_values"
+            cache = prefix["cache"] if cache_arg == "cache" else prefix.past_key_values  # transformers 5 / 4.x
+            cache.batch_select_indices(rows)  # one cache row per continuation (rows repeat)
+            pad = int(self.tokenizer.pad_token_id)
+            cont = torch.full((len(conts), width), pad, dtype=torch.long)
+            cont_mask = torch.zeros((len(conts), width), dtype=torch.long)
+            for r, c in enumerate(conts):
+                if c:
+                    cont[r, : len(c)] = torch.tensor(c, dtype=torch.long)
+                    cont_mask[r, : len(c)] = 1
+            cont, cont_mask = cont.to(self.device), cont_mask.to(self.device)
+            positions = mask.sum(-1)[rows, None] + torch.arange(width, device=self.device)
+            logits = self.model(
+                input_ids=cont,
+                attention_mask=torch.cat([mask[rows], cont_mask], dim=1),
+                position_ids=positions,
+                **{cache_arg: cache},
+            ).logits.float()
+            rest = torch.log_softmax(logits[:, :-1], dim=-1).gather(-1, cont[:, 1:, None]).squeeze(-1)
+            logp = torch.cat([first.gather(1, cont[:, :1]), rest], dim=1)
+        for r, i in enumerate(members):
+            n = len(conts[r])
+            results[i] = Scored(prompt_ids=list(pairs[i][0]), continuation_ids=conts[r], logprobs=logp[r, :n].tolist())
 
     # -- weights -----------------------------------------------------------------------------------
     def sync_from(self, model: Any) -> None:
