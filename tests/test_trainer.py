@@ -26,6 +26,12 @@ def test_cpu_preset_loads_and_overrides_apply():
     assert "kuhn-poker-v0" in cfg.envs and "tictactoe-v0" in cfg.constrained
 
 
+@pytest.mark.parametrize("preset", ["cpu", "cpu-tictactoe"])
+def test_every_preset_is_a_valid_config(preset):
+    cfg = load_config(preset)
+    assert cfg.envs and cfg.iterations > 0 and set(cfg.envs) <= set(cfg.constrained)
+
+
 def test_bad_config_names_the_valid_choices():
     with pytest.raises(ArenaError, match="valid keys"):
         load_config("cpu", overrides=["itertions=3"])
