@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from arena.agents.llm import LLMAgent, format_answer
+from arena.agents.logits import window_logits
 from arena.agents.random_agent import RandomAgent
 from arena.core.errors import ArenaError
 
@@ -141,9 +142,11 @@ def train_examples(
             ids[r, : len(seq)] = torch.tensor(seq)
             mask[r, : len(seq)] = 1
             labels[r, len(e.prompt_ids) : len(seq)] = torch.tensor(e.target_ids)
-        logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
+        lo = min(len(e.prompt_ids) for e in batch) - 1  # logits only where some reply token is predicted
+        hi = width - 1
+        logits = window_logits(model, ids, mask, lo, hi)
         loss = torch.nn.functional.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1), ignore_index=-100
+            logits.reshape(-1, logits.shape[-1]), labels[:, lo + 1 : hi + 1].reshape(-1), ignore_index=-100
         )
         opt.zero_grad(set_to_none=True)
         loss.backward()
