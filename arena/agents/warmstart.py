@@ -8,9 +8,9 @@ preset uses this). Every valid decision becomes one supervised example: the prom
 ``<think>{think}</think><answer>{action}</answer>`` followed by the end-of-turn token. The loss is
 cross-entropy on the reply tokens only.
 
-Defaults take about 8 minutes on one (shared) CPU thread for the tiny model of :mod:`arena.agents.tiny`;
-afterwards the unconstrained invalid-move rate at temperature 1 is 1.0 % on Kuhn Poker and 17.7 % on
-TicTacToe (``benchmarks/invalid_rate.py``, numbers in ``docs/agents.md``).
+Logits are computed only at the positions that predict a reply token (:mod:`arena.agents.logits`).
+After the default warm start the unconstrained invalid-move rate at temperature 1 is 1-1.3 % on Kuhn
+Poker and 18-20 % on TicTacToe (``benchmarks/invalid_rate.py``; numbers and timings in ``docs/agents.md``).
 """
 
 from __future__ import annotations
