@@ -20,7 +20,7 @@ from arena.core.errors import ArenaError
 from arena.trainers.config import TrainConfig
 from arena.trainers.episodes import compute_advantages
 from arena.trainers.pool import OpponentPool
-from arena.trainers.rollout import LEARNER, PastPolicies, build_specs, collect, learner_agents, plan_groups
+from arena.trainers.rollout import PastPolicies, build_specs, collect, learner_agents, plan_groups, policy_agent
 
 Log = Callable[[str], None]
 
@@ -52,9 +52,7 @@ class Trainer:
     def __init__(self, config: TrainConfig, model_dir: str | Path, log: Log = print) -> None:
         import torch
 
-        from arena.agents.backends.base import SamplingParams
         from arena.agents.backends.transformers_backend import TransformersBackend
-        from arena.agents.llm import LLMAgent
         from arena.trainers.advantages import RoleBaseline
 
         self.config = config
@@ -73,18 +71,9 @@ class Trainer:
         self.baseline = RoleBaseline()
         self.pool = OpponentPool(config.opponents)
         self.iteration = 0
-        greedy = SamplingParams(temperature=0.0, max_new_tokens=config.max_new_tokens)
         self.learners = learner_agents(self.rollout_backend, config)
         self.greedy = {
-            env_id: LLMAgent(
-                self.rollout_backend,
-                env_id=env_id,
-                name=LEARNER,
-                sampling=greedy,
-                constrained=env_id in config.constrained,
-                sample=False,
-            )
-            for env_id in config.envs
+            env_id: policy_agent(self.rollout_backend, config, env_id, sample=False) for env_id in config.envs
         }
         self.past_policies = PastPolicies(config, keep=self.pool.max_snapshots)
         self.reference = None
@@ -105,19 +94,7 @@ class Trainer:
         the training temperature from a fixed seed (mixed strategies, as in Kuhn Poker, need sampling)."""
         if not self.config.eval_sample:
             return self.greedy[env_id]
-        from arena.agents.backends.base import SamplingParams
-        from arena.agents.llm import LLMAgent
-
-        sampling = SamplingParams(temperature=self.config.temperature, max_new_tokens=self.config.max_new_tokens)
-        return LLMAgent(
-            self.rollout_backend,
-            env_id=env_id,
-            name=LEARNER,
-            sampling=sampling,
-            seed=self.config.seed + 10_000,
-            constrained=env_id in self.config.constrained,
-            sample=True,
-        )
+        return policy_agent(self.rollout_backend, self.config, env_id, seed=self.config.seed + 10_000)
 
     def _rollout_backend(self, model_dir: str | Path) -> Any:
         """The engine that plays rollouts and evaluations: the learner's own model (``shared``), or a

@@ -135,24 +135,29 @@ def collect(
     return episodes, outcomes
 
 
-def learner_agents(backend: Any, config: Any) -> dict[str, Any]:
-    """The learning policy's sampling agents, one per env (the trainer's and every rollout worker's)."""
+def policy_agent(
+    backend: Any, config: Any, env_id: str, *, name: str = LEARNER, seed: int | None = None, sample: bool = True
+) -> Any:
+    """An agent playing the policy in ``backend`` with the config's answer settings: sampling at
+    ``temperature`` (``sample=True``) or greedy, constrained to legal actions in ``config.constrained``."""
     from arena.agents.backends.base import SamplingParams
     from arena.agents.llm import LLMAgent
 
-    sampling = SamplingParams(temperature=config.temperature, max_new_tokens=config.max_new_tokens)
-    return {
-        env_id: LLMAgent(
-            backend,
-            env_id=env_id,
-            name=LEARNER,
-            sampling=sampling,
-            seed=config.seed + i,
-            constrained=env_id in config.constrained,
-            sample=True,
-        )
-        for i, env_id in enumerate(config.envs)
-    }
+    temperature = config.temperature if sample else 0.0
+    return LLMAgent(
+        backend,
+        env_id=env_id,
+        name=name,
+        sampling=SamplingParams(temperature=temperature, max_new_tokens=config.max_new_tokens),
+        seed=seed,
+        constrained=env_id in config.constrained,
+        sample=sample,
+    )
+
+
+def learner_agents(backend: Any, config: Any) -> dict[str, Any]:
+    """The learning policy's sampling agents, one per env (the trainer's and every rollout worker's)."""
+    return {env_id: policy_agent(backend, config, env_id, seed=config.seed + i) for i, env_id in enumerate(config.envs)}
 
 
 class PastPolicies:
@@ -165,21 +170,10 @@ class PastPolicies:
         self._backends: dict[str, Any] = {}
 
     def __call__(self, path: str, env_id: str) -> Any:
-        from arena.agents.backends.base import SamplingParams
         from arena.agents.backends.transformers_backend import TransformersBackend
-        from arena.agents.llm import LLMAgent
 
         if path not in self._backends:
             while len(self._backends) >= self.keep:
                 del self._backends[next(iter(self._backends))]
             self._backends[path] = TransformersBackend(path)
-        cfg = self.config
-        return LLMAgent(
-            self._backends[path],
-            env_id=env_id,
-            name="past",
-            sampling=SamplingParams(temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens),
-            seed=0,
-            constrained=env_id in cfg.constrained,
-            sample=True,
-        )
+        return policy_agent(self._backends[path], self.config, env_id, name="past", seed=0)

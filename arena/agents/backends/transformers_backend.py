@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import contextlib
-import inspect
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,6 +27,7 @@ from arena.agents.backends.base import (
     images_of,
     text_only,
 )
+from arena.agents.logits import forward_accepts
 from arena.core.errors import ArenaError
 
 _DTYPES = ("float32", "float16", "bfloat16", "auto")
@@ -300,8 +300,12 @@ class TransformersBackend:
 
         out: list[Scored] = []
         pairs = list(zip(prompt_ids, continuation_ids, strict=True))
-        if share_prefix and len({tuple(p) for p, _ in pairs}) < len(pairs):
-            return self._score_shared_prefix(pairs)
+        if share_prefix:
+            by_prompt: dict[tuple[int, ...], list[int]] = {}
+            for i, (p, _) in enumerate(pairs):
+                by_prompt.setdefault(tuple(p), []).append(i)
+            if len(by_prompt) < len(pairs):
+                return self._score_shared_prefix(pairs, by_prompt)
         for start in range(0, len(pairs), self.max_batch_size):
             chunk = pairs[start : start + self.max_batch_size]
             seqs = [list(p) + list(c) for p, c in chunk]
@@ -317,18 +321,20 @@ class TransformersBackend:
                 out.append(Scored(prompt_ids=list(p), continuation_ids=list(c), logprobs=values))
         return out
 
-    def _score_shared_prefix(self, pairs: Sequence[tuple[Sequence[int], Sequence[int]]]) -> list[Scored]:
-        """:meth:`score_ids` with one forward pass per distinct prompt; continuations reuse its KV cache."""
-        by_prompt: dict[tuple[int, ...], list[int]] = {}
-        for i, (p, _) in enumerate(pairs):
-            by_prompt.setdefault(tuple(p), []).append(i)
+    def _score_shared_prefix(
+        self, pairs: Sequence[tuple[Sequence[int], Sequence[int]]], by_prompt: dict[tuple[int, ...], list[int]]
+    ) -> list[Scored]:
+        """:meth:`score_ids` with one forward pass per distinct prompt (``by_prompt``: prompt -> indices of
+        its pairs); its continuations reuse the prompt's KV cache, ``max_batch_size`` of them per chunk."""
         results: list[Scored | None] = [None] * len(pairs)
         chunk: list[tuple[tuple[int, ...], list[int]]] = []
+        size = 0
         for prompt, members in by_prompt.items():
-            if chunk and sum(len(m) for _, m in chunk) + len(members) > self.max_batch_size:
+            if chunk and size + len(members) > self.max_batch_size:
                 self._score_chunk(chunk, pairs, results)
-                chunk = []
+                chunk, size = [], 0
             chunk.append((prompt, members))
+            size += len(members)
         if chunk:
             self._score_chunk(chunk, pairs, results)
         return [r for r in results if r is not None]
@@ -355,7 +361,7 @@ class TransformersBackend:
                 input_ids=ids, attention_mask=mask, position_ids=(mask.cumsum(-1) - 1).clamp(min=0), use_cache=True
             )
             first = torch.log_softmax(prefix.logits[:, -1].float(), dim=-1)[rows]  # predicts each first token
-            cache_arg = "cache" if "cache" in inspect.signature(self.model.forward).parameters else "past_key_values"
+            cache_arg = "cache" if forward_accepts(self.model, "cache") else "past_key_values"
             cache = prefix["cache"] if cache_arg == "cache" else prefix.past_key_values  # transformers 5 / 4.x
             cache.batch_select_indices(rows)  # one cache row per continuation (rows repeat)
             pad = int(self.tokenizer.pad_token_id)
