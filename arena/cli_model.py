@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from arena.agents.warmstart import AGENT_KINDS, LEGAL_WEIGHT, MISTAKE_RATE
+
 model_app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 console = Console()
 
@@ -33,18 +35,26 @@ def init_tiny(
 def warmstart_command(
     model_dir: Annotated[Path, typer.Argument(help="model directory (from init-tiny or any causal LM)")],
     envs: Annotated[list[str] | None, typer.Option("--envs", help="game ids to learn from (repeatable)")] = None,
-    agents: Annotated[str, typer.Option(help="whose play to imitate: scripted or random")] = "scripted",
-    steps: Annotated[int, typer.Option(help="optimizer steps")] = 300,
-    matches: Annotated[int, typer.Option(help="matches played per game to collect examples")] = 150,
+    agents: Annotated[
+        str, typer.Option(help="whose play to imitate: random, scripted or mixed (each move scripted or random)")
+    ] = "random",
+    steps: Annotated[int, typer.Option(help="optimizer steps (batch 32)")] = 600,
+    matches: Annotated[int, typer.Option(help="matches played per game to collect examples")] = 1000,
     out: Annotated[Path | None, typer.Option(help="write here instead of overwriting MODEL_DIR")] = None,
     seed: Annotated[int, typer.Option(help="seed for play and training")] = 0,
+    legal_weight: Annotated[
+        float, typer.Option(help="weight of the loss term that moves probability onto legal moves")
+    ] = LEGAL_WEIGHT,
+    mistake_rate: Annotated[
+        float, typer.Option(help="share of decisions that first play an illegal move, to learn the retry")
+    ] = MISTAKE_RATE,
 ) -> None:
-    """Fine-tune on scripted/random play so the model answers in the right format before any RL."""
+    """Fine-tune on random/scripted play so the model answers with legal moves in the right format before any RL."""
     from arena.agents.warmstart import DEFAULT_ENVS, warmstart
     from arena.core.errors import ArenaError
 
-    if agents not in ("scripted", "random"):
-        raise ArenaError(f"--agents must be scripted or random, got {agents!r}")
+    if agents not in AGENT_KINDS:
+        raise ArenaError(f"--agents must be one of {', '.join(AGENT_KINDS)}, got {agents!r}")
     if not (model_dir / "config.json").exists():
         raise ArenaError(f"no model at {model_dir} (make one with `arena model init-tiny {model_dir}`)")
     path = warmstart(
@@ -55,6 +65,8 @@ def warmstart_command(
         steps=steps,
         matches_per_env=matches,
         seed=seed,
+        legal_weight=legal_weight,
+        mistake_rate=mistake_rate,
         log=console.print,
     )
     console.print(f"warm-started model written to {path}")

@@ -1,6 +1,6 @@
 """Invalid-move rate of a (warm-started) model with unconstrained generation on TicTacToe and Kuhn Poker.
 
-    python benchmarks/invalid_rate.py                    # builds + warm-starts a tiny model first (~2-4 min)
+    python benchmarks/invalid_rate.py                    # builds + warm-starts a tiny model first (~6-9 min)
     python benchmarks/invalid_rate.py --model models/tiny-ws --turns 400
 
 Both seats are played by the LLM agent (sampling at temperature 1, no constraint to legal actions); every

@@ -1,4 +1,4 @@
-"""window_logits: logits of a window of positions equal the same slice of the full logits."""
+"""window_logits and completion_logits: windowed and prefix-shared logits equal the plain forward pass."""
 
 from __future__ import annotations
 
@@ -37,3 +37,79 @@ def test_window_equals_the_slice_of_the_full_logits(wrap):
         got = window_logits(_NoKeep(model) if wrap else model, ids, mask, 17, 33)
     assert got.shape == (3, 16, full.shape[-1])
     torch.testing.assert_close(got, full[:, 17:33], atol=1e-5, rtol=1e-5)
+
+
+def _rows_alone(model, prompts, completions):
+    """Each row's completion logits from its own unpadded forward pass: the reference."""
+    out = []
+    for p, c in zip(prompts, completions, strict=True):
+        logits = model(input_ids=torch.tensor([p + c])).logits.float()[0]
+        out.append(logits[len(p) - 1 : len(p) - 1 + len(c)])
+    return out
+
+
+@pytest.mark.parametrize("share", [False, True])
+def test_completion_logits_equal_each_row_alone(share):
+    from transformers import AutoModelForCausalLM
+
+    from arena.agents.logits import GROUP_KEY, completion_logits
+
+    model = AutoModelForCausalLM.from_pretrained(str(cached_tiny_model())).eval()
+    g = torch.Generator().manual_seed(0)
+    system = torch.randint(5, 300, (GROUP_KEY + 20,), generator=g).tolist()
+    other = torch.randint(5, 300, (GROUP_KEY + 5,), generator=g).tolist()
+    prompts = [
+        [*system, 7, 8, 9],
+        [*system, 7, 8],  # shares all but its last token with the row above
+        system + [11] * 6,
+        system,  # the whole common prefix: keeps its last token unshared
+        [*other, 3],  # a group of its own
+        [5, 6],  # shorter than the group key
+    ]
+    completions = [[1, 2, 3], [4], [], [9, 9, 9, 9, 9], [2, 2], [8, 7]]
+    with torch.no_grad():
+        logits, mask = completion_logits(model, prompts, completions, pad_id=0, share_prefix=share)
+        expected = _rows_alone(model, prompts, completions)
+    assert logits.shape[:2] == mask.shape == (6, 5)
+    for i, c in enumerate(completions):
+        assert mask[i].tolist() == [j < len(c) for j in range(5)]
+        torch.testing.assert_close(logits[i, : len(c)], expected[i], atol=1e-4, rtol=1e-4)
+
+
+def test_shared_prefix_gradients_equal_the_plain_pass():
+    """The shared prefix runs once; its gradient must collect every row's contribution."""
+    from transformers import AutoModelForCausalLM
+
+    from arena.agents.logits import completion_logits
+
+    model = AutoModelForCausalLM.from_pretrained(str(cached_tiny_model()))
+    g = torch.Generator().manual_seed(1)
+    system = torch.randint(5, 300, (60,), generator=g).tolist()
+    prompts = [system + torch.randint(5, 300, (n,), generator=g).tolist() for n in (3, 9, 1, 5)]
+    completions = [torch.randint(5, 300, (n,), generator=g).tolist() for n in (4, 2, 6, 1)]
+    grads = []
+    for share in (False, True):
+        model.zero_grad(set_to_none=True)
+        logits, mask = completion_logits(model, prompts, completions, pad_id=0, share_prefix=share)
+        targets = torch.zeros(mask.shape, dtype=torch.long)
+        for i, c in enumerate(completions):
+            targets[i, : len(c)] = torch.tensor(c)
+        logp = torch.log_softmax(logits, -1).gather(-1, targets[..., None]).squeeze(-1)
+        (logp * mask).sum().backward()
+        grads.append({n: p.grad.clone() for n, p in model.named_parameters()})
+    for name, grad in grads[0].items():
+        torch.testing.assert_close(grads[1][name], grad, atol=1e-4, rtol=1e-3, msg=name)
+
+
+def test_models_without_cache_arguments_fall_back_to_the_plain_pass():
+    from transformers import AutoModelForCausalLM
+
+    from arena.agents.logits import completion_logits
+
+    model = AutoModelForCausalLM.from_pretrained(str(cached_tiny_model())).eval()
+    prompts, completions = [[5] * 40 + [6], [5] * 40 + [7, 8]], [[1, 2], [3]]
+    with torch.no_grad():
+        got, _ = completion_logits(_NoKeep(model), prompts, completions, pad_id=0)
+        expected = _rows_alone(model, prompts, completions)
+    torch.testing.assert_close(got[0, :2], expected[0], atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(got[1, :1], expected[1], atol=1e-4, rtol=1e-4)

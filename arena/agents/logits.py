@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -28,3 +29,102 @@ def window_logits(model: Any, ids: Any, attention_mask: Any, lo: int, hi: int) -
         keep = torch.arange(lo, hi, device=ids.device)
         return model(input_ids=ids, attention_mask=attention_mask, logits_to_keep=keep).logits.float()
     return model(input_ids=ids, attention_mask=attention_mask).logits[:, lo:hi].float()
+
+
+#: Prompts whose first ``GROUP_KEY`` tokens agree share one prefix forward pass.
+GROUP_KEY = 32
+
+
+def completion_logits(
+    model: Any,
+    prompts: Sequence[Sequence[int]],
+    completions: Sequence[Sequence[int]],
+    pad_id: int,
+    *,
+    share_prefix: bool = True,
+) -> tuple[Any, Any]:
+    """Float logits ``[B, C, V]`` whose ``[i, j]`` predicts ``completions[i][j]`` (with grad when enabled),
+    and the bool mask ``[B, C]`` of real completion tokens (``C`` = the longest completion, at least 1).
+
+    With ``share_prefix`` the rows are grouped by their first ``GROUP_KEY`` prompt tokens and each group's
+    longest common prompt prefix runs once (batch 1); its KV cache is repeated for the group's rows, which
+    then run only their own tokens. A batch of one game's turns shares the system prompt and the rules, most
+    of every prompt, so this saves most of the forward and backward work. The result equals the plain
+    padded forward pass up to float rounding; gradients flow into the shared prefix from every row."""
+    import torch
+
+    device = next(model.parameters()).device
+    cache_arg = "cache" if forward_accepts(model, "cache") else "past_key_values"  # transformers 5 / 4.x
+    share_prefix = share_prefix and forward_accepts(model, "position_ids") and forward_accepts(model, cache_arg)
+    width = max(1, max(len(c) for c in completions))
+    mask = torch.zeros((len(prompts), width), dtype=torch.bool)
+    for i, c in enumerate(completions):
+        mask[i, : len(c)] = True
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for i, p in enumerate(prompts):
+        groups.setdefault(tuple(p[:GROUP_KEY]) if share_prefix else (), []).append(i)
+    parts = [
+        _group_logits(
+            model, [prompts[i] for i in rows], [completions[i] for i in rows], pad_id, width, share_prefix, device
+        )
+        for rows in groups.values()
+    ]
+    order = [i for rows in groups.values() for i in rows]
+    logits = parts[0] if len(parts) == 1 else torch.cat(parts)
+    if order != list(range(len(order))):
+        logits = logits[torch.argsort(torch.tensor(order, device=logits.device))]
+    return logits, mask.to(device)
+
+
+def _common_prefix(prompts: Sequence[Sequence[int]]) -> int:
+    first, n = prompts[0], min(len(p) for p in prompts)
+    for k in range(n):
+        if any(p[k] != first[k] for p in prompts):
+            return k
+    return n
+
+
+def _group_logits(
+    model: Any,
+    prompts: Sequence[Sequence[int]],
+    completions: Sequence[Sequence[int]],
+    pad_id: int,
+    width: int,
+    share_prefix: bool,
+    device: Any,
+) -> Any:
+    """:func:`completion_logits` for one group of rows (``[len(prompts), width, V]``)."""
+    import torch
+
+    # every row keeps at least its last prompt token, whose logits predict its first completion token
+    shared = max(0, min(_common_prefix(prompts), min(len(p) for p in prompts) - 1)) if share_prefix else 0
+    seqs = [list(p[shared:]) + list(c) for p, c in zip(prompts, completions, strict=True)]
+    length = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), length), pad_id, dtype=torch.long)
+    attention = torch.zeros((len(seqs), shared + length), dtype=torch.long)
+    attention[:, :shared] = 1
+    for i, s in enumerate(seqs):
+        ids[i, : len(s)] = torch.tensor(s, dtype=torch.long)
+        attention[i, shared : shared + len(s)] = 1
+    starts = [max(0, len(p) - shared - 1) for p in prompts]  # the position whose logits predict token 1
+    lo = min(starts)
+    hi = max(lo + 1, min(length, max(starts) + width))  # window [lo, hi) of predicting positions
+    ids, attention = ids.to(device), attention.to(device)
+    if shared == 0:
+        logits = window_logits(model, ids, attention, lo, hi)
+    else:
+        kwargs = {}
+        if forward_accepts(model, "logits_to_keep"):
+            kwargs["logits_to_keep"] = 1  # the prefix's logits are not needed
+        prefix = model(input_ids=ids.new_tensor(list(prompts[0][:shared]))[None], use_cache=True, **kwargs)
+        cache_arg = "cache" if forward_accepts(model, "cache") else "past_key_values"
+        cache = prefix["cache"] if cache_arg == "cache" else prefix.past_key_values
+        cache.batch_select_indices(torch.zeros(len(seqs), dtype=torch.long, device=device))  # one copy per row
+        positions = shared + torch.arange(length, device=device).expand(len(seqs), -1)
+        window = {}
+        if forward_accepts(model, "logits_to_keep"):
+            window["logits_to_keep"] = torch.arange(lo, hi, device=device)
+        out = model(input_ids=ids, attention_mask=attention, position_ids=positions, **{cache_arg: cache}, **window)
+        logits = out.logits.float() if window else out.logits[:, lo:hi].float()
+    index = torch.stack([torch.clamp(torch.arange(s - lo, s - lo + width), max=hi - lo - 1) for s in starts]).to(device)
+    return logits.gather(1, index[..., None].expand(-1, -1, logits.shape[-1]))

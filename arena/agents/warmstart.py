@@ -1,51 +1,99 @@
-"""Behaviour-cloning warm start: teach a (tiny) model the answer format from scripted or random play.
+"""Behaviour-cloning warm start: teach a (tiny) model the answer format and legal moves before any RL.
 
 Matches of the chosen games are played by scripted agents (``agents="scripted"``, each game's registered
-``"scripted"`` agent, falling back to random where a game has none) or by random agents
-(``agents="random"``: the model then learns the answer format and nothing of strategy -- the self-play
-preset uses this). Every valid decision becomes one supervised example: the prompt the
-:class:`~arena.agents.llm.LLMAgent` would build for that observation, and the target reply
-``<think>{think}</think><answer>{action}</answer>`` followed by the end-of-turn token. The loss is
-cross-entropy on the reply tokens only.
+``"scripted"`` agent, falling back to random where a game has none), by random agents (``"random"``:
+uniform over the legal moves, so the model learns the format and the legal moves and nothing of strategy)
+or by both (``"mixed"``: each move is the scripted one or, half the time, a random one). Every valid
+decision becomes one supervised example: the prompt the :class:`~arena.agents.llm.LLMAgent` would build
+for that observation, and the target reply ``<think>{think}</think><answer>{action}</answer>`` followed
+by the end-of-turn token.
 
-Logits are computed only at the positions that predict a reply token (:mod:`arena.agents.logits`).
-After the default warm start the unconstrained invalid-move rate at temperature 1 is 1-1.3 % on Kuhn
-Poker and 18-20 % on TicTacToe (``benchmarks/invalid_rate.py``; numbers and timings in ``docs/agents.md``).
+The loss is cross-entropy on the reply tokens plus ``legal_weight`` times the *legality term*: minus the
+log of the probability that the model gives to the legal moves at the one reply token where they differ
+(the cell digit, the poker verb). Cross-entropy toward one chosen move spreads its gradient over every
+other move, legal or not; the legality term says directly that only illegal moves are wrong. With
+``mistake_rate`` a share of decisions first plays an illegal move, so the model also learns the retry
+that follows the game's invalid-move warning. Prompts that share a prefix (system prompt, rules) run it
+once per batch (:func:`arena.agents.logits.completion_logits`).
+
+Invalid-move rates and timings of each recipe are in ``docs/agents.md`` (``benchmarks/invalid_rate.py``).
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import math
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from arena.agents.llm import LLMAgent, format_answer
-from arena.agents.logits import window_logits
+from arena.agents.logits import completion_logits
 from arena.agents.random_agent import RandomAgent
 from arena.core.errors import ArenaError
 
 DEFAULT_ENVS = ("tictactoe-v0", "kuhn-poker-v0")
+#: Defaults of :func:`warmstart` (see docs/agents.md for how they were chosen).
+LEGAL_WEIGHT = 3.0
+MISTAKE_RATE = 0.15
 
 
 @dataclass
 class Example:
+    """One supervised decision. ``branch`` is the index of the first target token at which the replies of
+    the legal actions and of the match's no-longer-legal ones differ, and ``legal_ids`` the tokens that
+    the legal replies have there (empty when nothing is told apart): the legality term of the loss puts
+    probability mass on them."""
+
     prompt_ids: list[int]
     target_ids: list[int]
     env_id: str
+    branch: int = 0
+    legal_ids: list[int] = field(default_factory=list)
+
+
+def branch_tokens(legal: Sequence[Sequence[int]], others: Sequence[Sequence[int]] = ()) -> tuple[int, list[int]]:
+    """The first index at which the token sequences ``legal`` and ``others`` (illegal replies, e.g. the
+    match's earlier moves) differ, and the distinct tokens that the ``legal`` ones have there. ``(k, [])``
+    when there is nothing to tell apart or when some legal reply ends before index ``k``."""
+    replies = [*legal, *others]
+    k = 0
+    while all(len(r) > k for r in replies) and len({r[k] for r in replies}) == 1:
+        k += 1
+    if not legal or len(replies) < 2 or any(len(r) <= k for r in legal):
+        return k, []
+    return k, sorted({int(r[k]) for r in legal})
+
+
+AGENT_KINDS = ("scripted", "random", "mixed")
+
+
+class _Mixed:
+    """The scripted move or, with probability 1/2, a uniformly random legal one: the scripted agent's
+    choices seen from the more varied positions that random moves lead to."""
+
+    def __init__(self, scripted: Any, seed: int) -> None:
+        self.scripted, self.random = scripted, RandomAgent(seed=seed + 7919)
+        self.rng = np.random.default_rng(seed)
+
+    def act(self, observation: Any, info: Any) -> str:
+        move = str(self.scripted.act(observation, info))  # always asked: a scripted agent may keep state
+        return str(self.random.act(observation, info)) if self.rng.random() < 0.5 else move
 
 
 def _make_agent(env_id: str, kind: str, seed: int) -> Any:
     if kind == "random":
         return RandomAgent(seed=seed)
-    if kind != "scripted":
-        raise ArenaError(f"agents must be 'random' or 'scripted', got {kind!r}")
+    if kind not in AGENT_KINDS:
+        raise ArenaError(f"agents must be one of {', '.join(AGENT_KINDS)}, got {kind!r}")
+    if kind == "mixed":
+        return _Mixed(_make_agent(env_id, "scripted", seed), seed)
     import arena
 
     entry = arena.spec(env_id).agents.get("scripted")
@@ -68,11 +116,24 @@ def collect_examples(
     answer_format: str = "tags",
     think: str = "",
     max_steps: int = 500,
+    mistake_rate: float = 0.0,
 ) -> list[Example]:
-    """Play ``matches_per_env`` matches per game and return (prompt ids, reply ids) pairs of valid moves."""
+    """Play ``matches_per_env`` matches per game and return (prompt ids, reply ids) pairs of valid moves.
+
+    With ``mistake_rate`` > 0, that fraction of decisions first plays an illegal move (one of the match's
+    earlier legal actions that is no longer legal, such as an occupied cell), so the examples include the
+    game's invalid-move warning and the correct retry that follows it: what a model sees after its own
+    mistakes."""
     import arena
 
+    rng = np.random.default_rng(seed)
     eos = backend.tokenizer.eos_token_id
+
+    @functools.cache
+    def reply_ids(action: str) -> list[int]:
+        ids = backend.encode(format_answer(action, answer_format, think))
+        return [*ids, int(eos)] if eos is not None else ids
+
     examples: list[Example] = []
     for env_id in env_ids:
         env = arena.make(env_id)
@@ -80,6 +141,8 @@ def collect_examples(
         for m in range(matches_per_env):
             players = {a: _make_agent(env_id, agents, seed + 1000 * m + i) for i, a in enumerate(env.possible_agents)}
             env.reset(seed=seed + m)
+            seen: set[str] = set()  # every action that was legal at some point of this match
+            erred = None  # the seat whose retry comes next
             for steps, seat in enumerate(env.agent_iter()):
                 if steps >= max_steps:
                     break
@@ -87,16 +150,37 @@ def collect_examples(
                 if term or trunc:
                     env.step(None)
                     continue
+                legal = [str(a) for a in info.get("legal_actions") or ()]
+                seen.update(legal)
+                illegal = sorted(seen.difference(legal))
+                if mistake_rate and seat != erred and illegal and rng.random() < mistake_rate:
+                    env.step(illegal[int(rng.integers(len(illegal)))])
+                    erred = seat
+                    continue
+                erred = None
                 action = str(players[seat].act(obs, info))
                 prompt = llm.build_prompt(obs, info)
                 env.step(action)
                 if "invalid_move" in env.infos.get(seat, {}):
                     continue
-                target = backend.encode(format_answer(action, answer_format, think))
-                if eos is not None:
-                    target = [*target, int(eos)]
-                examples.append(Example(backend.apply_chat(prompt), target, env_id))
+                target = reply_ids(action)
+                branch, legal_ids = branch_tokens([reply_ids(a) for a in legal], [reply_ids(a) for a in illegal])
+                if branch >= len(target) or target[branch] not in legal_ids:
+                    branch, legal_ids = 0, []  # a legal action the list does not spell out: no legality term
+                examples.append(Example(backend.apply_chat(prompt), target, env_id, branch, legal_ids))
     return examples
+
+
+def legality_loss(branch_logits: Any, legal_ids: Sequence[Sequence[int]]) -> Any:
+    """Mean over rows of ``-log sum(softmax(branch_logits[i])[legal_ids[i]])``: zero when every row puts
+    all its mass on legal tokens, whichever legal token that is."""
+    import torch
+
+    legal = torch.zeros(branch_logits.shape, dtype=torch.bool, device=branch_logits.device)
+    for row, ids in enumerate(legal_ids):
+        legal[row, list(ids)] = True
+    logp = torch.log_softmax(branch_logits.float(), dim=-1)
+    return -torch.logsumexp(logp.masked_fill(~legal, -math.inf), dim=-1).mean()
 
 
 def train_examples(
@@ -111,8 +195,14 @@ def train_examples(
     pad_id: int = 0,
     log: Callable[[str], None] | None = None,
     log_every: int = 50,
+    legal_weight: float = 0.0,
 ) -> list[float]:
-    """Cross-entropy on reply tokens (AdamW, linear warmup then cosine decay). Returns the loss curve."""
+    """Cross-entropy on reply tokens (AdamW, linear warmup then cosine decay). Returns the loss curve
+    (cross-entropy only).
+
+    ``legal_weight`` adds that multiple of the legality term: minus the log of the probability that the
+    model gives, at the branch token, to any legal action (``Example.legal_ids``). Cross-entropy alone
+    says which legal move to play; this term says directly that every illegal move is wrong."""
     import torch
 
     if not examples:
@@ -133,23 +223,20 @@ def train_examples(
     start = time.perf_counter()
     for step in range(steps):
         batch = [examples[int(i)] for i in rng.integers(len(examples), size=batch_size)]
-        width = max(len(e.prompt_ids) + len(e.target_ids) for e in batch)
-        ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-        labels = torch.full((len(batch), width), -100, dtype=torch.long)
-        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        logits, mask = completion_logits(model, [e.prompt_ids for e in batch], [e.target_ids for e in batch], pad_id)
+        targets = torch.full(mask.shape, -100, dtype=torch.long)
         for r, e in enumerate(batch):
-            seq = e.prompt_ids + e.target_ids
-            ids[r, : len(seq)] = torch.tensor(seq)
-            mask[r, : len(seq)] = 1
-            labels[r, len(e.prompt_ids) : len(seq)] = torch.tensor(e.target_ids)
-        lo = min(len(e.prompt_ids) for e in batch) - 1  # logits only where some reply token is predicted
-        hi = width - 1
-        logits = window_logits(model, ids, mask, lo, hi)
+            targets[r, : len(e.target_ids)] = torch.tensor(e.target_ids, dtype=torch.long)
         loss = torch.nn.functional.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]), labels[:, lo + 1 : hi + 1].reshape(-1), ignore_index=-100
+            logits.reshape(-1, logits.shape[-1]), targets.reshape(-1).to(logits.device), ignore_index=-100
         )
+        total = loss
+        choices = [r for r, e in enumerate(batch) if e.legal_ids]
+        if legal_weight and choices:
+            branch_logits = logits[choices, [batch[r].branch for r in choices]]
+            total = loss + legal_weight * legality_loss(branch_logits, [batch[r].legal_ids for r in choices])
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        total.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         sched.step()
@@ -165,16 +252,18 @@ def warmstart(
     out_dir: str | os.PathLike[str] | None = None,
     *,
     env_ids: Sequence[str] = DEFAULT_ENVS,
-    agents: str = "scripted",
-    matches_per_env: int = 150,
-    steps: int = 300,
+    agents: str = "random",
+    matches_per_env: int = 1000,
+    steps: int = 600,
     batch_size: int = 32,
     lr: float = 3e-3,
     seed: int = 0,
     think: str = "",
+    legal_weight: float = LEGAL_WEIGHT,
+    mistake_rate: float = MISTAKE_RATE,
     log: Callable[[str], None] | None = None,
 ) -> Path:
-    """Fine-tune the model in ``model_dir`` on scripted (or random, ``agents="random"``) play and save it to
+    """Fine-tune the model in ``model_dir`` on ``agents`` play (random, scripted or mixed) and save it to
     ``out_dir`` (default: overwrite ``model_dir``). Returns the output directory."""
     import torch
 
@@ -185,7 +274,13 @@ def warmstart(
         torch.manual_seed(seed)
         t0 = time.perf_counter()
         examples = collect_examples(
-            backend, env_ids, agents=agents, matches_per_env=matches_per_env, seed=seed, think=think
+            backend,
+            env_ids,
+            agents=agents,
+            matches_per_env=matches_per_env,
+            seed=seed,
+            think=think,
+            mistake_rate=mistake_rate,
         )
         if log:
             lengths = [len(e.prompt_ids) + len(e.target_ids) for e in examples]
@@ -202,5 +297,6 @@ def warmstart(
             seed=seed,
             pad_id=int(backend.tokenizer.pad_token_id),
             log=log,
+            legal_weight=legal_weight,
         )
     return backend.save(out_dir if out_dir is not None else model_dir)

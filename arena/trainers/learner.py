@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from arena.agents.logits import window_logits
+from arena.agents.logits import completion_logits
 from arena.trainers.episodes import Turn
 from arena.trainers.loss import policy_loss
 
@@ -17,31 +17,15 @@ from arena.trainers.loss import policy_loss
 def completion_logprobs(model: Any, batch: Sequence[Turn], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-token logprobs [B, T] of each turn's completion under ``model`` (with grad), and the mask.
 
-    Logits are computed only over the window of positions that predict some completion token (the LM
-    head and the softmax over the vocabulary otherwise run at every prompt position and are thrown away)."""
-    seqs = [t.prompt_ids + t.completion_ids for t in batch]
-    width = max(len(s) for s in seqs)
-    comp_width = max(1, max(len(t.completion_ids) for t in batch))
-    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
-    attention = torch.zeros((len(seqs), width), dtype=torch.long)
-    for i, s in enumerate(seqs):
-        ids[i, : len(s)] = torch.tensor(s)
-        attention[i, : len(s)] = 1
-    starts = [max(0, len(t.prompt_ids) - 1) for t in batch]  # the position whose logits predict token 1
-    lo = min(starts)
-    hi = max(lo + 1, min(width - 1, max(starts) + comp_width))  # window [lo, hi) of predicting positions
-    device = next(model.parameters()).device  # the learner may sit on a GPU; batches are built on the CPU
-    ids, attention = ids.to(device), attention.to(device)
-    logits = window_logits(model, ids, attention, lo, hi)
-    targets = ids[:, lo + 1 : hi + 1]
-    logp = torch.log_softmax(logits[:, : targets.shape[1]], dim=-1).gather(-1, targets[..., None]).squeeze(-1)
-    mask = torch.zeros((len(batch), comp_width), dtype=torch.bool)
-    index = torch.zeros((len(batch), comp_width), dtype=torch.long)
+    Logits come from :func:`~arena.agents.logits.completion_logits`: only at positions that predict a
+    completion token, with the prompt prefix that the batch's turns share run once."""
+    logits, mask = completion_logits(model, [t.prompt_ids for t in batch], [t.completion_ids for t in batch], pad_id)
+    targets = torch.zeros(mask.shape, dtype=torch.long)
     for i, turn in enumerate(batch):
-        mask[i, : len(turn.completion_ids)] = True
-        index[i] = torch.clamp(torch.arange(starts[i] - lo, starts[i] - lo + comp_width), max=logp.shape[1] - 1)
-    mask, index = mask.to(device), index.to(device)
-    return logp.gather(1, index) * mask, mask
+        targets[i, : len(turn.completion_ids)] = torch.tensor(turn.completion_ids, dtype=torch.long)
+    targets = targets.to(mask.device)
+    logp = torch.log_softmax(logits, dim=-1).gather(-1, targets[..., None]).squeeze(-1)
+    return logp * mask, mask
 
 
 def update(
