@@ -28,10 +28,7 @@ def step_seconds(model, batches, pad_id: int, share: bool) -> tuple[float, list]
     start = time.perf_counter()
     for prompts, completions in batches:
         model.zero_grad(set_to_none=True)
-        logits, mask = completion_logits(model, prompts, completions, pad_id, share_prefix=share)
-        targets = torch.zeros(mask.shape, dtype=torch.long)
-        for i, c in enumerate(completions):
-            targets[i, : len(c)] = torch.tensor(c, dtype=torch.long)
+        logits, targets, mask = completion_logits(model, prompts, completions, pad_id, share_prefix=share)
         logp = torch.log_softmax(logits, -1).gather(-1, targets[..., None]).squeeze(-1) * mask
         (-logp.sum() / mask.sum()).backward()
         if first is None:

@@ -68,11 +68,12 @@ def test_completion_logits_equal_each_row_alone(share):
     ]
     completions = [[1, 2, 3], [4], [], [9, 9, 9, 9, 9], [2, 2], [8, 7]]
     with torch.no_grad():
-        logits, mask = completion_logits(model, prompts, completions, pad_id=0, share_prefix=share)
+        logits, targets, mask = completion_logits(model, prompts, completions, pad_id=0, share_prefix=share)
         expected = _rows_alone(model, prompts, completions)
     assert logits.shape[:2] == mask.shape == (6, 5)
     for i, c in enumerate(completions):
         assert mask[i].tolist() == [j < len(c) for j in range(5)]
+        assert targets[i].tolist() == c + [0] * (5 - len(c))
         torch.testing.assert_close(logits[i, : len(c)], expected[i], atol=1e-4, rtol=1e-4)
 
 
@@ -90,10 +91,7 @@ def test_shared_prefix_gradients_equal_the_plain_pass():
     grads = []
     for share in (False, True):
         model.zero_grad(set_to_none=True)
-        logits, mask = completion_logits(model, prompts, completions, pad_id=0, share_prefix=share)
-        targets = torch.zeros(mask.shape, dtype=torch.long)
-        for i, c in enumerate(completions):
-            targets[i, : len(c)] = torch.tensor(c)
+        logits, targets, mask = completion_logits(model, prompts, completions, pad_id=0, share_prefix=share)
         logp = torch.log_softmax(logits, -1).gather(-1, targets[..., None]).squeeze(-1)
         (logp * mask).sum().backward()
         grads.append({n: p.grad.clone() for n, p in model.named_parameters()})
@@ -109,7 +107,7 @@ def test_models_without_cache_arguments_fall_back_to_the_plain_pass():
     model = AutoModelForCausalLM.from_pretrained(str(cached_tiny_model())).eval()
     prompts, completions = [[5] * 40 + [6], [5] * 40 + [7, 8]], [[1, 2], [3]]
     with torch.no_grad():
-        got, _ = completion_logits(_NoKeep(model), prompts, completions, pad_id=0)
+        got, _, _ = completion_logits(_NoKeep(model), prompts, completions, pad_id=0)
         expected = _rows_alone(model, prompts, completions)
     torch.testing.assert_close(got[0, :2], expected[0], atol=1e-4, rtol=1e-4)
     torch.testing.assert_close(got[1, :1], expected[1], atol=1e-4, rtol=1e-4)

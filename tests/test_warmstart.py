@@ -81,7 +81,9 @@ def test_legality_term_moves_mass_onto_legal_moves(backend):
         model = AutoModelForCausalLM.from_pretrained(str(cached_tiny_model()))
         train_examples(model, examples, steps=10, batch_size=8, lr=3e-3, pad_id=pad, legal_weight=weight)
         with torch.no_grad():
-            logits, _ = completion_logits(model, [e.prompt_ids for e in choices], [e.target_ids for e in choices], pad)
+            logits, _, _ = completion_logits(
+                model, [e.prompt_ids for e in choices], [e.target_ids for e in choices], pad
+            )
             branch = logits[range(len(choices)), [e.branch for e in choices]]
             return legality_loss(branch, [e.legal_ids for e in choices]).item()
 

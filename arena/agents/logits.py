@@ -20,6 +20,17 @@ def forward_accepts(model: Any, parameter: str) -> bool:
     return parameter in _forward_parameters(type(model))
 
 
+def cache_argument(model: Any) -> str:
+    """The name under which ``model.forward`` takes (and returns) its KV cache: ``cache`` in transformers 5,
+    ``past_key_values`` before."""
+    return "cache" if forward_accepts(model, "cache") else "past_key_values"
+
+
+def returned_cache(outputs: Any, argument: str) -> Any:
+    """The KV cache in a forward pass's ``outputs`` (``argument`` from :func:`cache_argument`)."""
+    return outputs["cache"] if argument == "cache" else outputs.past_key_values
+
+
 def window_logits(model: Any, ids: Any, attention_mask: Any, lo: int, hi: int) -> Any:
     """Float logits ``[B, hi - lo, V]`` of positions ``lo .. hi-1`` (with grad when enabled). Uses the
     model's ``logits_to_keep`` (transformers >= 4.50) when it has one, else slices the full logits."""
@@ -42,9 +53,10 @@ def completion_logits(
     pad_id: int,
     *,
     share_prefix: bool = True,
-) -> tuple[Any, Any]:
+) -> tuple[Any, Any, Any]:
     """Float logits ``[B, C, V]`` whose ``[i, j]`` predicts ``completions[i][j]`` (with grad when enabled),
-    and the bool mask ``[B, C]`` of real completion tokens (``C`` = the longest completion, at least 1).
+    the completion ids ``[B, C]`` (0 past each completion's end) and the bool mask ``[B, C]`` of real
+    completion tokens (``C`` = the longest completion, at least 1).
 
     With ``share_prefix`` the rows are grouped by their first ``GROUP_KEY`` prompt tokens and each group's
     longest common prompt prefix runs once (batch 1); its KV cache is repeated for the group's rows, which
@@ -54,11 +66,14 @@ def completion_logits(
     import torch
 
     device = next(model.parameters()).device
-    cache_arg = "cache" if forward_accepts(model, "cache") else "past_key_values"  # transformers 5 / 4.x
-    share_prefix = share_prefix and forward_accepts(model, "position_ids") and forward_accepts(model, cache_arg)
+    share_prefix = (
+        share_prefix and forward_accepts(model, "position_ids") and forward_accepts(model, cache_argument(model))
+    )
     width = max(1, max(len(c) for c in completions))
+    targets = torch.zeros((len(prompts), width), dtype=torch.long)
     mask = torch.zeros((len(prompts), width), dtype=torch.bool)
     for i, c in enumerate(completions):
+        targets[i, : len(c)] = torch.tensor(list(c), dtype=torch.long)
         mask[i, : len(c)] = True
     groups: dict[tuple[int, ...], list[int]] = {}
     for i, p in enumerate(prompts):
@@ -73,7 +88,7 @@ def completion_logits(
     logits = parts[0] if len(parts) == 1 else torch.cat(parts)
     if order != list(range(len(order))):
         logits = logits[torch.argsort(torch.tensor(order, device=logits.device))]
-    return logits, mask.to(device)
+    return logits, targets.to(device), mask.to(device)
 
 
 def _common_prefix(prompts: Sequence[Sequence[int]]) -> int:
@@ -117,8 +132,8 @@ def _group_logits(
         if forward_accepts(model, "logits_to_keep"):
             kwargs["logits_to_keep"] = 1  # the prefix's logits are not needed
         prefix = model(input_ids=ids.new_tensor(list(prompts[0][:shared]))[None], use_cache=True, **kwargs)
-        cache_arg = "cache" if forward_accepts(model, "cache") else "past_key_values"
-        cache = prefix["cache"] if cache_arg == "cache" else prefix.past_key_values
+        cache_arg = cache_argument(model)
+        cache = returned_cache(prefix, cache_arg)
         cache.batch_select_indices(torch.zeros(len(seqs), dtype=torch.long, device=device))  # one copy per row
         positions = shared + torch.arange(length, device=device).expand(len(seqs), -1)
         window = {}

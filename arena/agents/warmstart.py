@@ -223,13 +223,10 @@ def train_examples(
     start = time.perf_counter()
     for step in range(steps):
         batch = [examples[int(i)] for i in rng.integers(len(examples), size=batch_size)]
-        logits, mask = completion_logits(model, [e.prompt_ids for e in batch], [e.target_ids for e in batch], pad_id)
-        targets = torch.full(mask.shape, -100, dtype=torch.long)
-        for r, e in enumerate(batch):
-            targets[r, : len(e.target_ids)] = torch.tensor(e.target_ids, dtype=torch.long)
-        loss = torch.nn.functional.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]), targets.reshape(-1).to(logits.device), ignore_index=-100
+        logits, targets, mask = completion_logits(
+            model, [e.prompt_ids for e in batch], [e.target_ids for e in batch], pad_id
         )
+        loss = torch.nn.functional.cross_entropy(logits[mask], targets[mask])
         total = loss
         choices = [r for r, e in enumerate(batch) if e.legal_ids]
         if legal_weight and choices:

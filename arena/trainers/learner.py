@@ -19,11 +19,9 @@ def completion_logprobs(model: Any, batch: Sequence[Turn], pad_id: int) -> tuple
 
     Logits come from :func:`~arena.agents.logits.completion_logits`: only at positions that predict a
     completion token, with the prompt prefix that the batch's turns share run once."""
-    logits, mask = completion_logits(model, [t.prompt_ids for t in batch], [t.completion_ids for t in batch], pad_id)
-    targets = torch.zeros(mask.shape, dtype=torch.long)
-    for i, turn in enumerate(batch):
-        targets[i, : len(turn.completion_ids)] = torch.tensor(turn.completion_ids, dtype=torch.long)
-    targets = targets.to(mask.device)
+    logits, targets, mask = completion_logits(
+        model, [t.prompt_ids for t in batch], [t.completion_ids for t in batch], pad_id
+    )
     logp = torch.log_softmax(logits, dim=-1).gather(-1, targets[..., None]).squeeze(-1)
     return logp * mask, mask
 

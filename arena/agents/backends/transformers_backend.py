@@ -27,7 +27,7 @@ from arena.agents.backends.base import (
     images_of,
     text_only,
 )
-from arena.agents.logits import forward_accepts
+from arena.agents.logits import cache_argument, returned_cache
 from arena.core.errors import ArenaError
 
 _DTYPES = ("float32", "float16", "bfloat16", "auto")
@@ -361,8 +361,8 @@ class TransformersBackend:
                 input_ids=ids, attention_mask=mask, position_ids=(mask.cumsum(-1) - 1).clamp(min=0), use_cache=True
             )
             first = torch.log_softmax(prefix.logits[:, -1].float(), dim=-1)[rows]  # predicts each first token
-            cache_arg = "cache" if forward_accepts(self.model, "cache") else "past_key_values"
-            cache = prefix["cache"] if cache_arg == "cache" else prefix.past_key_values  # transformers 5 / 4.x
+            cache_arg = cache_argument(self.model)
+            cache = returned_cache(prefix, cache_arg)
             cache.batch_select_indices(rows)  # one cache row per continuation (rows repeat)
             pad = int(self.tokenizer.pad_token_id)
             cont = torch.full((len(conts), width), pad, dtype=torch.long)
