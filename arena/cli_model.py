@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from arena.agents.warmstart import AGENT_KINDS, LEGAL_WEIGHT, MISTAKE_RATE
+from arena.agents.warmstart import AGENT_KINDS, LEGAL_WEIGHT, MISTAKE_RATE, OBSERVATION_WEIGHT
 
 model_app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 console = Console()
@@ -48,6 +48,9 @@ def warmstart_command(
     mistake_rate: Annotated[
         float, typer.Option(help="share of decisions that first play an illegal move, to learn the retry")
     ] = MISTAKE_RATE,
+    observation_weight: Annotated[
+        float, typer.Option(help="weight of the loss on the prompt's last tokens (the board, the legal moves)")
+    ] = OBSERVATION_WEIGHT,
 ) -> None:
     """Fine-tune on random/scripted play so the model answers with legal moves in the right format before any RL."""
     from arena.agents.warmstart import DEFAULT_ENVS, warmstart
@@ -67,6 +70,7 @@ def warmstart_command(
         seed=seed,
         legal_weight=legal_weight,
         mistake_rate=mistake_rate,
+        observation_weight=observation_weight,
         log=console.print,
     )
     console.print(f"warm-started model written to {path}")

@@ -13,8 +13,10 @@ log of the probability that the model gives to the legal moves at the one reply 
 (the cell digit, the poker verb). Cross-entropy toward one chosen move spreads its gradient over every
 other move, legal or not; the legality term says directly that only illegal moves are wrong. With
 ``mistake_rate`` a share of decisions first plays an illegal move, so the model also learns the retry
-that follows the game's invalid-move warning. Prompts that share a prefix (system prompt, rules) run it
-once per batch (:func:`arena.agents.logits.completion_logits`).
+that follows the game's invalid-move warning. With ``observation_weight`` the loss also predicts each
+prompt's last tokens (the board and the legal moves): a model trained from scratch learns there to read
+which cells are taken. Prompts that share a prefix (system prompt, rules) run it once per batch
+(:func:`arena.agents.logits.completion_logits`).
 
 Invalid-move rates and timings of each recipe are in ``docs/agents.md`` (``benchmarks/invalid_rate.py``).
 """
@@ -42,6 +44,10 @@ DEFAULT_ENVS = ("tictactoe-v0", "kuhn-poker-v0")
 #: Defaults of :func:`warmstart` (see docs/agents.md for how they were chosen).
 LEGAL_WEIGHT = 3.0
 MISTAKE_RATE = 0.15
+OBSERVATION_WEIGHT = 1.0
+#: The prompt's last tokens that the observation loss predicts: TicTacToe's board and legal moves, the
+#: end of a Kuhn Poker history (the system prompt and the rules are the same in every prompt).
+OBSERVATION_TOKENS = 64
 
 
 @dataclass
@@ -196,13 +202,20 @@ def train_examples(
     log: Callable[[str], None] | None = None,
     log_every: int = 50,
     legal_weight: float = 0.0,
+    observation_weight: float = 0.0,
+    observation_tokens: int = OBSERVATION_TOKENS,
 ) -> list[float]:
     """Cross-entropy on reply tokens (AdamW, linear warmup then cosine decay). Returns the loss curve
     (cross-entropy only).
 
     ``legal_weight`` adds that multiple of the legality term: minus the log of the probability that the
     model gives, at the branch token, to any legal action (``Example.legal_ids``). Cross-entropy alone
-    says which legal move to play; this term says directly that every illegal move is wrong."""
+    says which legal move to play; this term says directly that every illegal move is wrong.
+
+    ``observation_weight`` adds that multiple of the cross-entropy on each prompt's last
+    ``observation_tokens`` tokens (the current state). A model trained from scratch has never read a
+    board: predicting the legal-move list from the board, and the board from the history, teaches it to
+    read which cells are taken, which the answer then needs."""
     import torch
 
     if not examples:
@@ -223,15 +236,25 @@ def train_examples(
     start = time.perf_counter()
     for step in range(steps):
         batch = [examples[int(i)] for i in rng.integers(len(examples), size=batch_size)]
+        # the last `tail[i]` prompt tokens run as part of the completion, so that they get logits too
+        tail = [max(0, min(observation_tokens, len(e.prompt_ids) - 1)) if observation_weight else 0 for e in batch]
         logits, targets, mask = completion_logits(
-            model, [e.prompt_ids for e in batch], [e.target_ids for e in batch], pad_id
+            model,
+            [e.prompt_ids[: len(e.prompt_ids) - k] for e, k in zip(batch, tail, strict=True)],
+            [e.prompt_ids[len(e.prompt_ids) - k :] + e.target_ids for e, k in zip(batch, tail, strict=True)],
+            pad_id,
         )
-        loss = torch.nn.functional.cross_entropy(logits[mask], targets[mask])
+        observed = (
+            torch.arange(mask.shape[1], device=mask.device)[None] < torch.tensor(tail, device=mask.device)[:, None]
+        )
+        loss = torch.nn.functional.cross_entropy(logits[mask & ~observed], targets[mask & ~observed])
         total = loss
+        if observation_weight and observed.any():
+            total = total + observation_weight * torch.nn.functional.cross_entropy(logits[observed], targets[observed])
         choices = [r for r, e in enumerate(batch) if e.legal_ids]
         if legal_weight and choices:
-            branch_logits = logits[choices, [batch[r].branch for r in choices]]
-            total = loss + legal_weight * legality_loss(branch_logits, [batch[r].legal_ids for r in choices])
+            branch_logits = logits[choices, [tail[r] + batch[r].branch for r in choices]]
+            total = total + legal_weight * legality_loss(branch_logits, [batch[r].legal_ids for r in choices])
         opt.zero_grad(set_to_none=True)
         total.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -258,6 +281,7 @@ def warmstart(
     think: str = "",
     legal_weight: float = LEGAL_WEIGHT,
     mistake_rate: float = MISTAKE_RATE,
+    observation_weight: float = OBSERVATION_WEIGHT,
     log: Callable[[str], None] | None = None,
 ) -> Path:
     """Fine-tune the model in ``model_dir`` on ``agents`` play (random, scripted or mixed) and save it to
@@ -295,5 +319,6 @@ def warmstart(
             pad_id=int(backend.tokenizer.pad_token_id),
             log=log,
             legal_weight=legal_weight,
+            observation_weight=observation_weight,
         )
     return backend.save(out_dir if out_dir is not None else model_dir)
