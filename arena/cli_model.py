@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from arena.agents.warmstart import AGENT_KINDS, LEGAL_WEIGHT, MISTAKE_RATE, OBSERVATION_WEIGHT
+from arena.agents.warmstart import AGENT_KINDS, ENDGAME_WEIGHT, LEGAL_WEIGHT, MISTAKE_RATE, OBSERVATION_WEIGHT
 
 model_app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 console = Console()
@@ -51,6 +51,9 @@ def warmstart_command(
     observation_weight: Annotated[
         float, typer.Option(help="weight of the loss on the prompt's last tokens (the board, the legal moves)")
     ] = OBSERVATION_WEIGHT,
+    endgame_weight: Annotated[
+        float, typer.Option(help="how much more often positions with one or two legal moves are drawn")
+    ] = ENDGAME_WEIGHT,
 ) -> None:
     """Fine-tune on random/scripted play so the model answers with legal moves in the right format before any RL."""
     from arena.agents.warmstart import DEFAULT_ENVS, warmstart
@@ -71,6 +74,7 @@ def warmstart_command(
         legal_weight=legal_weight,
         mistake_rate=mistake_rate,
         observation_weight=observation_weight,
+        endgame_weight=endgame_weight,
         log=console.print,
     )
     console.print(f"warm-started model written to {path}")

@@ -11,7 +11,14 @@ pytest.importorskip("transformers")
 
 from arena.agents.backends.transformers_backend import TransformersBackend  # noqa: E402
 from arena.agents.tiny import cached_tiny_model  # noqa: E402
-from arena.agents.warmstart import branch_tokens, collect_examples, legality_loss, train_examples  # noqa: E402
+from arena.agents.warmstart import (  # noqa: E402
+    Example,
+    branch_tokens,
+    collect_examples,
+    legality_loss,
+    sampling_weights,
+    train_examples,
+)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -38,6 +45,21 @@ def test_legality_loss_is_minus_log_legal_mass():
     expected = -(math.log(probs[0, 1] + probs[0, 3]) + math.log(probs[1, 0])) / 2
     assert legality_loss(logits, [[1, 3], [0]]).item() == pytest.approx(expected, rel=1e-6)
     assert legality_loss(logits, [[0, 1, 2, 3], [0, 1, 2, 3]]).item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_sampling_weights_favour_end_game_positions_only_where_a_game_offers_more():
+    def example(env_id: str, legal: int) -> Example:
+        return Example([0], [1], env_id, legal_ids=list(range(legal)))
+
+    examples = [example("tictactoe-v0", n) for n in (9, 5, 3, 2, 1, 0)] + [example("kuhn-poker-v0", 2)] * 2
+    weights = sampling_weights(examples, 3.0)
+    assert weights is not None and weights.sum() == pytest.approx(1.0)
+    base = weights[0]
+    # two or one legal cells: three times as likely; no legality information (0): as likely as the rest;
+    # Kuhn Poker, where every decision has two moves, is not an end game.
+    assert list(weights / base) == pytest.approx([1, 1, 1, 3, 3, 1, 1, 1])
+    assert sampling_weights(examples, 1.0) is None
+    assert sampling_weights(examples[-2:], 3.0) is None
 
 
 @pytest.fixture(scope="module")

@@ -48,6 +48,9 @@ OBSERVATION_WEIGHT = 1.0
 #: The prompt's last tokens that the observation loss predicts: TicTacToe's board and legal moves, the
 #: end of a Kuhn Poker history (the system prompt and the rules are the same in every prompt).
 OBSERVATION_TOKENS = 64
+ENDGAME_WEIGHT = 3.0
+#: Positions with at most this many legal moves count as end-game positions (in games that offer more).
+ENDGAME_MOVES = 2
 
 
 @dataclass
@@ -177,6 +180,23 @@ def collect_examples(
     return examples
 
 
+def sampling_weights(examples: Sequence[Example], endgame_weight: float) -> np.ndarray | None:
+    """Probabilities of drawing each example into a batch: ``endgame_weight`` times more for positions with at
+    most ``ENDGAME_MOVES`` legal moves, in games whose other positions offer more (TicTacToe's last cells,
+    not every Kuhn Poker decision). ``None`` when every example is equally likely. Random play rarely
+    reaches them (7.5 % of TicTacToe examples), but every long self-play game does, and there a model
+    that copies a familiar cell number has nothing legal left to stumble on."""
+    most: dict[str, int] = {}
+    for e in examples:
+        most[e.env_id] = max(most.get(e.env_id, 0), len(e.legal_ids))
+    weights = np.array(
+        [endgame_weight if 0 < len(e.legal_ids) <= ENDGAME_MOVES < most[e.env_id] else 1.0 for e in examples]
+    )
+    if endgame_weight == 1.0 or np.all(weights == 1.0):
+        return None
+    return weights / weights.sum()
+
+
 def legality_loss(branch_logits: Any, legal_ids: Sequence[Sequence[int]]) -> Any:
     """Mean over rows of ``-log sum(softmax(branch_logits[i])[legal_ids[i]])``: zero when every row puts
     all its mass on legal tokens, whichever legal token that is."""
@@ -204,6 +224,7 @@ def train_examples(
     legal_weight: float = 0.0,
     observation_weight: float = 0.0,
     observation_tokens: int = OBSERVATION_TOKENS,
+    endgame_weight: float = 1.0,
 ) -> list[float]:
     """Cross-entropy on reply tokens (AdamW, linear warmup then cosine decay). Returns the loss curve
     (cross-entropy only).
@@ -215,7 +236,8 @@ def train_examples(
     ``observation_weight`` adds that multiple of the cross-entropy on each prompt's last
     ``observation_tokens`` tokens (the current state). A model trained from scratch has never read a
     board: predicting the legal-move list from the board, and the board from the history, teaches it to
-    read which cells are taken, which the answer then needs."""
+    read which cells are taken, which the answer then needs. ``endgame_weight`` draws end-game positions
+    that many times more often (:func:`sampling_weights`)."""
     import torch
 
     if not examples:
@@ -234,8 +256,14 @@ def train_examples(
     model.train()
     losses: list[float] = []
     start = time.perf_counter()
+    weights = sampling_weights(examples, endgame_weight)
     for step in range(steps):
-        batch = [examples[int(i)] for i in rng.integers(len(examples), size=batch_size)]
+        drawn = (
+            rng.integers(len(examples), size=batch_size)
+            if weights is None
+            else rng.choice(len(examples), size=batch_size, p=weights)
+        )
+        batch = [examples[int(i)] for i in drawn]
         # the last `tail[i]` prompt tokens run as part of the completion, so that they get logits too
         tail = [max(0, min(observation_tokens, len(e.prompt_ids) - 1)) if observation_weight else 0 for e in batch]
         logits, targets, mask = completion_logits(
@@ -282,6 +310,7 @@ def warmstart(
     legal_weight: float = LEGAL_WEIGHT,
     mistake_rate: float = MISTAKE_RATE,
     observation_weight: float = OBSERVATION_WEIGHT,
+    endgame_weight: float = ENDGAME_WEIGHT,
     log: Callable[[str], None] | None = None,
 ) -> Path:
     """Fine-tune the model in ``model_dir`` on ``agents`` play (random, scripted or mixed) and save it to
@@ -320,5 +349,6 @@ def warmstart(
             log=log,
             legal_weight=legal_weight,
             observation_weight=observation_weight,
+            endgame_weight=endgame_weight,
         )
     return backend.save(out_dir if out_dir is not None else model_dir)
