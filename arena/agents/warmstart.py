@@ -15,7 +15,8 @@ other move, legal or not; the legality term says directly that only illegal move
 ``mistake_rate`` a share of decisions first plays an illegal move, so the model also learns the retry
 that follows the game's invalid-move warning. With ``observation_weight`` the loss also predicts each
 prompt's last tokens (the board and the legal moves): a model trained from scratch learns there to read
-which cells are taken. Prompts that share a prefix (system prompt, rules) run it once per batch
+which cells are taken; ``endgame_weight`` draws the positions with one or two legal moves more often.
+Prompts that share a prefix (system prompt, rules) run it once per batch
 (:func:`arena.agents.logits.completion_logits`).
 
 Invalid-move rates and timings of each recipe are in ``docs/agents.md`` (``benchmarks/invalid_rate.py``).
