@@ -46,6 +46,7 @@ def main() -> None:
     import torch
 
     from arena.agents.backends.transformers_backend import TransformersBackend
+    from arena.agents.logits import common_prefix
     from arena.agents.tiny import build_tiny_model
     from arena.agents.warmstart import collect_examples
 
@@ -64,8 +65,7 @@ def main() -> None:
         step_seconds(model, batches[:1], pad_id, True)  # warm-up
         plain, logp_plain = step_seconds(model, batches, pad_id, False)
         shared, logp_shared = step_seconds(model, batches, pad_id, True)
-        prompts = batches[0][0]
-        common = next((k for k in range(min(map(len, prompts))) if len({p[k] for p in prompts}) > 1), 0)
+        common = common_prefix(batches[0][0])
         tokens = np.mean([len(p) + len(c) for p, c in zip(*batches[0], strict=True)])
         gap = float((logp_plain - logp_shared).abs().max())
         print(f"{env_id:<16}{tokens:>11.0f}{common:>8}{plain:>9.3f}{shared:>10.3f}{plain / shared:>6.1f}x{gap:>13.1e}")

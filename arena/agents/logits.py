@@ -91,7 +91,8 @@ def completion_logits(
     return logits, targets.to(device), mask.to(device)
 
 
-def _common_prefix(prompts: Sequence[Sequence[int]]) -> int:
+def common_prefix(prompts: Sequence[Sequence[int]]) -> int:
+    """The length of the longest token prefix that every prompt starts with."""
     first, n = prompts[0], min(len(p) for p in prompts)
     for k in range(n):
         if any(p[k] != first[k] for p in prompts):
@@ -112,7 +113,7 @@ def _group_logits(
     import torch
 
     # every row keeps at least its last prompt token, whose logits predict its first completion token
-    shared = max(0, min(_common_prefix(prompts), min(len(p) for p in prompts) - 1)) if share_prefix else 0
+    shared = max(0, min(common_prefix(prompts), min(len(p) for p in prompts) - 1)) if share_prefix else 0
     seqs = [list(p[shared:]) + list(c) for p, c in zip(prompts, completions, strict=True)]
     length = max(len(s) for s in seqs)
     ids = torch.full((len(seqs), length), pad_id, dtype=torch.long)
