@@ -193,7 +193,7 @@ def sampling_weights(examples: Sequence[Example], endgame_weight: float) -> np.n
     weights = np.array(
         [endgame_weight if 0 < len(e.legal_ids) <= ENDGAME_MOVES < most[e.env_id] else 1.0 for e in examples]
     )
-    if endgame_weight == 1.0 or np.all(weights == 1.0):
+    if np.all(weights == 1.0):
         return None
     return weights / weights.sum()
 
