@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -48,11 +50,15 @@ def _rows_alone(model, prompts, completions):
     return out
 
 
-@pytest.mark.parametrize("share", [False, True])
-def test_completion_logits_equal_each_row_alone(share):
+@pytest.mark.parametrize(("share", "min_saving"), [(False, 256), (True, 256), (True, 1)])
+def test_completion_logits_equal_each_row_alone(share, min_saving, monkeypatch):
+    """min_saving 1 puts every distinct suffix length in a length bucket of its own."""
     from transformers import AutoModelForCausalLM
 
+    from arena.agents import logits as logits_module
     from arena.agents.logits import GROUP_KEY, completion_logits
+
+    monkeypatch.setattr(logits_module, "BUCKET_MIN_SAVING", min_saving)
 
     model = AutoModelForCausalLM.from_pretrained(str(cached_tiny_model())).eval()
     g = torch.Generator().manual_seed(0)
@@ -77,11 +83,16 @@ def test_completion_logits_equal_each_row_alone(share):
         torch.testing.assert_close(logits[i, : len(c)], expected[i], atol=1e-4, rtol=1e-4)
 
 
-def test_shared_prefix_gradients_equal_the_plain_pass():
-    """The shared prefix runs once; its gradient must collect every row's contribution."""
+@pytest.mark.parametrize("min_saving", [256, 1])
+def test_shared_prefix_gradients_equal_the_plain_pass(min_saving, monkeypatch):
+    """The shared prefix runs once; its gradient must collect every row's contribution, also when the rows
+    run in several length buckets (min_saving 1), each on its own copy of the prefix's cache."""
     from transformers import AutoModelForCausalLM
 
+    from arena.agents import logits as logits_module
     from arena.agents.logits import completion_logits
+
+    monkeypatch.setattr(logits_module, "BUCKET_MIN_SAVING", min_saving)
 
     model = AutoModelForCausalLM.from_pretrained(str(cached_tiny_model()))
     g = torch.Generator().manual_seed(1)
@@ -111,3 +122,23 @@ def test_models_without_cache_arguments_fall_back_to_the_plain_pass():
         expected = _rows_alone(model, prompts, completions)
     torch.testing.assert_close(got[0, :2], expected[0], atol=1e-4, rtol=1e-4)
     torch.testing.assert_close(got[1, :1], expected[1], atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("min_saving", [1, 10, 50, 10**6])
+def test_length_buckets_partition_the_rows_by_length(min_saving):
+    from arena.agents.logits import length_buckets
+
+    lengths = [40, 3, 41, 7, 120, 5, 42, 118]
+    buckets = length_buckets(lengths, min_saving)
+    assert sorted(i for b in buckets for i in b) == list(range(len(lengths)))
+    longest = [max(lengths[i] for i in b) for b in buckets]
+    assert longest == sorted(longest)  # buckets in ascending order of length, no overlap between them
+    for shorter, longer in itertools.pairwise(buckets):
+        assert max(lengths[i] for i in shorter) <= min(lengths[i] for i in longer)
+    padded = sum(len(b) * m for b, m in zip(buckets, longest, strict=True))
+    assert padded <= len(lengths) * max(lengths)
+    if min_saving == 10**6:
+        assert len(buckets) == 1
+    if min_saving == 1:
+        assert padded == sum(lengths)  # every length its own bucket: no padding left
+    assert length_buckets([], min_saving) == []

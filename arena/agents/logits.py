@@ -100,6 +100,30 @@ def common_prefix(prompts: Sequence[Sequence[int]]) -> int:
     return n
 
 
+#: A group's rows are split into length buckets (each padded only to its own longest row) when a split saves
+#: at least this many padded token slots, about the cost of one more forward call on this model size.
+BUCKET_MIN_SAVING = 256
+
+
+def length_buckets(lengths: Sequence[int], min_saving: int = BUCKET_MIN_SAVING) -> list[list[int]]:
+    """Row indices grouped into buckets of similar length: the rows sorted by length, split in two where the
+    padded area (rows x longest row) shrinks most, recursively while a split saves ``min_saving`` slots."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+
+    def split(rows: list[int]) -> list[list[int]]:
+        size = [lengths[i] for i in rows]  # ascending
+        best, cut = 0, 0
+        for k in range(1, len(rows)):
+            saving = len(rows) * size[-1] - (k * size[k - 1] + (len(rows) - k) * size[-1])
+            if saving > best:
+                best, cut = saving, k
+        if best < min_saving:
+            return [rows]
+        return split(rows[:cut]) + split(rows[cut:])
+
+    return split(order) if order else []
+
+
 def _group_logits(
     model: Any,
     prompts: Sequence[Sequence[int]],
@@ -115,32 +139,99 @@ def _group_logits(
     # every row keeps at least its last prompt token, whose logits predict its first completion token
     shared = max(0, min(common_prefix(prompts), min(len(p) for p in prompts) - 1)) if share_prefix else 0
     seqs = [list(p[shared:]) + list(c) for p, c in zip(prompts, completions, strict=True)]
+    if shared == 0:
+        return _padded_logits(model, prompts, seqs, pad_id, width, device)
+    kwargs = {}
+    if forward_accepts(model, "logits_to_keep"):
+        kwargs["logits_to_keep"] = 1  # the prefix's logits are not needed
+    prefix = model(input_ids=torch.tensor(list(prompts[0][:shared]), device=device)[None], use_cache=True, **kwargs)
+    cache_arg = cache_argument(model)
+    cache = returned_cache(prefix, cache_arg)
+    parts, order = [], []
+    for rows in length_buckets([len(s) for s in seqs], BUCKET_MIN_SAVING):
+        if parts:
+            # drop the previous bucket's tokens (a negative count: transformers 4 and 5 agree on its meaning);
+            # what stays is the prefix, repeated
+            cache.crop(shared - cache.get_seq_length())
+        cache.batch_select_indices(torch.zeros(len(rows), dtype=torch.long, device=device))  # a copy per row
+        bucket = [seqs[i] for i in rows]
+        parts.append(
+            _suffix_logits(
+                model, cache, cache_arg, shared, bucket, [len(completions[i]) for i in rows], pad_id, width, device
+            )
+        )
+        order.extend(rows)
+    logits = parts[0] if len(parts) == 1 else torch.cat(parts)
+    if order != list(range(len(order))):
+        logits = logits[torch.argsort(torch.tensor(order, device=logits.device))]
+    return logits
+
+
+def _suffix_logits(
+    model: Any,
+    cache: Any,
+    cache_arg: str,
+    shared: int,
+    seqs: Sequence[Sequence[int]],
+    completion_lengths: Sequence[int],
+    pad_id: int,
+    width: int,
+    device: Any,
+) -> Any:
+    """Logits ``[len(seqs), width, V]`` for rows that continue a cached ``shared``-token prefix with their own
+    tokens ``seqs`` (the end of each prompt, then its completion). The rows are left-padded, so that every
+    completion ends at the last position and the logits are computed for only ``width`` positions."""
+    import torch
+
     length = max(len(s) for s in seqs)
     ids = torch.full((len(seqs), length), pad_id, dtype=torch.long)
     attention = torch.zeros((len(seqs), shared + length), dtype=torch.long)
     attention[:, :shared] = 1
+    positions = torch.full((len(seqs), length), shared, dtype=torch.long)  # pads attend to the prefix only
     for i, s in enumerate(seqs):
-        ids[i, : len(s)] = torch.tensor(s, dtype=torch.long)
-        attention[i, shared : shared + len(s)] = 1
-    starts = [max(0, len(p) - shared - 1) for p in prompts]  # the position whose logits predict token 1
+        ids[i, length - len(s) :] = torch.tensor(list(s), dtype=torch.long)
+        attention[i, shared + length - len(s) :] = 1
+        positions[i, length - len(s) :] = shared + torch.arange(len(s))
+    lo, hi = max(0, length - 1 - width), max(1, length - 1)  # window [lo, hi) of predicting positions
+    window = {}
+    if forward_accepts(model, "logits_to_keep"):
+        window["logits_to_keep"] = torch.arange(lo, hi, device=device)
+    out = model(
+        input_ids=ids.to(device),
+        attention_mask=attention.to(device),
+        position_ids=positions.to(device),
+        **{cache_arg: cache},
+        **window,
+    )
+    logits = out.logits.float() if window else out.logits[:, lo:hi].float()
+    if hi - lo == width and all(n == width for n in completion_lengths):
+        return logits  # every completion fills the window: nothing to realign
+    # completion i's token j is predicted at position length - 1 - len(completion i) + j
+    index = torch.stack(
+        [
+            torch.clamp(torch.arange(length - 1 - n - lo, length - 1 - n - lo + width), 0, hi - lo - 1)
+            for n in completion_lengths
+        ]
+    ).to(device)
+    return logits.gather(1, index[..., None].expand(-1, -1, logits.shape[-1]))
+
+
+def _padded_logits(
+    model: Any, prompts: Sequence[Sequence[int]], seqs: Sequence[Sequence[int]], pad_id: int, width: int, device: Any
+) -> Any:
+    """Logits ``[len(seqs), width, V]`` of whole right-padded rows (no shared prefix): the path for models
+    whose forward takes no cache or position ids."""
+    import torch
+
+    length = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), length), pad_id, dtype=torch.long)
+    attention = torch.zeros((len(seqs), length), dtype=torch.long)
+    for i, s in enumerate(seqs):
+        ids[i, : len(s)] = torch.tensor(list(s), dtype=torch.long)
+        attention[i, : len(s)] = 1
+    starts = [max(0, len(p) - 1) for p in prompts]  # the position whose logits predict token 1
     lo = min(starts)
     hi = max(lo + 1, min(length, max(starts) + width))  # window [lo, hi) of predicting positions
-    ids, attention = ids.to(device), attention.to(device)
-    if shared == 0:
-        logits = window_logits(model, ids, attention, lo, hi)
-    else:
-        kwargs = {}
-        if forward_accepts(model, "logits_to_keep"):
-            kwargs["logits_to_keep"] = 1  # the prefix's logits are not needed
-        prefix = model(input_ids=ids.new_tensor(list(prompts[0][:shared]))[None], use_cache=True, **kwargs)
-        cache_arg = cache_argument(model)
-        cache = returned_cache(prefix, cache_arg)
-        cache.batch_select_indices(torch.zeros(len(seqs), dtype=torch.long, device=device))  # one copy per row
-        positions = shared + torch.arange(length, device=device).expand(len(seqs), -1)
-        window = {}
-        if forward_accepts(model, "logits_to_keep"):
-            window["logits_to_keep"] = torch.arange(lo, hi, device=device)
-        out = model(input_ids=ids, attention_mask=attention, position_ids=positions, **{cache_arg: cache}, **window)
-        logits = out.logits.float() if window else out.logits[:, lo:hi].float()
+    logits = window_logits(model, ids.to(device), attention.to(device), lo, hi)
     index = torch.stack([torch.clamp(torch.arange(s - lo, s - lo + width), max=hi - lo - 1) for s in starts]).to(device)
     return logits.gather(1, index[..., None].expand(-1, -1, logits.shape[-1]))

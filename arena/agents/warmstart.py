@@ -276,10 +276,13 @@ def train_examples(
         observed = (
             torch.arange(mask.shape[1], device=mask.device)[None] < torch.tensor(tail, device=mask.device)[:, None]
         )
-        loss = torch.nn.functional.cross_entropy(logits[mask & ~observed], targets[mask & ~observed])
+        # per-position cross-entropy, then masked means: no boolean indexing of the [B, C, V] logits
+        nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), targets, reduction="none")
+        reply = mask & ~observed
+        loss = (nll * reply).sum() / reply.sum()
         total = loss
         if observation_weight and observed.any():
-            total = total + observation_weight * torch.nn.functional.cross_entropy(logits[observed], targets[observed])
+            total = total + observation_weight * (nll * observed).sum() / observed.sum()
         choices = [r for r, e in enumerate(batch) if e.legal_ids]
         if legal_weight and choices:
             branch_logits = logits[choices, [tail[r] + batch[r].branch for r in choices]]
