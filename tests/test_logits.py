@@ -142,3 +142,27 @@ def test_length_buckets_partition_the_rows_by_length(min_saving):
     if min_saving == 1:
         assert padded == sum(lengths)  # every length its own bucket: no padding left
     assert length_buckets([], min_saving) == []
+
+
+def test_caches_without_layer_tensors_repeat_rows_through_their_own_api():
+    """Caches that keep no ``layers`` of key/value tensors (older transformers) are repeated with
+    ``batch_select_indices``; DynamicCache layers are expanded in place."""
+    from transformers import AutoModelForCausalLM
+
+    from arena.agents.logits import _repeat_rows, cache_argument, returned_cache
+
+    class Selecting:
+        def batch_select_indices(self, indices):
+            self.indices = indices.tolist()
+
+    stub = Selecting()
+    _repeat_rows(stub, 3, "cpu")
+    assert stub.indices == [0, 0, 0]
+    model = AutoModelForCausalLM.from_pretrained(str(cached_tiny_model())).eval()
+    with torch.no_grad():
+        out = model(input_ids=torch.tensor([[5, 6, 7, 8]]), use_cache=True)
+    cache = returned_cache(out, cache_argument(model))
+    keys = cache.layers[0].keys.clone()
+    _repeat_rows(cache, 4, "cpu")
+    assert cache.layers[0].keys.shape[0] == 4
+    torch.testing.assert_close(cache.layers[0].keys[3], keys[0])

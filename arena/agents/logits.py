@@ -153,7 +153,7 @@ def _group_logits(
             # drop the previous bucket's tokens (a negative count: transformers 4 and 5 agree on its meaning);
             # what stays is the prefix, repeated
             cache.crop(shared - cache.get_seq_length())
-        cache.batch_select_indices(torch.zeros(len(rows), dtype=torch.long, device=device))  # a copy per row
+        _repeat_rows(cache, len(rows), device)
         bucket = [seqs[i] for i in rows]
         parts.append(
             _suffix_logits(
@@ -165,6 +165,22 @@ def _group_logits(
     if order != list(range(len(order))):
         logits = logits[torch.argsort(torch.tensor(order, device=logits.device))]
     return logits
+
+
+def _repeat_rows(cache: Any, n: int, device: Any) -> None:
+    """Make every layer of a cache whose rows all hold the same prefix ``n`` rows long. Expands row 0 (a
+    view, whose gradient is a plain sum over the rows) where the cache keeps ``layers`` of ``keys`` and
+    ``values`` tensors; otherwise selects row 0 ``n`` times through the cache's own API (a copy, whose
+    gradient is a scatter-add: correct, slower)."""
+    import torch
+
+    layers = getattr(cache, "layers", None)
+    if layers and all(isinstance(getattr(layer, "keys", None), torch.Tensor) for layer in layers):
+        for layer in layers:
+            layer.keys = layer.keys[:1].expand(n, *layer.keys.shape[1:])
+            layer.values = layer.values[:1].expand(n, *layer.values.shape[1:])
+    else:
+        cache.batch_select_indices(torch.zeros(n, dtype=torch.long, device=device))
 
 
 def _suffix_logits(
