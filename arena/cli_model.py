@@ -8,7 +8,16 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from arena.agents.warmstart import AGENT_KINDS, ENDGAME_WEIGHT, LEGAL_WEIGHT, MISTAKE_RATE, OBSERVATION_WEIGHT
+from arena.agents.warmstart import (
+    AGENT_KINDS,
+    BATCH_SIZE,
+    ENDGAME_WEIGHT,
+    LEGAL_WEIGHT,
+    MATCHES_PER_ENV,
+    MISTAKE_RATE,
+    OBSERVATION_WEIGHT,
+    STEPS,
+)
 
 model_app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 console = Console()
@@ -38,8 +47,12 @@ def warmstart_command(
     agents: Annotated[
         str, typer.Option(help="whose play to imitate: random, scripted or mixed (each move scripted or random)")
     ] = "random",
-    steps: Annotated[int, typer.Option(help="optimizer steps (batch 32)")] = 600,
-    matches: Annotated[int, typer.Option(help="matches played per game to collect examples")] = 1000,
+    steps: Annotated[int, typer.Option(help="optimizer steps")] = STEPS,
+    batch_size: Annotated[int, typer.Option(help="examples per optimizer step")] = BATCH_SIZE,
+    matches: Annotated[
+        int | None,
+        typer.Option(help="matches played per game to collect examples [default: TicTacToe 1000, Kuhn Poker 300]"),
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="write here instead of overwriting MODEL_DIR")] = None,
     seed: Annotated[int, typer.Option(help="seed for play and training")] = 0,
     legal_weight: Annotated[
@@ -69,7 +82,8 @@ def warmstart_command(
         env_ids=tuple(envs or DEFAULT_ENVS),
         agents=agents,
         steps=steps,
-        matches_per_env=matches,
+        batch_size=batch_size,
+        matches_per_env=MATCHES_PER_ENV if matches is None else matches,
         seed=seed,
         legal_weight=legal_weight,
         mistake_rate=mistake_rate,

@@ -78,6 +78,27 @@ def test_examples_mark_the_legal_cells(backend):
         assert cells == sorted(cell.strip("[]") for cell in legal)
 
 
+def test_prompts_are_tokenized_as_the_agent_would_and_matches_are_counted_per_game(backend, monkeypatch):
+    """The batched tokenization gives each prompt exactly ``apply_chat``'s ids; match counts can differ
+    by game (a game not in the mapping plays ``MATCHES``)."""
+    import arena
+    from arena.agents import warmstart
+    from arena.agents.llm import LLMAgent
+
+    monkeypatch.setattr(warmstart, "MATCHES", 3)
+    examples = collect_examples(backend, ["tictactoe-v0", "kuhn-poker-v0"], matches_per_env={"tictactoe-v0": 1}, seed=5)
+    counts = {env: sum(e.env_id == env for e in examples) for env in ("tictactoe-v0", "kuhn-poker-v0")}
+    assert 5 <= counts["tictactoe-v0"] <= 9  # one match: five to nine moves
+    assert 3 * 2 <= counts["kuhn-poker-v0"] <= 3 * 2 * 3  # three matches of two hands, 1-3 decisions each
+    env = arena.make("tictactoe-v0")
+    env.reset(seed=5)
+    obs, _, _, _, info = env.last()
+    prompt = LLMAgent(backend, env_id="tictactoe-v0").build_prompt(obs, info)
+    assert examples[0].prompt_ids == backend.apply_chat(prompt)  # the first decision of the first match
+    assert backend.apply_chat_many([prompt, prompt]) == [backend.apply_chat(prompt)] * 2
+    assert backend.apply_chat_many([]) == []
+
+
 def test_mistakes_add_warnings_and_keep_every_target_legal(backend):
     plain = collect_examples(backend, ["tictactoe-v0"], agents="random", matches_per_env=6, seed=1)
     mixed = collect_examples(backend, ["tictactoe-v0"], agents="random", matches_per_env=6, seed=1, mistake_rate=0.5)

@@ -29,7 +29,7 @@ import importlib
 import math
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,12 @@ from arena.core.errors import ArenaError
 
 DEFAULT_ENVS = ("tictactoe-v0", "kuhn-poker-v0")
 #: Defaults of :func:`warmstart` (see docs/agents.md for how they were chosen).
+#: Matches played per game: Kuhn Poker's decisions repeat (a card and a short betting history), so 300
+#: matches cover them, and the batches' rows go to TicTacToe's thousands of positions instead.
+MATCHES_PER_ENV: dict[str, int] = {"tictactoe-v0": 1000, "kuhn-poker-v0": 300}
+MATCHES = 1000  # for games not in MATCHES_PER_ENV
+BATCH_SIZE = 24
+STEPS = 400
 LEGAL_WEIGHT = 3.0
 MISTAKE_RATE = 0.15
 OBSERVATION_WEIGHT = 1.0
@@ -121,14 +127,16 @@ def collect_examples(
     env_ids: Sequence[str] = DEFAULT_ENVS,
     *,
     agents: str = "random",
-    matches_per_env: int = 200,
+    matches_per_env: int | Mapping[str, int] = 200,
     seed: int = 0,
     answer_format: str = "tags",
     think: str = "",
     max_steps: int = 500,
     mistake_rate: float = 0.0,
 ) -> list[Example]:
-    """Play ``matches_per_env`` matches per game and return (prompt ids, reply ids) pairs of valid moves.
+    """Play ``matches_per_env`` matches per game (one number, or one per game id with :data:`MATCHES` for
+    the others) and return (prompt ids, reply ids) pairs of valid moves. A game's prompts are tokenized
+    in one batch after its matches (the tokenizer's batch call runs on every core).
 
     With ``mistake_rate`` > 0, that fraction of decisions first plays an illegal move (one of the match's
     earlier legal actions that is no longer legal, such as an occupied cell), so the examples include the
@@ -148,7 +156,10 @@ def collect_examples(
     for env_id in env_ids:
         env = arena.make(env_id)
         llm = LLMAgent(backend, env_id=env_id, answer_format=answer_format, think=think)
-        for m in range(matches_per_env):
+        matches = matches_per_env if isinstance(matches_per_env, int) else matches_per_env.get(env_id, MATCHES)
+        prompts: list[Any] = []
+        decisions: list[tuple[list[int], int, list[int]]] = []  # target, branch, legal ids
+        for m in range(matches):
             players = {a: _make_agent(env_id, agents, seed + 1000 * m + i) for i, a in enumerate(env.possible_agents)}
             env.reset(seed=seed + m)
             seen: set[str] = set()  # every action that was legal at some point of this match
@@ -177,8 +188,17 @@ def collect_examples(
                 branch, legal_ids = branch_tokens([reply_ids(a) for a in legal], [reply_ids(a) for a in illegal])
                 if branch >= len(target) or target[branch] not in legal_ids:
                     branch, legal_ids = 0, []  # a legal action the list does not spell out: no legality term
-                examples.append(Example(backend.apply_chat(prompt), target, env_id, branch, legal_ids))
+                prompts.append(prompt)
+                decisions.append((target, branch, legal_ids))
+        for ids, (target, branch, legal_ids) in zip(_prompt_ids(backend, prompts), decisions, strict=True):
+            examples.append(Example(ids, target, env_id, branch, legal_ids))
     return examples
+
+
+def _prompt_ids(backend: Any, prompts: Sequence[Any]) -> list[list[int]]:
+    """``backend.apply_chat`` of every prompt, in one tokenizer call where the backend offers one."""
+    many = getattr(backend, "apply_chat_many", None)
+    return many(prompts) if many else [backend.apply_chat(p) for p in prompts]
 
 
 def sampling_weights(examples: Sequence[Example], endgame_weight: float) -> np.ndarray | None:
@@ -215,7 +235,7 @@ def train_examples(
     examples: Sequence[Example],
     *,
     steps: int = 300,
-    batch_size: int = 32,
+    batch_size: int = BATCH_SIZE,
     lr: float = 3e-3,
     weight_decay: float = 0.0,
     seed: int = 0,
@@ -305,9 +325,9 @@ def warmstart(
     *,
     env_ids: Sequence[str] = DEFAULT_ENVS,
     agents: str = "random",
-    matches_per_env: int = 1000,
-    steps: int = 600,
-    batch_size: int = 32,
+    matches_per_env: int | Mapping[str, int] = MATCHES_PER_ENV,
+    steps: int = STEPS,
+    batch_size: int = BATCH_SIZE,
     lr: float = 3e-3,
     seed: int = 0,
     think: str = "",

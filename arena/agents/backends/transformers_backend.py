@@ -149,6 +149,15 @@ class TransformersBackend:
             return self._mm_inputs([prompt])["input_ids"][0].tolist()
         return list(self.tokenizer(self.chat_text(prompt), add_special_tokens=False)["input_ids"])
 
+    def apply_chat_many(self, prompts: Sequence[ChatPrompt]) -> list[list[int]]:
+        """:meth:`apply_chat` of each prompt; text-only prompts go through one batched tokenizer call."""
+        if self.multimodal and any(images_of(p) for p in prompts):
+            return [self.apply_chat(p) for p in prompts]
+        if not prompts:
+            return []
+        texts = [self.chat_text(p) for p in prompts]
+        return [list(ids) for ids in self.tokenizer(texts, add_special_tokens=False)["input_ids"]]
+
     def encode(self, text: str) -> list[int]:
         """Token ids of a reply text (no special tokens added)."""
         return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
