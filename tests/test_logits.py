@@ -162,6 +162,8 @@ def test_caches_without_layer_tensors_repeat_rows_through_their_own_api():
     with torch.no_grad():
         out = model(input_ids=torch.tensor([[5, 6, 7, 8]]), use_cache=True)
     cache = returned_cache(out, cache_argument(model))
+    if not hasattr(cache, "layers"):  # transformers < 4.56: the stub's path above is the one taken
+        return
     keys = cache.layers[0].keys.clone()
     _repeat_rows(cache, 4, "cpu")
     assert cache.layers[0].keys.shape[0] == 4

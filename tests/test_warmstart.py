@@ -89,7 +89,7 @@ def test_prompts_are_tokenized_as_the_agent_would_and_matches_are_counted_per_ga
     examples = collect_examples(backend, ["tictactoe-v0", "kuhn-poker-v0"], matches_per_env={"tictactoe-v0": 1}, seed=5)
     counts = {env: sum(e.env_id == env for e in examples) for env in ("tictactoe-v0", "kuhn-poker-v0")}
     assert 5 <= counts["tictactoe-v0"] <= 9  # one match: five to nine moves
-    assert 3 * 2 <= counts["kuhn-poker-v0"] <= 3 * 2 * 3  # three matches of two hands, 1-3 decisions each
+    assert 3 * 2 * 2 <= counts["kuhn-poker-v0"] <= 3 * 2 * 3  # three matches of two hands, 2-3 decisions each
     env = arena.make("tictactoe-v0")
     env.reset(seed=5)
     obs, _, _, _, info = env.last()
