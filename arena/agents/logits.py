@@ -31,15 +31,16 @@ def returned_cache(outputs: Any, argument: str) -> Any:
     return outputs["cache"] if argument == "cache" else outputs.past_key_values
 
 
-def window_logits(model: Any, ids: Any, attention_mask: Any, lo: int, hi: int) -> Any:
-    """Float logits ``[B, hi - lo, V]`` of positions ``lo .. hi-1`` (with grad when enabled). Uses the
-    model's ``logits_to_keep`` (transformers >= 4.50) when it has one, else slices the full logits."""
+def window_logits(model: Any, ids: Any, attention_mask: Any, lo: int, hi: int, **inputs: Any) -> Any:
+    """Float logits ``[B, hi - lo, V]`` of positions ``lo .. hi-1`` (with grad when enabled), passing any
+    further ``inputs`` (position ids, a KV cache) to the model. Uses the model's ``logits_to_keep``
+    (transformers >= 4.50) when it has one, else slices the full logits."""
     import torch
 
     if forward_accepts(model, "logits_to_keep"):
         keep = torch.arange(lo, hi, device=ids.device)
-        return model(input_ids=ids, attention_mask=attention_mask, logits_to_keep=keep).logits.float()
-    return model(input_ids=ids, attention_mask=attention_mask).logits[:, lo:hi].float()
+        return model(input_ids=ids, attention_mask=attention_mask, logits_to_keep=keep, **inputs).logits.float()
+    return model(input_ids=ids, attention_mask=attention_mask, **inputs).logits[:, lo:hi].float()
 
 
 #: Prompts whose first ``GROUP_KEY`` tokens agree share one prefix forward pass.
@@ -209,17 +210,9 @@ def _suffix_logits(
         attention[i, shared + length - len(s) :] = 1
         positions[i, length - len(s) :] = shared + torch.arange(len(s))
     lo, hi = max(0, length - 1 - width), max(1, length - 1)  # window [lo, hi) of predicting positions
-    window = {}
-    if forward_accepts(model, "logits_to_keep"):
-        window["logits_to_keep"] = torch.arange(lo, hi, device=device)
-    out = model(
-        input_ids=ids.to(device),
-        attention_mask=attention.to(device),
-        position_ids=positions.to(device),
-        **{cache_arg: cache},
-        **window,
+    logits = window_logits(
+        model, ids.to(device), attention.to(device), lo, hi, position_ids=positions.to(device), **{cache_arg: cache}
     )
-    logits = out.logits.float() if window else out.logits[:, lo:hi].float()
     if hi - lo == width and all(n == width for n in completion_lengths):
         return logits  # every completion fills the window: nothing to realign
     # completion i's token j is predicted at position length - 1 - len(completion i) + j
