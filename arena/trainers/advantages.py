@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.signal import lfilter
 
 EPS = 1e-6
 
@@ -154,12 +153,11 @@ class RoleBaseline:
         out = np.empty_like(returns)
         for key in dict.fromkeys(keys.tolist()):
             idx = np.flatnonzero(keys == key)
-            start = self.baselines.get(key, 0.0)
-            # b_n = α b_{n-1} + (1-α) R_n as a linear filter with initial state b_0 = start.
-            ema, _ = lfilter([1 - self.decay], [1, -self.decay], returns[idx], zi=[self.decay * start])
-            before = np.r_[start, ema[:-1]]
-            out[idx] = returns[idx] - before
-            self.baselines[key] = float(ema[-1])
+            baseline = self.baselines.get(key, 0.0)
+            for i in idx.tolist():  # b ← α b + (1−α) R in order; a loop over trajectories, not turns
+                out[i] = returns[i] - baseline
+                baseline = self.decay * baseline + (1.0 - self.decay) * returns[i]
+            self.baselines[key] = float(baseline)
         return out
 
     def state_dict(self) -> dict[str, Any]:
