@@ -26,6 +26,7 @@ from pettingzoo import AECEnv
 
 from arena.core.episode import EpisodeBook
 from arena.core.errors import ArenaError
+from arena.core.replies import InvalidReply
 
 
 class TextGameEnv(EpisodeBook, AECEnv):
@@ -110,9 +111,13 @@ class TextGameEnv(EpisodeBook, AECEnv):
         self._cumulative_rewards[agent] = 0.0
         self._clear_rewards()
         self.infos[agent].pop("invalid_move", None)
-        text = self._coerce_action(action)
-        self.transcript.record("action", agent=agent, text=text, turn=self.turn)
-        reason = self._play(agent, text)
+        if isinstance(action, InvalidReply):  # a reply with no move: nothing reaches the rules
+            self.transcript.record("action", agent=agent, text="", turn=self.turn)
+            reason: str | None = action.clean_reason()
+        else:
+            text = self._coerce_action(action)
+            self.transcript.record("action", agent=agent, text=text, turn=self.turn)
+            reason = self._play(agent, text)
         if reason is None:
             self._invalid_streak[agent] = 0
             self.turn += 1

@@ -18,6 +18,7 @@ from pettingzoo import ParallelEnv
 
 from arena.core.episode import EpisodeBook
 from arena.core.errors import ArenaError
+from arena.core.replies import InvalidReply
 
 
 class TextParallelEnv(EpisodeBook, ParallelEnv):
@@ -76,10 +77,12 @@ class TextParallelEnv(EpisodeBook, ParallelEnv):
             raise ArenaError("the episode is over: call reset()")
         live = list(self.agents)
         self.rewards = {a: 0.0 for a in live}
-        texts = {a: self._coerce_action(actions.get(a)) for a in live}
+        no_move = {a: r.clean_reason() for a in live if isinstance(r := actions.get(a), InvalidReply)}
+        texts = {a: "" if a in no_move else self._coerce_action(actions.get(a)) for a in live}
         for agent in live:
             self.transcript.record("action", agent=agent, text=texts[agent], turn=self.turn)
-        self._invalid = dict(self._play_round(texts))
+        # A reply with no move plays as an empty action (the game's default) and is always invalid.
+        self._invalid = dict(self._play_round(texts)) | no_move
         for agent, reason in self._invalid.items():
             self.invalid_counts[agent] += 1
             self.tell(agent, f"Invalid move: {reason} The default move was played for you.", kind="warning")
