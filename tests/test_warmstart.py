@@ -72,7 +72,7 @@ def test_examples_mark_the_legal_cells(backend):
     assert examples
     for e in examples:
         prompt = backend.tokenizer.decode(e.prompt_ids)
-        legal = prompt.rsplit("Legal moves:", 1)[1].split("<|im_end|>")[0].split()
+        legal = prompt.rsplit("Legal moves:", 1)[1].split("\n\nNow reply")[0].split()
         assert e.target_ids[e.branch] in e.legal_ids  # also with one free cell: the others are occupied
         cells = sorted(backend.tokenizer.decode([t]) for t in e.legal_ids)
         assert cells == sorted(cell.strip("[]") for cell in legal)

@@ -37,6 +37,9 @@ Returned structure (one :class:`MatchOutcome` per input match, in input order)::
       final            True for this seat's last decision in the match
       info             shallow copy of infos[seat] at decision time
 
+Each LLM decision's whole reply is also recorded in the match transcript as a spectator-only
+``reasoning`` event (:mod:`arena.agents.reasoning`); only the answer reaches the game.
+
 Summing ``turn.reward`` over a seat's turns plus ``pre_rewards[seat]`` gives ``returns[seat]`` for
 seats whose every decision was an LLM decision (``tests/test_scheduler.py`` checks this).
 """
@@ -49,6 +52,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from arena.agents.llm import ActionTrace, LLMAgent
+from arena.agents.reasoning import record_reasoning
 from arena.core.errors import ArenaError
 
 
@@ -288,6 +292,8 @@ class BatchScheduler:
         else:
             # A non-LLM decision closes this seat's open LLM turn: later rewards are not its doing.
             run.open_turn.pop(seat, None)
+        if trace is not None:
+            record_reasoning(run.env, seat, trace)
         run.env.step(action)
         run.steps += 1
         if record is not None:

@@ -8,6 +8,7 @@ agent at each turn. ``Transcript.view(agent, upto)`` rebuilds that observation t
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,3 +126,27 @@ def compose_observation(header: str, lines: list[str], prompt: str) -> str:
     if prompt:
         parts.append(prompt)
     return "\n\n".join(part for part in parts if part)
+
+
+_MESSAGE_LINE = re.compile(r"^(?:…|\[[^\]\n]+\] )")
+
+
+def split_observation(text: str) -> tuple[str, list[str], str]:
+    """Undo :func:`compose_observation` for an acting agent's observation: (header, history lines,
+    prompt). The prompt is the last paragraph; the paragraph before it is the history when every line
+    there is a rendered message (``[sender] …``, an indented continuation, or a ``…`` clip mark);
+    everything else is the header. History lines keep each message's continuation lines with it."""
+    blocks = text.split("\n\n")
+    if len(blocks) < 3:
+        return text if len(blocks) == 1 else blocks[0], [], "" if len(blocks) == 1 else blocks[1]
+    *head, history, prompt = blocks
+    raw = history.split("\n")
+    if not _MESSAGE_LINE.match(raw[0]) or any(not (_MESSAGE_LINE.match(x) or x.startswith("  ")) for x in raw):
+        return "\n\n".join([*head, history]), [], prompt
+    lines: list[str] = []
+    for line in raw:
+        if line.startswith("  ") and lines:
+            lines[-1] += "\n" + line
+        else:
+            lines.append(line)
+    return "\n\n".join(head), lines, prompt
