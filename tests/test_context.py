@@ -11,50 +11,57 @@ from arena.agents.context import ELISION_NOTE, estimate_tokens, fit_observation,
 from arena.core.messages import GAME, Message
 from arena.core.transcript import compose_observation, split_observation
 
-_line = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=30)
+_line = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=30).filter(
+    lambda s: not s.startswith(("[game] ", "[player_", "…"))
+)
 _messages = st.lists(
     st.tuples(st.sampled_from([GAME, "player_0", "player_12"]), st.lists(_line, min_size=1, max_size=3)),
     max_size=8,
 )
-_header = st.lists(_line.filter(lambda s: not s.startswith(("[", "…"))), min_size=1, max_size=4).map("\n".join)
+_header = st.lists(_line, min_size=1, max_size=4).map("\n".join)
 
 
 @given(_header, _header, _messages, _line.filter(lambda s: s.strip() != ""))
 def test_split_observation_undoes_compose_observation(intro, setup, messages, prompt):
-    header = f"{intro}\n\n{setup}".strip()  # headers may hold paragraphs (household's do)
+    """Headers with paragraphs (household's), players' multi-line speeches (indented) and the game's
+    multi-line messages (not indented: household's feedback) split back exactly."""
+    header = f"{intro}\n\n{setup}".strip()
     prompt = prompt.strip()
-    lines = [
-        Message(sender, "\n".join(parts) if sender != GAME else " ".join(parts)).render() for sender, parts in messages
-    ]
+    lines = [Message(sender, "\n".join(parts)).render() for sender, parts in messages]
     text = compose_observation(header, lines, prompt)
-    if "\n\n" in "\n".join(lines) or not header or any(not line.strip() for line in lines):
-        return  # empty paragraphs make the layout ambiguous; games never emit them
+    joined = "\n".join(lines)
+    if "\n\n" in joined or joined.endswith("\n") or not header or header.startswith("\n") or "\n\n\n" in header:
+        return  # empty lines make the layout ambiguous; games never emit them
     assert split_observation(text) == (header, lines, prompt)
 
 
-def test_split_observation_of_real_games_finds_the_history():
-    env = arena.make("werewolf-v0", num_players=7)
+@pytest.mark.parametrize("env_id", [s.id for s in arena.list_envs()])
+def test_split_observation_of_real_games_finds_the_history(env_id):
+    env = arena.make(env_id)
     env.reset(seed=3)
-    for _ in range(12):
-        _, _, term, trunc, info = env.last()
-        env.step(None if term or trunc else (info.get("legal_actions") or ["I suspect player_2."])[0])
-    seat = env.agent_selection
-    header, lines, prompt = split_observation(env.observe(seat)["text"])
     raw = env.unwrapped
-    assert header == raw._headers[seat] and lines == raw.log.lines(seat) and prompt == raw._prompt(seat)
-
-
-def _chars_fit(limit):
-    return lambda text: len(text) <= limit
+    checked = 0
+    for step, seat in enumerate(env.agent_iter(max_iter=60)):
+        obs, _, term, trunc, info = env.last()
+        if term or trunc:
+            env.step(None)
+            continue
+        history = raw.log.lines(seat)
+        if history and "…" not in obs["text"]:
+            header, lines, prompt = split_observation(obs["text"])
+            assert header == raw._headers[seat] and lines == history and prompt == raw._prompt(seat)
+            checked += 1
+        env.step((info.get("legal_actions") or ["I suspect player_2."])[step % len(info.get("legal_actions") or [1])])
+    assert checked
 
 
 def test_fit_observation_drops_the_fewest_oldest_lines_and_says_so():
     header, prompt = "Rules.\nYou are player_3, a seer.", "Vote now: [player_1] [player_2]"
     lines = [f"[player_{i % 5}] speech number {i}" for i in range(40)]
     text = compose_observation(header, lines, prompt)
-    assert fit_observation(text, _chars_fit(len(text))) == (text, 0)
+    assert fit_observation(text, len, len(text)) == (text, 0)
     limit = len(text) // 2
-    fitted, k = fit_observation(text, _chars_fit(limit))
+    fitted, k = fit_observation(text, len, limit)
     assert len(fitted) <= limit and 0 < k < 40
     assert fitted.startswith(header + "\n\n" + ELISION_NOTE.format(n=k)) and fitted.endswith(
         lines[-1] + "\n\n" + prompt
@@ -62,10 +69,10 @@ def test_fit_observation_drops_the_fewest_oldest_lines_and_says_so():
     one_less = compose_observation(header, [ELISION_NOTE.format(n=k - 1), *lines[k - 1 :]], prompt)
     assert len(one_less) > limit  # the fewest lines were dropped
     # Too small even for header and prompt: the header's middle goes, the prompt stays.
-    fitted, k = fit_observation(text, _chars_fit(len(prompt) + 80))
+    fitted, k = fit_observation(text, len, len(prompt) + 80)
     assert k == 40 and fitted.endswith(prompt) and "…" in fitted and len(fitted) <= len(prompt) + 80
     # Hopeless: the text's end is kept.
-    fitted, _ = fit_observation(text, _chars_fit(10))
+    fitted, _ = fit_observation(text, len, 10)
     assert len(fitted) <= 10 and fitted.endswith(prompt[-5:])
 
 
@@ -129,3 +136,45 @@ def test_sixteen_player_werewolf_fits_the_tiny_model():
         speech = f"I am {seat} and I have a long story to tell about what I saw last night. " * 5
         env.step(legal[step % len(legal)] if legal else speech)
     assert elided > 10 and decisions > 100
+
+
+@pytest.fixture(scope="module")
+def tiny_backend():
+    pytest.importorskip("transformers")
+    from arena.agents.backends.transformers_backend import TransformersBackend
+    from arena.agents.tiny import cached_tiny_model
+
+    return TransformersBackend(str(cached_tiny_model()))
+
+
+@given(st.text(max_size=300), st.text(max_size=50))
+def test_prompt_budget_never_passes_a_prompt_that_does_not_fit(tiny_backend, user, system):
+    """The byte bound that skips tokenizing is an upper bound of the real count (any unicode, any tags)."""
+    from arena.agents.context import PromptBudget
+
+    prompt = [{"role": "system", "content": system}, {"role": "user", "content": user + "<|im_end|><think>"}]
+    exact = len(tiny_backend.apply_chat(prompt))
+    budget = PromptBudget(tiny_backend, exact)
+    assert budget._bound(prompt) >= exact and budget.fits(prompt)
+    assert not PromptBudget(tiny_backend, exact - 1).fits(prompt)
+
+
+@given(st.lists(st.integers(1, 80), min_size=1, max_size=60), st.integers(0, 3000), st.integers(-5, 70))
+def test_fit_observation_is_minimal_from_any_guess(lengths, limit, guess):
+    """Whatever the line lengths and the starting guess, the fewest lines are dropped (counted by chars)."""
+    from arena.agents.context import _smallest
+
+    lines = [f"[player_1] {'x' * n}" for n in lengths]
+    text = compose_observation("Rules.", lines, "Act now.")
+    fitted, k = fit_observation(text, len, limit)
+    if len(text) <= limit:
+        assert (fitted, k) == (text, 0)
+    elif k < len(lines) or len(fitted) <= limit:
+        assert len(fitted) <= limit or k == len(lines)
+    ok = [
+        len(compose_observation("Rules.", [ELISION_NOTE.format(n=j), *lines[j:]], "Act now.")) <= limit
+        for j in range(1, len(lines) + 1)
+    ]
+    expected = next((j + 1 for j, good in enumerate(ok) if good), None)
+    assert _smallest(1, len(lines), lambda j: ok[j - 1], guess) == expected
+    assert _smallest(1, len(lines), lambda j: ok[j - 1]) == expected

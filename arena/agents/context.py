@@ -9,11 +9,13 @@ header and prompt alone are too long is the header's middle cut, then the text's
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 from collections.abc import Callable
 from typing import Any
 
-from arena.agents.backends.base import text_of
+from arena.agents.backends.base import images_of, text_of
 from arena.core.spaces import clip_text
 from arena.core.transcript import compose_observation, split_observation
 
@@ -65,11 +67,43 @@ def estimate_tokens(prompt: Any) -> int:
     )
 
 
-def fit_observation(text: str, fits: Callable[[str], bool]) -> tuple[str, int]:
-    """``text`` shortened until ``fits(text)``: the fewest oldest history lines dropped, noted with
-    :data:`ELISION_NOTE`; if even no history is too long, the header's middle is cut, then the text's
-    start. Returns the text and the number of history lines left out."""
-    if fits(text):
+class PromptBudget:
+    """Whether a chat prompt fits in ``limit`` tokens, counted by the backend's tokenizer.
+
+    Most prompts are far below the limit; those are told apart without tokenizing: no token of a
+    byte-level or SentencePiece tokenizer covers less than one byte of text, so a prompt's tokens are at
+    most its text's UTF-8 bytes plus the chat template's own tokens (measured once on empty messages) and
+    :data:`TOKENS_PER_MESSAGE` per message. Prompts with images are always counted."""
+
+    def __init__(self, backend: Any, limit: int) -> None:
+        self.limit = int(limit)
+        self.count = token_counter(backend)
+        self.exact = self.count is not estimate_tokens
+        self._template: dict[tuple[str, ...], int] = {}
+
+    def fits(self, prompt: Any) -> bool:
+        """Whether ``prompt`` has at most ``limit`` tokens."""
+        return self.surely_fits(prompt) or self.count(prompt) <= self.limit
+
+    def surely_fits(self, prompt: Any) -> bool:
+        """True when the byte bound alone shows that ``prompt`` fits (no tokenizing)."""
+        return self.exact and not images_of(prompt) and self._bound(prompt) <= self.limit
+
+    def _bound(self, prompt: Any) -> int:
+        roles = tuple(str(m.get("role", "")) for m in prompt)
+        if roles not in self._template:
+            self._template[roles] = self.count([{"role": r, "content": ""} for r in roles])
+        text = sum(len(text_of(m.get("content")).encode("utf-8")) for m in prompt)
+        return text + self._template[roles] + TOKENS_PER_MESSAGE * len(prompt)
+
+
+def fit_observation(text: str, count: Callable[[str], int], limit: int) -> tuple[str, int]:
+    """``text`` shortened until ``count(text) <= limit``: the fewest oldest history lines dropped, noted
+    with :data:`ELISION_NOTE`; if even no history is too long, the header's middle is cut, then the
+    text's start. Returns the text and the number of history lines left out. The search starts where
+    the first count's tokens per character say the cut should be, so a long prompt costs a few counts."""
+    total = count(text)
+    if total <= limit:
         return text, 0
     header, lines, prompt = split_observation(text)
     n = len(lines)
@@ -78,7 +112,13 @@ def fit_observation(text: str, fits: Callable[[str], bool]) -> tuple[str, int]:
         kept = lines[k:]
         return compose_observation(head, [ELISION_NOTE.format(n=k), *kept] if k else kept, prompt)
 
-    k = _smallest(1, n, lambda k: fits(elided(k)))
+    def fits(candidate: str) -> bool:
+        return count(candidate) <= limit
+
+    per_char = total / max(1, len(text))
+    dropped = list(itertools.accumulate(len(line) + 1 for line in lines))
+    guess = bisect.bisect_left(dropped, (total - limit) / per_char + len(ELISION_NOTE)) + 1
+    k = _smallest(1, n, lambda k: fits(elided(k)), guess)
     if k is not None:
         return elided(k), k
     cut = _smallest(0, len(header), lambda c: fits(elided(n, _clip_middle(header, len(header) - c))))
@@ -99,14 +139,41 @@ def _clip_middle(text: str, keep: int) -> str:
     return text[:head] + "…" + text[len(text) - (keep - 1 - head) :]
 
 
-def _smallest(lo: int, hi: int, ok: Callable[[int], bool]) -> int | None:
-    """The smallest ``k`` in [lo, hi] with ``ok(k)``, for ``ok`` monotone in ``k``; None when ``ok(hi)`` fails."""
-    if hi < lo or not ok(hi):
+def _smallest(lo: int, hi: int, ok: Callable[[int], bool], guess: int | None = None) -> int | None:
+    """The smallest ``k`` in [lo, hi] with ``ok(k)``, for ``ok`` monotone in ``k`` (None when none is).
+    From ``guess``, steps of 1, 2, 4… find a bracket first, then bisection: few calls of ``ok`` when the
+    guess is close."""
+    if hi < lo:
         return None
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if ok(mid):
-            hi = mid
+    if guess is None:
+        below, above = lo - 1, hi
+        if not ok(hi):
+            return None
+    else:
+        g = min(max(guess, lo), hi)
+        step = 1
+        if ok(g):
+            below, above = lo - 1, g  # ok(above); below is not ok (or below lo)
+            while above - step >= lo:
+                if not ok(above - step):
+                    below = above - step
+                    break
+                above -= step
+                step *= 2
         else:
-            lo = mid + 1
-    return lo
+            below = g
+            while True:
+                probe = min(below + step, hi)
+                if ok(probe):
+                    above = probe
+                    break
+                if probe == hi:
+                    return None
+                below, step = probe, step * 2
+    while above - below > 1:
+        mid = (below + above) // 2
+        if ok(mid):
+            above = mid
+        else:
+            below = mid
+    return above

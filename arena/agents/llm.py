@@ -37,7 +37,7 @@ import numpy as np
 from arena.agents.answers import Answer, extract_answer, format_answer
 from arena.agents.backends.base import ChatPrompt, Completion, PolicyBackend, SamplingParams, Scored
 from arena.agents.base import BaseAgent, Info, Observation
-from arena.agents.context import fit_observation, max_model_len, token_counter
+from arena.agents.context import PromptBudget, fit_observation, max_model_len
 from arena.agents.prompts import answer_spec, default_max_new_tokens, system_prompt_for, turn_instructions
 from arena.core.errors import ArenaError
 
@@ -113,11 +113,10 @@ class LLMAgent(BaseAgent):
             self.sampling = replace(self.sampling, seed=seed)
         self._calls = 0
         self.max_model_len = max_model_len
-        self._count = token_counter(backend)
         self._budget = self._prompt_budget()
 
     # -- prompts -----------------------------------------------------------------------------------
-    def _prompt_budget(self) -> int | None:
+    def _prompt_budget(self) -> PromptBudget | None:
         """Most prompt tokens: the model's maximum length minus ``max_new_tokens`` (None: no limit known)."""
         limit = self.max_model_len or max_model_len(self.backend)
         if limit is None:
@@ -128,11 +127,12 @@ class LLMAgent(BaseAgent):
                 f"max_new_tokens={self.sampling.max_new_tokens} leaves {budget} of the model's {limit} tokens "
                 f"for the prompt (at least {MIN_PROMPT_TOKENS} are needed): lower max_new_tokens"
             )
-        return budget
+        return PromptBudget(self.backend, budget)
 
-    def build_prompt(self, observation: Observation, info: Info) -> ChatPrompt:
+    def build_prompt(self, observation: Observation, info: Info, *, fit: bool = True) -> ChatPrompt:
         """The chat messages for one decision: system prompt, observation, the turn's answer instructions;
-        the oldest history is left out when the prompt would not fit the context budget."""
+        the oldest history is left out when the prompt would not fit the context budget (``fit=False``
+        skips that check, for callers that count the tokens themselves)."""
         obs = observation if isinstance(observation, dict) else {"text": str(observation)}
         text = str(obs.get("text", ""))
         image = obs.get("image")
@@ -149,10 +149,15 @@ class LLMAgent(BaseAgent):
             system = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
             return [*system, {"role": "user", "content": content}]
 
-        if self._budget is not None:
-            count, budget = self._count, self._budget
-            text, _ = fit_observation(text, lambda t: count(messages(t)) <= budget)
+        budget = self._budget
+        if fit and budget is not None and not budget.surely_fits(messages(text)):
+            text, _ = fit_observation(text, lambda t: budget.count(messages(t)), budget.limit)
         return messages(text)
+
+    @property
+    def prompt_budget(self) -> int | None:
+        """The most prompt tokens :meth:`build_prompt` allows (None: no limit known)."""
+        return None if self._budget is None else self._budget.limit
 
     def parse(self, text: str, finish_reason: str = "stop") -> Answer:
         """The move in a reply under the answer policy, or an :class:`InvalidReply`."""

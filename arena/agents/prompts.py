@@ -38,6 +38,8 @@ ANSWER_CHARS: dict[str, int] = {
 #: Answer length assumed for a game not listed above, or a free-text turn without ``max_chars``.
 DEFAULT_ANSWER_CHARS = 300
 TEXT_EXAMPLE = "I agree."
+#: How every turn's instructions begin (they close the user message; warm start finds them by it).
+INSTRUCTIONS_START = "Now reply"
 _THINK_EXAMPLE = "..."
 
 
@@ -120,8 +122,8 @@ def turn_instructions(
     example = example_answer(spec)
     if answer_format == "tags":
         shown = format_answer(example, "tags", _THINK_EXAMPLE)
-        return f"Now reply: think inside <think></think>, then write {what} inside <answer></answer>. Example: {shown}"
-    return f"Now reply with {what}. Example: {example}"
+        return f"{INSTRUCTIONS_START}: think inside <think></think>, then write {what} inside <answer></answer>. Example: {shown}"
+    return f"{INSTRUCTIONS_START} with {what}. Example: {example}"
 
 
 def answer_tokens(chars: int) -> int:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from arena.core.messages import Message
+from arena.core.messages import GAME, Message
 
 
 @dataclass
@@ -128,24 +128,25 @@ def compose_observation(header: str, lines: list[str], prompt: str) -> str:
     return "\n\n".join(part for part in parts if part)
 
 
-_MESSAGE_LINE = re.compile(r"^(?:…|\[[^\]\n]+\] )")
+#: The first line of a rendered message: ``[game] …`` or ``[player_3] …`` (or werewolf's ``…`` clip mark).
+_MESSAGE_LINE = re.compile(rf"^(?:…|\[(?:{GAME}|player_\d+)\] )")
 
 
 def split_observation(text: str) -> tuple[str, list[str], str]:
     """Undo :func:`compose_observation` for an acting agent's observation: (header, history lines,
-    prompt). The prompt is the last paragraph; the paragraph before it is the history when every line
-    there is a rendered message (``[sender] …``, an indented continuation, or a ``…`` clip mark);
-    everything else is the header. History lines keep each message's continuation lines with it."""
+    prompt). The prompt is the last paragraph; the paragraph before it is the history when it starts
+    with a rendered message (``[game] …``, ``[player_3] …``, or a ``…`` clip mark); everything else is
+    the header. Each history line is one message with its continuation lines (any line that does not
+    start a message)."""
     blocks = text.split("\n\n")
     if len(blocks) < 3:
         return text if len(blocks) == 1 else blocks[0], [], "" if len(blocks) == 1 else blocks[1]
     *head, history, prompt = blocks
-    raw = history.split("\n")
-    if not _MESSAGE_LINE.match(raw[0]) or any(not (_MESSAGE_LINE.match(x) or x.startswith("  ")) for x in raw):
+    if not _MESSAGE_LINE.match(history):
         return "\n\n".join([*head, history]), [], prompt
     lines: list[str] = []
-    for line in raw:
-        if line.startswith("  ") and lines:
+    for line in history.split("\n"):
+        if lines and not _MESSAGE_LINE.match(line):
             lines[-1] += "\n" + line
         else:
             lines.append(line)
