@@ -28,6 +28,7 @@ from pettingzoo import AECEnv, ParallelEnv
 from pettingzoo.utils.conversions import parallel_to_aec_wrapper
 
 from arena.core.errors import ArenaError
+from arena.core.registry import make, make_parallel
 from arena.core.spaces import clip_text
 
 EnvFactory = Callable[[], AECEnv]
@@ -248,8 +249,9 @@ class _Sightings:
 
     def check(self, agent: str, history: str, info: dict[str, Any], where: str) -> None:
         values = {str(k): _canonical(v) for k, v in info.items() if k not in self.public_keys}
-        seen = self.first.setdefault((agent, history), (values, where))
-        if seen[1] == where:
+        seen = self.first.get((agent, history))
+        if seen is None:
+            self.first[(agent, history)] = (values, where)
             return
         self.repeats += 1
         if seen[0] == values:
@@ -326,9 +328,10 @@ def check_info_secrecy(
     players alike, then each time one player moving differently, which the others may not see; odd
     seeds also vary moves with the decision count), plus ``openings`` more seeds for their first
     ``opening_decisions`` decisions (steps in Parallel form); groups each player's decisions by its whole
-    observation history, and fails when one group holds two values of a key not in ``public_keys``. A leak shows only where two plays look alike to a
-    player: give games with rich private observations a small deal space (e.g. a short word list).
-    Returns how many decisions repeated an earlier history (the comparisons made)."""
+    observation history, and fails when one group holds two values of a key not in ``public_keys``.
+    A leak shows only where two plays look alike to a player: give games with rich private observations
+    a small deal space (e.g. a short word list). Returns how many decisions repeated an earlier history
+    (the comparisons made)."""
     sightings = _Sightings(public_keys)
     plays = [(seed, variant, max_steps) for seed in seeds for variant in range(max(1, variants))]
     plays += [(100_000 + k, 0, opening_decisions) for k in range(openings)]
@@ -476,6 +479,25 @@ def _invalid_flagged(env: Any, agent: str) -> bool:
     return bool(acted) and "invalid" in acted[-1]
 
 
+def _send(env: Any, value: Any, what: str, step: Callable[[], Any], flagged: Callable[[], bool]) -> str:
+    """Send a hostile ``value`` through ``step()``; returns the outcome: "refused", "invalid" or (text)
+    "played". ``flagged()`` says whether it counted as an invalid move."""
+    before = _env_state(env)
+    try:
+        step()
+    except ArenaError as err:
+        assert not _is_text(value), f"{what} is agent text, yet it raised ArenaError: {err}"
+        changed = _changed(before, _env_state(env))
+        assert not changed, f"{what}: ArenaError, but only after changing {changed}"
+        return "refused"
+    except Exception as err:
+        raise AssertionError(f"{what} raised {type(err).__name__}: {clip_text(str(err), 200)}") from err
+    if _is_text(value):
+        return "played"
+    assert flagged(), f"{what} was accepted, not refused or counted invalid"
+    return "invalid"
+
+
 def _hostile_aec(env: AECEnv, value: Any, seed: int, rng: np.random.Generator) -> str:
     env.reset(seed=seed)
     _aec_moves(env, rng, int(rng.integers(0, 6)), f"seed {seed}")
@@ -483,26 +505,17 @@ def _hostile_aec(env: AECEnv, value: Any, seed: int, rng: np.random.Generator) -
     if not env.agents:  # a short game: send it at the opening instead
         env.reset(seed=seed)
         _skip_dead(env)
-    agent, what = env.agent_selection, _describe(value)
-    before = _env_state(env)
-    try:
-        env.step(value)
-    except ArenaError as err:
-        assert not _is_text(value), f"{what} from {agent} is agent text, yet it raised ArenaError: {err}"
-        changed = _changed(before, _env_state(env))
-        assert not changed, f"{what} from {agent}: ArenaError, but only after changing {changed}"
-        outcome = "refused"
-    except Exception as err:
-        raise AssertionError(f"{what} from {agent} raised {type(err).__name__}: {clip_text(str(err), 200)}") from err
-    else:
-        outcome = "played"
-        if not _is_text(value):
-            if _buffers_actions(env):  # the round is played when its last agent has moved
-                rest = len(env.agents) - 1 - env.agents.index(agent) if agent in env.agents else 0
-                _aec_moves(env, rng, rest, f"{what} from {agent} was buffered, then")
-            assert _invalid_flagged(env, agent), f"{what} from {agent} was accepted, not refused or counted invalid"
-            outcome = "invalid"
-    _aec_moves(env, rng, 2 * len(env.possible_agents) + 2, f"after {what} from {agent}")
+    agent = env.agent_selection
+    what = f"{_describe(value)} from {agent}"
+
+    def flagged() -> bool:
+        if _buffers_actions(env):  # the round is played when its last agent has moved
+            rest = len(env.agents) - 1 - env.agents.index(agent) if agent in env.agents else 0
+            _aec_moves(env, rng, rest, f"{what} was buffered, then")
+        return _invalid_flagged(env, agent)
+
+    outcome = _send(env, value, what, lambda: env.step(value), flagged)
+    _aec_moves(env, rng, 2 * len(env.possible_agents) + 2, f"after {what}")
     return outcome
 
 
@@ -526,23 +539,13 @@ def _hostile_parallel(env: ParallelEnv, value: Any, seed: int, rng: np.random.Ge
     infos = _parallel_rounds(env, infos, rng, int(rng.integers(0, 4)), f"seed {seed}")
     if not env.agents:  # a short game: send it at the opening instead
         _, infos = env.reset(seed=seed)
-    what = _describe(value)
-    before = _env_state(env)
-    try:
-        infos = env.step(dict.fromkeys(env.agents, value))[4]
-    except ArenaError as err:
-        assert not _is_text(value), f"{what} is agent text, yet step raised ArenaError: {err}"
-        changed = _changed(before, _env_state(env))
-        assert not changed, f"{what}: ArenaError, but only after changing {changed}"
-        outcome = "refused"
-    except Exception as err:
-        raise AssertionError(f"{what} raised {type(err).__name__}: {clip_text(str(err), 200)}") from err
-    else:
-        outcome = "played"
-        if not _is_text(value):
-            assert any(i.get("invalid_move") for i in infos.values()), f"{what} was accepted, not refused or invalid"
-            outcome = "invalid"
-    _parallel_rounds(env, infos, rng, 3, f"after {what}")
+    what, sent = _describe(value), {}
+
+    def step() -> None:
+        sent.update(env.step(dict.fromkeys(env.agents, value))[4])
+
+    outcome = _send(env, value, what, step, lambda: any(i.get("invalid_move") for i in sent.values()))
+    _parallel_rounds(env, sent or infos, rng, 3, f"after {what}")
     return outcome
 
 
@@ -565,8 +568,6 @@ def check_hostile_values(
 
 def check_env(env_id: str, **kwargs: Any) -> None:
     """Every check of this module on a registered game, in both forms (the entry point for third-party games)."""
-    from arena.core.registry import make, make_parallel
-
     aec = functools.partial(make, env_id, **kwargs)
     parallel = functools.partial(make_parallel, env_id, **kwargs)
     check_pettingzoo(aec, parallel, cycles=50)

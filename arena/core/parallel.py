@@ -8,7 +8,8 @@ default move (``_default_move``) is played in its place. ``max_turns`` counts ro
 does ``infos[agent]["turn"]`` (every live agent takes part in, and sees, every round). Actions follow
 :mod:`arena.core.actions`: a non-text action raises ``ArenaError`` before the round changes anything.
 
-The AEC form is PettingZoo's ``parallel_to_aec`` conversion (``arena.make`` applies it).
+The AEC form is PettingZoo's ``parallel_to_aec`` conversion, refusing a non-text action at its sender's
+step (:class:`~arena.core.actions.TextParallelToAEC`; ``arena.make`` applies it).
 """
 
 from __future__ import annotations

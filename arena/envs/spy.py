@@ -14,9 +14,10 @@
 
 Secrecy: a player's word (and, with ``spy_knows``, its side) is in its own header only; both words and
 all sides are announced when the game ends. ``infos[agent]["role"]`` is ``"spy"`` / ``"civilian"`` only
-where the player is told its side (``spy_knows=True``, or once the game is over), else ``"unknown"``. End-of-game infos: ``winning_side``, ``spies``,
-``spy_found``, ``votes`` (each round's voter → target), ``vote_accuracy`` (each player's share of
-votes cast on a spy), ``survived`` and the words (``civilian_word``, ``spy_word``).
+where the player is told its side (``spy_knows=True``, or once the game is over), else ``"unknown"``.
+End-of-game infos: ``winning_side``, ``spies``, ``spy_found``, ``votes`` (each round's voter → target),
+``vote_accuracy`` (each player's share of votes cast on a spy), ``survived`` and the words
+(``civilian_word``, ``spy_word``).
 Subclasses (``visual-spy-v0``) replace the deal (:meth:`SpyEnv._deal`) and the clue check.
 """
 
