@@ -175,3 +175,26 @@ def test_agent_from_spec_and_cli_play(tmp_path):
     result = runner.invoke(app, ["watch", "kuhn-poker-v0", "--agent", "player_1=llm:/no/such/model"])
     assert result.exit_code != 0
     assert isinstance(result.exception, ArenaError) and "no model directory" in str(result.exception)
+
+
+def test_context_budget_follows_the_reply_length_and_rejects_one_that_leaves_no_room():
+    from dataclasses import replace
+
+    from arena.agents.backends.base import SamplingParams
+
+    class Sized(FakeBackend):
+        max_model_len = 1000
+
+        def apply_chat(self, prompt):
+            return [0] * sum(len(str(m["content"])) for m in prompt)
+
+    agent = LLMAgent(Sized(), sampling=SamplingParams(max_new_tokens=600))
+    assert agent.prompt_budget == 400
+    agent.sampling = replace(agent.sampling, max_new_tokens=300)
+    assert agent.prompt_budget == 700
+    history = "\n".join(f"[player_1] speech {i}" for i in range(100))
+    prompt = agent.build_prompt({"text": f"Rules.\n\n{history}\n\nVote now."}, {})
+    assert len(Sized().apply_chat(prompt)) <= 700 and "left out" in prompt[-1]["content"]
+    with pytest.raises(ArenaError, match="lower max_new_tokens"):
+        LLMAgent(Sized(), sampling=SamplingParams(max_new_tokens=990))
+    assert LLMAgent(FakeBackend()).prompt_budget is None  # no limit known: no budget

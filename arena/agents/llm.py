@@ -113,21 +113,24 @@ class LLMAgent(BaseAgent):
             self.sampling = replace(self.sampling, seed=seed)
         self._calls = 0
         self.max_model_len = max_model_len
-        self._budget = self._prompt_budget()
+        self._budgets: dict[int, PromptBudget | None] = {}
+        self._prompt_budget()  # a max_new_tokens that leaves no room for a prompt fails here, not mid-game
 
     # -- prompts -----------------------------------------------------------------------------------
     def _prompt_budget(self) -> PromptBudget | None:
-        """Most prompt tokens: the model's maximum length minus ``max_new_tokens`` (None: no limit known)."""
-        limit = self.max_model_len or max_model_len(self.backend)
-        if limit is None:
-            return None
-        budget = int(limit) - int(self.sampling.max_new_tokens)
-        if budget < MIN_PROMPT_TOKENS:
-            raise ArenaError(
-                f"max_new_tokens={self.sampling.max_new_tokens} leaves {budget} of the model's {limit} tokens "
-                f"for the prompt (at least {MIN_PROMPT_TOKENS} are needed): lower max_new_tokens"
-            )
-        return PromptBudget(self.backend, budget)
+        """Most prompt tokens: the model's maximum length minus the current ``max_new_tokens`` (None: no
+        limit known); one per ``max_new_tokens`` value, so a changed ``sampling`` is honoured."""
+        new_tokens = int(self.sampling.max_new_tokens)
+        if new_tokens not in self._budgets:
+            limit = self.max_model_len or max_model_len(self.backend)
+            budget = None if limit is None else int(limit) - new_tokens
+            if budget is not None and budget < MIN_PROMPT_TOKENS:
+                raise ArenaError(
+                    f"max_new_tokens={new_tokens} leaves {budget} of the model's {limit} tokens for the prompt "
+                    f"(at least {MIN_PROMPT_TOKENS} are needed): lower max_new_tokens"
+                )
+            self._budgets[new_tokens] = None if budget is None else PromptBudget(self.backend, budget)
+        return self._budgets[new_tokens]
 
     def build_prompt(self, observation: Observation, info: Info, *, fit: bool = True) -> ChatPrompt:
         """The chat messages for one decision: system prompt, observation, the turn's answer instructions;
@@ -149,7 +152,7 @@ class LLMAgent(BaseAgent):
             system = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
             return [*system, {"role": "user", "content": content}]
 
-        budget = self._budget
+        budget = self._prompt_budget()
         if fit and budget is not None and not budget.surely_fits(messages(text)):
             text, _ = fit_observation(text, lambda t: budget.count(messages(t)), budget.limit)
         return messages(text)
@@ -157,7 +160,8 @@ class LLMAgent(BaseAgent):
     @property
     def prompt_budget(self) -> int | None:
         """The most prompt tokens :meth:`build_prompt` allows (None: no limit known)."""
-        return None if self._budget is None else self._budget.limit
+        budget = self._prompt_budget()
+        return None if budget is None else budget.limit
 
     def parse(self, text: str, finish_reason: str = "stop") -> Answer:
         """The move in a reply under the answer policy, or an :class:`InvalidReply`."""
