@@ -66,3 +66,32 @@ def test_default_max_new_tokens_leaves_room_to_think_and_answer():
     speech = default_max_new_tokens("werewolf-v0", {"answer": {"kind": "text", "max_chars": 2000}})
     assert REASONING_TOKENS < choice < speech and speech >= REASONING_TOKENS + 1000
     assert default_max_new_tokens(None) == default_max_new_tokens("no-such-game-v0")
+
+
+@pytest.mark.parametrize("env_id", [s.id for s in arena.list_envs()])
+def test_no_prompt_carries_the_registry_description_or_a_solution_hint(env_id):
+    """Every prompt of a random game: the registry description (which may name the solution) and any
+    equilibrium word never appear; each turn ends with its answer instructions."""
+    import re
+
+    from arena.agents.llm import LLMAgent
+    from arena.agents.random_agent import RandomAgent
+
+    class NoModel:
+        version = 0
+
+    agent = LLMAgent(NoModel(), env_id=env_id)  # type: ignore[arg-type]
+    description = arena.spec(env_id).description
+    env = arena.make(env_id)
+    env.reset(seed=1)
+    player = RandomAgent(seed=1)
+    for step, _seat in enumerate(env.agent_iter(max_iter=40)):
+        obs, _, term, trunc, info = env.last()
+        if term or trunc:
+            env.step(None)
+            continue
+        text = "\n".join(str(m["content"]) for m in agent.build_prompt(obs, info))
+        assert description not in text
+        assert not re.search(r"equilibri|\bSPE\b|subgame|Nash", text, re.IGNORECASE), step
+        assert "Now reply" in text.rsplit("\n\n", 1)[-1]
+        env.step(player.act(obs, info))
