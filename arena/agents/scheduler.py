@@ -34,7 +34,8 @@ Returned structure (one :class:`MatchOutcome` per input match, in input order)::
       trace            ActionTrace (action, text, prompt_ids, completion_ids, logprobs, version, legal_probs)
       reward           everything paid to this seat from this action up to its next decision (or the end):
                        the step-wise deltas of env.unwrapped.returns (fallback: env.rewards)
-      invalid          the env's invalid-move reason right after the action, else None
+      invalid          the env's invalid-move reason for the action, else None (read once the game has
+                       processed it: at once in turn-based games, at the round's end in simultaneous ones)
       final            True for this seat's last decision in the match
       info             shallow copy of infos[seat] at decision time
 
@@ -121,6 +122,25 @@ class _Running:
         self.llm_turns: dict[str, int] = defaultdict(int)
         self.totals: dict[str, float] = defaultdict(float)
         self.last_returns = self._returns()
+        self.judging: dict[str, list[TurnRecord]] = defaultdict(list)  # decisions the game has not judged yet
+
+    def judge(self, events_before: int | None) -> None:
+        """Set the ``invalid`` reason of each decision the game has now processed: those whose ``action``
+        event appeared since ``events_before`` (a simultaneous game processes a round's moves together,
+        at its last mover's step). Without a transcript, every waiting decision is judged now."""
+        transcript = getattr(self.raw, "transcript", None)
+        if events_before is None or transcript is None:
+            seats = [seat for seat, waiting in self.judging.items() if waiting]
+        else:
+            seats = [e["agent"] for e in transcript.events[events_before:] if e.get("event") == "action"]
+        for seat in seats:
+            if self.judging.get(seat):
+                reason = self.env.infos.get(seat, {}).get("invalid_move")
+                self.judging[seat].pop(0).invalid = str(reason) if reason is not None else None
+
+    def event_count(self) -> int | None:
+        transcript = getattr(self.raw, "transcript", None)
+        return len(transcript.events) if transcript is not None else None
 
     def _returns(self) -> dict[str, float] | None:
         returns = getattr(self.raw, "returns", None)
@@ -305,11 +325,12 @@ class BatchScheduler:
             run.open_turn.pop(seat, None)
         if trace is not None:
             record_reasoning(run.env, seat, trace)
+        before = run.event_count()
+        if record is not None:
+            run.judging[seat].append(record)
         run.env.step(action)
         run.steps += 1
-        if record is not None:
-            reason = run.env.infos.get(seat, {}).get("invalid_move")
-            record.invalid = str(reason) if reason is not None else None
+        run.judge(before)
         run.pay()
         _advance_dead(run, self.max_steps)
 
