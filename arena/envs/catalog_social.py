@@ -10,6 +10,7 @@ register(
     kind="competitive",
     description="Werewolf: hidden roles, private wolf channel, seer and doctor, discussion then simultaneous votes.",
     agents={"scripted": "arena.agents.scripted.werewolf:WerewolfScripted"},
+    presets="arena.envs.werewolf:PRESETS",
 )
 
 register(
