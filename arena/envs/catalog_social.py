@@ -32,4 +32,5 @@ register(
     kind="competitive",
     description="Visual Who is the Spy: procedurally drawn scenes or charts; the spy's image differs by k edits.",
     agents={"scripted": "arena.agents.scripted.spy:SpyScripted"},
+    presets="arena.envs.visual_spy:PRESETS",
 )
