@@ -12,9 +12,8 @@ Everything is drawn from the episode's RNG with Pillow; nothing is downloaded.
   ========== ==========================================================================================
   easy        a new shape *and* a new colour (Vision-Zero's CLEVR edit)
   medium      one attribute: a new colour, a new shape or the other size
-  hard        the chosen objects swap one attribute in pairs (colour, shape or size), so the scene's
-              counts of colours, shapes and sizes stay the same; an unpaired object shifts to a
-              neighbouring hue (red → orange, blue → cyan, ...)
+  hard        a subtle change: a neighbouring hue (red → orange, blue → cyan, ...) or the other size;
+              two chosen objects whose hues are neighbours (or whose sizes differ) swap them instead
   ========== ==========================================================================================
 
 * **Charts** (after Vision-Zero's ChartQA edits, "two attributes in the chart have been swapped"): a bar
@@ -172,24 +171,24 @@ def edit_scene(
     chosen = [int(i) for i in rng.choice(len(objects), size=min(k, len(objects)), replace=False)]
     notes: list[str] = []
     if difficulty == "hard":
-        while len(chosen) >= 2:
-            i, j = chosen.pop(), chosen.pop()
+        if len(chosen) == 2:  # a swap, when it stays subtle
+            i, j = chosen
             a, b = objects[i], objects[j]
-            differ = [f for f in ("colour", "shape", "size") if getattr(a, f) != getattr(b, f)]
-            if not differ:
-                chosen += [i]  # identical looks: give one of them a neighbouring hue instead
-                continue
-            field = str(rng.choice(differ))
-            if field == "size":
+            if a.colour in NEAR_HUES[b.colour] and a.shape == b.shape:
+                objects[i], objects[j] = replace(a, colour=b.colour), replace(b, colour=a.colour)
+                return Scene(tuple(objects)), [f"{_name(a)} and {_name(b)} swapped their colours"]
+            if a.size != b.size and a.shape == b.shape and a.colour == b.colour:
                 objects[i], objects[j] = _resized(a, b.size), _resized(b, a.size)
-            else:
-                objects[i], objects[j] = replace(a, **{field: getattr(b, field)}), replace(b, **{field: getattr(a, field)})
-            notes.append(f"{_name(a)} and {_name(b)} swapped their {field}s")
+                return Scene(tuple(objects)), [f"{_name(a)} and {_name(b)} swapped their sizes"]
         for i in chosen:
             obj = objects[i]
-            colour = str(rng.choice(NEAR_HUES[obj.colour]))
-            objects[i] = replace(obj, colour=colour)
-            notes.append(f"{_name(obj)} became {colour}")
+            if rng.random() < 0.5:
+                new = replace(obj, colour=str(rng.choice(NEAR_HUES[obj.colour])))
+                notes.append(f"{_name(obj)} became {new.colour}")
+            else:
+                new = _resized(obj, _other(list(SIZES), obj.size, rng))
+                notes.append(f"{_name(obj)} became {new.size}")
+            objects[i] = new
         return Scene(tuple(objects)), notes
     for i in chosen:
         obj = objects[i]

@@ -131,6 +131,34 @@ def _read_image(image: np.ndarray) -> list[str]:
     return [f"{len(objects)} objects", *objects]
 
 
+def _topic(fact: str) -> str | None:
+    """What an image fact is about: a place of the scene, or a chart value's position."""
+    obj, value = _OBJECT.fullmatch(fact), _VALUE.fullmatch(fact)
+    return obj.group(4) if obj else (f"v{value.group(1)}" if value else None)
+
+
+def misreadable(fact: str, mine: set[str]) -> bool:
+    """Could ``fact`` be an eye's misreading of what I see myself? An object I do not see, or one at the
+    same place differing only by a neighbouring hue or by its size; a chart value one off; a count one off."""
+    obj, value, count = _OBJECT.fullmatch(fact), _VALUE.fullmatch(fact), re.fullmatch(r"(\d+) objects", fact)
+    if obj:
+        size, colour, shape, region = obj.groups()
+        here = [m.groups() for f in mine for m in [_OBJECT.fullmatch(f)] if m and m.group(4) == region]
+        if not here:
+            return True  # I may have missed it
+        my_size, my_colour, my_shape, _ = here[0]
+        if shape != my_shape:
+            return False
+        return (colour == my_colour) != (size == my_size) and (colour == my_colour or colour in NEAR_HUES[my_colour])
+    if value:
+        mine_v = [m for f in mine for m in [_VALUE.fullmatch(f)] if m and m.group(1) == value.group(1)]
+        return bool(mine_v) and abs(int(mine_v[0].group(2)) - int(value.group(2))) == 1
+    if count:
+        mine_c = [int(f.split()[0]) for f in mine if f.endswith(" objects")]
+        return bool(mine_c) and abs(mine_c[0] - int(count.group(1))) == 1
+    return False
+
+
 def perceive(facts: list[str], difficulty: str, rng: np.random.Generator) -> list[str]:
     """``facts`` as a fallible eye sees them (:data:`PERCEPTION`): objects missed, colours taken for a
     neighbouring hue, shapes and sizes mistaken, chart values read one off. Counts follow what was seen."""
@@ -196,10 +224,11 @@ class SpyScripted(BaseAgent):
     #: Suspicion points per clue of another player: per stated fact that contradicts my own, for a clue
     #: that states no fact at all (silence, vague talk), for a clue that only repeats facts others stated
     #: first (how a spy blends in), and per fact it was first to state that matches mine (taken off).
-    #: An eye misreads (:data:`PERCEPTION`), so with images a contradiction weighs less and silence more.
+    #: An eye misreads (:data:`PERCEPTION`), so with images a contradiction weighs less and silence more,
+    #: and a contradiction that an eye could make (:func:`misreadable`) weighs least.
     POINTS = {
-        "word": {"contradiction": 10, "silence": 3, "echo": 1, "confirmation": 0},
-        "image": {"contradiction": 4, "silence": 6, "echo": 1, "confirmation": 1},
+        "word": {"contradiction": 10, "misreading": 10, "silence": 3, "echo": 1, "confirmation": 0},
+        "image": {"contradiction": 4, "misreading": 1, "silence": 6, "echo": 1, "confirmation": 1},
     }
 
     def __init__(self, seed: int | None = None) -> None:
@@ -227,9 +256,13 @@ class SpyScripted(BaseAgent):
         scores = self.suspicion(text, me, mine, "image" if "image" in observation else "word")
         scores = {o: scores.get(o, 0) for o in options if not alive or o in alive}
         top = max(scores.values(), default=0)
-        if believe_spy and options:  # vote with the civilians: against the one who looks most like them
-            low = min(scores.values())
-            pick = [o for o, n in scores.items() if n == low]
+        if believe_spy and options:  # join the civilians: vote for whom they suspect most, judged by their thing
+            theirs = self._partner_facts(text)
+            if theirs:
+                seen = self.suspicion(text, me, theirs, "word")
+                scores = {o: seen.get(o, 0) for o in scores}
+            top = max(scores.values())
+            pick = [o for o, n in scores.items() if n == top]
             return f"[{pick[int(self.rng.integers(len(pick)))]}]"
         if top <= 0:
             return f"[{options[int(self.rng.integers(len(options)))]}]" if options else legal[0]
@@ -262,7 +295,9 @@ class SpyScripted(BaseAgent):
                 continue
             player, facts = m.group(1), facts_in(m.group(2))
             if player != me:
-                score = points["contradiction"] * sum(f not in mine for f in facts)
+                odd = [f for f in facts if f not in mine]
+                weak = sum(misreadable(f, mine) for f in odd)
+                score = points["contradiction"] * (len(odd) - weak) + points["misreading"] * weak
                 score -= points["confirmation"] * sum(f in mine and f not in stated for f in facts)
                 if not facts:
                     score += points["silence"]
@@ -297,6 +332,9 @@ class SpyScripted(BaseAgent):
         if guess:  # the civilians' thing is known from the public list: describe it like a civilian would
             stated = set(said_by_others) | said_by_me
             pool = sorted(guess - stated) or sorted(guess - said_by_me) or sorted(guess)
+        elif believe_spy and self._untested(mine, said_by_others, said_by_me):
+            # an image: describe own details nobody has mentioned yet (they differ only if edited)
+            pool = self._untested(mine, said_by_others, said_by_me)
         elif believe_spy and said_by_others:
             # repeat what most others said (the civilians' shared facts), in a new combination
             top = max(said_by_others.values())
@@ -316,6 +354,13 @@ class SpyScripted(BaseAgent):
             if clue.lower() not in used:
                 return clue
         return f"{clue} ({me}, clue {len(clues.get(me, [])) + 1})"
+
+    @staticmethod
+    def _untested(mine: set[str], said_by_others: Counter, said_by_me: set[str]) -> list[str]:
+        """Image facts of mine about a place or value nobody has described yet (a spy's safest new
+        detail: it differs from the civilians' only when it was edited)."""
+        topics = {_topic(f) for f in said_by_others} | {_topic(f) for f in said_by_me}
+        return sorted(f for f in mine if _topic(f) is not None and _topic(f) not in topics)
 
     @staticmethod
     def _clues(text: str) -> dict[str, list[str]]:
