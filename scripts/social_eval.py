@@ -13,7 +13,8 @@ Usage: ``python3 scripts/social_eval.py [--games 1000] [--env werewolf-v0 spy-v0
 
 Printed per lineup: games, errors, truncated games, the good side's (village / civilians) win rate with
 its 95 % Wilson interval, the spy-finding rate (spy games), invalid moves per game, time; then the win
-rate of each role's side over the games in which that role was dealt. ``--difficulty-table`` plays the
+rate of each role's side over the games in which that role was dealt (and, with werewolf's
+``role_prediction``, each side's mean role-prediction accuracy). ``--difficulty-table`` plays the
 ``vision-zero`` preset of ``visual-spy-v0`` at each image difficulty and prints the scripted civilians'
 vote accuracy, their N/A (abstain) rate and their win rate. Exits non-zero on any error.
 """
@@ -101,6 +102,7 @@ def run(env_id: str, lineup: str, games: int, **env_kwargs: Any) -> dict[str, An
     stats: dict[str, Any] = {"games": 0, "errors": 0, "truncated": 0, "good_wins": 0, "spy_found": 0, "invalid": 0}
     roles_won: dict[str, list[int]] = {}
     votes = {"on_spy": 0, "abstain": 0, "cast": 0}
+    predictions: dict[str, list[float]] = {}  # role prediction accuracy by side (werewolf role_prediction)
     start = time.perf_counter()
     for seed in range(games):
         try:
@@ -120,6 +122,10 @@ def run(env_id: str, lineup: str, games: int, **env_kwargs: Any) -> dict[str, An
             for role in set(roles.values()):
                 seat = next(a for a in env.possible_agents if roles[a] == role)
                 roles_won.setdefault(role, []).append(int(seat in winners))
+            for seat, accuracy in (info.get("prediction_accuracy") or {}).items():
+                if accuracy is not None:
+                    side = bad_role if roles[seat] == bad_role else "village"
+                    predictions.setdefault(side, []).append(accuracy)
             spies = set(info.get("spies", []))
             for ballot in info.get("votes", []) if spies else []:
                 for voter, target in ballot.items():
@@ -134,6 +140,7 @@ def run(env_id: str, lineup: str, games: int, **env_kwargs: Any) -> dict[str, An
     stats["seconds"] = time.perf_counter() - start
     stats["roles"] = roles_won
     stats["votes"] = votes
+    stats["predictions"] = {side: sum(v) / len(v) for side, v in predictions.items()}
     stats["bad_role"] = bad_role
     return stats
 
@@ -191,6 +198,8 @@ def main() -> int:
                 flush=True,
             )
             roles = ", ".join(f"{r} {interval(sum(w), len(w))}" for r, w in sorted(s["roles"].items()))
+            if s["predictions"]:
+                roles += "; role prediction accuracy " + ", ".join(f"{k} {v:.3f}" for k, v in sorted(s["predictions"].items()))
             per_role.append(f"  {lineup:14} {roles}")
             errors += s["errors"]
         print("win rate of each role's side [95% CI]:\n" + "\n".join(per_role))

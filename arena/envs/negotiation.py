@@ -3,13 +3,13 @@
 | | ``mode="deal"`` (default) | ``mode="trade"`` |
 |---|---|---|
 | Source | Deal or No Deal (Lewis et al. 2017) | SimpleNegotiation (TextArena, SPIRAL) |
-| Players | 2; ``player_0`` moves first, turns alternate | same |
-| Setup | 3 item types (book, hat, ball), 1–4 copies each, 5–7 items in all; each player's private values sum to 10 over all items | both players start with ``trade_endowment`` (10) Wood and Gold (public); private values per resource: uniform integers 5–15 (``trade_values="random"``) or SPIRAL's fixed 5/15 vs 15/5 (``"spiral"``) |
+| Players | 2; ``first_mover`` (``"player_0"`` default, ``"player_1"``, ``"alternate"``, ``"random"``) opens, turns alternate | same |
+| Setup | 3 item types (book, hat, ball), 1–4 copies each, 5–7 items in all (``item_totals="uniform"`` or ``"dond"``: totals 5/6/7 at 0.40/0.40/0.19); each player's private values sum to 10 over all items | both players start with ``trade_endowment`` (10) Wood and Gold (public); private values per resource: uniform integers 5–15 (``trade_values="random"``) or SPIRAL's fixed 5/15 vs 15/5 (``"spiral"``) |
 | Proposal | ``[Propose: me 1 book 0 hat 2 ball]``: what the proposer keeps; the other player gets the rest | ``[Offer: 3 Wood -> 2 Gold]``: the proposer gives 3 Wood and receives 2 Gold (both sides must own the items) |
 | Other tokens | ``[Accept]`` the other player's proposal from their previous turn; ``[Walk away]`` ends the game | same |
 | Turn | free text: a message to the other player and at most one token; text outside the token is relayed as chat | same |
-| End | an accepted proposal, ``[Walk away]``, or ``turn_limit`` turns (default 10, both players' turns counted) | ``[Walk away]`` or ``turn_limit`` turns; any number of trades may execute before |
-| Reward | own utility of the bundle received, paid on acceptance; no deal pays ``disagreement_payoff`` (default 0) to each | value gained (own valuation of the current minus the starting inventory), paid as each trade executes |
+| End | an accepted proposal, ``[Walk away]``, or ``turn_limit`` turns (default 10, both players' turns counted). ``ending="selection"`` (Deal or No Deal): ``[Selection]`` or the turn limit ends the talk, then each player privately answers ``[Take: ...]``; complementary choices are the deal | ``[Walk away]`` or ``turn_limit`` turns; any number of trades may execute before |
+| Reward | own utility of the bundle received, paid on acceptance; no deal pays ``disagreement_payoff`` (default 0) to each. ``reward="spiral"``: +1 / −1 by the larger utility, 0 on a tie | value gained (own valuation of the current minus the starting inventory), paid as each trade executes; ``reward="spiral"``: +1 / −1 by the larger gain at the end |
 | Invalid move | private warning and one retry (``invalid_retries``), then the offender's turn passes with no message and no proposal | same |
 | Truncation | ``max_turns`` valid moves (default none; the turn limit always ends the game) | same |
 
@@ -24,7 +24,9 @@ End-of-game ``infos`` (every player): ``agreement``, ``deal`` (each player's bun
 (trade mode), ``utilities``, ``pareto_optimal``, ``nash_ratio`` (Nash product of the outcome over the best
 one, from exhaustive enumeration of all allocations; disagreement point ``(d, d)`` in deal mode, the
 starting inventories in trade mode), ``welfare``, ``max_welfare``, ``efficiency``, ``envy_free`` (deal mode),
-and the revealed ``values``. Private values are secret until the game ends (``secrets()``).
+``turns``, ``turns_to_agreement``, ``first_mover``, ``selections`` (selection ending) and the revealed
+``values``, also when ``max_turns`` cuts the game. Private values (and private choices) are secret
+until the game ends (``secrets()``). Presets ``"dond"`` and ``"spiral"``: ``PRESETS`` below.
 """
 
 from __future__ import annotations

@@ -3,12 +3,12 @@
 | | |
 |---|---|
 | Players | ``num_players`` (default 5, 3–12), ``num_spies`` of them spies (default 1, fewer than half) |
-| Deal | a pair of related words from :mod:`arena.envs.spy_words` (282 pairs written for arena); which word the civilians get is random. Civilians share one word, every spy gets the other. By default nobody is told their side (classic rules); ``spy_knows=True`` tells the spies (Vision-Zero) |
-| Round | ``clue_rounds`` clue turns per living player (default 1; the first speaker rotates), then a simultaneous vote ``[player_k]`` or ``[abstain]`` |
-| Clues | one line of free text (``max_clue_chars``). Saying or spelling one's own word (also as a plural, hyphenated or spaced out letter by letter) is an invalid move, as is an empty clue or one that repeats an earlier clue word for word (Vision-Zero) |
+| Deal | a pair of related words from :mod:`arena.envs.spy_words` (219 pairs written for arena; ``word_split`` "all", "train" or "held-out"); which word the civilians get is random. Civilians share one word, every spy gets the other. By default nobody is told their side (classic rules); ``spy_knows=True`` tells the spies (Vision-Zero) |
+| Round | ``clue_rounds`` clue turns per living player (default 1; the first speaker rotates), then a simultaneous vote ``[player_k]`` or ``[abstain]`` by every living player, or by the civilians only (``spy_votes=False``, Vision-Zero; needs ``spy_knows``) |
+| Clues | one line of free text (``max_clue_chars``). Saying or spelling one's own word (also as a plural such as "knives", split or joined differently such as "ice cream" for icecream, or spelled out letter by letter) is an invalid move, as is an empty clue or one that repeats an earlier clue word for word (Vision-Zero) |
 | Vote | the player with the most votes is voted out; ties: ``tie_rule="revote"`` (one revote among the tied, then nobody; default), ``"none"`` or ``"random"``. Whether the voted-out player was a spy is announced (``reveal_eliminated=True``, default) or kept hidden |
 | Win | civilians: every spy voted out. Spies: the living civilians are no more than the living spies (one spy: the final two), or, with ``single_vote=True`` (Vision-Zero), the one vote misses. With ``spy_guess=True`` a spy who is voted out may name the civilians' word and wins if right |
-| Reward | +1 to each player of the winning side, -1 to each player of the losing side (dead players included), paid at the end |
+| Reward | ``reward="team"``: +1 to each player of the winning side, -1 to each player of the losing side (dead players included), paid at the end. ``reward="vision-zero"`` (single vote, one spy): each voter's decision reward (+1 on the spy, -0.5 abstain, -1 otherwise) plus the zero-sum clue reward (:meth:`SpyEnv.vision_zero_rewards`) |
 | Invalid move | private warning and ``invalid_retries`` retries, then the default move: a silent clue, an abstention (a random candidate when abstaining is off), a wrong guess |
 | Truncation | ``max_rounds`` vote rounds without a winner (default ``num_players``), or ``max_turns`` valid moves; nobody is paid |
 

@@ -3,9 +3,9 @@
 | | |
 |---|---|
 | Players | ``num_players`` (default 5), ``num_spies`` spies (default 1) |
-| Deal | every player gets an image in its observation (``"image"``, uint8 ``image_size``×``image_size``×3, default 96) and a short instruction. Civilians share one image; the spies' image differs: for a CLEVR-like scene by ``num_edits`` edits (default 2: colour, shape, removal or displacement of distinct objects), for a bar or line chart by one changed value. ``scene="clevr"``, ``"chart"`` or ``"mixed"`` (default: either, at random) |
+| Deal | every player gets an image in its observation (``"image"``, uint8 ``image_size``×``image_size``×3, default 336) and a short instruction. Civilians share one image; the spies' image differs: for a CLEVR-like scene ``num_edits`` distinct objects (default 2) change colour, shape or size, never count or place; for a titled bar or line chart two attributes are swapped and the chart redrawn. ``difficulty`` ("easy", "medium", "hard") sets how subtle (:mod:`arena.envs.scenes`). ``scene="clevr"``, ``"chart"`` or ``"mixed"`` (default: either, at random) |
 | Side | the spies are told they are spies (``spy_knows=True``, as in Vision-Zero); set it to False for the classic hidden-side game |
-| Clues, votes, win, reward, invalid moves, truncation | as ``spy-v0`` (see :mod:`arena.envs.spy`); a clue may be any non-empty line (``max_clue_chars``, default 300) |
+| Clues, votes, win, reward, invalid moves, truncation | as ``spy-v0`` (see :mod:`arena.envs.spy`); a clue may be any non-empty line (``max_clue_chars``, default 300). Preset ``"vision-zero"``: ``PRESETS`` below |
 
 Images are drawn by :mod:`arena.envs.scenes` from the episode's seed; nothing is downloaded. A player's
 image is in its own observation only. End-of-game infos add ``scene`` (what the civilians saw, in

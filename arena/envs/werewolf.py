@@ -2,29 +2,27 @@
 
 | | |
 |---|---|
-| Players | 7 by default: 2 werewolves, seer, doctor, 3 villagers (Xu et al. 2023 / LSPO). ``preset="arena8"``: 8 players, 2 werewolves, seer, doctor, 4 villagers (Werewolf Arena). ``roles=[...]`` or ``num_players=n`` for other line-ups |
+| Players | 7 by default: 2 werewolves, seer, doctor, 3 villagers (Xu et al. 2023 / LSPO). ``roles=[...]`` or ``num_players=n`` for other line-ups |
 | Teams | werewolves vs village (seer, doctor, villagers); roles are dealt at random and never announced before the end |
 | Night | werewolves talk on a private channel (``wolf_chat_rounds`` messages each), then each living wolf names a victim in seat order, seeing its pack's earlier picks (most-named target dies; a tie goes to the later pick); the seer inspects one living player and alone learns its exact role (``seer_result="team"``: only werewolf or not); the doctor protects one living player (self and repeats allowed) |
 | Dawn | the victim dies unless protected; the death (not the role) is announced, or that nobody died |
-| Day | ``discussion_rounds`` rounds in which every living player speaks once (the first speaker rotates daily), then a simultaneous vote: ``[player_k]`` or ``[abstain]`` |
+| Day | ``speaking="round-robin"``: ``discussion_rounds`` rounds in which every living player speaks once (the first speaker rotates daily); ``"bid"`` (Werewolf Arena): up to ``debate_turns`` turns, each given to the highest secret bid 0–4 of the living players other than the last speaker. With ``role_prediction`` (LSPO) every living player then privately predicts the others' roles. Then a simultaneous vote: ``[player_k]`` or ``[abstain]`` |
 | Exile | ``exile_rule="plurality"`` (most votes) or ``"majority"`` (more than half of the living players); ties: ``tie_rule="random"``, ``"none"`` (nobody is exiled) or ``"revote"`` (one revote among the tied players, then nobody) |
 | Win | village: no werewolf alive. Werewolves: ``wolf_win="strict"`` (more wolves than others) or ``"parity"`` (at least as many); checked at dawn and after each exile |
 | Reward | +1 to every member of the winning team, -1 to every member of the losing team, dead players included, paid at the end |
-| Invalid move | speeches are never invalid (newlines are flattened, long speeches clipped). A bad target gets a private warning and ``invalid_retries`` retries, then the default move: ``[abstain]`` for votes (a random candidate where abstaining is off), a random legal target at night |
+| Invalid move | speeches are never invalid (newlines are flattened, long speeches clipped). A bad target gets a private warning and ``invalid_retries`` retries, then the default move: ``[abstain]`` for votes (a random candidate where abstaining is off), a random legal target at night, bid 0, no role prediction |
 | Truncation | after ``max_rounds`` nights and days without a winner (default 10), or ``max_turns`` valid moves; nobody is paid |
 
-Presets (explicit kwargs override them):
-
-| preset | roles | exile | tie | wolves win when | abstain | votes shown |
-|---|---|---|---|---|---|---|
-| ``"xu7"`` (default) | 2W, S, D, 3V | plurality | random | wolves > others | yes | yes, voter by voter |
-| ``"arena8"`` | 2W, S, D, 4V | majority | none | wolves >= others | no | no, only the result |
+Paper presets (``arena.make("werewolf-v0", preset=...)``, explicit kwargs override them): ``"lspo"``
+(alias ``"xu7"``) and ``"werewolf-arena"`` (alias ``"arena8"``), in ``PRESETS`` below and tabled in
+docs/envs/werewolf.md.
 
 Secrecy: a player's role is in its own header only; the wolf channel and the pack's picks reach only
 living wolves; inspection results reach only the seer; the doctor's choice only the doctor. Dead
 players' roles stay hidden until the game ends, when all roles are announced.
 End-of-game infos: ``winning_team``, ``roles``, ``vote_accuracy`` (each player's share of day votes
-cast on werewolves, ``None`` if it never voted), ``inspections`` (the seer's results), ``survived``.
+cast on werewolves, ``None`` if it never voted), ``votes`` (every ballot with its day), ``inspections``
+(the seer's results), ``survived``, and with ``role_prediction`` the predictions and their accuracy.
 """
 
 from __future__ import annotations

@@ -1,17 +1,27 @@
 """A scripted Who-is-the-Spy player for ``spy-v0`` and ``visual-spy-v0``, using only its own observation.
 
-* **Clues** describe what the player itself holds. With a word: its category in the public word list,
-  its length, its first and last letters and its vowel count (never the word). With an image: what can be read back
-  from the pixels: for a scene, each object's colour (flat palette fills), shape (how much of its
-  bounding box it fills) and place (a 3×3 grid); for a chart, the values read off the y axis.
-* **Blending**: once a player believes it is the spy (it is told so, or most other speakers state
-  facts that contradict its own), it restates facts others already gave, in a new combination.
-* A clue states ``facts_per_clue`` facts, preferring facts nobody has stated yet, and never repeats an
-  earlier clue word for word (that is an invalid move).
-* **Votes**: clues are read as facts; a player scores 10 for each fact that contradicts what it
-  holds itself and 1 for each fact it only echoed after another player had stated it (how a spy
-  blends in). Civilians vote for the highest score and abstain when nobody scores; a believed spy
-  votes for the civilian who looks least suspicious to it, hoping to join the majority.
+* **Facts.** With a word: its family in the public word list, length, vowel count, first, inner and
+  last letters, whether a letter is doubled (never the word). With an image: what a fallible eye
+  takes in. The pixel reader itself is exact (each object's colour, shape, size and place on the
+  3×3 grid; each chart value read off the y axis; no OCR, so chart texts are not read), and
+  :func:`perceive` then misreads at the rates of :data:`PERCEPTION` for the game's ``difficulty``
+  (a neighbouring hue, another shape, the other size, a missed object, a value one off), once per
+  image and player, so two civilians may describe the same image differently.
+* **Clues** state ``facts_per_clue`` (1) facts, preferring facts nobody has stated, and never repeat
+  an earlier clue word for word (an invalid move).
+* **Knowing one's side.** A player is told (Vision-Zero), or concludes it is the spy when more other
+  speakers contradict its facts than confirm them with a fact that tells its word apart from the
+  other word of its pair.
+* **Blending.** A spy with a word describes the civilians' word, the other one of its pair in the
+  public list (the list is public; ``word_split="held-out"`` keeps evaluation words out of training).
+  A spy with an image describes its own details about places or values nobody has mentioned (they
+  differ only if edited), else repeats what most others said.
+* **Votes.** Each clue of another player scores: per fact contradicting my own 10 with words, with
+  images 4, or 1 when an eye could make that mistake (:func:`misreadable`); +3 (words) or +6
+  (images) for a clue with no fact at all (silence, vague talk); +1 for a clue that only repeats
+  earlier facts; −1 (images) per fresh fact that matches mine. Civilians vote for the top score; when
+  nobody scores they abstain or guess at random, half and half; a spy votes for whom the civilians
+  suspect most.
 """
 
 from __future__ import annotations
@@ -221,6 +231,8 @@ class SpyScripted(BaseAgent):
 
     name = "scripted"
     facts_per_clue = 1
+    #: How often a civilian without any evidence abstains rather than guesses.
+    abstain_when_unsure = 0.5
     #: Suspicion points per clue of another player: per stated fact that contradicts my own, for a clue
     #: that states no fact at all (silence, vague talk), for a clue that only repeats facts others stated
     #: first (how a spy blends in), and per fact it was first to state that matches mine (taken off).
@@ -264,7 +276,9 @@ class SpyScripted(BaseAgent):
             top = max(scores.values())
             pick = [o for o, n in scores.items() if n == top]
             return f"[{pick[int(self.rng.integers(len(pick)))]}]"
-        if top <= 0:
+        if top <= 0:  # no evidence: abstain or guess, half and half
+            if "[abstain]" in legal and (not options or self.rng.random() < self.abstain_when_unsure):
+                return "[abstain]"
             return f"[{options[int(self.rng.integers(len(options)))]}]" if options else legal[0]
         pick = [o for o, n in scores.items() if n == top]
         return f"[{pick[int(self.rng.integers(len(pick)))]}]"
