@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 from pathlib import Path
@@ -175,3 +176,26 @@ def test_plugin_presets_and_alias_validation():
 
         registry._REGISTRY.pop("preset-demo-v0", None)
     assert isinstance(spec("werewolf-v0"), EnvSpec)
+
+
+#: Presets whose secrecy differs from the defaults: team-only inspections and private role predictions,
+#: secret bids, civilians-only votes, private choices at the end of a negotiation.
+SECRET_PRESETS = [("werewolf-v0", "lspo"), ("werewolf-v0", "werewolf-arena"), ("visual-spy-v0", "vision-zero"),
+                  ("negotiation-v0", "dond")]  # fmt: skip
+
+
+@pytest.mark.parametrize(("env_id", "name"), SECRET_PRESETS)
+def test_presets_keep_secrets_and_infos_to_what_each_player_observed(env_id, name):
+    from arena.core import conformance
+
+    factory = functools.partial(make, env_id, preset=name)
+    assert conformance.check_secrecy(factory, seeds=range(3)) > 0
+    assert conformance.check_info_secrecy(factory, seeds=range(3)) > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("env_id", "name"), [p for p in EXPECTED if p != ("negotiation-v0", "spiral")])
+def test_every_conformance_check_passes_on_each_preset(env_id, name):
+    from arena.core import conformance
+
+    conformance.check_env(env_id, preset=name)

@@ -275,3 +275,18 @@ def test_mac_spgg_env_pays_the_reading():
     _play(env, ["[6]", "[10]", "[10]"])
     assert list(env.unwrapped.returns.values()) == pytest.approx(_mac()([6, 10, 10]))
     assert env.infos["player_0"]["threshold_met"] == 1
+
+
+def test_last_observation_keeps_a_defaulted_contribution_from_later_players():
+    """The notice that repeated invalid moves played the (publicly known) default contribution went to
+    everyone, so player_2 learned player_0's contribution before moving."""
+    env = arena.make("sequential-public-goods-v0", observation="last")
+    env.reset(seed=0)
+    env.step("lots")
+    env.step("more")  # retries used up: player_0 contributes the default, 0
+    assert "default contribution" in env.observe("player_1")["text"]  # its successor sees the amount anyway
+    env.step("[10]")
+    assert env.agent_selection == "player_2"
+    text = env.observe("player_2")["text"]
+    assert "player_0 made repeated invalid moves" not in text and "[player_0] contributes" not in text
+    assert env.infos["player_2"]["previous_contributions"] == {"player_1": 10}

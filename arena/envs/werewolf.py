@@ -23,6 +23,8 @@ players' roles stay hidden until the game ends, when all roles are announced.
 End-of-game infos: ``winning_team``, ``roles``, ``vote_accuracy`` (each player's share of day votes
 cast on werewolves, ``None`` if it never voted), ``votes`` (every ballot with its day), ``inspections``
 (the seer's results), ``survived``, and with ``role_prediction`` the predictions and their accuracy.
+``inspections`` (also the seer's own infos during play) holds exactly what the seer was told: the role,
+or with ``seer_result="team"`` ``"werewolf"`` / ``"not werewolf"``.
 """
 
 from __future__ import annotations
@@ -41,7 +43,10 @@ WEREWOLF, SEER, DOCTOR, VILLAGER = "werewolf", "seer", "doctor", "villager"
 ROLES = (WEREWOLF, SEER, DOCTOR, VILLAGER)
 VILLAGE, WOLVES = "village", "werewolves"
 ABSTAIN = "[abstain]"
+#: What the seer learns of a non-wolf with ``seer_result="team"`` (``infos["inspections"]`` holds it).
+NOT_WEREWOLF = "not werewolf"
 _ROLE_TITLE = {WEREWOLF: "Werewolf", SEER: "Seer", DOCTOR: "Doctor", VILLAGER: "Villager"}
+_VERDICT = {**_ROLE_TITLE, NOT_WEREWOLF: "not a Werewolf"}
 
 XU7_ROLES = (WEREWOLF, WEREWOLF, SEER, DOCTOR, VILLAGER, VILLAGER, VILLAGER)
 ARENA8_ROLES = (WEREWOLF, WEREWOLF, SEER, DOCTOR, VILLAGER, VILLAGER, VILLAGER, VILLAGER)
@@ -82,20 +87,25 @@ EXILE_RULES = ("plurality", "majority")
 TIE_RULES = ("random", "none", "revote")
 WOLF_WIN_RULES = ("strict", "parity")
 
-_BID = re.compile(r"^\s*\[?\s*([0-4])\s*\]?\s*$")
-_NONE = re.compile(r"^\s*\[?\s*none\s*\]?\s*\.?\s*$", re.IGNORECASE)
-_PREDICTION = re.compile(r"player[\s_-]*(\d+)\s*(?:[:=]|is|as)\s*(?:an?\s+)?(werewolf|seer|doctor|villager)\b", re.IGNORECASE)
-_TARGET = re.compile(r"^\s*\[?\s*(?:player[\s_-]*)?(\d+)\s*\]?\s*$", re.IGNORECASE)
-_ABSTAIN = re.compile(r"^\s*\[?\s*abstain\s*\]?\s*$", re.IGNORECASE)
+# All are matched with fullmatch on stripped text: leading and trailing ``\s*`` around optional tokens
+# backtrack quadratically on a long run of spaces (seconds for one 16k-character vote).
+_TARGET = re.compile(r"\[?\s*(?:player[\s_-]*)?(\d+)\s*\]?", re.IGNORECASE)
+_ABSTAIN = re.compile(r"\[?\s*abstain\s*\]?", re.IGNORECASE)
+_BID = re.compile(r"\[?\s*([0-4])\s*\]?")
+_NONE = re.compile(r"\[?\s*none\s*\]?\.?", re.IGNORECASE)
+_PREDICTION = re.compile(
+    r"player[\s_-]*(\d+)\s*(?:[:=]|is|as)\s*(?:an?\s+)?(werewolf|seer|doctor|villager)\b", re.IGNORECASE
+)
 
 
 # -- vote helpers shared by the social deduction games (werewolf, spy) --------------------------------
 def parse_choice(text: str, num_players: int) -> str | None:
     """``"[player_3]"``, ``"player_3"``, ``"Player 3"``, ``"[3]"`` → ``"player_3"``; ``"[abstain]"`` →
     ``ABSTAIN``; anything else (or a seat that does not exist) → None."""
-    if _ABSTAIN.match(text):
+    text = text.strip()
+    if _ABSTAIN.fullmatch(text):
         return ABSTAIN
-    match = _TARGET.match(text)
+    match = _TARGET.fullmatch(text)
     if match is None or len(match.group(1)) > 4 or int(match.group(1)) >= num_players:
         return None
     return f"player_{int(match.group(1))}"
@@ -354,7 +364,7 @@ class WerewolfEnv(TextGameEnv):
 
     def _read_prediction(self, agent: str, text: str) -> dict[str, str] | str:
         """``"player_2: werewolf, player_5: seer"`` → roles per named player (the others count as villagers)."""
-        if _NONE.match(text):
+        if _NONE.fullmatch(text.strip()):
             return {}
         pairs = _PREDICTION.findall(text)
         if not pairs:
@@ -531,7 +541,7 @@ class WerewolfEnv(TextGameEnv):
         kind = self.queue[0][0]
         legal = self.legal_actions(agent)
         if kind == "bid":
-            bid = _BID.match(action)
+            bid = _BID.fullmatch(action.strip())
             if bid is None:
                 return f"Bid a whole number from 0 to {MAX_BID}: {' '.join(legal or [])}"
             self._apply(kind, agent, bid.group(1))
@@ -573,13 +583,9 @@ class WerewolfEnv(TextGameEnv):
             self.say(f"(werewolves only) {agent} picks {action} as tonight's victim.", to=self._living(WEREWOLF))
         elif kind == "seer":
             found = self.roles[action]
-            self.inspections[action] = found
-            verdict = (
-                _ROLE_TITLE[found]
-                if self.seer_result == "role"
-                else ("Werewolf" if found == WEREWOLF else "not a Werewolf")
-            )
-            line = f"Night {self.round} inspection result: {action} is {verdict}."
+            told = found if self.seer_result == "role" or found == WEREWOLF else NOT_WEREWOLF
+            self.inspections[action] = told  # only what the seer learns, for its infos and the scripted seer
+            line = f"Night {self.round} inspection result: {action} is {_VERDICT[told]}."
             self.inspection_lines.append(line)
             self.tell(agent, line)
         elif kind == "doctor":

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from arena.agents.base import BaseAgent, Info, Observation
+from arena.envs.werewolf import NOT_WEREWOLF
 
 _ME = re.compile(r"You are (player_\d+), and your role is (\w+)")
 _SPEECH = re.compile(r"^\[(player_\d+)\] (.*)$")
@@ -140,15 +141,9 @@ def _finding_text(target: str, role: str) -> str:
 
 
 def _seer_knowledge(info: Info) -> dict[str, str]:
-    """The seer's own inspections from its infos: ``werewolf``, an exact role, or ``good player``."""
-    out = {}
-    for target, found in dict(info.get("inspections", {})).items():
-        found = str(found).lower()
-        if found in ("werewolf", "seer", "doctor", "villager"):
-            out[target] = found
-        else:
-            out[target] = "werewolf" if "werewolf" in found and "not" not in found else GOOD
-    return out
+    """The seer's own inspections from its infos (what the game told it): an exact role, or with
+    ``seer_result="team"`` ``werewolf`` / ``not werewolf``, kept as ``good player``."""
+    return {t: GOOD if str(r) == NOT_WEREWOLF else str(r) for t, r in dict(info.get("inspections", {})).items()}
 
 
 class WerewolfScripted(BaseAgent):
