@@ -110,7 +110,9 @@ def run(env_id: str, lineup: str, games: int, **env_kwargs: Any) -> dict[str, An
             env.reset(seed=seed)
             raw = env.unwrapped
             roles = {a: raw.role(a) for a in env.possible_agents}
-            agents = {a: lineup_agent(name, lineup, roles[a], seed * 100 + i) for i, a in enumerate(env.possible_agents)}
+            agents = {
+                a: lineup_agent(name, lineup, roles[a], seed * 100 + i) for i, a in enumerate(env.possible_agents)
+            }
             result = play(env, agents, seed=seed, max_steps=20_000)
             info = (result.transcript.result or {}).get("info", {})
             winners = set((result.transcript.result or {}).get("winners", []))
@@ -199,7 +201,9 @@ def main() -> int:
             )
             roles = ", ".join(f"{r} {interval(sum(w), len(w))}" for r, w in sorted(s["roles"].items()))
             if s["predictions"]:
-                roles += "; role prediction accuracy " + ", ".join(f"{k} {v:.3f}" for k, v in sorted(s["predictions"].items()))
+                roles += "; role prediction accuracy " + ", ".join(
+                    f"{k} {v:.3f}" for k, v in sorted(s["predictions"].items())
+                )
             per_role.append(f"  {lineup:14} {roles}")
             errors += s["errors"]
         print("win rate of each role's side [95% CI]:\n" + "\n".join(per_role))

@@ -223,7 +223,9 @@ def test_dond_item_totals_follow_the_human_data():
     assert uniform.count(7) / 4000 > 0.35  # the old default draws many more 7-item contexts
 
 
-@pytest.mark.parametrize(("rule", "expected"), [("player_1", ["player_1"] * 4), ("alternate", ["player_0", "player_1"] * 2)])
+@pytest.mark.parametrize(
+    ("rule", "expected"), [("player_1", ["player_1"] * 4), ("alternate", ["player_0", "player_1"] * 2)]
+)
 def test_first_mover_rules(rule, expected):
     env = arena.make("negotiation-v0", first_mover=rule)
     openers = []

@@ -113,7 +113,9 @@ def test_preset_pins_its_parameters(env_id, name):
     table = spec(env_id).load_presets()
     assert table[name] == EXPECTED[(env_id, name)]
     if not _accepts(env_id, table[name]):  # spiral's invalid_rule arrives with the envs-contract work
-        pytest.skip(f"{env_id} does not take {sorted(set(table[name]) - set(inspect.signature(spec(env_id).load()).parameters))} yet")
+        pytest.skip(
+            f"{env_id} does not take {sorted(set(table[name]) - set(inspect.signature(spec(env_id).load()).parameters))} yet"
+        )
     raw = make(env_id, preset=name).unwrapped
     for key, value in table[name].items():
         got = getattr(raw, ATTRIBUTE.get(key, key), None)
@@ -161,7 +163,12 @@ def test_defaults_are_untouched_by_presets():
     spy = arena.make("visual-spy-v0").unwrapped
     assert (spy.spy_votes, spy.single_vote, spy.reward_kind, spy.clue_rounds) == (True, False, "team", 1)
     neg = arena.make("negotiation-v0").unwrapped
-    assert (neg.first_mover, neg.ending, neg.item_totals, neg.reward_kind) == ("player_0", "proposal", "uniform", "utility")
+    assert (neg.first_mover, neg.ending, neg.item_totals, neg.reward_kind) == (
+        "player_0",
+        "proposal",
+        "uniform",
+        "utility",
+    )
 
 
 def test_plugin_presets_and_alias_validation():

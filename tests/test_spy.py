@@ -200,7 +200,9 @@ def test_vision_zero_vote_and_zero_sum_clue_rewards_by_hand():
     drive(env, lambda kind, agent, raw: f"clue {agent}" if kind == "clue" else votes[agent], spies=["player_4"])
     raw = env.unwrapped
     info = raw._final_info
-    assert info["votes"] == [{"player_0": "player_4", "player_1": "player_4", "player_2": "player_0", "player_3": "abstain"}]
+    assert info["votes"] == [
+        {"player_0": "player_4", "player_1": "player_4", "player_2": "player_0", "player_3": "abstain"}
+    ]
     assert info["winning_side"] == "civilians"
     assert info["vote_rewards"] == {"player_0": 1.0, "player_1": 1.0, "player_2": -1.0, "player_3": -0.5}
     # received: spy 2, civilians (1, 0, 0, 0), civilian mean 0.25; beta = lambda = 0.1
@@ -215,12 +217,22 @@ def test_vision_zero_vote_and_zero_sum_clue_rewards_by_hand():
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.sampled_from(["[player_0]", "[player_1]", "[player_2]", "[player_3]", "[player_4]", "[abstain]"]), min_size=4, max_size=4))
+@given(
+    st.lists(
+        st.sampled_from(["[player_0]", "[player_1]", "[player_2]", "[player_3]", "[player_4]", "[abstain]"]),
+        min_size=4,
+        max_size=4,
+    )
+)
 def test_vision_zero_clue_reward_is_zero_sum(ballot):
     env = arena.make("spy-v0", word_pairs=PAIR, **VZ)
     votes = dict(zip(["player_0", "player_1", "player_2", "player_3"], ballot, strict=True))
     votes = {a: (v if v != f"[{a}]" else "[abstain]") for a, v in votes.items()}
-    drive(env, lambda kind, agent, raw: f"clue {agent} {len(raw.clues_given)}" if kind == "clue" else votes[agent], spies=["player_4"])
+    drive(
+        env,
+        lambda kind, agent, raw: f"clue {agent} {len(raw.clues_given)}" if kind == "clue" else votes[agent],
+        spies=["player_4"],
+    )
     info = env.unwrapped._final_info
     assert sum(info["clue_rewards"].values()) == pytest.approx(0.0)
     assert set(info["vote_rewards"]) == {"player_0", "player_1", "player_2", "player_3"}

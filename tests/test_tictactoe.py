@@ -114,7 +114,9 @@ def test_scripted_beats_random_from_either_seat():
 
 def test_scripted_self_play_draws():
     for seed in range(10):
-        result = arena.play("tictactoe-v0", {a: TicTacToeScripted(seed + i) for i, a in enumerate(("player_0", "player_1"))}, seed=seed)
+        result = arena.play(
+            "tictactoe-v0", {a: TicTacToeScripted(seed + i) for i, a in enumerate(("player_0", "player_1"))}, seed=seed
+        )
         assert result.returns == {"player_0": 0.0, "player_1": 0.0}
 
 

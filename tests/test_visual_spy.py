@@ -67,7 +67,11 @@ def test_chart_edits_swap_two_attributes_and_redraw_the_texts(seed, difficulty):
     changed, notes = scenes.edit_chart(chart, rng, difficulty)
     assert chart.title and chart.x_label and chart.y_label and len(chart.labels) == len(chart.values)
     assert sorted(changed.values) == sorted(chart.values) and sorted(changed.labels) == sorted(chart.labels)
-    moved = [i for i in range(len(chart.values)) if (chart.values[i], chart.labels[i]) != (changed.values[i], changed.labels[i])]
+    moved = [
+        i
+        for i in range(len(chart.values))
+        if (chart.values[i], chart.labels[i]) != (changed.values[i], changed.labels[i])
+    ]
     assert len(moved) == 2 and "swapped" in notes[0]
     i, j = moved
     if changed.values != chart.values:

@@ -303,9 +303,15 @@ def test_bid_ties_are_drawn_with_a_named_player_counted_twice():
         raw = env.unwrapped
         spoken = []
 
-        def policy(kind, agent, raw):
+        def policy(kind, agent, raw, spoken=spoken):
             if kind == "bid":  # player_4 opens; then player_5 and player_6 tie
-                return "[4]" if agent == "player_4" and not spoken else "[2]" if agent in ("player_5", "player_6") else "[0]"
+                return (
+                    "[4]"
+                    if agent == "player_4" and not spoken
+                    else "[2]"
+                    if agent in ("player_5", "player_6")
+                    else "[0]"
+                )
             if kind == "speech":
                 spoken.append(agent)
                 return "I think player_6 knows something."
@@ -340,7 +346,9 @@ def test_role_prediction_is_private_and_scored():
     others = seen["player_4"]
     assert "player_2" not in others and "player_3" in others
     assert acc["player_4"] == pytest.approx((len(others) - 1) / len(others))
-    assert acc["player_5"] == pytest.approx(sum(raw.roles[a] == "villager" for a in seen["player_5"]) / len(seen["player_5"]))
+    assert acc["player_5"] == pytest.approx(
+        sum(raw.roles[a] == "villager" for a in seen["player_5"]) / len(seen["player_5"])
+    )
     assert acc["player_0"] is not None and len(raw._final_info["role_predictions"]) == len(seen)
     for agent in raw.possible_agents:
         if agent != "player_4":

@@ -72,9 +72,7 @@ FIRST_MOVERS = ("player_0", "player_1", "alternate", "random")
 ENDINGS = ("proposal", "selection")
 REWARDS = ("utility", "spiral")
 
-_TOKEN = re.compile(
-    r"\[\s*(propose|offer|accept|walk[\s_-]*away|selection|take)\s*(?::([^\[\]]*))?\]", re.IGNORECASE
-)
+_TOKEN = re.compile(r"\[\s*(propose|offer|accept|walk[\s_-]*away|selection|take)\s*(?::([^\[\]]*))?\]", re.IGNORECASE)
 _LOOSE_TOKEN = re.compile(r"\[\s*(propose|offer|accept|walk[\s_-]*away|selection|take)\b", re.IGNORECASE)
 _PAIR = re.compile(r"(\d{1,4})\s*([a-z]+)")
 _FILLER = re.compile(r"[\s,;&+]+|\band\b")

@@ -139,7 +139,9 @@ def _resized(obj: Obj, size: str) -> Obj:
     """``obj`` with a new size, pulled towards its cell centre so that it still fits its cell."""
     cx, cy = _cell_centre(cell_of(obj))
     j = _jitter(size)
-    return replace(obj, size=size, x=round(min(max(obj.x, cx - j), cx + j), 3), y=round(min(max(obj.y, cy - j), cy + j), 3))
+    return replace(
+        obj, size=size, x=round(min(max(obj.x, cx - j), cx + j), 3), y=round(min(max(obj.y, cy - j), cy + j), 3)
+    )
 
 
 def random_scene(rng: np.random.Generator, min_objects: int = 3, max_objects: int = 6) -> Scene:
@@ -161,9 +163,7 @@ def _other(values: tuple[str, ...] | list[str], current: str, rng: np.random.Gen
     return str(rng.choice([v for v in values if v != current]))
 
 
-def edit_scene(
-    scene: Scene, k: int, rng: np.random.Generator, difficulty: str = "medium"
-) -> tuple[Scene, list[str]]:
+def edit_scene(scene: Scene, k: int, rng: np.random.Generator, difficulty: str = "medium") -> tuple[Scene, list[str]]:
     """Edit ``k`` distinct objects as ``difficulty`` says (module docstring); the object count never
     changes. Returns the new scene and one description per edit."""
     _check_difficulty(difficulty)

@@ -118,7 +118,13 @@ def sequential_payoffs(
 
 
 def mac_spgg_payoffs(
-    qualities: list[float], *, multiplier: float, cooperation_bonus: float, threshold: float, penalty: float, cost: float
+    qualities: list[float],
+    *,
+    multiplier: float,
+    cooperation_bonus: float,
+    threshold: float,
+    penalty: float,
+    cost: float,
 ) -> list[float]:
     """The MAC-SPGG reading (module docstring) for qualities ``q_i`` in [0, 1], in moving order:
     ``R_i = ρ·S − κ·q_i² + γ·q_i·q̄_<i − P·1[S < B]`` with ``S`` the mean quality (the final task score)."""

@@ -476,7 +476,11 @@ class SpyEnv(TextGameEnv):
             "You are playing Who is the Spy. Players: " + ", ".join(self.possible_agents) + ".",
             f"Every civilian has the same {thing}; the {self.num_spies} spy player(s) have a slightly different "
             f"one. Each round every living player gives {self.clue_rounds} one-line clue(s) about their {thing}, "
-            + ("then everyone votes at once" if self.spy_votes else "then the civilians vote at once (spies do not vote)")
+            + (
+                "then everyone votes at once"
+                if self.spy_votes
+                else "then the civilians vote at once (spies do not vote)"
+            )
             + "; the player with the most votes is voted out"
             + ("; a tie leads to one revote." if self.tie_rule == "revote" else ".")
             + (" You may [abstain]." if self.allow_abstain else ""),

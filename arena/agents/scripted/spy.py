@@ -112,7 +112,9 @@ def read_chart(image: np.ndarray) -> tuple[str, list[int]]:
     unit = max(bottom - top, 1) / 10
     markers = _near(image, MARKER, 12)
     if markers.sum() >= 4:
-        points = [np.nonzero(markers[:, run].any(axis=1))[0].mean() for run in _runs(np.nonzero(markers.any(axis=0))[0])]
+        points = [
+            np.nonzero(markers[:, run].any(axis=1))[0].mean() for run in _runs(np.nonzero(markers.any(axis=0))[0])
+        ]
         return "line", [round((bottom - y) / unit) for y in points]
     bars = _near(image, BAR, 12)
     tops = [np.nonzero(bars[:, run].any(axis=1))[0].min() for run in _runs(np.nonzero(bars.any(axis=0))[0])]
@@ -298,6 +300,7 @@ class SpyScripted(BaseAgent):
             elif any(f in mine and f not in other for f in facts):
                 support += 1
         return against > support
+
     def suspicion(self, text: str, me: str, mine: set[str], medium: str = "word") -> dict[str, int]:
         """Points per other player from every clue it gave (:attr:`POINTS`)."""
         points = self.POINTS[medium]

@@ -10,7 +10,7 @@ win/block/centre/corner rule, which can be forked (it loses as O to 0 → 4 → 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -44,7 +44,7 @@ def choose_cell(board: list[str], mark: str, rng: np.random.Generator | None = N
     raise ValueError("the board is full")
 
 
-@lru_cache(maxsize=None)
+@cache
 def minimax_value(board: str, mark: str) -> int:
     """The value of ``board`` (9 chars) for the player to move (``mark``), scaled by speed: a win in
     k moves is worth ``10 - k``, a loss ``k - 10``, a draw 0."""
@@ -66,9 +66,7 @@ def best_cells(board: list[str], mark: str) -> list[int]:
     """Every empty cell whose minimax value (with the speed tie-break) is the best for ``mark``."""
     text = "".join(board)
     other = "O" if mark == "X" else "X"
-    scores = {
-        i: -minimax_value(text[:i] + mark + text[i + 1 :], other) for i, c in enumerate(text) if c == " "
-    }
+    scores = {i: -minimax_value(text[:i] + mark + text[i + 1 :], other) for i, c in enumerate(text) if c == " "}
     if not scores:
         raise ValueError("the board is full")
     top = max(scores.values())

@@ -204,11 +204,12 @@ class WerewolfScripted(BaseAgent):
                 liars.add(claimant)  # there is only one Seer
                 continue
             for target, said in found.items():
-                if target == table.me and (_says_wolf(said) or said not in (GOOD, table.my_role)):
-                    liars.add(claimant)
-                elif _says_wolf(said) and (target in table.night_victims or target in table.protected_alive):
-                    liars.add(claimant)
-                elif target in mine and _says_wolf(mine[target]) != _says_wolf(said):
+                about_me = target == table.me and (_says_wolf(said) or said not in (GOOD, table.my_role))
+                wolf_proven_good = _says_wolf(said) and (
+                    target in table.night_victims or target in table.protected_alive
+                )
+                against_my_finding = target in mine and _says_wolf(mine[target]) != _says_wolf(said)
+                if about_me or wolf_proven_good or against_my_finding:
                     liars.add(claimant)
         return liars
 
@@ -250,7 +251,7 @@ class WerewolfScripted(BaseAgent):
     def _suspect(self, table: Table, candidates: list[str], info: Info) -> str | None:
         """A refuted claimant; else a known werewolf; else the contested claimant picked for today; else
         whoever accused a player known to be good; else the player most accused today."""
-        trusted, contested, liars = self._claim_state(table, info)
+        _, contested, liars = self._claim_state(table, info)
         refuted = [c for c in table.claims if c in liars and c in candidates]
         if refuted:
             return refuted[0]
