@@ -180,34 +180,31 @@ def edit_scene(scene: Scene, k: int, rng: np.random.Generator, difficulty: str =
             if a.size != b.size and a.shape == b.shape and a.colour == b.colour:
                 objects[i], objects[j] = _resized(a, b.size), _resized(b, a.size)
                 return Scene(tuple(objects)), [f"{_name(a)} and {_name(b)} swapped their sizes"]
-        for i in chosen:
-            obj = objects[i]
-            if rng.random() < 0.5:
-                new = replace(obj, colour=str(rng.choice(NEAR_HUES[obj.colour])))
-                notes.append(f"{_name(obj)} became {new.colour}")
-            else:
-                new = _resized(obj, _other(list(SIZES), obj.size, rng))
-                notes.append(f"{_name(obj)} became {new.size}")
-            objects[i] = new
-        return Scene(tuple(objects)), notes
     for i in chosen:
         obj = objects[i]
         if difficulty == "easy":
             new = replace(obj, shape=_other(SHAPES, obj.shape, rng), colour=_other(list(PALETTE), obj.colour, rng))
-            notes.append(f"{_name(obj)} became a {new.colour} {new.shape}")
+            note = f"{_name(obj)} became a {new.colour} {new.shape}"
+        elif difficulty == "hard":
+            new, note = _changed(obj, "colour" if rng.random() < 0.5 else "size", rng, subtle=True)
         else:
-            field = str(rng.choice(("colour", "shape", "size")))
-            if field == "colour":
-                new = replace(obj, colour=_other(list(PALETTE), obj.colour, rng))
-                notes.append(f"{_name(obj)} became {new.colour}")
-            elif field == "shape":
-                new = replace(obj, shape=_other(SHAPES, obj.shape, rng))
-                notes.append(f"{_name(obj)} became a {new.shape}")
-            else:
-                new = _resized(obj, _other(list(SIZES), obj.size, rng))
-                notes.append(f"{_name(obj)} became {new.size}")
+            new, note = _changed(obj, str(rng.choice(("colour", "shape", "size"))), rng)
         objects[i] = new
+        notes.append(note)
     return Scene(tuple(objects)), notes
+
+
+def _changed(obj: Obj, field: str, rng: np.random.Generator, *, subtle: bool = False) -> tuple[Obj, str]:
+    """``obj`` with one attribute changed (a colour only to a neighbouring hue when ``subtle``), and the edit."""
+    if field == "colour":
+        hues = NEAR_HUES[obj.colour] if subtle else [c for c in PALETTE if c != obj.colour]
+        new = replace(obj, colour=str(rng.choice(hues)))
+        return new, f"{_name(obj)} became {new.colour}"
+    if field == "shape":
+        new = replace(obj, shape=_other(SHAPES, obj.shape, rng))
+        return new, f"{_name(obj)} became a {new.shape}"
+    new = _resized(obj, _other(list(SIZES), obj.size, rng))
+    return new, f"{_name(obj)} became {new.size}"
 
 
 def render_scene(scene: Scene, side: int) -> np.ndarray:
