@@ -170,16 +170,15 @@ def edit_scene(scene: Scene, k: int, rng: np.random.Generator, difficulty: str =
     objects = list(scene.objects)
     chosen = [int(i) for i in rng.choice(len(objects), size=min(k, len(objects)), replace=False)]
     notes: list[str] = []
-    if difficulty == "hard":
-        if len(chosen) == 2:  # a swap, when it stays subtle
-            i, j = chosen
-            a, b = objects[i], objects[j]
-            if a.colour in NEAR_HUES[b.colour] and a.shape == b.shape:
-                objects[i], objects[j] = replace(a, colour=b.colour), replace(b, colour=a.colour)
-                return Scene(tuple(objects)), [f"{_name(a)} and {_name(b)} swapped their colours"]
-            if a.size != b.size and a.shape == b.shape and a.colour == b.colour:
-                objects[i], objects[j] = _resized(a, b.size), _resized(b, a.size)
-                return Scene(tuple(objects)), [f"{_name(a)} and {_name(b)} swapped their sizes"]
+    if difficulty == "hard" and len(chosen) == 2:  # a swap, when it stays subtle
+        i, j = chosen
+        a, b = objects[i], objects[j]
+        if a.colour in NEAR_HUES[b.colour] and a.shape == b.shape:
+            objects[i], objects[j] = replace(a, colour=b.colour), replace(b, colour=a.colour)
+            return Scene(tuple(objects)), [f"{_name(a)} and {_name(b)} swapped their colours"]
+        if a.size != b.size and a.shape == b.shape and a.colour == b.colour:
+            objects[i], objects[j] = _resized(a, b.size), _resized(b, a.size)
+            return Scene(tuple(objects)), [f"{_name(a)} and {_name(b)} swapped their sizes"]
     for i in chosen:
         obj = objects[i]
         if difficulty == "easy":
