@@ -75,7 +75,7 @@ def summary(state: ViewState) -> Group:
 
 
 def watch(
-    env_id: str,
+    env_id: str | Any,
     agents: Mapping[str, Agent],
     *,
     seed: int | None = None,
@@ -87,10 +87,11 @@ def watch(
     live: bool | None = None,
 ) -> MatchResult:
     """Play a match and show it: as ``as_player`` sees it, or as a spectator (public messages only,
-    everything with ``reveal``). ``live`` forces (True) or disables (False) the full-screen layout;
-    by default it is used on a terminal when no human plays."""
+    everything with ``reveal``). ``env_id`` may be a built env (its transcript then survives an
+    interrupt). ``live`` forces (True) or disables (False) the full-screen layout; by default it is
+    used on a terminal when no human plays."""
     console = console or Console()
-    env = make(env_id, **dict(env_kwargs or {}))
+    env = make(env_id, **dict(env_kwargs or {})) if isinstance(env_id, str) else env_id
     raw = env.unwrapped
     _check_player(list(raw.possible_agents), as_player)
     humans = any(getattr(a, "name", "") == "human" for a in agents.values())
