@@ -159,7 +159,7 @@ def rich_table(board: Board) -> Table:
 
     by_role = any(len(row.roles) > 1 for row in board.rows)
     exploit = any(row.exploitability is not None for row in board.rows)
-    table = Table(title=f"{board.env_id} · {board.matches} matches", title_justify="left")
+    table = Table(title=Text(f"{board.env_id} · {board.matches} matches"), title_justify="left")
     columns = [("#", "right"), ("agent", "left"), ("rating", "right"), ("95% CI", "right"), ("games", "right")]
     columns += [("win", "right")] + ([("win by role", "left")] if by_role else [])
     columns += [("skill μ±σ", "right")] + ([("exploit.", "right")] if exploit else [])
