@@ -108,16 +108,18 @@ def _check_viewer(specs: dict[str, str], as_player: str | None) -> None:
 
 @app.command("list")
 def list_command() -> None:
-    """Show every registered game."""
+    """Show every registered game (on a narrow terminal, kind, modalities and agents go under the
+    description, so no word is broken)."""
     from arena.core.registry import list_envs
 
-    table = Table(title="arena games", expand=False)
+    wide = console.width >= 120
+    table = Table(title="arena games")
     table.add_column("id", no_wrap=True)
     table.add_column("players", no_wrap=True)
-    table.add_column("kind", no_wrap=True)
-    table.add_column("modalities", no_wrap=True)
-    table.add_column("agents", overflow="fold", ratio=1, min_width=12)
-    table.add_column("description", overflow="fold", ratio=3, min_width=24)
+    if wide:
+        for name in ("kind", "modalities", "agents"):
+            table.add_column(name, no_wrap=name != "agents")
+    table.add_column("description", ratio=1)
     for env_spec in list_envs():
         players = (
             str(env_spec.min_players)
@@ -125,14 +127,15 @@ def list_command() -> None:
             else f"{env_spec.min_players}-{env_spec.max_players}"
         )
         agents = ", ".join(["random", *env_spec.agents])
-        table.add_row(
-            Text(env_spec.id),
-            players,
-            env_spec.kind,
-            "+".join(env_spec.modalities),
-            Text(agents),
-            Text(env_spec.description),
-        )
+        modalities = "+".join(env_spec.modalities)
+        if wide:
+            table.add_row(
+                Text(env_spec.id), players, env_spec.kind, modalities, Text(agents), Text(env_spec.description)
+            )
+        else:
+            about = Text(env_spec.description)
+            about.append(f"\n{env_spec.kind} · {modalities} · agents: {agents}", style="dim")
+            table.add_row(Text(env_spec.id), players, about)
     console.print(table)
 
 
