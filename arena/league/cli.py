@@ -72,7 +72,9 @@ def eval_command(
     output_folder(transcripts, "--transcripts")
     err = Console(stderr=True)
     if workers > 1 and any(e.spec.startswith("llm:") for e in entrants):
-        err.print("note: llm matches are batched in this process (one model load); --workers is not used")
+        err.print(
+            "note: llm matches are batched in this process (one model load); --workers is not used", soft_wrap=True
+        )
     with open_store(db) as store:
         folder = transcripts if transcripts is not None else store.transcript_root
         with EvalProgress(env_id, err) as progress:
