@@ -226,6 +226,22 @@ def replay(
     replay_file(str(input_file(path, "a transcript")), as_player=as_player, console=console, delay=delay)
 
 
+@app.command()
+def plot(
+    run_dir: Annotated[Path, typer.Argument(help="a training run's folder (holds metrics.jsonl)", metavar="RUN_DIR")],
+    out: Annotated[Path | None, typer.Option(help="PNG to write [default: RUN_DIR/curves.png]")] = None,
+    table: Annotated[bool, typer.Option("--table", help="also print the evaluations as markdown tables")] = False,
+) -> None:
+    """Draw a training run's learning curves (exploitability, win rates, training signals) as a PNG."""
+    from arena.view.curves import markdown_table, plot_run, read_metrics
+
+    rows = read_metrics(run_dir)
+    out = output_file(out, "--out")
+    if table:
+        print(markdown_table(rows))
+    console.print(f"learning curves saved to {plot_run(run_dir, out)}", markup=False, highlight=False, soft_wrap=True)
+
+
 # Sub-commands owned by other modules are mounted when present (each keeps its imports lazy).
 _SUBAPPS = {
     "arena.cli_model": ("model_app", "model", "Build and warm-start policy models."),
