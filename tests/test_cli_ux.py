@@ -84,6 +84,14 @@ def test_usage_errors_show_usage_and_name_the_option(capsys, args, usage, messag
         (("eval", "kuhn-poker-v0", "-a", "r=random", "--db", "/proc/x/l.db"), "/proc/x/l.db"),
         (("eval", "kuhn-poker-v0", "-a", "r=random", "--kw", "num_hands=-1"), "num_hands"),
         (("leaderboard", "--bootstrap", "-1"), "--bootstrap must be at least 0"),
+        (("train", "--set", "iterations=abc"), "iterations must be an integer, got 'abc'"),
+        (("train", "--set", "lr=-1"), "lr must be > 0"),
+        (("train", "--set", "envs.nosuch-v0={}"), "unknown env 'nosuch-v0'"),
+        (("train", "--set", "eval_sample=3"), "eval_sample must be true or false"),
+        (("train", "--set", "nokey=1"), "unknown config key 'nokey'"),
+        (("train", "--config", "/no/such.yaml"), "no such file: /no/such.yaml"),
+        (("train", "--resume", "/"), "--resume /: not a checkpoint"),
+        (("plot", "/no/such/run"), "no metrics at /no/such/run"),
     ],
 )
 def test_bad_input_is_one_line_before_any_work(capsys, tmp_path, monkeypatch, args, needle):
