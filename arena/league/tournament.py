@@ -18,6 +18,8 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
+import signal
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -306,9 +308,13 @@ def _play_batched(todo: Sequence[MatchPlan], folder: str | None, finished: Calla
 
 
 def _play_pool(todo: Sequence[MatchPlan], folder: str | None, workers: int, finished: Callable[..., None]) -> None:
-    """A process pool whose workers ignore Ctrl-C (the parent stops them) and exit when the parent dies."""
+    """A process pool whose workers ignore Ctrl-C and exit when the parent dies. Ctrl-C only sets a flag
+    here (an interrupt raised inside the executor's own calls could leave its locks held); the loop then
+    stops the workers and raises ``KeyboardInterrupt`` from a clean point."""
     size = min(workers, os.cpu_count() or workers, len(todo))
     before = set(multiprocessing.active_children())
+    stop = threading.Event()
+    restore = _flag_on_sigint(stop)
     pool = ProcessPoolExecutor(max_workers=size, initializer=_worker_init, initargs=(os.getpid(),))
     pending: dict[Future[MatchRecord], MatchPlan] = {}
     queue = iter(todo)
@@ -316,12 +322,14 @@ def _play_pool(todo: Sequence[MatchPlan], folder: str | None, workers: int, fini
         for plan in itertools.islice(queue, 2 * size):
             pending[pool.submit(run_match, plan, folder)] = plan
         while pending:
-            ready, _ = wait(pending, return_when=FIRST_COMPLETED)
+            if stop.is_set():
+                raise KeyboardInterrupt
+            ready, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
             for future in ready:
                 plan = pending.pop(future)
                 error = future.exception()
                 finished(plan, None if error else future.result(), error)
-                nxt = next(queue, None)
+                nxt = None if stop.is_set() else next(queue, None)
                 if nxt is not None:
                     pending[pool.submit(run_match, nxt, folder)] = nxt
     except BaseException:
@@ -332,14 +340,32 @@ def _play_pool(todo: Sequence[MatchPlan], folder: str | None, workers: int, fini
         for process in workers_now:
             process.join(timeout=5)
         raise
+    finally:
+        restore()
     pool.shutdown(wait=True)
+
+
+def _flag_on_sigint(stop: threading.Event) -> Callable[[], None]:
+    """Make Ctrl-C set ``stop`` (a second one interrupts at once); returns what restores the old handler.
+    Only the main thread can own signal handlers: elsewhere nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.getsignal(signal.SIGINT)
+    if previous in (signal.SIG_IGN, None):  # Ctrl-C is ignored (or not Python's to handle): leave it so
+        return lambda: None
+
+    def handler(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    return lambda: signal.signal(signal.SIGINT, previous)
 
 
 def _worker_init(parent: int) -> None:
     """In each pool worker: leave Ctrl-C to the parent, and exit as soon as the parent is gone (a pool
     worker blocked on its queue would otherwise outlive a parent killed with ``kill -9``)."""
-    import signal
-    import threading
     import time
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
