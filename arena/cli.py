@@ -294,8 +294,8 @@ def main(argv: list[str] | None = None) -> int:
             return int(exc.exit_code)
         err.print(f"error: {type(exc).__name__}: {exc}", markup=False, highlight=False, soft_wrap=True)
         return 1
-    if code == 130:  # newer typer turns a bare Ctrl-C into a returned 130
-        err.print("interrupted: nothing was stored", markup=False)
+    if code == 130:  # newer typer turns a Ctrl-C no command reported on into a returned 130
+        err.print("interrupted", markup=False)
     return code if isinstance(code, int) else 0
 
 
