@@ -72,7 +72,7 @@ def test_usage_errors_show_usage_and_name_the_option(capsys, args, usage, messag
         (("watch", "tictactoe-v0", "--agent", "player_0"), "--agent player_0 needs a spec: player_0=SPEC"),
         (("watch", "tictactoe-v0", "-a", "player_0=random", "-a", "player_0=scripted"), "seat player_0 is given twice"),
         (("play", "tictactoe-v0", "--agent", "p9=random"), "unknown seat 'p9'"),
-        (("play", "tictactoe-v0", "--agent", "player_0=llm:/no/such/model"), "no model at /no/such/model"),
+        (("play", "tictactoe-v0", "--agent", "player_0=llm:/no/such/model"), "no model directory at /no/such/model"),
         (("play", "tictactoe-v0", "--agent", "player_0=llm:/x,foo=bar"), "unknown option(s) foo"),
         (("play", "tictactoe-v0", "--agent", "player_0=llm:/x,backend=nope"), "unknown backend 'nope'"),
         (("watch", "tictactoe-v0", "--save", "/proc/x.jsonl"), "--save /proc/x.jsonl: cannot write there"),
@@ -176,6 +176,9 @@ def _spawn_eval(tmp_path: Path, *extra: str) -> subprocess.Popen:
         text=True,
         env=env,
         start_new_session=True,
+        # A suite started in the background inherits an ignored SIGINT (and a Unix tool keeps it ignored):
+        # the child gets the default disposition, as under a terminal.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 

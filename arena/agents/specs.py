@@ -110,7 +110,7 @@ def _check_llm_spec(rest: str) -> None:
     )
     if parsed.backend == "transformers" and looks_local and not (model / "config.json").exists():
         raise ArenaError(
-            f"no model at {parsed.model} (a directory with config.json, e.g. from `arena model init-tiny`)"
+            f"no model directory at {parsed.model} (one with config.json, e.g. from `arena model init-tiny`)"
         )
 
 

@@ -84,6 +84,9 @@ def plot_run(run_dir: str | Path, out: str | Path | None = None) -> Path:
             its, values = series(rows, key)
             evaluation = key.startswith("eval/")
             ax.plot(its, values, marker="o" if evaluation else None, markersize=4, label=_label(key))
+        if title.startswith("exploitability"):  # Kuhn Poker's reference points (docs/results.md)
+            ax.axhline(0.458, color="grey", linestyle=":", linewidth=1, label="uniform random (0.458)")
+            ax.axhline(1 / 3, color="grey", linestyle="--", linewidth=1, label="best card-blind policy (1/3)")
         ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="best")
@@ -102,7 +105,10 @@ def _default_out(run_dir: str | Path) -> Path:
 
 
 def _label(key: str) -> str:
-    return key.removeprefix("eval/").replace("/vs_", " vs ").replace("/", " ")
+    label = key.removeprefix("eval/").replace("/vs_", " vs ").replace("/", " ")
+    if key.endswith("/exploitability"):
+        label += " (evaluation)" if key.startswith("eval/") else " (every iteration)"
+    return label
 
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
