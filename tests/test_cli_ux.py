@@ -239,3 +239,28 @@ def test_pool_workers_exit_when_the_parent_is_killed(tmp_path):
     proc.kill()  # kill -9: no cleanup runs in the parent
     proc.communicate(timeout=30)
     assert len(workers) == 2 and _gone(workers)
+
+
+def test_eval_progress_is_a_bar_on_a_terminal_and_lines_when_piped():
+    import io
+
+    from rich.console import Console
+
+    from arena.league.cli import EvalProgress
+    from arena.league.tournament import TournamentReport
+
+    report = TournamentReport(planned=10, skipped=2)
+    tty = Console(file=io.StringIO(), force_terminal=True, width=100)
+    with EvalProgress("kuhn-poker-v0", tty) as progress:
+        progress.start(report)
+        assert progress.bar is not None and progress.bar.tasks[0].total == 8
+        for k in range(8):
+            progress.advance(None if k == 3 else object(), report)
+        assert progress.bar.tasks[0].completed == 8 and progress.failed == 1
+    piped = io.StringIO()
+    with EvalProgress("kuhn-poker-v0", Console(file=piped, width=100), every_s=0.0) as progress:
+        progress.start(report)
+        progress.advance(object(), report)
+    lines = piped.getvalue().splitlines()
+    assert lines[0] == "kuhn-poker-v0: 8 matches to play"
+    assert lines[1].startswith("kuhn-poker-v0: 1/8 matches (12%), ETA ")
