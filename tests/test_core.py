@@ -144,3 +144,30 @@ def test_render_ansi_returns_a_string():
 def test_play_validates_seats():
     with pytest.raises(ArenaError, match="agents for 2 seats"):
         arena.play("tictactoe-v0", [arena.agents.RandomAgent()])
+
+
+def test_a_duplicate_registration_names_both_sources_and_a_broken_plugin_breaks_nothing(monkeypatch):
+    def twice():  # the old docs example: the module registers at import, and its entry point again
+        arena.register("dup-ttt-v0", "tests.plugin_game:Something")
+
+    def fake_entry_points(group):
+        return [EntryPoint("twice", "tests.test_core:_register_dup", group)]
+
+    monkeypatch.setattr(registry, "entry_points", fake_entry_points)
+    monkeypatch.setattr(registry, "_plugins_loaded", False)
+    arena.register("dup-ttt-v0", "arena.envs.tictactoe:TicTacToeEnv")
+    try:
+        with pytest.raises(RegistrationError) as err:
+            twice()
+        message = str(err.value)
+        assert "entry point arena.envs.tictactoe:TicTacToeEnv" in message
+        assert "entry point tests.plugin_game:Something" in message and "override=True" in message
+        with pytest.warns(UserWarning, match=r"plugin 'twice' \(tests.test_core:_register_dup\) failed: .*already"):
+            ids = [s.id for s in arena.list_envs()]
+        assert "tictactoe-v0" in ids and "dup-ttt-v0" in ids  # every other command still works
+    finally:
+        registry._REGISTRY.pop("dup-ttt-v0", None)
+
+
+def _register_dup() -> None:
+    arena.register("dup-ttt-v0", "arena.envs.tictactoe:TicTacToeEnv", description="again")

@@ -47,8 +47,12 @@ class CoinGuessEnv(TextGameEnv):
         return [] if self.finished else [self.coins[agent].upper()]
 
 
-arena.register("coin-guess-v0", CoinGuessEnv, min_players=2, max_players=2, description="Guess the coin.")
+def register_all():
+    """The plugin's entry point; importing this module registers nothing (so nothing twice)."""
+    arena.register("coin-guess-v0", CoinGuessEnv, min_players=2, max_players=2, description="Guess the coin.")
+
 
 if __name__ == "__main__":
+    register_all()
     result = arena.play("coin-guess-v0", [arena.agents.RandomAgent(0), arena.agents.RandomAgent(1)], seed=0)
     print(result.returns)
