@@ -9,6 +9,7 @@ from importlib.metadata import EntryPoint
 import pytest
 
 import arena
+from arena.agents import RandomAgent
 from arena.core import registry
 from arena.core.errors import ArenaError, RegistrationError, UnknownEnvError
 from arena.core.messages import Message, MessageLog
@@ -102,7 +103,7 @@ def test_player_text_cannot_forge_game_lines():
 
 
 def test_transcript_round_trips_through_jsonl(tmp_path):
-    result = arena.play("kuhn-poker-v0", [arena.agents.RandomAgent(0), arena.agents.RandomAgent(1)], seed=4)
+    result = arena.play("kuhn-poker-v0", [RandomAgent(0), RandomAgent(1)], seed=4)
     path = result.transcript.save(tmp_path / "match.jsonl")
     loaded = Transcript.load(path)
     assert loaded.events == result.transcript.events
@@ -143,7 +144,7 @@ def test_render_ansi_returns_a_string():
 
 def test_play_validates_seats():
     with pytest.raises(ArenaError, match="agents for 2 seats"):
-        arena.play("tictactoe-v0", [arena.agents.RandomAgent()])
+        arena.play("tictactoe-v0", [RandomAgent()])
 
 
 def test_a_duplicate_registration_names_both_sources_and_a_broken_plugin_breaks_nothing(monkeypatch):
