@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import arena
+from arena.core.answers import ANSWER_KINDS
 from arena.core.conformance import HOSTILE_ACTIONS
 from arena.core.errors import ArenaError
 from arena.core.parallel import TextParallelEnv
@@ -73,7 +74,7 @@ def test_every_acting_turn_says_how_to_answer_and_its_example_is_accepted(env_id
                     continue
                 answer = info["answer"]
                 kinds.add(answer["kind"])
-                assert answer["kind"] in ("choice", "text", "structured")
+                assert answer["kind"] in ANSWER_KINDS
                 assert isinstance(answer["example"], str) and answer["example"]
                 if answer["kind"] == "choice":
                     assert answer["example"] in info["legal_actions"]
