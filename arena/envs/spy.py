@@ -16,12 +16,14 @@
 | Truncation | ``max_rounds`` vote rounds without a winner (default ``num_players``), or ``max_turns`` valid moves; nobody is paid |
 
 Secrecy: a player's word (and, with ``spy_knows``, its side) is in its own header only; both words and
-all sides are announced when the game ends. ``state_key`` digests what the acting player knows: its
-seat and word (its side only with ``spy_knows``), round, step, the living players, who was voted out
-(and their side where it was announced), every round's votes, the clues still to come this round and
-the candidates of a vote; what players said is not part of it. End-of-game infos: ``winning_side``, ``spies``,
-``spy_found``, ``votes`` (each round's voter → target), ``vote_accuracy`` (each player's share of
-votes cast on a spy), ``survived`` and the words (``civilian_word``, ``spy_word``).
+all sides are announced when the game ends. ``infos[agent]["role"]`` is ``"spy"`` / ``"civilian"`` only
+where the player is told its side (``spy_knows=True``, or once the game is over), else ``"unknown"``.
+``state_key`` digests what the acting player knows: its seat and word (its side only with
+``spy_knows``), round, step, the living players, who was voted out (and their side where it was
+announced), every round's votes, the clues still to come this round and the candidates of a vote;
+what players said is not part of it. End-of-game infos: ``winning_side``, ``spies``, ``spy_found``,
+``votes`` (each round's voter → target), ``vote_accuracy`` (each player's share of votes cast on a
+spy), ``survived`` and the words (``civilian_word``, ``spy_word``).
 Subclasses (``visual-spy-v0``) replace the deal (:meth:`SpyEnv._deal`) and the clue check.
 """
 
@@ -38,6 +40,8 @@ from arena.envs.spy_words import WORD_PAIRS
 from arena.envs.werewolf import ABSTAIN, bounded_observation, flatten_speech, read_choice, tally
 
 CIVILIAN, SPY = "civilian", "spy"
+#: ``infos[agent]["role"]`` while a player has not been told its side (``spy_knows=False``).
+UNTOLD = "unknown"
 CIVILIANS, SPIES = "civilians", "spies"
 TIE_RULES = ("revote", "none", "random")
 MAX_GUESS_CHARS = 100
@@ -336,6 +340,10 @@ class SpyEnv(TextGameEnv):
 
     def role(self, agent: str) -> str:
         return SPY if agent in self.spies else CIVILIAN
+
+    def told_role(self, agent: str) -> str:
+        """The side, once the player is told it (``spy_knows``, or the game is over); else ``"unknown"``."""
+        return self.role(agent) if self.spy_knows or self.finished else UNTOLD
 
     def legal_actions(self, agent: str) -> list[str] | None:
         if not self.queue or self.queue[0][1] != agent or self.queue[0][0] not in ("vote", "revote"):

@@ -24,7 +24,9 @@ from arena.core.parsing import match_choice
 
 LINES = ((0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4, 8), (2, 4, 6))
 MARKS = ("X", "O")
-_MOVE = re.compile(r"^\s*\[?\s*(\d+)\s*\]?\s*$")
+# fullmatch on stripped text (linear time on long runs of spaces); at most 3 digits, so a flood of digits
+# is an unreadable move, not an int conversion past Python's 4300-digit limit.
+_MOVE = re.compile(r"\[?\s*(\d{1,3})\s*\]?")
 
 RULES = (
     "You are playing TicTacToe. Players alternate placing their mark on a 3x3 board; X moves first. "
@@ -50,7 +52,7 @@ def board_text(board: list[str]) -> str:
 
 def parse_move(action: str) -> int | None:
     """The cell number in ``action`` (``"[4]"``, ``"4"``), or None."""
-    match = _MOVE.match(action)
+    match = _MOVE.fullmatch(action.strip())
     return int(match.group(1)) if match else None
 
 
@@ -98,7 +100,9 @@ class TicTacToeEnv(TextGameEnv):
         if match.action is None:
             if len(match.named) == 1:
                 return f"Cell {match.named[0].strip('[]')} is already taken. {match.reason}"
-            return match.reason
+            if match.named:
+                return match.reason  # ambiguous: several cells named
+            return f"Answer with one cell number 0-8 in brackets; empty cells: {' '.join(self.legal_actions(agent))}"
         cell = int(match.action.strip("[]"))
         mark = self.mark(agent)
         self.board[cell] = mark

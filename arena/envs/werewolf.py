@@ -32,6 +32,8 @@ day's remaining speeches, the candidates of a vote; a wolf adds the pack and ton
 its inspection results as shown, the doctor its protections. What players said is not part of it.
 End-of-game infos: ``winning_team``, ``roles``, ``vote_accuracy`` (each player's share of day votes
 cast on werewolves, ``None`` if it never voted), ``inspections`` (the seer's results), ``survived``.
+``inspections`` (also the seer's own infos during play) holds exactly what the seer was told: the role,
+or with ``seer_result="team"`` ``"werewolf"`` / ``"not werewolf"``.
 """
 
 from __future__ import annotations
@@ -51,7 +53,10 @@ WEREWOLF, SEER, DOCTOR, VILLAGER = "werewolf", "seer", "doctor", "villager"
 ROLES = (WEREWOLF, SEER, DOCTOR, VILLAGER)
 VILLAGE, WOLVES = "village", "werewolves"
 ABSTAIN = "[abstain]"
+#: What the seer learns of a non-wolf with ``seer_result="team"`` (``infos["inspections"]`` holds it).
+NOT_WEREWOLF = "not werewolf"
 _ROLE_TITLE = {WEREWOLF: "Werewolf", SEER: "Seer", DOCTOR: "Doctor", VILLAGER: "Villager"}
+_VERDICT = {**_ROLE_TITLE, NOT_WEREWOLF: "not a Werewolf"}
 
 PRESETS: dict[str, dict[str, Any]] = {
     "xu7": {
@@ -439,13 +444,9 @@ class WerewolfEnv(TextGameEnv):
             self.say(f"(werewolves only) {agent} picks {action} as tonight's victim.", to=self._living(WEREWOLF))
         elif kind == "seer":
             found = self.roles[action]
-            self.inspections[action] = found
-            verdict = (
-                _ROLE_TITLE[found]
-                if self.seer_result == "role"
-                else ("Werewolf" if found == WEREWOLF else "not a Werewolf")
-            )
-            line = f"Night {self.round} inspection result: {action} is {verdict}."
+            told = found if self.seer_result == "role" or found == WEREWOLF else NOT_WEREWOLF
+            self.inspections[action] = told  # only what the seer learns, for its infos and the scripted seer
+            line = f"Night {self.round} inspection result: {action} is {_VERDICT[told]}."
             self.inspection_lines.append(line)
             self.tell(agent, line)
         elif kind == "doctor":

@@ -146,7 +146,7 @@ class HouseholdEnv(TextGameEnv):
         self.feedback[agent] = NOTHING
         self.admissible_last[agent] = False
         self.tell(agent, f"> {shown}\n{NOTHING}", kind="feedback")
-        self.turn += 1  # the step counts toward max_steps like a valid one
+        self.count_move(agent)  # the step counts toward max_steps like a valid one
         self._end_step(agent)
 
     def _end_step(self, agent: str) -> None:
