@@ -315,3 +315,24 @@ def test_scripted_negotiators_agree_under_the_dond_preset():
         result = play(env, [FairProposer(seed), FairProposer(seed + 1)], seed=seed)
         deals += result.transcript.result["info"]["agreement"]
     assert deals >= 20
+
+
+def test_spiral_preset_ends_on_an_invalid_move_and_pays_plus_minus_one_otherwise():
+    env = arena.make("negotiation-v0", preset="spiral")
+    env.reset(seed=0)
+    env.step("[Offer: 99 Wood -> 1 Gold]")  # more Wood than player_0 owns: no retry under SPIRAL's rule
+    assert env.unwrapped.finished and env.unwrapped.returns == {"player_0": -1.5, "player_1": 0.5}
+    env.reset(seed=1)
+    for action in ["[Offer: 4 Wood -> 3 Gold]", "[Accept]"] + ["hi"] * 8:
+        env.step(action)
+    assert env.unwrapped.returns == {"player_0": -1.0, "player_1": 1.0}  # gains 25 vs 45
+
+
+def test_the_private_choice_asks_for_a_take_and_its_example_is_accepted():
+    env = _deal("[Selection]", ending="selection", first_mover="player_1")
+    agent = env.agent_selection
+    answer = env.infos[agent]["answer"]
+    assert answer["kind"] == "structured" and "[Take:" in answer["syntax"]
+    assert env.infos[agent]["role"] == ("first_mover" if agent == "player_1" else "second_mover")
+    env.step(answer["example"])
+    assert "invalid_move" not in env.infos[agent]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import inspect
 import re
 from pathlib import Path
 
@@ -103,19 +102,10 @@ DOC_PAGE = {
 ATTRIBUTE = {"reward": "reward_kind", "roles": "role_list", "scene": "scene_kind", "observation": "observation_mode"}
 
 
-def _accepts(env_id: str, kwargs: dict) -> bool:
-    params = inspect.signature(spec(env_id).load()).parameters
-    return set(kwargs) <= set(params)
-
-
 @pytest.mark.parametrize(("env_id", "name"), list(EXPECTED))
 def test_preset_pins_its_parameters(env_id, name):
     table = spec(env_id).load_presets()
     assert table[name] == EXPECTED[(env_id, name)]
-    if not _accepts(env_id, table[name]):  # spiral's invalid_rule arrives with the envs-contract work
-        pytest.skip(
-            f"{env_id} does not take {sorted(set(table[name]) - set(inspect.signature(spec(env_id).load()).parameters))} yet"
-        )
     raw = make(env_id, preset=name).unwrapped
     for key, value in table[name].items():
         got = getattr(raw, ATTRIBUTE.get(key, key), None)
@@ -201,7 +191,7 @@ def test_presets_keep_secrets_and_infos_to_what_each_player_observed(env_id, nam
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("env_id", "name"), [p for p in EXPECTED if p != ("negotiation-v0", "spiral")])
+@pytest.mark.parametrize(("env_id", "name"), list(EXPECTED))
 def test_every_conformance_check_passes_on_each_preset(env_id, name):
     from arena.core import conformance
 

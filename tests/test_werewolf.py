@@ -77,7 +77,7 @@ def test_doctor_saves_the_seer_and_only_the_seer_learns_the_role():
     assert raw._final_info["winning_team"] is None
 
 
-def test_unprotected_victim_dies_and_leaves_the_agent_list():
+def test_unprotected_victim_dies_and_waits_out_of_play_for_the_payout():
     env = arena.make("werewolf-v0")
     env.reset(seed=0, options={"roles": SEATING})
     policy = scripted_policy(["player_4"], protect="player_3", inspect="player_0", day_votes=[])
@@ -85,10 +85,18 @@ def test_unprotected_victim_dies_and_leaves_the_agent_list():
     while raw.phase.startswith("night"):
         env.step(policy(raw.queue[0][0], env.agent_selection, raw))
     assert "player_4 was killed during the night" in messages(raw)
-    assert env.terminations["player_4"]
-    env.step(None)  # its dead step
-    assert "player_4" not in env.agents
     assert "player_4" not in raw.alive
+    # Out of play but still in ``agents`` (never selected) until the end, so the payout reaches it.
+    assert "player_4" in env.agents and not env.terminations["player_4"]
+    assert env.infos["player_4"]["eliminated"] is True and "answer" not in env.infos["player_4"]
+    selected = set()
+    for agent in env.agent_iter(max_iter=5000):
+        _, _, term, trunc, _ = env.last()
+        if agent == "player_4":
+            assert term or trunc, "an eliminated player is selected only for its final dead step"
+        selected.add(agent)
+        env.step(None if term or trunc else policy(raw.queue[0][0], agent, raw))
+    assert "player_4" in selected
 
 
 @pytest.mark.parametrize(("tie_rule", "exiled"), [("none", set()), ("random", {"player_4", "player_5"})])
@@ -490,3 +498,22 @@ def test_the_scripted_seer_claims_only_what_it_was_told():
     assert claims, "the scripted seer never revealed its findings"
     for claim in claims:
         assert not any(f"is a {role}" in claim for role in ("Villager", "Doctor", "Seer")), claim
+
+
+def test_role_prediction_and_bid_answers_give_an_accepted_example():
+    env = arena.make("werewolf-v0", role_prediction=True, speaking="bid", debate_turns=1, max_rounds=1)
+    env.reset(seed=0, options={"roles": SEATING})
+    raw = env.unwrapped
+    checked = set()
+    while not raw.finished:
+        agent = env.agent_selection
+        kind = raw.queue[0][0]
+        if kind in ("predict", "bid") and kind not in checked:
+            answer = env.infos[agent]["answer"]
+            assert answer["kind"] == ("structured" if kind == "predict" else "choice")
+            env.step(answer["example"])
+            assert "invalid_move" not in env.infos[agent]
+            checked.add(kind)
+            continue
+        env.step(_default(kind, agent, raw))
+    assert checked == {"predict", "bid"}

@@ -3,14 +3,14 @@
 | | ``mode="deal"`` (default) | ``mode="trade"`` |
 |---|---|---|
 | Source | Deal or No Deal (Lewis et al. 2017) | SimpleNegotiation (TextArena, SPIRAL) |
-| Players | 2; ``first_mover`` (``"player_0"`` default, ``"player_1"``, ``"alternate"``, ``"random"``) opens, turns alternate | same |
+| Players | 2; ``first_mover`` (``"player_0"`` default, ``"player_1"``, ``"alternate"``, ``"random"``) opens, turns alternate; roles ``first_mover`` (the opener) and ``second_mover`` | same |
 | Setup | 3 item types (book, hat, ball), 1–4 copies each, 5–7 items in all (``item_totals="uniform"`` or ``"dond"``: totals 5/6/7 at 0.40/0.40/0.19); each player's private values sum to 10 over all items | both players start with ``trade_endowment`` (10) Wood and Gold (public); private values per resource: uniform integers 5–15 (``trade_values="random"``) or SPIRAL's fixed 5/15 vs 15/5 (``"spiral"``) |
 | Proposal | ``[Propose: me 1 book 0 hat 2 ball]``: what the proposer keeps; the other player gets the rest | ``[Offer: 3 Wood -> 2 Gold]``: the proposer gives 3 Wood and receives 2 Gold (both sides must own the items) |
 | Other tokens | ``[Accept]`` the other player's proposal from their previous turn; ``[Walk away]`` ends the game | same |
-| Turn | free text: a message to the other player and at most one token; text outside the token is relayed as chat | same |
+| Turn | free text: a message to the other player and at most one token; text outside the token is relayed as chat (cut to its first 500 characters, ending in "…"); ``infos[agent]["answer"]`` is ``structured``, with the token ``syntax`` and a valid ``example`` | same |
 | End | an accepted proposal, ``[Walk away]``, or ``turn_limit`` turns (default 10, both players' turns counted). ``ending="selection"`` (Deal or No Deal): ``[Selection]`` or the turn limit ends the talk, then each player privately answers ``[Take: ...]``; complementary choices are the deal | ``[Walk away]`` or ``turn_limit`` turns; any number of trades may execute before |
 | Reward | own utility of the bundle received, paid on acceptance; no deal pays ``disagreement_payoff`` (default 0) to each. ``reward="spiral"``: +1 / −1 by the larger utility, 0 on a tie | value gained (own valuation of the current minus the starting inventory), paid as each trade executes; ``reward="spiral"``: +1 / −1 by the larger gain at the end |
-| Invalid move | private warning and one retry (``invalid_retries``), then the offender's turn passes with no message and no proposal | same |
+| Invalid move | private warning and one retry (``invalid_retries``), then the offender's turn passes with no message and no proposal; ``invalid_rule="spiral"``: −1.5 to the offender, +0.5 to the other, and the game ends | same |
 | Truncation | ``max_turns`` valid moves (default none; the turn limit always ends the game) | same |
 
 Token grammar (case-insensitive, one token per turn): ``[Propose: me <n> <item> <n> <item> ...]`` where
@@ -27,6 +27,9 @@ starting inventories in trade mode), ``welfare``, ``max_welfare``, ``efficiency`
 ``turns``, ``turns_to_agreement``, ``first_mover``, ``selections`` (selection ending) and the revealed
 ``values``, also when ``max_turns`` cuts the game. Private values (and private choices) are secret
 until the game ends (``secrets()``). Presets ``"dond"`` and ``"spiral"``: ``PRESETS`` below.
+``state_key`` digests the player's seat and values, the item totals, the inventories, the turn, the
+standing proposal and every move so far as structured data (proposals, acceptances, messages as "a
+message was sent"; in the selection phase its own choice), never the wording of a message.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from arena.core.answers import structured_answer
 from arena.core.env import SimultaneousPhase, TextGameEnv
 from arena.core.errors import ArenaError
 from arena.core.spaces import clip_text
@@ -64,13 +68,14 @@ PRESETS: dict[str, Any] = {
         "turn_limit": 10,
         "first_mover": "player_0",
         "reward": "spiral",
-        "invalid_rule": "spiral",  # the base classes' rule (envs-contract): offender -1.5, other +0.5, game over
+        "invalid_rule": "spiral",  # the base classes' rule: offender -1.5, other +0.5, the game ends
         "invalid_retries": 0,  # SPIRAL sets error_allowance = 0
     },
 }
 FIRST_MOVERS = ("player_0", "player_1", "alternate", "random")
 ENDINGS = ("proposal", "selection")
 REWARDS = ("utility", "spiral")
+ROLES = ("first_mover", "second_mover")
 
 _TOKEN = re.compile(r"\[\s*(propose|offer|accept|walk[\s_-]*away|selection|take)\s*(?::([^\[\]]*))?\]", re.IGNORECASE)
 _LOOSE_TOKEN = re.compile(r"\[\s*(propose|offer|accept|walk[\s_-]*away|selection|take)\b", re.IGNORECASE)
@@ -177,6 +182,7 @@ class NegotiationEnv(TextGameEnv):
         reward: str = "utility",
         max_turns: int | None = None,
         invalid_retries: int = 1,
+        invalid_rule: str = "default",
         render_mode: str | None = None,
     ) -> None:
         if mode not in ("deal", "trade"):
@@ -205,7 +211,9 @@ class NegotiationEnv(TextGameEnv):
                 raise ArenaError(f"{name} must be one of {list(allowed)}, got {value!r}")
         if ending == "selection" and mode != "deal":
             raise ArenaError("ending='selection' (Deal or No Deal's private choices) applies to mode='deal'")
-        super().__init__(2, max_turns=max_turns, invalid_retries=invalid_retries, render_mode=render_mode)
+        super().__init__(
+            2, max_turns=max_turns, invalid_retries=invalid_retries, invalid_rule=invalid_rule, render_mode=render_mode
+        )
         self.mode = mode
         self.turn_limit = turn_limit
         self.disagreement_payoff = float(disagreement_payoff)
@@ -278,6 +286,7 @@ class NegotiationEnv(TextGameEnv):
         self.selection: SimultaneousPhase | None = None
         self.selections: dict[str, tuple[int, ...] | None] | None = None
         self.final_proposal: Proposal | None = None  # the proposal standing when the talk ended
+        self.moves: list[tuple[Any, ...]] = []  # (agent, kind, proposal) of every turn, for the state key
         self.phase = "negotiation"
         first = self._first_mover()
         if self.mode == "deal":
@@ -329,6 +338,7 @@ class NegotiationEnv(TextGameEnv):
         elif parsed.kind == "accept" and (self.offer is None or self.offer.proposer == agent):
             return "There is no proposal from the other player to accept (a proposal stands for one reply)."
         # valid from here on: change state
+        self.moves.append((agent, parsed.kind, proposal))
         if parsed.message:
             self.say(parsed.message, sender=agent, kind="chat")
         if parsed.kind == "walk":
@@ -468,6 +478,7 @@ class NegotiationEnv(TextGameEnv):
             self._record_selection(agent, None)
             return
         self.say(f"{agent} passes after repeated invalid moves.", kind="warning")
+        self.moves.append((agent, "pass", None))
         self._end_turn(agent, made_proposal=False)
 
     def _on_truncation(self) -> None:
@@ -570,7 +581,58 @@ class NegotiationEnv(TextGameEnv):
 
     # -- views -------------------------------------------------------------------------------------
     def role(self, agent: str) -> str:
-        return "negotiator"
+        """``first_mover`` (the opener, ``first_mover`` kwarg) or ``second_mover``: the seats are not
+        symmetric (who can make the last acceptable proposal depends on it), so trainers normalise them
+        separately."""
+        opener = getattr(self, "opener", self.possible_agents[0])
+        return ROLES[0] if agent == opener else ROLES[1]
+
+    def answer_spec(self, agent: str, legal: list[str] | None) -> dict[str, Any]:
+        if self.selection is not None:
+            keep = " ".join(f"{t // 2} {name}" for t, name in zip(self.totals, self.names, strict=True))
+            syntax = "Your private choice, one token: [Take: <n> book <n> hat <n> ball] (what you take)."
+            return structured_answer(f"[Take: {keep}]", syntax, MAX_CHAT_CHARS)
+        can_accept = self.offer is not None and self.offer.proposer != agent and self.ending != "selection"
+        if self.mode == "deal":
+            token = "[Propose: me <n> book <n> hat <n> ball] (what you keep; the other player gets the rest)"
+            keep = tuple(t // 2 for t in self.totals)
+            example = (
+                "Here is a split I can accept. [Propose: me "
+                + " ".join(f"{n} {name}" for n, name in zip(keep, self.names, strict=True))
+                + "]"
+            )
+        else:
+            token = "[Offer: <n> <resource>, ... -> <n> <resource>, ...] (what you give -> what you get)"
+            example = "Shall we trade?"
+            mine, theirs = self.inventory[agent], self.inventory[self.other(agent)]
+            pairs = [(g, r) for g in range(len(mine)) for r in range(len(theirs)) if g != r and mine[g] and theirs[r]]
+            if pairs:
+                give, get = pairs[0]
+                example = f"I have some to spare. [Offer: 1 {self.names[give]} -> 1 {self.names[get]}]"
+        accept = "[Accept] (the proposal awaiting your reply), " if can_accept else ""
+        if self.ending == "selection":
+            accept = "[Selection] (ends the talk; then each player privately takes its items), "
+        syntax = f"A message to the other player and/or one token: {token}, {accept}or [Walk away]."
+        return structured_answer(example, syntax, MAX_CHAT_CHARS)
+
+    def information_state(self, agent: str) -> dict[str, Any]:
+        offer = self.offer
+        return {
+            "agent": agent,
+            "mode": self.mode,
+            "values": self.values[agent],
+            "totals": self.totals,
+            "inventories": [self.inventory[a] for a in self.possible_agents],
+            "turn": self.turns_taken,
+            "turn_limit": self.turn_limit,
+            "disagreement_payoff": self.disagreement_payoff,
+            "offer": None if offer is None else (offer.proposer, offer.alloc0, offer.give, offer.get),
+            "moves": [(a, kind, None if p is None else (p.alloc0, p.give, p.get)) for a, kind, p in self.moves],
+            "opener": self.opener,
+            "ending": self.ending,
+            "reward": self.reward_kind,
+            "my_choice": None if self.selection is None else self.selection.moves.get(agent, "to choose"),
+        }
 
     def _values_line(self, agent: str) -> str:
         values = ", ".join(f"{n} {v}" for n, v in zip(self.names, self.values[agent], strict=True))
