@@ -86,13 +86,13 @@ class VLLMBackend:
         enforce_eager: bool = False,
         tensor_parallel_size: int = 1,
         sleep_level: int | None = None,
-        sync_chunk_mb: int = 512,
+        sync_chunk_mb: float = 512,
         **engine_kwargs: Any,
     ) -> None:
         if sleep_level not in (None, 1, 2):
             raise ArenaError(f"sleep_level must be 1, 2 or None (no sleep), got {sleep_level!r}")
-        if int(tensor_parallel_size) < 1 or int(sync_chunk_mb) < 1:
-            raise ArenaError("tensor_parallel_size and sync_chunk_mb must be >= 1")
+        if int(tensor_parallel_size) < 1 or not float(sync_chunk_mb) > 0:
+            raise ArenaError("tensor_parallel_size must be >= 1 and sync_chunk_mb > 0")
         if in_process and int(tensor_parallel_size) == 1:
             os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
         vllm = _import_vllm()
@@ -129,7 +129,7 @@ class VLLMBackend:
         self.max_model_len = self._engine_max_model_len() or max_model_len
         self.sleep_level = sleep_level
         self.asleep = False
-        self.sync_chunk_bytes = int(sync_chunk_mb) << 20
+        self.sync_chunk_bytes = max(1, int(float(sync_chunk_mb) * 2**20))
         executor = engine_kwargs.get("distributed_executor_backend")
         self.in_process = (
             int(tensor_parallel_size) == 1
