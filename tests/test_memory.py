@@ -187,3 +187,10 @@ def test_the_7b_budget_adds_up():
     assert lora["total"] == pytest.approx(sum(v for k, v in lora.items() if k != "total"))
     assert lora["total"] < full["total"] / 5
     assert "peak" in memory.format_budget(arch, memory.LearnerSetup())
+
+
+def test_docs_show_the_budget_that_the_module_prints():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "gpu.md").read_text()
+    assert memory.format_budget(memory.QWEN25_7B, memory.LearnerSetup()) in text
