@@ -5,11 +5,16 @@ A game subclass describes its rules through a few hooks (``_setup``, ``_play``, 
 ``set_turn``, ``end_game``, ``eliminate``). The base class owns the PettingZoo bookkeeping:
 
 * agent selection, per-step ``rewards`` and ``_cumulative_rewards``, dead steps;
+* actions (:mod:`arena.core.actions`): text of any size reaches ``_play`` cleaned and clipped; a
+  non-text action raises ``ArenaError`` before anything changes;
 * the invalid-move rule: a private warning and a retry (``invalid_retries``, default 1), then the
   game's penalty (``_on_invalid_exhausted``; forfeit by default in two-player games);
 * termination (the game ended) vs truncation (``max_turns`` valid moves were played);
 * ``infos[agent]``: ``legal_actions`` for the acting agent, ``invalid_move`` after an invalid action,
-  ``role`` and the game's own keys for that agent only;
+  ``role`` (what ``told_role`` says the agent knows), ``turn`` (how many valid moves *this* agent has
+  made: the game's total would count moves the agent may not see, such as Werewolf's night actions)
+  and the game's own keys for that agent only. Every value must follow from what the agent observed;
+  ``arena.core.conformance.check_info_secrecy`` tests it;
 * seeding: one ``np.random.Generator`` created in ``reset(seed)``;
 * transcript events and ``render_mode="ansi"``.
 
@@ -87,6 +92,7 @@ class TextGameEnv(EpisodeBook, AECEnv):
         self.truncations = {a: False for a in self.agents}
         self.infos: dict[str, dict[str, Any]] = {a: {} for a in self.agents}
         self._invalid_streak = {a: 0 for a in self.agents}
+        self._moves_made = {a: 0 for a in self.agents}
         self._skip_agent_selection = None
         self.agent_selection = self.agents[0]
         self._setup()
@@ -108,18 +114,19 @@ class TextGameEnv(EpisodeBook, AECEnv):
         if self.terminations[agent] or self.truncations[agent]:
             self._was_dead_step(None)  # PettingZoo wants None here; any action is ignored
             return
+        text = self._coerce_action(action, agent)  # ArenaError for a non-text action, before any change
         self._cumulative_rewards[agent] = 0.0
         self._clear_rewards()
         self.infos[agent].pop("invalid_move", None)
-        if isinstance(action, InvalidReply):  # a reply with no move: nothing reaches the rules
+        if isinstance(text, InvalidReply):  # a reply with no move: nothing reaches the rules
             self.transcript.record("action", agent=agent, text="", turn=self.turn)
-            reason: str | None = action.clean_reason()
+            reason: str | None = text.clean_reason()
         else:
-            text = self._coerce_action(action)
             self.transcript.record("action", agent=agent, text=text, turn=self.turn)
             reason = self._play(agent, text)
         if reason is None:
             self._invalid_streak[agent] = 0
+            self._moves_made[agent] += 1
             self.turn += 1
         else:
             self._handle_invalid(agent, str(reason))
@@ -216,7 +223,7 @@ class TextGameEnv(EpisodeBook, AECEnv):
         self._accumulate_rewards()
         acting = self.agent_selection
         for agent in self.agents:
-            info: dict[str, Any] = {"role": self.role(agent), "turn": self.turn}
+            info: dict[str, Any] = {"role": self.told_role(agent), "turn": self._moves_made[agent]}
             if "invalid_move" in self.infos.get(agent, {}):
                 info["invalid_move"] = self.infos[agent]["invalid_move"]
             info.update(self._extra_info(agent))

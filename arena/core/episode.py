@@ -13,15 +13,11 @@ from typing import Any, ClassVar
 import numpy as np
 from gymnasium import spaces
 
+from arena.core.actions import action_text
 from arena.core.errors import ArenaError
 from arena.core.messages import GAME, Message, MessageLog
-from arena.core.spaces import (
-    MAX_ACTION_CHARS,
-    clean_text,
-    clip_text,
-    text_action_space,
-    text_observation_space,
-)
+from arena.core.replies import InvalidReply
+from arena.core.spaces import clean_text, text_action_space, text_observation_space
 from arena.core.transcript import Transcript, compose_observation
 
 
@@ -117,6 +113,11 @@ class EpisodeBook:
         """The agent's role (private unless the game says otherwise)."""
         return "player"
 
+    def told_role(self, agent: str) -> str:
+        """The role ``agent`` has been told, published as ``infos[agent]["role"]``. Default: its
+        ``role``; a game that hides an agent's own role from it (Who is the Spy) overrides this."""
+        return self.role(agent)
+
     def secrets(self, agent: str) -> list[str]:
         """Strings only ``agent`` may see right now; no other agent's observation or info may contain them."""
         return []
@@ -194,14 +195,7 @@ class EpisodeBook:
         pass
 
     @staticmethod
-    def _coerce_action(action: Any) -> str:
-        """Any action becomes a clean, clipped string: agent output is untrusted input."""
-        if action is None:
-            text = ""
-        elif isinstance(action, str):
-            text = action
-        elif isinstance(action, bytes | bytearray):
-            text = bytes(action).decode("utf-8", errors="replace")
-        else:
-            text = str(action)
-        return clip_text(clean_text(text), MAX_ACTION_CHARS)
+    def _coerce_action(action: Any, agent: str = "") -> str | InvalidReply:
+        """Agent output is untrusted input: text of any size becomes a clean, clipped string; a
+        non-text action raises ``ArenaError`` (see :mod:`arena.core.actions`)."""
+        return action_text(action, agent)

@@ -4,14 +4,17 @@ Each ``step(actions)`` is one simultaneous move by every live agent. Game code i
 ``_setup`` and ``_play_round(actions) -> {agent: invalid reason}`` and uses the same helpers as
 turn-based games (``say``, ``tell``, ``reward``, ``end_game``). Invalid moves cannot be retried
 without stalling everyone else, so the rule here is: a private warning, and the game's documented
-default move (``_default_move``) is played in its place. ``max_turns`` counts rounds (steps).
+default move (``_default_move``) is played in its place. ``max_turns`` counts rounds (steps), and so
+does ``infos[agent]["turn"]`` (every live agent takes part in, and sees, every round). Actions follow
+:mod:`arena.core.actions`: a non-text action raises ``ArenaError`` before the round changes anything.
 
-The AEC form is PettingZoo's ``parallel_to_aec`` conversion (``arena.make`` applies it).
+The AEC form is PettingZoo's ``parallel_to_aec`` conversion, refusing a non-text action at its sender's
+step (:class:`~arena.core.actions.TextParallelToAEC`; ``arena.make`` applies it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 from pettingzoo import ParallelEnv
@@ -75,10 +78,13 @@ class TextParallelEnv(EpisodeBook, ParallelEnv):
         self._require_reset()
         if not self.agents:
             raise ArenaError("the episode is over: call reset()")
+        if not isinstance(actions, Mapping):
+            raise ArenaError(f"actions must be a mapping {{agent: text}}, got {type(actions).__name__}")
         live = list(self.agents)
+        coerced = {a: self._coerce_action(actions.get(a), a) for a in live}  # ArenaError before any change
         self.rewards = {a: 0.0 for a in live}
-        no_move = {a: r.clean_reason() for a in live if isinstance(r := actions.get(a), InvalidReply)}
-        texts = {a: "" if a in no_move else self._coerce_action(actions.get(a)) for a in live}
+        no_move = {a: r.clean_reason() for a, r in coerced.items() if isinstance(r, InvalidReply)}
+        texts = {a: r if isinstance(r, str) else "" for a, r in coerced.items()}
         for agent in live:
             self.transcript.record("action", agent=agent, text=texts[agent], turn=self.turn)
         # A reply with no move plays as an empty action (the game's default) and is always invalid.
@@ -143,7 +149,7 @@ class TextParallelEnv(EpisodeBook, ParallelEnv):
     def _infos(self, agents: list[str] | None = None) -> dict[str, dict[str, Any]]:
         infos = {}
         for agent in agents if agents is not None else self.agents:
-            info: dict[str, Any] = {"role": self.role(agent), "turn": self.turn}
+            info: dict[str, Any] = {"role": self.told_role(agent), "turn": self.turn}
             if agent in self._invalid:
                 info["invalid_move"] = self._invalid[agent]
             info.update(self._extra_info(agent))

@@ -16,8 +16,10 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from pettingzoo import AECEnv, ParallelEnv
-from pettingzoo.utils.conversions import aec_to_parallel, parallel_to_aec, turn_based_aec_to_parallel
+from pettingzoo.utils.conversions import aec_to_parallel, parallel_to_aec
 
+from arena.core.actions import TextTurnBasedToParallel, text_parallel_to_aec
+from arena.core.episode import EpisodeBook
 from arena.core.errors import ArenaError, RegistrationError, UnknownEnvError
 
 ENTRY_POINT_GROUP = "arena.envs"
@@ -153,16 +155,16 @@ def make(env_id: str, **kwargs: Any) -> AECEnv:
     """Build a game as a PettingZoo ``AECEnv`` (simultaneous games through ``parallel_to_aec``)."""
     env = _build(env_id, kwargs)
     if isinstance(env, ParallelEnv):
-        return parallel_to_aec(env)
+        return text_parallel_to_aec(env) if isinstance(env, EpisodeBook) else parallel_to_aec(env)
     return env
 
 
 def make_parallel(env_id: str, **kwargs: Any) -> ParallelEnv:
     """Build a game as a PettingZoo ``ParallelEnv``: native for simultaneous games, otherwise a
-    conversion (``turn_based_aec_to_parallel`` for turn-based games)."""
+    conversion (:class:`~arena.core.actions.TextTurnBasedToParallel` for turn-based games)."""
     env = _build(env_id, kwargs)
     if isinstance(env, ParallelEnv):
         return env
     if env.metadata.get("is_parallelizable", False):
         return aec_to_parallel(env)
-    return turn_based_aec_to_parallel(env)
+    return TextTurnBasedToParallel(env)

@@ -28,7 +28,9 @@ from arena.core.errors import ArenaError
 CARDS = ("J", "Q", "K")
 CARD_NAMES = {"J": "Jack", "Q": "Queen", "K": "King"}
 RANK = {card: i for i, card in enumerate(CARDS)}
-_ACTION = re.compile(r"^\s*\[?\s*(check|bet|call|fold)\s*\]?\s*$", re.IGNORECASE)
+# Matched with fullmatch on stripped text: a leading and a trailing ``\s*`` around optional tokens
+# backtrack quadratically on a long run of spaces (seconds for a 16k-character action).
+_ACTION = re.compile(r"\[?\s*(check|bet|call|fold)\s*\]?", re.IGNORECASE)
 
 RULES = (
     "You are playing Kuhn Poker. The deck has three cards ranked J < Q < K. Each hand, both players "
@@ -40,7 +42,7 @@ RULES = (
 
 
 def parse_action(action: str) -> str | None:
-    match = _ACTION.match(action)
+    match = _ACTION.fullmatch(action.strip())
     return match.group(1).lower() if match else None
 
 

@@ -187,18 +187,20 @@ class SequentialPublicGoodsEnv(TextGameEnv):
 
     def _on_invalid_exhausted(self, agent: str, reason: str) -> None:
         """The offender contributes the default amount (``invalid_contribution``)."""
-        self.say(f"{agent} made repeated invalid moves; the default contribution is played.", kind="warning")
-        self._contribute(agent, self.invalid_contribution)
+        self._contribute(agent, self.invalid_contribution, defaulted=True)
 
-    def _contribute(self, agent: str, amount: int) -> None:
+    def _contribute(self, agent: str, amount: int, *, defaulted: bool = False) -> None:
         position = len(self.current)
         self.current.append(amount)
-        text = f"contributes {amount}."
-        if self.observation_mode == "full":
-            self.say(text, sender=agent, kind="action")
-        else:
+        seen_by = None  # "full": everyone; "last": the contributor and its successor only
+        if self.observation_mode == "last":
             nxt = self.possible_agents[position + 1] if position + 1 < self.num_players else None
-            self.say(text, sender=agent, kind="action", to=[agent] + ([nxt] if nxt else []))
+            seen_by = [agent] + ([nxt] if nxt else [])
+        if defaulted:  # it tells the amount (the header states the default), so it goes where the amount goes
+            self.say(
+                f"{agent} made repeated invalid moves; the default contribution is played.", to=seen_by, kind="warning"
+            )
+        self.say(f"contributes {amount}.", sender=agent, kind="action", to=seen_by)
         if len(self.current) < self.num_players:
             self.set_turn(self.possible_agents[position + 1])
             return

@@ -13,9 +13,11 @@
 | Truncation | ``max_rounds`` vote rounds without a winner (default ``num_players``), or ``max_turns`` valid moves; nobody is paid |
 
 Secrecy: a player's word (and, with ``spy_knows``, its side) is in its own header only; both words and
-all sides are announced when the game ends. End-of-game infos: ``winning_side``, ``spies``,
-``spy_found``, ``votes`` (each round's voter → target), ``vote_accuracy`` (each player's share of
-votes cast on a spy), ``survived`` and the words (``civilian_word``, ``spy_word``).
+all sides are announced when the game ends. ``infos[agent]["role"]`` is ``"spy"`` / ``"civilian"`` only
+where the player is told its side (``spy_knows=True``, or once the game is over), else ``"unknown"``.
+End-of-game infos: ``winning_side``, ``spies``, ``spy_found``, ``votes`` (each round's voter → target),
+``vote_accuracy`` (each player's share of votes cast on a spy), ``survived`` and the words
+(``civilian_word``, ``spy_word``).
 Subclasses (``visual-spy-v0``) replace the deal (:meth:`SpyEnv._deal`) and the clue check.
 """
 
@@ -31,6 +33,8 @@ from arena.envs.spy_words import WORD_PAIRS
 from arena.envs.werewolf import ABSTAIN, bounded_observation, flatten_speech, parse_choice, tally
 
 CIVILIAN, SPY = "civilian", "spy"
+#: ``infos[agent]["role"]`` while a player has not been told its side (``spy_knows=False``).
+UNTOLD = "unknown"
 CIVILIANS, SPIES = "civilians", "spies"
 TIE_RULES = ("revote", "none", "random")
 
@@ -301,6 +305,10 @@ class SpyEnv(TextGameEnv):
 
     def role(self, agent: str) -> str:
         return SPY if agent in self.spies else CIVILIAN
+
+    def told_role(self, agent: str) -> str:
+        """The side, once the player is told it (``spy_knows``, or the game is over); else ``"unknown"``."""
+        return self.role(agent) if self.spy_knows or self.finished else UNTOLD
 
     def legal_actions(self, agent: str) -> list[str] | None:
         if not self.queue or self.queue[0][1] != agent or self.queue[0][0] not in ("vote", "revote"):

@@ -21,7 +21,9 @@ from arena.core.env import TextGameEnv
 
 LINES = ((0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4, 8), (2, 4, 6))
 MARKS = ("X", "O")
-_MOVE = re.compile(r"^\s*\[?\s*(\d+)\s*\]?\s*$")
+# fullmatch on stripped text (linear time on long runs of spaces); at most 3 digits, so a flood of digits
+# is an unreadable move, not an int conversion past Python's 4300-digit limit.
+_MOVE = re.compile(r"\[?\s*(\d{1,3})\s*\]?")
 
 RULES = (
     "You are playing TicTacToe. Players alternate placing their mark on a 3x3 board; X moves first. "
@@ -47,7 +49,7 @@ def board_text(board: list[str]) -> str:
 
 def parse_move(action: str) -> int | None:
     """The cell number in ``action`` (``"[4]"``, ``"4"``), or None."""
-    match = _MOVE.match(action)
+    match = _MOVE.fullmatch(action.strip())
     return int(match.group(1)) if match else None
 
 

@@ -25,6 +25,8 @@ living wolves; inspection results reach only the seer; the doctor's choice only 
 players' roles stay hidden until the game ends, when all roles are announced.
 End-of-game infos: ``winning_team``, ``roles``, ``vote_accuracy`` (each player's share of day votes
 cast on werewolves, ``None`` if it never voted), ``inspections`` (the seer's results), ``survived``.
+``inspections`` (also the seer's own infos during play) holds exactly what the seer was told: the role,
+or with ``seer_result="team"`` ``"werewolf"`` / ``"not werewolf"``.
 """
 
 from __future__ import annotations
@@ -43,7 +45,10 @@ WEREWOLF, SEER, DOCTOR, VILLAGER = "werewolf", "seer", "doctor", "villager"
 ROLES = (WEREWOLF, SEER, DOCTOR, VILLAGER)
 VILLAGE, WOLVES = "village", "werewolves"
 ABSTAIN = "[abstain]"
+#: What the seer learns of a non-wolf with ``seer_result="team"`` (``infos["inspections"]`` holds it).
+NOT_WEREWOLF = "not werewolf"
 _ROLE_TITLE = {WEREWOLF: "Werewolf", SEER: "Seer", DOCTOR: "Doctor", VILLAGER: "Villager"}
+_VERDICT = {**_ROLE_TITLE, NOT_WEREWOLF: "not a Werewolf"}
 
 PRESETS: dict[str, dict[str, Any]] = {
     "xu7": {
@@ -67,17 +72,20 @@ EXILE_RULES = ("plurality", "majority")
 TIE_RULES = ("random", "none", "revote")
 WOLF_WIN_RULES = ("strict", "parity")
 
-_TARGET = re.compile(r"^\s*\[?\s*(?:player[\s_-]*)?(\d+)\s*\]?\s*$", re.IGNORECASE)
-_ABSTAIN = re.compile(r"^\s*\[?\s*abstain\s*\]?\s*$", re.IGNORECASE)
+# Both are matched with fullmatch on stripped text: leading and trailing ``\s*`` around optional tokens
+# backtrack quadratically on a long run of spaces (seconds for one 16k-character vote).
+_TARGET = re.compile(r"\[?\s*(?:player[\s_-]*)?(\d+)\s*\]?", re.IGNORECASE)
+_ABSTAIN = re.compile(r"\[?\s*abstain\s*\]?", re.IGNORECASE)
 
 
 # -- vote helpers shared by the social deduction games (werewolf, spy) --------------------------------
 def parse_choice(text: str, num_players: int) -> str | None:
     """``"[player_3]"``, ``"player_3"``, ``"Player 3"``, ``"[3]"`` → ``"player_3"``; ``"[abstain]"`` →
     ``ABSTAIN``; anything else (or a seat that does not exist) → None."""
-    if _ABSTAIN.match(text):
+    text = text.strip()
+    if _ABSTAIN.fullmatch(text):
         return ABSTAIN
-    match = _TARGET.match(text)
+    match = _TARGET.fullmatch(text)
     if match is None or len(match.group(1)) > 4 or int(match.group(1)) >= num_players:
         return None
     return f"player_{int(match.group(1))}"
@@ -429,13 +437,9 @@ class WerewolfEnv(TextGameEnv):
             self.say(f"(werewolves only) {agent} picks {action} as tonight's victim.", to=self._living(WEREWOLF))
         elif kind == "seer":
             found = self.roles[action]
-            self.inspections[action] = found
-            verdict = (
-                _ROLE_TITLE[found]
-                if self.seer_result == "role"
-                else ("Werewolf" if found == WEREWOLF else "not a Werewolf")
-            )
-            line = f"Night {self.round} inspection result: {action} is {verdict}."
+            told = found if self.seer_result == "role" or found == WEREWOLF else NOT_WEREWOLF
+            self.inspections[action] = told  # only what the seer learns, for its infos and the scripted seer
+            line = f"Night {self.round} inspection result: {action} is {_VERDICT[told]}."
             self.inspection_lines.append(line)
             self.tell(agent, line)
         elif kind == "doctor":
