@@ -10,9 +10,10 @@
   (``logprobs``/``top_logprobs``) and prompt logprobs (vLLM's ``prompt_logprobs`` with
   ``continue_final_message``, for :meth:`OpenAIBackend.score`) are each requested until the server
   refuses that field by name (an HTTP 400/422 whose message names it, as ``transformers serve`` and
-  OpenAI's API answer); the request is then sent again without it, and only that capability is off from
-  then on. Any other 4xx is an error, and changes nothing. A server that silently omits token ids or
-  logprobs is noticed in its answers; ``capabilities`` shows what is known (True, False, None: not yet).
+  OpenAI's API answer); the request is then sent again without it, and only that capability is no
+  longer asked for. Any other 4xx is an error, and changes nothing. A server that silently omits token
+  ids or logprobs is noticed in its answers (and still asked: the next answer may have them);
+  ``capabilities`` shows what is known (True, False, None: not yet).
   When completions lack what training needs (token ids and logprobs), one warning says so.
 * HTTP errors are raised as one line: method, URL, status and the server's own message.
 * Each request of a batch gets its own seed, derived from (seed, row)
@@ -162,8 +163,10 @@ class OpenAIBackend:
         self.backoff = float(backoff)
         self.concurrency = int(concurrency)
         self.capabilities: dict[str, bool | None] = {name: None for name in CAPABILITIES}
+        self._refused: set[str] = set()  # capabilities whose fields the server rejected: no longer sent
         if not request_token_ids:
             self.capabilities["token_ids"] = False
+            self._refused.add("token_ids")
         self.extra_body = dict(extra_body or {})
         self._warned: set[str] = set()
         self.version = 0
@@ -185,7 +188,7 @@ class OpenAIBackend:
         :class:`ArenaError` (one line)."""
         while True:
             with self._lock:
-                off = [f for cap, fields in CAPABILITIES.items() if self.capabilities[cap] is False for f in fields]
+                off = [f for cap in self._refused for f in CAPABILITIES[cap]]
             send = {k: v for k, v in body.items() if k not in off}
             try:
                 return self._post_once(path, send)
@@ -200,6 +203,7 @@ class OpenAIBackend:
                 with self._lock:
                     for cap in refused:
                         self.capabilities[cap] = False
+                        self._refused.add(cap)
                 if required in refused:
                     self._require(required, err.message)
 
@@ -239,9 +243,9 @@ class OpenAIBackend:
         raise ArenaError(f"openai backend: POST {url} failed after {self.max_retries + 1} attempts: {last}")
 
     def _noted(self, capability: str, present: bool) -> None:
-        """Record what an answer showed about a requested capability (a server may ignore the field)."""
+        """Record what an answer showed about a capability that was asked for (a server may ignore the field)."""
         with self._lock:
-            if self.capabilities[capability] is None or (present and self.capabilities[capability] is False):
+            if capability not in self._refused:
                 self.capabilities[capability] = present
 
     def _warn_untrainable(self, completions: Sequence[Completion]) -> None:
@@ -296,8 +300,7 @@ class OpenAIBackend:
         prompt_ids = data.get("prompt_token_ids") or choice.get("prompt_token_ids") or []
         if text:
             self._noted("logprobs", bool(logprobs))
-            if self.capabilities["token_ids"] is not False:
-                self._noted("token_ids", bool(ids))
+            self._noted("token_ids", bool(ids))
         reason = "length" if choice.get("finish_reason") == "length" else "stop"
         return Completion(str(text), [int(i) for i in prompt_ids], [int(i) for i in ids], logprobs, reason)
 
@@ -344,8 +347,8 @@ class OpenAIBackend:
         return Scored(prompt_ids, full_ids[len(prompt_ids) :], values)
 
     def _require(self, capability: str, message: str = "") -> None:
-        """Raise when a capability this call needs is off (scoring needs ``prompt_logprobs``)."""
-        if self.capabilities[capability] is False:
+        """Raise when the server refused a capability this call needs (scoring needs ``prompt_logprobs``)."""
+        if capability in self._refused:
             said = f" ({message})" if message else ""
             raise ArenaError(
                 f"openai backend: {self.base_url} cannot score continuations: it refused vLLM's {capability} "

@@ -126,7 +126,7 @@ class VLLMBackend:
         self._vllm = vllm
         self.name_or_path = str(model)
         self.tokenizer = self.llm.get_tokenizer()
-        self.max_model_len = self._engine_max_model_len() or max_model_len
+        self.max_model_len = self._engine_config("max_model_len", int) or max_model_len
         self.sleep_level = sleep_level
         self.asleep = False
         self.sync_chunk_bytes = max(1, int(float(sync_chunk_mb) * 2**20))
@@ -140,10 +140,12 @@ class VLLMBackend:
         self.version = 0
         self.last_sync_s = 0.0
 
-    def _engine_max_model_len(self) -> int | None:
+    def _engine_config(self, name: str, kind: type) -> Any:
+        """A field of the engine's model config (``LLM.model_config``, or ``LLM.llm_engine.model_config`` in
+        older vLLM) when it has the expected type, else None."""
         for owner in (self.llm, getattr(self.llm, "llm_engine", None)):
-            value = getattr(getattr(owner, "model_config", None), "max_model_len", None)
-            if isinstance(value, int):
+            value = getattr(getattr(owner, "model_config", None), name, None)
+            if isinstance(value, kind):
                 return value
         return None
 
@@ -307,9 +309,10 @@ class VLLMBackend:
 
     def _chunks(self, weights: Iterable[tuple[str, Any]]) -> Iterable[bytes]:
         """Safetensors bytes of at most about ``sync_chunk_mb`` each, on the CPU, in the engine's dtype."""
+        import torch
         from safetensors.torch import save
 
-        dtype = self._engine_dtype()
+        dtype = self._engine_config("dtype", torch.dtype)
         chunk: dict[str, Any] = {}
         size = 0
         seen: set[int] = set()
@@ -328,15 +331,6 @@ class VLLMBackend:
                 chunk, size, seen = {}, 0, set()
         if chunk:
             yield save(chunk)
-
-    def _engine_dtype(self) -> Any:
-        import torch
-
-        for owner in (self.llm, getattr(self.llm, "llm_engine", None)):
-            value = getattr(getattr(owner, "model_config", None), "dtype", None)
-            if isinstance(value, torch.dtype):
-                return value
-        return None
 
     def sync_from(self, model: Any) -> None:
         """Copy a torch (Hugging Face or peft-LoRA) model's weights into the engine without a restart."""
