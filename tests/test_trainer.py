@@ -177,7 +177,11 @@ def test_resume_reproduces_the_next_iteration(tmp_path):
     got = b.step()
     assert b.iteration == 2
     _assert_same_metrics(
-        got, expected, ("turns", "episodes", "invalid_rate", "update/pg_loss", "kuhn-poker-v0/return_vs_pool"), 1e-5, 1e-7
+        got,
+        expected,
+        ("turns", "episodes", "invalid_rate", "update/pg_loss", "kuhn-poker-v0/return_vs_pool"),
+        1e-5,
+        1e-7,
     )
     for pa, pb in zip(a.model.parameters(), b.model.parameters(), strict=True):
         assert torch.allclose(pa, pb, atol=1e-6)
