@@ -92,6 +92,156 @@ def completion_logits(
     return logits, targets.to(device), mask.to(device)
 
 
+def image_completion_logits(
+    model: Any, prompts: Sequence[Sequence[int]], completions: Sequence[Sequence[int]], pad_id: int, pixel_values: Any
+) -> tuple[Any, Any, Any]:
+    """:func:`completion_logits` for prompts that hold image tokens (an image-text-to-text model such as
+    LLaVA): one plain padded forward pass that also gets ``pixel_values``, the images in the order their
+    tokens appear across the rows (no prefix sharing: a prefix pass would see image tokens without their
+    pixels)."""
+    import torch
+
+    device = next(model.parameters()).device
+    width = max(1, max(len(c) for c in completions))
+    targets = torch.zeros((len(prompts), width), dtype=torch.long)
+    mask = torch.zeros((len(prompts), width), dtype=torch.bool)
+    for i, c in enumerate(completions):
+        targets[i, : len(c)] = torch.tensor(list(c), dtype=torch.long)
+        mask[i, : len(c)] = True
+    seqs = [list(p) + list(c) for p, c in zip(prompts, completions, strict=True)]
+    pixels = pixel_values.to(device=device, dtype=next(model.parameters()).dtype)
+    logits = _padded_logits(model, prompts, seqs, pad_id, width, device, pixel_values=pixels)
+    return logits, targets.to(device), mask.to(device)
+
+
+def choice_logprobs(
+    model: Any, prompts: Sequence[Sequence[int]], alternatives: Sequence[Sequence[Sequence[int]]], pad_id: int
+) -> Any:
+    """Sequence log-likelihoods ``[B, A]`` (with grad when enabled) of every alternative reply after its
+    prompt: ``[i, a]`` = Σ_j log p(alternatives[i][a][j] | prompts[i], alternatives[i][a][:j]), ``-inf``
+    where turn ``i`` has fewer than ``A`` alternatives. This is what a constrained agent scores to choose
+    among the legal replies; a trainer normalises it over the alternatives.
+
+    Three levels of sharing keep it cheap: the prefix every prompt shares runs once (batch 1); each prompt's
+    own remainder runs once (one row per prompt, left-padded so that they all end at the last position);
+    each alternative then runs only its own tokens on a copy of its prompt's KV cache. Models whose forward
+    takes no cache or position ids run every prompt + alternative in full (same numbers)."""
+    import torch
+
+    device = next(model.parameters()).device
+    owner = [i for i, alts in enumerate(alternatives) for _ in alts]
+    slot = [a for alts in alternatives for a in range(len(alts))]
+    replies = [list(r) for alts in alternatives for r in alts]
+    if any(not r for r in replies):
+        raise ValueError("every alternative needs at least one token")
+    if forward_accepts(model, "position_ids") and forward_accepts(model, cache_argument(model)):
+        groups: dict[tuple[int, ...], list[int]] = {}  # prompts that agree on their first tokens share a pass
+        for i, p in enumerate(prompts):
+            groups.setdefault(tuple(p[:GROUP_KEY]), []).append(i)
+        parts, order = [], []
+        for members in groups.values():
+            local = {i: k for k, i in enumerate(members)}
+            picked = [r for r, i in enumerate(owner) if i in local]
+            parts.append(
+                _shared_choice_logprobs(
+                    model,
+                    [prompts[i] for i in members],
+                    [local[owner[r]] for r in picked],
+                    [replies[r] for r in picked],
+                    pad_id,
+                    device,
+                )
+            )
+            order.extend(picked)
+        scores = parts[0] if len(parts) == 1 else torch.cat(parts)
+        if order != list(range(len(order))):
+            scores = scores[torch.argsort(torch.tensor(order, device=device))]
+    else:
+        logits, targets, mask = completion_logits(
+            model, [prompts[i] for i in owner], replies, pad_id, share_prefix=False
+        )
+        token = torch.log_softmax(logits, dim=-1).gather(-1, targets[..., None]).squeeze(-1)
+        scores = (token * mask).sum(-1)
+    out = torch.full((len(prompts), max(len(a) for a in alternatives)), float("-inf"), device=device)
+    return out.index_put((torch.tensor(owner, device=device), torch.tensor(slot, device=device)), scores)
+
+
+def _shared_choice_logprobs(
+    model: Any,
+    prompts: Sequence[Sequence[int]],
+    owner: Sequence[int],
+    replies: Sequence[Sequence[int]],
+    pad_id: int,
+    device: Any,
+) -> Any:
+    """The three-level pass of :func:`choice_logprobs`: one sequence log-likelihood per reply ``[R]``."""
+    import torch
+
+    cache_arg = cache_argument(model)
+    shared = max(0, min(common_prefix(prompts), min(len(p) for p in prompts) - 1))
+    cache = None
+    if shared:
+        kwargs = {"logits_to_keep": 1} if forward_accepts(model, "logits_to_keep") else {}
+        prefix = model(input_ids=torch.tensor(list(prompts[0][:shared]), device=device)[None], use_cache=True, **kwargs)
+        cache = returned_cache(prefix, cache_arg)
+        _repeat_rows(cache, len(prompts), device)
+    # level 2: each prompt's remainder, left-padded, so that every prompt ends at the last position
+    rest = [list(p[shared:]) for p in prompts]
+    length = max(len(r) for r in rest)
+    ids = torch.full((len(rest), length), pad_id, dtype=torch.long)
+    attention = torch.zeros((len(rest), shared + length), dtype=torch.long)
+    attention[:, :shared] = 1
+    positions = torch.full((len(rest), length), shared, dtype=torch.long)
+    for i, r in enumerate(rest):
+        ids[i, length - len(r) :] = torch.tensor(r, dtype=torch.long)
+        attention[i, shared + length - len(r) :] = 1
+        positions[i, length - len(r) :] = shared + torch.arange(len(r))
+    attention, positions = attention.to(device), positions.to(device)
+    inputs: dict[str, Any] = {"position_ids": positions, "use_cache": True}
+    if cache is not None:
+        inputs[cache_arg] = cache
+    if forward_accepts(model, "logits_to_keep"):
+        inputs["logits_to_keep"] = 1
+    out = model(input_ids=ids.to(device), attention_mask=attention, **inputs)
+    first = torch.log_softmax(out.logits[:, -1].float(), dim=-1)  # [B, V]: predicts each reply's first token
+    cache = returned_cache(out, cache_arg)
+    rows = torch.tensor(list(owner), device=device)
+    width = max(len(r) for r in replies)
+    targets = torch.zeros((len(replies), width), dtype=torch.long)
+    mask = torch.zeros((len(replies), width), dtype=torch.bool)
+    for k, r in enumerate(replies):
+        targets[k, : len(r)] = torch.tensor(r, dtype=torch.long)
+        mask[k, : len(r)] = True
+    targets, mask = targets.to(device), mask.to(device)
+    scores = first[rows].gather(1, targets[:, :1]).squeeze(1)
+    if width > 1:
+        # level 3: each reply's own tokens on its prompt's cache (right-padded: pads only follow real tokens)
+        _select_rows(cache, rows)
+        reply_ids = torch.where(mask, targets, torch.full_like(targets, pad_id))
+        reply_attention = torch.cat([attention[rows], mask.long()], dim=1)
+        reply_positions = (attention.sum(-1)[rows, None] + torch.arange(width, device=device)).long()
+        logits = window_logits(
+            model, reply_ids, reply_attention, 0, width - 1, position_ids=reply_positions, **{cache_arg: cache}
+        )
+        rest_logp = torch.log_softmax(logits, dim=-1).gather(-1, targets[:, 1:, None]).squeeze(-1)
+        scores = scores + (rest_logp * mask[:, 1:]).sum(-1)
+    return scores
+
+
+def _select_rows(cache: Any, rows: Any) -> None:
+    """Make a cache's rows ``rows`` (indices into its current rows, repeats allowed): ``index_select`` on
+    every layer's ``keys`` and ``values`` (differentiable), else the cache's own ``batch_select_indices``."""
+    import torch
+
+    layers = getattr(cache, "layers", None)
+    if layers and all(isinstance(getattr(layer, "keys", None), torch.Tensor) for layer in layers):
+        for layer in layers:
+            layer.keys = layer.keys.index_select(0, rows)
+            layer.values = layer.values.index_select(0, rows)
+    else:
+        cache.batch_select_indices(rows)
+
+
 def common_prefix(prompts: Sequence[Sequence[int]]) -> int:
     """The length of the longest token prefix that every prompt starts with."""
     first, n = prompts[0], min(len(p) for p in prompts)
@@ -226,10 +376,17 @@ def _suffix_logits(
 
 
 def _padded_logits(
-    model: Any, prompts: Sequence[Sequence[int]], seqs: Sequence[Sequence[int]], pad_id: int, width: int, device: Any
+    model: Any,
+    prompts: Sequence[Sequence[int]],
+    seqs: Sequence[Sequence[int]],
+    pad_id: int,
+    width: int,
+    device: Any,
+    **inputs: Any,
 ) -> Any:
     """Logits ``[len(seqs), width, V]`` of whole right-padded rows (no shared prefix): the path for models
-    whose forward takes no cache or position ids."""
+    whose forward takes no cache or position ids, and for prompts with images (``inputs`` then holds the
+    ``pixel_values`` that the prompts' image tokens stand for)."""
     import torch
 
     length = max(len(s) for s in seqs)
@@ -241,6 +398,6 @@ def _padded_logits(
     starts = [max(0, len(p) - 1) for p in prompts]  # the position whose logits predict token 1
     lo = min(starts)
     hi = max(lo + 1, min(length, max(starts) + width))  # window [lo, hi) of predicting positions
-    logits = window_logits(model, ids.to(device), attention.to(device), lo, hi)
+    logits = window_logits(model, ids.to(device), attention.to(device), lo, hi, **inputs)
     index = torch.stack([torch.clamp(torch.arange(s - lo, s - lo + width), max=hi - lo - 1) for s in starts]).to(device)
     return logits.gather(1, index[..., None].expand(-1, -1, logits.shape[-1]))

@@ -128,12 +128,14 @@ class TransformersBackend:
                 content = message.get("content")
                 if isinstance(content, list):
                     parts = [
-                        {"type": "image"} if p.get("type") == "image" else {"type": "text", "text": p.get("text", "")}
+                        {"type": "image"}
+                        if p.get("type") == "image"
+                        else {"type": "text", "text": self._plain(p.get("text", ""))}
                         for p in content
                         if isinstance(p, dict)
                     ]
                 else:
-                    parts = [{"type": "text", "text": str(content)}]
+                    parts = [{"type": "text", "text": self._plain(str(content))}]
                 messages.append({"role": message.get("role", "user"), "content": parts})
             return self.processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
         messages = text_only(prompt, IMAGE_PLACEHOLDER)
@@ -141,6 +143,19 @@ class TransformersBackend:
             return self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
         # No template (a base model): a plain transcript.
         return "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant: "
+
+    def _plain(self, text: str) -> str:
+        """Text with the processor's image placeholder (``<image>``) spelled out: in a player's text it would
+        become an image slot without an image and break the batch (game text is untrusted)."""
+        token = getattr(self.processor, "image_token", None)
+        return text.replace(token, "image") if isinstance(token, str) and token else text
+
+    def _image_token_ids(self) -> list[int]:
+        """The image placeholder's token id(s) of a multimodal model: generation must not emit them, or the
+        reply would hold an image slot that recomputing its logprobs (prompt + reply) cannot fill."""
+        token = getattr(self.processor, "image_token", None)
+        ids = self.tokenizer.convert_tokens_to_ids([token]) if isinstance(token, str) and token else []
+        return [int(i) for i in ids if i is not None and i != self.tokenizer.unk_token_id]
 
     def apply_chat(self, prompt: ChatPrompt) -> list[int]:
         """Prompt token ids exactly as :meth:`generate` feeds them to the model (text-only models;
@@ -238,6 +253,8 @@ class TransformersBackend:
             "eos_token_id": sorted(self.eos_ids) or None,
             "top_k": None,
         }
+        if self.multimodal and self._image_token_ids():
+            kwargs["suppress_tokens"] = self._image_token_ids()
         if not greedy:
             kwargs["temperature"] = float(sampling.temperature)
             kwargs["top_p"] = float(sampling.top_p)
