@@ -25,20 +25,30 @@ EPS = 1e-6
 
 
 def _codes(keys: Any) -> tuple[np.ndarray, int]:
-    """Dense integer codes for arbitrary keys (ints, strings, tuples or rows of a 2-D array), numbered in
-    order of first appearance. Strings are factorized with a dict (one pass, no sort): 10^6 string keys
-    cost ~0.1 s, where ``np.unique`` over them sorts and cost seconds."""
-    if isinstance(keys, np.ndarray) and keys.ndim == 1 and keys.dtype.kind in "iub":
-        uniq, inverse = np.unique(keys, return_inverse=True)
-        return inverse.astype(np.int64), len(uniq)
-    if isinstance(keys, np.ndarray):
-        items = keys.tolist()
+    """Dense integer codes for arbitrary keys (ints, strings, tuples or rows of a 2-D array), equal keys
+    equal codes. Works run by run: a batch lists each trajectory's turns together, so a key that stays the
+    same from one turn to the next (the trajectory, its group, its role) is looked up once per run. Integer
+    runs are numbered with ``np.unique``, other keys with a dict (no sort of strings, no ``hash()``
+    collisions), so 10^6 string keys cost a fraction of a second where sorting them cost seconds."""
+    array = keys if isinstance(keys, np.ndarray) else np.empty(len(keys), dtype=object)
+    if not isinstance(keys, np.ndarray):
+        array[:] = [tuple(k) if isinstance(k, list) else k for k in keys]
+    if array.ndim == 2:  # one key per row
+        rows = np.empty(len(array), dtype=object)
+        rows[:] = [tuple(row) for row in array.tolist()]
+        array = rows
+    if array.size == 0:
+        return np.zeros(0, dtype=np.int64), 0
+    starts = np.r_[True, array[1:] != array[:-1]]  # a new run where the key changes (a C-level compare)
+    runs = array[starts]
+    if runs.dtype.kind in "iub":
+        uniq, run_codes = np.unique(runs, return_inverse=True)
+        n = len(uniq)
     else:
-        items = list(keys)
-    items = [tuple(k) if isinstance(k, list) else k for k in items]
-    index: dict[Any, int] = {}
-    codes = np.fromiter((index.setdefault(k, len(index)) for k in items), dtype=np.int64, count=len(items))
-    return codes, len(index)
+        index: dict[Any, int] = {}
+        run_codes = np.fromiter((index.setdefault(k, len(index)) for k in runs.tolist()), np.int64, len(runs))
+        n = len(index)
+    return run_codes.astype(np.int64)[np.cumsum(starts) - 1], n
 
 
 def _group_mean_std(values: np.ndarray, codes: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -68,7 +78,8 @@ def discounted_returns(rewards: np.ndarray, traj: np.ndarray, gamma: float = 1.0
     if rewards.size == 0:
         return rewards.copy()
     starts = np.flatnonzero(np.r_[True, traj[1:] != traj[:-1]])
-    if len(np.unique(traj)) != len(starts):
+    ids = np.sort(traj[starts])
+    if np.any(ids[1:] == ids[:-1]):  # a trajectory id in two runs
         raise ValueError("each trajectory's turns must be contiguous")
     if gamma == 1.0:
         csum = np.cumsum(rewards[::-1])[::-1]  # suffix sums over the whole array
