@@ -182,14 +182,15 @@ def _choice_reference(model, prompts, alternatives):
     return out
 
 
-@pytest.mark.parametrize("wrap", [False, True])
-def test_choice_logprobs_equal_each_alternative_alone(wrap):
-    """Three prompts (two share their first tokens, one does not), 1 to 3 alternatives of 1 to 4 tokens."""
+@pytest.mark.parametrize(("wrap", "arch"), [(False, "qwen2"), (True, "qwen2"), (False, "llama")])
+def test_choice_logprobs_equal_each_alternative_alone(wrap, arch):
+    """Three prompts (two share their first tokens, one does not), 1 to 3 alternatives of 1 to 4 tokens,
+    some sharing their opening tokens."""
     from transformers import AutoModelForCausalLM
 
     from arena.agents.logits import choice_logprobs
 
-    model = AutoModelForCausalLM.from_pretrained(str(cached_tiny_model())).eval()
+    model = AutoModelForCausalLM.from_pretrained(str(cached_tiny_model(arch))).eval()
     g = torch.Generator().manual_seed(3)
     system = torch.randint(5, 300, (40,), generator=g).tolist()
     prompts = [[*system, 7, 8, 9], [*system, 10], torch.randint(5, 300, (12,), generator=g).tolist()]

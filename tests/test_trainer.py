@@ -466,7 +466,9 @@ def test_reward_scale_and_invalid_penalty_are_per_game():
     from arena.trainers.episodes import RewardOptions, episode_from_outcome
 
     def record(reward, invalid):
-        trace = SimpleNamespace(prompt_ids=[1], completion_ids=[2], logprobs=[-0.1], version=0)
+        trace = SimpleNamespace(
+            prompt_ids=[1], completion_ids=[2], logprobs=[-0.1], version=0, alternatives=None, chosen=-1, images=[]
+        )
         return SimpleNamespace(
             agent_name="learner",
             seat="player_0",

@@ -123,9 +123,11 @@ def choice_logprobs(
     among the legal replies; a trainer normalises it over the alternatives.
 
     Three levels of sharing keep it cheap: the prefix every prompt shares runs once (batch 1); each prompt's
-    own remainder runs once (one row per prompt, left-padded so that they all end at the last position);
-    each alternative then runs only its own tokens on a copy of its prompt's KV cache. Models whose forward
-    takes no cache or position ids run every prompt + alternative in full (same numbers)."""
+    own remainder and the opening its alternatives share (``<think></think><answer>[``) run once (one row
+    per prompt, left-padded so that they all end at the last position); then each alternative runs only its
+    own remaining tokens, all of a prompt's alternatives packed in one row on that prompt's KV cache with a
+    4-D attention mask that keeps them apart. Models whose forward takes no cache or position ids run
+    every prompt + alternative in full (same numbers)."""
     import torch
 
     device = next(model.parameters()).device
@@ -174,19 +176,30 @@ def _shared_choice_logprobs(
     pad_id: int,
     device: Any,
 ) -> Any:
-    """The three-level pass of :func:`choice_logprobs`: one sequence log-likelihood per reply ``[R]``."""
+    """The three-level pass of :func:`choice_logprobs`: one sequence log-likelihood per reply ``[R]``.
+
+    A prompt's replies usually share their opening (``<think></think><answer>[``): that common part runs
+    once, with the prompt, in level 2, and each reply runs only the tokens after it in level 3."""
     import torch
 
     cache_arg = cache_argument(model)
-    shared = max(0, min(common_prefix(prompts), min(len(p) for p in prompts) - 1))
+    mine: list[list[int]] = [[] for _ in prompts]
+    for r, i in enumerate(owner):
+        mine[i].append(r)
+    # per prompt, the opening its replies share (each reply keeps at least one token of its own)
+    opening = [
+        max(0, min(common_prefix([replies[r] for r in rs]), min(len(replies[r]) for r in rs) - 1)) for rs in mine
+    ]
+    extended = [list(p) + list(replies[rs[0]][:k]) for p, rs, k in zip(prompts, mine, opening, strict=True)]
+    shared = max(0, min(common_prefix(extended), min(len(p) for p in prompts) - 1))
     cache = None
     if shared:
         kwargs = {"logits_to_keep": 1} if forward_accepts(model, "logits_to_keep") else {}
-        prefix = model(input_ids=torch.tensor(list(prompts[0][:shared]), device=device)[None], use_cache=True, **kwargs)
+        prefix = model(input_ids=torch.tensor(extended[0][:shared], device=device)[None], use_cache=True, **kwargs)
         cache = returned_cache(prefix, cache_arg)
         _repeat_rows(cache, len(prompts), device)
-    # level 2: each prompt's remainder, left-padded, so that every prompt ends at the last position
-    rest = [list(p[shared:]) for p in prompts]
+    # level 2: each prompt's remainder and its replies' opening, left-padded so that all end at the last position
+    rest = [e[shared:] for e in extended]
     length = max(len(r) for r in rest)
     ids = torch.full((len(rest), length), pad_id, dtype=torch.long)
     attention = torch.zeros((len(rest), shared + length), dtype=torch.long)
@@ -197,49 +210,90 @@ def _shared_choice_logprobs(
         attention[i, shared + length - len(r) :] = 1
         positions[i, length - len(r) :] = shared + torch.arange(len(r))
     attention, positions = attention.to(device), positions.to(device)
+    keep = max(opening) + 1  # the positions that predict an opening token or a reply's first own token
     inputs: dict[str, Any] = {"position_ids": positions, "use_cache": True}
     if cache is not None:
         inputs[cache_arg] = cache
     if forward_accepts(model, "logits_to_keep"):
-        inputs["logits_to_keep"] = 1
+        inputs["logits_to_keep"] = keep
     out = model(input_ids=ids.to(device), attention_mask=attention, **inputs)
-    first = torch.log_softmax(out.logits[:, -1].float(), dim=-1)  # [B, V]: predicts each reply's first token
+    level2 = torch.log_softmax(out.logits[:, -keep:].float(), dim=-1)  # [B, keep, V]
     cache = returned_cache(out, cache_arg)
+    opened = torch.zeros(len(prompts), device=device)  # log p(opening | prompt) of each prompt
+    for i, k in enumerate(opening):
+        if k:
+            tokens = torch.tensor(extended[i][len(prompts[i]) :], device=device)
+            opened[i] = level2[i, keep - 1 - k : keep - 1].gather(-1, tokens[:, None]).sum()
+    own = [list(replies[r][opening[i] :]) for r, i in enumerate(owner)]  # each reply after its opening
+    first = torch.tensor([o[0] for o in own], device=device)
     rows = torch.tensor(list(owner), device=device)
-    width = max(len(r) for r in replies)
-    targets = torch.zeros((len(replies), width), dtype=torch.long)
-    mask = torch.zeros((len(replies), width), dtype=torch.bool)
-    for k, r in enumerate(replies):
-        targets[k, : len(r)] = torch.tensor(r, dtype=torch.long)
-        mask[k, : len(r)] = True
-    targets, mask = targets.to(device), mask.to(device)
-    scores = first[rows].gather(1, targets[:, :1]).squeeze(1)
-    if width > 1:
-        # level 3: each reply's own tokens on its prompt's cache (right-padded: pads only follow real tokens)
-        _select_rows(cache, rows)
-        reply_ids = torch.where(mask, targets, torch.full_like(targets, pad_id))
-        reply_attention = torch.cat([attention[rows], mask.long()], dim=1)
-        reply_positions = (attention.sum(-1)[rows, None] + torch.arange(width, device=device)).long()
-        logits = window_logits(
-            model, reply_ids, reply_attention, 0, width - 1, position_ids=reply_positions, **{cache_arg: cache}
-        )
-        rest_logp = torch.log_softmax(logits, dim=-1).gather(-1, targets[:, 1:, None]).squeeze(-1)
-        scores = scores + (rest_logp * mask[:, 1:]).sum(-1)
+    scores = opened[rows] + level2[rows, -1].gather(1, first[:, None]).squeeze(1)
+    if max(len(o) for o in own) > 1:
+        scores = scores + _packed_reply_logprobs(model, cache, cache_arg, attention, mine, own, pad_id, device)
     return scores
 
 
-def _select_rows(cache: Any, rows: Any) -> None:
-    """Make a cache's rows ``rows`` (indices into its current rows, repeats allowed): ``index_select`` on
-    every layer's ``keys`` and ``values`` (differentiable), else the cache's own ``batch_select_indices``."""
+def _packed_reply_logprobs(
+    model: Any,
+    cache: Any,
+    cache_arg: str,
+    attention: Any,
+    mine: Sequence[Sequence[int]],
+    own: Sequence[Sequence[int]],
+    pad_id: int,
+    device: Any,
+) -> Any:
+    """Level 3 of :func:`choice_logprobs`: Σ_{j≥1} log p(own[r][j] | prompt, own[r][:j]) for every reply ``r``.
+
+    One row per prompt, on its own KV cache (no copy per reply): the prompt's replies are packed one after
+    the other, and a 4-D attention mask lets each token see the prompt and the earlier tokens of its own
+    reply only; position ids restart after the prompt for every reply."""
     import torch
 
-    layers = getattr(cache, "layers", None)
-    if layers and all(isinstance(getattr(layer, "keys", None), torch.Tensor) for layer in layers):
-        for layer in layers:
-            layer.keys = layer.keys.index_select(0, rows)
-            layer.values = layer.values.index_select(0, rows)
-    else:
-        cache.batch_select_indices(rows)
+    lengths = [sum(len(own[r]) for r in rs) for rs in mine]
+    width = max(lengths)
+    past = attention.shape[1]
+    ids = torch.full((len(mine), width), pad_id, dtype=torch.long)
+    positions = torch.zeros((len(mine), width), dtype=torch.long)
+    allowed = torch.zeros((len(mine), width, past + width), dtype=torch.bool)
+    allowed[:, :, :past] = attention.bool().cpu()[:, None, :]  # every query sees its prompt (pads too: no empty row)
+    where: dict[int, tuple[int, int]] = {}  # reply -> (its row, the offset of its first token)
+    for i, rs in enumerate(mine):
+        start = 0
+        end_of_prompt = int(attention[i].sum())
+        for r in rs:
+            n = len(own[r])
+            ids[i, start : start + n] = torch.tensor(own[r], dtype=torch.long)
+            positions[i, start : start + n] = end_of_prompt + torch.arange(n)
+            for j in range(n):
+                allowed[i, start + j, past + start : past + start + j + 1] = True
+            where[r] = (i, start)
+            start += n
+    dtype = next(model.parameters()).dtype
+    mask = torch.zeros(allowed.shape, dtype=dtype).masked_fill(~allowed, torch.finfo(dtype).min)
+    logits = model(
+        input_ids=ids.to(device),
+        attention_mask=mask[:, None].to(device),
+        position_ids=positions.to(device),
+        **{cache_arg: cache},
+    ).logits.float()
+    logp = torch.log_softmax(logits, dim=-1)
+    # reply r's token j (j ≥ 1) is predicted at its row's position start + j - 1
+    row_idx, pos_idx, token_idx, owner_idx = [], [], [], []
+    for r, (i, start) in where.items():
+        for j in range(1, len(own[r])):
+            row_idx.append(i)
+            pos_idx.append(start + j - 1)
+            token_idx.append(own[r][j])
+            owner_idx.append(r)
+    picked = logp[
+        torch.tensor(row_idx, device=device),
+        torch.tensor(pos_idx, device=device),
+        torch.tensor(token_idx, device=device),
+    ]
+    return torch.zeros(len(own), device=device, dtype=picked.dtype).index_add(
+        0, torch.tensor(owner_idx, device=device), picked
+    )
 
 
 def common_prefix(prompts: Sequence[Sequence[int]]) -> int:

@@ -124,11 +124,9 @@ def episode_from_outcome(
             first_seen.add(record.seat)
         reward = rewards.scale * paid + (rewards.invalid_penalty if record.invalid else 0.0)
         trace = record.trace
-        alternatives = getattr(trace, "alternatives", None)
+        alternatives = trace.alternatives
         old_logprobs = list(trace.logprobs)
-        chosen = -1
-        if alternatives is not None:
-            chosen = int(trace.chosen)
+        if alternatives is not None:  # the behaviour log-probability of the choice, not of its tokens
             old_logprobs = [math.log(max(float(trace.legal_probs[trace.action]), 1e-300))]
         episode.turns.append(
             Turn(
@@ -142,9 +140,9 @@ def episode_from_outcome(
                 state_key=record.state_key if anchor == "state" else record.observation_key,
                 version=int(trace.version),
                 invalid=bool(record.invalid),
-                images=list(getattr(trace, "images", None) or []),
+                images=list(trace.images),
                 alternatives=[list(a) for a in alternatives] if alternatives is not None else None,
-                chosen=chosen,
+                chosen=int(trace.chosen),
             )
         )
     return episode
