@@ -38,9 +38,13 @@ EXTRAS = {extra: _requirement_names(reqs) for extra, reqs in PYPROJECT["optional
 DISTRIBUTIONS = packages_distributions()
 
 
+# Import names that differ from their distribution's name, for when the distribution is not installed.
+IMPORT_ALIASES = {"PIL": "pillow", "yaml": "pyyaml"}
+
+
 def _distributions(top_level: str) -> set[str]:
-    """The distributions that provide an import name (the name itself when it is not installed)."""
-    return {_canonical(d) for d in DISTRIBUTIONS.get(top_level, [top_level])}
+    """The distributions that provide an import name (its known alias or the name itself when not installed)."""
+    return {_canonical(d) for d in DISTRIBUTIONS.get(top_level, [IMPORT_ALIASES.get(top_level, top_level)])}
 
 
 def _third_party_imports(path: Path, *, module_level_only: bool = False) -> dict[str, int]:

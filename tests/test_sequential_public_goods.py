@@ -197,3 +197,18 @@ def test_scripted_agents():
     assert coop.returns == pytest.approx({"player_0": 18, "player_1": 33, "player_2": 33})
     mixed = play("sequential-public-goods-v0", [ConditionalCooperator(), FreeRider(), TitForTat()], seed=1)
     assert mixed.transcript.result["info"]["contribution_rate"] == pytest.approx(10 / 30)
+
+
+def test_last_observation_keeps_a_defaulted_contribution_from_later_players():
+    """The notice that repeated invalid moves played the (publicly known) default contribution went to
+    everyone, so player_2 learned player_0's contribution before moving."""
+    env = arena.make("sequential-public-goods-v0", observation="last")
+    env.reset(seed=0)
+    env.step("lots")
+    env.step("more")  # retries used up: player_0 contributes the default, 0
+    assert "default contribution" in env.observe("player_1")["text"]  # its successor sees the amount anyway
+    env.step("[10]")
+    assert env.agent_selection == "player_2"
+    text = env.observe("player_2")["text"]
+    assert "player_0 made repeated invalid moves" not in text and "[player_0] contributes" not in text
+    assert env.infos["player_2"]["previous_contributions"] == {"player_1": 10}

@@ -193,3 +193,35 @@ def test_scripted_civilians_find_the_spy_more_often_than_random_ones():
             result = play(env, agents, seed=seed)
             found[kind] += result.transcript.result["info"]["winning_side"] == "civilians"
     assert found["scripted"] > found["random"], found
+
+
+@pytest.mark.parametrize("env_id, kwargs", [("spy-v0", {}), ("visual-spy-v0", {"spy_knows": False})])
+def test_a_player_not_told_its_side_reads_unknown_in_its_infos_until_the_end(env_id, kwargs):
+    """The header says "You are not told whether you are a civilian or the spy": infos must not tell it."""
+    from arena.core.conformance import run_episode
+
+    seen: set[str] = set()
+
+    def check(env) -> None:
+        raw = env.unwrapped
+        for agent in env.agents:
+            role = env.infos[agent]["role"]
+            seen.add(role)
+            assert role == (raw.role(agent) if raw.finished else "unknown"), agent
+
+    for seed in range(3):
+        env = arena.make(env_id, **kwargs)
+        run_episode(env, seed, on_step=check)
+    assert seen >= {"unknown"}
+
+
+def test_a_player_told_its_side_reads_it_and_results_keep_the_true_sides():
+    from arena.agents.scheduler import BatchScheduler
+
+    told = arena.make("spy-v0", spy_knows=True)
+    told.reset(seed=0, options={"spies": ["player_2"]})
+    assert told.infos["player_2"]["role"] == "spy" and told.infos["player_0"]["role"] == "civilian"
+    hidden = arena.make("spy-v0")
+    agents = {a: RandomAgent(k) for k, a in enumerate(hidden.possible_agents)}
+    outcome = BatchScheduler().run([(hidden, agents, 0, {"spies": ["player_2"]})])[0]
+    assert outcome.roles["player_2"] == "spy" and outcome.roles["player_0"] == "civilian"

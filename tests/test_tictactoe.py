@@ -80,3 +80,14 @@ def test_winner_mark():
     assert winner_mark(list("XXX      ")) == "X"
     assert winner_mark(list("O   O   O")) == "O"
     assert winner_mark(list("XOXOXOOXO")) is None
+
+
+def test_a_flood_of_digits_is_an_invalid_move_not_an_int_conversion_error():
+    """``int("9" * 4301)`` passes Python's int-conversion limit: it used to raise ValueError mid-step,
+    leaving a transcript action with no outcome."""
+    for flood in ("9" * 4301, "[" + "9" * 5000 + "]"):
+        env = play_moves([flood])
+        assert env.agent_selection == "player_0" and "one cell number" in env.infos["player_0"]["invalid_move"]
+        last = env.unwrapped.transcript.events
+        assert [e for e in last if e["event"] == "action"][-1]["invalid"]
+    assert parse_move("[123]") == 123 and parse_move("1234") is None

@@ -76,7 +76,7 @@ def test_doctor_saves_the_seer_and_only_the_seer_learns_the_role():
     assert raw._final_info["winning_team"] is None
 
 
-def test_unprotected_victim_dies_and_leaves_the_agent_list():
+def test_unprotected_victim_dies_and_waits_out_of_play_for_the_payout():
     env = arena.make("werewolf-v0")
     env.reset(seed=0, options={"roles": SEATING})
     policy = scripted_policy(["player_4"], protect="player_3", inspect="player_0", day_votes=[])
@@ -84,10 +84,18 @@ def test_unprotected_victim_dies_and_leaves_the_agent_list():
     while raw.phase.startswith("night"):
         env.step(policy(raw.queue[0][0], env.agent_selection, raw))
     assert "player_4 was killed during the night" in messages(raw)
-    assert env.terminations["player_4"]
-    env.step(None)  # its dead step
-    assert "player_4" not in env.agents
     assert "player_4" not in raw.alive
+    # Out of play but still in ``agents`` (never selected) until the end, so the payout reaches it.
+    assert "player_4" in env.agents and not env.terminations["player_4"]
+    assert env.infos["player_4"]["eliminated"] is True and "answer" not in env.infos["player_4"]
+    selected = set()
+    for agent in env.agent_iter(max_iter=5000):
+        _, _, term, trunc, _ = env.last()
+        if agent == "player_4":
+            assert term or trunc, "an eliminated player is selected only for its final dead step"
+        selected.add(agent)
+        env.step(None if term or trunc else policy(raw.queue[0][0], agent, raw))
+    assert "player_4" in selected
 
 
 @pytest.mark.parametrize(("tie_rule", "exiled"), [("none", set()), ("random", {"player_4", "player_5"})])
@@ -246,3 +254,41 @@ def test_scripted_villagers_beat_random_villagers_against_scripted_wolves():
             result = play(env, agents, seed=seed)
             wins[kind] += result.transcript.result["info"].get("winning_team") == "village"
     assert wins["scripted"] > wins["random"] + 4, wins
+
+
+def test_infos_turn_counts_only_the_players_own_moves():
+    """A global move count told a villager how many night actions there were: how many wolves, and
+    whether the seer and the doctor, were still alive."""
+    env = arena.make("werewolf-v0")
+    rng = np.random.default_rng(0)
+    for seed in range(3):
+        env.reset(seed=seed)
+        while env.agents:
+            agent = env.agent_selection
+            _, _, term, trunc, _ = env.last()
+            env.step(None if term or trunc else policy_action(env, agent, rng, garbage=0.2))
+            valid = {a: 0 for a in env.possible_agents}
+            for event in env.unwrapped.transcript.events:
+                if event["event"] == "action" and "invalid" not in event:
+                    valid[event["agent"]] += 1
+            for other in env.agents:
+                assert env.infos[other]["turn"] == valid[other], other
+
+
+def test_team_inspections_hold_only_what_the_seer_was_told():
+    env = arena.make("werewolf-v0", seer_result="team")
+    drive(env, scripted_policy(["player_6"], protect="player_6", inspect="player_3", day_votes=[{}]))
+    raw = env.unwrapped
+    assert raw.inspections["player_3"] == "not werewolf"  # the doctor: the seer learns only "not a Werewolf"
+    assert "player_3 is not a Werewolf" in messages(raw, "player_2")
+    assert set(raw.inspections.values()) <= {"werewolf", "not werewolf"}
+
+
+def test_the_scripted_seer_claims_only_what_it_was_told():
+    claims: list[str] = []
+    for seed in range(6):
+        result = play("werewolf-v0", [WerewolfScripted(seed * 7 + k) for k in range(7)], seed=seed, seer_result="team")
+        claims += [m.text for m in result.transcript.messages() if "I am the Seer" in m.text]
+    assert claims, "the scripted seer never revealed its findings"
+    for claim in claims:
+        assert not any(f"is a {role}" in claim for role in ("Villager", "Doctor", "Seer")), claim

@@ -16,7 +16,11 @@ def _forward_parameters(model_type: type) -> frozenset[str]:
 
 def forward_accepts(model: Any, parameter: str) -> bool:
     """Whether ``model.forward`` takes ``parameter`` (transformers renames arguments across versions);
-    looked up once per model class, since it is asked on every forward pass."""
+    looked up once per model class, since it is asked on every forward pass. A peft wrapper passes keyword
+    arguments through to the transformers model inside, whose signature is the one that counts."""
+    get_base = getattr(model, "get_base_model", None)
+    if callable(get_base):
+        model = get_base()
     return parameter in _forward_parameters(type(model))
 
 
@@ -115,7 +119,12 @@ def image_completion_logits(
 
 
 def choice_logprobs(
-    model: Any, prompts: Sequence[Sequence[int]], alternatives: Sequence[Sequence[Sequence[int]]], pad_id: int
+    model: Any,
+    prompts: Sequence[Sequence[int]],
+    alternatives: Sequence[Sequence[Sequence[int]]],
+    pad_id: int,
+    *,
+    share_prefix: bool = True,
 ) -> Any:
     """Sequence log-likelihoods ``[B, A]`` (with grad when enabled) of every alternative reply after its
     prompt: ``[i, a]`` = Σ_j log p(alternatives[i][a][j] | prompts[i], alternatives[i][a][:j]), ``-inf``
@@ -126,8 +135,9 @@ def choice_logprobs(
     own remainder and the opening its alternatives share (``<think></think><answer>[``) run once (one row
     per prompt, left-padded so that they all end at the last position); then each alternative runs only its
     own remaining tokens, all of a prompt's alternatives packed in one row on that prompt's KV cache with a
-    4-D attention mask that keeps them apart. Models whose forward takes no cache or position ids run
-    every prompt + alternative in full (same numbers)."""
+    4-D attention mask that keeps them apart. Without ``share_prefix`` (gradient checkpointing keeps no KV
+    cache), and for models whose forward takes no cache or position ids, every prompt + alternative runs in
+    full (same numbers)."""
     import torch
 
     device = next(model.parameters()).device
@@ -136,7 +146,7 @@ def choice_logprobs(
     replies = [list(r) for alts in alternatives for r in alts]
     if any(not r for r in replies):
         raise ValueError("every alternative needs at least one token")
-    if forward_accepts(model, "position_ids") and forward_accepts(model, cache_argument(model)):
+    if share_prefix and forward_accepts(model, "position_ids") and forward_accepts(model, cache_argument(model)):
         groups: dict[tuple[int, ...], list[int]] = {}  # prompts that agree on their first tokens share a pass
         for i, p in enumerate(prompts):
             groups.setdefault(tuple(p[:GROUP_KEY]), []).append(i)

@@ -14,7 +14,8 @@ Returned structure (one :class:`MatchOutcome` per input match, in input order)::
       env_id, seed     the game id (``env.unwrapped.env_id``) and the reset seed
       returns          {seat: float} = env.unwrapped.returns (every seat, also eliminated ones)
       winners          list of seats (env.unwrapped.winners; [] for draws / cooperative outcomes)
-      roles            {seat: role} from infos at the seat's first observation (or env.unwrapped.role)
+      roles            {seat: role}: env.unwrapped.role(seat), the true role even where the seat is not told
+                       it (a hidden spy's infos say "unknown"); infos["role"] for envs without role()
       agent_names      {seat: Agent.name}
       transcript       env.unwrapped.transcript (arena.core.transcript.Transcript) or None
       steps            env.step calls made (dead steps included)
@@ -25,9 +26,9 @@ Returned structure (one :class:`MatchOutcome` per input match, in input order)::
     TurnRecord (one LLM decision)
       seat             "player_k"
       agent_name       the LLMAgent's .name
-      role             infos[seat]["role"] at decision time (None if absent)
+      role             the seat's true role at decision time (as ``roles``)
       turn_index       0, 1, 2, ... counting this seat's LLM decisions in this match
-      env_turn         infos[seat]["turn"] (the game's count of valid moves) at decision time
+      env_turn         infos[seat]["turn"] at decision time (this seat's own count of valid moves)
       step_index       index of the env.step call that applied this action
       state_key        infos[seat].get("state_key") at decision time (GiGPO anchor / information set)
       observation_key  observation_digest(observation) at decision time (the verl-agent-style anchor)
@@ -127,6 +128,16 @@ class _Running:
         returns = getattr(self.raw, "returns", None)
         return {k: float(v) for k, v in returns.items()} if isinstance(returns, Mapping) else None
 
+    def role(self, seat: str, info: Mapping[str, Any]) -> Any:
+        """The seat's true role, for training and results (the seat itself may not be told it)."""
+        role_fn = getattr(self.raw, "role", None)
+        if callable(role_fn):
+            try:
+                return role_fn(seat)
+            except Exception:  # a third-party env whose role() is not per seat
+                pass
+        return info.get("role")
+
     def pay(self) -> None:
         """Credit what each seat earned in the last step to its open turn (or its pre-turn bucket)."""
         now = self._returns()
@@ -212,7 +223,7 @@ class BatchScheduler:
             obs = run.env.observe(seat)
             info = run.env.infos.get(seat, {})
             if seat not in run.roles:
-                run.roles[seat] = info.get("role", None)
+                run.roles[seat] = run.role(seat, info)
             pending.append((run, seat, obs, info, agent))
         actions: list[str | None] = [None] * len(pending)
         traces: list[ActionTrace | None] = [None] * len(pending)
@@ -286,7 +297,7 @@ class BatchScheduler:
             record = TurnRecord(
                 seat=seat,
                 agent_name=str(getattr(agent, "name", type(agent).__name__)),
-                role=info.get("role"),
+                role=run.role(seat, info),
                 turn_index=run.llm_turns[seat],
                 env_turn=info.get("turn"),
                 step_index=run.steps,
@@ -322,13 +333,8 @@ class BatchScheduler:
             returns = dict(run.totals)
         truncated = run.cut or any(bool(v) for v in getattr(run.env, "truncations", {}).values())
         roles = dict(run.roles)
-        role_fn = getattr(raw, "role", None)
         for seat in getattr(raw, "possible_agents", []):
-            if seat not in roles and callable(role_fn):
-                try:
-                    roles[seat] = role_fn(seat)
-                except Exception:
-                    roles[seat] = None
+            roles.setdefault(seat, run.role(seat, {}))
         return MatchOutcome(
             index=run.index,
             env_id=str(getattr(raw, "env_id", "") or ""),

@@ -64,8 +64,13 @@ class TrainConfig:
     eval_sample: bool = False
     eval_games: int = 500
     checkpoint_every: int = 10
+    precision: str = "fp32"
+    gradient_checkpointing: bool = False
+    lora: dict[str, Any] | None = None
+    tis_cap: float | None = None
 
     def validate(self) -> TrainConfig:
+        self._check_values()
         if self.advantage not in ADVANTAGES:
             raise ArenaError(f"advantage must be one of {', '.join(ADVANTAGES)}, got {self.advantage!r}")
         if self.mars_variant not in ("paper", "code"):
@@ -89,8 +94,8 @@ class TrainConfig:
             raise ArenaError(f"lr_schedule must be 'constant' or 'linear', got {self.lr_schedule!r}")
         if not self.envs:
             raise ArenaError("envs must name at least one game")
-        if self.group_size < 1 or self.groups_per_env < 1 or self.iterations < 0 or self.eval_games < 0:
-            raise ArenaError("group_size and groups_per_env must be ≥ 1, iterations and eval_games ≥ 0")
+        if self.group_size < 1 or self.groups_per_env < 1 or self.iterations < 0:
+            raise ArenaError("group_size and groups_per_env must be ≥ 1, iterations ≥ 0")
         if not isinstance(self.rollout_workers, int) or self.rollout_workers < 0:
             raise ArenaError(f"rollout_workers must be an integer ≥ 0 (0: in-process), got {self.rollout_workers!r}")
         if not re.fullmatch(r"cpu|cuda(:\d+)?|mps", str(self.device)):
@@ -107,6 +112,7 @@ class TrainConfig:
             )
         if not isinstance(self.rollout_backend_options, dict):
             raise ArenaError(f"rollout_backend_options must be a mapping, got {self.rollout_backend_options!r}")
+        self._validate_gpu_options()
         return self
 
     def _validate_rewards(self) -> None:
@@ -150,8 +156,51 @@ class TrainConfig:
         """Every trained game with its ``arena.make`` kwargs (:meth:`env_kwargs`)."""
         return {env_id: self.env_kwargs(env_id) for env_id in self.envs}
 
+    def _validate_gpu_options(self) -> None:
+        """Learner memory options (:mod:`arena.trainers.memory`), TIS, and vLLM's temperature range."""
+        from arena.trainers.memory import validate
+
+        validate(self.precision, self.lora)
+        if not isinstance(self.gradient_checkpointing, bool):
+            raise ArenaError(f"gradient_checkpointing must be true or false, got {self.gradient_checkpointing!r}")
+        if self.tis_cap is not None and (isinstance(self.tis_cap, bool) or not float(self.tis_cap) > 0):
+            raise ArenaError(f"tis_cap must be a number > 0 (e.g. 2.0) or null, got {self.tis_cap!r}")
+        if self.rollout_backend == "vllm" and not 0 <= self.temperature <= 2:
+            raise ArenaError(f"vLLM samples at temperatures in [0, 2], got temperature={self.temperature}")
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    # Checked before anything is built (issue 23): each value's type, the positive knobs, and that every
+    # game in envs exists and accepts its kwargs; one line naming the key each.
+    _POSITIVE = ("lr", "temperature", "threads", "ppo_epochs", "micro_batch", "clip_low", "clip_high")
+    _NON_NEGATIVE = ("kl_coef", "eval_every", "checkpoint_every", "snapshot_every", "iterations", "eval_games")
+
+    def _check_values(self) -> None:
+        for f in dataclasses.fields(self):
+            default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+            value = getattr(self, f.name)
+            if default is None:  # optional knobs (model, dual_clip): any value the trainer accepts
+                continue
+            kinds = {bool: (bool,), int: (int,), float: (int, float), str: (str,), dict: (dict,), list: (list,)}
+            wanted = kinds.get(type(default))
+            if wanted and (not isinstance(value, wanted) or (isinstance(value, bool) and bool not in wanted)):
+                name = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+                raise ArenaError(f"{f.name} must be {name.get(type(default), type(default).__name__)}, got {value!r}")
+        for key in self._POSITIVE:
+            if isinstance(getattr(self, key, 1), int | float) and getattr(self, key, 1) <= 0:
+                raise ArenaError(f"{key} must be > 0, got {getattr(self, key)!r}")
+        for key in self._NON_NEGATIVE:
+            if isinstance(getattr(self, key, 0), int | float) and getattr(self, key, 0) < 0:
+                raise ArenaError(f"{key} must be ≥ 0, got {getattr(self, key)!r}")
+        from arena.core.registry import make, spec
+
+        for env_id, kwargs in self.envs.items():
+            if not isinstance(kwargs, dict):
+                raise ArenaError(f"envs.{env_id} must be a mapping of game kwargs, got {kwargs!r}")
+            make(env_id, **self.env_kwargs(env_id))  # unknown id or bad kwargs: the registry's one-line error
+        for env_id in self.constrained:  # may list more games than envs (one list serves several runs)
+            spec(str(env_id))
 
 
 def _number(value: Any) -> bool:

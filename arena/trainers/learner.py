@@ -12,7 +12,14 @@ import torch
 from arena.agents.logits import choice_logprobs, completion_logits, image_completion_logits
 from arena.core.errors import ArenaError
 from arena.trainers.episodes import Turn
-from arena.trainers.loss import policy_loss
+from arena.trainers.loss import policy_loss, truncated_importance_weights
+from arena.trainers.memory import autocast, uses_checkpointing
+
+
+def _share_prefix(model: Any) -> bool:
+    """Whether passes may reuse a shared prefix's KV cache: not under gradient checkpointing, whose layers
+    keep no cache."""
+    return not (torch.is_grad_enabled() and uses_checkpointing(model))
 
 
 def completion_logprobs(
@@ -21,15 +28,15 @@ def completion_logprobs(
     """Per-token logprobs [B, T] of each turn's completion under ``model`` (with grad), and the mask.
 
     Logits come from :func:`~arena.agents.logits.completion_logits`: only at positions that predict a
-    completion token, with the prompt prefix that the batch's turns share run once. Turns with images
-    (visual games) go through one plain pass that also gets the images' pixel values from ``processor``
-    (the backend's ``AutoProcessor``), exactly as generation saw them."""
+    completion token, with the prompt prefix that the batch's turns share run once (not under gradient
+    checkpointing). Turns with images (visual games) go through one plain pass that also gets the images'
+    pixel values from ``processor`` (the backend's ``AutoProcessor``), exactly as generation saw them."""
     prompts = [t.prompt_ids for t in batch]
     completions = [t.completion_ids for t in batch]
     if any(t.images for t in batch):
         logits, targets, mask = image_completion_logits(model, prompts, completions, pad_id, _pixels(batch, processor))
     else:
-        logits, targets, mask = completion_logits(model, prompts, completions, pad_id)
+        logits, targets, mask = completion_logits(model, prompts, completions, pad_id, share_prefix=_share_prefix(model))
     logp = torch.log_softmax(logits, dim=-1).gather(-1, targets[..., None]).squeeze(-1)
     return logp * mask, mask
 
@@ -52,7 +59,13 @@ def choice_logprob(model: Any, batch: Sequence[Turn], pad_id: int) -> torch.Tens
     softmax over every legal reply's sequence log-likelihood: ``s_chosen − logsumexp(s_all)``."""
     if any(t.images for t in batch):
         raise ArenaError("constrained turns with images are not supported (constrained scoring is text-only)")
-    scores = choice_logprobs(model, [t.prompt_ids for t in batch], [t.alternatives or [] for t in batch], pad_id)
+    scores = choice_logprobs(
+        model,
+        [t.prompt_ids for t in batch],
+        [t.alternatives or [] for t in batch],
+        pad_id,
+        share_prefix=_share_prefix(model),
+    )
     chosen = torch.tensor([t.chosen for t in batch], device=scores.device)
     return scores.gather(1, chosen[:, None]).squeeze(1) - torch.logsumexp(scores, dim=-1)
 
@@ -87,6 +100,36 @@ def loss_tokens(turn: Turn) -> int:
     return 1 if turn.alternatives is not None else len(turn.completion_ids)
 
 
+def frozen_logprobs(
+    model: Any,
+    turns: Sequence[Turn],
+    indices: Sequence[int],
+    pad_id: int,
+    micro_batch: int,
+    precision: str,
+    processor: Any = None,
+) -> dict[int, torch.Tensor]:
+    """:func:`turn_logprobs` of ``turns[i]`` for each ``i`` in ``indices`` under ``model``, without gradient
+    (turns of similar length batched together)."""
+    out: dict[int, torch.Tensor] = {}
+    by_length = sorted(indices, key=lambda i: len(turns[i].prompt_ids) + len(turns[i].completion_ids))
+    with torch.no_grad(), autocast(model, precision):
+        for start in range(0, len(by_length), micro_batch):
+            idx = by_length[start : start + micro_batch]
+            logp, _ = turn_logprobs(model, [turns[i] for i in idx], pad_id, processor)
+            for row, i in enumerate(idx):
+                out[i] = logp[row, : loss_tokens(turns[i])].float()
+    return out
+
+
+def _rows(values: dict[int, torch.Tensor], idx: Sequence[int], like: torch.Tensor) -> torch.Tensor:
+    """``values[i]`` for the rows ``idx`` as one zero-padded tensor shaped like ``like``."""
+    out = torch.zeros_like(like)
+    for row, i in enumerate(idx):
+        out[row, : len(values[i])] = values[i].to(out.dtype)
+    return out
+
+
 def update(
     model: Any,
     optimizer: torch.optim.Optimizer,
@@ -105,6 +148,8 @@ def update(
     kl_coef: float = 0.0,
     minibatches: int = 1,
     rng: np.random.Generator | None = None,
+    precision: str = "fp32",
+    tis_cap: float | None = None,
     processor: Any = None,
 ) -> dict[str, float]:
     """``epochs`` passes over the batch, each split into ``minibatches`` shuffled mini-batches with one
@@ -113,8 +158,12 @@ def update(
     each weighted by its share of tokens or sequences so the result equals the mini-batch loss. With
     ``reference`` and ``kl_coef`` > 0 the loss adds the k3 KL estimate to that frozen model on every turn;
     without it, turns whose advantage is zero carry no gradient and are skipped. Constrained turns enter
-    the loss as one value each, their choice's log-probability (:func:`turn_logprobs`). ``processor``
-    turns the images of visual games' turns into pixel values."""
+    the loss as one value each, their choice's log-probability (:func:`turn_logprobs`); ``processor``
+    turns the images of visual games' turns into pixel values. ``precision`` autocasts the forward passes
+    (:mod:`arena.trainers.memory`). With ``tis_cap`` the ratio's ``π_old`` is the learner's own logprob
+    before the update and each token is reweighted by truncated importance sampling against the engine's
+    logprob (:func:`~arena.trainers.loss.truncated_importance_weights`); without it, the engine's
+    logprobs are ``π_old``. Gradients are freed at the end (``zero_grad(set_to_none=True)``)."""
     with_kl = reference is not None and bool(kl_coef)
     keep = [i for i, a in enumerate(advantages) if (with_kl or abs(a) > 1e-8) and turns[i].completion_ids]
     metrics: dict[str, float] = {
@@ -131,13 +180,10 @@ def update(
     rng = rng if rng is not None else np.random.default_rng(0)
     reference_logprobs: dict[int, torch.Tensor] = {}
     if with_kl:  # the frozen policy's logprobs do not change across epochs
-        by_length = sorted(keep, key=length)
-        with torch.no_grad():
-            for start in range(0, len(by_length), micro_batch):
-                idx = by_length[start : start + micro_batch]
-                ref, _ = turn_logprobs(reference, [turns[i] for i in idx], pad_id, processor)
-                for row, i in enumerate(idx):
-                    reference_logprobs[i] = ref[row, : loss_tokens(turns[i])]
+        reference_logprobs = frozen_logprobs(reference, turns, keep, pad_id, micro_batch, precision, processor)
+    learner_old: dict[int, torch.Tensor] = {}
+    if tis_cap is not None:  # the learner's logprobs before this update: PPO's π_old under TIS
+        learner_old = frozen_logprobs(model, turns, keep, pad_id, micro_batch, precision, processor)
     model.train()
     sums: dict[str, float] = {}
     steps = epochs * minibatches
@@ -150,17 +196,19 @@ def update(
             for start in range(0, len(chunk_ids), micro_batch):
                 idx = chunk_ids[start : start + micro_batch]
                 batch = [turns[i] for i in idx]
-                logp, mask = turn_logprobs(model, batch, pad_id, processor)
+                with autocast(model, precision):
+                    logp, mask = turn_logprobs(model, batch, pad_id, processor)
+                logp = logp.float()
                 old = torch.zeros_like(logp)
                 for row, turn in enumerate(batch):
                     n = min(len(turn.old_logprobs), logp.shape[1])
                     old[row, :n] = torch.tensor(turn.old_logprobs[:n], dtype=logp.dtype)
                 adv = torch.tensor(advantages[idx], dtype=logp.dtype, device=logp.device)
-                ref = None
-                if reference_logprobs:
-                    ref = torch.zeros_like(logp)
-                    for row, i in enumerate(idx):
-                        ref[row, : len(reference_logprobs[i])] = reference_logprobs[i]
+                ref = _rows(reference_logprobs, idx, logp) if reference_logprobs else None
+                weights = None
+                if learner_old:
+                    engine, old = old, _rows(learner_old, idx, logp)
+                    weights, tis_info = truncated_importance_weights(old, engine, mask, tis_cap)
                 loss, info = policy_loss(
                     logp,
                     old,
@@ -172,7 +220,10 @@ def update(
                     ref_logprobs=ref,
                     kl_coef=kl_coef,
                     aggregation=aggregation,
+                    token_weights=weights,
                 )
+                if weights is not None:
+                    info.update(tis_info)
                 if aggregation == "token-mean":
                     share = float(mask.sum()) / chunk_tokens
                 else:
@@ -183,6 +234,7 @@ def update(
             norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
             optimizer.step()
             sums["grad_norm"] = float(norm)
+    optimizer.zero_grad(set_to_none=True)  # no gradient memory held while the engine plays
     model.eval()
     metrics.update(sums)
     return metrics

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from arena.agents.base import BaseAgent, Info, Observation
+from arena.envs.werewolf import NOT_WEREWOLF
 
 _ME = re.compile(r"You are (player_\d+), and your role is")
 _SPEECH = re.compile(r"^\[(player_\d+)\] (.*)$")
@@ -35,6 +36,11 @@ _PROPOSE = re.compile(r"\(werewolves only\) Let's eliminate (player_\d+)")
 _DAWN = re.compile(r"^\[game\] Day \d+ dawns")
 _PICK = re.compile(r"^\[game\] \(werewolves only\) player_\d+ picks (player_\d+)")
 _DUSK = re.compile(r"^\[game\] Night \d+ falls")
+
+
+def _finding(target: str, told: str) -> str:
+    """One inspection result as the Seer claims it (``seer_result="team"`` tells only "not werewolf")."""
+    return f"{target} is a good player" if told == NOT_WEREWOLF else f"{target} is a {told.capitalize()}"
 
 
 @dataclass
@@ -129,7 +135,7 @@ class WerewolfScripted(BaseAgent):
 
     @staticmethod
     def _known(table: Table, info: Info) -> dict[str, str]:
-        """Roles this player believes: its own inspections, else the first Seer claim."""
+        """Roles this player believes: its own inspections (what the game told it), else the first Seer claim."""
         if "inspections" in info:
             return dict(info["inspections"])
         first = next(iter(table.claims), None)
@@ -169,7 +175,7 @@ class WerewolfScripted(BaseAgent):
             found = info.get("inspections", {})
             live_wolf = any(r == "werewolf" and t in alive for t, r in found.items())
             if found and (live_wolf or int(info.get("round", 0)) >= self.reveal_day):
-                findings = ", ".join(f"{t} is a {r.capitalize()}" for t, r in found.items())
+                findings = ", ".join(_finding(t, r) for t, r in found.items())
                 suspect = self._suspect(role, table, others, info)
                 tail = f" I suspect {suspect}." if suspect else ""
                 return f"I am the Seer. My findings: {findings}.{tail}"

@@ -1,0 +1,90 @@
+"""What an action is, one rule for every game and every form (AEC, Parallel, and the conversions).
+
+An action is **text**:
+
+* a ``str`` of any size is agent text: control characters are dropped and it is clipped to
+  ``MAX_ACTION_CHARS`` (keeping its end); the game's rules then judge it, so bad text is an invalid
+  move, never a crash;
+* ``bytes`` / ``bytearray`` are decoded as UTF-8 (bad bytes replaced), ``None`` is empty text;
+* :class:`~arena.core.replies.InvalidReply` is a reply without a move (an invalid move with its reason).
+
+Anything else (an ``int``, a ``dict``, an object whose ``__str__`` raises, ...) is a bug in the code
+that drives the env, not agent text: :func:`action_text` raises :class:`ArenaError` naming the type,
+and every arena env calls it *before* changing any state, so the episode can go on after the error.
+
+:class:`TextParallelToAEC` and :class:`TextTurnBasedToParallel` are PettingZoo's conversions with this
+rule applied at the step that receives the action (a bad action is refused before it is buffered) and
+with the turn-based conversion's ``infos[agent]["active_agent"]`` given only to the agent that acts next
+(PettingZoo's tells every player, which at night in Werewolf names the wolves, the seer and the doctor).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pettingzoo import AECEnv, ParallelEnv
+from pettingzoo.utils.conversions import parallel_to_aec_wrapper, turn_based_aec_to_parallel_wrapper
+from pettingzoo.utils.wrappers import OrderEnforcingWrapper
+
+from arena.core.errors import ArenaError
+from arena.core.replies import InvalidReply
+from arena.core.spaces import MAX_ACTION_CHARS, clean_text, clip_text
+
+#: Characters kept before cleaning: bounds the work on a huge string (cleaning only shortens text).
+_PRE_CLIP_CHARS = 4 * MAX_ACTION_CHARS
+
+
+def action_text(action: Any, agent: str = "") -> str | InvalidReply:
+    """The clean, clipped text of ``action`` (or the ``InvalidReply`` itself); ``ArenaError`` for any
+    other type. Never calls the action's own methods, so a hostile object cannot raise from here."""
+    if isinstance(action, InvalidReply):
+        return action
+    if action is None:
+        text = ""
+    elif isinstance(action, str):
+        text = str.__str__(action)  # a plain str even for a subclass that overrides __str__
+    elif isinstance(action, bytes | bytearray):
+        kind = bytes if isinstance(action, bytes) else bytearray  # the base class's methods, not a subclass's
+        tail = kind.__getitem__(action, slice(-_PRE_CLIP_CHARS, None))
+        text = kind.decode(tail, "utf-8", errors="replace")
+    else:
+        who = f"{agent}'s action" if agent else "an action"
+        raise ArenaError(
+            f"{who} must be text (str, bytes, None or InvalidReply), got {type(action).__name__}; "
+            "the env was not changed"
+        )
+    return clip_text(clean_text(text[-_PRE_CLIP_CHARS:]), MAX_ACTION_CHARS)
+
+
+class TextParallelToAEC(parallel_to_aec_wrapper):
+    """``parallel_to_aec`` that refuses a non-text action at the step of the agent that sent it,
+    before buffering it (otherwise it would fail the whole round later, blamed on the last mover)."""
+
+    def step(self, action: Any) -> None:
+        agent = self.agent_selection
+        if not (self.terminations.get(agent) or self.truncations.get(agent)):
+            action_text(action, str(agent))
+        super().step(action)
+
+
+class TextTurnBasedToParallel(turn_based_aec_to_parallel_wrapper):
+    """``turn_based_aec_to_parallel`` that takes any mapping of actions (a missing acting agent sends
+    empty text) and tells only the agent that acts next that it does (``infos[agent]["active_agent"]``)."""
+
+    def step(self, actions: Mapping[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
+        if not isinstance(actions, Mapping):
+            raise ArenaError(f"actions must be a mapping {{agent: text}}, got {type(actions).__name__}")
+        if not self.agents:
+            return super().step(actions)
+        result = super().step({self.aec_env.agent_selection: actions.get(self.aec_env.agent_selection)})
+        acting = self.aec_env.agent_selection
+        for agent, info in result[4].items():  # the parent told every player who acts next
+            if agent != acting:
+                info.pop("active_agent", None)
+        return result
+
+
+def text_parallel_to_aec(env: ParallelEnv) -> AECEnv:
+    """The AEC form of a native parallel arena game (PettingZoo's order enforcement included)."""
+    return OrderEnforcingWrapper(TextParallelToAEC(env))
