@@ -23,7 +23,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 SETTINGS: dict[str, dict] = {
     "kuhn-poker-v0": {"envs": {"num_hands": 1}, "advantage": "gigpo"},
     "tictactoe-v0": {"envs": {}, "advantage": "gigpo", "anchor": "observation"},
-    "household-v0": {"envs": {"max_steps": 4}, "advantage": "gigpo"},
+    "household-v0": {"envs": {"max_steps": 4}, "advantage": "gigpo", "free_text": True},  # signal: invalid moves
     "negotiation-v0": {"envs": {"turn_limit": 4}, "advantage": "mars"},
     "public-goods-v0": {"envs": {"num_players": 2, "num_rounds": 2}, "advantage": "rebn"},
     "sequential-public-goods-v0": {"envs": {"num_players": 2}, "advantage": "grpo"},
@@ -45,8 +45,9 @@ def tiny_vlm(tmp_path_factory):
 
 def _no_signal_reason(env_id: str) -> str | None:
     """Why a random-weight policy gets no reward signal at all in ``env_id`` yet, or None. Household pays only
-    on success (never, by chance, in 4 steps), so its signal is the invalid-move penalty, which needs the
-    env to flag inadmissible commands (issue 18, item 6). Negotiation pays only on a deal, so its signal is
+    on success (never, by chance, in 4 steps), so its signal is the invalid-move penalty of free-text
+    commands, which needs the env to flag inadmissible ones (issue 18, item 6). Negotiation pays only on a
+    deal, so its signal is
     the penalty for a reply without a closed answer, which needs the LLM agent's answer policy (issue 17,
     item 1); until then the game relays any reply as chat."""
     if env_id == "household-v0":
@@ -86,7 +87,8 @@ def test_two_iterations_of_arena_train_update_on_nonzero_advantages(env_id, tmp_
         "opponents": "{self: 1.0}",
         "advantage": settings["advantage"],
         "anchor": settings.get("anchor", "state"),
-        "constrained": "[]" if visual else f"[{env_id}]",  # constrained where a legal list exists, else free text
+        # constrained where a legal list exists (the agent generates on turns without one), else free text
+        "constrained": "[]" if visual or settings.get("free_text") else f"[{env_id}]",
         "max_new_tokens": 4,
         "micro_batch": 16,
         "threads": 1,

@@ -414,6 +414,7 @@ def test_first_and_second_mover_are_normalised_apart_when_seats_share_a_role():
 
 
 def test_negotiation_turns_get_one_role_key_per_seat(tmp_path):
+    from arena.trainers.advantages import RoleBaseline
     from arena.trainers.rollout import build_specs, collect, plan_groups
 
     trainer = _trainer(
@@ -421,13 +422,12 @@ def test_negotiation_turns_get_one_role_key_per_seat(tmp_path):
     )
     plans = plan_groups(trainer.config.games(), 1, 1, trainer.pool, trainer.rng)
     episodes, _ = collect(*build_specs(plans, trainer.learners, trainer.pool, trainer.past_policies), trainer.config)
-    _, arrays = flatten(episodes)
-    assert set(arrays["roles"]) == {"negotiation-v0/player_0", "negotiation-v0/player_1"}
-    from arena.trainers.advantages import RoleBaseline
-
+    turns, arrays = flatten(episodes)
+    keys = {seat: {t.role for t in turns if t.agent == seat} for seat in ("player_0", "player_1")}
+    assert all(len(k) == 1 for k in keys.values()) and keys["player_0"] != keys["player_1"]
     baseline = RoleBaseline()
     compute_advantages(episodes, "rae", baseline=baseline)
-    assert set(baseline.baselines) == {"negotiation-v0/player_0", "negotiation-v0/player_1"}
+    assert set(baseline.baselines) == set(arrays["roles"]) and len(baseline.baselines) == 2
 
 
 def test_gigpo_in_the_trainer_uses_the_configs_gamma_and_weight():
@@ -508,23 +508,27 @@ def test_reward_scale_and_invalid_penalty_are_per_game():
         load_config("cpu", overrides=["rewards={kuhn-poker-v0: {bonus: 2}}"])
 
 
-def test_invalid_rule_reaches_every_game_unless_the_game_sets_its_own():
-    from arena.trainers.pool import OpponentPool
-    from arena.trainers.rollout import plan_groups
+def test_invalid_rule_reaches_every_game_unless_the_game_sets_its_own(tmp_path):
+    from arena.trainers.rollout import build_specs, plan_groups
 
     cfg = load_config(
         "cpu",
-        overrides=["envs={kuhn-poker-v0: {num_hands: 1}, tictactoe-v0: {invalid_rule: x}}", "invalid_rule=spiral"],
+        overrides=[
+            "envs={kuhn-poker-v0: {num_hands: 1}, tictactoe-v0: {invalid_rule: default}}",
+            "invalid_rule=spiral",
+        ],
     )
     assert cfg.games() == {
         "kuhn-poker-v0": {"num_hands": 1, "invalid_rule": "spiral"},
-        "tictactoe-v0": {"invalid_rule": "x"},
+        "tictactoe-v0": {"invalid_rule": "default"},
     }
     assert cfg.envs["kuhn-poker-v0"] == {"num_hands": 1}  # the config itself is not changed
-    plans = plan_groups(
-        {"kuhn-poker-v0": {"num_hands": 1}}, 1, 1, OpponentPool({"self": 1.0}), np.random.default_rng(0)
-    )
-    assert plans[0].env_kwargs == {"num_hands": 1}
+    trainer = _trainer(tmp_path, invalid_rule="spiral")
+    plans = plan_groups(trainer.config.games(), 1, 1, trainer.pool, trainer.rng)
+    specs, _ = build_specs(plans, trainer.learners, trainer.pool, trainer.past_policies)
+    assert specs[0].env.unwrapped.invalid_rule == "spiral"  # the games are built with it
+    with pytest.raises(ArenaError, match="invalid_rule"):
+        load_config("cpu", overrides=["invalid_rule=nonsense"])
 
 
 def test_checkpoints_record_how_the_policy_plays(tmp_path):

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from arena.agents.llm import POLICY_FILE
 from arena.core.errors import ArenaError
 from arena.trainers.config import TrainConfig
 from arena.trainers.episodes import compute_advantages
@@ -23,9 +24,6 @@ from arena.trainers.pool import OpponentPool
 from arena.trainers.rollout import PastPolicies, build_specs, collect, learner_agents, plan_groups, policy_agent
 
 Log = Callable[[str], None]
-
-
-POLICY_FILE = "policy.json"
 
 
 def check_games(config: TrainConfig, backends: tuple[Any, ...] = ()) -> None:
