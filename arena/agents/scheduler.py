@@ -46,16 +46,14 @@ seats whose every decision was an LLM decision (``tests/test_scheduler.py`` chec
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import numpy as np
-
 from arena.agents.llm import ActionTrace, LLMAgent
 from arena.core.errors import ArenaError
+from arena.core.keys import state_digest
 
 
 @dataclass
@@ -357,20 +355,12 @@ def _strip(trace: ActionTrace) -> ActionTrace:
 
 
 def observation_digest(observation: Any) -> str:
-    """A SHA-256 hex digest of what a player was shown: the observation's text and, in visual games, its
-    image (shape and pixels). Equal digests mean identical observations, in any process or machine
-    (``hash()`` is salted per process); GiGPO's ``anchor: observation`` groups turns by it."""
-    digest = hashlib.sha256()
+    """A stable digest (:func:`arena.core.keys.state_digest`) of what a player was shown: the observation's
+    text and, in visual games, its image. Equal digests mean identical observations, in any process or on
+    any machine (``hash()`` is salted per process); GiGPO's ``anchor: observation`` groups turns by it."""
     if isinstance(observation, Mapping):
-        digest.update(str(observation.get("text", "")).encode("utf-8", "surrogatepass"))
-        image = observation.get("image")
-        if image is not None:
-            pixels = np.ascontiguousarray(image, dtype=np.uint8)
-            digest.update(repr(pixels.shape).encode())
-            digest.update(pixels.tobytes())
-    else:
-        digest.update(str(observation).encode("utf-8", "surrogatepass"))
-    return digest.hexdigest()
+        return state_digest({"text": str(observation.get("text", "")), "image": observation.get("image")})
+    return state_digest({"text": str(observation), "image": None})
 
 
 def play_many(

@@ -85,11 +85,6 @@ def group_key(group: str, seat: str) -> str:
     return f"{group}|{seat}"
 
 
-def anchor_key(group: str, seat: str, state_key: str | None) -> str:
-    """A GiGPO anchor: the state key within the seat's trajectory group."""
-    return f"{group}|{seat}|{state_key}"
-
-
 def episode_from_outcome(
     outcome: Any,
     learner_name: str,
@@ -150,7 +145,7 @@ def episode_from_outcome(
 
 def flatten(episodes: Sequence[Episode]) -> tuple[list[Turn], dict[str, np.ndarray]]:
     """Every learner turn in order, with per-turn arrays: rewards, trajectory id (episode × seat), group
-    (episode group × seat), role key, anchor key and game. Turns of one trajectory are contiguous."""
+    (episode group × seat), role key, anchor (state key) and game. Turns of one trajectory are contiguous."""
     turns: list[Turn] = []
     traj, groups, roles, states, games, rewards = [], [], [], [], [], []
     for e_idx, episode in enumerate(episodes):
@@ -163,7 +158,7 @@ def flatten(episodes: Sequence[Episode]) -> tuple[list[Turn], dict[str, np.ndarr
                 traj.append((e_idx, seat))
                 groups.append(group)
                 roles.append(turn.role)
-                states.append(anchor_key(episode.group, seat, turn.state_key))
+                states.append(turn.state_key)  # an anchor: compared only within the turn's group
                 games.append(episode.env_id)
                 rewards.append(turn.reward)
     codes = {k: i for i, k in enumerate(dict.fromkeys(traj))}
