@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from arena.agents.backends.base import ChatPrompt, Completion, PolicyBackend, SamplingParams, Scored
+from arena.agents.backends.base import ChatPrompt, Completion, PolicyBackend, SamplingParams, Scored, images_of
 from arena.agents.base import BaseAgent, Info, Observation
 from arena.core.errors import ArenaError
 
@@ -100,8 +100,11 @@ class ActionTrace:
 
     ``prompt_ids`` / ``completion_ids`` are the exact tokens; ``logprobs[i]`` is the behaviour logprob of
     ``completion_ids[i]`` (raw model, temperature 1) at policy ``version``. In constrained mode the
-    completion is the formatted reply of the chosen legal action and ``legal_probs`` holds the
-    softmax over legal actions that it was chosen from (argmax or sampled).
+    completion is the formatted reply of the chosen legal action, ``legal_probs`` holds the softmax
+    over legal actions that it was chosen from (argmax or sampled), ``alternatives`` the token ids of
+    every legal reply (in legal order) and ``chosen`` the index played, so that a trainer can recompute
+    that same distribution. ``images`` are the prompt's images (visual games), which a trainer must
+    feed the model again to recompute the logprobs.
     """
 
     action: str
@@ -112,6 +115,9 @@ class ActionTrace:
     version: int
     legal_probs: dict[str, float] | None = None
     finish_reason: str = "stop"
+    alternatives: list[list[int]] | None = None
+    chosen: int = -1
+    images: list[Any] = field(default_factory=list)
 
 
 def _softmax(values: Sequence[float]) -> np.ndarray:
@@ -219,7 +225,8 @@ class LLMAgent(BaseAgent):
         traces: list[ActionTrace] = []
         gi = si = 0
         version = int(getattr(self.backend, "version", 0))
-        for _obs, info in requests:
+        for obs, info in requests:
+            images = self._prompt_images(obs, info)
             if not self._uses_scoring(info):
                 c = completions[gi]
                 gi += 1
@@ -233,6 +240,7 @@ class LLMAgent(BaseAgent):
                         version,
                         None,
                         c.finish_reason,
+                        images=images,
                     )
                 )
                 continue
@@ -251,9 +259,18 @@ class LLMAgent(BaseAgent):
                     [float(x) for x in chosen.logprobs],
                     version,
                     {a: float(p) for a, p in zip(legal, probs, strict=True)},
+                    alternatives=[list(s.continuation_ids) for s in group],
+                    chosen=k,
+                    images=images,
                 )
             )
         return traces
+
+    def _prompt_images(self, observation: Observation, info: Info) -> list[Any]:
+        """The images of this decision's prompt (only built again when the observation has an image)."""
+        if not (isinstance(observation, dict) and observation.get("image") is not None):
+            return []
+        return images_of(self.build_prompt(observation, info))
 
     # -- agent API ---------------------------------------------------------------------------------
     def act_batch_traced(self, requests: Sequence[tuple[Observation, Info]]) -> list[ActionTrace]:

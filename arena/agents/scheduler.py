@@ -31,7 +31,9 @@ Returned structure (one :class:`MatchOutcome` per input match, in input order)::
       env_turn         infos[seat]["turn"] at decision time (this seat's own count of valid moves)
       step_index       index of the env.step call that applied this action
       state_key        infos[seat].get("state_key") at decision time (GiGPO anchor / information set)
-      trace            ActionTrace (action, text, prompt_ids, completion_ids, logprobs, version, legal_probs)
+      observation_key  observation_digest(observation) at decision time (the verl-agent-style anchor)
+      trace            ActionTrace (action, text, prompt_ids, completion_ids, logprobs, version, legal_probs,
+                       alternatives and chosen for constrained turns, the prompt's images)
       reward           everything paid to this seat from this action up to its next decision (or the end):
                        the step-wise deltas of env.unwrapped.returns (fallback: env.rewards)
       invalid          the env's invalid-move reason right after the action, else None
@@ -46,11 +48,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from arena.agents.llm import ActionTrace, LLMAgent
 from arena.core.errors import ArenaError
+from arena.core.keys import state_digest
 
 
 @dataclass
@@ -75,6 +78,7 @@ class TurnRecord:
     step_index: int
     state_key: str | None
     trace: ActionTrace
+    observation_key: str = ""
     reward: float = 0.0
     invalid: str | None = None
     final: bool = False
@@ -238,8 +242,8 @@ class BatchScheduler:
                 actions[k] = action
         for idxs in llm_groups.values():
             self._llm_group(pending, idxs, actions, traces)
-        for k, (run, seat, _obs, info, agent) in enumerate(pending):
-            self._apply(run, seat, info, agent, actions[k], traces[k])
+        for k, (run, seat, obs, info, agent) in enumerate(pending):
+            self._apply(run, seat, obs, info, agent, actions[k], traces[k])
 
     def _llm_group(self, pending: list, idxs: list[int], actions: list, traces: list) -> None:
         """One generate call and one score call for all LLM requests sharing a backend and sampling."""
@@ -276,7 +280,14 @@ class BatchScheduler:
                 traces[k] = trace
 
     def _apply(
-        self, run: _Running, seat: str, info: dict[str, Any], agent: Any, action: Any, trace: ActionTrace | None
+        self,
+        run: _Running,
+        seat: str,
+        observation: Any,
+        info: dict[str, Any],
+        agent: Any,
+        action: Any,
+        trace: ActionTrace | None,
     ) -> None:
         record = None
         if trace is not None:
@@ -290,6 +301,7 @@ class BatchScheduler:
                 step_index=run.steps,
                 state_key=info.get("state_key"),
                 trace=trace if self.traced else _strip(trace),
+                observation_key=observation_digest(observation),
                 info=dict(info),
             )
             run.llm_turns[seat] += 1
@@ -338,8 +350,17 @@ class BatchScheduler:
 
 
 def _strip(trace: ActionTrace) -> ActionTrace:
-    """A trace without the token lists (evaluation runs that do not train)."""
-    return ActionTrace(trace.action, trace.text, [], [], [], trace.version, trace.legal_probs, trace.finish_reason)
+    """A trace without the token lists and images (evaluation runs that do not train)."""
+    return replace(trace, prompt_ids=[], completion_ids=[], logprobs=[], alternatives=None, images=[])
+
+
+def observation_digest(observation: Any) -> str:
+    """A stable digest (:func:`arena.core.keys.state_digest`) of what a player was shown: the observation's
+    text and, in visual games, its image. Equal digests mean identical observations, in any process or on
+    any machine (``hash()`` is salted per process); GiGPO's ``anchor: observation`` groups turns by it."""
+    if isinstance(observation, Mapping):
+        return state_digest({"text": str(observation.get("text", "")), "image": observation.get("image")})
+    return state_digest({"text": str(observation), "image": None})
 
 
 def play_many(
