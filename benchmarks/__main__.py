@@ -1,11 +1,12 @@
 """arena's benchmark suite: one command, one table, one JSON file.
 
-    python -m benchmarks [--quick] [--json FILE] [--only envs,peers,rollout,advantages,trainer]
+    python -m benchmarks [--quick] [--json FILE] [--only envs,peers,rollout,batching,advantages,trainer]
 
 Sections: env steps/s with random agents for every registered game; the same games next to TextArena 0.7
 and PettingZoo classic (ratios, skipped with a message when the optional ``bench`` extra is missing);
 env overhead as a share of rollout time with the tiny model; scheduler vs sequential play vs raw batched
-generate; advantage functions at 10^3..10^6 turns; trainer steps/s and peak memory (through
+generate; whole matches through the scheduler (lock-step and continuous) vs the same decisions as full
+raw batches, with the batch occupancy per tick; advantage functions at 10^3..10^6 turns; trainer steps/s and peak memory (through
 ``benchmarks.trainer_speed`` when that module exists). Medians over repeats; the machine is printed first.
 """
 
@@ -23,7 +24,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-SECTIONS = ("envs", "peers", "rollout", "advantages", "trainer")
+SECTIONS = ("envs", "peers", "rollout", "batching", "advantages", "trainer")
 
 
 def machine() -> dict[str, Any]:
@@ -121,6 +122,19 @@ def bench_rollout(quick: bool) -> dict[str, Any]:
     return result
 
 
+def bench_batching(quick: bool) -> dict[str, Any]:
+    """Whole matches, lock-step and continuous, against the same decisions as full raw batches."""
+    import torch
+
+    from benchmarks import match_batching
+
+    torch.set_num_threads(1)  # as the rollout section: one thread is fastest on a shared CPU
+    matches, concurrency = (32, 8) if quick else (96, 32)
+    result = match_batching.measure("tictactoe-v0", matches, concurrency)
+    match_batching.report(result)
+    return result
+
+
 def bench_advantages(quick: bool) -> list[dict[str, Any]]:
     """Seconds per call of every advantage function at 10^3..10^6 turns."""
     from benchmarks.advantage_speed import measure
@@ -175,6 +189,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "envs": ("env steps/s, random agents (median of repeats)", lambda: bench_envs(seconds, repeats)),
         "peers": ("ours vs peers: steps/s ours, peer, ratio", lambda: bench_peers(seconds, repeats)),
         "rollout": ("rollout with the tiny model (CPU)", lambda: bench_rollout(args.quick)),
+        "batching": (
+            "whole matches through the scheduler vs the same decisions as full raw batches (tiny model, CPU)",
+            lambda: bench_batching(args.quick),
+        ),
         "advantages": ("advantage functions, median seconds per call", lambda: bench_advantages(args.quick)),
         "trainer": ("trainer, CPU preset", lambda: bench_trainer(args.quick)),
     }
