@@ -123,16 +123,22 @@ def bench_rollout(quick: bool) -> dict[str, Any]:
 
 
 def bench_batching(quick: bool) -> dict[str, Any]:
-    """Whole matches, lock-step and continuous, against the same decisions as full raw batches."""
+    """Whole matches, lock-step and continuous, against the same decisions as full raw batches: constrained
+    agents (score) and generating agents, TicTacToe and Kuhn Poker matches taking turns."""
     import torch
 
     from benchmarks import match_batching
 
     torch.set_num_threads(1)  # as the rollout section: one thread is fastest on a shared CPU
-    matches, concurrency = (32, 8) if quick else (96, 32)
-    result = match_batching.measure("tictactoe-v0", matches, concurrency)
-    match_batching.report(result)
-    return result
+    matches, concurrency, repeats = (32, 8, 1) if quick else (48, 16, 2)
+    backend = match_batching.tiny_backend(concurrency)
+    results = {}
+    for mode, generate in (("constrained", False), ("generate", True)):
+        results[mode] = match_batching.measure(
+            "tictactoe-v0,kuhn-poker-v0", matches, concurrency, generate=generate, backend=backend, repeats=repeats
+        )
+        match_batching.report(results[mode])
+    return results
 
 
 def bench_advantages(quick: bool) -> list[dict[str, Any]]:

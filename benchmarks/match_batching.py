@@ -1,10 +1,11 @@
 """Whole matches through the scheduler vs the same decisions as full raw batches (batch occupancy per tick).
 
-    python -m benchmarks.match_batching [--env tictactoe-v0] [--matches 256] [--concurrency 64] [--generate]
+    python -m benchmarks.match_batching [--games tictactoe-v0,kuhn-poker-v0] [--matches 256] [--concurrency 64] [--generate]
         [--backend transformers|vllm] [--model DIR] [--device cpu|cuda] [--new-tokens 16] [--threads 1]
 
-``--matches`` matches, every seat an :class:`~arena.agents.llm.LLMAgent` on one backend, are played to the
-end in two ways:
+``--matches`` matches, taking turns among ``--games`` (by default the two games of the CPU training
+presets, default settings: matches of 5-9 and 4-6 moves), every seat an :class:`~arena.agents.llm.LLMAgent`
+on one backend, are played to the end in two ways:
 
 * **lock-step** -- waves of ``--concurrency`` matches, each wave one :func:`~arena.agents.scheduler.play_many`
   call (all matches start together, and the batch shrinks as they end);
@@ -28,6 +29,7 @@ import argparse
 import itertools
 import json
 import os
+import statistics
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -121,13 +123,16 @@ def replay_full_batches(backend: Any, decisions: Sequence[_Decision], batch: int
     return Timing(wall, cpu, len(decisions), calls)
 
 
-def _matches(env_id: str, count: int, agent: Any, env_kwargs: dict[str, Any]) -> Iterator[tuple[Any, dict, int]]:
-    """``count`` matches of ``env_id`` (seeds 0..count-1), every seat played by ``agent``."""
+def _matches(agents: dict[str, Any], count: int) -> Iterator[tuple[Any, dict, int]]:
+    """``count`` matches (seeds 0..count-1) cycling through the games of ``agents`` ({env id: agent}),
+    every seat of a game played by its agent."""
     import arena
 
+    games = list(agents)
     for seed in range(count):
-        env = arena.make(env_id, **env_kwargs)
-        yield env, dict.fromkeys(env.possible_agents, agent), seed
+        env_id = games[seed % len(games)]
+        env = arena.make(env_id)
+        yield env, dict.fromkeys(env.possible_agents, agents[env_id]), seed
 
 
 def run_length(sizes: Sequence[int]) -> str:
@@ -140,7 +145,7 @@ def run_length(sizes: Sequence[int]) -> str:
 
 
 def measure(
-    env_id: str = "tictactoe-v0",
+    games: str | Sequence[str] = "tictactoe-v0",
     matches: int = 256,
     concurrency: int = 64,
     *,
@@ -148,10 +153,13 @@ def measure(
     backend: Any = None,
     new_tokens: int = 16,
     temperature: float = 1.0,
-    env_kwargs: dict[str, Any] | None = None,
+    repeats: int = 1,
 ) -> dict[str, Any]:
     """Play ``matches`` matches lock-step (waves of ``concurrency``) and continuously; replay each as full
-    batches. ``backend`` defaults to the tiny model on CPU. Returns timings, shares and occupancies."""
+    batches. ``games`` (a list or comma-separated ids, default settings) take turns match by match; all
+    share one backend and sampling settings, so one call serves every game's pending turns.
+    ``backend`` defaults to the tiny model on CPU. Times are medians over ``repeats`` (every repeat plays
+    the same decisions). Returns timings, shares and occupancies."""
     from arena.agents.backends.base import SamplingParams
     from arena.agents.llm import LLMAgent
     from arena.agents.scheduler import BatchScheduler
@@ -159,13 +167,18 @@ def measure(
     if backend is None:
         backend = tiny_backend(concurrency)
     sampling = SamplingParams(temperature=0.0 if generate else temperature, max_new_tokens=new_tokens, seed=0)
-    env_kwargs = dict(env_kwargs or {})
+    games = [g.strip() for g in games.split(",")] if isinstance(games, str) else list(games)
+
+    def agents(policy: Any) -> dict[str, Any]:
+        return {
+            env_id: LLMAgent(policy, env_id=env_id, sampling=sampling, constrained=not generate, sample=True, seed=0)
+            for env_id in games
+        }
 
     def play(continuous: bool) -> tuple[RecordingBackend, Timing, list[list[int]]]:
         """All matches through the scheduler; the recorded decisions, the timing and each run's occupancy."""
         recorder = RecordingBackend(backend)
-        llm = LLMAgent(recorder, env_id=env_id, sampling=sampling, constrained=not generate, sample=True, seed=0)
-        specs = _matches(env_id, matches, llm, env_kwargs)
+        specs = _matches(agents(recorder), matches)
         schedulers: list[BatchScheduler] = []
 
         def run() -> None:
@@ -181,33 +194,37 @@ def measure(
         return recorder, Timing(wall, cpu, len(recorder.decisions), recorder.calls), [s.occupancy for s in schedulers]
 
     result: dict[str, Any] = {
-        "env": env_id,
-        "env_kwargs": env_kwargs,
+        "games": games,
         "matches": matches,
         "concurrency": concurrency,
         "mode": "generate" if generate else "constrained (score)",
         "new_tokens": new_tokens if generate else None,
+        "repeats": repeats,
     }
-    warm = LLMAgent(backend, env_id=env_id, sampling=sampling, constrained=not generate, sample=True, seed=0)
-    BatchScheduler().run(_matches(env_id, min(4, matches), warm, env_kwargs))  # warm up kernels and caches
-    for name, continuous in (("lock-step", False), ("continuous", True)):
-        recorder, played, occupancy = play(continuous)
-        raw = replay_full_batches(backend, recorder.decisions, concurrency, recorder.sampling or sampling)
-        ticks = [n for run in occupancy for n in run]
-        result[name] = {
-            "decisions": played.decisions,
-            "backend_calls": played.calls,
-            "ticks": len(ticks),
-            "mean_occupancy": sum(ticks) / max(1, len(ticks)) / concurrency,
-            "occupancy": occupancy[0] if occupancy else [],  # the first wave's (lock-step) or the whole run's
-            "wall_s": played.wall,
-            "cpu_s": played.cpu,
-            "model_share": recorder.seconds / played.wall,
-            "decisions_per_s": played.decisions / played.wall,
-            "full_batch": {"wall_s": raw.wall, "cpu_s": raw.cpu, "calls": raw.calls},
-            "share_wall": raw.wall / played.wall,
-            "share_cpu": raw.cpu / played.cpu,
-        }
+    BatchScheduler().run(_matches(agents(backend), min(4, matches)))  # warm up kernels and caches
+    runs: dict[str, list[dict[str, float]]] = {"lock-step": [], "continuous": []}
+    for _ in range(repeats):  # the variants alternate, so machine load affects them alike
+        for name, times in runs.items():
+            recorder, played, occupancy = play(continuous=name == "continuous")
+            raw = replay_full_batches(backend, recorder.decisions, concurrency, recorder.sampling or sampling)
+            ticks = [n for run in occupancy for n in run]
+            times.append({"wall": played.wall, "cpu": played.cpu, "raw_wall": raw.wall, "raw_cpu": raw.cpu})
+            result[name] = {  # the same every repeat: seeds, agents and greedy/seeded choices repeat
+                "decisions": played.decisions,
+                "backend_calls": played.calls,
+                "full_batch_calls": raw.calls,
+                "ticks": len(ticks),
+                "mean_occupancy": sum(ticks) / max(1, len(ticks)) / concurrency,
+                "occupancy": occupancy[0] if occupancy else [],  # lock-step: the first wave's
+                "model_share": recorder.seconds / played.wall,
+            }
+    for name, times in runs.items():
+        row = result[name]
+        median = {key: statistics.median(t[key] for t in times) for key in times[0]}
+        row.update({f"{key}_s": value for key, value in median.items()})
+        row["decisions_per_s"] = row["decisions"] / median["wall"]
+        row["share_wall"] = median["raw_wall"] / median["wall"]
+        row["share_cpu"] = median["raw_cpu"] / median["cpu"]
     lock, cont = result["lock-step"], result["continuous"]
     result["gain_wall"] = cont["decisions_per_s"] / lock["decisions_per_s"]
     result["gain_cpu"] = (cont["decisions"] / cont["cpu_s"]) / (lock["decisions"] / lock["cpu_s"])
@@ -226,16 +243,18 @@ def tiny_backend(concurrency: int, device: str = "cpu") -> Any:
 def report(result: dict[str, Any]) -> None:
     """Print the table of one :func:`measure` result."""
     print(
-        f"  {result['env']}, {result['matches']} matches, concurrency {result['concurrency']}, {result['mode']}"
-        + (f", {result['new_tokens']} new tokens" if result["new_tokens"] else "")
+        f"  {', '.join(result['games'])}: {result['matches']} matches, concurrency {result['concurrency']}, "
+        f"{result['mode']}" + (f", {result['new_tokens']} new tokens" if result["new_tokens"] else "")
     )
-    header = f"  {'':<12}{'decisions':>10}{'calls':>7}{'occupancy':>10}{'dec/s':>9}{'model':>7}"
-    print(header + f"{'share wall':>12}{'share cpu':>11}")
+    print(
+        f"  {'':<12}{'decisions':>10}{'calls':>7}{'full':>6}{'occupancy':>10}{'dec/s':>9}{'model':>7}{'share wall':>12}{'cpu':>6}"
+    )
     for name in ("lock-step", "continuous"):
         row = result[name]
         print(
-            f"  {name:<12}{row['decisions']:>10}{row['backend_calls']:>7}{row['mean_occupancy']:>10.2f}"
-            f"{row['decisions_per_s']:>9.1f}{row['model_share']:>7.0%}{row['share_wall']:>12.2f}{row['share_cpu']:>11.2f}"
+            f"  {name:<12}{row['decisions']:>10}{row['backend_calls']:>7}{row['full_batch_calls']:>6}"
+            f"{row['mean_occupancy']:>10.2f}{row['decisions_per_s']:>9.1f}{row['model_share']:>7.0%}"
+            f"{row['share_wall']:>12.2f}{row['share_cpu']:>6.2f}"
         )
     print(f"  continuous / lock-step decisions/s: {result['gain_wall']:.2f}x wall, {result['gain_cpu']:.2f}x cpu")
     print(f"  batch per tick, lock-step first wave: {run_length(result['lock-step']['occupancy'])}")
@@ -244,7 +263,7 @@ def report(result: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.match_batching", description=__doc__.splitlines()[0])
-    parser.add_argument("--env", default="tictactoe-v0")
+    parser.add_argument("--games", default="tictactoe-v0,kuhn-poker-v0", help="comma-separated env ids")
     parser.add_argument("--matches", type=int, default=256)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--generate", action="store_true", help="agents generate replies (default: constrained)")
@@ -253,6 +272,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--new-tokens", type=int, default=16)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--repeats", type=int, default=3, help="median over this many alternating runs")
     parser.add_argument("--json", help="also write the result to this file")
     args = parser.parse_args(argv)
     import torch
@@ -267,7 +287,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         options = options if args.backend == "transformers" else {}
         backend = load_backend(args.model, args.backend, **options)
     result = measure(
-        args.env, args.matches, args.concurrency, generate=args.generate, backend=backend, new_tokens=args.new_tokens
+        args.games,
+        args.matches,
+        args.concurrency,
+        generate=args.generate,
+        backend=backend,
+        new_tokens=args.new_tokens,
+        repeats=args.repeats,
     )
     result["backend"] = f"{args.backend} {args.model or 'tiny'} on {args.device}"
     print(f"  backend {result['backend']}, torch threads {args.threads}")
