@@ -76,7 +76,7 @@ def test_doctor_saves_the_seer_and_only_the_seer_learns_the_role():
     assert raw._final_info["winning_team"] is None
 
 
-def test_unprotected_victim_dies_and_leaves_the_agent_list():
+def test_unprotected_victim_dies_and_waits_out_of_play_for_the_payout():
     env = arena.make("werewolf-v0")
     env.reset(seed=0, options={"roles": SEATING})
     policy = scripted_policy(["player_4"], protect="player_3", inspect="player_0", day_votes=[])
@@ -84,10 +84,18 @@ def test_unprotected_victim_dies_and_leaves_the_agent_list():
     while raw.phase.startswith("night"):
         env.step(policy(raw.queue[0][0], env.agent_selection, raw))
     assert "player_4 was killed during the night" in messages(raw)
-    assert env.terminations["player_4"]
-    env.step(None)  # its dead step
-    assert "player_4" not in env.agents
     assert "player_4" not in raw.alive
+    # Out of play but still in ``agents`` (never selected) until the end, so the payout reaches it.
+    assert "player_4" in env.agents and not env.terminations["player_4"]
+    assert env.infos["player_4"]["eliminated"] is True and "answer" not in env.infos["player_4"]
+    selected = set()
+    for agent in env.agent_iter(max_iter=5000):
+        _, _, term, trunc, _ = env.last()
+        if agent == "player_4":
+            assert term or trunc, "an eliminated player is selected only for its final dead step"
+        selected.add(agent)
+        env.step(None if term or trunc else policy(raw.queue[0][0], agent, raw))
+    assert "player_4" in selected
 
 
 @pytest.mark.parametrize(("tie_rule", "exiled"), [("none", set()), ("random", {"player_4", "player_5"})])

@@ -364,12 +364,39 @@ def agent_from_spec(
     parsed = parse_agent_spec(spec)
     if backend is None:
         backend = load_backend(parsed.model, parsed.backend, **parsed.backend_options)
-    sampling = SamplingParams(**parsed.sampling)
+    trained_agent, trained_sampling = checkpoint_policy(parsed.model, env_id)
+    sampling = SamplingParams(**{**trained_sampling, **parsed.sampling})  # explicit spec keys win
     if sampling.seed is None and seed is not None:
         sampling = replace(sampling, seed=seed)
-    kwargs = dict(parsed.agent)
+    kwargs = {**trained_agent, **parsed.agent}
     kwargs.setdefault("name", f"llm:{parsed.model}")
     return LLMAgent(backend, env_id=env_id, sampling=sampling, seed=seed, **kwargs)
+
+
+POLICY_FILE = "policy.json"
+
+
+def checkpoint_policy(model: str, env_id: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """How a trained checkpoint plays, from the ``policy.json`` the trainer writes next to its weights:
+    ``(agent kwargs, sampling kwargs)`` -- answer format, think prefix, constrained (for the games it
+    was trained constrained on) and ``max_new_tokens`` (one number, or per game). Empty without the file."""
+    import json
+    from pathlib import Path
+
+    path = Path(model).expanduser() / POLICY_FILE
+    if not path.is_file():
+        return {}, {}
+    try:
+        policy = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ArenaError(f"{path}: unreadable ({err})") from None
+    agent: dict[str, Any] = {k: str(policy[k]) for k in ("answer_format", "think") if isinstance(policy.get(k), str)}
+    if isinstance(policy.get("constrained"), list):
+        agent["constrained"] = env_id in policy["constrained"]
+    tokens = policy.get("max_new_tokens")
+    tokens = tokens.get(env_id) if isinstance(tokens, dict) else tokens
+    sampling = {"max_new_tokens": tokens} if isinstance(tokens, int) and tokens > 0 else {}
+    return agent, sampling
 
 
 def sequence_logprob(logprobs: Sequence[float]) -> float:

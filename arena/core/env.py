@@ -8,13 +8,19 @@ A game subclass describes its rules through a few hooks (``_setup``, ``_play``, 
 * actions (:mod:`arena.core.actions`): text of any size reaches ``_play`` cleaned and clipped; a
   non-text action raises ``ArenaError`` before anything changes;
 * the invalid-move rule: a private warning and a retry (``invalid_retries``, default 1), then the
-  game's penalty (``_on_invalid_exhausted``; forfeit by default in two-player games);
+  game's penalty (``_on_invalid_exhausted``; forfeit by default in two-player games), or SPIRAL's
+  rule with ``invalid_rule="spiral"`` (see :mod:`arena.core.episode`);
 * termination (the game ended) vs truncation (``max_turns`` valid moves were played);
-* ``infos[agent]``: ``legal_actions`` for the acting agent, ``invalid_move`` after an invalid action,
-  ``role`` (what ``told_role`` says the agent knows), ``turn`` (how many valid moves *this* agent has
-  made: the game's total would count moves the agent may not see, such as Werewolf's night actions)
-  and the game's own keys for that agent only. Every value must follow from what the agent observed;
-  ``arena.core.conformance.check_info_secrecy`` tests it;
+* eliminated players (``eliminate``) stay in ``agents``, never selected, with
+  ``infos[agent]["eliminated"] = True``, until the game ends: then every agent is terminated and takes
+  its dead step, so the end-of-game payout reaches eliminated players through ``last()`` too;
+* ``infos[agent]``: for the acting agent ``legal_actions`` (finite move sets), ``answer`` (how to
+  reply, :mod:`arena.core.answers`) and ``state_key`` (:mod:`arena.core.keys`); ``invalid_move``
+  after an invalid action; ``role`` and the game's own keys for that agent only;
+* ``infos[agent]["role"]`` is what ``told_role`` says the agent knows, ``infos[agent]["turn"]`` how
+  many valid moves *this* agent has made (the game's total would count moves the agent may not see,
+  such as Werewolf's night actions); every value must follow from what the agent observed
+  (``arena.core.conformance.check_info_secrecy`` tests it);
 * seeding: one ``np.random.Generator`` created in ``reset(seed)``;
 * transcript events and ``render_mode="ansi"``.
 
@@ -50,6 +56,7 @@ class TextGameEnv(EpisodeBook, AECEnv):
         *,
         max_turns: int | None = None,
         invalid_retries: int = 1,
+        invalid_rule: str = "default",
         render_mode: str | None = None,
     ) -> None:
         super().__init__()
@@ -57,7 +64,7 @@ class TextGameEnv(EpisodeBook, AECEnv):
             raise ArenaError(f"max_turns must be a positive integer or None, got {max_turns!r}")
         if not isinstance(invalid_retries, int) or invalid_retries < 0:
             raise ArenaError(f"invalid_retries must be a non-negative integer, got {invalid_retries!r}")
-        self._init_book(num_players, render_mode)
+        self._init_book(num_players, render_mode, invalid_rule)
         self.max_turns = max_turns
         self.invalid_retries = invalid_retries
 
@@ -92,6 +99,7 @@ class TextGameEnv(EpisodeBook, AECEnv):
         self.truncations = {a: False for a in self.agents}
         self.infos: dict[str, dict[str, Any]] = {a: {} for a in self.agents}
         self._invalid_streak = {a: 0 for a in self.agents}
+        self.eliminated: dict[str, str] = {}  # agent -> reason, in order of elimination
         self._moves_made = {a: 0 for a in self.agents}
         self._skip_agent_selection = None
         self.agent_selection = self.agents[0]
@@ -126,8 +134,7 @@ class TextGameEnv(EpisodeBook, AECEnv):
             reason = self._play(agent, text)
         if reason is None:
             self._invalid_streak[agent] = 0
-            self._moves_made[agent] += 1
-            self.turn += 1
+            self.count_move(agent)
         else:
             self._handle_invalid(agent, str(reason))
         if not self.finished and self.max_turns is not None and self.turn >= self.max_turns:
@@ -135,6 +142,12 @@ class TextGameEnv(EpisodeBook, AECEnv):
         self._after_move()
 
     # -- helpers for game code ---------------------------------------------------------------------
+    def count_move(self, agent: str) -> None:
+        """Count a move by ``agent`` toward ``max_turns`` and its ``infos[agent]["turn"]``. The base class
+        counts every valid move; a game whose invalid moves still use a turn (household) calls it too."""
+        self._moves_made[agent] += 1
+        self.turn += 1
+
     def set_turn(self, agent: str) -> None:
         """Make ``agent`` the one to act next."""
         if agent not in self.possible_agents:
@@ -183,22 +196,29 @@ class TextGameEnv(EpisodeBook, AECEnv):
         self.end_game(f"{agent} forfeits after repeated invalid moves ({reason})", winners=others, rewards=rewards)
 
     def eliminate(self, agent: str, reason: str = "") -> None:
-        """Remove ``agent`` from play mid-game (it receives its dead step next, as PettingZoo expects).
-        The game must then ``set_turn`` to a live agent if ``agent`` was to act."""
-        if agent in self.terminations and not self.terminations[agent]:
-            self.terminations[agent] = True
+        """Take ``agent`` out of play mid-game. It stays in ``agents`` and is never selected again; when
+        the game ends it is terminated with the others, so its final reward reaches it through
+        ``last()``. The game must then ``set_turn`` to a live agent if ``agent`` was to act."""
+        if self._is_live(agent):
+            self.eliminated[agent] = reason
             self.transcript.record("eliminated", agent=agent, reason=reason, turn=self.turn)
 
     # -- internals ---------------------------------------------------------------------------------
     def _is_live(self, agent: str) -> bool:
-        return agent in self.terminations and not (self.terminations[agent] or self.truncations[agent])
+        return (
+            agent in self.terminations
+            and not (self.terminations[agent] or self.truncations[agent])
+            and agent not in self.eliminated
+        )
 
     def _handle_invalid(self, agent: str, reason: str) -> None:
         self.invalid_counts[agent] += 1
         self._invalid_streak[agent] += 1
         self.transcript.events[-1]["invalid"] = reason
         self.infos[agent]["invalid_move"] = reason
-        if self._invalid_streak[agent] <= self.invalid_retries:
+        if self.invalid_rule == "spiral":
+            self.pay_spiral_penalty([agent], reason)
+        elif self._invalid_streak[agent] <= self.invalid_retries:
             left = self.invalid_retries - self._invalid_streak[agent] + 1
             self.tell(agent, f"Invalid move: {reason} Try again ({left} attempt(s) left).", kind="warning")
             self.agent_selection = agent
@@ -226,13 +246,13 @@ class TextGameEnv(EpisodeBook, AECEnv):
             info: dict[str, Any] = {"role": self.told_role(agent), "turn": self._moves_made[agent]}
             if "invalid_move" in self.infos.get(agent, {}):
                 info["invalid_move"] = self.infos[agent]["invalid_move"]
+            if agent in self.eliminated:
+                info["eliminated"] = True
             info.update(self._extra_info(agent))
             if self.finished:
                 info.update(self._final_info)
             elif agent == acting and self._is_live(agent):
-                legal = self.legal_actions(agent)
-                if legal is not None:
-                    info["legal_actions"] = legal
+                info.update(self._turn_info(agent))
             self.infos[agent] = info
         if self._is_live(acting):
             self.transcript.record("prompt", agent=acting, text=self._prompt(acting), turn=self.turn)

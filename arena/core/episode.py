@@ -1,24 +1,40 @@
 """Bookkeeping shared by turn-based (AEC) and simultaneous (Parallel) text games.
 
 :class:`EpisodeBook` owns what every game repeats: agent names, spaces, the seeded RNG, the message
-store, the transcript, per-agent returns, observation rendering and ``render_mode="ansi"``. The two
-base classes in :mod:`arena.core.env` and :mod:`arena.core.parallel` add the stepping protocol.
+store, the transcript, per-agent returns, observation rendering and ``render_mode="ansi"``, the
+acting agent's turn infos (``legal_actions``, ``answer``, ``state_key``) and the choice of
+invalid-move rule. The two base classes in :mod:`arena.core.env` and :mod:`arena.core.parallel` add
+the stepping protocol.
+
+Invalid-move rules (``invalid_rule``, every game's kwarg):
+
+* ``"default"``: the game's own documented rule (AEC: a private warning and ``invalid_retries``
+  retries, then the game's penalty; Parallel: the game's default move);
+* ``"spiral"``: SPIRAL's rule (Liu et al. 2025): the first invalid move ends the game, no retry; the
+  offender receives −1.5 and every other player +0.5, on top of what the game already paid.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 from gymnasium import spaces
 
 from arena.core.actions import action_text
+from arena.core.answers import choice_answer, text_answer
 from arena.core.errors import ArenaError
+from arena.core.keys import state_digest
 from arena.core.messages import GAME, Message, MessageLog
 from arena.core.replies import InvalidReply
-from arena.core.spaces import clean_text, text_action_space, text_observation_space
+from arena.core.spaces import MAX_ACTION_CHARS, clean_text, text_action_space, text_observation_space
 from arena.core.transcript import Transcript, compose_observation
+
+INVALID_RULES = ("default", "spiral")
+#: SPIRAL's invalid-move payoffs (offender, every other player).
+SPIRAL_OFFENDER_REWARD = -1.5
+SPIRAL_OTHER_REWARD = 0.5
 
 
 class EpisodeBook:
@@ -32,9 +48,12 @@ class EpisodeBook:
     env_id: str = ""
     env_kwargs: Mapping[str, Any] = {}
 
-    def _init_book(self, num_players: int, render_mode: str | None) -> None:
+    def _init_book(self, num_players: int, render_mode: str | None, invalid_rule: str = "default") -> None:
         if not isinstance(num_players, int) or isinstance(num_players, bool) or num_players < 1:
             raise ArenaError(f"num_players must be a positive integer, got {num_players!r}")
+        if invalid_rule not in INVALID_RULES:
+            raise ArenaError(f"invalid_rule must be one of {list(INVALID_RULES)}, got {invalid_rule!r}")
+        self.invalid_rule = invalid_rule
         modes = self.metadata.get("render_modes", [])
         if render_mode is not None and render_mode not in modes:
             raise ArenaError(f"render_mode={render_mode!r} is not supported; choose one of {modes} or None")
@@ -130,6 +149,25 @@ class EpisodeBook:
         """A full-information summary of the state for spectators (``render``)."""
         return ""
 
+    def answer_spec(self, agent: str, legal: list[str] | None) -> dict[str, Any]:
+        """How ``agent`` should reply now (``infos[agent]["answer"]``, see :mod:`arena.core.answers`);
+        ``legal`` is ``legal_actions(agent)``. Default: a choice when the game lists legal actions,
+        else free text up to the action limit."""
+        if legal:
+            return choice_answer(legal)
+        return text_answer("ok", MAX_ACTION_CHARS)
+
+    def information_state(self, agent: str) -> Any:
+        """What ``agent`` knows now, as plain data: its private information and the public state, not
+        the wording of player-written text. Hashed into ``infos[agent]["state_key"]``. The default is
+        the agent's whole observation text (correct, but it splits situations that differ only in
+        wording); games override it with a structured description."""
+        return {"agent": agent, "observation": self._observation_text(agent, self._prompt(agent))}
+
+    def state_key(self, agent: str) -> str:
+        """A stable hex digest of :meth:`information_state` (see :mod:`arena.core.keys`)."""
+        return state_digest(self.information_state(agent))
+
     # -- helpers for game code -----------------------------------------------------------------------
     def say(
         self,
@@ -171,6 +209,24 @@ class EpisodeBook:
             rewards[agent] += value
         if value:
             self.transcript.record("reward", agent=agent, value=value, turn=self.turn)
+
+    def pay_spiral_penalty(self, offenders: Collection[str], reason: str) -> None:
+        """SPIRAL's rule: each offender −1.5, every other player +0.5, and the game ends."""
+        for agent in self.possible_agents:
+            self.reward(agent, SPIRAL_OFFENDER_REWARD if agent in offenders else SPIRAL_OTHER_REWARD)
+        names = ", ".join(sorted(offenders))
+        others = [a for a in self.possible_agents if a not in offenders]
+        self.end_game(f"invalid move by {names} ({reason}); the game ends (invalid_rule='spiral')", winners=others)  # type: ignore[attr-defined]
+
+    def _turn_info(self, agent: str) -> dict[str, Any]:
+        """The acting agent's turn keys: ``legal_actions`` (finite move sets), ``answer``, ``state_key``."""
+        info: dict[str, Any] = {}
+        legal = self.legal_actions(agent)  # type: ignore[attr-defined]
+        if legal is not None:
+            info["legal_actions"] = legal
+        info["answer"] = self.answer_spec(agent, legal)
+        info["state_key"] = self.state_key(agent)
+        return info
 
     # -- observations ------------------------------------------------------------------------------
     def _observation_text(self, agent: str, prompt: str) -> str:

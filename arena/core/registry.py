@@ -56,8 +56,16 @@ class EnvSpec:
 
 
 _REGISTRY: dict[str, EnvSpec] = {}
+_SOURCES: dict[str, str] = {}  # env id -> who registered it (named in duplicate-registration errors)
 _KINDS = ("competitive", "cooperative", "mixed")
 _plugins_loaded = False
+_loading: str | None = None  # the plugin whose entry point is running
+
+
+def _source(entry_point: str | Callable[..., Any]) -> str:
+    """``entry point X`` plus the plugin or module registering it, for error messages."""
+    target = entry_point if isinstance(entry_point, str) else f"{entry_point.__module__}:{entry_point.__qualname__}"
+    return f"entry point {target}" + (f", by {_loading}" if _loading else "")
 
 
 def register(
@@ -72,7 +80,11 @@ def register(
     if not isinstance(env_id, str) or not env_id.strip():
         raise RegistrationError("env_id must be a non-empty string such as 'my-game-v0'")
     if env_id in _REGISTRY and not override:
-        raise RegistrationError(f"{env_id!r} is already registered (pass override=True to replace it)")
+        raise RegistrationError(
+            f"{env_id!r} is already registered ({_SOURCES.get(env_id, 'unknown source')}); registering it again "
+            f"({_source(entry_point)}) needs override=True. A plugin should register only in its entry-point "
+            "function, not also when its module is imported"
+        )
     allowed = set(EnvSpec.__dataclass_fields__) - {"id", "entry_point", "kwargs"}
     unknown = set(metadata) - allowed
     if unknown:
@@ -85,27 +97,31 @@ def register(
         raise RegistrationError(f"kind must be one of {_KINDS}")
     spec = EnvSpec(id=env_id, entry_point=entry_point, kwargs=dict(kwargs or {}), **metadata)
     _REGISTRY[env_id] = spec
+    _SOURCES[env_id] = _source(entry_point)
     return spec
 
 
 def _load_plugins() -> None:
-    global _plugins_loaded
+    global _plugins_loaded, _loading
     if _plugins_loaded:
         return
     _plugins_loaded = True
     importlib.import_module("arena.envs")  # built-in games
     for ep in entry_points(group=ENTRY_POINT_GROUP):
-        try:
+        _loading = f"plugin {ep.name!r} ({ep.value})"
+        try:  # a broken plugin must not break arena: it is skipped with a warning that names it
             obj = ep.load()
-        except Exception as err:  # a broken plugin must not break arena
+            if isinstance(obj, EnvSpec):
+                _REGISTRY.setdefault(obj.id, obj)
+                _SOURCES.setdefault(obj.id, _loading)
+            elif callable(obj):
+                obj()
+        except Exception as err:
             import warnings
 
-            warnings.warn(f"arena: could not load env plugin {ep.name!r}: {err}", stacklevel=2)
-            continue
-        if isinstance(obj, EnvSpec):
-            _REGISTRY.setdefault(obj.id, obj)
-        elif callable(obj):
-            obj()
+            warnings.warn(f"arena: env {_loading} failed: {err}", stacklevel=2)
+        finally:
+            _loading = None
 
 
 def spec(env_id: str) -> EnvSpec:

@@ -36,7 +36,7 @@ register(
     min_players=2,
     max_players=8,
     kind="mixed",
-    description="Sequential public goods after MAC-SPGG; a reward under which full contribution is the unique SPE.",
+    description="Sequential public goods after MAC-SPGG: players contribute in turn, seeing their predecessors.",
     agents={
         "scripted": "arena.agents.scripted.public_goods:ConditionalCooperator",
         "conditional": "arena.agents.scripted.public_goods:ConditionalCooperator",

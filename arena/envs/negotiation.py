@@ -3,14 +3,14 @@
 | | ``mode="deal"`` (default) | ``mode="trade"`` |
 |---|---|---|
 | Source | Deal or No Deal (Lewis et al. 2017) | SimpleNegotiation (TextArena, SPIRAL) |
-| Players | 2; ``player_0`` moves first, turns alternate | same |
+| Players | 2; ``player_0`` moves first, turns alternate; roles ``first_mover`` (``player_0``) and ``second_mover`` | same |
 | Setup | 3 item types (book, hat, ball), 1–4 copies each, 5–7 items in all; each player's private values sum to 10 over all items | both players start with ``trade_endowment`` (10) Wood and Gold (public); private values per resource: uniform integers 5–15 (``trade_values="random"``) or SPIRAL's fixed 5/15 vs 15/5 (``"spiral"``) |
 | Proposal | ``[Propose: me 1 book 0 hat 2 ball]``: what the proposer keeps; the other player gets the rest | ``[Offer: 3 Wood -> 2 Gold]``: the proposer gives 3 Wood and receives 2 Gold (both sides must own the items) |
 | Other tokens | ``[Accept]`` the other player's proposal from their previous turn; ``[Walk away]`` ends the game | same |
-| Turn | free text: a message to the other player and at most one token; text outside the token is relayed as chat | same |
+| Turn | free text: a message to the other player and at most one token; text outside the token is relayed as chat (cut to its first 500 characters, ending in "…"); ``infos[agent]["answer"]`` is ``structured``, with the token ``syntax`` and a valid ``example`` | same |
 | End | an accepted proposal, ``[Walk away]``, or ``turn_limit`` turns (default 10, both players' turns counted) | ``[Walk away]`` or ``turn_limit`` turns; any number of trades may execute before |
 | Reward | own utility of the bundle received, paid on acceptance; no deal pays ``disagreement_payoff`` (default 0) to each | value gained (own valuation of the current minus the starting inventory), paid as each trade executes |
-| Invalid move | private warning and one retry (``invalid_retries``), then the offender's turn passes with no message and no proposal | same |
+| Invalid move | private warning and one retry (``invalid_retries``), then the offender's turn passes with no message and no proposal; ``invalid_rule="spiral"``: −1.5 to the offender, +0.5 to the other, and the game ends | same |
 | Truncation | ``max_turns`` valid moves (default none; the turn limit always ends the game) | same |
 
 Token grammar (case-insensitive, one token per turn): ``[Propose: me <n> <item> <n> <item> ...]`` where
@@ -25,6 +25,9 @@ End-of-game ``infos`` (every player): ``agreement``, ``deal`` (each player's bun
 one, from exhaustive enumeration of all allocations; disagreement point ``(d, d)`` in deal mode, the
 starting inventories in trade mode), ``welfare``, ``max_welfare``, ``efficiency``, ``envy_free`` (deal mode),
 and the revealed ``values``. Private values are secret until the game ends (``secrets()``).
+``state_key`` digests the player's seat and values, the item totals, the inventories, the turn, the
+standing proposal and every move so far as structured data (proposals, acceptances, messages as "a
+message was sent"), never the wording of a message.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from arena.core.answers import structured_answer
 from arena.core.env import TextGameEnv
 from arena.core.errors import ArenaError
 from arena.core.spaces import clip_text
@@ -44,6 +48,7 @@ TRADE_RESOURCES = ("Wood", "Gold")
 SPIRAL_VALUES = ((5, 15), (15, 5))  # player_0 values Wood 5, Gold 15; player_1 the reverse (SPIRAL v1)
 TRADE_VALUE_RANGE = (5, 15)
 MAX_CHAT_CHARS = 500
+ROLES = ("first_mover", "second_mover")
 
 _TOKEN = re.compile(r"\[\s*(propose|offer|accept|walk\s*away)\s*(?::([^\[\]]*))?\]", re.IGNORECASE)
 _LOOSE_TOKEN = re.compile(r"\[\s*(propose|offer|accept|walk\s*away)\b", re.IGNORECASE)
@@ -145,6 +150,7 @@ class NegotiationEnv(TextGameEnv):
         trade_values: str = "random",
         max_turns: int | None = None,
         invalid_retries: int = 1,
+        invalid_rule: str = "default",
         render_mode: str | None = None,
     ) -> None:
         if mode not in ("deal", "trade"):
@@ -163,7 +169,9 @@ class NegotiationEnv(TextGameEnv):
             raise ArenaError(f"trade_endowment must be an integer from 1 to 50, got {trade_endowment!r}")
         if trade_values not in ("random", "spiral"):
             raise ArenaError(f"trade_values must be 'random' or 'spiral', got {trade_values!r}")
-        super().__init__(2, max_turns=max_turns, invalid_retries=invalid_retries, render_mode=render_mode)
+        super().__init__(
+            2, max_turns=max_turns, invalid_retries=invalid_retries, invalid_rule=invalid_rule, render_mode=render_mode
+        )
         self.mode = mode
         self.turn_limit = turn_limit
         self.disagreement_payoff = float(disagreement_payoff)
@@ -230,6 +238,7 @@ class NegotiationEnv(TextGameEnv):
         self.turns_taken = 0
         self.trades = 0
         self.agreed_alloc: tuple[int, ...] | None = None
+        self.moves: list[tuple[Any, ...]] = []  # (agent, kind, proposal) of every turn, for the state key
         self.phase = "negotiation"
         if self.mode == "deal":
             self.say(
@@ -261,6 +270,7 @@ class NegotiationEnv(TextGameEnv):
         elif parsed.kind == "accept" and (self.offer is None or self.offer.proposer == agent):
             return "There is no proposal from the other player to accept (a proposal stands for one reply)."
         # valid from here on: change state
+        self.moves.append((agent, parsed.kind, proposal))
         if parsed.message:
             self.say(parsed.message, sender=agent, kind="chat")
         if parsed.kind == "walk":
@@ -348,6 +358,7 @@ class NegotiationEnv(TextGameEnv):
     def _on_invalid_exhausted(self, agent: str, reason: str) -> None:
         """The offender's turn passes: no message, no proposal; a standing proposal lapses."""
         self.say(f"{agent} passes after repeated invalid moves.", kind="warning")
+        self.moves.append((agent, "pass", None))
         self._end_turn(agent, made_proposal=False)
 
     def _on_truncation(self) -> None:
@@ -423,7 +434,46 @@ class NegotiationEnv(TextGameEnv):
 
     # -- views -------------------------------------------------------------------------------------
     def role(self, agent: str) -> str:
-        return "negotiator"
+        """``first_mover`` (player_0) or ``second_mover``: the seats are not symmetric (who can make the
+        last acceptable proposal depends on it), so trainers normalise them separately."""
+        return ROLES[self.possible_agents.index(agent)]
+
+    def answer_spec(self, agent: str, legal: list[str] | None) -> dict[str, Any]:
+        can_accept = self.offer is not None and self.offer.proposer != agent
+        if self.mode == "deal":
+            token = "[Propose: me <n> book <n> hat <n> ball] (what you keep; the other player gets the rest)"
+            keep = tuple(t // 2 for t in self.totals)
+            example = (
+                "Here is a split I can accept. [Propose: me "
+                + " ".join(f"{n} {name}" for n, name in zip(keep, self.names, strict=True))
+                + "]"
+            )
+        else:
+            token = "[Offer: <n> <resource>, ... -> <n> <resource>, ...] (what you give -> what you get)"
+            example = "Shall we trade?"
+            mine, theirs = self.inventory[agent], self.inventory[self.other(agent)]
+            pairs = [(g, r) for g in range(len(mine)) for r in range(len(theirs)) if g != r and mine[g] and theirs[r]]
+            if pairs:
+                give, get = pairs[0]
+                example = f"I have some to spare. [Offer: 1 {self.names[give]} -> 1 {self.names[get]}]"
+        accept = "[Accept] (the proposal awaiting your reply), " if can_accept else ""
+        syntax = f"A message to the other player and/or one token: {token}, {accept}or [Walk away]."
+        return structured_answer(example, syntax, MAX_CHAT_CHARS)
+
+    def information_state(self, agent: str) -> dict[str, Any]:
+        offer = self.offer
+        return {
+            "agent": agent,
+            "mode": self.mode,
+            "values": self.values[agent],
+            "totals": self.totals,
+            "inventories": [self.inventory[a] for a in self.possible_agents],
+            "turn": self.turns_taken,
+            "turn_limit": self.turn_limit,
+            "disagreement_payoff": self.disagreement_payoff,
+            "offer": None if offer is None else (offer.proposer, offer.alloc0, offer.give, offer.get),
+            "moves": [(a, kind, None if p is None else (p.alloc0, p.give, p.get)) for a, kind, p in self.moves],
+        }
 
     def _values_line(self, agent: str) -> str:
         values = ", ".join(f"{n} {v}" for n, v in zip(self.names, self.values[agent], strict=True))

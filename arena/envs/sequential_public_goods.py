@@ -4,10 +4,11 @@
 |---|---|
 | Players | ``num_players`` (default 3, 2–8); each round they contribute in seat order ``player_0, player_1, ...`` |
 | Observation | ``observation="full"``: each player sees every predecessor's contribution this round; ``"last"`` (MAC-SPGG's partial observation): only the immediate predecessor's. All contributions are public once the round ends |
-| Action | a whole number ``[k]`` of tokens, ``0 <= k <= endowment`` (default 10); the last ``[k]`` in the text counts |
+| Action | a whole number ``[k]`` of tokens, ``0 <= k <= endowment`` (default 10); ``infos[agent]["answer"]`` is a ``choice`` over ``legal_actions`` |
+| Accepted forms | as ``public-goods-v0``: the last bracketed number counts; without brackets, one amount named (``7``, ``I contribute 7.``) |
 | Reward | paid to everyone when the round's last player has moved; ``reward="aligned"`` (default) or ``"classic"``, below |
 | Rounds | ``num_rounds`` (default 1, the one-pass protocol of MAC-SPGG) |
-| Invalid move | private warning and one retry (``invalid_retries``), then the default contribution ``invalid_contribution`` (0) |
+| Invalid move | private warning and one retry (``invalid_retries``), then the default contribution ``invalid_contribution`` (0); ``invalid_rule="spiral"``: −1.5 to the offender, +0.5 to everyone else, and the game ends |
 | Truncation | ``max_turns`` valid moves (default none; the game always ends after ``num_players · num_rounds`` moves) |
 
 With ``S = Σ_j c_j``, ``c̄_<i`` the mean contribution of player i's predecessors this round (0 for the
@@ -38,7 +39,9 @@ N·P·1[S < B]`` is largest at full contribution under both rewards.
 ``infos`` carry ``phase``, ``round``, ``position`` (seat order), ``previous_contributions`` (the
 predecessors' contributions this player can see) and running metrics: ``contribution_rate``,
 ``welfare``, ``social_optimum`` (welfare at full contribution), ``welfare_ratio`` and ``threshold_met``.
-Nothing is secret beyond what the observation mode hides within a round.
+Nothing is secret beyond what the observation mode hides within a round. ``state_key`` digests the
+player's seat, the round, the contributions it can see this round and every finished round's
+contributions.
 """
 
 from __future__ import annotations
@@ -106,6 +109,7 @@ class SequentialPublicGoodsEnv(TextGameEnv):
         invalid_contribution: int = 0,
         max_turns: int | None = None,
         invalid_retries: int = 1,
+        invalid_rule: str = "default",
         render_mode: str | None = None,
     ) -> None:
         if not isinstance(num_players, int) or isinstance(num_players, bool) or not 2 <= num_players <= 8:
@@ -132,7 +136,13 @@ class SequentialPublicGoodsEnv(TextGameEnv):
             raise ArenaError(f"reward must be one of {REWARDS}, got {reward!r}")
         if observation not in OBSERVATIONS:
             raise ArenaError(f"observation must be one of {OBSERVATIONS}, got {observation!r}")
-        super().__init__(num_players, max_turns=max_turns, invalid_retries=invalid_retries, render_mode=render_mode)
+        super().__init__(
+            num_players,
+            max_turns=max_turns,
+            invalid_retries=invalid_retries,
+            invalid_rule=invalid_rule,
+            render_mode=render_mode,
+        )
         self.endowment = endowment
         self.multiplier = multiplier
         self.cooperation_bonus = cooperation_bonus
@@ -249,6 +259,14 @@ class SequentialPublicGoodsEnv(TextGameEnv):
         if self.observation_mode == "last":
             return {self.possible_agents[position - 1]: done[-1]} if done and len(done) == position else {}
         return {a: c for a, c in zip(self.possible_agents, done, strict=False)}
+
+    def information_state(self, agent: str) -> dict[str, Any]:
+        return {
+            "agent": agent,
+            "round": self.round,
+            "seen": self._visible_before(agent),
+            "history": self.history,
+        }
 
     def _header(self, agent: str) -> str:
         n, e, r = self.num_players, self.endowment, self.multiplier

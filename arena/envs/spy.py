@@ -5,19 +5,25 @@
 | Players | ``num_players`` (default 5, 3–12), ``num_spies`` of them spies (default 1, fewer than half) |
 | Deal | a pair of related words from :mod:`arena.envs.spy_words` (282 pairs written for arena); which word the civilians get is random. Civilians share one word, every spy gets the other. By default nobody is told their side (classic rules); ``spy_knows=True`` tells the spies (Vision-Zero) |
 | Round | ``clue_rounds`` clue turns per living player (default 1; the first speaker rotates), then a simultaneous vote ``[player_k]`` or ``[abstain]`` |
-| Clues | one line of free text (``max_clue_chars``). Saying or spelling one's own word (also as a plural, hyphenated or spaced out letter by letter) is an invalid move, as is an empty clue or one that repeats an earlier clue word for word (Vision-Zero) |
+| Clues | one line of free text (``max_clue_chars``, default 200: newlines are flattened and a longer clue is cut to its first ``max_clue_chars`` characters, ending in "…"). Saying or spelling one's own word (also as a plural, hyphenated or spaced out letter by letter) is an invalid move, as is an empty clue or one that repeats an earlier clue word for word (Vision-Zero) |
+| Answers | ``infos[agent]["answer"]``: clues and the spy's guess are ``text`` (``max_chars`` = ``max_clue_chars``; a guess is cut to 100), votes are ``choice`` over ``legal_actions`` |
+| Accepted votes | read by :func:`arena.core.parsing.match_choice`: ``[player_3]``, ``player_3``, ``Player 3``, ``[3]``, ``3``, ``**[player_3]**``, ``[player_3].``, ``I vote for [player_3]``, ``I abstain``; naming two different players is ambiguous and invalid |
 | Vote | the player with the most votes is voted out; ties: ``tie_rule="revote"`` (one revote among the tied, then nobody; default), ``"none"`` or ``"random"``. Whether the voted-out player was a spy is announced (``reveal_eliminated=True``, default) or kept hidden |
 | Win | civilians: every spy voted out. Spies: the living civilians are no more than the living spies (one spy: the final two), or, with ``single_vote=True`` (Vision-Zero), the one vote misses. With ``spy_guess=True`` a spy who is voted out may name the civilians' word and wins if right |
 | Reward | +1 to each player of the winning side, -1 to each player of the losing side (dead players included), paid at the end |
-| Invalid move | private warning and ``invalid_retries`` retries, then the default move: a silent clue, an abstention (a random candidate when abstaining is off), a wrong guess |
+| Invalid move | private warning and ``invalid_retries`` retries, then the default move: a silent clue, an abstention (a random candidate when abstaining is off), a wrong guess; ``invalid_rule="spiral"``: −1.5 to the offender, +0.5 to everyone else, and the game ends |
+| Voted-out players | stay in ``env.agents`` with ``infos[agent]["eliminated"]`` True, never selected, until the game ends; then the final reward reaches them through ``last()`` |
 | Truncation | ``max_rounds`` vote rounds without a winner (default ``num_players``), or ``max_turns`` valid moves; nobody is paid |
 
 Secrecy: a player's word (and, with ``spy_knows``, its side) is in its own header only; both words and
 all sides are announced when the game ends. ``infos[agent]["role"]`` is ``"spy"`` / ``"civilian"`` only
 where the player is told its side (``spy_knows=True``, or once the game is over), else ``"unknown"``.
-End-of-game infos: ``winning_side``, ``spies``, ``spy_found``, ``votes`` (each round's voter → target),
-``vote_accuracy`` (each player's share of votes cast on a spy), ``survived`` and the words
-(``civilian_word``, ``spy_word``).
+``state_key`` digests what the acting player knows: its seat and word (its side only with
+``spy_knows``), round, step, the living players, who was voted out (and their side where it was
+announced), every round's votes, the clues still to come this round and the candidates of a vote;
+what players said is not part of it. End-of-game infos: ``winning_side``, ``spies``, ``spy_found``,
+``votes`` (each round's voter → target), ``vote_accuracy`` (each player's share of votes cast on a
+spy), ``survived`` and the words (``civilian_word``, ``spy_word``).
 Subclasses (``visual-spy-v0``) replace the deal (:meth:`SpyEnv._deal`) and the clue check.
 """
 
@@ -27,16 +33,26 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from arena.core.answers import choice_answer, text_answer
 from arena.core.env import SimultaneousPhase, TextGameEnv
 from arena.core.errors import ArenaError
 from arena.envs.spy_words import WORD_PAIRS
-from arena.envs.werewolf import ABSTAIN, bounded_observation, flatten_speech, parse_choice, tally
+from arena.envs.werewolf import ABSTAIN, bounded_observation, flatten_speech, read_choice, tally
 
 CIVILIAN, SPY = "civilian", "spy"
 #: ``infos[agent]["role"]`` while a player has not been told its side (``spy_knows=False``).
 UNTOLD = "unknown"
 CIVILIANS, SPIES = "civilians", "spies"
 TIE_RULES = ("revote", "none", "random")
+MAX_GUESS_CHARS = 100
+CLUE_EXAMPLES = (
+    "It is something many people come across in everyday life.",
+    "You could find one in a lot of homes.",
+    "People usually have an opinion about it.",
+    "It comes in more than one size or kind.",
+)
+CLUE_PREFIXES = ("", "Another hint: ", "My hint: ")
+GUESS_EXAMPLE = "umbrella"
 
 
 def _letters(text: str) -> list[str]:
@@ -87,6 +103,7 @@ class SpyEnv(TextGameEnv):
         max_clue_chars: int = 200,
         max_turns: int | None = None,
         invalid_retries: int = 1,
+        invalid_rule: str = "default",
         render_mode: str | None = None,
     ) -> None:
         _int(num_players, "num_players", 3, 12)
@@ -109,7 +126,13 @@ class SpyEnv(TextGameEnv):
         if not pairs or any(len(p) < 2 or not str(p[0]).strip() or p[0] == p[1] for p in pairs):
             raise ArenaError("word_pairs must be non-empty pairs of two different words")
         self.word_pairs = tuple((str(p[0]), str(p[1])) for p in pairs)
-        super().__init__(num_players, max_turns=max_turns, invalid_retries=invalid_retries, render_mode=render_mode)
+        super().__init__(
+            num_players,
+            max_turns=max_turns,
+            invalid_retries=invalid_retries,
+            invalid_rule=invalid_rule,
+            render_mode=render_mode,
+        )
 
     # -- deal (overridden by the visual game) --------------------------------------------------------
     def _deal(self) -> None:
@@ -139,6 +162,18 @@ class SpyEnv(TextGameEnv):
 
     def _thing(self) -> str:
         return "word"
+
+    def _clue_rule(self) -> str:
+        """The header line stating what a clue may not do."""
+        return "Clue rule: describe your word without saying or spelling it; never reveal it outright."
+
+    def _clue_examples(self) -> tuple[str, ...]:
+        """Candidate example clues for ``infos["answer"]``; the first one valid now is shown."""
+        return CLUE_EXAMPLES
+
+    def _private_knowledge(self, agent: str) -> dict[str, Any]:
+        """What ``agent`` privately holds, for its state key: its word."""
+        return {"word": self.spy_word if agent in self.spies else self.civilian_word}
 
     def _end_words(self) -> dict[str, Any]:
         return {"civilian_word": self.civilian_word, "spy_word": self.spy_word}
@@ -328,19 +363,15 @@ class SpyEnv(TextGameEnv):
             self._apply(kind, agent, clue)
             return None
         if kind == "guess":
-            guess = flatten_speech(action, 100)
+            guess = flatten_speech(action, MAX_GUESS_CHARS)
             if not _letters(guess):
                 return f"Name the civilians' {self._thing()} in a few words."
             self._apply(kind, agent, guess)
             return None
-        legal = self.legal_actions(agent) or []
-        choice = parse_choice(action, self.num_players)
-        if choice is None:
-            return f"Answer with one of: {' '.join(legal)}"
-        move = choice if choice == ABSTAIN else f"[{choice}]"
-        if move not in legal:
-            return f"{move} is not a legal choice now; choose one of: {' '.join(legal)}"
-        self._apply(kind, agent, choice)
+        match = read_choice(action, self.legal_actions(agent) or [], self.possible_agents)
+        if match.action is None:
+            return match.reason
+        self._apply(kind, agent, match.action if match.action == ABSTAIN else match.action.strip("[]"))
         return None
 
     def _guess_right(self, guess: str) -> bool:
@@ -407,9 +438,7 @@ class SpyEnv(TextGameEnv):
             lines.append(self.side_line(agent))
         else:
             lines.append("You are not told whether you are a civilian or the spy.")
-        lines.append(
-            f"Clue rule: describe your {self._thing()} without saying or spelling it; never reveal it outright."
-        )
+        lines.append(self._clue_rule())
         return "\n".join(lines)
 
     def _prompt(self, agent: str) -> str:
@@ -427,6 +456,41 @@ class SpyEnv(TextGameEnv):
 
     def _observation_text(self, agent: str, prompt: str) -> str:
         return bounded_observation(self._headers.get(agent, ""), self.log.lines(agent), prompt)
+
+    def answer_spec(self, agent: str, legal: list[str] | None) -> dict[str, Any]:
+        if legal:
+            return choice_answer(legal)
+        if self.queue and self.queue[0] == ("guess", agent):
+            return text_answer(GUESS_EXAMPLE, MAX_GUESS_CHARS)
+        limit = self.max_clue_chars
+        # Enough variants that one is always new: each earlier clue can rule out at most one of them.
+        variants = (
+            f"{prefix}{base}{suffix}"
+            for suffix in ("", *(f" ({k})" for k in range(2, len(self.clues_given) + 3)))
+            for prefix in CLUE_PREFIXES
+            for base in self._clue_examples()
+        )
+        valid = (
+            clue
+            for clue in (flatten_speech(c, limit) for c in variants)
+            if self._check_clue(agent, clue) is None and clue.lower() not in self.clues_given
+        )
+        return text_answer(next(valid, "(a short clue)"[:limit]), limit)
+
+    def information_state(self, agent: str) -> dict[str, Any]:
+        kind = self.queue[0][0] if self.queue and self.queue[0][1] == agent else None
+        return {
+            "agent": agent,
+            **self._private_knowledge(agent),
+            "side": self.side(agent) if self.spy_knows else None,
+            "round": self.round,
+            "step": kind,
+            "alive": self.alive,
+            "voted_out": [(a, self.side(a) if self.reveal_eliminated else None) for a in self.eliminated],
+            "votes": self.votes,
+            "clues_left": sum(k == "clue" for k, _ in self.queue),
+            "candidates": self.candidates if kind in ("vote", "revote") else None,
+        }
 
     def secrets(self, agent: str) -> list[str]:
         if self.finished:

@@ -5,11 +5,12 @@
 | Players | ``num_players`` (default 5), ``num_spies`` spies (default 1) |
 | Deal | every player gets an image in its observation (``"image"``, uint8 ``image_size``×``image_size``×3, default 96) and a short instruction. Civilians share one image; the spies' image differs: for a CLEVR-like scene by ``num_edits`` edits (default 2: colour, shape, removal or displacement of distinct objects), for a bar or line chart by one changed value. ``scene="clevr"``, ``"chart"`` or ``"mixed"`` (default: either, at random) |
 | Side | the spies are told they are spies (``spy_knows=True``, as in Vision-Zero); set it to False for the classic hidden-side game |
-| Clues, votes, win, reward, invalid moves, truncation | as ``spy-v0`` (see :mod:`arena.envs.spy`); a clue may be any non-empty line (``max_clue_chars``, default 300) |
+| Clues, votes, win, reward, invalid moves, truncation | as ``spy-v0`` (see :mod:`arena.envs.spy`, also for the accepted vote forms and ``invalid_rule``); a clue may be any non-empty line (``max_clue_chars``, default 300, longer clues cut to their first 300 characters) |
 
 Images are drawn by :mod:`arena.envs.scenes` from the episode's seed; nothing is downloaded. A player's
 image is in its own observation only. End-of-game infos add ``scene`` (what the civilians saw, in
-words) and ``edits`` (how the spy image differs).
+words) and ``edits`` (how the spy image differs). ``state_key`` is as in ``spy-v0`` with a digest of
+the player's own image in place of the word.
 """
 
 from __future__ import annotations
@@ -19,10 +20,16 @@ from typing import Any
 import numpy as np
 
 from arena.core.errors import ArenaError
+from arena.core.keys import array_digest
 from arena.envs import scenes
 from arena.envs.spy import SpyEnv
 
 SCENE_KINDS = ("clevr", "chart", "mixed")
+CLUE_EXAMPLES = (
+    "I see a few shapes in different colours.",
+    "Some things in my picture are larger than others.",
+    "There is something near the middle of my picture.",
+)
 
 
 class VisualSpyEnv(SpyEnv):
@@ -49,6 +56,7 @@ class VisualSpyEnv(SpyEnv):
         max_clue_chars: int = 300,
         max_turns: int | None = None,
         invalid_retries: int = 1,
+        invalid_rule: str = "default",
         render_mode: str | None = None,
     ) -> None:
         if scene not in SCENE_KINDS:
@@ -74,6 +82,7 @@ class VisualSpyEnv(SpyEnv):
             max_clue_chars=max_clue_chars,
             max_turns=max_turns,
             invalid_retries=invalid_retries,
+            invalid_rule=invalid_rule,
             render_mode=render_mode,
         )
 
@@ -100,6 +109,17 @@ class VisualSpyEnv(SpyEnv):
 
     def _thing(self) -> str:
         return "image"
+
+    def _clue_rule(self) -> str:
+        return "Clue rule: one line about what you see in your image; others see only their own image."
+
+    def _clue_examples(self) -> tuple[str, ...]:
+        return CLUE_EXAMPLES
+
+    def _private_knowledge(self, agent: str) -> dict[str, Any]:
+        if getattr(self, "_digested", None) is not self.images:  # once per deal: hashing pixels is slow
+            self._digested, self._digests = self.images, {k: array_digest(v) for k, v in self.images.items()}
+        return {"image": self._digests[agent in self.spies]}
 
     def secret_line(self, agent: str) -> str:
         what = "a scene of objects" if self.kind == "clevr" else "a chart"

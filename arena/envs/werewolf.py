@@ -10,7 +10,10 @@
 | Exile | ``exile_rule="plurality"`` (most votes) or ``"majority"`` (more than half of the living players); ties: ``tie_rule="random"``, ``"none"`` (nobody is exiled) or ``"revote"`` (one revote among the tied players, then nobody) |
 | Win | village: no werewolf alive. Werewolves: ``wolf_win="strict"`` (more wolves than others) or ``"parity"`` (at least as many); checked at dawn and after each exile |
 | Reward | +1 to every member of the winning team, -1 to every member of the losing team, dead players included, paid at the end |
-| Invalid move | speeches are never invalid (newlines are flattened, long speeches clipped). A bad target gets a private warning and ``invalid_retries`` retries, then the default move: ``[abstain]`` for votes (a random candidate where abstaining is off), a random legal target at night |
+| Dead players | stay in ``env.agents`` with ``infos[agent]["eliminated"]`` True and are never selected; they take their dead step when the game ends, so the final reward reaches them through ``last()`` |
+| Answers | ``infos[agent]["answer"]``: speeches and wolf chat are ``text`` (``max_chars`` = ``max_speech_chars``, default 400: newlines are flattened and a longer speech is cut to its first ``max_speech_chars`` characters, ending in "…"); votes and night actions are ``choice`` over ``legal_actions`` |
+| Accepted forms | targets are read by :func:`arena.core.parsing.match_choice`: ``[player_3]``, ``player_3``, ``Player 3``, ``[3]``, ``3``, ``**[player_3]**``, ``[player_3].``, ``I vote for [player_3]``, ``I abstain``; naming two different players (``[player_1] or [player_3]``) is ambiguous and invalid |
+| Invalid move | speeches are never invalid. A bad target gets a private warning and ``invalid_retries`` retries, then the default move: ``[abstain]`` for votes (a random candidate where abstaining is off), a random legal target at night; ``invalid_rule="spiral"``: −1.5 to the offender, +0.5 to everyone else, and the game ends |
 | Truncation | after ``max_rounds`` nights and days without a winner (default 10), or ``max_turns`` valid moves; nobody is paid |
 
 Presets (explicit kwargs override them):
@@ -23,6 +26,10 @@ Presets (explicit kwargs override them):
 Secrecy: a player's role is in its own header only; the wolf channel and the pack's picks reach only
 living wolves; inspection results reach only the seer; the doctor's choice only the doctor. Dead
 players' roles stay hidden until the game ends, when all roles are announced.
+``state_key`` digests what the acting player knows: its seat and role, phase, the living players and
+the public deaths, the ballots it saw (every ballot with ``reveal_votes``, else its own votes), the
+day's remaining speeches, the candidates of a vote; a wolf adds the pack and tonight's picks, the seer
+its inspection results as shown, the doctor its protections. What players said is not part of it.
 End-of-game infos: ``winning_team``, ``roles``, ``vote_accuracy`` (each player's share of day votes
 cast on werewolves, ``None`` if it never voted), ``inspections`` (the seer's results), ``survived``.
 ``inspections`` (also the seer's own infos during play) holds exactly what the seer was told: the role,
@@ -31,13 +38,14 @@ or with ``seer_result="team"`` ``"werewolf"`` / ``"not werewolf"``.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from arena.core.answers import choice_answer, text_answer
 from arena.core.env import SimultaneousPhase, TextGameEnv
 from arena.core.errors import ArenaError
+from arena.core.parsing import Match, match_choice
 from arena.core.spaces import MAX_OBSERVATION_CHARS, clip_text
 from arena.core.transcript import compose_observation
 
@@ -72,23 +80,18 @@ EXILE_RULES = ("plurality", "majority")
 TIE_RULES = ("random", "none", "revote")
 WOLF_WIN_RULES = ("strict", "parity")
 
-# Both are matched with fullmatch on stripped text: leading and trailing ``\s*`` around optional tokens
-# backtrack quadratically on a long run of spaces (seconds for one 16k-character vote).
-_TARGET = re.compile(r"\[?\s*(?:player[\s_-]*)?(\d+)\s*\]?", re.IGNORECASE)
-_ABSTAIN = re.compile(r"\[?\s*abstain\s*\]?", re.IGNORECASE)
+SPEECH_EXAMPLE = "I have no firm suspicion yet; I would like to hear what everyone noticed."
+WOLF_CHAT_EXAMPLE = "Let us agree on tonight's victim before we pick."
 
 
 # -- vote helpers shared by the social deduction games (werewolf, spy) --------------------------------
-def parse_choice(text: str, num_players: int) -> str | None:
-    """``"[player_3]"``, ``"player_3"``, ``"Player 3"``, ``"[3]"`` → ``"player_3"``; ``"[abstain]"`` →
-    ``ABSTAIN``; anything else (or a seat that does not exist) → None."""
-    text = text.strip()
-    if _ABSTAIN.fullmatch(text):
-        return ABSTAIN
-    match = _TARGET.fullmatch(text)
-    if match is None or len(match.group(1)) > 4 or int(match.group(1)) >= num_players:
-        return None
-    return f"player_{int(match.group(1))}"
+def read_choice(text: str, legal: Sequence[str], seats: Sequence[str]) -> Match:
+    """A vote or target through :func:`arena.core.parsing.match_choice`: every seat and ``[abstain]``
+    are known names (so naming two players is ambiguous), and a whole reply ``3`` or ``[3]`` means
+    ``[player_3]``."""
+    numbers = {f"[{seat}]": seat.rpartition("_")[2] for seat in seats}
+    aliases = {name: (f"[{n}]", n) for name, n in numbers.items()}
+    return match_choice(text, legal, aliases, known=[*numbers, ABSTAIN])
 
 
 def tally(votes: dict[str, str], *, electorate: int, rule: str) -> tuple[list[str], int]:
@@ -170,6 +173,7 @@ class WerewolfEnv(TextGameEnv):
         max_speech_chars: int = 400,
         max_turns: int | None = None,
         invalid_retries: int = 1,
+        invalid_rule: str = "default",
         render_mode: str | None = None,
     ) -> None:
         if preset not in PRESETS:
@@ -195,7 +199,11 @@ class WerewolfEnv(TextGameEnv):
         self.max_speech_chars = _positive(max_speech_chars, "max_speech_chars", minimum=10)
         self.preset = preset
         super().__init__(
-            len(self.role_list), max_turns=max_turns, invalid_retries=invalid_retries, render_mode=render_mode
+            len(self.role_list),
+            max_turns=max_turns,
+            invalid_retries=invalid_retries,
+            invalid_rule=invalid_rule,
+            render_mode=render_mode,
         )
 
     @staticmethod
@@ -240,6 +248,7 @@ class WerewolfEnv(TextGameEnv):
         self.inspection_lines: list[str] = []
         self.doctor_lines: list[str] = []
         self.day_votes: dict[str, list[str]] = {a: [] for a in self.possible_agents}
+        self.ballot_log: list[dict[str, str]] = []  # every resolved ballot, voter -> target
         self.say(
             f"A game of Werewolf begins with {self.num_players} players: {lineup(self.role_list)}. Night falls first."
         )
@@ -297,6 +306,7 @@ class WerewolfEnv(TextGameEnv):
     def _resolve_vote(self) -> None:
         assert self.ballot is not None
         votes = self.ballot.moves
+        self.ballot_log.append(dict(votes))
         if self.reveal_votes:
             self.say("Votes: " + ", ".join(f"{a} -> {votes[a].strip('[]')}" for a in self.ballot.order))
         for voter, target in votes.items():
@@ -415,13 +425,10 @@ class WerewolfEnv(TextGameEnv):
         kind = self.queue[0][0]
         legal = self.legal_actions(agent)
         if legal is not None:
-            choice = parse_choice(action, self.num_players)
-            if choice is None:
-                return f"Answer with one of: {' '.join(legal)}"
-            move = choice if choice == ABSTAIN else f"[{choice}]"
-            if move not in legal:
-                return f"{move} is not a legal choice now; choose one of: {' '.join(legal)}"
-            action = choice
+            match = read_choice(action, legal, self.possible_agents)
+            if match.action is None:
+                return match.reason
+            action = match.action if match.action == ABSTAIN else match.action.strip("[]")
         self._apply(kind, agent, action)
         return None
 
@@ -514,6 +521,37 @@ class WerewolfEnv(TextGameEnv):
 
     def _observation_text(self, agent: str, prompt: str) -> str:
         return bounded_observation(self._headers.get(agent, ""), self.log.lines(agent), prompt)
+
+    def answer_spec(self, agent: str, legal: list[str] | None) -> dict[str, Any]:
+        if legal:
+            return choice_answer(legal)
+        example = WOLF_CHAT_EXAMPLE if self.queue and self.queue[0][0] == "wolf_chat" else SPEECH_EXAMPLE
+        return text_answer(example[: self.max_speech_chars], self.max_speech_chars)
+
+    def information_state(self, agent: str) -> dict[str, Any]:
+        kind = self.queue[0][0] if self.queue and self.queue[0][1] == agent else None
+        role = self.roles[agent]
+        state: dict[str, Any] = {
+            "agent": agent,
+            "role": role,
+            "phase": self.phase,
+            "step": kind,
+            "alive": self.alive,
+            "deaths": list(self.eliminated.items()),
+            "ballots": self.ballot_log if self.reveal_votes else [b.get(agent) for b in self.ballot_log],
+            "candidates": self.candidates if kind in ("vote", "revote") else None,
+        }
+        if self.phase.startswith("day"):
+            state["speeches_left"] = sum(k == "speech" for k, _ in self.queue)
+        if role == WEREWOLF:
+            state["pack"] = self.wolves
+            state["picks"] = self.kill_picks
+            state["chat_left"] = sum(k == "wolf_chat" for k, _ in self.queue)
+        elif role == SEER:
+            state["inspections"] = self.inspection_lines
+        elif role == DOCTOR:
+            state["protections"] = self.doctor_lines
+        return state
 
     def secrets(self, agent: str) -> list[str]:
         if self.finished:

@@ -59,6 +59,7 @@ class TrainConfig:
     checkpoint_every: int = 10
 
     def validate(self) -> TrainConfig:
+        self._check_values()
         if self.advantage not in ADVANTAGES:
             raise ArenaError(f"advantage must be one of {', '.join(ADVANTAGES)}, got {self.advantage!r}")
         if self.mars_variant not in ("paper", "code"):
@@ -94,6 +95,37 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    # Checked before anything is built (issue 23): each value's type, the positive knobs, and that every
+    # game in envs exists and accepts its kwargs; one line naming the key each.
+    _POSITIVE = ("lr", "temperature", "threads", "ppo_epochs", "micro_batch", "clip_low", "clip_high")
+    _NON_NEGATIVE = ("kl_coef", "eval_every", "checkpoint_every", "snapshot_every", "iterations", "eval_games")
+
+    def _check_values(self) -> None:
+        for f in dataclasses.fields(self):
+            default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+            value = getattr(self, f.name)
+            if default is None:  # optional knobs (model, dual_clip): any value the trainer accepts
+                continue
+            kinds = {bool: (bool,), int: (int,), float: (int, float), str: (str,), dict: (dict,), list: (list,)}
+            wanted = kinds.get(type(default))
+            if wanted and (not isinstance(value, wanted) or (isinstance(value, bool) and bool not in wanted)):
+                name = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+                raise ArenaError(f"{f.name} must be {name.get(type(default), type(default).__name__)}, got {value!r}")
+        for key in self._POSITIVE:
+            if isinstance(getattr(self, key, 1), int | float) and getattr(self, key, 1) <= 0:
+                raise ArenaError(f"{key} must be > 0, got {getattr(self, key)!r}")
+        for key in self._NON_NEGATIVE:
+            if isinstance(getattr(self, key, 0), int | float) and getattr(self, key, 0) < 0:
+                raise ArenaError(f"{key} must be ≥ 0, got {getattr(self, key)!r}")
+        from arena.core.registry import make, spec
+
+        for env_id, kwargs in self.envs.items():
+            if not isinstance(kwargs, dict):
+                raise ArenaError(f"envs.{env_id} must be a mapping of game kwargs, got {kwargs!r}")
+            make(env_id, **kwargs)  # unknown id or bad kwargs: the registry's one-line error
+        for env_id in self.constrained:  # may list more games than envs (one list serves several runs)
+            spec(str(env_id))
 
 
 def _parse_value(text: str) -> Any:
