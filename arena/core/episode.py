@@ -16,6 +16,7 @@ Invalid-move rules (``invalid_rule``, every game's kwarg):
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any, ClassVar
 
@@ -35,6 +36,10 @@ INVALID_RULES = ("default", "spiral")
 #: SPIRAL's invalid-move payoffs (offender, every other player).
 SPIRAL_OFFENDER_REWARD = -1.5
 SPIRAL_OTHER_REWARD = 0.5
+
+
+#: ``clean_text`` of a header, remembered: headers are long (the rules) and repeat from episode to episode.
+_clean_header = functools.lru_cache(maxsize=256)(clean_text)
 
 
 class EpisodeBook:
@@ -92,18 +97,15 @@ class EpisodeBook:
 
     def _publish_headers(self) -> None:
         """Fix each agent's header (rules + private setup) and write the transcript's reset event."""
-        self._headers = {a: clean_text(self._header(a)) for a in self.possible_agents}
-        self.transcript.events.insert(
-            0,
-            {
-                "event": "reset",
-                "env_id": self.env_id or self.metadata.get("name", ""),
-                "seed": self.seed_used,
-                "kwargs": dict(self.env_kwargs),
-                "agents": list(self.possible_agents),
-                "headers": dict(self._headers),
-                "roles": {a: self.role(a) for a in self.possible_agents},
-            },
+        self._headers = {a: _clean_header(self._header(a)) for a in self.possible_agents}
+        self.transcript.record_first(
+            "reset",
+            env_id=self.env_id or self.metadata.get("name", ""),
+            seed=self.seed_used,
+            kwargs=dict(self.env_kwargs),
+            agents=list(self.possible_agents),
+            headers=dict(self._headers),
+            roles={a: self.role(a) for a in self.possible_agents},
         )
 
     @property
@@ -178,14 +180,7 @@ class EpisodeBook:
         sender: str = GAME,
     ) -> None:
         """Append a message; ``to=None`` broadcasts, otherwise only the listed agents see it."""
-        message = Message(
-            sender=sender,
-            text=text,
-            to=None if to is None else frozenset(to),
-            kind=kind,
-            phase=self.phase,
-            turn=self.turn,
-        )
+        message = Message(sender, text, None if to is None else frozenset(to), kind, self.phase, self.turn)
         self.log.add(message)
         self.transcript.record_message(message)
 

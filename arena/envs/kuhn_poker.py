@@ -95,7 +95,8 @@ class KuhnPokerEnv(TextGameEnv):
         if self._fixed_deals is not None and self.hand < len(self._fixed_deals):
             cards = self._fixed_deals[self.hand]
         else:
-            cards = tuple(str(c) for c in self.np_random.choice(CARDS, size=2, replace=False))
+            # The same draw as choice(CARDS, ...), without numpy converting the card names on every deal.
+            cards = tuple(CARDS[i] for i in self.np_random.choice(len(CARDS), size=2, replace=False))
         self.cards = dict(zip(self.possible_agents, cards, strict=True))
         first = self.possible_agents[self.hand % 2]
         self.order = [first, self.possible_agents[1 - self.hand % 2]]
