@@ -65,18 +65,27 @@ class EpisodeBook:
         self.render_mode = render_mode
         self.num_players = num_players
         self.possible_agents = [f"player_{i}" for i in range(num_players)]
-        observation_space = text_observation_space(self.image_shape)
-        # PettingZoo asserts the same space object is returned on every call.
-        self._observation_spaces = {a: observation_space for a in self.possible_agents}
-        self._action_spaces = {a: text_action_space() for a in self.possible_agents}
+        self._spaces: tuple[dict[str, spaces.Space], dict[str, spaces.Space]] | None = None  # built on first use
         self._ready = False
 
     # -- spaces ------------------------------------------------------------------------------------
     def observation_space(self, agent: str) -> spaces.Space:
-        return self._observation_spaces[agent]
+        return self._agent_spaces()[0][agent]
 
     def action_space(self, agent: str) -> spaces.Space:
-        return self._action_spaces[agent]
+        return self._agent_spaces()[1][agent]
+
+    def _agent_spaces(self) -> tuple[dict[str, spaces.Space], dict[str, spaces.Space]]:
+        """(observation spaces, action spaces) by agent, made on first use: gymnasium's ``Text`` spaces
+        cost more to build than a whole episode, and most runs never ask for them. PettingZoo asserts
+        the same space object is returned on every call."""
+        if self._spaces is None:
+            observation_space = text_observation_space(self.image_shape)
+            self._spaces = (
+                {a: observation_space for a in self.possible_agents},
+                {a: text_action_space() for a in self.possible_agents},
+            )
+        return self._spaces
 
     # -- episode start -----------------------------------------------------------------------------
     def _start_episode(self, seed: int | None) -> None:
