@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import arena
+from arena.core.conformance import check_state_keys
 from arena.core.infos import LazyInfos
 from arena.core.keys import canonical_json
 from arena.core.messages import Message
@@ -169,3 +170,8 @@ def test_canonical_json_takes_sets_tuples_and_numpy_values():
     assert text.startswith('{"a":[2,0.5],"b":[1,3],"img":"') and " " not in text
     with pytest.raises(TypeError, match="plain data"):
         canonical_json({"x": object()})
+
+
+@pytest.mark.parametrize("env_id", [spec.id for spec in arena.list_envs()])
+def test_state_keys_read_after_the_game_moved_on_equal_the_keys_of_their_turn(env_id):
+    check_state_keys(lambda: arena.make(env_id))

@@ -94,18 +94,18 @@ class TextGameEnv(EpisodeBook, AECEnv):
     def reset(self, seed: int | None = None, options: dict | None = None) -> None:
         self._start_episode(seed)
         self.agents = list(self.possible_agents)
-        self.rewards = {a: 0.0 for a in self.agents}
-        self._cumulative_rewards = {a: 0.0 for a in self.agents}
-        self.terminations = {a: False for a in self.agents}
-        self.truncations = {a: False for a in self.agents}
+        self.rewards = dict.fromkeys(self.agents, 0.0)
+        self._cumulative_rewards = dict.fromkeys(self.agents, 0.0)
+        self.terminations = dict.fromkeys(self.agents, False)
+        self.truncations = dict.fromkeys(self.agents, False)
         if isinstance(getattr(self, "infos", None), LazyInfos):
             self.infos.freeze()  # a caller may still hold last episode's infos: they keep its values
         self.infos: dict[str, dict[str, Any]] = LazyInfos(self._info, self.agents)
         self._invalid_moves: dict[str, str] = {}  # agent -> reason of its last move, until it moves again
         self._next_prompt: tuple[str, str] | None = None  # (acting agent, its prompt) once rendered
-        self._invalid_streak = {a: 0 for a in self.agents}
+        self._invalid_streak = dict.fromkeys(self.agents, 0)
         self.eliminated: dict[str, str] = {}  # agent -> reason, in order of elimination
-        self._moves_made = {a: 0 for a in self.agents}
+        self._moves_made = dict.fromkeys(self.agents, 0)
         self._skip_agent_selection = None
         self.agent_selection = self.agents[0]
         self._setup()
@@ -113,14 +113,14 @@ class TextGameEnv(EpisodeBook, AECEnv):
         self._after_move()
 
     def observe(self, agent: str) -> dict[str, Any]:
-        self._require_reset()
-        prompt = ""
-        if agent == self.agent_selection and self._is_live(agent):
-            prompt = self._acting_prompt(agent)
+        if not self._ready:
+            self._require_reset()
+        prompt = self._acting_prompt(agent) if agent == self.agent_selection and self._is_live(agent) else ""
         return self._observation(agent, prompt)
 
     def step(self, action: Any) -> None:
-        self._require_reset()
+        if not self._ready:
+            self._require_reset()
         agent = self.agent_selection
         if agent not in self.terminations:
             raise ArenaError("the episode is over: call reset()")
@@ -131,12 +131,15 @@ class TextGameEnv(EpisodeBook, AECEnv):
         self._cumulative_rewards[agent] = 0.0
         self._clear_rewards()
         self._next_prompt = None
-        self._invalid_moves.pop(agent, None)
+        if self._invalid_moves:
+            self._invalid_moves.pop(agent, None)
         if isinstance(text, InvalidReply):  # a reply with no move: nothing reaches the rules
-            event = self.transcript.record("action", agent=agent, text="", turn=self.turn)
+            event = {"event": "action", "agent": agent, "text": "", "turn": self.turn}
+            self.transcript.append(event)
             reason: str | None = text.clean_reason()
         else:
-            event = self.transcript.record("action", agent=agent, text=text, turn=self.turn)
+            event = {"event": "action", "agent": agent, "text": text, "turn": self.turn}
+            self.transcript.append(event)
             reason = self._play(agent, text)
         if reason is None:
             self._invalid_streak[agent] = 0
@@ -252,8 +255,10 @@ class TextGameEnv(EpisodeBook, AECEnv):
         self._info_actor = acting  # infos are built as of now, before dead agents take the selection
         self.infos.refresh()
         if self._is_live(acting):
-            self.transcript.record("prompt", agent=acting, text=self._acting_prompt(acting), turn=self.turn)
-        if any(self.terminations[a] or self.truncations[a] for a in self.agents):
+            prompt = self._prompt(acting)
+            self._next_prompt = (acting, prompt)
+            self.transcript.append({"event": "prompt", "agent": acting, "text": prompt, "turn": self.turn})
+        if any(self.terminations.values()) or any(self.truncations.values()):  # keyed by self.agents
             self._deads_step_first()
 
     def _acting_prompt(self, agent: str) -> str:
@@ -274,7 +279,7 @@ class TextGameEnv(EpisodeBook, AECEnv):
         if self.finished:
             info.update(self._final_info)
         elif agent == self._info_actor and self._is_live(agent):
-            info.update(self._turn_info(agent))
+            return self._turn_info(agent, info)
         return info
 
 

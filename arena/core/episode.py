@@ -26,6 +26,7 @@ from gymnasium import spaces
 from arena.core.actions import action_text
 from arena.core.answers import choice_answer, text_answer
 from arena.core.errors import ArenaError
+from arena.core.infos import TurnInfo
 from arena.core.keys import state_digest
 from arena.core.messages import GAME, Message, MessageLog
 from arena.core.replies import InvalidReply
@@ -170,7 +171,9 @@ class EpisodeBook:
 
     def information_state(self, agent: str) -> Any:
         """What ``agent`` knows now, as plain data: its private information and the public state, not
-        the wording of player-written text. Hashed into ``infos[agent]["state_key"]``. The default is
+        the wording of player-written text. Hashed into ``infos[agent]["state_key"]`` when that key is
+        first read, so the data must be new (build lists and dicts; never return the game's own
+        containers, which later moves change). The default is
         the agent's whole observation text (correct, but it splits situations that differ only in
         wording); games override it with a structured description."""
         return {"agent": agent, "observation": self._observation_text(agent, self._prompt(agent))}
@@ -191,7 +194,7 @@ class EpisodeBook:
         """Append a message; ``to=None`` broadcasts, otherwise only the listed agents see it."""
         message = Message(sender, text, None if to is None else frozenset(to), kind, self.phase, self.turn)
         self.log.add(message)
-        self.transcript.record_message(message)
+        self.transcript.append(message)
 
     def tell(self, agent: str, text: str, *, kind: str = "private") -> None:
         """A private message from the game to one agent."""
@@ -222,15 +225,14 @@ class EpisodeBook:
         others = [a for a in self.possible_agents if a not in offenders]
         self.end_game(f"invalid move by {names} ({reason}); the game ends (invalid_rule='spiral')", winners=others)  # type: ignore[attr-defined]
 
-    def _turn_info(self, agent: str) -> dict[str, Any]:
-        """The acting agent's turn keys: ``legal_actions`` (finite move sets), ``answer``, ``state_key``."""
-        info: dict[str, Any] = {}
+    def _turn_info(self, agent: str, info: dict[str, Any]) -> TurnInfo:
+        """``info`` with the acting agent's turn keys: ``legal_actions`` (finite move sets), ``answer``
+        and ``state_key``, digested from the information state of now when first read."""
         legal = self.legal_actions(agent)  # type: ignore[attr-defined]
         if legal is not None:
             info["legal_actions"] = legal
         info["answer"] = self.answer_spec(agent, legal)
-        info["state_key"] = self.state_key(agent)
-        return info
+        return TurnInfo(info, state_digest, self.information_state(agent))
 
     # -- observations ------------------------------------------------------------------------------
     def _observation_text(self, agent: str, prompt: str) -> str:

@@ -177,7 +177,7 @@ class TextParallelEnv(EpisodeBook, ParallelEnv):
             if self.finished:
                 info.update(self._final_info)
             elif agent not in self.eliminated:
-                info.update(self._turn_info(agent))
+                info = self._turn_info(agent, info)
             infos[agent] = info
         return infos
 

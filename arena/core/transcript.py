@@ -57,8 +57,11 @@ class Transcript:
         self._events.insert(0, {"event": event, **data})
         self._converted += 1
 
-    def record_message(self, message: Message) -> None:
-        self._events.append(message)
+    def append(self, event: dict[str, Any] | Message) -> None:
+        """Append an event dict (``{"event": kind, ...}``) or a :class:`Message` (recorded as its event)."""
+        self._events.append(event)
+
+    record_message = append
 
     # -- reading -------------------------------------------------------------------------------
     @property
@@ -153,9 +156,5 @@ def message_from_event(event: dict[str, Any]) -> Message:
 
 def compose_observation(header: str, lines: list[str], prompt: str) -> str:
     """The one layout every arena observation uses: header, visible history, current prompt."""
-    parts = [header]
-    if lines:
-        parts.append("\n".join(lines))
-    if prompt:
-        parts.append(prompt)
-    return "\n\n".join(part for part in parts if part)
+    body = "\n".join(lines)
+    return "\n\n".join([part for part in (header, body, prompt) if part])

@@ -42,12 +42,17 @@ RULES = (
 )
 
 
+def _outcomes(hi: int) -> dict[str, tuple[int, int]]:
+    return {"kk": (hi, -hi), "bc": (2 * hi, -2 * hi), "bf": (1, -1), "kbc": (2 * hi, -2 * hi), "kbf": (-1, 1)}
+
+
+_OUTCOMES = {1: _outcomes(1), -1: _outcomes(-1)}  # by whether the first actor holds the higher card
+
+
 def hand_payoff(first_card: str, second_card: str, history: str) -> tuple[int, int] | None:
     """Chip gains (first actor, second actor) for a finished betting ``history`` such as ``"cbc"``
     (c=check/call, b=bet, f=fold written as the action letters), or None while the hand is open."""
-    hi = 1 if RANK[first_card] > RANK[second_card] else -1
-    outcomes = {"kk": (hi, -hi), "bc": (2 * hi, -2 * hi), "bf": (1, -1), "kbc": (2 * hi, -2 * hi), "kbf": (-1, 1)}
-    return outcomes.get(history)
+    return _OUTCOMES[1 if RANK[first_card] > RANK[second_card] else -1].get(history)
 
 
 _LETTER = {"check": "k", "bet": "b", "call": "c", "fold": "f"}
@@ -198,8 +203,8 @@ class KuhnPokerEnv(TextGameEnv):
             "agent": agent,
             "num_hands": self.num_hands,
             "hand": self.hand,
-            "chips": self.chips,
-            "previous_hands": self.summary,
+            "chips": dict(self.chips),
+            "previous_hands": list(self.summary),
             "card": self.cards[agent],
             "history": self.history,
         }

@@ -536,21 +536,21 @@ class WerewolfEnv(TextGameEnv):
             "role": role,
             "phase": self.phase,
             "step": kind,
-            "alive": self.alive,
+            "alive": list(self.alive),
             "deaths": list(self.eliminated.items()),
-            "ballots": self.ballot_log if self.reveal_votes else [b.get(agent) for b in self.ballot_log],
-            "candidates": self.candidates if kind in ("vote", "revote") else None,
+            "ballots": list(self.ballot_log) if self.reveal_votes else [b.get(agent) for b in self.ballot_log],
+            "candidates": list(self.candidates) if kind in ("vote", "revote") else None,
         }
         if self.phase.startswith("day"):
             state["speeches_left"] = sum(k == "speech" for k, _ in self.queue)
         if role == WEREWOLF:
-            state["pack"] = self.wolves
-            state["picks"] = self.kill_picks
+            state["pack"] = list(self.wolves)
+            state["picks"] = list(self.kill_picks)
             state["chat_left"] = sum(k == "wolf_chat" for k, _ in self.queue)
         elif role == SEER:
-            state["inspections"] = self.inspection_lines
+            state["inspections"] = list(self.inspection_lines)
         elif role == DOCTOR:
-            state["protections"] = self.doctor_lines
+            state["protections"] = list(self.doctor_lines)
         return state
 
     def secrets(self, agent: str) -> list[str]:
