@@ -91,7 +91,7 @@ class EpisodeBook:
     # -- episode start -----------------------------------------------------------------------------
     def _start_episode(self, seed: int | None) -> None:
         """Fresh RNG, message store, transcript and returns; called first thing in ``reset``."""
-        self.np_random = np.random.default_rng(seed)
+        self._np_random: np.random.Generator | None = None  # made on first use: seeding costs ~10 us
         self.seed_used = seed
         self.turn = 0
         self.phase = ""
@@ -119,8 +119,20 @@ class EpisodeBook:
         )
 
     @property
+    def np_random(self) -> np.random.Generator:
+        """The episode's only source of randomness: ``np.random.default_rng(seed)`` of the last
+        ``reset(seed)``, made when a game first draws from it (many games never do)."""
+        if self._np_random is None:
+            self._np_random = np.random.default_rng(self.seed_used)
+        return self._np_random
+
+    @np_random.setter
+    def np_random(self, generator: np.random.Generator) -> None:
+        self._np_random = generator
+
+    @property
     def rng(self) -> np.random.Generator:
-        """The episode's only source of randomness, created by ``reset(seed)``."""
+        """The episode's only source of randomness (``np_random``), created by ``reset(seed)``."""
         return self.np_random
 
     def _require_reset(self) -> None:
