@@ -215,7 +215,7 @@ class EpisodeBook:
     def new_section(self, title: str = "") -> None:
         """Clear every agent's visible history (a new hand or round); ``title`` opens the new section."""
         self.log.new_section()
-        self.transcript.record("section", title=title, turn=self.turn)
+        self.transcript.append({"event": "section", "title": title, "turn": self.turn})
         if title:
             self.say(title)
 
@@ -227,7 +227,7 @@ class EpisodeBook:
         if rewards is not None and agent in rewards:
             rewards[agent] += value
         if value:
-            self.transcript.record("reward", agent=agent, value=value, turn=self.turn)
+            self.transcript.append({"event": "reward", "agent": agent, "value": value, "turn": self.turn})
 
     def pay_spiral_penalty(self, offenders: Collection[str], reason: str) -> None:
         """SPIRAL's rule: each offender −1.5, every other player +0.5, and the game ends."""

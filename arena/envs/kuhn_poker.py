@@ -56,6 +56,7 @@ def hand_payoff(first_card: str, second_card: str, history: str) -> tuple[int, i
 
 
 _LETTER = {"check": "k", "bet": "b", "call": "c", "fold": "f"}
+_ACTIONS = tuple(f"[{a}]" for a in _LETTER)
 
 
 class KuhnPokerEnv(TextGameEnv):
@@ -122,7 +123,7 @@ class KuhnPokerEnv(TextGameEnv):
         return ["[call]", "[fold]"] if self.history.endswith("b") else ["[check]", "[bet]"]
 
     def _play(self, agent: str, action: str) -> str | None:
-        match = match_choice(action, self.legal_actions(agent), known=[f"[{a}]" for a in _LETTER])
+        match = match_choice(action, self.legal_actions(agent), known=_ACTIONS)
         if match.action is None:
             return match.reason
         self._apply(agent, match.action.strip("[]"))
