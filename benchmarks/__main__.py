@@ -75,32 +75,46 @@ def bench_envs(seconds: float, repeats: int) -> list[dict[str, Any]]:
 
 
 def bench_peers(seconds: float, repeats: int) -> list[dict[str, Any]]:
-    """Our games next to TextArena's / PettingZoo's, configured alike; ratio = ours / peer."""
+    """Our games next to TextArena's / PettingZoo's, configured alike; ratio = ours / peer. Measured twice:
+    ours reusing one env (the peer: a new env per game, built untimed), and both building a new env for
+    every game, construction timed ("new env")."""
     from benchmarks.games import PEERS, arena_rate, peer_available, peer_rate
 
     rows = []
+    print(f"  {'':<18}    {'':<34}{'ours':>9}{'peer':>9}{'ratio':>7}  {'new env: ours':>14}{'peer':>9}{'ratio':>7}")
     for pair in PEERS:
         label = f"{pair.library} {pair.peer}"
         skip = peer_available(pair.library, pair.peer)
-        ours_rates, peer_rates = [], []
+        rates: dict[str, list[float]] = {"ours": [], "peer": [], "ours_new": [], "peer_new": []}
         for _ in range(repeats):  # alternate ours and the peer so both see the same machine load
-            ours_rates.append(arena_rate(pair.ours, seconds, **pair.ours_kwargs)[0])
-            if not skip:
-                peer_rates.append(peer_rate(pair, seconds)[0])
-        ours = statistics.median(ours_rates)
+            for fresh in (False, True):
+                suffix = "_new" if fresh else ""
+                rates["ours" + suffix].append(arena_rate(pair.ours, seconds, fresh=fresh, **pair.ours_kwargs)[0])
+                if not skip:
+                    rates["peer" + suffix].append(peer_rate(pair, seconds, fresh=fresh)[0])
+        median = {k: statistics.median(v) for k, v in rates.items() if v}
         row: dict[str, Any] = {
             "ours": pair.ours,
             "ours_kwargs": pair.ours_kwargs,
             "peer": label,
-            "ours_steps_per_s": ours,
+            "ours_steps_per_s": median["ours"],
+            "ours_new_env_steps_per_s": median["ours_new"],
         }
         if skip:
             row["skipped"] = skip
             print(f"  {pair.ours:<18} vs {label:<34} skipped: {skip}", flush=True)
         else:
-            peer = statistics.median(peer_rates)
-            row.update(peer_steps_per_s=peer, ratio=ours / peer)
-            print(f"  {pair.ours:<18} vs {label:<34}{ours:>10,.0f}{peer:>10,.0f}{ours / peer:>8.1f}x", flush=True)
+            row.update(
+                peer_steps_per_s=median["peer"],
+                ratio=median["ours"] / median["peer"],
+                peer_new_env_steps_per_s=median["peer_new"],
+                new_env_ratio=median["ours_new"] / median["peer_new"],
+            )
+            print(
+                f"  {pair.ours:<18} vs {label:<34}{median['ours']:>9,.0f}{median['peer']:>9,.0f}{row['ratio']:>6.2f}x"
+                f"  {median['ours_new']:>14,.0f}{median['peer_new']:>9,.0f}{row['new_env_ratio']:>6.2f}x",
+                flush=True,
+            )
         rows.append(row)
     return rows
 
