@@ -172,6 +172,11 @@ def test_canonical_json_takes_sets_tuples_and_numpy_values():
         canonical_json({"x": object()})
 
 
-@pytest.mark.parametrize("env_id", [spec.id for spec in arena.list_envs()])
-def test_state_keys_read_after_the_game_moved_on_equal_the_keys_of_their_turn(env_id):
-    check_state_keys(lambda: arena.make(env_id))
+GAMES_AND_PRESETS = [(spec.id, None) for spec in arena.list_envs()] + [
+    (spec.id, preset) for spec in arena.list_envs() for preset in sorted(spec.load_presets())
+]
+
+
+@pytest.mark.parametrize(("env_id", "preset"), GAMES_AND_PRESETS)
+def test_state_keys_read_after_the_game_moved_on_equal_the_keys_of_their_turn(env_id, preset):
+    check_state_keys(lambda: arena.make(env_id, preset=preset))

@@ -16,7 +16,11 @@ def _forward_parameters(model_type: type) -> frozenset[str]:
 
 def forward_accepts(model: Any, parameter: str) -> bool:
     """Whether ``model.forward`` takes ``parameter`` (transformers renames arguments across versions);
-    looked up once per model class, since it is asked on every forward pass."""
+    looked up once per model class, since it is asked on every forward pass. A peft wrapper passes keyword
+    arguments through to the transformers model inside, whose signature is the one that counts."""
+    get_base = getattr(model, "get_base_model", None)
+    if callable(get_base):
+        model = get_base()
     return parameter in _forward_parameters(type(model))
 
 

@@ -57,6 +57,10 @@ class TrainConfig:
     eval_sample: bool = False
     eval_games: int = 500
     checkpoint_every: int = 10
+    precision: str = "fp32"
+    gradient_checkpointing: bool = False
+    lora: dict[str, Any] | None = None
+    tis_cap: float | None = None
 
     def validate(self) -> TrainConfig:
         self._check_values()
@@ -91,7 +95,20 @@ class TrainConfig:
             )
         if not isinstance(self.rollout_backend_options, dict):
             raise ArenaError(f"rollout_backend_options must be a mapping, got {self.rollout_backend_options!r}")
+        self._validate_gpu_options()
         return self
+
+    def _validate_gpu_options(self) -> None:
+        """Learner memory options (:mod:`arena.trainers.memory`), TIS, and vLLM's temperature range."""
+        from arena.trainers.memory import validate
+
+        validate(self.precision, self.lora)
+        if not isinstance(self.gradient_checkpointing, bool):
+            raise ArenaError(f"gradient_checkpointing must be true or false, got {self.gradient_checkpointing!r}")
+        if self.tis_cap is not None and (isinstance(self.tis_cap, bool) or not float(self.tis_cap) > 0):
+            raise ArenaError(f"tis_cap must be a number > 0 (e.g. 2.0) or null, got {self.tis_cap!r}")
+        if self.rollout_backend == "vllm" and not 0 <= self.temperature <= 2:
+            raise ArenaError(f"vLLM samples at temperatures in [0, 2], got temperature={self.temperature}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

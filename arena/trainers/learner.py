@@ -11,19 +11,46 @@ import torch
 
 from arena.agents.logits import completion_logits
 from arena.trainers.episodes import Turn
-from arena.trainers.loss import policy_loss
+from arena.trainers.loss import policy_loss, truncated_importance_weights
+from arena.trainers.memory import autocast, uses_checkpointing
 
 
 def completion_logprobs(model: Any, batch: Sequence[Turn], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-token logprobs [B, T] of each turn's completion under ``model`` (with grad), and the mask.
 
     Logits come from :func:`~arena.agents.logits.completion_logits`: only at positions that predict a
-    completion token, with the prompt prefix that the batch's turns share run once."""
+    completion token, with the prompt prefix that the batch's turns share run once (not under gradient
+    checkpointing, whose layers keep no KV cache)."""
+    share = not (torch.is_grad_enabled() and uses_checkpointing(model))
     logits, targets, mask = completion_logits(
-        model, [t.prompt_ids for t in batch], [t.completion_ids for t in batch], pad_id
+        model, [t.prompt_ids for t in batch], [t.completion_ids for t in batch], pad_id, share_prefix=share
     )
     logp = torch.log_softmax(logits, dim=-1).gather(-1, targets[..., None]).squeeze(-1)
     return logp * mask, mask
+
+
+def frozen_logprobs(
+    model: Any, turns: Sequence[Turn], indices: Sequence[int], pad_id: int, micro_batch: int, precision: str
+) -> dict[int, torch.Tensor]:
+    """Completion logprobs of ``turns[i]`` for each ``i`` in ``indices`` under ``model``, without gradient
+    (turns of similar length batched together)."""
+    out: dict[int, torch.Tensor] = {}
+    by_length = sorted(indices, key=lambda i: len(turns[i].prompt_ids) + len(turns[i].completion_ids))
+    with torch.no_grad(), autocast(model, precision):
+        for start in range(0, len(by_length), micro_batch):
+            idx = by_length[start : start + micro_batch]
+            logp, _ = completion_logprobs(model, [turns[i] for i in idx], pad_id)
+            for row, i in enumerate(idx):
+                out[i] = logp[row, : len(turns[i].completion_ids)].float()
+    return out
+
+
+def _rows(values: dict[int, torch.Tensor], idx: Sequence[int], like: torch.Tensor) -> torch.Tensor:
+    """``values[i]`` for the rows ``idx`` as one zero-padded tensor shaped like ``like``."""
+    out = torch.zeros_like(like)
+    for row, i in enumerate(idx):
+        out[row, : len(values[i])] = values[i].to(out.dtype)
+    return out
 
 
 def update(
@@ -44,13 +71,19 @@ def update(
     kl_coef: float = 0.0,
     minibatches: int = 1,
     rng: np.random.Generator | None = None,
+    precision: str = "fp32",
+    tis_cap: float | None = None,
 ) -> dict[str, float]:
     """``epochs`` passes over the batch, each split into ``minibatches`` shuffled mini-batches with one
     optimizer step each (PPO's ``num_minibatches``; 1 = one full-batch step per epoch, in a fixed order).
     Within a mini-batch, gradients are accumulated over micro-batches of at most ``micro_batch`` turns,
     each weighted by its share of tokens or sequences so the result equals the mini-batch loss. Turns whose
     advantage is zero carry no gradient and are skipped. With ``reference`` and ``kl_coef`` > 0 the loss
-    adds the k3 KL estimate to that frozen model."""
+    adds the k3 KL estimate to that frozen model. ``precision`` autocasts the forward passes
+    (:mod:`arena.trainers.memory`). With ``tis_cap`` the ratio's ``π_old`` is the learner's own logprob
+    before the update and each token is reweighted by truncated importance sampling against the engine's
+    logprob (:func:`~arena.trainers.loss.truncated_importance_weights`); without it, the engine's
+    logprobs are ``π_old``. Gradients are freed at the end (``zero_grad(set_to_none=True)``)."""
     keep = [i for i, a in enumerate(advantages) if abs(a) > 1e-8 and turns[i].completion_ids]
     metrics: dict[str, float] = {"turns_used": float(len(keep))}
     if not keep:
@@ -63,13 +96,10 @@ def update(
     rng = rng if rng is not None else np.random.default_rng(0)
     reference_logprobs: dict[int, torch.Tensor] = {}
     if reference is not None and kl_coef:  # the frozen policy's logprobs do not change across epochs
-        by_length = sorted(keep, key=length)
-        with torch.no_grad():
-            for start in range(0, len(by_length), micro_batch):
-                idx = by_length[start : start + micro_batch]
-                ref, _ = completion_logprobs(reference, [turns[i] for i in idx], pad_id)
-                for row, i in enumerate(idx):
-                    reference_logprobs[i] = ref[row, : len(turns[i].completion_ids)]
+        reference_logprobs = frozen_logprobs(reference, turns, keep, pad_id, micro_batch, precision)
+    learner_old: dict[int, torch.Tensor] = {}
+    if tis_cap is not None:  # the learner's logprobs before this update: PPO's π_old under TIS
+        learner_old = frozen_logprobs(model, turns, keep, pad_id, micro_batch, precision)
     model.train()
     sums: dict[str, float] = {}
     steps = epochs * minibatches
@@ -82,17 +112,19 @@ def update(
             for start in range(0, len(chunk_ids), micro_batch):
                 idx = chunk_ids[start : start + micro_batch]
                 batch = [turns[i] for i in idx]
-                logp, mask = completion_logprobs(model, batch, pad_id)
+                with autocast(model, precision):
+                    logp, mask = completion_logprobs(model, batch, pad_id)
+                logp = logp.float()
                 old = torch.zeros_like(logp)
                 for row, turn in enumerate(batch):
                     n = len(turn.old_logprobs)
                     old[row, :n] = torch.tensor(turn.old_logprobs[: logp.shape[1]], dtype=logp.dtype)
                 adv = torch.tensor(advantages[idx], dtype=logp.dtype, device=logp.device)
-                ref = None
-                if reference_logprobs:
-                    ref = torch.zeros_like(logp)
-                    for row, i in enumerate(idx):
-                        ref[row, : len(reference_logprobs[i])] = reference_logprobs[i]
+                ref = _rows(reference_logprobs, idx, logp) if reference_logprobs else None
+                weights = None
+                if learner_old:
+                    engine, old = old, _rows(learner_old, idx, logp)
+                    weights, tis_info = truncated_importance_weights(old, engine, mask, tis_cap)
                 loss, info = policy_loss(
                     logp,
                     old,
@@ -104,7 +136,10 @@ def update(
                     ref_logprobs=ref,
                     kl_coef=kl_coef,
                     aggregation=aggregation,
+                    token_weights=weights,
                 )
+                if weights is not None:
+                    info.update(tis_info)
                 if aggregation == "token-mean":
                     share = float(mask.sum()) / chunk_tokens
                 else:
@@ -115,6 +150,7 @@ def update(
             norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
             optimizer.step()
             sums["grad_norm"] = float(norm)
+    optimizer.zero_grad(set_to_none=True)  # no gradient memory held while the engine plays
     model.eval()
     metrics.update(sums)
     return metrics

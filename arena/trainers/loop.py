@@ -52,18 +52,25 @@ class Trainer:
     def __init__(self, config: TrainConfig, model_dir: str | Path, log: Log = print) -> None:
         import torch
 
-        from arena.agents.backends.transformers_backend import TransformersBackend
         from arena.trainers.advantages import RoleBaseline
+        from arena.trainers.memory import load_learner, reference_policy
 
         self.config = config
         self.log = log
         self.out = Path(config.out)
         self.out.mkdir(parents=True, exist_ok=True)
         torch.manual_seed(config.seed)
-        self.backend = TransformersBackend(str(model_dir), device=config.device)  # the learner: trained in place
+        self.backend = load_learner(  # the learner: trained in place (precision, checkpointing, LoRA: memory.py)
+            model_dir,
+            device=config.device,
+            precision=config.precision,
+            gradient_checkpointing=config.gradient_checkpointing,
+            lora=config.lora,
+        )
         self.model = self.backend.model
         self.rollout_backend = self._rollout_backend(model_dir)
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr, weight_decay=0.0)
+        trainable = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(trainable, lr=config.lr, weight_decay=0.0)
         total = max(1, config.iterations)
         decay = (lambda it: max(0.0, 1.0 - it / total)) if config.lr_schedule == "linear" else (lambda it: 1.0)
         self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, decay)
@@ -76,11 +83,8 @@ class Trainer:
             env_id: policy_agent(self.rollout_backend, config, env_id, sample=False) for env_id in config.envs
         }
         self.past_policies = PastPolicies(config, keep=self.pool.max_snapshots)
-        self.reference = None
-        if config.kl_coef:
-            import copy
-
-            self.reference = copy.deepcopy(self.model).eval().requires_grad_(False)  # the frozen starting policy
+        # the frozen starting policy: LoRA's base with the adapters off, else a copy
+        self.reference = reference_policy(self.model) if config.kl_coef else None
         self.metrics_file = self.out / "metrics.jsonl"
         self._tb = _tensorboard(self.out)
         self.ray_rollouts = None
@@ -128,6 +132,8 @@ class Trainer:
             episodes, cfg.advantage, gamma=cfg.gamma, mars_variant=cfg.mars_variant, baseline=self.baseline
         )
         pad_id = int(self.backend.tokenizer.pad_token_id)
+        if self.rollout_backend is not self.backend:  # a separate engine frees its GPU memory while we train
+            getattr(self.rollout_backend, "sleep", lambda: None)()
         update = learner_mod.update(
             self.model,
             self.optimizer,
@@ -144,6 +150,8 @@ class Trainer:
             kl_coef=cfg.kl_coef,
             minibatches=cfg.minibatches,
             rng=np.random.default_rng([cfg.seed, self.iteration]),  # mini-batch shuffle: a function of the step
+            precision=cfg.precision,
+            tis_cap=cfg.tis_cap,
         )
         with warnings.catch_warnings():  # an iteration with no usable turn skips optimizer.step(): still decay
             warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step()`")
@@ -165,6 +173,8 @@ class Trainer:
             "policy_version": int(self.backend.version),
             "lr": float(self.optimizer.param_groups[0]["lr"]),
         }
+        if self.rollout_backend is not self.backend:
+            metrics["sync_s"] = round(float(getattr(self.rollout_backend, "last_sync_s", 0.0)), 3)
         for env_id in cfg.envs:
             rets = [
                 e.returns[s] for e in episodes if e.env_id == env_id and e.opponent != "self" for s in e.learner_seats
@@ -232,11 +242,14 @@ class Trainer:
         KL term, the frozen reference policy's weights (``reference.pt``)."""
         import torch
 
+        from arena.trainers.memory import save_adapter
+
         path = Path(path) if path is not None else self.out / "checkpoint"
         tmp = path.with_name(path.name + ".tmp")
         self.backend.save(tmp)
+        save_adapter(self.model, tmp)  # LoRA: resume trains this adapter on the same base
         torch.save(self.state_dict(), tmp / "trainer_state.pt")
-        if self.reference is not None:  # the KL anchor is the starting policy, not this checkpoint's
+        if isinstance(self.reference, torch.nn.Module):  # the KL anchor is the starting policy, not this checkpoint's
             torch.save(self.reference.state_dict(), tmp / "reference.pt")
         if path.exists():
             import shutil
@@ -250,7 +263,7 @@ class Trainer:
 
         state = torch.load(Path(path) / "trainer_state.pt", weights_only=False)
         reference = Path(path) / "reference.pt"
-        if self.reference is not None and reference.exists():  # else (KL added on resume): anchor here
+        if isinstance(self.reference, torch.nn.Module) and reference.exists():  # else (KL added on resume): anchor here
             self.reference.load_state_dict(torch.load(reference, weights_only=True))
         self.iteration = int(state["iteration"])
         self.optimizer.load_state_dict(state["optimizer"])

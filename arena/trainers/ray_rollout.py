@@ -137,7 +137,9 @@ class RayRollouts:
 
     def sync(self, model: Any, version: int) -> None:
         """Push the trainer's weights (one ``ray.put``) and policy version to every worker."""
-        state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+        from arena.agents.backends.weights import full_state_dict
+
+        state = {k: v.detach().cpu() for k, v in full_state_dict(model).items()}
         ref = self._ray.put(state)
         self._ray.get([w.load.remote(ref, int(version)) for w in self.workers])
 
