@@ -279,17 +279,8 @@ class TextGameEnv(EpisodeBook, AECEnv):
 
     def _info(self, agent: str) -> dict[str, Any]:
         """``infos[agent]`` as of the last completed move (see :mod:`arena.core.infos`)."""
-        info: dict[str, Any] = {"role": self.told_role(agent), "turn": self._moves_made[agent]}
-        if agent in self._invalid_moves:
-            info["invalid_move"] = self._invalid_moves[agent]
-        if agent in self.eliminated:
-            info["eliminated"] = True
-        info.update(self._extra_info(agent))
-        if self.finished:
-            info.update(self._final_info)
-        elif agent == self._info_actor and self._is_live(agent):
-            return self._turn_info(agent, info)
-        return info
+        acting = agent == self._info_actor and self._is_live(agent)
+        return self._agent_info(agent, self._moves_made[agent], self._invalid_moves.get(agent), acting)
 
 
 class SimultaneousPhase:

@@ -237,6 +237,21 @@ class EpisodeBook:
         others = [a for a in self.possible_agents if a not in offenders]
         self.end_game(f"invalid move by {names} ({reason}); the game ends (invalid_rule='spiral')", winners=others)  # type: ignore[attr-defined]
 
+    def _agent_info(self, agent: str, turn: int, invalid: str | None, acting: bool) -> dict[str, Any]:
+        """``infos[agent]``: told role, ``turn``, the last move's ``invalid`` reason, ``eliminated``, the game's
+        own keys, then the end-of-game keys or, for an ``acting`` agent, the turn's keys."""
+        info: dict[str, Any] = {"role": self.told_role(agent), "turn": turn}
+        if invalid is not None:
+            info["invalid_move"] = invalid
+        if agent in self.eliminated:  # type: ignore[attr-defined]
+            info["eliminated"] = True
+        info.update(self._extra_info(agent))
+        if self.finished:
+            info.update(self._final_info)  # type: ignore[attr-defined]
+        elif acting:
+            return self._turn_info(agent, info)
+        return info
+
     def _turn_info(self, agent: str, info: dict[str, Any]) -> TurnInfo:
         """``info`` with the acting agent's turn keys: ``legal_actions`` (finite move sets), ``answer``
         and ``state_key``, digested from the information state of now when first read."""

@@ -161,20 +161,10 @@ class TextParallelEnv(EpisodeBook, ParallelEnv):
         return agent in self.agents and agent not in self.eliminated
 
     def _infos(self, agents: list[str] | None = None) -> dict[str, dict[str, Any]]:
-        infos = {}
-        for agent in agents if agents is not None else self.agents:
-            info: dict[str, Any] = {"role": self.told_role(agent), "turn": self.turn}
-            if agent in self._invalid:
-                info["invalid_move"] = self._invalid[agent]
-            if agent in self.eliminated:
-                info["eliminated"] = True
-            info.update(self._extra_info(agent))
-            if self.finished:
-                info.update(self._final_info)
-            elif agent not in self.eliminated:
-                info = self._turn_info(agent, info)
-            infos[agent] = info
-        return infos
+        return {
+            agent: self._agent_info(agent, self.turn, self._invalid.get(agent), agent not in self.eliminated)
+            for agent in (agents if agents is not None else self.agents)
+        }
 
     def _record_prompts(self) -> dict[str, str]:
         """Render each acting agent's prompt once for the round: recorded, and shown by observations."""
