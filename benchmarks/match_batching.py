@@ -1,7 +1,10 @@
 """Whole matches through the scheduler vs the same decisions as full raw batches (batch occupancy per tick).
 
     python -m benchmarks.match_batching [--games tictactoe-v0,kuhn-poker-v0] [--matches 256] [--concurrency 64] [--generate]
-        [--backend transformers|vllm] [--model DIR] [--device cpu|cuda] [--new-tokens 16] [--threads 1]
+        [--backend transformers|vllm] [--model DIR] [--options JSON] [--device cpu|cuda] [--new-tokens 16]
+        [--threads 1] [--repeats 3] [--json FILE]
+
+On a GPU (``scripts/gpu_check.sh`` runs this as its step 5): ``--backend vllm --model DIR --generate``.
 
 ``--matches`` matches, taking turns among ``--games`` (by default the two games of the CPU training
 presets, default settings: matches of 5-9 and 4-6 moves), every seat an :class:`~arena.agents.llm.LLMAgent`
@@ -268,6 +271,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--generate", action="store_true", help="agents generate replies (default: constrained)")
     parser.add_argument("--backend", default="transformers", help="transformers (default) or vllm")
+    parser.add_argument("--options", default="{}", help='backend options as JSON, e.g. \'{"dtype": "bfloat16"}\'')
     parser.add_argument("--model", help="model directory or name (default: build the tiny model)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--new-tokens", type=int, default=16)
@@ -285,7 +289,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
         options = {"device": args.device, "max_batch_size": max(64, 16 * args.concurrency)}
         options = options if args.backend == "transformers" else {}
-        backend = load_backend(args.model, args.backend, **options)
+        backend = load_backend(args.model, args.backend, **{**options, **json.loads(args.options)})
     result = measure(
         args.games,
         args.matches,
