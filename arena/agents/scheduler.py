@@ -7,6 +7,12 @@ agent to act (AEC games have one acting agent at a time); the pending turns of a
 params), so LLMAgents sharing a backend and sampling settings always share the call. Other agents
 (random, scripted, human) act directly through their ``act_batch``.
 
+By default every match starts at once and the batch shrinks as matches end. With ``concurrency=N``
+(continuous batching of episodes) at most N matches are live and the next match of ``matches`` -- any
+iterable, also a lazy generator -- starts as soon as one ends, so each tick's batch stays full until the
+input runs out; :meth:`BatchScheduler.stream` yields each outcome as its match ends.
+``BatchScheduler.occupancy`` lists the number of live matches (= decisions) of every tick.
+
 Returned structure (one :class:`MatchOutcome` per input match, in input order)::
 
     MatchOutcome
@@ -47,7 +53,7 @@ seats whose every decision was an LLM decision (``tests/test_scheduler.py`` chec
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -193,22 +199,56 @@ class BatchScheduler:
         self.sample = sample
         self.backend_calls = 0
         self.ticks = 0
+        self.occupancy: list[int] = []
 
-    def run(self, matches: Iterable[Any]) -> list[MatchOutcome]:
-        runs = [_Running(i, _as_spec(m)) for i, m in enumerate(matches)]
-        for run in runs:
-            run.env.reset(seed=run.spec.seed, options=run.spec.options)
-            run.last_returns = run._returns()
-            for agent in {id(a): a for a in run.spec.agents.values()}.values():
-                agent.reset()
-            _advance_dead(run, self.max_steps)
+    def run(self, matches: Iterable[Any], *, concurrency: int | None = None) -> list[MatchOutcome]:
+        """Play every match to the end; outcomes in input order (see :meth:`stream` for ``concurrency``)."""
+        return sorted(self.stream(matches, concurrency=concurrency), key=lambda outcome: outcome.index)
+
+    def stream(self, matches: Iterable[Any], *, concurrency: int | None = None) -> Iterator[MatchOutcome]:
+        """Play the matches and yield each outcome as its match ends (``MatchOutcome.index``: input position).
+
+        ``concurrency=None`` starts every match at once (lock-step). ``concurrency=N`` keeps at most N
+        matches live and starts the next one from ``matches`` whenever one ends (continuous batching);
+        ``matches`` is read lazily, one match at a time. A match's env and agents are reset when it starts.
+        """
+        if concurrency is not None and (
+            not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1
+        ):
+            raise ArenaError(f"concurrency must be an integer >= 1 or None, got {concurrency!r}")
+        return self._stream(enumerate(matches), concurrency)
+
+    def _stream(self, source: Iterator[tuple[int, Any]], concurrency: int | None) -> Iterator[MatchOutcome]:
+        live: list[_Running] = []
         while True:
-            live = [r for r in runs if not r.done]
+            while concurrency is None or len(live) < concurrency:
+                item = next(source, None)
+                if item is None:
+                    break
+                run = self._start(*item)
+                if run.done:  # over before anyone acted (e.g. max_steps=0)
+                    yield self._outcome(run)
+                else:
+                    live.append(run)
             if not live:
-                break
+                return
             self.ticks += 1
+            self.occupancy.append(len(live))
             self._tick(live)
-        return [self._outcome(r) for r in runs]
+            for run in live:
+                if run.done:
+                    yield self._outcome(run)
+            live = [run for run in live if not run.done]
+
+    def _start(self, index: int, match: Any) -> _Running:
+        """Reset a match's env and agents and take its dead steps up to the first decision."""
+        run = _Running(index, _as_spec(match))
+        run.env.reset(seed=run.spec.seed, options=run.spec.options)
+        run.last_returns = run._returns()
+        for agent in {id(a): a for a in run.spec.agents.values()}.values():
+            agent.reset()
+        _advance_dead(run, self.max_steps)
+        return run
 
     # -- one tick ----------------------------------------------------------------------------------
     def _tick(self, live: Sequence[_Running]) -> None:
@@ -369,10 +409,13 @@ def play_many(
     traced: bool = True,
     max_steps: int = 10_000,
     sample: bool | None = None,
+    concurrency: int | None = None,
 ) -> list[MatchOutcome]:
     """Play every match to the end (see the module docstring for the returned structure).
 
     ``matches``: :class:`MatchSpec`s or tuples ``(env, {seat: agent}[, seed[, options]])``; each env is
     reset here with its seed. ``traced=False`` drops token ids/logprobs from the traces (evaluation).
+    ``concurrency=N`` plays at most N matches at once, starting the next whenever one ends (continuous
+    batching; ``matches`` may then be a lazy generator); ``None`` starts them all at once.
     """
-    return BatchScheduler(traced=traced, max_steps=max_steps, sample=sample).run(matches)
+    return BatchScheduler(traced=traced, max_steps=max_steps, sample=sample).run(matches, concurrency=concurrency)
