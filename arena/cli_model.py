@@ -25,7 +25,7 @@ console = Console()
 
 @model_app.command("init-tiny")
 def init_tiny(
-    out_dir: Annotated[Path, typer.Argument(help="directory to write the model to")],
+    out_dir: Annotated[Path, typer.Argument(help="directory to write the model to", metavar="OUT_DIR")],
     arch: Annotated[str, typer.Option(help="qwen2 or llama")] = "qwen2",
     seed: Annotated[int, typer.Option(help="weight-init seed")] = 0,
     hidden_size: Annotated[int, typer.Option(help="model width")] = 128,
@@ -42,7 +42,9 @@ def init_tiny(
 
 @model_app.command("warmstart")
 def warmstart_command(
-    model_dir: Annotated[Path, typer.Argument(help="model directory (from init-tiny or any causal LM)")],
+    model_dir: Annotated[
+        Path, typer.Argument(help="model directory (from init-tiny or any causal LM)", metavar="MODEL_DIR")
+    ],
     envs: Annotated[
         list[str] | None, typer.Option("--envs", help="game ids to learn from (repeatable) [default: every game]")
     ] = None,

@@ -77,11 +77,12 @@ class HiddenChoice(TextGameEnv):
         self._play(agent, (self.legal_actions(agent) or ["..."])[0])
 
     def _extra_info(self, agent: str) -> dict[str, Any]:
-        if self.leak == "counter":
-            return {"moves": self.turn}
-        if self.leak == "key":
-            return {"state_key": f"{self.round}/{self.stage}/{''.join(self.private)}"}
-        return {}
+        return {"moves": self.turn} if self.leak == "counter" else {}
+
+    def information_state(self, agent: str) -> Any:
+        if self.leak == "key":  # hashed into infos["state_key"]: covers moves the player never saw
+            return {"round": self.round, "stage": self.stage, "private": self.private}
+        return super().information_state(agent)
 
 
 def str_coercion(action: Any, agent: str = "") -> str:

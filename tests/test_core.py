@@ -9,6 +9,7 @@ from importlib.metadata import EntryPoint
 import pytest
 
 import arena
+from arena.agents import RandomAgent
 from arena.core import registry
 from arena.core.errors import ArenaError, RegistrationError, UnknownEnvError
 from arena.core.messages import Message, MessageLog
@@ -102,7 +103,7 @@ def test_player_text_cannot_forge_game_lines():
 
 
 def test_transcript_round_trips_through_jsonl(tmp_path):
-    result = arena.play("kuhn-poker-v0", [arena.agents.RandomAgent(0), arena.agents.RandomAgent(1)], seed=4)
+    result = arena.play("kuhn-poker-v0", [RandomAgent(0), RandomAgent(1)], seed=4)
     path = result.transcript.save(tmp_path / "match.jsonl")
     loaded = Transcript.load(path)
     assert loaded.events == result.transcript.events
@@ -143,4 +144,31 @@ def test_render_ansi_returns_a_string():
 
 def test_play_validates_seats():
     with pytest.raises(ArenaError, match="agents for 2 seats"):
-        arena.play("tictactoe-v0", [arena.agents.RandomAgent()])
+        arena.play("tictactoe-v0", [RandomAgent()])
+
+
+def test_a_duplicate_registration_names_both_sources_and_a_broken_plugin_breaks_nothing(monkeypatch):
+    def twice():  # the old docs example: the module registers at import, and its entry point again
+        arena.register("dup-ttt-v0", "tests.plugin_game:Something")
+
+    def fake_entry_points(group):
+        return [EntryPoint("twice", "tests.test_core:_register_dup", group)]
+
+    monkeypatch.setattr(registry, "entry_points", fake_entry_points)
+    monkeypatch.setattr(registry, "_plugins_loaded", False)
+    arena.register("dup-ttt-v0", "arena.envs.tictactoe:TicTacToeEnv")
+    try:
+        with pytest.raises(RegistrationError) as err:
+            twice()
+        message = str(err.value)
+        assert "entry point arena.envs.tictactoe:TicTacToeEnv" in message
+        assert "entry point tests.plugin_game:Something" in message and "override=True" in message
+        with pytest.warns(UserWarning, match=r"plugin 'twice' \(tests.test_core:_register_dup\) failed: .*already"):
+            ids = [s.id for s in arena.list_envs()]
+        assert "tictactoe-v0" in ids and "dup-ttt-v0" in ids  # every other command still works
+    finally:
+        registry._REGISTRY.pop("dup-ttt-v0", None)
+
+
+def _register_dup() -> None:
+    arena.register("dup-ttt-v0", "arena.envs.tictactoe:TicTacToeEnv", description="again")

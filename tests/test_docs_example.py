@@ -15,7 +15,9 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "coin_gues
 def test_tutorial_game_registers_plays_and_conforms():
     assert len(EXAMPLE.read_text().splitlines()) < 60
     try:
-        runpy.run_path(str(EXAMPLE), run_name="tutorial")
+        module = runpy.run_path(str(EXAMPLE), run_name="tutorial")
+        assert "coin-guess-v0" not in registry._REGISTRY  # importing registers nothing...
+        module["register_all"]()  # ...the plugin's entry point does
         result = arena.play("coin-guess-v0", [arena.agents.RandomAgent(0), arena.agents.RandomAgent(1)], seed=0)
         assert set(result.returns.values()) <= {0.0, 1.0}
         assert conformance.check_secrecy(functools.partial(arena.make, "coin-guess-v0")) > 0

@@ -82,7 +82,7 @@ def test_goal_templates_parse_back_for_every_type_and_template():
         assert goal.text(0) != goal.text(1)
 
 
-def test_inadmissible_command_answers_nothing_happens_and_keeps_state():
+def test_inadmissible_command_answers_nothing_happens_is_flagged_and_keeps_state():
     env = arena.make(ENV, max_steps=5)
     env.reset(seed=2)
     key = env.infos["player_0"]["state_key"]
@@ -91,11 +91,30 @@ def test_inadmissible_command_answers_nothing_happens_and_keeps_state():
         env.step(junk)
         info = env.infos["player_0"]
         assert info["feedback"] == NOTHING and info["admissible"] is False
+        assert "not an admissible command" in info["invalid_move"]
         assert info["state_key"] == key and true_state(env) == state
         assert info["turn"] == step  # the step is used
         assert not env.terminations["player_0"]  # never a forfeit
     assert env.observe("player_0")["text"].count(NOTHING) >= 3
-    assert env.unwrapped.invalid_counts["player_0"] == 3 and "invalid_move" not in env.infos["player_0"]
+    assert env.unwrapped.invalid_counts["player_0"] == 3
+    env.step(env.infos["player_0"]["legal_actions"][0])
+    assert "invalid_move" not in env.infos["player_0"] and env.infos["player_0"]["admissible"] is True
+
+
+def test_inadmissible_commands_use_steps_toward_truncation():
+    env = arena.make(ENV, max_steps=3)
+    env.reset(seed=2)
+    for _ in range(3):
+        env.step("dance")
+    assert env.truncations["player_0"] and env.unwrapped.invalid_counts["player_0"] == 3
+
+
+def test_spiral_rule_ends_the_episode_on_an_inadmissible_command():
+    env = arena.make(ENV, num_agents=2, invalid_rule="spiral")
+    env.reset(seed=2)
+    env.step("dance")
+    assert env.unwrapped.finished and all(env.terminations.values())
+    assert env.unwrapped.returns == {"player_0": -1.5, "player_1": 0.5}
 
 
 def test_commands_are_matched_after_whitespace_and_case_normalisation():
@@ -260,16 +279,65 @@ def _run(seed: int, choices: list[int], num_agents: int = 1):
 _choices = st.lists(st.integers(-1, 40), min_size=1, max_size=25)
 
 
-@given(seed=st.integers(0, 5), a=_choices, b=_choices, num_agents=st.sampled_from([1, 2]))
-def test_equal_state_keys_iff_equal_states_and_equal_legal_actions(seed, a, b, num_agents):
-    _, trace_a = _run(seed, a, num_agents)
-    _, trace_b = _run(seed, b, num_agents)
+@given(seed=st.integers(0, 5), a=_choices, b=_choices)
+def test_equal_state_keys_mean_equal_states_and_equal_legal_actions(seed, a, b):
+    """One agent, one seed: the key is what the agent's commands revealed, which fixes the true state."""
+    _, trace_a = _run(seed, a)
+    _, trace_b = _run(seed, b)
     steps = trace_a + trace_b
     for key_1, state_1, legal_1 in steps:
         for key_2, state_2, legal_2 in steps:
-            assert (key_1 == key_2) == (state_1 == state_2)
             if key_1 == key_2:
-                assert legal_1 == legal_2
+                assert state_1 == state_2 and legal_1 == legal_2
+
+
+def test_state_key_tells_apart_what_the_agent_has_seen():
+    """Same true state, different knowledge: having looked inside a receptacle is another situation."""
+    for seed in range(30):
+        env = arena.make(ENV)
+        env.reset(seed=seed)
+        goes = [a for a in env.infos["player_0"]["legal_actions"] if a.startswith("go to")]
+        env.step(goes[0])
+        box = goes[0][len("go to ") :]
+        if f"open {box}" in env.infos["player_0"]["legal_actions"]:
+            break
+    else:
+        raise AssertionError("no seed starts next to an openable receptacle")
+    for command in (f"open {box}", f"close {box}", goes[1]):
+        env.step(command)
+    direct = arena.make(ENV)
+    direct.reset(seed=seed)
+    direct.step(goes[1])
+    assert true_state(env) == true_state(direct)
+    assert env.infos["player_0"]["state_key"] != direct.infos["player_0"]["state_key"]
+
+
+@given(
+    seed=st.integers(0, 5),
+    mine=st.lists(st.integers(0, 40), min_size=1, max_size=8),
+    partner_a=st.lists(st.integers(0, 40), min_size=8, max_size=8),
+    partner_b=st.lists(st.integers(0, 40), min_size=8, max_size=8),
+)
+def test_two_agent_key_ignores_what_the_partner_did_unseen(seed, mine, partner_a, partner_b):
+    """Issue 21: player_0's key must not change because player_1 moved, looked or talked."""
+
+    def keys(partner: list[int]) -> list[str]:
+        env = arena.make(ENV, num_agents=2, max_steps=50)
+        env.reset(seed=seed)
+        seen = []
+        for k, choice in enumerate(mine):
+            if not env.agents:
+                break
+            seen.append(env.infos["player_0"]["state_key"])
+            legal = env.infos["player_0"]["legal_actions"]
+            env.step(legal[choice % len(legal)])
+            if not env.agents:
+                break
+            unseen = [c for c in env.infos["player_1"]["legal_actions"] if c.split()[0] in ("go", "look", "inventory")]
+            env.step("say hi" if partner[k] % 5 == 0 else unseen[partner[k] % len(unseen)])
+        return seen
+
+    assert keys(partner_a) == keys(partner_b)
 
 
 def _prefix_to(seed: int, choices: list[int], upto: int):
@@ -337,7 +405,7 @@ def test_cooperative_agents_see_their_own_feedback_and_shared_messages():
         text = env.observe(agent)["text"]
         assert "[player_1] the apple is in fridge 1" in text
         assert not any(line.startswith("[game] FORGED") for line in text.splitlines())
-    assert env.infos["player_0"]["state_key"] == env.infos["player_1"]["state_key"]
+    assert env.infos["player_0"]["answer"]["syntax"].startswith("one admissible command, or say <message>")
 
 
 def test_cooperative_truncation_counts_steps_per_agent():

@@ -75,7 +75,7 @@ def test_errors_are_one_line(tmp_path, capsys, monkeypatch, args, needle):
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
-def test_failing_agent_is_reported_not_fatal(tmp_path, capsys):
-    db = str(tmp_path / "l.db")
-    code, _out, err = run_cli(capsys, "eval", "kuhn-poker-v0", "--agent", "x=nosuchagent", "--db", db, "--games", "1")
-    assert code == 2 and "every match failed" in err and "unknown agent" in err
+def test_unknown_agent_is_refused_before_any_match(tmp_path, capsys):
+    db = tmp_path / "l.db"
+    code, _out, err = run_cli(capsys, "eval", "kuhn-poker-v0", "--agent", "x=nosuchagent", "--db", str(db), "-n", "1")
+    assert code == 2 and err.startswith("error: unknown agent 'nosuchagent'") and not db.exists()

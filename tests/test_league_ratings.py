@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from rich.console import Console
 
 from arena.league.exploitability import agent_exploitability, agent_policy
 from arena.league.ratings import (
@@ -161,3 +163,26 @@ def test_kuhn_exploitability_of_scripted_equilibrium_is_zero_and_uniform_is_not(
     uniform = agent_exploitability("tests.test_league_ratings:UniformKuhn")
     assert uniform == pytest.approx(0.4583333, abs=1e-6)  # OpenSpiel's value for the uniform policy
     assert agent_policy(UniformKuhn())["K:b"] == {"[call]": 0.5, "[fold]": 0.5}
+
+
+def test_tiny_or_one_sided_records_get_no_zero_width_interval():
+    from arena.league.leaderboard import compute, json_text, markdown, rich_table
+
+    def record(seed: int, a_wins: bool) -> MatchRecord:
+        returns = {"player_0": 1.0, "player_1": -1.0} if a_wins else {"player_0": -1.0, "player_1": 1.0}
+        return MatchRecord(
+            key=f"k{seed}", env_id="x-v0", seed=seed, agents={"player_0": "a", "player_1": "b"},
+            specs={"player_0": "random", "player_1": "random"}, roles={}, returns=returns,
+            winners=["player_0" if a_wins else "player_1"],
+        )  # fmt: skip
+
+    five_nil = compute("x-v0", [record(s, True) for s in range(5)], bootstrap=50, exploitability=False)
+    assert [r.ci_note for r in five_nil.rows] == ["too few games", "too few games"]
+    text = Console(width=100, record=True)
+    text.print(rich_table(five_nil))
+    assert "too few games" in text.export_text() and not re.search(r"(\d+)–\1\b", text.export_text())
+    assert '"ci_low": null' in json_text([five_nil]) and "too few games" in markdown(five_nil)
+    sweep = compute("x-v0", [record(s, True) for s in range(40)], bootstrap=50, exploitability=False)
+    assert [r.ci_note for r in sweep.rows] == ["no losses: unbounded", "no wins: unbounded"]
+    mixed = compute("x-v0", [record(s, s % 3 != 0) for s in range(40)], bootstrap=50, exploitability=False)
+    assert all(r.ci_note is None and r.high - r.low > 1 for r in mixed.rows)

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from arena.agents.answers import Answer, extract_answer, format_answer
-from arena.agents.backends.base import ChatPrompt, Completion, PolicyBackend, SamplingParams, Scored
+from arena.agents.backends.base import ChatPrompt, Completion, PolicyBackend, SamplingParams, Scored, images_of
 from arena.agents.base import BaseAgent, Info, Observation
 from arena.agents.context import PromptBudget, fit_observation, max_model_len
 from arena.agents.prompts import answer_spec, default_max_new_tokens, system_prompt_for, turn_instructions
@@ -51,10 +51,13 @@ class ActionTrace:
 
     ``prompt_ids`` / ``completion_ids`` are the exact tokens; ``logprobs[i]`` is the behaviour logprob of
     ``completion_ids[i]`` (raw model, temperature 1) at policy ``version``. In constrained mode the
-    completion is the formatted reply of the chosen legal action and ``legal_probs`` holds the
-    softmax over legal actions that it was chosen from (argmax or sampled). ``text`` is the whole reply
-    (reasoning included: for training and ``--reveal`` spectators only); ``action`` is what the game
-    receives: the answer's content, or an :class:`~arena.core.InvalidReply` when the reply has none.
+    completion is the formatted reply of the chosen legal action, ``legal_probs`` holds the softmax
+    over legal actions that it was chosen from (argmax or sampled), ``alternatives`` the token ids of
+    every legal reply (in legal order) and ``chosen`` the index played, so that a trainer can recompute
+    that same distribution. ``text`` is the whole reply (reasoning included: for training and
+    ``--reveal`` spectators only); ``action`` is what the game receives: the answer's content, or an
+    :class:`~arena.core.InvalidReply` when the reply has none. ``images`` are the prompt's images (visual
+    games), which a trainer must feed the model again to recompute the logprobs.
     """
 
     action: Answer
@@ -65,6 +68,9 @@ class ActionTrace:
     version: int
     legal_probs: dict[str, float] | None = None
     finish_reason: str = "stop"
+    alternatives: list[list[int]] | None = None
+    chosen: int = -1
+    images: list[Any] = field(default_factory=list)
 
 
 def _softmax(values: Sequence[float]) -> np.ndarray:
@@ -206,9 +212,10 @@ class LLMAgent(BaseAgent):
         traces: list[ActionTrace] = []
         gi = si = 0
         version = int(getattr(self.backend, "version", 0))
-        for _obs, info in requests:
+        for obs, info in requests:
+            images = self._prompt_images(obs, info)
             if not self._uses_scoring(info):
-                traces.append(self._generated(completions[gi], version))
+                traces.append(self._generated(completions[gi], version, images))
                 gi += 1
                 continue
             legal = [str(a) for a in info["legal_actions"]]
@@ -226,11 +233,14 @@ class LLMAgent(BaseAgent):
                     [float(x) for x in chosen.logprobs],
                     version,
                     {a: float(p) for a, p in zip(legal, probs, strict=True)},
+                    alternatives=[list(s.continuation_ids) for s in group],
+                    chosen=k,
+                    images=images,
                 )
             )
         return traces
 
-    def _generated(self, c: Completion, version: int) -> ActionTrace:
+    def _generated(self, c: Completion, version: int, images: list[Any] | None = None) -> ActionTrace:
         """The trace of a generated reply: its move under the answer policy, the whole reply kept."""
         return ActionTrace(
             self.parse(c.text, c.finish_reason),
@@ -241,7 +251,14 @@ class LLMAgent(BaseAgent):
             version,
             None,
             c.finish_reason,
+            images=images or [],
         )
+
+    def _prompt_images(self, observation: Observation, info: Info) -> list[Any]:
+        """The images of this decision's prompt (only built again when the observation has an image)."""
+        if not (isinstance(observation, dict) and observation.get("image") is not None):
+            return []
+        return images_of(self.build_prompt(observation, info))
 
     # -- agent API ---------------------------------------------------------------------------------
     def act_batch_traced(self, requests: Sequence[tuple[Observation, Info]]) -> list[ActionTrace]:
@@ -366,12 +383,42 @@ def agent_from_spec(
     parsed = parse_agent_spec(spec)
     if backend is None:
         backend = load_backend(parsed.model, parsed.backend, **parsed.backend_options)
-    sampling = SamplingParams(**{"max_new_tokens": default_max_new_tokens(env_id), **parsed.sampling})
+    trained_agent, trained_sampling = checkpoint_policy(parsed.model, env_id)
+    # explicit spec keys win over the checkpoint's policy.json, which wins over the game's default budget
+    sampling = SamplingParams(
+        **{"max_new_tokens": default_max_new_tokens(env_id), **trained_sampling, **parsed.sampling}
+    )
     if sampling.seed is None and seed is not None:
         sampling = replace(sampling, seed=seed)
-    kwargs = dict(parsed.agent)
+    kwargs = {**trained_agent, **parsed.agent}
     kwargs.setdefault("name", f"llm:{parsed.model}")
     return LLMAgent(backend, env_id=env_id, sampling=sampling, seed=seed, **kwargs)
+
+
+POLICY_FILE = "policy.json"
+
+
+def checkpoint_policy(model: str, env_id: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """How a trained checkpoint plays, from the ``policy.json`` the trainer writes next to its weights:
+    ``(agent kwargs, sampling kwargs)`` -- answer format, think prefix, constrained (for the games it
+    was trained constrained on) and ``max_new_tokens`` (one number, or per game). Empty without the file."""
+    import json
+    from pathlib import Path
+
+    path = Path(model).expanduser() / POLICY_FILE
+    if not path.is_file():
+        return {}, {}
+    try:
+        policy = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ArenaError(f"{path}: unreadable ({err})") from None
+    agent: dict[str, Any] = {k: str(policy[k]) for k in ("answer_format", "think") if isinstance(policy.get(k), str)}
+    if isinstance(policy.get("constrained"), list):
+        agent["constrained"] = env_id in policy["constrained"]
+    tokens = policy.get("max_new_tokens")
+    tokens = tokens.get(env_id) if isinstance(tokens, dict) else tokens
+    sampling = {"max_new_tokens": tokens} if isinstance(tokens, int) and tokens > 0 else {}
+    return agent, sampling
 
 
 def sequence_logprob(logprobs: Sequence[float]) -> float:

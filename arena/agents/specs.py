@@ -7,6 +7,9 @@
 from __future__ import annotations
 
 import importlib
+import inspect
+import re
+from pathlib import Path
 from typing import Any
 
 from arena.agents.base import Agent
@@ -56,21 +59,87 @@ def make_agent(agent_spec: str, env_id: str, seed: int | None = None) -> Agent:
     raise ArenaError(f"unknown agent {agent_spec!r} for {env_id}; choose one of: {choices}")
 
 
-def parse_seat_specs(items: list[str], possible_agents: list[str]) -> dict[str, str]:
-    """Turn CLI ``--agent player_0=scripted`` items into ``{seat: spec}``; unnamed seats default to random.
-    A bare spec (no ``=``) fills the next free seat in order."""
+def check_agent_spec(agent_spec: str, env_id: str) -> None:
+    """Raise :class:`ArenaError` (one line) when ``make_agent(agent_spec, env_id)`` would fail on the spec
+    itself, without building the agent: nothing is loaded, so every seat can be checked before any work."""
+    text = agent_spec.strip()
+    kind, _, rest = text.partition(":")
+    if kind == "llm":
+        if not rest:
+            raise ArenaError("llm agents need a model: llm:PATH_OR_NAME[,backend=transformers|vllm|openai,...]")
+        _check_llm_spec(rest)
+        return
+    if (kind in ("random", "human") and not rest) or text in env_spec(env_id).agents:
+        return
+    if ":" in text and "." in kind:
+        if not callable(_load(text)):
+            raise ArenaError(f"agent {text!r} is not a class or factory")
+        return
+    choices = ", ".join([*available_agents(env_id), "llm:PATH", "module:Class"])
+    raise ArenaError(f"unknown agent {text!r} for {env_id}; choose one of: {choices}")
+
+
+def _check_llm_spec(rest: str) -> None:
+    """The llm spec parses, its backend accepts every option given, and a local model path exists."""
+    from arena.agents import backends
+    from arena.agents.llm import parse_agent_spec
+
+    parsed = parse_agent_spec(rest)
+    classes = {
+        "transformers": "arena.agents.backends.transformers_backend:TransformersBackend",
+        "vllm": "arena.agents.backends.vllm_backend:VLLMBackend",
+        "openai": "arena.agents.backends.openai_backend:OpenAIBackend",
+    }
+    if parsed.backend not in classes:
+        raise ArenaError(f"unknown backend {parsed.backend!r}; choose one of {', '.join(backends.BACKENDS)}")
+    params = list(inspect.signature(_load(classes[parsed.backend]).__init__).parameters.values())[2:]
+    if not any(p.kind is p.VAR_KEYWORD for p in params):
+        valid = [p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        unknown = sorted(set(parsed.backend_options) - set(valid))
+        if unknown:
+            raise ArenaError(
+                f"llm spec {rest!r}: unknown option(s) {', '.join(unknown)}; the {parsed.backend} backend takes "
+                f"{', '.join(valid)} (agent options: constrained, sample, answer_format, name, system_prompt, "
+                "show_legal, think; sampling: temperature, top_p, max_new_tokens, seed, stop)"
+            )
+    model = Path(parsed.model).expanduser()
+    looks_local = (
+        parsed.model.startswith((".", "/", "~"))
+        or model.exists()
+        or (str(model.parent) != "." and model.parent.is_dir())
+    )
+    if parsed.backend == "transformers" and looks_local and not (model / "config.json").exists():
+        raise ArenaError(
+            f"no model directory at {parsed.model} (one with config.json, e.g. from `arena model init-tiny`)"
+        )
+
+
+_SEAT_NAME = re.compile(r"[A-Za-z_][\w-]*")
+
+
+def parse_seat_specs(items: list[str], possible_agents: list[str], default: str = "random") -> dict[str, str]:
+    """Turn CLI ``--agent player_0=scripted`` items into ``{seat: spec}``; unnamed seats get ``default``.
+    A bare spec (no ``=``) fills the next free seat in order. A seat named twice, an unknown seat or a
+    seat with no spec is an error."""
     seats: dict[str, str] = {}
     bare: list[str] = []
     for item in items:
         seat, sep, spec_text = item.partition("=")
-        if sep and seat in possible_agents:
-            seats[seat] = spec_text
-        elif sep and seat.startswith("player_"):
-            raise ArenaError(f"unknown seat {seat!r}; seats are {', '.join(possible_agents)}")
+        seat = seat.strip()
+        if item.strip() in possible_agents:
+            raise ArenaError(f"--agent {item.strip()} needs a spec: {item.strip()}=SPEC, e.g. {item.strip()}=random")
+        if sep and _SEAT_NAME.fullmatch(seat):
+            if seat not in possible_agents:
+                raise ArenaError(f"unknown seat {seat!r}; seats are {', '.join(possible_agents)}")
+            if seat in seats:
+                raise ArenaError(f"seat {seat} is given twice (--agent {seat}={seats[seat]}, --agent {item})")
+            if not spec_text.strip():
+                raise ArenaError(f"--agent {item} needs a spec after '='")
+            seats[seat] = spec_text.strip()
         else:
             bare.append(item)
     free = [a for a in possible_agents if a not in seats]
     if len(bare) > len(free):
         raise ArenaError(f"{len(bare)} agents given for {len(free)} free seats")
     seats.update(zip(free, bare, strict=False))
-    return {a: seats.get(a, "random") for a in possible_agents}
+    return {a: seats.get(a, default) for a in possible_agents}

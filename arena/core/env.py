@@ -8,13 +8,19 @@ A game subclass describes its rules through a few hooks (``_setup``, ``_play``, 
 * actions (:mod:`arena.core.actions`): text of any size reaches ``_play`` cleaned and clipped; a
   non-text action raises ``ArenaError`` before anything changes;
 * the invalid-move rule: a private warning and a retry (``invalid_retries``, default 1), then the
-  game's penalty (``_on_invalid_exhausted``; forfeit by default in two-player games);
+  game's penalty (``_on_invalid_exhausted``; forfeit by default in two-player games), or SPIRAL's
+  rule with ``invalid_rule="spiral"`` (see :mod:`arena.core.episode`);
 * termination (the game ended) vs truncation (``max_turns`` valid moves were played);
-* ``infos[agent]``: ``legal_actions`` for the acting agent, ``invalid_move`` after an invalid action,
-  ``role`` (what ``told_role`` says the agent knows), ``turn`` (how many valid moves *this* agent has
-  made: the game's total would count moves the agent may not see, such as Werewolf's night actions)
-  and the game's own keys for that agent only. Every value must follow from what the agent observed;
-  ``arena.core.conformance.check_info_secrecy`` tests it;
+* eliminated players (``eliminate``) stay in ``agents``, never selected, with
+  ``infos[agent]["eliminated"] = True``, until the game ends: then every agent is terminated and takes
+  its dead step, so the end-of-game payout reaches eliminated players through ``last()`` too;
+* ``infos[agent]``: for the acting agent ``legal_actions`` (finite move sets), ``answer`` (how to
+  reply, :mod:`arena.core.answers`) and ``state_key`` (:mod:`arena.core.keys`); ``invalid_move``
+  after an invalid action; ``role`` and the game's own keys for that agent only;
+* ``infos[agent]["role"]`` is what ``told_role`` says the agent knows, ``infos[agent]["turn"]`` how
+  many valid moves *this* agent has made (the game's total would count moves the agent may not see,
+  such as Werewolf's night actions); every value must follow from what the agent observed
+  (``arena.core.conformance.check_info_secrecy`` tests it);
 * seeding: one ``np.random.Generator`` created in ``reset(seed)``;
 * transcript events and ``render_mode="ansi"``.
 
@@ -31,6 +37,7 @@ from pettingzoo import AECEnv
 
 from arena.core.episode import EpisodeBook
 from arena.core.errors import ArenaError
+from arena.core.infos import LazyInfos
 from arena.core.replies import InvalidReply
 
 
@@ -50,6 +57,7 @@ class TextGameEnv(EpisodeBook, AECEnv):
         *,
         max_turns: int | None = None,
         invalid_retries: int = 1,
+        invalid_rule: str = "default",
         render_mode: str | None = None,
     ) -> None:
         super().__init__()
@@ -57,7 +65,7 @@ class TextGameEnv(EpisodeBook, AECEnv):
             raise ArenaError(f"max_turns must be a positive integer or None, got {max_turns!r}")
         if not isinstance(invalid_retries, int) or invalid_retries < 0:
             raise ArenaError(f"invalid_retries must be a non-negative integer, got {invalid_retries!r}")
-        self._init_book(num_players, render_mode)
+        self._init_book(num_players, render_mode, invalid_rule)
         self.max_turns = max_turns
         self.invalid_retries = invalid_retries
 
@@ -82,17 +90,26 @@ class TextGameEnv(EpisodeBook, AECEnv):
     def _on_truncation(self) -> None:
         """Pay anything owed when ``max_turns`` cuts the game short (default: nothing)."""
 
+    def _truncation_info(self) -> dict[str, Any]:
+        """End-of-game infos when ``max_turns`` cuts the game short (default: none)."""
+        return {}
+
     # -- PettingZoo API ----------------------------------------------------------------------------
     def reset(self, seed: int | None = None, options: dict | None = None) -> None:
         self._start_episode(seed)
         self.agents = list(self.possible_agents)
-        self.rewards = {a: 0.0 for a in self.agents}
-        self._cumulative_rewards = {a: 0.0 for a in self.agents}
-        self.terminations = {a: False for a in self.agents}
-        self.truncations = {a: False for a in self.agents}
-        self.infos: dict[str, dict[str, Any]] = {a: {} for a in self.agents}
-        self._invalid_streak = {a: 0 for a in self.agents}
-        self._moves_made = {a: 0 for a in self.agents}
+        self.rewards = dict.fromkeys(self.agents, 0.0)
+        self._cumulative_rewards = dict.fromkeys(self.agents, 0.0)
+        self.terminations = dict.fromkeys(self.agents, False)
+        self.truncations = dict.fromkeys(self.agents, False)
+        if isinstance(getattr(self, "infos", None), LazyInfos):
+            self.infos.freeze()  # a caller may still hold last episode's infos: they keep its values
+        self.infos: dict[str, dict[str, Any]] = LazyInfos(self._info, self.agents)
+        self._invalid_moves: dict[str, str] = {}  # agent -> reason of its last move, until it moves again
+        self._next_prompt: tuple[str, str] | None = None  # (acting agent, its prompt) once rendered
+        self._invalid_streak = dict.fromkeys(self.agents, 0)
+        self.eliminated: dict[str, str] = {}  # agent -> reason, in order of elimination
+        self._moves_made = dict.fromkeys(self.agents, 0)
         self._skip_agent_selection = None
         self.agent_selection = self.agents[0]
         self._setup()
@@ -100,14 +117,14 @@ class TextGameEnv(EpisodeBook, AECEnv):
         self._after_move()
 
     def observe(self, agent: str) -> dict[str, Any]:
-        self._require_reset()
-        prompt = ""
-        if agent == self.agent_selection and self._is_live(agent):
-            prompt = self._prompt(agent)
+        if not self._ready:
+            self._require_reset()
+        prompt = self._acting_prompt(agent) if agent == self.agent_selection and self._is_live(agent) else ""
         return self._observation(agent, prompt)
 
     def step(self, action: Any) -> None:
-        self._require_reset()
+        if not self._ready:
+            self._require_reset()
         agent = self.agent_selection
         if agent not in self.terminations:
             raise ArenaError("the episode is over: call reset()")
@@ -117,24 +134,34 @@ class TextGameEnv(EpisodeBook, AECEnv):
         text = self._coerce_action(action, agent)  # ArenaError for a non-text action, before any change
         self._cumulative_rewards[agent] = 0.0
         self._clear_rewards()
-        self.infos[agent].pop("invalid_move", None)
+        self._next_prompt = None
+        if self._invalid_moves:
+            self._invalid_moves.pop(agent, None)
         if isinstance(text, InvalidReply):  # a reply with no move: nothing reaches the rules
-            self.transcript.record("action", agent=agent, text="", turn=self.turn)
+            event = {"event": "action", "agent": agent, "text": "", "turn": self.turn}
+            self.transcript.append(event)
             reason: str | None = text.clean_reason()
         else:
-            self.transcript.record("action", agent=agent, text=text, turn=self.turn)
+            event = {"event": "action", "agent": agent, "text": text, "turn": self.turn}
+            self.transcript.append(event)
             reason = self._play(agent, text)
         if reason is None:
             self._invalid_streak[agent] = 0
-            self._moves_made[agent] += 1
-            self.turn += 1
+            self.count_move(agent)
         else:
+            event["invalid"] = str(reason)
             self._handle_invalid(agent, str(reason))
         if not self.finished and self.max_turns is not None and self.turn >= self.max_turns:
             self._truncate()
         self._after_move()
 
     # -- helpers for game code ---------------------------------------------------------------------
+    def count_move(self, agent: str) -> None:
+        """Count a move by ``agent`` toward ``max_turns`` and its ``infos[agent]["turn"]``. The base class
+        counts every valid move; a game whose invalid moves still use a turn (household) calls it too."""
+        self._moves_made[agent] += 1
+        self.turn += 1
+
     def set_turn(self, agent: str) -> None:
         """Make ``agent`` the one to act next."""
         if agent not in self.possible_agents:
@@ -183,22 +210,28 @@ class TextGameEnv(EpisodeBook, AECEnv):
         self.end_game(f"{agent} forfeits after repeated invalid moves ({reason})", winners=others, rewards=rewards)
 
     def eliminate(self, agent: str, reason: str = "") -> None:
-        """Remove ``agent`` from play mid-game (it receives its dead step next, as PettingZoo expects).
-        The game must then ``set_turn`` to a live agent if ``agent`` was to act."""
-        if agent in self.terminations and not self.terminations[agent]:
-            self.terminations[agent] = True
+        """Take ``agent`` out of play mid-game. It stays in ``agents`` and is never selected again; when
+        the game ends it is terminated with the others, so its final reward reaches it through
+        ``last()``. The game must then ``set_turn`` to a live agent if ``agent`` was to act."""
+        if self._is_live(agent):
+            self.eliminated[agent] = reason
             self.transcript.record("eliminated", agent=agent, reason=reason, turn=self.turn)
 
     # -- internals ---------------------------------------------------------------------------------
     def _is_live(self, agent: str) -> bool:
-        return agent in self.terminations and not (self.terminations[agent] or self.truncations[agent])
+        return (
+            agent in self.terminations
+            and not (self.terminations[agent] or self.truncations[agent])
+            and agent not in self.eliminated
+        )
 
     def _handle_invalid(self, agent: str, reason: str) -> None:
         self.invalid_counts[agent] += 1
         self._invalid_streak[agent] += 1
-        self.transcript.events[-1]["invalid"] = reason
-        self.infos[agent]["invalid_move"] = reason
-        if self._invalid_streak[agent] <= self.invalid_retries:
+        self._invalid_moves[agent] = reason
+        if self.invalid_rule == "spiral":
+            self.pay_spiral_penalty([agent], reason)
+        elif self._invalid_streak[agent] <= self.invalid_retries:
             left = self.invalid_retries - self._invalid_streak[agent] + 1
             self.tell(agent, f"Invalid move: {reason} Try again ({left} attempt(s) left).", kind="warning")
             self.agent_selection = agent
@@ -210,34 +243,44 @@ class TextGameEnv(EpisodeBook, AECEnv):
         self._on_truncation()
         self.end_reason = f"turn limit ({self.max_turns}) reached"
         self.finished = True
-        self._final_info = {}
+        self._final_info = dict(self._truncation_info())
         self.say(f"Game over: {self.end_reason}", kind="result")
         for agent in self.agents:
             self.truncations[agent] = True
         self.transcript.record(
-            "end", reason=self.end_reason, winners=self.winners, returns=dict(self.returns), truncated=True, info={}
+            "end",
+            reason=self.end_reason,
+            winners=self.winners,
+            returns=dict(self.returns),
+            truncated=True,
+            info=self._final_info,
         )
 
     def _after_move(self) -> None:
-        """Refresh infos, record the next prompt, and queue dead agents for their final step."""
+        """The move is complete: infos are rebuilt when next read, the next prompt is recorded, and dead
+        agents are queued for their final step."""
         self._accumulate_rewards()
         acting = self.agent_selection
-        for agent in self.agents:
-            info: dict[str, Any] = {"role": self.told_role(agent), "turn": self._moves_made[agent]}
-            if "invalid_move" in self.infos.get(agent, {}):
-                info["invalid_move"] = self.infos[agent]["invalid_move"]
-            info.update(self._extra_info(agent))
-            if self.finished:
-                info.update(self._final_info)
-            elif agent == acting and self._is_live(agent):
-                legal = self.legal_actions(agent)
-                if legal is not None:
-                    info["legal_actions"] = legal
-            self.infos[agent] = info
+        self._info_actor = acting  # infos are built as of now, before dead agents take the selection
+        self.infos.refresh()
         if self._is_live(acting):
-            self.transcript.record("prompt", agent=acting, text=self._prompt(acting), turn=self.turn)
-        if any(self.terminations[a] or self.truncations[a] for a in self.agents):
+            prompt = self._prompt(acting)
+            self._next_prompt = (acting, prompt)
+            self.transcript.append({"event": "prompt", "agent": acting, "text": prompt, "turn": self.turn})
+        if any(self.terminations.values()) or any(self.truncations.values()):  # keyed by self.agents
             self._deads_step_first()
+
+    def _acting_prompt(self, agent: str) -> str:
+        """``_prompt(agent)`` of the acting agent, rendered once per move (the transcript and ``observe``
+        share it)."""
+        if self._next_prompt is None or self._next_prompt[0] != agent:
+            self._next_prompt = (agent, self._prompt(agent))
+        return self._next_prompt[1]
+
+    def _info(self, agent: str) -> dict[str, Any]:
+        """``infos[agent]`` as of the last completed move (see :mod:`arena.core.infos`)."""
+        acting = agent == self._info_actor and self._is_live(agent)
+        return self._agent_info(agent, self._moves_made[agent], self._invalid_moves.get(agent), acting)
 
 
 class SimultaneousPhase:

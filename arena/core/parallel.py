@@ -4,9 +4,13 @@ Each ``step(actions)`` is one simultaneous move by every live agent. Game code i
 ``_setup`` and ``_play_round(actions) -> {agent: invalid reason}`` and uses the same helpers as
 turn-based games (``say``, ``tell``, ``reward``, ``end_game``). Invalid moves cannot be retried
 without stalling everyone else, so the rule here is: a private warning, and the game's documented
-default move (``_default_move``) is played in its place. ``max_turns`` counts rounds (steps), and so
+default move is played in its place (``invalid_rule="spiral"``: the round is played that way, then
+SPIRAL's penalty ends the game, see :mod:`arena.core.episode`). ``max_turns`` counts rounds (steps), and so
 does ``infos[agent]["turn"]`` (every live agent takes part in, and sees, every round). Actions follow
 :mod:`arena.core.actions`: a non-text action raises ``ArenaError`` before the round changes anything.
+Every live agent acts each step, so each one's infos carry ``answer`` and ``state_key`` (and
+``legal_actions`` for finite move sets). Eliminated agents stay in ``agents`` until the game ends
+(their actions are ignored, ``infos[agent]["eliminated"]`` is True), so the final payout reaches them.
 
 The AEC form is PettingZoo's ``parallel_to_aec`` conversion, refusing a non-text action at its sender's
 step (:class:`~arena.core.actions.TextParallelToAEC`; ``arena.make`` applies it).
@@ -34,10 +38,17 @@ class TextParallelEnv(EpisodeBook, ParallelEnv):
         "is_parallelizable": True,
     }
 
-    def __init__(self, num_players: int, *, max_turns: int | None = None, render_mode: str | None = None) -> None:
+    def __init__(
+        self,
+        num_players: int,
+        *,
+        max_turns: int | None = None,
+        invalid_rule: str = "default",
+        render_mode: str | None = None,
+    ) -> None:
         if max_turns is not None and (not isinstance(max_turns, int) or max_turns < 1):
             raise ArenaError(f"max_turns must be a positive integer or None, got {max_turns!r}")
-        self._init_book(num_players, render_mode)
+        self._init_book(num_players, render_mode, invalid_rule)
         self.max_turns = max_turns
 
     # -- hooks -------------------------------------------------------------------------------------
@@ -64,15 +75,15 @@ class TextParallelEnv(EpisodeBook, ParallelEnv):
         self.rewards = {a: 0.0 for a in self.agents}
         self._invalid: dict[str, str] = {}
         self._final_info: dict[str, Any] = {}
-        self._terminated: set[str] = set()
+        self.eliminated: dict[str, str] = {}  # agent -> reason, in order of elimination
         self._setup()
         self._publish_headers()
-        self._record_prompts()
-        return self._observations(), self._infos()
+        prompts = self._record_prompts()
+        return {a: self._observation(a, prompts.get(a, "")) for a in self.agents}, self._infos()
 
     def observe(self, agent: str) -> dict[str, Any]:
         self._require_reset()
-        return self._observation(agent, self._prompt(agent) if agent in self.agents else "")
+        return self._observation(agent, self._prompts.get(agent, "") if self._acting(agent) else "")
 
     def step(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
         self._require_reset()
@@ -80,9 +91,10 @@ class TextParallelEnv(EpisodeBook, ParallelEnv):
             raise ArenaError("the episode is over: call reset()")
         if not isinstance(actions, Mapping):
             raise ArenaError(f"actions must be a mapping {{agent: text}}, got {type(actions).__name__}")
-        live = list(self.agents)
+        present = list(self.agents)
+        live = [a for a in present if a not in self.eliminated]
         coerced = {a: self._coerce_action(actions.get(a), a) for a in live}  # ArenaError before any change
-        self.rewards = {a: 0.0 for a in live}
+        self.rewards = {a: 0.0 for a in present}
         no_move = {a: r.clean_reason() for a, r in coerced.items() if isinstance(r, InvalidReply)}
         texts = {a: r if isinstance(r, str) else "" for a, r in coerced.items()}
         for agent in live:
@@ -92,6 +104,8 @@ class TextParallelEnv(EpisodeBook, ParallelEnv):
         for agent, reason in self._invalid.items():
             self.invalid_counts[agent] += 1
             self.tell(agent, f"Invalid move: {reason} The default move was played for you.", kind="warning")
+        if self._invalid and self.invalid_rule == "spiral":
+            self.pay_spiral_penalty(list(self._invalid), "; ".join(self._invalid.values()))
         self.turn += 1
         truncated = False
         if not self.finished and self.max_turns is not None and self.turn >= self.max_turns:
@@ -103,15 +117,13 @@ class TextParallelEnv(EpisodeBook, ParallelEnv):
             self.transcript.record(
                 "end", reason=self.end_reason, winners=self.winners, returns=dict(self.returns), truncated=True, info={}
             )
-        terminations = {a: (self.finished and not truncated) or a in self._terminated for a in live}
-        truncations = {a: truncated for a in live}
-        rewards = {a: self.rewards[a] for a in live}
-        observations = {a: self._observation(a, "") for a in live}
-        infos = self._infos(live)
-        self.agents = [a for a in live if not (terminations[a] or truncations[a])]
-        if self.agents:
-            self._record_prompts()
-            observations.update(self._observations())
+        terminations = {a: self.finished and not truncated for a in present}
+        truncations = {a: truncated for a in present}
+        rewards = {a: self.rewards[a] for a in present}
+        infos = self._infos(present)
+        self.agents = [a for a in present if not (terminations[a] or truncations[a])]
+        prompts = self._record_prompts()
+        observations = {a: self._observation(a, prompts.get(a, "")) for a in present}
         return observations, rewards, terminations, truncations, infos
 
     # -- helpers -----------------------------------------------------------------------------------
@@ -138,30 +150,25 @@ class TextParallelEnv(EpisodeBook, ParallelEnv):
         )
 
     def eliminate(self, agent: str, reason: str = "") -> None:
-        """Terminate one agent at the end of this round."""
-        self._terminated.add(agent)
-        self.transcript.record("eliminated", agent=agent, reason=reason, turn=self.turn)
+        """Take one agent out of play from the next round on; it stays in ``agents`` (its actions are
+        ignored) until the game ends, so the final payout reaches it."""
+        if agent in self.agents and agent not in self.eliminated:
+            self.eliminated[agent] = reason
+            self.transcript.record("eliminated", agent=agent, reason=reason, turn=self.turn)
 
     # -- internals ---------------------------------------------------------------------------------
-    def _observations(self) -> dict[str, dict[str, Any]]:
-        return {a: self._observation(a, self._prompt(a)) for a in self.agents}
+    def _acting(self, agent: str) -> bool:
+        return agent in self.agents and agent not in self.eliminated
 
     def _infos(self, agents: list[str] | None = None) -> dict[str, dict[str, Any]]:
-        infos = {}
-        for agent in agents if agents is not None else self.agents:
-            info: dict[str, Any] = {"role": self.told_role(agent), "turn": self.turn}
-            if agent in self._invalid:
-                info["invalid_move"] = self._invalid[agent]
-            info.update(self._extra_info(agent))
-            if self.finished:
-                info.update(self._final_info)
-            else:
-                legal = self.legal_actions(agent)
-                if legal is not None:
-                    info["legal_actions"] = legal
-            infos[agent] = info
-        return infos
+        return {
+            agent: self._agent_info(agent, self.turn, self._invalid.get(agent), agent not in self.eliminated)
+            for agent in (agents if agents is not None else self.agents)
+        }
 
-    def _record_prompts(self) -> None:
-        for agent in self.agents:
-            self.transcript.record("prompt", agent=agent, text=self._prompt(agent), turn=self.turn)
+    def _record_prompts(self) -> dict[str, str]:
+        """Render each acting agent's prompt once for the round: recorded, and shown by observations."""
+        self._prompts = {a: self._prompt(a) for a in self.agents if self._acting(a)}
+        for agent, prompt in self._prompts.items():
+            self.transcript.append({"event": "prompt", "agent": agent, "text": prompt, "turn": self.turn})
+        return self._prompts

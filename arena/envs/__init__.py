@@ -12,7 +12,7 @@ register(
     min_players=2,
     max_players=2,
     kind="competitive",
-    description="TicTacToe on a 3x3 board; perfect information, known optimal play (draw).",
+    description="TicTacToe on a 3x3 board; perfect information.",
     agents={"scripted": "arena.agents.scripted.tictactoe:TicTacToeScripted"},
 )
 register(

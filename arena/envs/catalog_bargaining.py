@@ -14,6 +14,7 @@ register(
         "fair": "arena.agents.scripted.bargaining:FairProposer",
         "hard": "arena.agents.scripted.bargaining:HardBargainer",
     },
+    presets="arena.envs.negotiation:PRESETS",
 )
 register(
     "public-goods-v0",
@@ -36,11 +37,12 @@ register(
     min_players=2,
     max_players=8,
     kind="mixed",
-    description="Sequential public goods after MAC-SPGG; a reward under which full contribution is the unique SPE.",
+    description="Sequential public goods after MAC-SPGG: players contribute in turn, seeing their predecessors.",
     agents={
         "scripted": "arena.agents.scripted.public_goods:ConditionalCooperator",
         "conditional": "arena.agents.scripted.public_goods:ConditionalCooperator",
         "free-rider": "arena.agents.scripted.public_goods:FreeRider",
         "tit-for-tat": "arena.agents.scripted.public_goods:TitForTat",
     },
+    presets="arena.envs.sequential_public_goods:PRESETS",
 )

@@ -4,33 +4,34 @@
 |---|---|
 | Players | 2 |
 | Deck | three cards, J < Q < K; each hand both players ante 1 chip and get one private card |
-| Actions | ``[check]`` or ``[bet]`` when no bet is open; ``[call]`` or ``[fold]`` facing a bet (brackets and case optional) |
+| Actions | ``[check]`` or ``[bet]`` when no bet is open; ``[call]`` or ``[fold]`` facing a bet; ``infos[agent]["answer"]`` is a ``choice`` |
+| Accepted forms | read by :func:`arena.core.parsing.match_choice`: ``[bet]``, ``bet``, ``BET.``, ``**[bet]**``, ``I bet``; a reply naming two actions (``check or bet``) is ambiguous and invalid |
 | Betting | one round, bet size 1: check–check and bet–call go to showdown (high card wins the pot); a fold gives the pot to the bettor |
 | Hands | ``num_hands`` per episode (default 2); the first actor alternates: ``player_0`` acts first in hand 1, ``player_1`` in hand 2, … |
 | Reward | each player's chip gain for a hand (±1 or ±2), paid when the hand ends, so turn-level credit is possible |
-| Invalid move | private warning and one retry (``invalid_retries``), then the offender folds the hand |
+| Invalid move | private warning and one retry (``invalid_retries``), then the offender folds the hand; ``invalid_rule="spiral"``: −1.5 / +0.5 and the game ends at once |
 | Truncation | ``max_turns`` valid actions (default none) |
 
 Payoffs per hand, from the view of the player who acts first (A) against B: check-check → ±1 by
 card; bet-call and check-bet-call → ±2 by card; bet-fold → A +1; check-bet-fold → B +1.
 Each player's observation shows only the current hand (the previous hands' results are summarised
 without card names); a player's card is secret until a showdown reveals it.
+While the game runs, ``infos[agent]`` holds that player's ``card`` (``"J"``, ``"Q"`` or ``"K"``) and the
+hand's betting ``history`` (letters ``k`` check, ``b`` bet, ``c`` call, ``f`` fold); ``state_key``
+digests the information set: own card, betting so far, hand number, chips and previous results.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from arena.core.env import TextGameEnv
 from arena.core.errors import ArenaError
+from arena.core.parsing import match_choice
 
 CARDS = ("J", "Q", "K")
 CARD_NAMES = {"J": "Jack", "Q": "Queen", "K": "King"}
 RANK = {card: i for i, card in enumerate(CARDS)}
-# Matched with fullmatch on stripped text: a leading and a trailing ``\s*`` around optional tokens
-# backtrack quadratically on a long run of spaces (seconds for a 16k-character action).
-_ACTION = re.compile(r"\[?\s*(check|bet|call|fold)\s*\]?", re.IGNORECASE)
 
 RULES = (
     "You are playing Kuhn Poker. The deck has three cards ranked J < Q < K. Each hand, both players "
@@ -41,20 +42,21 @@ RULES = (
 )
 
 
-def parse_action(action: str) -> str | None:
-    match = _ACTION.fullmatch(action.strip())
-    return match.group(1).lower() if match else None
+def _outcomes(hi: int) -> dict[str, tuple[int, int]]:
+    return {"kk": (hi, -hi), "bc": (2 * hi, -2 * hi), "bf": (1, -1), "kbc": (2 * hi, -2 * hi), "kbf": (-1, 1)}
+
+
+_OUTCOMES = {1: _outcomes(1), -1: _outcomes(-1)}  # by whether the first actor holds the higher card
 
 
 def hand_payoff(first_card: str, second_card: str, history: str) -> tuple[int, int] | None:
     """Chip gains (first actor, second actor) for a finished betting ``history`` such as ``"cbc"``
     (c=check/call, b=bet, f=fold written as the action letters), or None while the hand is open."""
-    hi = 1 if RANK[first_card] > RANK[second_card] else -1
-    outcomes = {"kk": (hi, -hi), "bc": (2 * hi, -2 * hi), "bf": (1, -1), "kbc": (2 * hi, -2 * hi), "kbf": (-1, 1)}
-    return outcomes.get(history)
+    return _OUTCOMES[1 if RANK[first_card] > RANK[second_card] else -1].get(history)
 
 
 _LETTER = {"check": "k", "bet": "b", "call": "c", "fold": "f"}
+_ACTIONS = tuple(f"[{a}]" for a in _LETTER)
 
 
 class KuhnPokerEnv(TextGameEnv):
@@ -68,11 +70,14 @@ class KuhnPokerEnv(TextGameEnv):
         num_hands: int = 2,
         max_turns: int | None = None,
         invalid_retries: int = 1,
+        invalid_rule: str = "default",
         render_mode: str | None = None,
     ) -> None:
         if not isinstance(num_hands, int) or num_hands < 1:
             raise ArenaError(f"num_hands must be a positive integer, got {num_hands!r}")
-        super().__init__(2, max_turns=max_turns, invalid_retries=invalid_retries, render_mode=render_mode)
+        super().__init__(
+            2, max_turns=max_turns, invalid_retries=invalid_retries, invalid_rule=invalid_rule, render_mode=render_mode
+        )
         self.num_hands = num_hands
 
     # -- episode -----------------------------------------------------------------------------------
@@ -96,7 +101,8 @@ class KuhnPokerEnv(TextGameEnv):
         if self._fixed_deals is not None and self.hand < len(self._fixed_deals):
             cards = self._fixed_deals[self.hand]
         else:
-            cards = tuple(str(c) for c in self.np_random.choice(CARDS, size=2, replace=False))
+            # The same draw as choice(CARDS, ...), without numpy converting the card names on every deal.
+            cards = tuple(CARDS[i] for i in self.np_random.choice(len(CARDS), size=2, replace=False))
         self.cards = dict(zip(self.possible_agents, cards, strict=True))
         first = self.possible_agents[self.hand % 2]
         self.order = [first, self.possible_agents[1 - self.hand % 2]]
@@ -117,13 +123,10 @@ class KuhnPokerEnv(TextGameEnv):
         return ["[call]", "[fold]"] if self.history.endswith("b") else ["[check]", "[bet]"]
 
     def _play(self, agent: str, action: str) -> str | None:
-        move = parse_action(action)
-        legal = self.legal_actions(agent)
-        if move is None:
-            return f"Answer with one of {' '.join(legal)}."
-        if f"[{move}]" not in legal:
-            return f"[{move}] is not allowed now; choose one of {' '.join(legal)}."
-        self._apply(agent, move)
+        match = match_choice(action, self.legal_actions(agent), known=_ACTIONS)
+        if match.action is None:
+            return match.reason
+        self._apply(agent, match.action.strip("[]"))
         return None
 
     def _apply(self, agent: str, move: str) -> None:
@@ -191,9 +194,21 @@ class KuhnPokerEnv(TextGameEnv):
     def _extra_info(self, agent: str) -> dict[str, Any]:
         info: dict[str, Any] = {"hand": self.hand}
         if not self.finished:
-            # The information set: own card plus the betting so far (used for exploitability).
-            info["state_key"] = f"{self.cards[agent]}:{self.history}"
+            # The information set for exploitability and scripted play: own card, the betting so far.
+            info["card"] = self.cards[agent]
+            info["history"] = self.history
         return info
+
+    def information_state(self, agent: str) -> dict[str, Any]:
+        return {
+            "agent": agent,
+            "num_hands": self.num_hands,
+            "hand": self.hand,
+            "chips": dict(self.chips),
+            "previous_hands": list(self.summary),
+            "card": self.cards[agent],
+            "history": self.history,
+        }
 
     def spectator_text(self) -> str:
         cards = ", ".join(f"{a}: {CARD_NAMES[c]}" for a, c in self.cards.items())

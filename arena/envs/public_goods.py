@@ -4,11 +4,12 @@
 |---|---|
 | Players | ``num_players`` (default 4, 2–16), all move simultaneously (a native ``ParallelEnv``) |
 | Round | ``talk_steps`` cheap-talk steps (default 1; 0 disables talk), then one contribution step |
-| Talk step | every player sends a message (any text; empty means silence); all messages are revealed together |
-| Contribution | a whole number ``[k]`` of tokens, ``0 <= k <= endowment`` (default 20); the last ``[k]`` in the text counts |
+| Talk step | every player sends a message (any text; empty means silence; newlines flattened, cut to its first 300 characters, ending in "…"); all messages are revealed together. ``infos[agent]["answer"]`` is ``text`` with ``max_chars`` 300 |
+| Contribution | a whole number ``[k]`` of tokens, ``0 <= k <= endowment`` (default 20); ``answer`` is a ``choice`` over ``legal_actions`` ``[0]`` … ``[e]`` |
+| Accepted forms | the last bracketed number counts (``I give [7] tokens``, ``[3] no wait [12]`` → 12); without brackets the reply is read by :func:`arena.core.parsing.match_choice` (``7``, ``**7**``, ``I contribute 7.``; ``7 of my 20`` names two amounts and is invalid) |
 | Payoff | each round: ``e − c_i + (r/N)·Σ_j c_j`` tokens, paid at the contribution step (``multiplier`` r = 1.6, ``1 < r < N``) |
 | Rounds | ``num_rounds`` (default 5); the game terminates after the last contribution step |
-| Invalid move | a contribution without a valid ``[k]``: private warning and the default contribution ``invalid_contribution`` (0) |
+| Invalid move | a contribution that names no valid amount: private warning and the default contribution ``invalid_contribution`` (0); ``invalid_rule="spiral"``: the round is paid with the default, then −1.5 to each offender, +0.5 to everyone else, and the game ends |
 | Truncation | ``max_turns`` steps, talk steps included (PettingZoo's ``max_cycles``) |
 
 The marginal per-capita return r/N is below 1, so contributing 0 is strictly dominant in every round,
@@ -20,7 +21,8 @@ Contributions are public after each round. ``infos`` carry the running ``contrib
 ``welfare`` (total payoff so far), ``social_optimum`` (``N·r·e`` per round played), ``welfare_ratio``
 (welfare / social optimum) and ``efficiency`` ((welfare − Nash welfare) / (optimum − Nash welfare));
 each player's info also has ``phase``, ``round``, ``previous_contributions`` (the other players' last
-contributions) and ``my_contributions``. Nothing is secret.
+contributions) and ``my_contributions``. Nothing is secret. ``state_key`` digests the player's seat,
+the round, phase and talk step, and every finished round's contributions; what was said is not part of it.
 """
 
 from __future__ import annotations
@@ -29,11 +31,14 @@ import math
 import re
 from typing import Any
 
+from arena.core.answers import choice_answer, text_answer
 from arena.core.errors import ArenaError
 from arena.core.parallel import TextParallelEnv
+from arena.core.parsing import match_choice
 from arena.core.spaces import clip_text
 
 MAX_TALK_CHARS = 300
+TALK_EXAMPLE = "I plan to contribute a fair share if everyone else does too."
 _AMOUNT = re.compile(r"\[\s*(\d{1,9})\s*\]")
 
 
@@ -44,10 +49,18 @@ def round_payoffs(contributions: list[float], endowment: float, multiplier: floa
 
 
 def parse_contribution(text: str, endowment: int) -> int | str:
-    """The last ``[k]`` in ``text`` as an integer in ``0..endowment``, or the reason it is invalid."""
+    """The last ``[k]`` in ``text`` as an integer in ``0..endowment``; without brackets, the one amount
+    the text names (:func:`arena.core.parsing.match_choice`); else the reason it is invalid."""
     found = _AMOUNT.findall(text)
     if not found:
-        return f"Contribute a whole number of tokens in brackets, from [0] to [{endowment}]."
+        match = match_choice(text, [f"[{k}]" for k in range(endowment + 1)])
+        if match.action is None:
+            return (
+                match.reason
+                if match.named
+                else f"Contribute a whole number of tokens in brackets, from [0] to [{endowment}]."
+            )
+        return int(match.action.strip("[]"))
     amount = int(found[-1])
     if amount > endowment:
         return f"You can contribute at most your endowment, [{endowment}]."
@@ -76,6 +89,7 @@ class PublicGoodsEnv(TextParallelEnv):
         talk_steps: int = 1,
         invalid_contribution: int = 0,
         max_turns: int | None = None,
+        invalid_rule: str = "default",
         render_mode: str | None = None,
     ) -> None:
         _positive_int("num_players", num_players, 2, 16)
@@ -92,7 +106,7 @@ class PublicGoodsEnv(TextParallelEnv):
             raise ArenaError(
                 f"multiplier must satisfy 1 < r < num_players ({num_players}) for a social dilemma, got {multiplier!r}"
             )
-        super().__init__(num_players, max_turns=max_turns, render_mode=render_mode)
+        super().__init__(num_players, max_turns=max_turns, invalid_rule=invalid_rule, render_mode=render_mode)
         self.endowment = endowment
         self.multiplier = float(multiplier)
         self.num_rounds = num_rounds
@@ -106,6 +120,8 @@ class PublicGoodsEnv(TextParallelEnv):
         self.history: list[dict[str, int]] = []  # contributions per finished round
         self.payoffs = {a: 0.0 for a in self.possible_agents}
         self.total_contributed = 0
+        self._contributions = [f"[{k}]" for k in range(self.endowment + 1)]
+        self._round_metrics: dict[str, Any] | None = None  # _metrics of the rounds played so far
         self.say(
             f"A public-goods game begins with {self.num_players} players, {self.num_rounds} round(s), "
             f"endowment {self.endowment}, multiplier {self.multiplier:g}."
@@ -154,6 +170,7 @@ class PublicGoodsEnv(TextParallelEnv):
             self.payoffs[agent] += payoff
             self.reward(agent, payoff)
             self.tell(agent, f"Your payoff this round: {payoff:g} (total {self.payoffs[agent]:g}).")
+        self._round_metrics = None
         if self.round >= self.num_rounds:
             self.end_game(
                 "all rounds played; payoffs " + ", ".join(f"{a} {p:g}" for a, p in self.payoffs.items()),
@@ -166,6 +183,13 @@ class PublicGoodsEnv(TextParallelEnv):
 
     # -- metrics and views -------------------------------------------------------------------------
     def _metrics(self) -> dict[str, Any]:
+        """Outcome metrics of the rounds played so far (computed once a round: every info shows them)."""
+        if self._round_metrics is None:
+            self._round_metrics = self._compute_metrics()
+        metrics = self._round_metrics
+        return {**metrics, "round_contribution_rates": list(metrics["round_contribution_rates"])}
+
+    def _compute_metrics(self) -> dict[str, Any]:
         rounds = len(self.history)
         n, e, r = self.num_players, self.endowment, self.multiplier
         welfare = sum(self.payoffs.values())
@@ -183,8 +207,20 @@ class PublicGoodsEnv(TextParallelEnv):
 
     def legal_actions(self, agent: str) -> list[str] | None:
         if self.phase == "contribute" and not self.finished:
-            return [f"[{k}]" for k in range(self.endowment + 1)]
+            return list(self._contributions)
         return None
+
+    def answer_spec(self, agent: str, legal: list[str] | None) -> dict[str, Any]:
+        return choice_answer(legal) if legal else text_answer(TALK_EXAMPLE, MAX_TALK_CHARS)
+
+    def information_state(self, agent: str) -> dict[str, Any]:
+        return {
+            "agent": agent,
+            "round": self.round,
+            "phase": self.phase,
+            "talk_step": self.talk_done,
+            "contributions": [[h[a] for a in self.possible_agents] for h in self.history],
+        }
 
     def _header(self, agent: str) -> str:
         n, e, r = self.num_players, self.endowment, self.multiplier

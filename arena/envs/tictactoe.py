@@ -3,14 +3,16 @@
 | | |
 |---|---|
 | Players | 2: ``player_0`` plays X and moves first, ``player_1`` plays O |
-| Action | a cell number 0–8, row-major (0 1 2 / 3 4 5 / 6 7 8), written ``[4]`` or ``4`` |
-| Legal actions | ``infos[agent]["legal_actions"]``: ``"[k]"`` for every empty cell |
+| Action | a cell number 0–8, row-major (0 1 2 / 3 4 5 / 6 7 8), written ``[4]`` |
+| Legal actions | ``infos[agent]["legal_actions"]``: ``"[k]"`` for every empty cell; ``infos[agent]["answer"]`` is a ``choice`` |
+| Accepted forms | read by :func:`arena.core.parsing.match_choice`: ``[4]``, ``4``, ``**[4]**``, ``[4].``, ``I take [4]``, ``cell 4``; two different cells (``[4] or [5]``, ``row 1 col 2``) are ambiguous and invalid |
 | Reward | +1 to the winner and −1 to the loser when a line of three is made; 0 each for a draw |
-| Invalid move | an unparseable action or an occupied cell: private warning and one retry (``invalid_retries``), then forfeit (−1 / +1) |
+| Invalid move | a reply naming no empty cell (or several cells), or an occupied cell: private warning and one retry (``invalid_retries``), then forfeit (−1 / +1); ``invalid_rule="spiral"``: −1.5 / +0.5 and the game ends at once |
 | Truncation | ``max_turns`` valid moves (default none: the game always ends within 9 moves) |
 
 Cells are numbered row-major as in TextArena (PettingZoo's classic TicTacToe is column-major).
-The game is perfect-information: nothing is secret.
+The game is perfect-information: nothing is secret. ``infos[agent]["state_key"]`` digests the board
+and the mover's mark.
 """
 
 from __future__ import annotations
@@ -18,12 +20,15 @@ from __future__ import annotations
 import re
 
 from arena.core.env import TextGameEnv
+from arena.core.parsing import match_choice
 
 LINES = ((0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4, 8), (2, 4, 6))
 MARKS = ("X", "O")
 # fullmatch on stripped text (linear time on long runs of spaces); at most 3 digits, so a flood of digits
 # is an unreadable move, not an int conversion past Python's 4300-digit limit.
 _MOVE = re.compile(r"\[?\s*(\d{1,3})\s*\]?")
+
+_CELLS = tuple(f"[{i}]" for i in range(9))
 
 RULES = (
     "You are playing TicTacToe. Players alternate placing their mark on a 3x3 board; X moves first. "
@@ -59,9 +64,16 @@ class TicTacToeEnv(TextGameEnv):
     metadata = {**TextGameEnv.metadata, "name": "tictactoe_v0"}
 
     def __init__(
-        self, *, max_turns: int | None = None, invalid_retries: int = 1, render_mode: str | None = None
+        self,
+        *,
+        max_turns: int | None = None,
+        invalid_retries: int = 1,
+        invalid_rule: str = "default",
+        render_mode: str | None = None,
     ) -> None:
-        super().__init__(2, max_turns=max_turns, invalid_retries=invalid_retries, render_mode=render_mode)
+        super().__init__(
+            2, max_turns=max_turns, invalid_retries=invalid_retries, invalid_rule=invalid_rule, render_mode=render_mode
+        )
 
     def mark(self, agent: str) -> str:
         return MARKS[self.possible_agents.index(agent)]
@@ -71,6 +83,7 @@ class TicTacToeEnv(TextGameEnv):
 
     def _setup(self) -> None:
         self.board = [" "] * 9
+        self._free = list(_CELLS)  # the legal moves, in cell order
         self.say("A new game of TicTacToe begins. player_0 is X, player_1 is O.")
         self.set_turn("player_0")
 
@@ -78,22 +91,24 @@ class TicTacToeEnv(TextGameEnv):
         return f"{RULES}\nYou are {agent} and play {self.mark(agent)}."
 
     def _prompt(self, agent: str) -> str:
-        moves = " ".join(self.legal_actions(agent))
+        moves = " ".join(self._free)
         return f"Board:\n{board_text(self.board)}\nYou play {self.mark(agent)}. Legal moves: {moves}"
 
     def legal_actions(self, agent: str) -> list[str]:
-        return [f"[{i}]" for i, mark in enumerate(self.board) if mark == " "]
+        return list(self._free)
 
     def _play(self, agent: str, action: str) -> str | None:
-        cell = parse_move(action)
-        if cell is None:
-            return "Answer with one cell number 0-8 in brackets, e.g. [4]."
-        if not 0 <= cell <= 8:
-            return f"Cell {cell} does not exist; cells are 0-8."
-        if self.board[cell] != " ":
-            return f"Cell {cell} is already taken."
+        match = match_choice(action, self._free, known=_CELLS)  # the known cells not free are the occupied ones
+        if match.action is None:
+            if len(match.named) == 1:
+                return f"Cell {match.named[0].strip('[]')} is already taken. {match.reason}"
+            if match.named:
+                return match.reason  # ambiguous: several cells named
+            return f"Answer with one cell number 0-8 in brackets; empty cells: {' '.join(self.legal_actions(agent))}"
+        cell = int(match.action.strip("[]"))
         mark = self.mark(agent)
         self.board[cell] = mark
+        self._free.remove(match.action)
         self.say(f"takes cell {cell} ({mark}).", sender=agent, kind="action")
         other = self.possible_agents[1 - self.possible_agents.index(agent)]
         if winner_mark(self.board) == mark:
@@ -107,8 +122,5 @@ class TicTacToeEnv(TextGameEnv):
     def spectator_text(self) -> str:
         return "Board:\n" + board_text(self.board)
 
-    def state_key(self) -> str:
-        return "".join(self.board)
-
-    def _extra_info(self, agent: str) -> dict:
-        return {"state_key": "".join(self.board) + self.mark(agent)}
+    def information_state(self, agent: str) -> dict:
+        return {"board": "".join(self.board), "mark": self.mark(agent)}

@@ -18,6 +18,23 @@ from arena.league.ratings import bt_ratings, openskill_ratings, role_win_rates, 
 from arena.league.store import MatchRecord
 
 FORMATS = ("table", "md", "csv", "json")
+#: Fewer pairwise comparisons than this and a bootstrap interval means nothing: it is not shown.
+MIN_CI_GAMES = 10
+
+
+def interval_note(games: int, wins: float, width: float) -> str | None:
+    """Why an entity's bootstrap interval is not shown, or None when it is meaningful. With few games,
+    or one result in every game, every resample gives the same outcome and the interval collapses to
+    zero ``width`` (a 5–0 record printed ``1290–1290``) though the rating is anything but certain."""
+    if games < MIN_CI_GAMES:
+        return "too few games"
+    if wins >= games:
+        return "no losses: unbounded"
+    if wins <= 0:
+        return "no wins: unbounded"
+    if width < 1.0:
+        return "same result every game"
+    return None
 
 
 @dataclass
@@ -35,6 +52,7 @@ class Row:
     mu: float | None = None
     sigma: float | None = None
     exploitability: float | None = None
+    ci_note: str | None = None  # set when the interval is not shown (see interval_note)
 
     def as_dict(self) -> dict[str, Any]:
         """The row as JSON-ready values (NaN and missing numbers become None)."""
@@ -42,8 +60,9 @@ class Row:
             "rank": self.rank,
             "agent": self.entity,
             "rating": round(self.rating, 1),
-            "ci_low": round(self.low, 1),
-            "ci_high": round(self.high, 1),
+            "ci_low": None if self.ci_note else round(self.low, 1),
+            "ci_high": None if self.ci_note else round(self.high, 1),
+            "ci_note": self.ci_note,
             "games": self.games,
             "win_rate": _round(self.win_rate),
             "role_win_rates": {r: {"win_rate": _round(w), "games": n} for r, (w, n) in self.roles.items()},
@@ -95,6 +114,7 @@ def compute(env_id: str, records: list[MatchRecord], *, bootstrap: int = 200, ex
                 mu=None if live is None else live[0],
                 sigma=None if live is None else live[1],
                 exploitability=exploit.get(r.entity.partition("@")[0]),
+                ci_note=interval_note(r.games, r.wins, r.high - r.low) if bootstrap else None,
             )
         )
     entities, rate, games = win_rate_matrix(records)
@@ -133,7 +153,7 @@ def _exploitabilities(env_id: str, records: list[MatchRecord]) -> dict[str, floa
 
 # -- rendering ------------------------------------------------------------------------------------------
 def _ci(row: Row) -> str:
-    return f"{row.low:.0f}–{row.high:.0f}"
+    return row.ci_note or f"{row.low:.0f}–{row.high:.0f}"
 
 
 def _pct(x: float) -> str:
@@ -159,12 +179,12 @@ def rich_table(board: Board) -> Table:
 
     by_role = any(len(row.roles) > 1 for row in board.rows)
     exploit = any(row.exploitability is not None for row in board.rows)
-    table = Table(title=f"{board.env_id} · {board.matches} matches", title_justify="left")
+    table = Table(title=Text(f"{board.env_id} · {board.matches} matches"), title_justify="left")
     columns = [("#", "right"), ("agent", "left"), ("rating", "right"), ("95% CI", "right"), ("games", "right")]
     columns += [("win", "right")] + ([("win by role", "left")] if by_role else [])
     columns += [("skill μ±σ", "right")] + ([("exploit.", "right")] if exploit else [])
     for name, justify in columns:
-        table.add_column(name, justify=justify, overflow="fold", no_wrap=name in ("rating", "95% CI", "win"))
+        table.add_column(name, justify=justify, overflow="fold", no_wrap=name in ("rating", "win"))
     for row in board.rows:
         cells: list[str | Text] = [str(row.rank), Text(row.entity), f"{row.rating:.0f}", _ci(row), str(row.games)]
         cells += [_pct(row.win_rate)] + ([Text(_roles_text(row))] if by_role else [])
@@ -181,8 +201,8 @@ def _flat(row: Row) -> list[str]:
         str(row.rank),
         row.entity,
         f"{row.rating:.1f}",
-        f"{row.low:.1f}",
-        f"{row.high:.1f}",
+        row.ci_note or f"{row.low:.1f}",
+        row.ci_note or f"{row.high:.1f}",
         str(row.games),
         "" if math.isnan(row.win_rate) else f"{row.win_rate:.3f}",
         _roles_text(row),
@@ -252,7 +272,8 @@ def plot(boards: list[Board], path: Path) -> Path:
         fig.colorbar(image, ax=ax_matrix)
         names = [r.entity for r in board.rows][::-1]
         ratings = np.array([r.rating for r in board.rows][::-1])
-        err = np.array([[r.rating - r.low for r in board.rows][::-1], [r.high - r.rating for r in board.rows][::-1]])
+        shown = [(0.0, 0.0) if r.ci_note else (r.rating - r.low, r.high - r.rating) for r in board.rows][::-1]
+        err = np.array(shown).T.reshape(2, -1)
         ax_rating.errorbar(ratings, range(len(names)), xerr=err, fmt="o", capsize=4)
         ax_rating.set_yticks(range(len(names)), names)
         ax_rating.set_xlabel("Bradley–Terry rating (Elo scale), 95% bootstrap CI")

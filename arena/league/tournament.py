@@ -18,6 +18,8 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
+import signal
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -121,10 +123,13 @@ def plan_matches(
 
 _LLM_CACHE: dict[str, Any] = {}
 
+#: Matches with an ``llm:`` agent played together, their turns batched into one backend call per tick.
+LLM_BATCH = 32
+
 
 def _build_agent(entrant: Entrant, env_id: str, seed: int) -> Any:
     """Build an agent; ``llm:`` agents are loaded once per process and reused (loading a model per
-    match would dominate the run)."""
+    match would dominate the run; they keep no state between matches)."""
     from arena.agents.specs import make_agent
 
     if entrant.spec.startswith("llm:"):
@@ -134,36 +139,64 @@ def _build_agent(entrant: Entrant, env_id: str, seed: int) -> Any:
     return make_agent(entrant.spec, env_id, seed=seed)
 
 
-def run_match(plan: MatchPlan, transcript_dir: str | None = None) -> MatchRecord:
-    """Play one planned match (in whichever process calls it) and return its record; the transcript is
-    written to ``transcript_dir/<env>/<key>.jsonl`` when a folder is given."""
-    from arena.agents.match import play
+def _setup(plan: MatchPlan) -> tuple[Any, dict[str, Any]]:
+    """The env and the agents (by seat) of a planned match."""
     from arena.core.registry import make
 
     env = make(plan.env_id, **dict(plan.env_kwargs))
-    seats = plan.lineup
-    agents = {seat: _build_agent(e, plan.env_id, plan.agent_seed(i)) for i, (seat, e) in enumerate(seats.items())}
-    result = play(env, agents, seed=plan.seed)
+    agents = {s: _build_agent(e, plan.env_id, plan.agent_seed(i)) for i, (s, e) in enumerate(plan.seats)}
+    return env, agents
+
+
+def _record(plan: MatchPlan, env: Any, steps: int, truncated: bool, transcript_dir: str | None) -> MatchRecord:
+    """The stored row of a finished match (its transcript written to ``transcript_dir/<env>/<key>.jsonl``)."""
     raw = env.unwrapped
+    seats = plan.lineup
     teams = {s: str(raw.team(s)) for s in seats} if callable(getattr(raw, "team", None)) else {}
+    roles = raw.transcript.header.get("roles", {})
     path = None
     if transcript_dir is not None:
-        path = str(result.transcript.save(Path(transcript_dir) / plan.env_id / f"{plan.key[:24]}.jsonl"))
+        path = str(raw.transcript.save(Path(transcript_dir) / plan.env_id / f"{plan.key[:24]}.jsonl"))
     return MatchRecord(
         key=plan.key,
         env_id=plan.env_id,
         seed=plan.seed,
         agents={s: e.name for s, e in seats.items()},
         specs={s: e.spec for s, e in seats.items()},
-        roles={s: str(result.roles.get(s, "")) for s in seats},
-        returns={s: float(result.returns.get(s, 0.0)) for s in seats},
-        winners=list(result.winners),
+        roles={s: str(roles.get(s, "")) for s in seats},
+        returns={s: float(raw.returns.get(s, 0.0)) for s in seats},
+        winners=list(raw.winners),
         env_kwargs=dict(plan.env_kwargs),
         teams=teams,
-        truncated=result.truncated,
-        steps=result.steps,
+        truncated=truncated,
+        steps=steps,
         transcript=path,
     )
+
+
+def run_match(plan: MatchPlan, transcript_dir: str | None = None) -> MatchRecord:
+    """Play one planned match (in whichever process calls it) and return its record; the transcript is
+    written to ``transcript_dir/<env>/<key>.jsonl`` when a folder is given."""
+    from arena.agents.match import play
+
+    env, agents = _setup(plan)
+    result = play(env, agents, seed=plan.seed)
+    return _record(plan, env, result.steps, result.truncated, transcript_dir)
+
+
+def run_batch(plans: Sequence[MatchPlan], transcript_dir: str | None = None) -> list[MatchRecord]:
+    """Play several planned matches at once through :func:`arena.agents.scheduler.play_many`, so the
+    turns of every ``llm:`` agent across them go to its backend as one batch per tick."""
+    from arena.agents.scheduler import play_many
+
+    setups = [_setup(plan) for plan in plans]
+    outcomes = play_many(
+        [(env, agents, plan.seed) for plan, (env, agents) in zip(plans, setups, strict=True)], traced=False
+    )
+    return [
+        _record(plan, env, outcome.steps, outcome.truncated, transcript_dir)
+        for plan, (env, _), outcome in zip(plans, setups, outcomes, strict=True)
+    ]
 
 
 @dataclass
@@ -174,6 +207,25 @@ class TournamentReport:
     skipped: int = 0
     played: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def remaining(self) -> int:
+        """Matches neither stored before nor finished (played or failed) in this call."""
+        return self.planned - self.skipped - self.played - len(self.failed)
+
+
+class TournamentInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a tournament: every finished match is stored; the message says how many."""
+
+    def __init__(self, report: TournamentReport, db: Path) -> None:
+        self.report = report
+        super().__init__(
+            f"{report.played} matches stored in {db} this run ({report.skipped} were already there, "
+            f"{len(report.failed)} failed, {report.remaining} not played); run it again to resume"
+        )
+
+
+MatchCallback = Callable[[MatchRecord | None, TournamentReport], None]
 
 
 def run_tournament(
@@ -187,60 +239,145 @@ def run_tournament(
     transcript_dir: str | Path | None = None,
     save_transcripts: bool = True,
     env_kwargs: Mapping[str, Any] | None = None,
-    on_match: Callable[[MatchRecord, TournamentReport], None] | None = None,
+    on_start: Callable[[TournamentReport], None] | None = None,
+    on_match: MatchCallback | None = None,
 ) -> TournamentReport:
     """Plan the round robin, skip matches already in ``store`` and play the rest, storing each as it
-    finishes. ``workers=1`` plays inline; more uses a process pool. A failing match is reported, not fatal.
-    Transcripts go to ``transcript_dir`` (default: ``transcripts/`` next to the database)."""
+    finishes. ``workers=1`` plays inline; more uses a process pool. Matches with an ``llm:`` agent are
+    played in this process in batches of :data:`LLM_BATCH` (one model load, batched generation).
+    A failing match is reported, not fatal. ``on_start(report)`` runs once the plan is known,
+    ``on_match(record or None, report)`` after each match (None: it failed). Ctrl-C raises
+    :class:`TournamentInterrupted` after stopping the workers. Transcripts go to ``transcript_dir``
+    (default: ``transcripts/`` next to the database)."""
     plans = plan_matches(env_id, entrants, games, seed=seed, env_kwargs=env_kwargs)
     done = store.keys(env_id)
     todo = [p for p in plans if p.key not in done]
     report = TournamentReport(planned=len(plans), skipped=len(plans) - len(todo))
     folder = str(Path(transcript_dir or store.transcript_root).expanduser()) if save_transcripts else None
+    if on_start is not None:
+        on_start(report)
 
     def finished(plan: MatchPlan, record: MatchRecord | None, error: BaseException | None) -> None:
         if record is None:
             report.failed.append((plan.key, f"{type(error).__name__}: {error}"))
-            return
-        if record.transcript is not None:
-            record.transcript = _relative(record.transcript, store.path.parent)
-        if store.add(record):
-            report.played += 1
+        else:
+            if record.transcript is not None:
+                record.transcript = _relative(record.transcript, store.path.parent)
+            if store.add(record):
+                report.played += 1
         if on_match is not None:
             on_match(record, report)
 
-    if workers <= 1 or len(todo) <= 1:
-        for plan in todo:
-            try:
-                record = run_match(plan, folder)
-            except Exception as err:
-                finished(plan, None, err)
-            else:
-                finished(plan, record, None)
-        return report
-
-    # Model-backed agents may start CUDA, which does not survive fork: their workers are spawned.
-    context = multiprocessing.get_context("spawn" if any(e.spec.startswith("llm:") for e in entrants) else None)
-    size = min(workers, os.cpu_count() or workers, len(todo))
-    with ProcessPoolExecutor(max_workers=size, mp_context=context) as pool:
-        pending: dict[Future[MatchRecord], MatchPlan] = {}
-        queue = iter(todo)
-        try:
-            for plan in itertools.islice(queue, 2 * workers):
-                pending[pool.submit(run_match, plan, folder)] = plan
-            while pending:
-                ready, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in ready:
-                    plan = pending.pop(future)
-                    error = future.exception()
-                    finished(plan, None if error else future.result(), error)
-                    nxt = next(queue, None)
-                    if nxt is not None:
-                        pending[pool.submit(run_match, nxt, folder)] = nxt
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
+    try:
+        if any(e.spec.startswith("llm:") for e in entrants):
+            _play_batched(todo, folder, finished)
+        elif workers <= 1 or len(todo) <= 1:
+            for plan in todo:
+                _play_one(plan, folder, finished)
+        else:
+            _play_pool(todo, folder, workers, finished)
+    except KeyboardInterrupt as interrupt:
+        if isinstance(interrupt, TournamentInterrupted):
             raise
+        raise TournamentInterrupted(report, store.path) from None
     return report
+
+
+def _play_one(plan: MatchPlan, folder: str | None, finished: Callable[..., None]) -> None:
+    try:
+        record = run_match(plan, folder)
+    except Exception as err:
+        finished(plan, None, err)
+    else:
+        finished(plan, record, None)
+
+
+def _play_batched(todo: Sequence[MatchPlan], folder: str | None, finished: Callable[..., None]) -> None:
+    """Batches of matches through the scheduler; a batch that fails is replayed match by match, so one
+    broken match fails alone."""
+    for start in range(0, len(todo), LLM_BATCH):
+        chunk = todo[start : start + LLM_BATCH]
+        try:
+            records = run_batch(chunk, folder)
+        except Exception:
+            for plan in chunk:
+                _play_one(plan, folder, finished)
+            continue
+        for plan, record in zip(chunk, records, strict=True):
+            finished(plan, record, None)
+
+
+def _play_pool(todo: Sequence[MatchPlan], folder: str | None, workers: int, finished: Callable[..., None]) -> None:
+    """A process pool whose workers ignore Ctrl-C and exit when the parent dies. Ctrl-C only sets a flag
+    here (an interrupt raised inside the executor's own calls could leave its locks held); the loop then
+    stops the workers and raises ``KeyboardInterrupt`` from a clean point."""
+    size = min(workers, os.cpu_count() or workers, len(todo))
+    before = set(multiprocessing.active_children())
+    stop = threading.Event()
+    restore = _flag_on_sigint(stop)
+    pool = ProcessPoolExecutor(max_workers=size, initializer=_worker_init, initargs=(os.getpid(),))
+    pending: dict[Future[MatchRecord], MatchPlan] = {}
+    queue = iter(todo)
+    try:
+        for plan in itertools.islice(queue, 2 * size):
+            pending[pool.submit(run_match, plan, folder)] = plan
+        while pending:
+            if stop.is_set():
+                raise KeyboardInterrupt
+            ready, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            for future in ready:
+                plan = pending.pop(future)
+                error = future.exception()
+                finished(plan, None if error else future.result(), error)
+                nxt = None if stop.is_set() else next(queue, None)
+                if nxt is not None:
+                    pending[pool.submit(run_match, nxt, folder)] = nxt
+        if stop.is_set():  # Ctrl-C while the last pending matches finished: still an interruption
+            raise KeyboardInterrupt
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        workers_now = set(multiprocessing.active_children()) - before
+        for process in workers_now:
+            process.terminate()
+        for process in workers_now:
+            process.join(timeout=5)
+        raise
+    finally:
+        restore()
+    pool.shutdown(wait=True)
+
+
+def _flag_on_sigint(stop: threading.Event) -> Callable[[], None]:
+    """Make Ctrl-C set ``stop`` (a second one interrupts at once); returns what restores the old handler.
+    Only the main thread can own signal handlers: elsewhere nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.getsignal(signal.SIGINT)
+    if previous in (signal.SIG_IGN, None):  # Ctrl-C is ignored (or not Python's to handle): leave it so
+        return lambda: None
+
+    def handler(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    return lambda: signal.signal(signal.SIGINT, previous)
+
+
+def _worker_init(parent: int) -> None:
+    """In each pool worker: leave Ctrl-C to the parent, and exit as soon as the parent is gone (a pool
+    worker blocked on its queue would otherwise outlive a parent killed with ``kill -9``)."""
+    import time
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch_parent() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch_parent, name="arena-parent-watch", daemon=True).start()
 
 
 def _relative(path: str, root: Path) -> str:

@@ -17,9 +17,18 @@ def train(
     quiet: Annotated[bool, typer.Option(help="log lines instead of a progress bar")] = False,
 ) -> None:
     """Train an LLM policy by self-play (collect, advantages, PPO/GRPO update, evaluate, checkpoint)."""
+    from arena.cli_checks import input_file
+    from arena.core.errors import ArenaError
+    from arena.trainers.config import apply_override, load_config
+
+    if config is not None:
+        input_file(config, "a YAML config")
+    if resume is not None and not (Path(resume) / "trainer_state.pt").is_file():
+        raise ArenaError(f"--resume {resume}: not a checkpoint (no trainer_state.pt there)")
+    cfg = None if resume is not None else load_config(preset or ("cpu" if config is None else None), config, set_)
+
     import torch
 
-    from arena.trainers.config import apply_override, load_config
     from arena.trainers.loop import Trainer, prepare_model, run
 
     start = time.perf_counter()
@@ -30,7 +39,7 @@ def train(
         trainer = Trainer.resume(resume, overrides=overrides)
         torch.set_num_threads(trainer.config.threads)
     else:
-        cfg = load_config(preset or ("cpu" if config is None else None), config, set_)
+        assert cfg is not None
         torch.set_num_threads(cfg.threads)
         model_dir = prepare_model(cfg, print)
         trainer = Trainer(cfg, model_dir)

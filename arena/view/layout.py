@@ -7,16 +7,15 @@ Narrow terminals (< 100 columns) stack the panels; wide ones put the chat beside
 
 from __future__ import annotations
 
-import numpy as np
 from rich.console import Console, Group, RenderableType
 from rich.layout import Layout
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from arena.view.image import HalfBlockImage
+from arena.view.games import GamePanel
 from arena.view.state import ViewState
-from arena.view.text import message_line, safe, speaker_style
+from arena.view.text import message_line, plain, safe, speaker_style
 
 WIDE = 100
 
@@ -36,9 +35,12 @@ def header_line(state: ViewState, *, footer: str = "") -> Text:
     return line
 
 
-def players_table(state: ViewState) -> Table:
+def players_table(state: ViewState, columns: int = 1) -> Table:
     """One row per player: status, role (when visible), score (when visible); ▶ marks who acts, ◀ the
-    viewer, ★ the winners."""
+    viewer, ★ the winners. ``columns`` > 1 lays the players out in that many column groups (compact
+    cells: a dead player's name is struck through) so a big table fits a small screen."""
+    if columns > 1:
+        return _players_grid(state, columns)
     table = Table(box=None, pad_edge=False, show_edge=False, expand=False)
     table.add_column("player", no_wrap=True)
     table.add_column("status", no_wrap=True)
@@ -47,9 +49,7 @@ def players_table(state: ViewState) -> Table:
     table.add_column("score", justify="right", no_wrap=True)
     winners = set((state.result or {}).get("winners") or [])
     for player in state.players:
-        name = Text(("▶ " if player == state.acting else "  ") + safe(player), style=speaker_style(player))
-        if player == state.viewer:
-            name.append(" ◀", style="bold")
+        name = _player_name(state, player)
         alive = state.alive.get(player, True)
         status = Text("alive", style="green") if alive else Text("dead", style="red strike")
         if player in winners:
@@ -63,10 +63,63 @@ def players_table(state: ViewState) -> Table:
     return table
 
 
-def votes_view(state: ViewState) -> RenderableType | None:
-    """The latest ballot tallied (target: count, then who voted), or None when no votes are known."""
+def _player_name(state: ViewState, player: str, *, compact: bool = False) -> Text:
+    style = speaker_style(player)
+    if compact and not state.alive.get(player, True):
+        style += " strike dim"
+    name = Text(("▶ " if player == state.acting else "  ") + safe(player), style=style)
+    if compact and not state.alive.get(player, True):
+        name.append(" ✝", style="red")
+    if player == state.viewer:
+        name.append(" ◀", style="bold")
+    if compact and player in set((state.result or {}).get("winners") or []):
+        name.append(" ★", style="yellow")
+    return name
+
+
+def _players_grid(state: ViewState, columns: int) -> Table:
+    per = -(-len(state.players) // columns)
+    grid = Table.grid(padding=(0, 2))
+    for _ in range(columns):
+        grid.add_column(no_wrap=True, overflow="ellipsis")
+    cells = []
+    for player in state.players:
+        cell = _player_name(state, player, compact=True)
+        if state.roles:
+            cell.append(" " + safe(state.roles.get(player, "?")), style="")
+        score = state.scores.get(player)
+        if score is not None:
+            cell.append(f" {score:+g}", style="dim")
+        cells.append(cell)
+    for row in range(per):
+        grid.add_row(*[cells[c * per + row] if c * per + row < len(cells) else Text("") for c in range(columns)])
+    return grid
+
+
+def players_view(state: ViewState, max_rows: int | None, width: int) -> Table:
+    """The players table, in as many column groups as it takes to stay within ``max_rows`` rows (and
+    as many as fit ``width``)."""
+    if max_rows is None or len(state.players) + 1 <= max_rows:
+        return players_table(state)
+    cell = max(len(p) for p in state.players) + 4 + (max((len(r) for r in state.roles.values()), default=0) + 1)
+    cell += 4 if state.scores else 0
+    fits = max(1, (width + 2) // (cell + 2))
+    columns = min(fits, -(-len(state.players) // max(max_rows, 1)))
+    return players_table(state, columns=max(columns, 2 if fits >= 2 else 1))
+
+
+def votes_view(state: ViewState, *, compact: bool = False) -> RenderableType | None:
+    """The latest ballot tallied (target: count, then who voted), or None when no votes are known.
+    ``compact``: one line of counts, no voters and no frame (small screens)."""
     if not state.votes:
         return None
+    if compact:
+        line = Text(safe(f"votes ({state.vote_phase}): ") if state.vote_phase else "votes: ", style="bold yellow")
+        for k, (target, count) in enumerate(state.tally):
+            line.append((" · " if k else "") + safe(target), style=speaker_style(target))
+            line.append(f" {count}", style="bold")
+        line.no_wrap, line.overflow = True, "ellipsis"
+        return line
     text = Text()
     for target, count in state.tally:
         voters = sorted(v for v, t in state.votes.items() if t == target)
@@ -74,7 +127,7 @@ def votes_view(state: ViewState) -> RenderableType | None:
         text.append(f" {count}  ", style="bold")
         text.append(safe(", ".join(voters)) + "\n", style="dim")
     text.rstrip()
-    title = f"votes ({safe(state.vote_phase)})" if state.vote_phase else "votes"
+    title = plain(f"votes ({state.vote_phase})" if state.vote_phase else "votes")
     return Panel(text, title=title, title_align="left", border_style="yellow")
 
 
@@ -117,28 +170,33 @@ def render(
     console: Console,
     *,
     observation: str | None = None,
-    image: np.ndarray | None = None,
+    panels: list[GamePanel] | None = None,
     height: int | None = None,
     footer: str = "",
     max_lines: int = 40,
 ) -> RenderableType:
-    """The whole view. ``observation`` (a player's text) replaces the chat; ``height`` None gives a
-    natural-height group (for printing), else a layout exactly ``height`` rows tall (for live screens)."""
+    """The whole view. ``observation`` (a player's text) replaces the chat; ``panels`` are the game's own
+    (a board, images). ``height`` None gives a natural-height group (for printing), else a layout
+    exactly ``height`` rows tall (for live screens): then the side never takes more than about half the
+    rows, so the chat keeps room even with 16 players on 80×24."""
     width = console.width
     wide = width >= WIDE
     lines = observation_lines(observation) if observation is not None else chat_lines(state)
-    title = f"what {safe(state.viewer)} sees" if observation is not None else "chat"
-    side: list[RenderableType] = [Panel(players_table(state), title="players", title_align="left")]
-    votes = votes_view(state)
+    title = plain(f"what {state.viewer} sees" if observation is not None else "chat")
+    side_width = width * 2 // 5 if wide else width
+    budget = None if height is None else max(4, (height if wide else height // 2) - 3)
+    compact = budget is not None and not wide
+    players = players_view(state, budget, side_width - 4)
+    side: list[RenderableType] = [Panel(players, title="players", title_align="left")]
+    votes = votes_view(state, compact=compact)
     if votes is not None:
         side.append(votes)
-    if image is not None:
-        rows = 12 if height is None or wide else max(4, min(12, height // 4))
-        side.append(Panel(HalfBlockImage(image, max_rows=rows), title="image", title_align="left"))
+    for extra in panels or []:
+        side.append(Panel(extra.body, title=plain(extra.title), title_align="left", expand=not extra.images))
     top = header_line(state, footer=footer if height is None else "")
     result = result_view(state)
     bottom = [r for r in (result, Text(safe(footer), style="dim") if footer else None) if r is not None]
-    if not wide and votes is not None:  # players and votes side by side save rows on a small screen
+    if not wide and votes is not None and not compact:  # players and votes side by side save rows
         side = [_pair(side[0], votes), *side[2:]]
     chat_width = (width * 3 // 5 if wide else width) - 4
     if height is None:

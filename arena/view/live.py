@@ -12,7 +12,6 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import numpy as np
 from rich.console import Console, Group
 from rich.live import Live
 from rich.panel import Panel
@@ -24,16 +23,19 @@ from arena.agents.match import MatchResult, play
 from arena.core.errors import ArenaError
 from arena.core.registry import make
 from arena.core.transcript import Transcript
-from arena.view.layout import header_line, players_table, render, result_view, votes_view
-from arena.view.state import ViewState, fold, steps
-from arena.view.text import message_line, safe
+from arena.view.games import GamePanel, Resimulation, game_panels
+from arena.view.layout import WIDE, header_line, players_table, render, result_view, votes_view
+from arena.view.state import ViewState, event_line, fold, steps
+from arena.view.text import plain, safe
 
 KEYS_HELP = "n next · p back · g end · 0 start · q quit"
+MAX_LINE_BYTES = 4_000_000  # one transcript event (a long reply with its reasoning is a few kB)
+MAX_FILE_BYTES = 256_000_000
 
 
 def results_table(result: MatchResult, *, roles: bool = True) -> Table:
     """Returns, winners and invalid moves per seat (roles only when the viewer may see them)."""
-    table = Table(title=f"{result.env_id} · seed {result.seed}")
+    table = Table(title=plain(f"{result.env_id} · seed {result.seed}"))
     columns = ["seat", "agent", *(["role"] if roles else []), "return", "invalid moves"]
     for column in columns:
         table.add_column(column)
@@ -52,22 +54,14 @@ def _check_player(players: list[str], as_player: str | None) -> None:
         raise ArenaError(f"unknown player {as_player!r}; players are {', '.join(players)}")
 
 
-def _image(env: Any, agent: str | None) -> np.ndarray | None:
-    raw = env.unwrapped
-    if getattr(raw, "image_shape", None) is None or agent is None or agent not in raw.possible_agents:
-        return None
-    try:
-        return np.asarray(raw.observe(agent).get("image"))
-    except Exception:
-        return None
-
-
-def summary(state: ViewState) -> Group:
-    """Header, players, votes and result: the end-of-match panel printed under a streamed log."""
+def summary(state: ViewState, panels: list[GamePanel] | None = None) -> Group:
+    """Header, players, votes, the game's panels and result: printed under a streamed log."""
     parts: list[Any] = [header_line(state), Panel(players_table(state), title="players", title_align="left")]
     votes = votes_view(state)
     if votes is not None:
         parts.append(votes)
+    for extra in panels or []:
+        parts.append(Panel(extra.body, title=plain(extra.title), title_align="left", expand=not extra.images))
     result = result_view(state)
     if result is not None:
         parts.append(result)
@@ -75,7 +69,7 @@ def summary(state: ViewState) -> Group:
 
 
 def watch(
-    env_id: str,
+    env_id: str | Any,
     agents: Mapping[str, Agent],
     *,
     seed: int | None = None,
@@ -87,10 +81,11 @@ def watch(
     live: bool | None = None,
 ) -> MatchResult:
     """Play a match and show it: as ``as_player`` sees it, or as a spectator (public messages only,
-    everything with ``reveal``). ``live`` forces (True) or disables (False) the full-screen layout;
-    by default it is used on a terminal when no human plays."""
+    everything with ``reveal``). ``env_id`` may be a built env (its transcript then survives an
+    interrupt). ``live`` forces (True) or disables (False) the full-screen layout; by default it is
+    used on a terminal when no human plays."""
     console = console or Console()
-    env = make(env_id, **dict(env_kwargs or {}))
+    env = make(env_id, **dict(env_kwargs or {})) if isinstance(env_id, str) else env_id
     raw = env.unwrapped
     _check_player(list(raw.possible_agents), as_player)
     humans = any(getattr(a, "name", "") == "human" for a in agents.values())
@@ -100,10 +95,10 @@ def watch(
         return fold(raw.transcript, viewer=as_player, reveal=reveal)
 
     if use_live:
-        result = _watch_live(env, agents, seed, delay, as_player, console, state)
+        result = _watch_live(env, agents, seed, delay, as_player, console, state, reveal)
     else:
         result = _watch_stream(env, agents, seed, delay, as_player, console, reveal)
-        console.print(summary(state()))
+        console.print(summary(state(), game_panels(env, viewer=as_player, reveal=reveal)))
     shown_roles = reveal or bool((raw.transcript.result or {}).get("info", {}).get("roles"))
     console.print(results_table(result, roles=shown_roles))
     return result
@@ -120,17 +115,16 @@ def _watch_stream(
 ) -> MatchResult:
     raw = env.unwrapped
     shown = 0
-
-    def visible(message: Any) -> bool:
-        return message.visible_to(viewer) if viewer is not None else (reveal or message.to is None)
+    probe = ViewState("", None, [], viewer=viewer, reveal=reveal)
 
     def flush(*_: object) -> None:
         nonlocal shown
-        messages = raw.log.messages
-        for message in messages[shown:]:
-            if visible(message):
-                console.print(message_line(message, show_recipients=viewer is None))
-        shown = len(messages)
+        events = raw.transcript.events
+        for event in events[shown:]:
+            line = event_line(event, probe)
+            if line is not None:
+                console.print(line)
+        shown = len(events)
         if delay:
             time.sleep(delay)
 
@@ -149,14 +143,17 @@ def _watch_live(
     viewer: str | None,
     console: Console,
     state: Any,
+    reveal: bool,
 ) -> MatchResult:
     raw = env.unwrapped
 
     def view() -> Any:
         current = state()
         observation = raw.transcript.view(viewer) if viewer is not None else None
-        image = _image(env, viewer or current.acting)
-        return render(current, console, observation=observation, image=image, height=console.height - 1)
+        height = console.height - 1
+        rows = 12 if console.width >= WIDE else max(3, min(12, height // 4))
+        panels = game_panels(env, viewer=viewer, reveal=reveal, max_rows=rows, live=True)
+        return render(current, console, observation=observation, panels=panels, height=height)
 
     with Live(console=console, screen=True, auto_refresh=False, transient=True) as screen:
 
@@ -168,7 +165,8 @@ def _watch_live(
         result = play(env, agents, seed=seed, on_step=update)
     final = state()
     observation = raw.transcript.view(viewer) if viewer is not None else None
-    console.print(render(final, console, observation=observation, image=_image(env, viewer)))
+    panels = game_panels(env, viewer=viewer, reveal=reveal)
+    console.print(render(final, console, observation=observation, panels=panels))
     return result
 
 
@@ -207,10 +205,7 @@ def replay(
     ``as_player`` saw. Interactive on a terminal (or when ``keys`` are given): n/→ next, p/← back,
     g end, 0 start, q quit; otherwise everything is printed."""
     console = console or Console()
-    try:
-        transcript = Transcript.load(path)
-    except ValueError as err:
-        raise ArenaError(str(err)) from None
+    transcript = load_transcript(path)
     _check_player(list(transcript.header.get("agents", [])), as_player)
     interactive = keys is not None or (console.is_terminal and sys.stdin.isatty())
     if interactive:
@@ -220,25 +215,78 @@ def replay(
     return transcript
 
 
+def load_transcript(path: str, *, max_line: int = MAX_LINE_BYTES, max_total: int = MAX_FILE_BYTES) -> Transcript:
+    """A transcript file read defensively: every line must be a JSON object of at most ``max_line``
+    bytes and the file at most ``max_total`` (a hostile file can be neither slow nor huge to show)."""
+    import json
+
+    events: list[dict[str, Any]] = []
+    total = 0
+    with open(path, "rb") as fh:
+        for number, line in enumerate(iter(lambda: fh.readline(max_line + 1), b""), 1):
+            total += len(line)
+            if len(line) > max_line:
+                raise ArenaError(f"{path}:{number}: line longer than {max_line // 1_000_000} MB; not a transcript")
+            if total > max_total:
+                raise ArenaError(f"{path}: larger than {max_total // 1_000_000} MB; not a transcript")
+            if not line.strip():
+                continue
+            try:
+                event = json.loads(line)
+            except (json.JSONDecodeError, UnicodeDecodeError) as err:
+                raise ArenaError(f"{path}:{number}: not a JSON line ({err})") from None
+            if not isinstance(event, dict) or not isinstance(event.get("event"), str):
+                raise ArenaError(f"{path}:{number}: not a transcript event (a JSON object with an 'event' key)")
+            events.append(event)
+    transcript = Transcript(events)
+    try:
+        header = transcript.header
+    except ValueError as err:
+        raise ArenaError(f"{path}: {err}") from None
+    if not isinstance(header.get("agents", []), list) or not isinstance(header.get("headers", {}), dict):
+        raise ArenaError(f"{path}: the reset event's agents/headers are malformed")
+    return transcript
+
+
 def replay_frame(
-    transcript: Transcript, upto: int, as_player: str | None, reveal: bool, console: Console, **kw: Any
+    transcript: Transcript,
+    upto: int,
+    as_player: str | None,
+    reveal: bool,
+    console: Console,
+    *,
+    game: Resimulation | None = None,
+    **kw: Any,
 ) -> Any:
-    """The view after the first ``upto`` events (what the interactive replay shows at that step)."""
+    """The view after the first ``upto`` events (what the interactive replay shows at that step), with
+    the game's panels when ``game`` can rebuild its state."""
     state = fold(transcript, upto, viewer=as_player, reveal=reveal)
     observation = transcript.view(as_player, upto) if as_player is not None else None
-    return render(state, console, observation=observation, **kw)
+    height = kw.get("height")
+    rows = 12 if height is None or console.width >= WIDE else max(3, min(12, height // 4))
+    env = game.at(upto) if game is not None else None
+    panels = game_panels(env, viewer=as_player, reveal=reveal, max_rows=rows, live=height is not None)
+    return render(state, console, observation=observation, panels=panels, **kw)
 
 
 def _replay_interactive(
     transcript: Transcript, as_player: str | None, console: Console, reveal: bool, keys: Iterator[str]
 ) -> None:
     stops = steps(transcript, viewer=as_player, reveal=reveal)
+    game = Resimulation(transcript)
     index = 0
     with console.screen(hide_cursor=True) as screen:
         while True:
             footer = f"{index + 1}/{len(stops)} · {KEYS_HELP}"
             frame = replay_frame(
-                transcript, stops[index], as_player, reveal, console, height=console.height - 1, footer=footer
+                transcript,
+                stops[index],
+                as_player,
+                reveal,
+                console,
+                game=game,
+                height=console.height - 1,
+                footer=footer,
             )
             screen.update(frame)
             key = next(keys, "q").lower()
@@ -252,7 +300,7 @@ def _replay_interactive(
                 index = len(stops) - 1
             elif key == "0":
                 index = 0
-    console.print(replay_frame(transcript, stops[index], as_player, reveal, console))
+    console.print(replay_frame(transcript, stops[index], as_player, reveal, console, game=game))
 
 
 def _replay_print(transcript: Transcript, as_player: str | None, console: Console, reveal: bool, delay: float) -> None:
@@ -260,13 +308,17 @@ def _replay_print(transcript: Transcript, as_player: str | None, console: Consol
     console.rule(Text(safe(f"replay: {header.get('env_id', '?')} · seed {header.get('seed')}")))
     if as_player is not None:
         console.print(Text(safe(header["headers"].get(as_player, "")), style="dim"))
+    probe = ViewState("", None, [], viewer=as_player, reveal=reveal)
+    for event in transcript.events:
+        line = event_line(event, probe)
+        if line is not None:
+            console.print(line)
+            if delay:
+                time.sleep(delay)
     state = fold(transcript, viewer=as_player, reveal=reveal)
-    for message in state.messages:
-        console.print(message_line(message, show_recipients=as_player is None))
-        if delay:
-            time.sleep(delay)
-    console.print(summary(state))
+    env = Resimulation(transcript).at(len(transcript.events))
+    console.print(summary(state, game_panels(env, viewer=as_player, reveal=reveal)))
     result = transcript.result
     if result is not None:
-        returns = ", ".join(f"{k} {float(v):+g}" for k, v in (result.get("returns") or {}).items())
+        returns = ", ".join(f"{safe(k)} {float(v):+g}" for k, v in (result.get("returns") or {}).items())
         console.print(Text(safe(f"returns: {returns}")))

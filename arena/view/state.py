@@ -17,7 +17,10 @@ from arena.core.transcript import Transcript, message_from_event
 
 _VOTE_PAIR = re.compile(r"(\S+?)\s*->\s*\[?([^,\]\s]+)\]?")
 _ROUND = re.compile(r"(\d+)\s*$")
-SHOWN_EVENTS = frozenset({"message", "eliminated", "section", "reward", "end", "vote"})
+SHOWN_EVENTS = frozenset({"message", "eliminated", "section", "reward", "end", "vote", "reasoning"})
+#: A model's whole reply (``<think>`` text included), recorded by the match runners for spectators only.
+REASONING = "reasoning"
+MAX_REASONING_CHARS = 600
 
 
 @dataclass
@@ -62,6 +65,32 @@ class ViewState:
         if self.viewer is not None:
             return message.visible_to(self.viewer)
         return self.reveal or message.to is None
+
+    @property
+    def sees_reasoning(self) -> bool:
+        """Only a revealing spectator sees what the models thought (never a player, never by default)."""
+        return self.viewer is None and self.reveal
+
+
+def reasoning_message(event: dict[str, Any]) -> Message:
+    """A ``reasoning`` event as a chat line for revealing spectators (long replies clipped)."""
+    text = str(event.get("text", ""))
+    if len(text) > MAX_REASONING_CHARS:
+        text = text[:MAX_REASONING_CHARS] + f"… ({len(text) - MAX_REASONING_CHARS} more characters)"
+    return Message(sender=str(event.get("agent", "?")), text=f"(thinks) {text}", kind="reasoning")
+
+
+def event_line(event: dict[str, Any], probe: ViewState) -> Any:
+    """The chat line ``probe``'s viewer sees for one transcript event, or None."""
+    from arena.view.text import message_line
+
+    kind = event.get("event")
+    if kind == "message":
+        message = message_from_event(event)
+        return message_line(message, show_recipients=probe.viewer is None) if probe.sees(message) else None
+    if kind == REASONING and probe.sees_reasoning:
+        return message_line(reasoning_message(event))
+    return None
 
 
 def parse_votes(text: str) -> dict[str, str]:
@@ -117,6 +146,8 @@ def _apply(state: ViewState, event: dict[str, Any]) -> None:
             votes = parse_votes(message.text)
             if votes:
                 state.votes, state.vote_phase = votes, message.phase
+    elif kind == REASONING and state.sees_reasoning:
+        state.messages.append(reasoning_message(event))
     elif kind == "section":
         state.sections += 1
         state.section_title = str(event.get("title", ""))
@@ -153,6 +184,8 @@ def steps(transcript: Transcript, *, viewer: str | None = None, reveal: bool = T
         if kind == "reward" and not (viewer == event.get("agent") or (viewer is None and reveal)):
             continue
         if kind == "vote" and viewer is not None:
+            continue
+        if kind == REASONING and not probe.sees_reasoning:
             continue
         stops.append(i + 1)
     return stops or [len(transcript.events)]

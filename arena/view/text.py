@@ -30,12 +30,27 @@ def safe(text: object) -> str:
     )
 
 
+MAX_SHOWN_CHARS = 4000
+
+
+def clip(text: str, limit: int = MAX_SHOWN_CHARS) -> str:
+    """At most ``limit`` characters of ``text`` with a note of how many were left out (games clip what
+    agents say; this bounds what a hand-edited transcript can make the viewer wrap)."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text) - limit} more characters)"
+
+
+def plain(text: object, style: str = "") -> Text:
+    """``text`` as a rich ``Text`` that is never parsed as markup: use it for every title built from
+    data (a rich ``str`` title would turn ``[link=...]`` in a transcript's phase into a live link)."""
+    return Text(safe(text), style=style)
+
+
 def message_line(message: Message, *, show_recipients: bool = True) -> Text:
     """One message as a rich ``Text`` (never parsed as markup, so agent text cannot inject styles)."""
     line = Text()
     line.append(f"[{safe(message.sender)}] ", style=speaker_style(message.sender))
-    style = {"warning": "red", "private": "italic", "result": "bold"}.get(message.kind, "")
-    line.append(safe(message.text), style=style)
+    style = {"warning": "red", "private": "italic", "result": "bold", "reasoning": "dim italic"}.get(message.kind, "")
+    line.append(safe(clip(message.text)), style=style)
     if show_recipients and message.to is not None:
         line.append(f"  → {safe(', '.join(sorted(message.to)))}", style="dim")
     return line

@@ -1,10 +1,9 @@
 """A complete new game in under 60 lines: each player secretly flips a coin, then guesses the other's."""
 
-import re
-
 import arena
 import arena.agents
 from arena.core.env import TextGameEnv
+from arena.core.parsing import match_choice
 
 
 class CoinGuessEnv(TextGameEnv):
@@ -29,12 +28,12 @@ class CoinGuessEnv(TextGameEnv):
         return ["[heads]", "[tails]"]
 
     def _play(self, agent, action):
-        match = re.fullmatch(r"\s*\[(heads|tails)\]\s*", action.lower())
-        if not match:
-            return "Answer [heads] or [tails]."
-        other = self.next_live_agent(agent)
-        right = match.group(1) == self.coins[other]
-        self.say(f"guesses {match.group(1)}: {'right' if right else 'wrong'}.", sender=agent)
+        match = match_choice(action, self.legal_actions(agent))  # "[heads]", "Heads.", "I say [heads]"
+        if match.action is None:
+            return match.reason
+        guess, other = match.action.strip("[]"), self.next_live_agent(agent)
+        right = guess == self.coins[other]
+        self.say(f"guesses {guess}: {'right' if right else 'wrong'}.", sender=agent)
         self.reward(agent, 1.0 if right else 0.0)
         self.guessed.add(agent)
         if len(self.guessed) == 2:
@@ -47,8 +46,12 @@ class CoinGuessEnv(TextGameEnv):
         return [] if self.finished else [self.coins[agent].upper()]
 
 
-arena.register("coin-guess-v0", CoinGuessEnv, min_players=2, max_players=2, description="Guess the coin.")
+def register_all():
+    """The plugin's entry point; importing this module registers nothing (so nothing twice)."""
+    arena.register("coin-guess-v0", CoinGuessEnv, min_players=2, max_players=2, description="Guess the coin.")
+
 
 if __name__ == "__main__":
+    register_all()
     result = arena.play("coin-guess-v0", [arena.agents.RandomAgent(0), arena.agents.RandomAgent(1)], seed=0)
     print(result.returns)

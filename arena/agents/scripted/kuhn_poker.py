@@ -34,7 +34,8 @@ def nash_policy(card: str, history: str, alpha: float = 1 / 6) -> dict[str, floa
 
 
 class KuhnNashAgent(BaseAgent):
-    """Samples from the equilibrium strategy; reads its card and the betting from ``infos["state_key"]``."""
+    """Samples from the equilibrium strategy; reads its card and the betting from ``infos["card"]`` and
+    ``infos["history"]``."""
 
     name = "scripted"
 
@@ -45,7 +46,7 @@ class KuhnNashAgent(BaseAgent):
         self.alpha = alpha
 
     def action_distribution(self, observation: Observation, info: Info) -> dict[str, float]:
-        card, _, history = str(info.get("state_key", "")).partition(":")
+        card, history = str(info.get("card", "")), str(info.get("history", ""))
         if card not in ("J", "Q", "K"):
             match = _CARD.search(observation["text"])
             card = match.group(1) if match else "Q"

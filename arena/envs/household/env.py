@@ -5,14 +5,18 @@
 | Players | 1 (default), or 2 cooperating (``num_agents=2``): same house, same goal, turns alternate |
 | Task | one of ALFWorld's six types (Pick, Look, Clean, Heat, Cool, Pick2), stated as "Your task is to: ..." |
 | Actions | ``go to X``, ``open X``, ``close X``, ``take X from Y``, ``move X to Y``, ``clean/heat/cool X with Y``, ``use X``, ``examine X``, ``inventory``, ``look``; in two-agent mode also ``say <message>`` |
-| Legal actions | ``infos[agent]["legal_actions"]``: the admissible commands, sorted (ALFWorld's ``admissible_commands``) |
-| Invalid move | anything that is not an admissible command answers "Nothing happens.", changes nothing and uses the step; it never forfeits (``infos[agent]["admissible"]`` is False after it; counted in ``invalid_counts``) |
+| Legal actions | ``infos[agent]["legal_actions"]``: the admissible commands, sorted (ALFWorld's ``admissible_commands``); ``infos[agent]["answer"]`` is a ``choice`` (in two-agent mode its ``syntax`` adds ``say <message>``) |
+| Accepted forms | read by :func:`arena.core.parsing.match_choice`: the command in any case and spacing, with markdown or punctuation around it, or inside a sentence (``I will go to fridge 1.``); a reply naming two commands is ambiguous and invalid |
+| Invalid move | ALFWorld's rule: a reply that names no admissible command answers "Nothing happens.", changes nothing and uses the step; it never forfeits. It is flagged ``infos[agent]["invalid_move"]`` (the reason) and ``infos[agent]["admissible"]`` is False; counted in ``invalid_counts``. ``invalid_rule="spiral"``: −1.5 to the offender, +0.5 to the partner, and the episode ends |
 | Reward | 1 to every agent the step the goal holds (the episode terminates); 0 otherwise |
 | Truncation | after ``max_steps`` steps (default 50) per agent |
 | Splits | ``split="train"`` / ``"valid_seen"`` (new goals in training houses) / ``"valid_unseen"`` (held-out house layouts) |
 
-``infos[agent]["state_key"]`` is a canonical hash of the true world state (every agent's location and
-held object, open receptacles, object placements and states, whose turn), for GiGPO step grouping;
+``infos[agent]["state_key"]`` digests what that agent knows, for GiGPO step grouping: the house and
+goal, its own location and held object, and what its own commands revealed (each receptacle's open
+state and contents as it last saw them, the states of objects it examined or changed); neither the
+step count nor the partner's messages. In two-agent mode it therefore changes only when the agent's
+own commands reveal something, never because the partner acted unseen.
 ``infos[agent]["feedback"]`` is the last feedback text that agent received (verl-agent's text anchor).
 The simulator reads the world through :attr:`HouseholdEnv.world` (documented for oracle tools only).
 """
@@ -22,8 +26,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from arena.core.answers import choice_answer
 from arena.core.env import TextGameEnv
 from arena.core.errors import ArenaError
+from arena.core.parsing import match_choice
+from arena.envs.household.catalog import name_key
 from arena.envs.household.generate import Task, draw_task, populate
 from arena.envs.household.scenes import SPLITS
 from arena.envs.household.tasks import SHORT_NAMES, TASK_TYPES
@@ -55,6 +62,7 @@ class HouseholdEnv(TextGameEnv):
         split: str = "train",
         max_steps: int = 50,
         task_types: Sequence[str] | None = None,
+        invalid_rule: str = "default",
         render_mode: str | None = None,
     ) -> None:
         agents = num_players if num_players is not None else num_agents
@@ -68,7 +76,9 @@ class HouseholdEnv(TextGameEnv):
         unknown = [t for t in types if t not in TASK_TYPES]
         if unknown:
             raise ArenaError(f"unknown task types {unknown}; choose from {', '.join(TASK_TYPES)}")
-        super().__init__(agents, max_turns=max_steps * agents, invalid_retries=0, render_mode=render_mode)
+        super().__init__(
+            agents, max_turns=max_steps * agents, invalid_retries=0, invalid_rule=invalid_rule, render_mode=render_mode
+        )
         self.split = split
         self.max_steps = max_steps
         self.task_types = types
@@ -82,6 +92,11 @@ class HouseholdEnv(TextGameEnv):
         self.feedback = {a: "" for a in self.possible_agents}
         self.admissible_last = {a: True for a in self.possible_agents}
         self.steps_taken = {a: 0 for a in self.possible_agents}
+        # What each agent's own commands revealed: receptacle -> (open or None, contents or None), object -> states.
+        self.seen: dict[str, dict[str, tuple[bool | None, tuple[str, ...] | None]]] = {
+            a: {} for a in self.possible_agents
+        }
+        self.known_states: dict[str, dict[str, tuple[str, ...]]] = {a: {} for a in self.possible_agents}
         self.set_turn(self.possible_agents[0])
 
     def _header(self, agent: str) -> str:
@@ -109,23 +124,34 @@ class HouseholdEnv(TextGameEnv):
     # -- moves ---------------------------------------------------------------------------------------
     def _play(self, agent: str, action: str) -> str | None:
         assert self.world is not None
-        self.steps_taken[agent] += 1
         command = _normalise(action)
         if self.num_players == 2 and command.startswith("say "):
             text = " ".join(action.split())[4:][:MAX_MESSAGE_CHARS]
             self.say(text, sender=agent, kind="chat")
             self.feedback[agent] = f"You say: {text}"
-            self.admissible_last[agent] = True
-        elif command in self.world.admissible(agent):
-            self.feedback[agent] = self.world.apply(agent, command)
-            self.admissible_last[agent] = True
-            self.tell(agent, f"> {command}\n{self.feedback[agent]}", kind="feedback")
         else:
-            shown = " ".join(action.split())[:60]
-            self.feedback[agent] = NOTHING
-            self.admissible_last[agent] = False
-            self.invalid_counts[agent] += 1  # reported in match results; no penalty, no retry
-            self.tell(agent, f"> {shown}\n{NOTHING}", kind="feedback")
+            match = match_choice(action, self.world.admissible(agent))
+            if match.action is None:
+                return "not an admissible command" + (f" (it names {', '.join(match.named)})" if match.named else "")
+            self.feedback[agent] = self.world.apply(agent, match.action)
+            self._learn(agent, match.action)
+            self.tell(agent, f"> {match.action}\n{self.feedback[agent]}", kind="feedback")
+        self.admissible_last[agent] = True
+        self._end_step(agent)
+        return None
+
+    def _on_invalid_exhausted(self, agent: str, reason: str) -> None:
+        """ALFWorld's rule: "Nothing happens.", the world is unchanged, and the step is used."""
+        shown = " ".join(str(self.transcript.events[-1].get("text", "")).split())[:60]
+        self.feedback[agent] = NOTHING
+        self.admissible_last[agent] = False
+        self.tell(agent, f"> {shown}\n{NOTHING}", kind="feedback")
+        self.count_move(agent)  # the step counts toward max_steps like a valid one
+        self._end_step(agent)
+
+    def _end_step(self, agent: str) -> None:
+        assert self.world is not None
+        self.steps_taken[agent] += 1
         if self.world.won():
             self.end_game(
                 "You won! The task is done.",
@@ -135,18 +161,54 @@ class HouseholdEnv(TextGameEnv):
             )
         elif self.num_players == 2:
             self.set_turn(self.next_live_agent(agent))
-        return None
+
+    def _learn(self, agent: str, command: str) -> None:
+        """Record what ``command``'s feedback told ``agent`` (not what changed elsewhere unseen)."""
+        assert self.world is not None
+        world, seen = self.world, self.seen[agent]
+        here = world.location[agent]
+        verb, _, rest = command.partition(" ")
+        if here is not None:
+            is_open, items = seen.get(here, (None, None))
+            if verb in ("go", "open") or (verb == "examine" and rest == here):
+                is_open = world.is_open[here] if world.openable(here) else None
+                items = tuple(world.contents(here)) if world.accessible(here) else items
+            elif verb == "close":
+                is_open = False
+            elif verb in ("take", "move"):
+                obj = rest.partition(" from " if verb == "take" else " to ")[0]
+                changed = set(items or ()) - {obj} if verb == "take" else set(items or ()) | {obj}
+                items = tuple(sorted(changed, key=name_key))
+            seen[here] = (is_open, items)
+        obj = rest.partition(" with ")[0] if verb in ("clean", "heat", "cool") else rest
+        if verb in ("examine", "use", "clean", "heat", "cool") and obj in world.states:
+            self.known_states[agent][obj] = tuple(sorted(world.states[obj]))
 
     # -- infos and views -----------------------------------------------------------------------------
-    def state_key(self) -> str:
-        """The canonical hash of the true state (see :meth:`World.state_key`), with whose turn it is."""
-        assert self.world is not None
-        return self.world.state_key(self.agent_selection if self.num_players == 2 else None)
+    def answer_spec(self, agent: str, legal: list[str] | None) -> dict[str, Any]:
+        syntax = None
+        if self.num_players == 2:
+            syntax = (
+                f"one admissible command, or say <message> (to your partner, at most {MAX_MESSAGE_CHARS} characters)"
+            )
+        return choice_answer(legal or self.legal_actions(agent), syntax=syntax)
+
+    def information_state(self, agent: str) -> dict[str, Any]:
+        assert self.world is not None and self.task is not None
+        goal = self.task.goal
+        return {
+            "agent": agent,
+            "house": self.world.scene.index,
+            "goal": (goal.task_type, goal.obj, goal.target),
+            "location": self.world.location[agent],
+            "holding": self.world.holding[agent],
+            "seen": sorted(self.seen[agent].items()),
+            "states": sorted(self.known_states[agent].items()),
+        }
 
     def _extra_info(self, agent: str) -> dict[str, Any]:
         assert self.task is not None
         return {
-            "state_key": self.state_key(),
             "feedback": self.feedback[agent],
             "admissible": self.admissible_last[agent],
             "won": self.finished and bool(self.winners),

@@ -12,7 +12,6 @@ A :class:`World` knows nothing about turns or agents' views; the env wraps it.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 
 from arena.envs.household.catalog import APPLIANCE, LAMPS, OBJECTS, OPENABLE, can_contain, kind_of, name_key
@@ -188,19 +187,3 @@ class World:
                 continue
             counts[where] = counts.get(where, 0) + 1
         return any(n >= goal.count for n in counts.values())
-
-    # -- canonical state -----------------------------------------------------------------------------
-    def snapshot(self, turn_agent: str | None = None) -> tuple:
-        """A canonical, hashable description of the full true state (plus whose turn it is)."""
-        return (
-            self.scene.index,
-            (self.goal.task_type, self.goal.obj, self.goal.target),
-            tuple((a, self.location[a], self.holding[a]) for a in self.agents),
-            tuple(sorted(r for r, is_open in self.is_open.items() if is_open)),
-            tuple(sorted((o, p, tuple(sorted(self.states[o]))) for o, p in self.place.items())),
-            turn_agent,
-        )
-
-    def state_key(self, turn_agent: str | None = None) -> str:
-        """A 128-bit hex digest of :meth:`snapshot`: equal states share it, different states do not."""
-        return hashlib.blake2b(repr(self.snapshot(turn_agent)).encode(), digest_size=16).hexdigest()
