@@ -67,7 +67,9 @@ def game_section(env_id: str, seed: int = 0, max_steps: int = 300) -> str:
         if key not in forms and len(forms) < MAX_FORMS:
             declared = info.get("answer")
             line = turn_instructions(spec, str(obs.get("text", "")))
-            forms[key] = f"- **{spec.kind}**" + (f" (game spec: `{declared}`)" if declared else " (fallback)") + f": {line}"
+            forms[key] = (
+                f"- **{spec.kind}**" + (f" (game spec: `{declared}`)" if declared else " (fallback)") + f": {line}"
+            )
         if decisions == SHOWN_DECISION or (not shown and decisions > SHOWN_DECISION):
             shown = _render(agent.build_prompt(obs, info))
         decisions += 1

@@ -36,7 +36,9 @@ def completion_logprobs(
     if any(t.images for t in batch):
         logits, targets, mask = image_completion_logits(model, prompts, completions, pad_id, _pixels(batch, processor))
     else:
-        logits, targets, mask = completion_logits(model, prompts, completions, pad_id, share_prefix=_share_prefix(model))
+        logits, targets, mask = completion_logits(
+            model, prompts, completions, pad_id, share_prefix=_share_prefix(model)
+        )
     logp = torch.log_softmax(logits, dim=-1).gather(-1, targets[..., None]).squeeze(-1)
     return logp * mask, mask
 
