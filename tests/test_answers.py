@@ -223,9 +223,10 @@ def test_replies_are_recorded_for_revealing_spectators_only():
         assert all(e["answer"] in ("[check]", None) for e in events)
         for seat in ("player_0", "player_1"):
             assert "SECRET9X" not in transcript.view(seat)
-        for viewer, reveal in ((None, False), ("player_1", False), ("player_0", False), (None, True)):
+        for viewer, reveal in ((None, False), ("player_1", False), ("player_0", False), ("player_1", True)):
             state = fold(transcript, viewer=viewer, reveal=reveal)
             assert "SECRET9X" not in repr(state.messages)
+        assert "SECRET9X" in repr(fold(transcript, viewer=None, reveal=True).messages)  # --reveal spectator
     # the event sits right before its action
     events = result.transcript.events
     k = next(i for i, e in enumerate(events) if e["event"] == REASONING_EVENT)
