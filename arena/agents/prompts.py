@@ -115,7 +115,7 @@ def turn_instructions(
         else:
             what = "exactly one of these legal actions: " + " ".join(spec.legal)
     elif spec.kind == "structured" and spec.syntax:
-        what = f"your move in the form {spec.syntax}"
+        what = f"your move (the form: {spec.syntax.rstrip('.')})"
     else:
         limit = f" (one line, at most {spec.max_chars} characters)" if spec.max_chars else " (one line)"
         what = f"your message{limit}"
