@@ -56,7 +56,12 @@ class TrainConfig:
     eval_every: int = 0
     eval_sample: bool = False
     eval_games: int = 500
+    eval_opponents: list[str] = field(default_factory=list)
     checkpoint_every: int = 10
+    learner_sides: dict[str, list[str]] = field(default_factory=dict)
+    side_seats: int = 0
+    blank_images: bool = False
+    tiny_model: dict[str, Any] = field(default_factory=dict)
     precision: str = "fp32"
     gradient_checkpointing: bool = False
     lora: dict[str, Any] | None = None
@@ -96,7 +101,40 @@ class TrainConfig:
         if not isinstance(self.rollout_backend_options, dict):
             raise ArenaError(f"rollout_backend_options must be a mapping, got {self.rollout_backend_options!r}")
         self._validate_gpu_options()
+        self._check_sides()
+        self._check_tiny_model()
         return self
+
+    def _check_sides(self) -> None:
+        """``learner_sides`` maps side names to lists of roles, and every game deals each side a seat;
+        ``eval_opponents`` names agents every game has."""
+        from arena.core.registry import spec
+        from arena.trainers.rollout import side_seats_of
+
+        sides = self.learner_sides
+        if not all(isinstance(r, list) and r and all(isinstance(x, str) for x in r) for r in sides.values()):
+            raise ArenaError(f"learner_sides must map side names to lists of roles, got {sides!r}")
+        for env_id, kwargs in self.envs.items():
+            for roles in sides.values():
+                side_seats_of(env_id, kwargs, self.seed, roles)  # no seat with those roles: a clear error
+            for opponent in self.eval_opponents:
+                if opponent != "random" and opponent not in spec(env_id).agents:
+                    known = ", ".join(["random", *spec(env_id).agents])
+                    raise ArenaError(f"eval_opponents: {env_id} has no agent {opponent!r} (it has: {known})")
+
+    def _check_tiny_model(self) -> None:
+        """``tiny_model`` holds keyword arguments of the tiny model's builder (``vlm: true`` builds the tiny
+        vision-language model instead)."""
+        import inspect
+
+        from arena.agents import tiny
+
+        options = dict(self.tiny_model)
+        builder = tiny.build_tiny_vlm if options.pop("vlm", False) else tiny.build_tiny_model
+        accepted = set(inspect.signature(builder).parameters) - {"out_dir", "seed"}
+        unknown = set(options) - accepted
+        if unknown:
+            raise ArenaError(f"tiny_model: unknown keys {sorted(unknown)}; {builder.__name__} takes {sorted(accepted)}")
 
     def _validate_gpu_options(self) -> None:
         """Learner memory options (:mod:`arena.trainers.memory`), TIS, and vLLM's temperature range."""
@@ -117,6 +155,7 @@ class TrainConfig:
     # game in envs exists and accepts its kwargs; one line naming the key each.
     _POSITIVE = ("lr", "temperature", "threads", "ppo_epochs", "micro_batch", "clip_low", "clip_high")
     _NON_NEGATIVE = ("kl_coef", "eval_every", "checkpoint_every", "snapshot_every", "iterations", "eval_games")
+    _NON_NEGATIVE += ("side_seats",)
 
     def _check_values(self) -> None:
         for f in dataclasses.fields(self):

@@ -30,7 +30,7 @@ def prepare_model(config: TrainConfig, log: Log) -> Path:
     (built once under ``<out>/warmstart`` and reused by later runs)."""
     if config.model:
         return Path(config.model)
-    from arena.agents.tiny import build_tiny_model
+    from arena.agents import tiny
     from arena.agents.warmstart import warmstart
 
     out = Path(config.out) / "warmstart"
@@ -39,7 +39,9 @@ def prepare_model(config: TrainConfig, log: Log) -> Path:
         return out
     base = Path(config.out) / "tiny-base"
     t0 = time.perf_counter()
-    build_tiny_model(base, seed=config.seed)
+    options = dict(config.tiny_model)  # builder kwargs; vlm: true builds the tiny vision-language model
+    builder = tiny.build_tiny_vlm if options.pop("vlm", False) else tiny.build_tiny_model
+    builder(base, seed=config.seed, **options)
     options = dict(config.warmstart)
     log(f"built tiny model in {time.perf_counter() - t0:.0f}s; warm start on {options.get('agents', 'random')} play")
     warmstart(base, out, env_ids=tuple(config.envs), seed=config.seed, log=log, **options)
@@ -120,7 +122,9 @@ class Trainer:
 
         cfg = self.config
         t0 = time.perf_counter()
-        plans = plan_groups(cfg.envs, cfg.groups_per_env, cfg.group_size, self.pool, self.rng)
+        plans = plan_groups(
+            cfg.envs, cfg.groups_per_env, cfg.group_size, self.pool, self.rng, cfg.learner_sides, cfg.side_seats
+        )
         if self.ray_rollouts is None:
             specs, labels = build_specs(plans, self.learners, self.pool, self.past_policies)
             episodes, _ = collect(specs, labels, cfg.invalid_penalty)
@@ -176,11 +180,16 @@ class Trainer:
         if self.rollout_backend is not self.backend:
             metrics["sync_s"] = round(float(getattr(self.rollout_backend, "last_sync_s", 0.0)), 3)
         for env_id in cfg.envs:
-            rets = [
-                e.returns[s] for e in episodes if e.env_id == env_id and e.opponent != "self" for s in e.learner_seats
-            ]
-            if rets:
-                metrics[f"{env_id}/return_vs_pool"] = float(np.mean(rets))
+            for side, roles in (cfg.learner_sides or {"": []}).items():
+                rets = [
+                    e.returns[s]
+                    for e in episodes
+                    if e.env_id == env_id and e.opponent != "self"
+                    for s in e.learner_seats
+                    if not roles or e.roles.get(s) in roles
+                ]
+                if rets:
+                    metrics[f"{env_id}/{side + '/' if side else ''}return_vs_pool"] = float(np.mean(rets))
         metrics.update({f"update/{k}": v for k, v in update.items()})
         for env_id, kwargs in cfg.envs.items():  # exact and cheap (12 information sets): every iteration
             if _exact_kuhn(env_id, kwargs):
@@ -193,14 +202,30 @@ class Trainer:
         return metrics
 
     def evaluate(self, games: int | None = None) -> dict[str, Any]:
-        """Win/loss rates against random (and scripted where registered) for each env; Kuhn exploitability."""
-        from arena.core.registry import spec
-        from arena.trainers.evaluation import evaluate_against, kuhn_exploitability
+        """Win/loss rates against random (and scripted where registered, or ``eval_opponents``) for each
+        env: per seat, or per side with ``learner_sides``; the success rate of a single-agent game; Kuhn
+        exploitability."""
+        from arena.core.registry import make, spec
+        from arena.trainers.evaluation import evaluate_against, evaluate_side, kuhn_exploitability
 
-        games = games if games is not None else self.config.eval_games
+        cfg = self.config
+        games = games if games is not None else cfg.eval_games
         results: dict[str, Any] = {}
-        for env_id, kwargs in self.config.envs.items():
-            opponents = ["random"] + (["scripted"] if "scripted" in spec(env_id).agents else [])
+        for env_id, kwargs in cfg.envs.items():
+            opponents = cfg.eval_opponents or ["random"] + (["scripted"] if "scripted" in spec(env_id).agents else [])
+            solo = len(make(env_id, **kwargs).possible_agents) == 1
+            if solo or cfg.learner_sides:
+                sides = {"solo": None} if solo else cfg.learner_sides
+                for side, roles in sides.items():
+                    for opponent in ["random"] if solo else opponents:  # nobody to face alone
+                        row = evaluate_side(
+                            self.eval_agent(env_id), env_id, kwargs, opponent, games, roles, side_seats=cfg.side_seats
+                        )
+                        where = side if solo else f"{side}_vs_{opponent}"
+                        for key, value in row.items():
+                            if isinstance(value, int | float) and key != "games":
+                                results[f"eval/{env_id}/{where}/{key}"] = value
+                continue
             for opponent in opponents:
                 row = evaluate_against(self.eval_agent(env_id), env_id, kwargs, opponent, games)
                 for key in ("win_rate", "loss_rate", "invalid_rate"):
