@@ -89,6 +89,10 @@ class TextGameEnv(EpisodeBook, AECEnv):
     def _on_truncation(self) -> None:
         """Pay anything owed when ``max_turns`` cuts the game short (default: nothing)."""
 
+    def _truncation_info(self) -> dict[str, Any]:
+        """End-of-game infos when ``max_turns`` cuts the game short (default: none)."""
+        return {}
+
     # -- PettingZoo API ----------------------------------------------------------------------------
     def reset(self, seed: int | None = None, options: dict | None = None) -> None:
         self._start_episode(seed)
@@ -230,12 +234,17 @@ class TextGameEnv(EpisodeBook, AECEnv):
         self._on_truncation()
         self.end_reason = f"turn limit ({self.max_turns}) reached"
         self.finished = True
-        self._final_info = {}
+        self._final_info = dict(self._truncation_info())
         self.say(f"Game over: {self.end_reason}", kind="result")
         for agent in self.agents:
             self.truncations[agent] = True
         self.transcript.record(
-            "end", reason=self.end_reason, winners=self.winners, returns=dict(self.returns), truncated=True, info={}
+            "end",
+            reason=self.end_reason,
+            winners=self.winners,
+            returns=dict(self.returns),
+            truncated=True,
+            info=self._final_info,
         )
 
     def _after_move(self) -> None:
