@@ -161,3 +161,25 @@ def test_observation_term_teaches_the_prompt_tail(backend):
     (first_with, tail_with), (first_without, tail_without) = train(1.0), train(0.0)
     assert first_with == pytest.approx(first_without, rel=1e-5)
     assert tail_with < tail_without  # measured: 4.84 vs 7.27 nats
+
+
+def test_examples_play_the_game_variant_the_trainer_plays(backend):
+    """``env_kwargs`` reach the games (random play of negotiation's legal list makes proposals; the free-text
+    game's random words never do) and ``hide_legal`` keeps the list out of the prompts."""
+    tok = backend.tokenizer
+    free = collect_examples(backend, ["negotiation-v0"], matches_per_env=3, seed=0)
+    listed = collect_examples(
+        backend, ["negotiation-v0"], matches_per_env=3, seed=0, env_kwargs={"negotiation-v0": {"proposal_list": True}}
+    )
+    hidden = collect_examples(
+        backend,
+        ["negotiation-v0"],
+        matches_per_env=3,
+        seed=0,
+        env_kwargs={"negotiation-v0": {"proposal_list": True}},
+        hide_legal=["negotiation-v0"],
+    )
+    assert not any("[Propose" in tok.decode(e.target_ids) for e in free)
+    assert any("[Propose" in tok.decode(e.target_ids) for e in listed)
+    assert all("Legal actions:" in tok.decode(e.prompt_ids) for e in listed)
+    assert not any("Legal actions:" in tok.decode(e.prompt_ids) for e in hidden)

@@ -133,6 +133,8 @@ def collect_examples(
     think: str = "",
     max_steps: int = 500,
     mistake_rate: float = 0.0,
+    env_kwargs: Mapping[str, Mapping[str, Any]] | None = None,
+    hide_legal: Sequence[str] = (),
 ) -> list[Example]:
     """Play ``matches_per_env`` matches per game (one number, or one per game id with :data:`MATCHES` for
     the others) and return (prompt ids, reply ids) pairs of valid moves. A game's prompts are tokenized
@@ -141,7 +143,9 @@ def collect_examples(
     With ``mistake_rate`` > 0, that fraction of decisions first plays an illegal move (one of the match's
     earlier legal actions that is no longer legal, such as an occupied cell), so the examples include the
     game's invalid-move warning and the correct retry that follows it: what a model sees after its own
-    mistakes."""
+    mistakes. ``env_kwargs`` gives a game's ``arena.make`` kwargs (the variant a trainer plays, such as
+    negotiation's ``proposal_list``); in the games of ``hide_legal`` the prompts leave the legal list out
+    (as the agent does with ``show_legal=False``)."""
     import arena
 
     rng = np.random.default_rng(seed)
@@ -154,8 +158,10 @@ def collect_examples(
 
     examples: list[Example] = []
     for env_id in env_ids:
-        env = arena.make(env_id)
-        llm = LLMAgent(backend, env_id=env_id, answer_format=answer_format, think=think)
+        env = arena.make(env_id, **(env_kwargs or {}).get(env_id, {}))
+        llm = LLMAgent(
+            backend, env_id=env_id, answer_format=answer_format, think=think, show_legal=env_id not in hide_legal
+        )
         matches = matches_per_env if isinstance(matches_per_env, int) else matches_per_env.get(env_id, MATCHES)
         prompts: list[Any] = []
         decisions: list[tuple[list[int], int, list[int]]] = []  # target, branch, legal ids
@@ -335,10 +341,13 @@ def warmstart(
     mistake_rate: float = MISTAKE_RATE,
     observation_weight: float = OBSERVATION_WEIGHT,
     endgame_weight: float = ENDGAME_WEIGHT,
+    env_kwargs: Mapping[str, Mapping[str, Any]] | None = None,
+    hide_legal: Sequence[str] = (),
     log: Callable[[str], None] | None = None,
 ) -> Path:
     """Fine-tune the model in ``model_dir`` on ``agents`` play (random, scripted or mixed) and save it to
-    ``out_dir`` (default: overwrite ``model_dir``). Returns the output directory."""
+    ``out_dir`` (default: overwrite ``model_dir``). Returns the output directory. ``env_kwargs`` and
+    ``hide_legal`` as in :func:`collect_examples`."""
     import torch
 
     from arena.agents.backends.transformers_backend import TransformersBackend
@@ -355,6 +364,8 @@ def warmstart(
             seed=seed,
             think=think,
             mistake_rate=mistake_rate,
+            env_kwargs=env_kwargs,
+            hide_legal=hide_legal,
         )
         if log:
             lengths = [len(e.prompt_ids) + len(e.target_ids) for e in examples]

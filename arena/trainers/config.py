@@ -52,9 +52,11 @@ class TrainConfig:
     aggregation: str = "token-mean"
     temperature: float = 1.0
     constrained: list[str] = field(default_factory=list)
+    hide_legal: list[str] = field(default_factory=list)
     max_new_tokens: int = 12
     eval_every: int = 0
     eval_sample: bool = False
+    eval_opponents: list[str] | dict[str, list[str]] | None = None
     eval_games: int = 500
     checkpoint_every: int = 10
 
@@ -79,6 +81,7 @@ class TrainConfig:
             raise ArenaError(f"rollout_workers must be an integer ≥ 0 (0: in-process), got {self.rollout_workers!r}")
         if not re.fullmatch(r"cpu|cuda(:\d+)?|mps", str(self.device)):
             raise ArenaError(f"device must be cpu, cuda, cuda:N or mps, got {self.device!r}")
+        self._validate_eval_opponents()
         if not isinstance(self.eval_sample, bool):
             raise ArenaError(f"eval_sample must be true or false, got {self.eval_sample!r}")
         if self.rollout_backend not in ROLLOUT_BACKENDS:
@@ -92,6 +95,35 @@ class TrainConfig:
         if not isinstance(self.rollout_backend_options, dict):
             raise ArenaError(f"rollout_backend_options must be a mapping, got {self.rollout_backend_options!r}")
         return self
+
+    def eval_opponents_for(self, env_id: str) -> list[str]:
+        """Who the policy is evaluated against in ``env_id``: ``eval_opponents`` (one list for every game, or
+        ``{game: list}``), else ``random`` and the game's ``scripted`` agent where it has one."""
+        from arena.core.registry import spec
+
+        chosen = self.eval_opponents
+        if isinstance(chosen, dict):
+            chosen = chosen.get(env_id)
+        if chosen:
+            return [str(name) for name in chosen]
+        return ["random"] + (["scripted"] if "scripted" in spec(env_id).agents else [])
+
+    def _validate_eval_opponents(self) -> None:
+        from arena.core.registry import spec
+
+        value = self.eval_opponents
+        lists = value.values() if isinstance(value, dict) else [] if value is None else [value]
+        if not all(isinstance(names, list) and all(isinstance(n, str) for n in names) for names in lists):
+            raise ArenaError(f"eval_opponents must be a list of agent names or {{game: list}}, got {value!r}")
+        if isinstance(value, dict) and set(value) - set(self.envs):
+            raise ArenaError(
+                f"eval_opponents names games that are not among envs: {sorted(set(value) - set(self.envs))}"
+            )
+        for env_id in self.envs:
+            known = {"random", "self", *spec(env_id).agents}
+            unknown = [n for n in self.eval_opponents_for(env_id) if n not in known]
+            if unknown:
+                raise ArenaError(f"eval_opponents: {env_id} has no agent {unknown[0]!r}; choose from {sorted(known)}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -124,7 +156,7 @@ class TrainConfig:
             if not isinstance(kwargs, dict):
                 raise ArenaError(f"envs.{env_id} must be a mapping of game kwargs, got {kwargs!r}")
             make(env_id, **kwargs)  # unknown id or bad kwargs: the registry's one-line error
-        for env_id in self.constrained:  # may list more games than envs (one list serves several runs)
+        for env_id in [*self.constrained, *self.hide_legal]:  # may list more games than envs (one list, many runs)
             spec(str(env_id))
 
 

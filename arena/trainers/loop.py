@@ -42,7 +42,16 @@ def prepare_model(config: TrainConfig, log: Log) -> Path:
     build_tiny_model(base, seed=config.seed)
     options = dict(config.warmstart)
     log(f"built tiny model in {time.perf_counter() - t0:.0f}s; warm start on {options.get('agents', 'random')} play")
-    warmstart(base, out, env_ids=tuple(config.envs), seed=config.seed, log=log, **options)
+    warmstart(
+        base,
+        out,
+        env_ids=tuple(config.envs),
+        env_kwargs=config.envs,  # the variants trained (negotiation's legal list), as the trainer's agents see them
+        hide_legal=config.hide_legal,
+        seed=config.seed,
+        log=log,
+        **options,
+    )
     return out
 
 
@@ -183,20 +192,18 @@ class Trainer:
         return metrics
 
     def evaluate(self, games: int | None = None) -> dict[str, Any]:
-        """Win/loss rates against random (and scripted where registered) for each env; Kuhn exploitability."""
-        from arena.core.registry import spec
+        """Each env against its evaluation opponents (``eval_opponents``; default random and scripted): win/loss
+        rates and mean returns per seat, the game's outcome metrics (negotiation's agreement, Pareto rate and
+        Nash ratio, public goods' contribution rate); Kuhn exploitability."""
         from arena.trainers.evaluation import evaluate_against, kuhn_exploitability
 
         games = games if games is not None else self.config.eval_games
         results: dict[str, Any] = {}
         for env_id, kwargs in self.config.envs.items():
-            opponents = ["random"] + (["scripted"] if "scripted" in spec(env_id).agents else [])
-            for opponent in opponents:
+            for opponent in self.config.eval_opponents_for(env_id):
                 row = evaluate_against(self.eval_agent(env_id), env_id, kwargs, opponent, games)
-                for key in ("win_rate", "loss_rate", "invalid_rate"):
-                    results[f"eval/{env_id}/vs_{opponent}/{key}"] = row[key]
                 for key, value in row.items():
-                    if key.startswith(("loss_rate_player", "mean_return_player")):
+                    if key not in ("games", "opponent"):
                         results[f"eval/{env_id}/vs_{opponent}/{key}"] = value
             if _exact_kuhn(env_id, kwargs):
                 results[f"eval/{env_id}/exploitability"] = kuhn_exploitability(self.greedy[env_id], env_id)

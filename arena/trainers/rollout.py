@@ -139,7 +139,8 @@ def policy_agent(
     backend: Any, config: Any, env_id: str, *, name: str = LEARNER, seed: int | None = None, sample: bool = True
 ) -> Any:
     """An agent playing the policy in ``backend`` with the config's answer settings: sampling at
-    ``temperature`` (``sample=True``) or greedy, constrained to legal actions in ``config.constrained``."""
+    ``temperature`` (``sample=True``) or greedy, constrained to legal actions in ``config.constrained``, the
+    legal list left out of the prompt in ``config.hide_legal``."""
     from arena.agents.backends.base import SamplingParams
     from arena.agents.llm import LLMAgent
 
@@ -152,6 +153,7 @@ def policy_agent(
         seed=seed,
         constrained=env_id in config.constrained,
         sample=sample,
+        show_legal=env_id not in config.hide_legal,
     )
 
 
