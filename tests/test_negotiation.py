@@ -257,3 +257,135 @@ def test_scripted_negotiators_reach_deals_and_never_blunder():
         assert min(result.returns.values()) >= 0
     fair = play("negotiation-v0", [FairProposer(), FairProposer()], seed=3)
     assert fair.returns["player_0"] >= 5  # never accepts or proposes less than half its own value early on
+
+
+# -- issue 22: Deal or No Deal's contexts, openers and private selection; SPIRAL's reward; cut games ------
+@pytest.mark.parametrize("text", ["[walkaway]", "[Walk-away]", "[walk_away] bye", "[WalkAway]"])
+def test_walk_away_in_any_spelling_ends_the_game(text):
+    env = _deal(text)
+    assert env.unwrapped.finished and env.infos["player_0"]["agreement"] is False
+
+
+def test_dond_item_totals_follow_the_human_data():
+    rng = np.random.default_rng(0)
+    totals = [sum(bargaining.sample_context(rng, "dond")[0]) for _ in range(4000)]
+    share = {t: totals.count(t) / len(totals) for t in (5, 6, 7)}
+    expected = {5: 0.40 / 0.99, 6: 0.40 / 0.99, 7: 0.19 / 0.99}
+    assert all(abs(share[t] - expected[t]) < 0.03 for t in expected), share
+    uniform = [sum(bargaining.sample_context(rng)[0]) for _ in range(4000)]
+    assert uniform.count(7) / 4000 > 0.35  # the old default draws many more 7-item contexts
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"), [("player_1", ["player_1"] * 4), ("alternate", ["player_0", "player_1"] * 2)]
+)
+def test_first_mover_rules(rule, expected):
+    env = arena.make("negotiation-v0", first_mover=rule)
+    openers = []
+    for seed in range(4):
+        env.reset(seed=seed, options=CONTEXT)
+        openers.append(env.agent_selection)
+        assert f"{env.agent_selection} moves first" in env.observe("player_0")["text"]
+    assert openers == expected
+    env = arena.make("negotiation-v0", first_mover="random")
+    seen = set()
+    for seed in range(20):
+        env.reset(seed=seed, options=CONTEXT)
+        seen.add(env.agent_selection)
+        assert env.infos[env.agent_selection].get("legal_actions") is None  # open move set, a live turn
+    assert seen == {"player_0", "player_1"}
+
+
+def test_second_opener_plays_the_same_rules():
+    env = _deal("[Propose: me 3 books]", "[Accept]", first_mover="player_1")
+    assert env.unwrapped.returns == {"player_0": 7.0, "player_1": 6.0}
+    assert env.infos["player_0"]["first_mover"] == "player_1" and env.infos["player_0"]["turns_to_agreement"] == 2
+
+
+def test_private_selection_with_matching_choices_is_a_deal():
+    env = _deal("[Propose: me 0 book 1 hat 2 ball]", "ok [Selection]", "[Take: 0 book 1 hat 2 ball]",
+                "[Take: me 3 books]", ending="selection")  # fmt: skip
+    info = env.infos["player_0"]
+    assert env.unwrapped.returns == {"player_0": 7.0, "player_1": 6.0}
+    assert info["agreement"] is True and info["turns_to_agreement"] == 2 and info["turns"] == 2
+    assert info["selections"]["player_1"] == {"book": 3, "hat": 0, "ball": 0}
+
+
+def test_private_selection_that_does_not_match_is_no_deal():
+    env = _deal("[Selection]", "[Take: 3 book 1 hat 2 ball]", "[Take: 3 books]", ending="selection")
+    assert env.unwrapped.returns == {"player_0": 0.0, "player_1": 0.0}
+    assert env.infos["player_1"]["agreement"] is False and env.infos["player_1"]["turns_to_agreement"] is None
+
+
+def test_selection_rules_accept_is_refused_and_the_turn_limit_opens_the_choice():
+    env = _deal("[Propose: me 3 books]", "[Accept]", ending="selection", turn_limit=2)
+    assert "[Selection]" in env.infos["player_1"]["invalid_move"]
+    env.step("fine")  # the second and last turn: the choice opens
+    raw = env.unwrapped
+    assert raw.phase == "selection" and not raw.finished
+    assert "last_proposal" not in env.infos[env.agent_selection]  # the unanswered proposal lapsed
+    env.step("[Take: 0 books 1 hat 2 balls]")
+    env.step("[Take: 9 books]")  # more than there is: invalid, retried
+    assert "more than there is" in env.infos["player_1"]["invalid_move"]
+    env.step("no idea")  # retries used up: player_1 chooses nothing, so no deal
+    assert raw.finished and env.infos["player_0"]["agreement"] is False
+
+
+def test_the_standing_proposal_is_offered_for_the_choice_and_choices_stay_private():
+    env = _deal("[Propose: me 0 book 1 hat 2 ball]", "[Selection]", "[Take: 0 book 1 hat 2 ball]", ending="selection")
+    assert env.infos["player_1"]["last_proposal"]["you_get"] == {"book": 3, "hat": 0, "ball": 0}
+    assert "Take: 0 book 1 hat 2 ball" not in env.observe("player_1")["text"] and not env.unwrapped.finished
+
+
+def test_metrics_also_when_max_turns_cuts_the_game():
+    env = _deal("hi", "[Propose: me 3 books]", max_turns=2)
+    info = env.infos["player_0"]
+    assert all(env.truncations.values())
+    assert info["agreement"] is False and info["turns"] == 2 and info["welfare"] == 0.0
+    assert info["max_welfare"] == 13 and info["values"]["player_1"] == {"book": 2, "hat": 0, "ball": 2}
+
+
+def test_spiral_reward_is_plus_minus_one_by_the_larger_gain():
+    env = arena.make("negotiation-v0", mode="trade", trade_values="spiral", reward="spiral", turn_limit=2)
+    env.reset(seed=0)
+    env.step("[Offer: 4 Wood -> 3 Gold]")  # player_0 (Wood 5, Gold 15) gains 45 - 20; player_1 60 - 15
+    env.step("[Accept]")
+    raw = env.unwrapped
+    gains = env.infos["player_0"]["utilities"]
+    assert gains == {"player_0": -20.0 + 45.0, "player_1": 60.0 - 15.0}
+    assert raw.returns == {"player_0": -1.0, "player_1": 1.0}
+    draw = arena.make("negotiation-v0", mode="trade", trade_values="spiral", reward="spiral", turn_limit=2)
+    draw.reset(seed=0)
+    draw.step("hello")
+    draw.step("bye")
+    assert draw.unwrapped.returns == {"player_0": 0.0, "player_1": 0.0}
+
+
+def test_scripted_negotiators_agree_under_the_dond_preset():
+    deals = 0
+    for seed in range(30):
+        env = arena.make("negotiation-v0", preset="dond")
+        result = play(env, [FairProposer(seed), FairProposer(seed + 1)], seed=seed)
+        deals += result.transcript.result["info"]["agreement"]
+    assert deals >= 20
+
+
+def test_spiral_preset_ends_on_an_invalid_move_and_pays_plus_minus_one_otherwise():
+    env = arena.make("negotiation-v0", preset="spiral")
+    env.reset(seed=0)
+    env.step("[Offer: 99 Wood -> 1 Gold]")  # more Wood than player_0 owns: no retry under SPIRAL's rule
+    assert env.unwrapped.finished and env.unwrapped.returns == {"player_0": -1.5, "player_1": 0.5}
+    env.reset(seed=1)
+    for action in ["[Offer: 4 Wood -> 3 Gold]", "[Accept]"] + ["hi"] * 8:
+        env.step(action)
+    assert env.unwrapped.returns == {"player_0": -1.0, "player_1": 1.0}  # gains 25 vs 45
+
+
+def test_the_private_choice_asks_for_a_take_and_its_example_is_accepted():
+    env = _deal("[Selection]", ending="selection", first_mover="player_1")
+    agent = env.agent_selection
+    answer = env.infos[agent]["answer"]
+    assert answer["kind"] == "structured" and "[Take:" in answer["syntax"]
+    assert env.infos[agent]["role"] == ("first_mover" if agent == "player_1" else "second_mover")
+    env.step(answer["example"])
+    assert "invalid_move" not in env.infos[agent]

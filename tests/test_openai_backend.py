@@ -28,7 +28,8 @@ class ChatServer:
     """A minimal OpenAI/vLLM-style ``/v1/chat/completions`` server on 127.0.0.1 (a daemon thread).
 
     ``mode``: ``"ok"``; ``"stall"`` (sleeps ``stall_s`` before answering); ``"error"`` (HTTP 500);
-    ``"strict"`` (HTTP 400 when vLLM's ``return_token_ids`` extension is present, like OpenAI's API).
+    ``"strict"`` (HTTP 400 when vLLM's ``return_token_ids`` extension is present, like OpenAI's API);
+    ``"toolong"`` (HTTP 400 for a context-length error, naming no request field).
     """
 
     def __init__(self, backend: TransformersBackend) -> None:
@@ -55,6 +56,9 @@ class ChatServer:
                     return self._send(504, {"error": {"message": "stalled"}})  # the client gave up long ago
                 if server.mode == "error":
                     return self._send(500, {"error": {"message": "boom"}})
+                if server.mode == "toolong":
+                    message = "This model's maximum context length is 32 tokens.\nPlease reduce the length."
+                    return self._send(400, {"error": {"message": message}})
                 if server.mode == "strict" and "return_token_ids" in body:
                     return self._send(400, {"error": {"message": "unknown field return_token_ids"}})
                 if self.path != "/v1/chat/completions":
@@ -208,9 +212,30 @@ def test_strict_server_without_token_ids_extension(server):
     server.mode = "strict"
     backend = OpenAIBackend("tiny", base_url=server.url, timeout=5)
     (c,) = backend.generate(PROMPTS[:1], GREEDY)
-    assert not backend.extensions
+    assert backend.capabilities["token_ids"] is False
     assert "return_token_ids" not in server.bodies[-1]
     assert c.completion_ids and len(c.completion_ids) == len(c.logprobs)  # from "token_id:N" logprob tokens
+
+
+def test_an_unrelated_client_error_is_one_line_and_switches_nothing_off(server):
+    server.mode = "toolong"
+    backend = OpenAIBackend("tiny", base_url=server.url, timeout=5)
+    with pytest.raises(ArenaError, match="HTTP 400: This model's maximum context length") as err:
+        backend.generate(PROMPTS[:1], GREEDY)
+    assert "\n" not in str(err.value)
+    assert backend.capabilities == {"token_ids": None, "logprobs": None, "prompt_logprobs": None}
+    server.mode = "ok"
+    (c,) = backend.generate(PROMPTS[:1], GREEDY)
+    assert server.bodies[-1]["return_token_ids"] is True and c.completion_ids
+    assert backend.capabilities["token_ids"] is True and backend.capabilities["logprobs"] is True
+
+
+def test_identical_prompts_in_a_seeded_batch_get_their_own_seeds(server):
+    backend = OpenAIBackend("tiny", base_url=server.url, timeout=10, concurrency=1)
+    backend.generate([PROMPTS[0]] * 3, SamplingParams(max_new_tokens=3, seed=11))
+    first = [b["seed"] for b in server.bodies]
+    backend.generate([PROMPTS[0]] * 3, SamplingParams(max_new_tokens=3, seed=11))
+    assert len(set(first)) == 3 and [b["seed"] for b in server.bodies[3:]] == first
 
 
 def test_unreachable_server_and_bad_options():

@@ -199,6 +199,84 @@ def test_scripted_agents():
     assert mixed.transcript.result["info"]["contribution_rate"] == pytest.approx(10 / 30)
 
 
+# -- issue 22: what the docs claim off the path, checked by brute force; the MAC-SPGG reading -----------
+def best_replies(num_players: int, grid: Sequence[float], payoff: Payoff) -> dict[tuple[float, ...], list[float]]:
+    """Every node's set of best replies when the later movers play the SPE (ties towards less)."""
+    replies: dict[tuple[float, ...], list[float]] = {}
+
+    def node(prefix: tuple[float, ...]) -> list[float]:
+        mover = len(prefix)
+        if mover == num_players:
+            return list(prefix)
+        options = [(payoff(path)[mover], c, path) for c in grid for path in [node((*prefix, c))]]
+        top = max(o[0] for o in options)
+        replies[prefix] = [c for value, c, _ in options if value >= top - 1e-9]
+        return min(options, key=lambda o: (-o[0], o[1]))[2]
+
+    node(())
+    return replies
+
+
+@pytest.mark.parametrize(("rho", "gamma"), [(1.8, 1.5), (1.5, 1.0), (2.4, 2.0), (1.2, 0.5)])
+def test_the_cutoff_rule_holds_for_the_last_mover_only(rho, gamma):
+    """Off the path the last mover gives everything iff its predecessors' mean exceeds e(1 - rho/N)/gamma
+    (a linear payoff); an earlier mover also steers its successors, so the rule fails for it."""
+    replies = best_replies(3, range(11), _payoff("aligned", multiplier=rho, cooperation_bonus=gamma))
+    cutoff = 10 * (1 - rho / 3) / gamma
+    for prefix, best in replies.items():
+        if len(prefix) == 2 and prefix != (10, 10):
+            mean = sum(prefix) / 2
+            assert best == ([10] if mean > cutoff + 1e-9 else [0] if mean < cutoff - 1e-9 else list(range(11))), prefix
+    second = {prefix[0]: best for prefix, best in replies.items() if len(prefix) == 1 and prefix != (10,)}
+    off_rule = sorted(c for c, best in second.items() if best != [10 if c > cutoff else 0])
+    if (rho, gamma) == (1.8, 1.5):  # the defaults: after 0, 1 or 2, player_1 gives 6, 5, 4 to lift player_2
+        assert off_rule == [0, 1, 2] and second[0] == [6]
+
+
+def _mac(**overrides: float) -> Payoff:
+    from arena.envs.sequential_public_goods import PRESETS
+
+    preset = PRESETS["mac-spgg"]
+    params = {k: preset[k] for k in ("endowment", "multiplier", "cooperation_bonus", "threshold", "penalty", "cost")}
+    params.update(overrides)
+    return lambda cs: sequential_payoffs(cs, reward="mac-spgg", **params)
+
+
+def test_mac_spgg_payoffs_by_hand():
+    assert _mac()([10, 10, 10]) == pytest.approx([0.5, 2.0, 2.0])  # 1.8 - 1.3 (+ 1.5 bonus after the first)
+    s = 1.8 * 26 / 30
+    assert _mac()([6, 10, 10]) == pytest.approx([s - 1.3 * 0.36, s - 1.3 + 1.5 * 0.6, s - 1.3 + 1.5 * 0.8])
+    assert _mac()([0, 0, 0]) == pytest.approx([-1.5] * 3)  # the group missed the quality threshold
+
+
+def test_mac_spgg_preset_has_a_unique_spe_with_positive_effort_reaching_the_threshold():
+    """Theorem 1's conclusion (every agent contributes and the final score reaches B) at the preset."""
+    path, strict = solve_spe(3, range(11), _mac())
+    assert path == [6, 10, 10] and strict
+    assert all(c > 0 for c in path) and sum(path) / 30 >= 0.85
+
+
+def test_mac_spgg_reading_and_theorem_2():
+    """Welfare at the SPE rises with gamma and rho (as Theorem 2 says) but also with B (unlike it):
+    docs/envs/sequential-public-goods.md reports both."""
+
+    def welfare(**kw: float) -> float:
+        path, _ = solve_spe(3, range(11), _mac(**kw))
+        return sum(_mac(**kw)(path))
+
+    assert welfare(cooperation_bonus=1.0) < welfare(cooperation_bonus=1.5) < welfare(cooperation_bonus=2.0)
+    assert welfare(multiplier=1.5) < welfare(multiplier=1.8) < welfare(multiplier=2.1)
+    assert welfare(threshold=0.7) < welfare(threshold=0.85) < welfare(threshold=0.95)
+
+
+def test_mac_spgg_env_pays_the_reading():
+    env = arena.make("sequential-public-goods-v0", preset="mac-spgg")
+    env.reset(seed=0)
+    _play(env, ["[6]", "[10]", "[10]"])
+    assert list(env.unwrapped.returns.values()) == pytest.approx(_mac()([6, 10, 10]))
+    assert env.infos["player_0"]["threshold_met"] == 1
+
+
 def test_last_observation_keeps_a_defaulted_contribution_from_later_players():
     """The notice that repeated invalid moves played the (publicly known) default contribution went to
     everyone, so player_2 learned player_0's contribution before moving."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import arena
 from arena.agents.match import play
@@ -12,7 +14,7 @@ from arena.agents.random_agent import RandomAgent
 from arena.agents.scripted.spy import SpyScripted, facts_in, word_facts
 from arena.core.errors import ArenaError
 from arena.envs.spy import mentions_word
-from arena.envs.spy_words import WORD_PAIRS
+from arena.envs.spy_words import HELD_OUT_PAIRS, TRAIN_PAIRS, WORD_PAIRS
 
 PAIR = [("coffee", "tea")]
 
@@ -60,10 +62,48 @@ def test_word_list_has_enough_distinct_pairs():
         ("a hot bitter drink", False),
         ("coffeehouse vibes", False),
         ("c o f f", False),
+        ("cof fee", True),
+        ("coffee-s are great", True),
     ],
 )
 def test_saying_or_spelling_the_word_is_detected(clue, said):
     assert mentions_word(clue, "coffee") is said
+
+
+@pytest.mark.parametrize(
+    ("clue", "word", "said"),
+    [
+        ("I love ice cream", "icecream", True),
+        ("an ice-cream cone", "icecream", True),
+        ("a tooth brush", "toothbrush", True),
+        ("sharp knives", "knife", True),
+        ("two geese", "goose", True),
+        ("three mice", "mouse", True),
+        ("fresh berries", "berry", True),
+        ("wolves howl", "wolf", True),
+        ("cold and sweet", "icecream", False),
+        ("nice cream colour", "icecream", False),
+        ("brushing teeth", "toothbrush", False),
+        ("a knight", "knife", False),
+    ],
+)
+def test_own_word_check_sees_split_compounds_and_plurals(clue, word, said):
+    assert mentions_word(clue, word) is said
+
+
+def test_word_list_is_clean_and_split():
+    pairs = {frozenset(p[:2]) for p in WORD_PAIRS}
+    for dropped in (("prison", "jail"), ("holiday", "vacation"), ("key", "lock"), ("sofa", "bed"), ("cup", "mug")):
+        assert frozenset(dropped) not in pairs
+    words = {w for p in WORD_PAIRS for w in p[:2]}
+    assert not words & {"bat", "fly", "ring", "tie", "pool", "spring", "mouse", "orange", "turkey", "watch"}
+    assert set(TRAIN_PAIRS) | set(HELD_OUT_PAIRS) == set(WORD_PAIRS) and not set(TRAIN_PAIRS) & set(HELD_OUT_PAIRS)
+    assert 0.15 < len(HELD_OUT_PAIRS) / len(WORD_PAIRS) < 0.3
+    env = arena.make("spy-v0", word_split="held-out")
+    held = {w for p in HELD_OUT_PAIRS for w in p[:2]}
+    for seed in range(20):
+        env.reset(seed=seed)
+        assert {env.unwrapped.civilian_word, env.unwrapped.spy_word} <= held
 
 
 def test_clue_with_own_word_or_a_repeat_is_invalid_then_defaults_to_silence():
@@ -142,6 +182,67 @@ def test_bad_configuration_is_rejected():
         arena.make("spy-v0", num_players=4, num_spies=2)
     with pytest.raises(ArenaError):
         arena.make("spy-v0", tie_rule="coin")
+    with pytest.raises(ArenaError, match="spy_knows"):
+        arena.make("spy-v0", spy_votes=False)  # not being asked to vote would tell the spy its side
+    with pytest.raises(ArenaError, match="single_vote"):
+        arena.make("spy-v0", reward="vision-zero")
+    with pytest.raises(ArenaError):
+        arena.make("spy-v0", word_split="test")
+
+
+VZ = {"spy_knows": True, "spy_votes": False, "single_vote": True, "reward": "vision-zero", "tie_rule": "none"}
+
+
+def test_vision_zero_vote_and_zero_sum_clue_rewards_by_hand():
+    """Civilians 0-3 vote; the spy (player_4) does not. Votes: 4 on... p0 -> p4, p1 -> p4, p2 -> p0, p3 abstains."""
+    env = arena.make("spy-v0", word_pairs=PAIR, **VZ)
+    votes = {"player_0": "[player_4]", "player_1": "[player_4]", "player_2": "[player_0]", "player_3": "[abstain]"}
+    drive(env, lambda kind, agent, raw: f"clue {agent}" if kind == "clue" else votes[agent], spies=["player_4"])
+    raw = env.unwrapped
+    info = raw._final_info
+    assert info["votes"] == [
+        {"player_0": "player_4", "player_1": "player_4", "player_2": "player_0", "player_3": "abstain"}
+    ]
+    assert info["winning_side"] == "civilians"
+    assert info["vote_rewards"] == {"player_0": 1.0, "player_1": 1.0, "player_2": -1.0, "player_3": -0.5}
+    # received: spy 2, civilians (1, 0, 0, 0), civilian mean 0.25; beta = lambda = 0.1
+    gap = 2 - 0.25
+    clue = info["clue_rewards"]
+    assert clue["player_4"] == pytest.approx(-0.1 * gap)
+    assert clue["player_0"] == pytest.approx(0.1 / 4 * gap - 0.1 * (1 - 0.25))
+    assert clue["player_1"] == pytest.approx(0.1 / 4 * gap - 0.1 * (0 - 0.25))
+    assert sum(clue.values()) == pytest.approx(0.0)
+    assert raw.returns["player_0"] == pytest.approx(1.0 + clue["player_0"])
+    assert raw.returns["player_4"] == pytest.approx(clue["player_4"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["[player_0]", "[player_1]", "[player_2]", "[player_3]", "[player_4]", "[abstain]"]),
+        min_size=4,
+        max_size=4,
+    )
+)
+def test_vision_zero_clue_reward_is_zero_sum(ballot):
+    env = arena.make("spy-v0", word_pairs=PAIR, **VZ)
+    votes = dict(zip(["player_0", "player_1", "player_2", "player_3"], ballot, strict=True))
+    votes = {a: (v if v != f"[{a}]" else "[abstain]") for a, v in votes.items()}
+    drive(
+        env,
+        lambda kind, agent, raw: f"clue {agent} {len(raw.clues_given)}" if kind == "clue" else votes[agent],
+        spies=["player_4"],
+    )
+    info = env.unwrapped._final_info
+    assert sum(info["clue_rewards"].values()) == pytest.approx(0.0)
+    assert set(info["vote_rewards"]) == {"player_0", "player_1", "player_2", "player_3"}
+
+
+def test_vision_zero_invalid_vote_counts_as_wrong():
+    env = arena.make("spy-v0", word_pairs=PAIR, **VZ)
+    votes = {"player_0": "[player_4]", "player_1": "[player_4]", "player_2": "[player_4]", "player_3": "who knows"}
+    drive(env, lambda kind, agent, raw: f"clue {agent}" if kind == "clue" else votes[agent], spies=["player_4"])
+    assert env.unwrapped._final_info["vote_rewards"]["player_3"] == -1.0  # the default abstention is not N/A
 
 
 def test_a_players_word_reaches_only_that_player_during_and_after_death():
@@ -193,6 +294,36 @@ def test_scripted_civilians_find_the_spy_more_often_than_random_ones():
             result = play(env, agents, seed=seed)
             found[kind] += result.transcript.result["info"]["winning_side"] == "civilians"
     assert found["scripted"] > found["random"], found
+
+
+def test_silence_weighs_more_than_repeating_a_fact():
+    text = (
+        "You are player_0.\nYour secret word is: coffee.\n"
+        "[player_1] 6 characters.\n[player_2] 6 characters.\n[player_3] (says nothing)\n[player_4] yes\n"
+    )
+    scores = SpyScripted(0).suspicion(text, "player_0", set(word_facts("coffee")))
+    assert scores["player_2"] == 1 and scores["player_1"] == 0  # an echo is a weak sign
+    assert scores["player_3"] == scores["player_4"] == 3 > scores["player_2"]  # saying nothing is stronger
+
+
+def _civilian_rate(games: int, spy_agent=None) -> float:
+    wins = 0
+    for seed in range(games):
+        env = arena.make("spy-v0")
+        env.reset(seed=seed)
+        spies = env.unwrapped.spies
+        agents = [
+            spy_agent(seed * 5 + i) if spy_agent and f"player_{i}" in spies else SpyScripted(seed=seed * 5 + i)
+            for i in range(5)
+        ]
+        wins += play(env, agents, seed=seed).transcript.result["info"]["winning_side"] == "civilians"
+    return wins / games
+
+
+def test_scripted_spy_game_is_balanced_and_a_random_spy_loses():
+    """Measured with scripts/social_eval.py over 1,000 seeds: 0.47 (docs/envs/spy.md); the old agents: 0.97."""
+    assert 0.35 <= _civilian_rate(100) <= 0.65
+    assert _civilian_rate(40, RandomAgent) >= 0.9  # before issue 22 a random spy won every game
 
 
 @pytest.mark.parametrize("env_id, kwargs", [("spy-v0", {}), ("visual-spy-v0", {"spy_knows": False})])

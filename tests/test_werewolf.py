@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 
 import numpy as np
@@ -256,6 +257,211 @@ def test_scripted_villagers_beat_random_villagers_against_scripted_wolves():
     assert wins["scripted"] > wins["random"] + 4, wins
 
 
+# -- Werewolf Arena's bidding, LSPO's role prediction, per-day votes (issue 22) --------------------------
+def _step_all(env, policy, max_steps=5000):
+    raw = env.unwrapped
+    for _ in range(max_steps):
+        if raw.finished:
+            return
+        agent = env.agent_selection
+        _, _, term, trunc, _ = env.last()
+        env.step(None if term or trunc else policy(raw.queue[0][0], agent, raw))
+    raise AssertionError("the game did not end")
+
+
+def _default(kind, agent, raw):
+    """Speak 'hi', abstain where allowed, else the first legal choice."""
+    if kind in ("speech", "wolf_chat"):
+        return "hi"
+    legal = raw.legal_actions(agent) or ["[none]"]
+    return "[abstain]" if "[abstain]" in legal else legal[0]
+
+
+def test_bidding_gives_the_floor_to_the_highest_bid_and_keeps_bids_secret():
+    env = arena.make("werewolf-v0", speaking="bid", debate_turns=3, max_rounds=1)
+    env.reset(seed=0, options={"roles": SEATING})
+    raw = env.unwrapped
+    speakers, bidders = [], []
+
+    def policy(kind, agent, raw):
+        if kind == "bid":
+            bidders.append(agent)
+            assert agent != raw.last_speaker  # the last speaker does not bid
+            return {"player_4": "[4]", "player_5": "[3]"}.get(agent, "[1]")
+        if kind == "speech":
+            speakers.append(agent)
+            return f"{agent} speaks"
+        return _default(kind, agent, raw)
+
+    _step_all(env, policy)
+    assert speakers == ["player_4", "player_5", "player_4"]
+    assert len(bidders) == 3 * (len(raw.alive) - 1) + 1  # the first turn has no last speaker
+    assert "player_4 takes the floor (turn 1 of 3)" in messages(raw)
+    for agent in raw.possible_agents:  # nobody is told anyone's bid
+        text = "\n".join(raw.log.lines(agent))
+        assert "[4]" not in text and "[3]" not in text and "[1]" not in text
+
+
+def test_bid_ties_are_drawn_with_a_named_player_counted_twice():
+    """Werewolf Arena: ties at random; a tied bidder named in the last speech enters the draw twice."""
+    env = arena.make("werewolf-v0", speaking="bid", debate_turns=2, max_rounds=1)
+    second = Counter()
+    for seed in range(300):
+        env.reset(seed=seed, options={"roles": SEATING})
+        raw = env.unwrapped
+        spoken = []
+
+        def policy(kind, agent, raw, spoken=spoken):
+            if kind == "bid":  # player_4 opens; then player_5 and player_6 tie
+                return (
+                    "[4]"
+                    if agent == "player_4" and not spoken
+                    else "[2]"
+                    if agent in ("player_5", "player_6")
+                    else "[0]"
+                )
+            if kind == "speech":
+                spoken.append(agent)
+                return "I think player_6 knows something."
+            return _default(kind, agent, raw)
+
+        while not raw.finished and len(spoken) < 2:
+            agent = env.agent_selection
+            _, _, term, trunc, _ = env.last()
+            env.step(None if term or trunc else policy(raw.queue[0][0], agent, raw))
+        if spoken[:1] == ["player_4"] and {"player_5", "player_6"} <= set(raw.alive):
+            second[spoken[1]] += 1
+    share = second["player_6"] / sum(second.values())
+    assert sum(second.values()) > 150 and 0.57 < share < 0.77, second  # 2/3 expected
+
+
+def test_role_prediction_is_private_and_scored():
+    env = arena.make("werewolf-v0", role_prediction=True, max_rounds=1)
+    env.reset(seed=0, options={"roles": SEATING})
+    raw = env.unwrapped
+    seen = {}
+
+    def policy(kind, agent, raw):
+        if kind == "predict":
+            seen[agent] = [a for a in raw.alive if a != agent]
+            return "player_0: werewolf, player_1 is a werewolf, player_3 = seer" if agent == "player_4" else "[none]"
+        return _default(kind, agent, raw)
+
+    _step_all(env, policy)
+    acc = raw._final_info["prediction_accuracy"]
+    # player_4 named both wolves and called the doctor (player_3) the seer; unnamed players count as
+    # villagers (the seer, player_2, died the first night), so only player_3 is wrong
+    others = seen["player_4"]
+    assert "player_2" not in others and "player_3" in others
+    assert acc["player_4"] == pytest.approx((len(others) - 1) / len(others))
+    assert acc["player_5"] == pytest.approx(
+        sum(raw.roles[a] == "villager" for a in seen["player_5"]) / len(seen["player_5"])
+    )
+    assert acc["player_0"] is not None and len(raw._final_info["role_predictions"]) == len(seen)
+    for agent in raw.possible_agents:
+        if agent != "player_4":
+            assert "player_1 is a werewolf" not in "\n".join(raw.log.lines(agent))
+
+
+def test_role_prediction_rejects_bad_names_then_records_nothing():
+    env = arena.make("werewolf-v0", role_prediction=True, max_rounds=1)
+    env.reset(seed=0, options={"roles": SEATING})
+    raw = env.unwrapped
+    while raw.queue[0][0] != "predict":
+        agent = env.agent_selection
+        env.step(_default(raw.queue[0][0], agent, raw))
+    agent = env.agent_selection
+    env.step(f"{agent}: seer")  # oneself
+    assert "not another living player" in env.infos[agent]["invalid_move"]
+    env.step("nonsense")
+    assert not any(p["player"] == agent for p in raw.predictions)
+
+
+def test_end_infos_hold_every_ballot_even_when_votes_are_hidden():
+    env = arena.make("werewolf-v0", preset="werewolf-arena", speaking="round-robin", max_rounds=1)
+    env.reset(seed=0, options={"roles": [*SEATING, "villager"]})
+    raw = env.unwrapped
+
+    def policy(kind, agent, raw):
+        legal = raw.legal_actions(agent) or []
+        if kind == "vote":
+            return "[player_7]" if "[player_7]" in legal else "[player_6]"
+        return _default(kind, agent, raw)
+
+    _step_all(env, policy)
+    assert "Votes:" not in messages(raw)  # hidden during the game
+    (ballot,) = raw._final_info["votes"]
+    assert ballot["day"] == 1 and ballot["revote"] is False
+    assert ballot["ballot"]["player_0"] == "player_7" and ballot["ballot"]["player_7"] == "player_6"
+    assert len(ballot["ballot"]) == 7  # the night victim no longer votes
+
+
+# -- the scripted players weigh Seer claims (issue 22) ---------------------------------------------------
+def _table(text: str):
+    from arena.agents.scripted.werewolf import read_table
+
+    return read_table(text, set())
+
+
+def test_scripted_villager_refutes_a_claim_that_calls_it_a_wolf():
+    text = (
+        "You are player_4, and your role is Villager.\n"
+        "[game] Day 1 dawns. player_6 was killed during the night.\n"
+        "[player_1] I am the Seer. My findings: player_4 is a Werewolf.\n"
+        "[player_2] I am the Seer. My findings: player_5 is a Villager.\n"
+    )
+    agent = WerewolfScripted(seed=0)
+    trusted, contested, liars = agent._claim_state(_table(text), {})
+    assert liars == {"player_1"} and trusted == "player_2" and contested == []
+
+
+def test_scripted_claims_about_a_night_victim_and_by_a_night_victim():
+    text = (
+        "You are player_4, and your role is Villager.\n"
+        "[game] Day 1 dawns. player_6 was killed during the night.\n"
+        "[player_1] I am the Seer. My findings: player_6 is a Werewolf.\n"
+        "[player_2] I am the Seer. My findings: player_3 is a Werewolf.\n"
+        "[player_3] I am the Seer. My findings: player_2 is a Werewolf.\n"
+    )
+    agent = WerewolfScripted(seed=0)
+    trusted, contested, liars = agent._claim_state(_table(text), {})
+    assert "player_1" in liars and trusted is None and contested == ["player_2", "player_3"]
+    later = text + "[game] Day 2 dawns. player_3 was killed during the night.\n"
+    trusted, _, liars = agent._claim_state(_table(later), {})
+    assert trusted == "player_3" and {"player_1", "player_2"} <= liars
+
+
+def test_contested_claimants_get_the_same_vote_from_every_villager():
+    text = (
+        "You are {me}, and your role is Villager.\n"
+        "[game] Day 1 dawns. Nobody died during the night.\n"
+        "[player_1] I am the Seer. My findings: player_0 is a Werewolf.\n"
+        "[player_2] I am the Seer. My findings: player_1 is a Werewolf.\n"
+    )
+    picks = set()
+    for me, seed in (("player_4", 1), ("player_5", 2), ("player_6", 3)):
+        agent = WerewolfScripted(seed=seed)
+        table = _table(text.format(me=me))
+        picks.add(agent._suspect(table, ["player_0", "player_1", "player_2", "player_3"], {}))
+    assert len(picks) == 1 and picks <= {"player_1", "player_2"}
+
+
+def _village_rate(games: int, fake_claim: float, preset: str | None = None) -> float:
+    wins = 0
+    for seed in range(games):
+        env = arena.make("werewolf-v0", preset=preset) if preset else arena.make("werewolf-v0")
+        env.reset(seed=seed)
+        agents = [WerewolfScripted(seed=seed * 10 + i, fake_claim=fake_claim) for i in range(env.num_players)]
+        result = play(env, agents, seed=seed)
+        wins += result.transcript.result["info"].get("winning_team") == "village"
+    return wins / games
+
+
+def test_fake_seer_wolves_no_longer_crush_the_scripted_village():
+    """Before issue 22 wolves that always claimed Seer won 92 %; measured now: 0.50 (docs/envs/werewolf.md)."""
+    assert _village_rate(80, fake_claim=1.0) >= 0.3
+
+
 def test_infos_turn_counts_only_the_players_own_moves():
     """A global move count told a villager how many night actions there were: how many wolves, and
     whether the seer and the doctor, were still alive."""
@@ -292,3 +498,22 @@ def test_the_scripted_seer_claims_only_what_it_was_told():
     assert claims, "the scripted seer never revealed its findings"
     for claim in claims:
         assert not any(f"is a {role}" in claim for role in ("Villager", "Doctor", "Seer")), claim
+
+
+def test_role_prediction_and_bid_answers_give_an_accepted_example():
+    env = arena.make("werewolf-v0", role_prediction=True, speaking="bid", debate_turns=1, max_rounds=1)
+    env.reset(seed=0, options={"roles": SEATING})
+    raw = env.unwrapped
+    checked = set()
+    while not raw.finished:
+        agent = env.agent_selection
+        kind = raw.queue[0][0]
+        if kind in ("predict", "bid") and kind not in checked:
+            answer = env.infos[agent]["answer"]
+            assert answer["kind"] == ("structured" if kind == "predict" else "choice")
+            env.step(answer["example"])
+            assert "invalid_move" not in env.infos[agent]
+            checked.add(kind)
+            continue
+        env.step(_default(kind, agent, raw))
+    assert checked == {"predict", "bid"}

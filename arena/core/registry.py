@@ -8,6 +8,7 @@ or an ``EnvSpec``). Entry points load lazily, on the first lookup.
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib
 import inspect
 from collections.abc import Callable
@@ -40,6 +41,9 @@ class EnvSpec:
     simultaneous: bool = False  # True when the entry point builds a native ParallelEnv
     #: Named built-in agents for this game, e.g. {"scripted": "arena.agents.scripted.kuhn:KuhnNash"}.
     agents: dict[str, str] = field(default_factory=dict)
+    #: Named kwarg bundles for ``make(env_id, preset=name)``: ``{"name": {...}, "alias": "name"}``, or an
+    #: entry point ``"pkg.module:PRESETS"`` naming such a dict (imported on first use, like the game).
+    presets: str | dict[str, Any] = field(default_factory=dict)
 
     def load(self) -> Callable[..., Any]:
         """Import and return the env class or factory."""
@@ -53,6 +57,23 @@ class EnvSpec:
             return getattr(module, attr)
         except AttributeError:
             raise RegistrationError(f"{self.id}: {module_name} has no attribute {attr!r}") from None
+
+    def load_presets(self) -> dict[str, dict[str, Any]]:
+        """Every preset name, aliases included, mapped to its kwargs."""
+        table = self.presets
+        if isinstance(table, str):
+            module_name, _, attr = table.partition(":")
+            table = getattr(importlib.import_module(module_name), attr)
+        return {name: dict(_resolve_preset(self.id, table, name)) for name in table}
+
+
+def _resolve_preset(env_id: str, table: dict[str, Any], name: str) -> dict[str, Any]:
+    value = table[name]
+    if isinstance(value, str):  # an alias names another preset
+        if value not in table or isinstance(table[value], str):
+            raise RegistrationError(f"{env_id}: preset alias {name!r} must name a preset, got {value!r}")
+        value = table[value]
+    return value
 
 
 _REGISTRY: dict[str, EnvSpec] = {}
@@ -91,6 +112,8 @@ def register(
         raise RegistrationError(f"unknown metadata {sorted(unknown)}; allowed: {sorted(allowed)}")
     if "agents" in metadata:
         metadata["agents"] = dict(metadata["agents"])
+    if "presets" in metadata and not isinstance(metadata["presets"], str):
+        metadata["presets"] = dict(metadata["presets"])
     if "modalities" in metadata:
         metadata["modalities"] = tuple(metadata["modalities"])
     if metadata.get("kind", "competitive") not in _KINDS:
@@ -142,43 +165,67 @@ def list_envs() -> list[EnvSpec]:
     return [_REGISTRY[k] for k in sorted(_REGISTRY)]
 
 
-def _build(env_id: str, kwargs: dict[str, Any]) -> AECEnv | ParallelEnv:
+def _build(env_id: str, kwargs: dict[str, Any], preset: str | None) -> AECEnv | ParallelEnv:
     env_spec = spec(env_id)
     factory = env_spec.load()
-    merged = {**env_spec.kwargs, **kwargs}
+    bundle = _preset_kwargs(env_spec, preset) if preset is not None else {}
+    if preset is not None and not env_spec.presets:
+        kwargs = {"preset": preset, **kwargs}  # a game without registered presets may take its own
+    merged = {**env_spec.kwargs, **bundle, **kwargs}
     _check_kwargs(env_spec, factory, merged)
     env = factory(**merged)
     raw = getattr(env, "unwrapped", env)
     raw.env_id = env_id
     raw.env_kwargs = merged
+    raw.env_preset = preset
     return env
 
 
-def _check_kwargs(env_spec: EnvSpec, factory: Callable[..., Any], kwargs: dict[str, Any]) -> None:
+def _preset_kwargs(env_spec: EnvSpec, preset: str) -> dict[str, Any]:
+    """The kwargs of a registered preset (explicit kwargs override them); an unknown name lists the known ones."""
+    if not env_spec.presets:
+        return {}
+    table = env_spec.load_presets()
+    if preset not in table:
+        raise ArenaError(f"{env_spec.id} has no preset {preset!r}; presets: {', '.join(sorted(table))}")
+    return table[preset]
+
+
+@functools.lru_cache(maxsize=256)
+def _accepted_kwargs(factory: Callable[..., Any]) -> tuple[str, ...] | None:
+    """The keyword arguments ``factory`` takes (None: any, or unknown); read once per factory."""
     try:
         params = inspect.signature(factory).parameters
     except (TypeError, ValueError):
-        return
+        return None
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return None
+    return tuple(n for n, p in params.items() if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and n != "self")
+
+
+def _check_kwargs(env_spec: EnvSpec, factory: Callable[..., Any], kwargs: dict[str, Any]) -> None:
+    valid = _accepted_kwargs(factory)
+    if valid is None:
         return
-    valid = [n for n, p in params.items() if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and n != "self"]
     bad = sorted(set(kwargs) - set(valid))
     if bad:
         raise ArenaError(f"{env_spec.id} does not accept {', '.join(map(repr, bad))}; valid kwargs: {', '.join(valid)}")
 
 
-def make(env_id: str, **kwargs: Any) -> AECEnv:
-    """Build a game as a PettingZoo ``AECEnv`` (simultaneous games through ``parallel_to_aec``)."""
-    env = _build(env_id, kwargs)
+def make(env_id: str, preset: str | None = None, **kwargs: Any) -> AECEnv:
+    """Build a game as a PettingZoo ``AECEnv`` (simultaneous games through ``parallel_to_aec``).
+    ``preset`` applies a registered bundle of kwargs (e.g. ``"vision-zero"``); explicit kwargs override it."""
+    env = _build(env_id, kwargs, preset)
     if isinstance(env, ParallelEnv):
         return text_parallel_to_aec(env) if isinstance(env, EpisodeBook) else parallel_to_aec(env)
     return env
 
 
-def make_parallel(env_id: str, **kwargs: Any) -> ParallelEnv:
+def make_parallel(env_id: str, preset: str | None = None, **kwargs: Any) -> ParallelEnv:
     """Build a game as a PettingZoo ``ParallelEnv``: native for simultaneous games, otherwise a
-    conversion (:class:`~arena.core.actions.TextTurnBasedToParallel` for turn-based games)."""
-    env = _build(env_id, kwargs)
+    conversion (:class:`~arena.core.actions.TextTurnBasedToParallel` for turn-based games). ``preset`` as in
+    :func:`make`."""
+    env = _build(env_id, kwargs, preset)
     if isinstance(env, ParallelEnv):
         return env
     if env.metadata.get("is_parallelizable", False):

@@ -154,13 +154,32 @@ def valid_context(counts: Sequence[int], values0: Sequence[int], values1: Sequen
     return anyone and both
 
 
-def sample_context(rng: np.random.Generator) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
-    """A Deal-or-No-Deal context ``(counts, values0, values1)`` for three item types: 1–4 copies each, 5–7 in all,
-    each player's values summing to 10 over all items, drawn uniformly among valid vectors."""
-    while True:
-        counts = tuple(int(c) for c in rng.integers(DOND_MIN_COUNT, DOND_MAX_COUNT + 1, size=3))
-        if DOND_MIN_ITEMS <= sum(counts) <= DOND_MAX_ITEMS:
-            break
+#: How many items a context holds, 5, 6 or 7: ``"uniform"`` draws 1–4 copies of each type until the total
+#: fits (totals 5/6/7 at about 0.21/0.36/0.43); ``"dond"`` draws the total as in Lewis et al.'s human
+#: data (0.40/0.40/0.19 as reported in issue 22, renormalised), then the copies uniformly among the
+#: splits of that total.
+ITEM_TOTALS: dict[str, tuple[float, float, float] | None] = {"uniform": None, "dond": (0.40, 0.40, 0.19)}
+
+
+def _counts(rng: np.random.Generator, item_totals: str) -> tuple[int, ...]:
+    weights = ITEM_TOTALS[item_totals]
+    if weights is None:
+        while True:
+            counts = tuple(int(c) for c in rng.integers(DOND_MIN_COUNT, DOND_MAX_COUNT + 1, size=3))
+            if DOND_MIN_ITEMS <= sum(counts) <= DOND_MAX_ITEMS:
+                return counts
+    p = np.asarray(weights) / sum(weights)
+    total = DOND_MIN_ITEMS + int(rng.choice(len(p), p=p))
+    splits = [c for c in itertools.product(range(DOND_MIN_COUNT, DOND_MAX_COUNT + 1), repeat=3) if sum(c) == total]
+    return splits[int(rng.integers(len(splits)))]
+
+
+def sample_context(
+    rng: np.random.Generator, item_totals: str = "uniform"
+) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """A Deal-or-No-Deal context ``(counts, values0, values1)`` for three item types: 1–4 copies each, 5–7 in all
+    (:data:`ITEM_TOTALS`), each player's values summing to 10 over all items, drawn uniformly among valid vectors."""
+    counts = _counts(rng, item_totals)
     vectors = value_vectors(counts)
     while True:
         values0 = vectors[int(rng.integers(len(vectors)))]

@@ -14,6 +14,7 @@ register(
         "fair": "arena.agents.scripted.bargaining:FairProposer",
         "hard": "arena.agents.scripted.bargaining:HardBargainer",
     },
+    presets="arena.envs.negotiation:PRESETS",
 )
 register(
     "public-goods-v0",
@@ -43,4 +44,5 @@ register(
         "free-rider": "arena.agents.scripted.public_goods:FreeRider",
         "tit-for-tat": "arena.agents.scripted.public_goods:TitForTat",
     },
+    presets="arena.envs.sequential_public_goods:PRESETS",
 )

@@ -10,6 +10,7 @@ register(
     kind="competitive",
     description="Werewolf: hidden roles, private wolf channel, seer and doctor, discussion then simultaneous votes.",
     agents={"scripted": "arena.agents.scripted.werewolf:WerewolfScripted"},
+    presets="arena.envs.werewolf:PRESETS",
 )
 
 register(
@@ -31,4 +32,5 @@ register(
     kind="competitive",
     description="Visual Who is the Spy: procedurally drawn scenes or charts; the spy's image differs by k edits.",
     agents={"scripted": "arena.agents.scripted.spy:SpyScripted"},
+    presets="arena.envs.visual_spy:PRESETS",
 )

@@ -3,14 +3,14 @@
 | | ``mode="deal"`` (default) | ``mode="trade"`` |
 |---|---|---|
 | Source | Deal or No Deal (Lewis et al. 2017) | SimpleNegotiation (TextArena, SPIRAL) |
-| Players | 2; ``player_0`` moves first, turns alternate; roles ``first_mover`` (``player_0``) and ``second_mover`` | same |
-| Setup | 3 item types (book, hat, ball), 1–4 copies each, 5–7 items in all; each player's private values sum to 10 over all items | both players start with ``trade_endowment`` (10) Wood and Gold (public); private values per resource: uniform integers 5–15 (``trade_values="random"``) or SPIRAL's fixed 5/15 vs 15/5 (``"spiral"``) |
+| Players | 2; ``first_mover`` (``"player_0"`` default, ``"player_1"``, ``"alternate"``, ``"random"``) opens, turns alternate; roles ``first_mover`` (the opener) and ``second_mover`` | same |
+| Setup | 3 item types (book, hat, ball), 1–4 copies each, 5–7 items in all (``item_totals="uniform"`` or ``"dond"``: totals 5/6/7 at 0.40/0.40/0.19); each player's private values sum to 10 over all items | both players start with ``trade_endowment`` (10) Wood and Gold (public); private values per resource: uniform integers 5–15 (``trade_values="random"``) or SPIRAL's fixed 5/15 vs 15/5 (``"spiral"``) |
 | Proposal | ``[Propose: me 1 book 0 hat 2 ball]``: what the proposer keeps; the other player gets the rest | ``[Offer: 3 Wood -> 2 Gold]``: the proposer gives 3 Wood and receives 2 Gold (both sides must own the items) |
 | Other tokens | ``[Accept]`` the other player's proposal from their previous turn; ``[Walk away]`` ends the game | same |
 | Turn | free text: a message to the other player and at most one token; text outside the token is relayed as chat (cut to its first 500 characters, ending in "…"); ``infos[agent]["answer"]`` is ``structured``, with the token ``syntax`` and a valid ``example`` | same |
-| Legal list | ``proposal_list=True``: ``legal_actions`` lists every bare token valid now (each proposal, one per split of the items, at most 36, then ``[Accept]`` when a proposal awaits the reply, then ``[Walk away]``) and ``answer`` is a ``choice``, so an agent can pick from a list (constrained scoring, random play); free text with a message stays valid. Default ``False``: no list | not available (an error) |
-| End | an accepted proposal, ``[Walk away]``, or ``turn_limit`` turns (default 10, both players' turns counted) | ``[Walk away]`` or ``turn_limit`` turns; any number of trades may execute before |
-| Reward | own utility of the bundle received, paid on acceptance; no deal pays ``disagreement_payoff`` (default 0) to each | value gained (own valuation of the current minus the starting inventory), paid as each trade executes |
+| Legal list | ``proposal_list=True``: ``legal_actions`` lists every bare token valid now (each proposal, one per split of the items, at most 36, then ``[Accept]`` when a proposal awaits the reply (``[Selection]`` with the selection ending), then ``[Walk away]``) and ``answer`` is a ``choice``, so an agent can pick from a list (constrained scoring, random play); free text with a message stays valid. Default ``False``: no list | not available (an error) |
+| End | an accepted proposal, ``[Walk away]``, or ``turn_limit`` turns (default 10, both players' turns counted). ``ending="selection"`` (Deal or No Deal): ``[Selection]`` or the turn limit ends the talk, then each player privately answers ``[Take: ...]``; complementary choices are the deal | ``[Walk away]`` or ``turn_limit`` turns; any number of trades may execute before |
+| Reward | own utility of the bundle received, paid on acceptance; no deal pays ``disagreement_payoff`` (default 0) to each. ``reward="spiral"``: +1 / −1 by the larger utility, 0 on a tie | value gained (own valuation of the current minus the starting inventory), paid as each trade executes; ``reward="spiral"``: +1 / −1 by the larger gain at the end |
 | Invalid move | private warning and one retry (``invalid_retries``), then the offender's turn passes with no message and no proposal; ``invalid_rule="spiral"``: −1.5 to the offender, +0.5 to the other, and the game ends | same |
 | Truncation | ``max_turns`` valid moves (default none; the turn limit always ends the game) | same |
 
@@ -25,10 +25,12 @@ End-of-game ``infos`` (every player): ``agreement``, ``deal`` (each player's bun
 (trade mode), ``utilities``, ``pareto_optimal``, ``nash_ratio`` (Nash product of the outcome over the best
 one, from exhaustive enumeration of all allocations; disagreement point ``(d, d)`` in deal mode, the
 starting inventories in trade mode), ``welfare``, ``max_welfare``, ``efficiency``, ``envy_free`` (deal mode),
-and the revealed ``values``. Private values are secret until the game ends (``secrets()``).
+``turns``, ``turns_to_agreement``, ``first_mover``, ``selections`` (selection ending) and the revealed
+``values``, also when ``max_turns`` cuts the game. Private values (and private choices) are secret
+until the game ends (``secrets()``). Presets ``"dond"`` and ``"spiral"``: ``PRESETS`` below.
 ``state_key`` digests the player's seat and values, the item totals, the inventories, the turn, the
 standing proposal and every move so far as structured data (proposals, acceptances, messages as "a
-message was sent"), never the wording of a message.
+message was sent"; in the selection phase its own choice), never the wording of a message.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from arena.core.answers import choice_answer, structured_answer
-from arena.core.env import TextGameEnv
+from arena.core.env import SimultaneousPhase, TextGameEnv
 from arena.core.errors import ArenaError
 from arena.core.spaces import clip_text
 from arena.envs import bargaining
@@ -49,10 +51,35 @@ TRADE_RESOURCES = ("Wood", "Gold")
 SPIRAL_VALUES = ((5, 15), (15, 5))  # player_0 values Wood 5, Gold 15; player_1 the reverse (SPIRAL v1)
 TRADE_VALUE_RANGE = (5, 15)
 MAX_CHAT_CHARS = 500
+#: Paper presets for ``arena.make("negotiation-v0", preset=...)`` (docs/envs/negotiation.md has the tables).
+PRESETS: dict[str, Any] = {
+    "dond": {  # Lewis et al. 2017 (EMNLP), facebookresearch/end-to-end-negotiator: game_rules.md §4.4
+        "mode": "deal",
+        "item_totals": "dond",
+        "first_mover": "random",
+        "ending": "selection",
+        "turn_limit": 20,  # Lewis et al.: a word budget, no turn cap; 20 as Hua et al.'s DoND rounds
+        "disagreement_payoff": 0.0,
+        "reward": "utility",
+    },
+    "spiral": {  # Liu et al. 2025, spiral-rl/spiral SimpleNegotiation-v1: game_rules.md §4.2, mars_spiral.md §2
+        "mode": "trade",
+        "trade_values": "spiral",
+        "trade_endowment": 10,
+        "turn_limit": 10,
+        "first_mover": "player_0",
+        "reward": "spiral",
+        "invalid_rule": "spiral",  # the base classes' rule: offender -1.5, other +0.5, the game ends
+        "invalid_retries": 0,  # SPIRAL sets error_allowance = 0
+    },
+}
+FIRST_MOVERS = ("player_0", "player_1", "alternate", "random")
+ENDINGS = ("proposal", "selection")
+REWARDS = ("utility", "spiral")
 ROLES = ("first_mover", "second_mover")
 
-_TOKEN = re.compile(r"\[\s*(propose|offer|accept|walk\s*away)\s*(?::([^\[\]]*))?\]", re.IGNORECASE)
-_LOOSE_TOKEN = re.compile(r"\[\s*(propose|offer|accept|walk\s*away)\b", re.IGNORECASE)
+_TOKEN = re.compile(r"\[\s*(propose|offer|accept|walk[\s_-]*away|selection|take)\s*(?::([^\[\]]*))?\]", re.IGNORECASE)
+_LOOSE_TOKEN = re.compile(r"\[\s*(propose|offer|accept|walk[\s_-]*away|selection|take)\b", re.IGNORECASE)
 _PAIR = re.compile(r"(\d{1,4})\s*([a-z]+)")
 _FILLER = re.compile(r"[\s,;&+]+|\band\b")
 
@@ -90,12 +117,13 @@ def parse_turn(text: str) -> Parsed | str:
         if not message:
             return "Write a message to the other player and/or one action token."
         return Parsed("message", message)
-    word = " ".join(tokens[0].group(1).lower().split())
+    word = re.sub(r"[\s_-]+", " ", tokens[0].group(1).lower())
+    word = "walk away" if word.replace(" ", "") == "walkaway" else word
     body = tokens[0].group(2)
-    if word in ("accept", "walk away"):
+    if word in ("accept", "walk away", "selection"):
         if body is not None and body.strip():
             return f"[{word.title()}] takes no arguments."
-        return Parsed("accept" if word == "accept" else "walk", message)
+        return Parsed({"accept": "accept", "walk away": "walk", "selection": "select"}[word], message)
     if body is None or not body.strip():
         return f"[{word.title()}: ...] needs a list of items."
     return Parsed(word, message, body)
@@ -154,6 +182,10 @@ class NegotiationEnv(TextGameEnv):
         disagreement_payoff: float = 0.0,
         trade_endowment: int = 10,
         trade_values: str = "random",
+        first_mover: str = "player_0",
+        item_totals: str = "uniform",
+        ending: str = "proposal",
+        reward: str = "utility",
         max_turns: int | None = None,
         invalid_retries: int = 1,
         invalid_rule: str = "default",
@@ -180,6 +212,16 @@ class NegotiationEnv(TextGameEnv):
             raise ArenaError(f"trade_endowment must be an integer from 1 to 50, got {trade_endowment!r}")
         if trade_values not in ("random", "spiral"):
             raise ArenaError(f"trade_values must be 'random' or 'spiral', got {trade_values!r}")
+        for name, value, allowed in (
+            ("first_mover", first_mover, FIRST_MOVERS),
+            ("item_totals", item_totals, tuple(bargaining.ITEM_TOTALS)),
+            ("ending", ending, ENDINGS),
+            ("reward", reward, REWARDS),
+        ):
+            if value not in allowed:
+                raise ArenaError(f"{name} must be one of {list(allowed)}, got {value!r}")
+        if ending == "selection" and mode != "deal":
+            raise ArenaError("ending='selection' (Deal or No Deal's private choices) applies to mode='deal'")
         super().__init__(
             2, max_turns=max_turns, invalid_retries=invalid_retries, invalid_rule=invalid_rule, render_mode=render_mode
         )
@@ -189,6 +231,8 @@ class NegotiationEnv(TextGameEnv):
         self.trade_endowment = trade_endowment
         self.trade_values = trade_values
         self.proposal_list = proposal_list
+        self.first_mover, self.item_totals, self.ending, self.reward_kind = first_mover, item_totals, ending, reward
+        self._episodes = 0  # resets so far, for first_mover="alternate"
 
     # -- episode -----------------------------------------------------------------------------------
     def reset(self, seed: int | None = None, options: dict[str, Any] | None = None) -> None:
@@ -229,7 +273,7 @@ class NegotiationEnv(TextGameEnv):
             if "counts" in self._fixed:
                 counts, (v0, v1) = self._fixed["counts"], self._fixed["values"]
             else:
-                counts, v0, v1 = bargaining.sample_context(self.rng)
+                counts, v0, v1 = bargaining.sample_context(self.rng, self.item_totals)
             self.totals = tuple(counts)
             self.inventory = {p0: (0,) * 3, p1: (0,) * 3}
         else:
@@ -250,19 +294,35 @@ class NegotiationEnv(TextGameEnv):
         self.turns_taken = 0
         self.trades = 0
         self.agreed_alloc: tuple[int, ...] | None = None
+        self.agreed_at: int | None = None  # turns taken when the deal (or the first trade) was made
+        self.selection: SimultaneousPhase | None = None
+        self.selections: dict[str, tuple[int, ...] | None] | None = None
+        self.final_proposal: Proposal | None = None  # the proposal standing when the talk ended
         self.moves: list[tuple[Any, ...]] = []  # (agent, kind, proposal) of every turn, for the state key
         self.phase = "negotiation"
+        first = self._first_mover()
         if self.mode == "deal":
             self.say(
                 f"A negotiation begins over {_bundle_text(self.totals, self.names)}. "
-                f"{p0} moves first; turns alternate, at most {self.turn_limit} turns."
+                f"{first} moves first; turns alternate, at most {self.turn_limit} turns."
             )
         else:
             self.say(
                 f"A trading game begins. Each player holds {_bundle_text(self.inventory[p0], self.names)}. "
-                f"{p0} moves first; turns alternate, {self.turn_limit} turns in all."
+                f"{first} moves first; turns alternate, {self.turn_limit} turns in all."
             )
-        self.set_turn(p0)
+        self.set_turn(first)
+
+    def _first_mover(self) -> str:
+        """Who opens: a fixed seat, seats in turn over this env's episodes, or a seeded coin flip."""
+        self._episodes += 1
+        self.opener = {
+            "player_0": self.possible_agents[0],
+            "player_1": self.possible_agents[1],
+            "alternate": self.possible_agents[(self._episodes - 1) % 2],
+            "random": self.possible_agents[int(self.rng.integers(2))],
+        }[self.first_mover]
+        return self.opener
 
     # -- rules -------------------------------------------------------------------------------------
     def other(self, agent: str) -> str:
@@ -273,6 +333,14 @@ class NegotiationEnv(TextGameEnv):
         parsed = parse_turn(action)
         if isinstance(parsed, str):
             return parsed
+        if self.selection is not None:
+            return self._select(agent, parsed)
+        if parsed.kind == "take":
+            return "[Take: ...] is for the private choice after the talk ends."
+        if parsed.kind == "select" and self.ending != "selection":
+            return "This game ends with an accepted proposal: use [Propose: ...] and [Accept]."
+        if parsed.kind == "accept" and self.ending == "selection":
+            return "Here nobody accepts: end the talk with [Selection], then each player privately takes its items."
         proposal: Proposal | None = None
         if parsed.kind in ("propose", "offer"):
             result = self._read_proposal(agent, parsed)
@@ -288,6 +356,10 @@ class NegotiationEnv(TextGameEnv):
         if parsed.kind == "walk":
             self.say(f"{agent} walks away.", kind="action")
             self._finish("walked away")
+            return None
+        if parsed.kind == "select":
+            self.turns_taken += 1
+            self._open_selection(f"{agent} ends the talk.")
             return None
         if parsed.kind == "accept":
             self._accept(agent)
@@ -343,13 +415,17 @@ class NegotiationEnv(TextGameEnv):
         if self.mode == "deal":
             self.inventory = new
             self.agreed_alloc = offer.alloc0
+            self.agreed_at = self.turns_taken + 1
             self._finish("deal")
             return
+        if self.agreed_at is None:
+            self.agreed_at = self.turns_taken + 1
         for player in self.possible_agents:
             gain = bargaining.utility(new[player], self.values[player]) - bargaining.utility(
                 self.inventory[player], self.values[player]
             )
-            self.reward(player, gain)
+            if self.reward_kind == "utility":  # SPIRAL pays only the final comparison
+                self.reward(player, gain)
         self.inventory = new
         self.trades += 1
         self.say(
@@ -362,22 +438,70 @@ class NegotiationEnv(TextGameEnv):
         if not made_proposal:
             self.offer = None  # an unanswered proposal lapses after one reply
         self.turns_taken += 1
-        if self.turns_taken >= self.turn_limit:
+        if self.turns_taken >= self.turn_limit and self.ending == "selection":
+            self._open_selection("The turn limit is reached.")
+        elif self.turns_taken >= self.turn_limit:
             self._finish("turn limit")
         else:
             self.set_turn(self.other(agent))
 
+    # -- Deal or No Deal's private selection (ending="selection") -----------------------------------
+    def _open_selection(self, why: str) -> None:
+        self.final_proposal, self.offer = self.offer, None
+        self.phase = "selection"
+        self.selection = SimultaneousPhase(self.possible_agents)
+        self.say(f"{why} Each player now privately chooses the items it takes: [Take: <n> book <n> hat <n> ball].")
+        self.set_turn(self.possible_agents[0])
+
+    def _select(self, agent: str, parsed: Parsed) -> str | None:
+        if parsed.kind != "take":
+            return "Choose your items privately: [Take: <n> book <n> hat <n> ball]."
+        take = parse_bundle(re.sub(r"^\s*me\b\s*:?", "", parsed.body, flags=re.IGNORECASE), self.names)
+        if isinstance(take, str):
+            return take
+        if any(k > t for k, t in zip(take, self.totals, strict=True)):
+            return f"You cannot take more than there is: {_bundle_text(self.totals, self.names)}."
+        self._record_selection(agent, tuple(take))
+        return None
+
+    def _record_selection(self, agent: str, take: tuple[int, ...] | None) -> None:
+        assert self.selection is not None
+        self.selection.submit(agent, take)  # type: ignore[arg-type]
+        self.tell(agent, "Your choice is recorded.")
+        if not self.selection.complete:
+            self.set_turn(self.selection.waiting[0])
+            return
+        p0, p1 = self.possible_agents
+        take0, take1 = self.selection.moves[p0], self.selection.moves[p1]
+        self.selections = {p0: take0, p1: take1}
+        together = None if take0 is None or take1 is None else tuple(a + b for a, b in zip(take0, take1, strict=True))
+        if together == tuple(self.totals):  # complementary choices: the deal both meant
+            self.inventory = {p0: tuple(take0), p1: tuple(take1)}
+            self.agreed_alloc = tuple(take0)
+            self.agreed_at = self.turns_taken
+            self._finish("matching choices")
+        else:
+            self._finish("choices do not match")
+
     def _on_invalid_exhausted(self, agent: str, reason: str) -> None:
-        """The offender's turn passes: no message, no proposal; a standing proposal lapses."""
+        """The offender's turn passes: no message, no proposal; a standing proposal lapses. In the
+        selection phase the offender chooses nothing, so the choices cannot match."""
+        if self.selection is not None:
+            self._record_selection(agent, None)
+            return
         self.say(f"{agent} passes after repeated invalid moves.", kind="warning")
         self.moves.append((agent, "pass", None))
         self._end_turn(agent, made_proposal=False)
 
     def _on_truncation(self) -> None:
-        """Cut short by ``max_turns``: deal mode pays the disagreement payoff (trades already paid)."""
-        if self.mode == "deal":
+        """Cut short by ``max_turns``: deal mode pays the disagreement payoff (trades already paid; the
+        SPIRAL reward counts a cut game as a draw)."""
+        if self.mode == "deal" and self.reward_kind == "utility":
             for agent in self.possible_agents:
                 self.reward(agent, self.disagreement_payoff)
+
+    def _truncation_info(self) -> dict[str, Any]:
+        return self.outcome_info()
 
     def _utilities(self) -> dict[str, float]:
         """Deal mode: bundle value (or d without a deal); trade mode: value gained so far."""
@@ -391,7 +515,8 @@ class NegotiationEnv(TextGameEnv):
             for a in self.possible_agents
         }
 
-    def _finish(self, how: str) -> None:
+    def outcome_info(self) -> dict[str, Any]:
+        """The end-of-game metrics of the outcome so far (also when ``max_turns`` cuts the game)."""
         p0, p1 = self.possible_agents
         utilities = self._utilities()
         if self.mode == "deal":
@@ -430,6 +555,25 @@ class NegotiationEnv(TextGameEnv):
             info["inventories"] = {
                 a: dict(zip(self.names, self.inventory[a], strict=True)) for a in self.possible_agents
             }
+        info["turns"] = self.turns_taken
+        info["turns_to_agreement"] = self.agreed_at
+        info["first_mover"] = self.opener
+        if self.selections is not None:
+            info["selections"] = {
+                a: None if t is None else dict(zip(self.names, t, strict=True)) for a, t in self.selections.items()
+            }
+        return info
+
+    def spiral_rewards(self, utilities: dict[str, float]) -> dict[str, float]:
+        """SPIRAL's outcome reward: +1 to the player with the larger gain, -1 to the other, 0 each on a draw."""
+        p0, p1 = self.possible_agents
+        sign = (utilities[p0] > utilities[p1]) - (utilities[p0] < utilities[p1])
+        return {p0: float(sign), p1: float(-sign)}
+
+    def _finish(self, how: str) -> None:
+        info = self.outcome_info()
+        utilities, agreement = info["utilities"], info["agreement"]
+        d = self.disagreement_payoff
         reveal = "; ".join(
             f"{a} valued " + ", ".join(f"{n} {v}" for n, v in zip(self.names, self.values[a], strict=True))
             for a in self.possible_agents
@@ -438,36 +582,47 @@ class NegotiationEnv(TextGameEnv):
         scores = ", ".join(f"{a} {u:g}" for a, u in utilities.items())
         if self.mode == "deal":
             rewards = utilities
-            reason = f"deal reached; utilities {scores}" if agreement else f"no deal ({how}); each scores {d[0]:g}"
+            reason = f"deal reached; utilities {scores}" if agreement else f"no deal ({how}); each scores {d:g}"
         else:
             rewards = {}  # gains were paid as each trade executed
             reason = f"{self.trades} trade(s), {how}; value gained {scores}"
+        if self.reward_kind == "spiral":
+            rewards = self.spiral_rewards(utilities)
+            reason += "; SPIRAL reward by the larger gain"
         self.end_game(reason, rewards=rewards, info=info)
 
     # -- views -------------------------------------------------------------------------------------
     def role(self, agent: str) -> str:
-        """``first_mover`` (player_0) or ``second_mover``: the seats are not symmetric (who can make the
-        last acceptable proposal depends on it), so trainers normalise them separately."""
-        return ROLES[self.possible_agents.index(agent)]
+        """``first_mover`` (the opener, ``first_mover`` kwarg) or ``second_mover``: the seats are not
+        symmetric (who can make the last acceptable proposal depends on it), so trainers normalise them
+        separately."""
+        opener = getattr(self, "opener", self.possible_agents[0])
+        return ROLES[0] if agent == opener else ROLES[1]
 
     def legal_actions(self, agent: str) -> list[str] | None:
         """With ``proposal_list``: every bare token valid now (each split, ``[Accept]`` when a proposal
         awaits this player's reply, ``[Walk away]``); otherwise None (the move set is free text)."""
-        if not self.proposal_list or self.finished:
-            return None
+        if not self.proposal_list or self.finished or self.selection is not None:
+            return None  # the private [Take: ...] choice of the selection ending is structured, not listed
         actions = [proposal_token(tuple(keep), self.names) for keep in bargaining.all_allocations(self.totals)]
-        if self.offer is not None and self.offer.proposer != agent:
+        if self.ending == "selection":
+            actions.append("[Selection]")
+        elif self.offer is not None and self.offer.proposer != agent:
             actions.append("[Accept]")
         actions.append("[Walk away]")
         return actions
 
     def answer_spec(self, agent: str, legal: list[str] | None) -> dict[str, Any]:
+        if self.selection is not None:
+            keep = " ".join(f"{t // 2} {name}" for t, name in zip(self.totals, self.names, strict=True))
+            syntax = "Your private choice, one token: [Take: <n> book <n> hat <n> ball] (what you take)."
+            return structured_answer(f"[Take: {keep}]", syntax, MAX_CHAT_CHARS)
         if legal:
             keep = proposal_token(tuple(t // 2 for t in self.totals), self.names)
             return choice_answer(
                 legal, keep, syntax="one of the legal actions, optionally after a message to the other player"
             )
-        can_accept = self.offer is not None and self.offer.proposer != agent
+        can_accept = self.offer is not None and self.offer.proposer != agent and self.ending != "selection"
         if self.mode == "deal":
             token = "[Propose: me <n> book <n> hat <n> ball] (what you keep; the other player gets the rest)"
             keep = tuple(t // 2 for t in self.totals)
@@ -485,6 +640,8 @@ class NegotiationEnv(TextGameEnv):
                 give, get = pairs[0]
                 example = f"I have some to spare. [Offer: 1 {self.names[give]} -> 1 {self.names[get]}]"
         accept = "[Accept] (the proposal awaiting your reply), " if can_accept else ""
+        if self.ending == "selection":
+            accept = "[Selection] (ends the talk; then each player privately takes its items), "
         syntax = f"A message to the other player and/or one token: {token}, {accept}or [Walk away]."
         return structured_answer(example, syntax, MAX_CHAT_CHARS)
 
@@ -501,6 +658,10 @@ class NegotiationEnv(TextGameEnv):
             "disagreement_payoff": self.disagreement_payoff,
             "offer": None if offer is None else (offer.proposer, offer.alloc0, offer.give, offer.get),
             "moves": [(a, kind, None if p is None else (p.alloc0, p.give, p.get)) for a, kind, p in self.moves],
+            "opener": self.opener,
+            "ending": self.ending,
+            "reward": self.reward_kind,
+            "my_choice": None if self.selection is None else self.selection.moves.get(agent, "to choose"),
         }
 
     def _values_line(self, agent: str) -> str:
@@ -512,11 +673,25 @@ class NegotiationEnv(TextGameEnv):
 
     def _header(self, agent: str) -> str:
         limit = self.turn_limit
-        if self.mode == "deal":
+        if self.mode == "deal" and self.ending == "selection":
             rules = (
                 "You are negotiating with one other player how to divide a set of items. Each of you has private "
                 "values for the item types (each player's values of all items sum to 10), unknown to the other. "
-                "Turns alternate. On your turn, write a message to the other player and/or one action token: "
+                f"Turns alternate ({self.opener} opens). On your turn, write a message to the other player and/or "
+                "one token: [Propose: me 1 book 0 hat 2 ball] suggests a split (you keep 1 book, 0 hats and 2 balls); "
+                "[Selection] ends the talk; [Walk away] ends it without a deal. When the talk ends (or after "
+                f"{limit} turns in total), each player privately chooses the items it takes with [Take: 1 book 0 hat "
+                "2 ball]. If the two choices split the items exactly, each gets what it took; otherwise there is no "
+                f"deal and each player scores {self.disagreement_payoff:g}. Your reward is the total value, to you, "
+                "of the items you receive."
+            )
+            setup = f"Items on the table: {_bundle_text(self.totals, self.names)}."
+        elif self.mode == "deal":
+            rules = (
+                "You are negotiating with one other player how to divide a set of items. Each of you has private "
+                "values for the item types (each player's values of all items sum to 10), unknown to the other. "
+                f"Turns alternate ({self.opener} opens). On your turn, write a message to the other player and/or "
+                "one action token: "
                 "[Propose: me 1 book 0 hat 2 ball] proposes that you keep 1 book, 0 hats and 2 balls and the other "
                 "player gets the rest; [Accept] accepts the proposal the other player made on their last turn "
                 "(a proposal stands for one reply only); [Walk away] ends the negotiation without a deal. "
@@ -527,14 +702,23 @@ class NegotiationEnv(TextGameEnv):
         else:
             rules = (
                 "You are trading resources with one other player. Inventories are public; each player's value per "
-                "unit of each resource is private. Turns alternate. On your turn, write a message and/or one action "
+                f"unit of each resource is private. Turns alternate ({self.opener} opens). On your turn, write a "
+                "message and/or one action "
                 "token: [Offer: 3 Wood -> 2 Gold] offers to give 3 Wood in exchange for 2 Gold; [Accept] executes "
                 "the offer the other player made on their last turn (an offer stands for one reply only); "
                 "[Walk away] ends the game. Any number of trades may execute; the game ends after "
-                f"{limit} turns in total. Your reward is the value you gain: your inventory's value at the end "
-                "minus at the start, under your own values, paid as each trade executes."
+                f"{limit} turns in total. "
+                + (
+                    "Your reward is the value you gain: your inventory's value at the end minus at the start, under "
+                    "your own values, paid as each trade executes."
+                    if self.reward_kind == "utility"
+                    else "Whoever gains more value (end minus start, each under its own values) gets +1, the other "
+                    "-1; equal gains are a draw (0)."
+                )
             )
             setup = f"Each player starts with {_bundle_text(self.start_inventory[agent], self.names)}."
+        if self.mode == "deal" and self.reward_kind == "spiral":
+            rules += " Scoring here is SPIRAL's: whoever ends with the larger value gets +1, the other -1, a tie 0."
         return f"{rules}\nYou are {agent}. {setup}\n{self._values_line(agent)}"
 
     def _proposal_text(self, proposal: Proposal) -> str:
@@ -554,6 +738,12 @@ class NegotiationEnv(TextGameEnv):
         return alloc0 if agent == self.possible_agents[0] else bargaining.complement(alloc0, self.totals)
 
     def _prompt(self, agent: str) -> str:
+        if self.selection is not None:
+            values = ", ".join(f"{n} {v}" for n, v in zip(self.names, self.values[agent], strict=True))
+            return (
+                f"The talk is over. Items: {_bundle_text(self.totals, self.names)}. Your values: {values}. "
+                "Privately choose what you take: [Take: <n> book <n> hat <n> ball]."
+            )
         left = self.turn_limit - self.turns_taken
         lines = [f"Turn {self.turns_taken + 1} of {self.turn_limit}."]
         if left == 1:
@@ -600,12 +790,21 @@ class NegotiationEnv(TextGameEnv):
             "totals": dict(zip(self.names, self.totals, strict=True)),
             "values": dict(zip(self.names, self.values[agent], strict=True)),
             "turns_left": self.turn_limit - self.turns_taken,
+            "phase": self.phase,
             "turn_limit": self.turn_limit,
             "disagreement_payoff": self.disagreement_payoff,
+            "ending": self.ending,
             "offer": None,
         }
         if self.mode == "trade":
             info["inventory"] = dict(zip(self.names, self.inventory[agent], strict=True))
+        if self.selection is not None and self.final_proposal is not None:  # public: it was announced
+            mine = self._bundle_for(agent, self.final_proposal.alloc0)
+            info["last_proposal"] = {
+                "by": self.final_proposal.proposer,
+                "you_get": dict(zip(self.names, mine, strict=True)),
+                "they_get": dict(zip(self.names, bargaining.complement(mine, self.totals), strict=True)),
+            }
         if self.offer is not None and self.offer.proposer != agent and not self.finished:
             mine = self._bundle_for(agent, self.offer.alloc0)
             if self.mode == "deal":

@@ -1,23 +1,37 @@
-"""Procedural images for ``visual-spy-v0``: CLEVR-like object scenes and simple bar/line charts.
+"""Procedural images for ``visual-spy-v0``: CLEVR-like object scenes and titled bar/line charts.
 
 Everything is drawn from the episode's RNG with Pillow; nothing is downloaded.
 
 * **Scenes** (after CLEVR, as used by Vision-Zero): 3–6 flat objects on a grey floor, each with a
   shape (square, circle, triangle), one of 8 colours, a size (small, large) and a position (a
-  jittered cell of a 3×3 grid), with a soft shadow. Objects never overlap. :func:`edit_scene` applies ``k`` edits to distinct objects:
-  a change of colour, a change of shape, a removal or a displacement.
-* **Charts**: a bar or line chart of 4–6 values from 1 to 9 on a 0–10 axis; :func:`edit_chart`
-  changes one value by 2 to 4.
+  jittered cell of a 3×3 grid), with a soft shadow. Objects never overlap. :func:`edit_scene` edits
+  ``k`` distinct objects and never adds, removes or moves one (the object count stays the same):
+
+  ========== ==========================================================================================
+  difficulty  edit of each chosen object
+  ========== ==========================================================================================
+  easy        a new shape *and* a new colour (Vision-Zero's CLEVR edit)
+  medium      one attribute: a new colour, a new shape or the other size
+  hard        a subtle change: a neighbouring hue (red → orange, blue → cyan, ...) or the other size;
+              two chosen objects whose hues are neighbours (or whose sizes differ) swap them instead
+  ========== ==========================================================================================
+
+* **Charts** (after Vision-Zero's ChartQA edits, "two attributes in the chart have been swapped"): a bar
+  or line chart of 4–6 labelled values from 1 to 9 on a 0–10 axis, with a title, axis labels, category
+  labels and the value written over each bar or point. :func:`edit_chart` swaps two attributes and the
+  chart is drawn again, so every text matches the swapped data: easy swaps two values at least 3 apart,
+  medium any two different values, hard two values 1 apart or two category labels.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
-#: Object colours (the CLEVR palette's eight hues). Pure, flat fills, so they can be read back from pixels.
+#: Object colours (the CLEVR palette's eight hues). Pure, flat fills.
 PALETTE: dict[str, tuple[int, int, int]] = {
     "red": (220, 40, 40),
     "green": (40, 160, 60),
@@ -28,15 +42,38 @@ PALETTE: dict[str, tuple[int, int, int]] = {
     "orange": (245, 135, 30),
     "brown": (130, 80, 35),
 }
+#: Hues a hard edit (or a misreading eye) may confuse a colour with.
+NEAR_HUES: dict[str, tuple[str, ...]] = {
+    "red": ("orange", "brown"),
+    "orange": ("red", "yellow", "brown"),
+    "yellow": ("orange",),
+    "green": ("cyan",),
+    "cyan": ("green", "blue"),
+    "blue": ("cyan", "purple"),
+    "purple": ("blue",),
+    "brown": ("orange", "red"),
+}
 SHAPES = ("square", "circle", "triangle")
 SIZES = {"small": 0.07, "large": 0.11}  # radius as a share of the image side
+DIFFICULTIES = ("easy", "medium", "hard")
 FLOOR = (200, 200, 200)
 SHADOW = (165, 165, 165)
 CHART_BG = (255, 255, 255)
 AXIS = (0, 0, 0)
+TEXT = (70, 70, 70)
+GRID_LINE = (225, 225, 225)
 BAR = (60, 110, 200)
 MARKER = (220, 60, 60)
-EDIT_KINDS = ("colour", "shape", "remove", "move")
+
+#: Chart topics: (title, x-axis label, y-axis label, category labels in order).
+TOPICS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("Rainfall by month", "Month", "Rain (cm)", ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug")),
+    ("Visitors per day", "Day", "Visitors (x100)", ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")),
+    ("Fruit sold", "Fruit", "Boxes", ("Apple", "Pear", "Plum", "Fig", "Kiwi", "Lime", "Date")),
+    ("Goals per player", "Player", "Goals", ("Ana", "Ben", "Cai", "Dee", "Eli", "Fay", "Gus")),
+    ("Books read", "Class", "Books (x10)", ("A", "B", "C", "D", "E", "F", "G")),
+    ("Sales by region", "Region", "Sales ($k)", ("North", "South", "East", "West", "Centre", "Coast")),
+)
 
 
 @dataclass(frozen=True)
@@ -59,25 +96,52 @@ class Scene:
 
 @dataclass(frozen=True)
 class Chart:
-    """A bar or line chart of small integer values."""
+    """A bar or line chart of small integer values, with its texts."""
 
     kind: str  # "bar" or "line"
     values: tuple[int, ...]
+    labels: tuple[str, ...] = ()
+    title: str = ""
+    x_label: str = ""
+    y_label: str = ""
+
+
+def _check_difficulty(difficulty: str) -> None:
+    if difficulty not in DIFFICULTIES:
+        raise ValueError(f"difficulty must be one of {DIFFICULTIES}, got {difficulty!r}")
 
 
 # -- scenes -------------------------------------------------------------------------------------------
 GRID = 3  # objects sit in distinct cells of a 3x3 grid, jittered inside their cell, so they never overlap
 
 
-def _cell_of(obj: Obj) -> int:
+def _jitter(size: str) -> float:
+    return max(0.0, 0.5 / GRID - SIZES[size] - 0.03)
+
+
+def _cell_centre(cell: int) -> tuple[float, float]:
+    half = 0.5 / GRID
+    return (cell % GRID) / GRID + half, (cell // GRID) / GRID + half
+
+
+def cell_of(obj: Obj) -> int:
+    """The grid cell (0–8, row-major) that holds ``obj``."""
     return min(int(obj.y * GRID), GRID - 1) * GRID + min(int(obj.x * GRID), GRID - 1)
 
 
 def _place(rng: np.random.Generator, size: str, cell: int) -> tuple[float, float]:
-    half = 0.5 / GRID
-    jitter = max(0.0, half - SIZES[size] - 0.03)
-    cx, cy = (cell % GRID) / GRID + half, (cell // GRID) / GRID + half
+    jitter = _jitter(size)
+    cx, cy = _cell_centre(cell)
     return round(cx + float(rng.uniform(-jitter, jitter)), 3), round(cy + float(rng.uniform(-jitter, jitter)), 3)
+
+
+def _resized(obj: Obj, size: str) -> Obj:
+    """``obj`` with a new size, pulled towards its cell centre so that it still fits its cell."""
+    cx, cy = _cell_centre(cell_of(obj))
+    j = _jitter(size)
+    return replace(
+        obj, size=size, x=round(min(max(obj.x, cx - j), cx + j), 3), y=round(min(max(obj.y, cy - j), cy + j), 3)
+    )
 
 
 def random_scene(rng: np.random.Generator, min_objects: int = 3, max_objects: int = 6) -> Scene:
@@ -91,36 +155,55 @@ def random_scene(rng: np.random.Generator, min_objects: int = 3, max_objects: in
     return Scene(tuple(objects))
 
 
-def edit_scene(scene: Scene, k: int, rng: np.random.Generator) -> tuple[Scene, list[str]]:
-    """Apply ``k`` edits to ``k`` distinct objects; returns the new scene and a description of each edit."""
+def _name(obj: Obj) -> str:
+    return f"the {obj.size} {obj.colour} {obj.shape}"
+
+
+def _other(values: tuple[str, ...] | list[str], current: str, rng: np.random.Generator) -> str:
+    return str(rng.choice([v for v in values if v != current]))
+
+
+def edit_scene(scene: Scene, k: int, rng: np.random.Generator, difficulty: str = "medium") -> tuple[Scene, list[str]]:
+    """Edit ``k`` distinct objects as ``difficulty`` says (module docstring); the object count never
+    changes. Returns the new scene and one description per edit."""
+    _check_difficulty(difficulty)
     objects = list(scene.objects)
     chosen = [int(i) for i in rng.choice(len(objects), size=min(k, len(objects)), replace=False)]
     notes: list[str] = []
-    removed: list[int] = []
+    if difficulty == "hard" and len(chosen) == 2:  # a swap, when it stays subtle
+        i, j = chosen
+        a, b = objects[i], objects[j]
+        if a.colour in NEAR_HUES[b.colour] and a.shape == b.shape:
+            objects[i], objects[j] = replace(a, colour=b.colour), replace(b, colour=a.colour)
+            return Scene(tuple(objects)), [f"{_name(a)} and {_name(b)} swapped their colours"]
+        if a.size != b.size and a.shape == b.shape and a.colour == b.colour:
+            objects[i], objects[j] = _resized(a, b.size), _resized(b, a.size)
+            return Scene(tuple(objects)), [f"{_name(a)} and {_name(b)} swapped their sizes"]
     for i in chosen:
         obj = objects[i]
-        kinds = [kd for kd in EDIT_KINDS if kd != "remove" or len(objects) - len(removed) > 2]
-        kind = str(rng.choice(kinds))
-        what = f"the {obj.size} {obj.colour} {obj.shape}"
-        if kind == "colour":
-            colour = str(rng.choice([c for c in PALETTE if c != obj.colour]))
-            objects[i] = replace(obj, colour=colour)
-            notes.append(f"{what} became {colour}")
-        elif kind == "shape":
-            shape = str(rng.choice([s for s in SHAPES if s != obj.shape]))
-            objects[i] = replace(obj, shape=shape)
-            notes.append(f"{what} became a {shape}")
-        elif kind == "remove":
-            removed.append(i)
-            notes.append(f"{what} was removed")
+        if difficulty == "easy":
+            new = replace(obj, shape=_other(SHAPES, obj.shape, rng), colour=_other(list(PALETTE), obj.colour, rng))
+            note = f"{_name(obj)} became a {new.colour} {new.shape}"
+        elif difficulty == "hard":
+            new, note = _changed(obj, "colour" if rng.random() < 0.5 else "size", rng, subtle=True)
         else:
-            used = {_cell_of(o) for o in objects}
-            free = [c for c in range(GRID * GRID) if c not in used]
-            x, y = _place(rng, obj.size, int(rng.choice(free)))
-            objects[i] = replace(obj, x=x, y=y)
-            notes.append(f"{what} moved")
-    kept = tuple(o for i, o in enumerate(objects) if i not in removed)
-    return Scene(kept), notes
+            new, note = _changed(obj, str(rng.choice(("colour", "shape", "size"))), rng)
+        objects[i] = new
+        notes.append(note)
+    return Scene(tuple(objects)), notes
+
+
+def _changed(obj: Obj, field: str, rng: np.random.Generator, *, subtle: bool = False) -> tuple[Obj, str]:
+    """``obj`` with one attribute changed (a colour only to a neighbouring hue when ``subtle``), and the edit."""
+    if field == "colour":
+        hues = NEAR_HUES[obj.colour] if subtle else [c for c in PALETTE if c != obj.colour]
+        new = replace(obj, colour=str(rng.choice(hues)))
+        return new, f"{_name(obj)} became {new.colour}"
+    if field == "shape":
+        new = replace(obj, shape=_other(SHAPES, obj.shape, rng))
+        return new, f"{_name(obj)} became a {new.shape}"
+    new = _resized(obj, _other(list(SIZES), obj.size, rng))
+    return new, f"{_name(obj)} became {new.size}"
 
 
 def render_scene(scene: Scene, side: int) -> np.ndarray:
@@ -144,36 +227,74 @@ def render_scene(scene: Scene, side: int) -> np.ndarray:
 
 # -- charts -------------------------------------------------------------------------------------------
 def random_chart(rng: np.random.Generator) -> Chart:
-    """A bar or line chart of 4–6 values in 1..9."""
+    """A titled bar or line chart of 4–6 labelled values in 1..9."""
     kind = "bar" if rng.random() < 0.5 else "line"
-    return Chart(kind, tuple(int(v) for v in rng.integers(1, 10, size=int(rng.integers(4, 7)))))
+    title, x_label, y_label, categories = TOPICS[int(rng.integers(len(TOPICS)))]
+    n = int(rng.integers(4, 7))
+    start = int(rng.integers(len(categories) - n + 1))
+    values = tuple(int(v) for v in rng.integers(1, 10, size=n))
+    return Chart(kind, values, tuple(categories[start : start + n]), title, x_label, y_label)
 
 
-def edit_chart(chart: Chart, rng: np.random.Generator) -> tuple[Chart, list[str]]:
-    """Change one value by 2–4 (staying within 1..9)."""
-    i = int(rng.integers(len(chart.values)))
-    old = chart.values[i]
-    options = [v for v in range(1, 10) if 2 <= abs(v - old) <= 4]
-    new = int(rng.choice(options))
+def edit_chart(chart: Chart, rng: np.random.Generator, difficulty: str = "medium") -> tuple[Chart, list[str]]:
+    """Swap two attributes (module docstring); when no pair fits the difficulty, the nearest easier swap."""
+    _check_difficulty(difficulty)
+    n = len(chart.values)
+    pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
+    gaps = {"easy": lambda d: d >= 3, "medium": lambda d: d >= 1, "hard": lambda d: d == 1}
+    fits = [(i, j) for i, j in pairs if gaps[difficulty](abs(chart.values[i] - chart.values[j]))]
+    differ = [(i, j) for i, j in pairs if chart.values[i] != chart.values[j]]
+    if difficulty == "hard" and chart.labels and differ and (not fits or rng.random() < 0.5):
+        i, j = differ[int(rng.integers(len(differ)))]  # labels of two different values, or nothing would show
+        labels = list(chart.labels)
+        labels[i], labels[j] = labels[j], labels[i]
+        return replace(chart, labels=tuple(labels)), [f"labels {chart.labels[i]!r} and {chart.labels[j]!r} swapped"]
+    fits = fits or differ
+    if not fits:  # every value equal: change one, the only edit left
+        values = list(chart.values)
+        values[0] = values[0] % 9 + 1
+        return replace(chart, values=tuple(values)), [f"value 1 changed from {chart.values[0]} to {values[0]}"]
+    i, j = fits[int(rng.integers(len(fits)))]
     values = list(chart.values)
-    values[i] = new
-    return Chart(chart.kind, tuple(values)), [f"value {i + 1} changed from {old} to {new}"]
+    values[i], values[j] = values[j], values[i]
+    name = chart.labels if chart.labels else tuple(str(k + 1) for k in range(n))
+    return replace(chart, values=tuple(values)), [
+        f"the values of {name[i]!r} ({chart.values[i]}) and {name[j]!r} ({chart.values[j]}) swapped"
+    ]
 
 
 def chart_frame(side: int) -> tuple[int, int, int, int]:
     """The plot area ``(left, top, right, bottom)``: the y axis runs from 10 at ``top`` to 0 at ``bottom``."""
-    return round(side * 0.12), round(side * 0.08), round(side * 0.95), round(side * 0.9)
+    return round(side * 0.16), round(side * 0.14), round(side * 0.96), round(side * 0.82)
+
+
+@lru_cache(maxsize=16)
+def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    try:
+        return ImageFont.load_default(size=max(6, size))
+    except (TypeError, OSError):  # Pillow without FreeType: the fixed bitmap font
+        return ImageFont.load_default()
+
+
+def _text(draw: ImageDraw.ImageDraw, xy: tuple[float, float], text: str, size: int, anchor: str) -> None:
+    font = _font(size)
+    try:
+        draw.text(xy, text, fill=TEXT, font=font, anchor=anchor)
+    except ValueError:  # the bitmap font does not support anchors
+        draw.text(xy, text, fill=TEXT, font=font)
 
 
 def render_chart(chart: Chart, side: int) -> np.ndarray:
-    """Draw ``chart`` with its axes as a ``side``×``side`` RGB uint8 array."""
+    """Draw ``chart``: title, axes with tick numbers and labels, bars or a line, and each value as text."""
     image = Image.new("RGB", (side, side), CHART_BG)
     draw = ImageDraw.Draw(image)
     left, top, right, bottom = chart_frame(side)
     unit = (bottom - top) / 10
-    for tick in range(0, 11, 2):  # light grid lines
+    small, big = max(6, side // 30), max(7, side // 22)
+    for tick in range(0, 11, 2):  # light grid lines and tick numbers
         y = round(bottom - tick * unit)
-        draw.line((left, y, right, y), fill=(225, 225, 225))
+        draw.line((left, y, right, y), fill=GRID_LINE)
+        _text(draw, (left - 4, y), str(tick), small, "rm")
     n = len(chart.values)
     slot = (right - left) / n
     centres = [left + slot * (i + 0.5) for i in range(n)]
@@ -186,6 +307,21 @@ def render_chart(chart: Chart, side: int) -> np.ndarray:
         m = max(2, side // 40)
         for cx, y in zip(centres, tops, strict=True):
             draw.rectangle((round(cx) - m, round(y) - m, round(cx) + m, round(y) + m), fill=MARKER)
+    for cx, y, value in zip(centres, tops, chart.values, strict=True):  # value text over each bar / point
+        _text(draw, (cx, y - max(3, side // 40) - 2), str(value), small, "md")
+    for cx, label in zip(centres, chart.labels, strict=False):
+        _text(draw, (cx, bottom + 4), label, small, "mt")
+    if chart.title:
+        _text(draw, (side / 2, top / 2), chart.title, big, "mm")
+    if chart.x_label:
+        _text(draw, (side / 2, side - small), chart.x_label, small, "mm")
+    if chart.y_label:  # drawn sideways along the y axis
+        font = _font(small)
+        width = round(draw.textlength(chart.y_label, font=font)) + 4
+        strip = Image.new("RGB", (width, small + 6), CHART_BG)
+        ImageDraw.Draw(strip).text((2, 1), chart.y_label, fill=TEXT, font=font)
+        rotated = strip.rotate(90, expand=True)
+        image.paste(rotated, (2, max(0, round((top + bottom) / 2 - rotated.height / 2))))
     draw.line((left, top, left, bottom), fill=AXIS, width=1)
     draw.line((left, bottom, right, bottom), fill=AXIS, width=1)
     return np.asarray(image, dtype=np.uint8).copy()
@@ -199,5 +335,6 @@ def render(item: Scene | Chart, side: int) -> np.ndarray:
 def describe(item: Scene | Chart) -> str:
     """A full-information description (for spectators and end-of-game infos, never for players)."""
     if isinstance(item, Chart):
-        return f"{item.kind} chart of values {', '.join(map(str, item.values))}"
+        pairs = ", ".join(f"{label} {v}" for label, v in zip(item.labels, item.values, strict=False))
+        return f"{item.kind} chart {item.title!r}: {pairs or ', '.join(map(str, item.values))}"
     return "; ".join(f"{o.size} {o.colour} {o.shape} at ({o.x:.2f}, {o.y:.2f})" for o in item.objects)

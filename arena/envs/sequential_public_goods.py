@@ -6,7 +6,7 @@
 | Observation | ``observation="full"``: each player sees every predecessor's contribution this round; ``"last"`` (MAC-SPGG's partial observation): only the immediate predecessor's. All contributions are public once the round ends |
 | Action | a whole number ``[k]`` of tokens, ``0 <= k <= endowment`` (default 10); ``infos[agent]["answer"]`` is a ``choice`` over ``legal_actions`` |
 | Accepted forms | as ``public-goods-v0``: the last bracketed number counts; without brackets, one amount named (``7``, ``I contribute 7.``) |
-| Reward | paid to everyone when the round's last player has moved; ``reward="aligned"`` (default) or ``"classic"``, below |
+| Reward | paid to everyone when the round's last player has moved; ``reward="aligned"`` (default), ``"classic"`` or ``"mac-spgg"``, below |
 | Rounds | ``num_rounds`` (default 1, the one-pass protocol of MAC-SPGG) |
 | Invalid move | private warning and one retry (``invalid_retries``), then the default contribution ``invalid_contribution`` (0); ``invalid_rule="spiral"``: −1.5 to the offender, +0.5 to everyone else, and the game ends |
 | Truncation | ``max_turns`` valid moves (default none; the game always ends after ``num_players · num_rounds`` moves) |
@@ -29,12 +29,23 @@ strictly better whenever ``P > e·(1 − ρ/N)`` (the first mover's saving from 
 defaults). Full contribution is then the unique SPE outcome; for the defaults the tests solve the game
 by backward induction over the integer contribution grid (and a half-token grid) and find a strict best
 reply at every node, so the SPE is unique (with ``N = 4`` an off-path player whose predecessors' mean is
-exactly 11/3 is indifferent, so there only the outcome is unique). Off the path the bonus makes a player
-contribute everything whenever its predecessors' mean exceeds ``e·(1 − ρ/N)/γ`` (2.67 for the defaults),
-and nothing otherwise: conditional cooperation. A threshold below 1 breaks the property (for
+exactly 11/3 is indifferent, so there only the outcome is unique). Off the path the *last* mover's payoff
+is linear in its contribution: it gives everything when its predecessors' mean exceeds ``e·(1 − ρ/N)/γ``
+(2.67 for the defaults) and nothing when it is below. That cutoff rule does not hold for earlier movers,
+who also steer their successors: after ``player_0`` gives 0, ``player_1``'s best reply is 6 (so that
+``player_2`` sees a mean of 3 and gives 10). A threshold below 1 breaks the property (for
 ``threshold = 0.85`` the first mover contributes only 6 and the others 10); the classic payoff gives
 free riding (0, 0, 0). Social welfare ``N·e + (ρ − 1)·S + γ·Σ_i (c_i/e)·c̄_<i −
 N·P·1[S < B]`` is largest at full contribution under both rewards.
+
+``reward="mac-spgg"`` (preset ``"mac-spgg"``) is the closest reading of the paper we can source
+(game_rules.md §3.2: its components from the README and a paper note; its parameters from the released
+checkpoint; the paper's closed form was not retrievable): each player's effort ``q_i = c_i/e`` in [0, 1]
+is its quality, ``S`` the mean quality (the final task score) and
+``R_i = ρ·S − κ·q_i² + γ·q_i·q̄_<i − P·1[S < B]`` (a strictly convex cost, a synergy term in the
+predecessors' quality, an equally shared score, a common penalty below the quality threshold ``B``).
+At the preset (ρ 1.8, γ 1.5, B 0.85, P 1.5, κ 1.3, N 3) the SPE on the integer grid is unique,
+(6, 10, 10): every player contributes and the score 0.87 reaches B, as the paper's Theorem 1 states.
 
 ``infos`` carry ``phase``, ``round``, ``position`` (seat order), ``previous_contributions`` (the
 predecessors' contributions this player can see) and running metrics: ``contribution_rate``,
@@ -53,7 +64,23 @@ from arena.core.env import TextGameEnv
 from arena.core.errors import ArenaError
 from arena.envs.public_goods import parse_contribution
 
-REWARDS = ("aligned", "classic")
+REWARDS = ("aligned", "classic", "mac-spgg")
+
+#: Paper presets for ``arena.make("sequential-public-goods-v0", preset=...)`` (docs/envs/sequential-public-goods.md).
+PRESETS: dict[str, Any] = {
+    "mac-spgg": {  # Liang et al., arXiv 2508.02076 (AAMAS 2026): game_rules.md §3.2, the closest reading we can source
+        "num_players": 3,
+        "reward": "mac-spgg",
+        "endowment": 10,  # effort levels 0..10, quality q = c / 10
+        "multiplier": 1.8,  # rho: public_good_multiplier in the released checkpoint's config
+        "cooperation_bonus": 1.5,  # gamma: cooperation_bonus in that config
+        "threshold": 0.85,  # B: contribution_threshold in that config, on the mean quality
+        "penalty": 1.5,  # P: free_rider_penalty in that config
+        "cost": 1.3,  # kappa: not published; the smallest of 0.1-steps making the grid's SPE unique
+        "observation": "full",
+        "num_rounds": 1,
+    },
+}
 OBSERVATIONS = ("full", "last")
 
 
@@ -66,9 +93,19 @@ def sequential_payoffs(
     threshold: float = 1.0,
     penalty: float = 15.0,
     reward: str = "aligned",
+    cost: float = 1.3,
 ) -> list[float]:
     """Every player's payoff for one round; ``contributions`` are in seat (moving) order."""
     n = len(contributions)
+    if reward == "mac-spgg":
+        return mac_spgg_payoffs(
+            [c / endowment for c in contributions],
+            multiplier=multiplier,
+            cooperation_bonus=cooperation_bonus,
+            threshold=threshold,
+            penalty=penalty,
+            cost=cost,
+        )
     total = sum(contributions)
     share = multiplier * total / n
     payoffs = [endowment - c + share for c in contributions]
@@ -80,6 +117,29 @@ def sequential_payoffs(
         mean_before = before / i if i else 0.0
         payoffs[i] += cooperation_bonus * (c / endowment) * mean_before - (penalty if missed else 0.0)
         before += c
+    return payoffs
+
+
+def mac_spgg_payoffs(
+    qualities: list[float],
+    *,
+    multiplier: float,
+    cooperation_bonus: float,
+    threshold: float,
+    penalty: float,
+    cost: float,
+) -> list[float]:
+    """The MAC-SPGG reading (module docstring) for qualities ``q_i`` in [0, 1], in moving order:
+    ``R_i = ρ·S − κ·q_i² + γ·q_i·q̄_<i − P·1[S < B]`` with ``S`` the mean quality (the final task score)."""
+    score = sum(qualities) / len(qualities)
+    missed = score < threshold - 1e-9
+    payoffs, before = [], 0.0
+    for i, q in enumerate(qualities):
+        mean_before = before / i if i else 0.0
+        payoffs.append(
+            multiplier * score - cost * q * q + cooperation_bonus * q * mean_before - (penalty if missed else 0.0)
+        )
+        before += q
     return payoffs
 
 
@@ -104,6 +164,7 @@ class SequentialPublicGoodsEnv(TextGameEnv):
         threshold: float = 1.0,
         penalty: float = 15.0,
         reward: str = "aligned",
+        cost: float = 1.3,
         observation: str = "full",
         num_rounds: int = 1,
         invalid_contribution: int = 0,
@@ -128,8 +189,9 @@ class SequentialPublicGoodsEnv(TextGameEnv):
         cooperation_bonus = _number("cooperation_bonus", cooperation_bonus)
         threshold = _number("threshold", threshold)
         penalty = _number("penalty", penalty)
-        if cooperation_bonus < 0 or penalty < 0:
-            raise ArenaError("cooperation_bonus and penalty must be non-negative")
+        cost = _number("cost", cost)
+        if cooperation_bonus < 0 or penalty < 0 or cost <= 0:
+            raise ArenaError("cooperation_bonus and penalty must be non-negative, cost positive")
         if not 0 < threshold <= 1:
             raise ArenaError(f"threshold is a fraction of the largest possible total, in (0, 1]; got {threshold!r}")
         if reward not in REWARDS:
@@ -148,6 +210,7 @@ class SequentialPublicGoodsEnv(TextGameEnv):
         self.cooperation_bonus = cooperation_bonus
         self.threshold = threshold
         self.penalty = penalty
+        self.cost = cost
         self.reward_kind = reward
         self.observation_mode = observation
         self.num_rounds = num_rounds
@@ -182,6 +245,7 @@ class SequentialPublicGoodsEnv(TextGameEnv):
             threshold=self.threshold,
             penalty=self.penalty,
             reward=self.reward_kind,
+            cost=self.cost,
         )
 
     # -- rules -------------------------------------------------------------------------------------
@@ -224,7 +288,7 @@ class SequentialPublicGoodsEnv(TextGameEnv):
         self.history.append(list(self.current))
         listing = ", ".join(f"{a} {c}" for a, c in zip(self.possible_agents, self.current, strict=True))
         note = ""
-        if self.reward_kind == "aligned":
+        if self.reward_kind != "classic":
             note = " Threshold met." if met else f" Threshold missed: everyone loses {self.penalty:g}."
         self.say(f"Round {self.round} contributions: {listing} (total {total}).{note}", kind="result")
         for agent, payoff in zip(self.possible_agents, payoffs, strict=True):
@@ -265,7 +329,7 @@ class SequentialPublicGoodsEnv(TextGameEnv):
             "agent": agent,
             "round": self.round,
             "seen": self._visible_before(agent),
-            "history": self.history,
+            "history": list(self.history),
         }
 
     def _header(self, agent: str) -> str:
@@ -278,6 +342,13 @@ class SequentialPublicGoodsEnv(TextGameEnv):
         )
         if self.reward_kind == "classic":
             formula = f"{e} - your contribution + {r:g} x (total contributions) / {n}"
+        elif self.reward_kind == "mac-spgg":
+            formula = (
+                f"{r:g} x S - {self.cost:g} x q^2 + {self.cooperation_bonus:g} x q x (mean quality of the players "
+                f"before you this round; 0 if you move first) - {self.penalty:g} if S is below {self.threshold:g}, "
+                f"where q = your contribution / {e} is the quality of your effort and S is the mean quality of all "
+                "players"
+            )
         else:
             formula = (
                 f"{e} - your contribution + {r:g} x (total contributions) / {n} "

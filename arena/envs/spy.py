@@ -3,14 +3,14 @@
 | | |
 |---|---|
 | Players | ``num_players`` (default 5, 3–12), ``num_spies`` of them spies (default 1, fewer than half) |
-| Deal | a pair of related words from :mod:`arena.envs.spy_words` (282 pairs written for arena); which word the civilians get is random. Civilians share one word, every spy gets the other. By default nobody is told their side (classic rules); ``spy_knows=True`` tells the spies (Vision-Zero) |
-| Round | ``clue_rounds`` clue turns per living player (default 1; the first speaker rotates), then a simultaneous vote ``[player_k]`` or ``[abstain]`` |
-| Clues | one line of free text (``max_clue_chars``, default 200: newlines are flattened and a longer clue is cut to its first ``max_clue_chars`` characters, ending in "…"). Saying or spelling one's own word (also as a plural, hyphenated or spaced out letter by letter) is an invalid move, as is an empty clue or one that repeats an earlier clue word for word (Vision-Zero) |
+| Deal | a pair of related words from :mod:`arena.envs.spy_words` (219 pairs written for arena; ``word_split`` "all", "train" or "held-out"); which word the civilians get is random. Civilians share one word, every spy gets the other. By default nobody is told their side (classic rules); ``spy_knows=True`` tells the spies (Vision-Zero) |
+| Round | ``clue_rounds`` clue turns per living player (default 1; the first speaker rotates), then a simultaneous vote ``[player_k]`` or ``[abstain]`` by every living player, or by the civilians only (``spy_votes=False``, Vision-Zero; needs ``spy_knows``) |
+| Clues | one line of free text (``max_clue_chars``, default 200: newlines are flattened and a longer clue is cut to its first ``max_clue_chars`` characters, ending in "…"). Saying or spelling one's own word (also as a plural such as "knives", split or joined differently such as "ice cream" for icecream, or spelled out letter by letter) is an invalid move, as is an empty clue or one that repeats an earlier clue word for word (Vision-Zero) |
 | Answers | ``infos[agent]["answer"]``: clues and the spy's guess are ``text`` (``max_chars`` = ``max_clue_chars``; a guess is cut to 100), votes are ``choice`` over ``legal_actions`` |
 | Accepted votes | read by :func:`arena.core.parsing.match_choice`: ``[player_3]``, ``player_3``, ``Player 3``, ``[3]``, ``3``, ``**[player_3]**``, ``[player_3].``, ``I vote for [player_3]``, ``I abstain``; naming two different players is ambiguous and invalid |
 | Vote | the player with the most votes is voted out; ties: ``tie_rule="revote"`` (one revote among the tied, then nobody; default), ``"none"`` or ``"random"``. Whether the voted-out player was a spy is announced (``reveal_eliminated=True``, default) or kept hidden |
 | Win | civilians: every spy voted out. Spies: the living civilians are no more than the living spies (one spy: the final two), or, with ``single_vote=True`` (Vision-Zero), the one vote misses. With ``spy_guess=True`` a spy who is voted out may name the civilians' word and wins if right |
-| Reward | +1 to each player of the winning side, -1 to each player of the losing side (dead players included), paid at the end |
+| Reward | ``reward="team"``: +1 to each player of the winning side, -1 to each player of the losing side (dead players included), paid at the end. ``reward="vision-zero"`` (single vote, one spy): each voter's decision reward (+1 on the spy, -0.5 abstain, -1 otherwise) plus the zero-sum clue reward (:meth:`SpyEnv.vision_zero_rewards`) |
 | Invalid move | private warning and ``invalid_retries`` retries, then the default move: a silent clue, an abstention (a random candidate when abstaining is off), a wrong guess; ``invalid_rule="spiral"``: −1.5 to the offender, +0.5 to everyone else, and the game ends |
 | Voted-out players | stay in ``env.agents`` with ``infos[agent]["eliminated"]`` True, never selected, until the game ends; then the final reward reaches them through ``last()`` |
 | Truncation | ``max_rounds`` vote rounds without a winner (default ``num_players``), or ``max_turns`` valid moves; nobody is paid |
@@ -36,7 +36,7 @@ from typing import Any
 from arena.core.answers import choice_answer, text_answer
 from arena.core.env import SimultaneousPhase, TextGameEnv
 from arena.core.errors import ArenaError
-from arena.envs.spy_words import WORD_PAIRS
+from arena.envs.spy_words import SPLITS
 from arena.envs.werewolf import ABSTAIN, bounded_observation, flatten_speech, read_choice, tally
 
 CIVILIAN, SPY = "civilian", "spy"
@@ -44,6 +44,11 @@ CIVILIAN, SPY = "civilian", "spy"
 UNTOLD = "unknown"
 CIVILIANS, SPIES = "civilians", "spies"
 TIE_RULES = ("revote", "none", "random")
+REWARDS = ("team", "vision-zero")
+_IRREGULAR_PLURALS = {
+    "mouse": "mice", "goose": "geese", "tooth": "teeth", "foot": "feet", "man": "men", "child": "children",
+    "person": "people", "ox": "oxen", "die": "dice", "louse": "lice", "cactus": "cacti", "fungus": "fungi",
+}  # fmt: skip
 MAX_GUESS_CHARS = 100
 CLUE_EXAMPLES = (
     "It is something many people come across in everyday life.",
@@ -59,17 +64,41 @@ def _letters(text: str) -> list[str]:
     return re.findall(r"[a-z]+", text.lower())
 
 
+def word_forms(word: str) -> set[str]:
+    """``word`` with its spaces and hyphens removed, and its plurals: ``knife`` → knife, knifes, knives."""
+    base = "".join(_letters(word))
+    if not base:
+        return set()
+    forms = {base, base + "s", base + "es"}
+    if base.endswith("y") and len(base) > 1 and base[-2] not in "aeiou":
+        forms.add(base[:-1] + "ies")
+    if base.endswith("fe"):
+        forms.add(base[:-2] + "ves")
+    elif base.endswith("f"):
+        forms.add(base[:-1] + "ves")
+    for singular, plural in _IRREGULAR_PLURALS.items():
+        if base.endswith(singular):
+            forms.add(base[: -len(singular)] + plural)
+    return forms
+
+
 def mentions_word(text: str, word: str) -> bool:
-    """True when ``text`` says ``word`` (also as a plural) or spells it out ("a-p-p-l-e", "a p p l e")."""
-    parts = _letters(word)
-    target = "".join(parts)
-    if not target:
+    """True when ``text`` says ``word``: also as a plural ("knives"), split or joined differently ("ice
+    cream" for icecream, "tooth-brush"), or spelled out ("a-p-p-l-e", "a p p l e")."""
+    forms = word_forms(word)
+    if not forms:
         return False
     tokens = _letters(text)
-    if any(t in (target, target + "s", target + "es") for t in tokens):
-        return True
-    if len(parts) > 1 and any(tokens[i : i + len(parts)] == parts for i in range(len(tokens))):
-        return True
+    longest = max(len(f) for f in forms)
+    for i in range(len(tokens)):  # one token, or up to four adjacent tokens written together
+        joined = ""
+        for token in tokens[i : i + 4]:
+            joined += token
+            if joined in forms:
+                return True
+            if len(joined) > longest:
+                break
+    target = "".join(_letters(word))
     spelled = "".join(t if len(t) == 1 else " " for t in tokens).split()
     return any(target in run for run in spelled)
 
@@ -96,10 +125,15 @@ class SpyEnv(TextGameEnv):
         spy_guess: bool = False,
         spy_knows: bool = False,
         single_vote: bool = False,
+        spy_votes: bool = True,
+        reward: str = "team",
+        clue_beta: float = 0.1,
+        clue_lambda: float = 0.1,
         tie_rule: str = "revote",
         allow_abstain: bool = True,
         max_rounds: int | None = None,
         word_pairs: Sequence[tuple[str, str]] | None = None,
+        word_split: str = "all",
         max_clue_chars: int = 200,
         max_turns: int | None = None,
         invalid_retries: int = 1,
@@ -112,17 +146,31 @@ class SpyEnv(TextGameEnv):
             raise ArenaError(f"num_spies must be fewer than half the players, got {num_spies} of {num_players}")
         if tie_rule not in TIE_RULES:
             raise ArenaError(f"tie_rule must be one of {list(TIE_RULES)}, got {tie_rule!r}")
+        if reward not in REWARDS:
+            raise ArenaError(f"reward must be one of {list(REWARDS)}, got {reward!r}")
+        if not spy_votes and not spy_knows:
+            raise ArenaError("spy_votes=False needs spy_knows=True (not being asked to vote would tell the spy)")
+        if reward == "vision-zero" and (not single_vote or num_spies != 1):
+            raise ArenaError("reward='vision-zero' needs single_vote=True and one spy (its vote-based formulas)")
+        for name, value in (("clue_beta", clue_beta), ("clue_lambda", clue_lambda)):
+            if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value < 100:
+                raise ArenaError(f"{name} must be a number from 0 to 100, got {value!r}")
+        if word_split not in SPLITS:
+            raise ArenaError(f"word_split must be one of {list(SPLITS)}, got {word_split!r}")
         self.num_spies = num_spies
         self.clue_rounds = _int(clue_rounds, "clue_rounds", 1)
         self.reveal_eliminated = bool(reveal_eliminated)
         self.spy_guess = bool(spy_guess)
         self.spy_knows = bool(spy_knows)
         self.single_vote = bool(single_vote)
+        self.spy_votes = bool(spy_votes)
+        self.reward_kind = reward
+        self.clue_beta, self.clue_lambda = float(clue_beta), float(clue_lambda)
         self.tie_rule = tie_rule
         self.allow_abstain = bool(allow_abstain)
         self.max_rounds = _int(num_players if max_rounds is None else max_rounds, "max_rounds", 1)
         self.max_clue_chars = _int(max_clue_chars, "max_clue_chars", 10)
-        pairs = WORD_PAIRS if word_pairs is None else tuple(word_pairs)
+        pairs = SPLITS[word_split] if word_pairs is None else tuple(word_pairs)
         if not pairs or any(len(p) < 2 or not str(p[0]).strip() or p[0] == p[1] for p in pairs):
             raise ArenaError("word_pairs must be non-empty pairs of two different words")
         self.word_pairs = tuple((str(p[0]), str(p[1])) for p in pairs)
@@ -208,6 +256,7 @@ class SpyEnv(TextGameEnv):
         self.spy_found = False
         self.votes: list[dict[str, str]] = []
         self.clues_given: set[str] = set()
+        self.defaulted_voters: set[str] = set()  # votes played by default after invalid answers
         self.say(f"Who is the Spy begins with {self.num_players} players, {self.num_spies} of them spies.")
         self._start_round()
 
@@ -229,10 +278,14 @@ class SpyEnv(TextGameEnv):
         self._open_ballot(list(self.alive), revote=False)
         self._next()
 
+    def voters(self) -> list[str]:
+        """Who votes: every living player, or (``spy_votes=False``, Vision-Zero) the living civilians."""
+        return [a for a in self.alive if self.spy_votes or a not in self.spies]
+
     def _open_ballot(self, candidates: list[str], *, revote: bool) -> None:
         self.candidates, self.revoting = candidates, revote
-        self.ballot = SimultaneousPhase(self.alive)
-        self.queue += [("revote" if revote else "vote", a) for a in self.alive]
+        self.ballot = SimultaneousPhase(self.voters())
+        self.queue += [("revote" if revote else "vote", a) for a in self.ballot.order]
 
     def _next(self) -> None:
         if self.finished:
@@ -247,7 +300,7 @@ class SpyEnv(TextGameEnv):
         votes = dict(self.ballot.moves)
         self.votes.append({a: votes[a].strip("[]") for a in self.ballot.order})
         self.say("Votes: " + ", ".join(f"{a} -> {votes[a].strip('[]')}" for a in self.ballot.order))
-        leaders, top = tally(votes, electorate=len(self.alive), rule="plurality")
+        leaders, top = tally(votes, electorate=len(self.ballot.order), rule="plurality")
         out = leaders[0] if len(leaders) == 1 else None
         if len(leaders) > 1 and self.tie_rule == "random":
             out = str(self.rng.choice(leaders))
@@ -299,9 +352,39 @@ class SpyEnv(TextGameEnv):
     def _finish(self, side: str, why: str) -> bool:
         self.say(self._reveal_line() + " Spies: " + ", ".join(self.spies) + ".")
         winners = [a for a in self.possible_agents if self.side(a) == side]
-        rewards = {a: 1.0 if self.side(a) == side else -1.0 for a in self.possible_agents}
-        self.end_game(f"the {side} win: {why}.", winners=winners, rewards=rewards, info=self._end_info(side))
+        info = self._end_info(side)
+        if self.reward_kind == "vision-zero":
+            clue, vote = self.vision_zero_rewards()
+            rewards = {a: clue[a] + vote.get(a, 0.0) for a in self.possible_agents}
+            info.update(clue_rewards=clue, vote_rewards=vote)
+        else:
+            rewards = {a: 1.0 if self.side(a) == side else -1.0 for a in self.possible_agents}
+        self.end_game(f"the {side} win: {why}.", winners=winners, rewards=rewards, info=info)
         return True
+
+    def vision_zero_rewards(self) -> tuple[dict[str, float], dict[str, float]]:
+        """Vision-Zero's rewards for the one vote (game_rules.md §2.2): the zero-sum clue reward
+        ``r_s = −β(v_s − v̄_c)``, ``r_cj = (β/n_c)(v_s − v̄_c) − λ(v_cj − v̄_c)`` from the votes each player
+        received (abstentions count for nobody), and each voter's decision reward: +1 for a vote on the spy,
+        −0.5 for ``[abstain]`` (N/A), −1 for a wrong vote or a vote lost to invalid answers."""
+        ballot = self.votes[-1] if self.votes else {}
+        received = {a: sum(t == a for t in ballot.values()) for a in self.possible_agents}
+        spy = self.spies[0]
+        civilians = [a for a in self.possible_agents if a != spy]
+        mean = sum(received[c] for c in civilians) / len(civilians)
+        gap = received[spy] - mean
+        clue = {spy: -self.clue_beta * gap}
+        for c in civilians:
+            clue[c] = self.clue_beta / len(civilians) * gap - self.clue_lambda * (received[c] - mean)
+        vote: dict[str, float] = {}
+        for voter, target in ballot.items():
+            if voter in self.defaulted_voters:
+                vote[voter] = -1.0
+            elif target == ABSTAIN.strip("[]"):
+                vote[voter] = -0.5
+            else:
+                vote[voter] = 1.0 if target == spy else -1.0
+        return clue, vote
 
     def _truncate_rounds(self) -> None:
         self._on_truncation()
@@ -408,6 +491,8 @@ class SpyEnv(TextGameEnv):
         else:
             move = legal[int(self.rng.integers(len(legal)))]
         self.tell(agent, f"Too many invalid moves; the default move {move or '(silence)'} is played.", kind="warning")
+        if kind in ("vote", "revote"):
+            self.defaulted_voters.add(agent)
         self._apply(kind, agent, move if move == ABSTAIN else move.strip("[]"))
 
     # -- views -------------------------------------------------------------------------------------
@@ -422,15 +507,29 @@ class SpyEnv(TextGameEnv):
             "You are playing Who is the Spy. Players: " + ", ".join(self.possible_agents) + ".",
             f"Every civilian has the same {thing}; the {self.num_spies} spy player(s) have a slightly different "
             f"one. Each round every living player gives {self.clue_rounds} one-line clue(s) about their {thing}, "
-            "then everyone votes at once; the player with the most votes is voted out"
+            + (
+                "then everyone votes at once"
+                if self.spy_votes
+                else "then the civilians vote at once (spies do not vote)"
+            )
+            + "; the player with the most votes is voted out"
             + ("; a tie leads to one revote." if self.tie_rule == "revote" else ".")
             + (" You may [abstain]." if self.allow_abstain else ""),
             f"Civilians win when every spy is voted out; spies win when {win}."
             + (f" A voted-out spy may name the civilians' {thing} to win." if self.spy_guess else "")
-            + " Winners get +1, losers -1.",
+            + self._reward_rule(),
             "Vote with a bracketed name such as [player_2]; clues are free text.",
         ]
         return lines
+
+    def _reward_rule(self) -> str:
+        if self.reward_kind == "team":
+            return " Winners get +1, losers -1."
+        return (
+            " Rewards (Vision-Zero): each civilian's vote earns +1 on the spy, -0.5 for [abstain], -1 otherwise; "
+            f"the clue reward moves {self.clue_beta:g} x (votes on the spy - the civilians' mean) from the spy to "
+            f"the civilians, and costs each civilian {self.clue_lambda:g} per vote it drew above that mean."
+        )
 
     def _header(self, agent: str) -> str:
         lines = [*self._rules(), f"You are {agent}.", self.secret_line(agent)]
@@ -485,11 +584,11 @@ class SpyEnv(TextGameEnv):
             "side": self.side(agent) if self.spy_knows else None,
             "round": self.round,
             "step": kind,
-            "alive": self.alive,
+            "alive": list(self.alive),
             "voted_out": [(a, self.side(a) if self.reveal_eliminated else None) for a in self.eliminated],
-            "votes": self.votes,
+            "votes": list(self.votes),
             "clues_left": sum(k == "clue" for k, _ in self.queue),
-            "candidates": self.candidates if kind in ("vote", "revote") else None,
+            "candidates": list(self.candidates) if kind in ("vote", "revote") else None,
         }
 
     def secrets(self, agent: str) -> list[str]:

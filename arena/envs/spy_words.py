@@ -1,58 +1,56 @@
 """Who-is-the-Spy word pairs, written for arena (no external list): ``(word_a, word_b, category)``.
 
-Each pair is two related but different things; either word may go to the civilians. Words are lower-case,
-single tokens, and no word appears in two pairs.
+Each pair is two related but clearly different things of one category; either word may go to the
+civilians. Words are lower-case single tokens and no word appears in two pairs. Left out on purpose
+(reviewed for issue 22): near-synonyms (prison/jail, holiday/vacation, cup/mug), complements
+(key/lock, toothbrush/toothpaste), pairs that form or contain each other (sofa/bed, grape/raisin,
+city/capital) and ambiguous words (bat, fly, ring, tie, pool, spring, mouse, orange, turkey, ...).
+
+``TRAIN_PAIRS`` / ``HELD_OUT_PAIRS``: a fixed split (a hash of the pair, about one pair in five held
+out) so a policy trained on one part can be evaluated on words it never saw.
 """
 
 from __future__ import annotations
 
+import hashlib
+
 _PAIRS = """
-food: apple pear, orange lemon, banana plantain, strawberry raspberry, grape raisin, cherry plum, peach apricot
-food: watermelon cantaloupe, pineapple mango, coconut walnut, potato yam, carrot parsnip, onion garlic
-food: tomato pepper, cucumber zucchini, cabbage lettuce, broccoli cauliflower, pumpkin squash, mushroom truffle
-food: rice noodles, bread toast, butter margarine, cheese yogurt, pizza pie, burger sandwich, dumpling ravioli
-food: sushi sashimi, soup stew, pancake waffle, cookie biscuit, cake muffin, donut bagel, chocolate caramel
-food: honey syrup, salt sugar, vinegar soy, ketchup mustard, popcorn chips, sausage bacon, steak chop
-food: chicken turkey, shrimp lobster, salmon tuna, egg tofu, porridge cereal, jam jelly, candy lollipop
-food: icecream sorbet
-drink: coffee tea, milk cream, juice smoothie, beer wine, whisky brandy, water soda, lemonade cider, cocoa latte
-drink: champagne prosecco, espresso cappuccino
-animal: dog wolf, cat tiger, lion leopard, horse donkey, cow buffalo, sheep goat, pig boar, rabbit hare
-animal: mouse rat, hamster squirrel, eagle hawk, owl bat, parrot pigeon, duck goose, swan flamingo
-animal: penguin puffin, dolphin whale, shark orca, octopus squid, crab crayfish, frog toad, snake lizard
-animal: turtle tortoise, crocodile alligator, butterfly moth, bee wasp, ant termite, spider scorpion
-animal: camel llama, zebra giraffe, elephant rhino, monkey gorilla, fox coyote, bear panda, deer moose
-animal: hedgehog porcupine, kangaroo koala, rooster peacock, mosquito fly, snail slug
-object: pen marker, book magazine, chair stool, table desk, sofa bed, pillow cushion, blanket quilt, lamp candle
-object: clock watch, mirror window, door gate, key lock, cup mug, plate bowl, fork spoon, knife scissors
-object: bottle jar, bucket basket, umbrella raincoat, hat cap, glove mitten, shoe boot, sock stocking
-object: shirt blouse, jacket coat, skirt dress, belt tie, ring bracelet, necklace earring, wallet purse
-object: backpack suitcase, comb brush, soap shampoo, towel napkin, toothbrush toothpaste, hammer wrench
-object: nail screw, rope chain, ladder stairs, broom mop, needle pin, envelope postcard, stamp sticker
-object: balloon kite, ball marble, doll puppet, puzzle riddle, dice cards, camera phone, laptop tablet
-object: television radio, keyboard piano, speaker headphones, battery charger, fridge freezer, oven microwave
-object: kettle teapot, stove grill, fan heater, sink bathtub, shower sauna
-place: school university, hospital clinic, library bookstore, museum gallery, cinema theater, restaurant cafe
-place: hotel hostel, bank post, park garden, beach island, mountain hill, river lake, ocean sea, forest jungle
-place: desert savanna, village town, city capital, airport station, bridge tunnel, castle palace, church temple
-place: farm ranch, zoo aquarium, market mall, kitchen pantry, bedroom attic, office studio, prison jail
-place: stadium arena, gym pool
-transport: car truck, bus tram, train subway, bicycle motorcycle, boat ship, airplane helicopter
-transport: rocket satellite, taxi limousine, scooter skateboard, canoe kayak, sled sleigh, tractor bulldozer
-job: doctor nurse, teacher professor, police detective, firefighter paramedic, chef baker, pilot astronaut
-job: farmer gardener, singer dancer, actor magician, painter sculptor, writer poet, lawyer judge, soldier sailor
-job: barber hairdresser, plumber electrician, waiter bartender, king emperor, prince knight, pirate viking
-job: clown juggler
-nature: sun moon, star planet, rain snow, cloud fog, wind storm, thunder lightning, rainbow sunset
-nature: volcano geyser, rock pebble, sand dust, flower tree, rose tulip, grass moss, leaf petal, seed nut
-nature: ice glacier, fire smoke, wave tide, cave canyon, spring autumn, summer winter, morning evening
-activity: football basketball, tennis badminton, golf hockey, swimming diving, running walking, skiing skating
-activity: boxing wrestling, chess checkers, yoga pilates, fishing hunting, camping hiking, painting drawing
-activity: singing humming, reading writing, cooking baking, shopping browsing, sleeping napping
-activity: laughing smiling, crying sighing
-idea: birthday wedding, holiday vacation, dream nightmare, gift prize, letter email, song poem, movie cartoon
-idea: novel comic, joke prank, secret rumor, map globe, coin banknote, violin guitar, drum tambourine
-idea: flute trumpet, ghost vampire, dragon dinosaur, angel fairy, robot alien, wizard witch
+food: apple pear, lemon grapefruit, banana plantain, strawberry raspberry, cherry plum, peach apricot
+food: watermelon cantaloupe, pineapple mango, coconut walnut, carrot parsnip, onion garlic, broccoli cauliflower
+food: cucumber zucchini, cabbage lettuce, rice noodles, pizza lasagna, burger hotdog, dumpling ravioli
+food: sushi paella, pancake waffle, donut bagel, chocolate caramel, honey syrup, salt sugar, vinegar soy
+food: ketchup mustard, popcorn pretzel, sausage bacon, chicken pork, shrimp lobster, salmon tuna
+food: egg tofu, porridge cereal, icecream sorbet, cheese yogurt, soup salad, croissant muffin
+drink: coffee tea, juice soda, beer wine, whisky brandy, lemonade cola, cocoa latte, milkshake smoothie
+animal: dog wolf, cat tiger, lion leopard, horse donkey, cow buffalo, sheep goat, hamster squirrel
+animal: eagle hawk, owl raven, parrot pigeon, duck goose, swan flamingo, penguin puffin, dolphin whale
+animal: shark orca, octopus squid, crab crayfish, snake lizard, butterfly moth, bee wasp, ant termite
+animal: spider scorpion, camel llama, zebra giraffe, elephant rhino, monkey gorilla, fox coyote, deer moose
+animal: hedgehog porcupine, kangaroo koala, rooster peacock, snail slug, frog newt, panda raccoon
+object: pen pencil, book magazine, chair stool, lamp candle, mirror window, door gate, plate bowl
+object: fork chopsticks, knife scissors, bottle jar, bucket basket, umbrella raincoat, glove scarf
+object: shoe sandal, skirt dress, necklace earring, wallet purse, backpack suitcase, comb hairbrush
+object: soap shampoo, towel napkin, hammer wrench, rope chain, ladder stairs, broom mop, envelope parcel
+object: sticker badge, balloon kite, marble dice, doll puppet, camera binoculars, laptop television
+object: radio telephone, piano violin, microphone amplifier, fridge oven, microwave toaster, kettle blender
+object: heater radiator, bathtub shower, sauna jacuzzi, bracelet anklet
+place: school university, library bookstore, museum zoo, restaurant cafe, hotel hostel, park garden
+place: beach island, river lake, forest desert, airport harbor, bridge tunnel, castle lighthouse
+place: church temple, farm orchard, aquarium circus, market mall, kitchen pantry, bedroom attic
+place: office factory, stadium gym, hospital pharmacy, cinema arcade
+transport: car truck, bus tram, train subway, bicycle motorcycle, airplane helicopter, rocket satellite
+transport: taxi limousine, scooter skateboard, canoe raft, sled snowmobile, tractor bulldozer, ferry yacht
+job: doctor nurse, teacher librarian, police detective, firefighter paramedic, chef baker, pilot astronaut
+job: farmer gardener, singer dancer, actor magician, painter sculptor, lawyer accountant, soldier sailor
+job: plumber electrician, waiter bartender, pirate viking, clown juggler, knight samurai, dentist optician
+nature: sun moon, star comet, rain snow, cloud fog, rainbow sunset, volcano geyser, sand mud
+nature: rose tulip, grass moss, leaf petal, acorn pinecone, waterfall fountain, cave canyon, summer winter
+activity: football basketball, tennis badminton, golf hockey, swimming diving, jogging cycling
+activity: skiing skating, boxing wrestling, chess checkers, yoga pilates, fishing hunting, camping hiking
+activity: painting sketching, reading writing, knitting sewing, whistling clapping, crying sighing
+idea: birthday wedding, holiday festival, gift trophy, song poem, movie cartoon, novel comic, map compass
+idea: joke riddle, secret rumor, coin banknote, drum tambourine, flute trumpet, ghost vampire
+idea: dragon dinosaur, angel fairy, robot alien, wizard elf
 """
 
 
@@ -67,7 +65,16 @@ def _parse(text: str) -> tuple[tuple[str, str, str], ...]:
     return tuple(pairs)
 
 
+def _held_out(pair: tuple[str, str, str]) -> bool:
+    """About one pair in five, chosen by a stable hash of the pair (not by position, so edits keep it)."""
+    return hashlib.sha256(f"{pair[0]}|{pair[1]}".encode()).digest()[0] % 5 == 0
+
+
 #: Every word pair, ``(word_a, word_b, category)``.
 WORD_PAIRS: tuple[tuple[str, str, str], ...] = _parse(_PAIRS)
+#: The pairs for training and the held-out pairs for evaluation (disjoint; together ``WORD_PAIRS``).
+TRAIN_PAIRS: tuple[tuple[str, str, str], ...] = tuple(p for p in WORD_PAIRS if not _held_out(p))
+HELD_OUT_PAIRS: tuple[tuple[str, str, str], ...] = tuple(p for p in WORD_PAIRS if _held_out(p))
+SPLITS = {"all": WORD_PAIRS, "train": TRAIN_PAIRS, "held-out": HELD_OUT_PAIRS}
 #: The category of each word (public knowledge: it is the shipped list).
 CATEGORY: dict[str, str] = {w: c for a, b, c in WORD_PAIRS for w in (a, b)}

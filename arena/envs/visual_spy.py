@@ -3,9 +3,9 @@
 | | |
 |---|---|
 | Players | ``num_players`` (default 5), ``num_spies`` spies (default 1) |
-| Deal | every player gets an image in its observation (``"image"``, uint8 ``image_size``×``image_size``×3, default 96) and a short instruction. Civilians share one image; the spies' image differs: for a CLEVR-like scene by ``num_edits`` edits (default 2: colour, shape, removal or displacement of distinct objects), for a bar or line chart by one changed value. ``scene="clevr"``, ``"chart"`` or ``"mixed"`` (default: either, at random) |
+| Deal | every player gets an image in its observation (``"image"``, uint8 ``image_size``×``image_size``×3, default 336) and a short instruction. Civilians share one image; the spies' image differs: for a CLEVR-like scene ``num_edits`` distinct objects (default 2) change colour, shape or size, never count or place; for a titled bar or line chart two attributes are swapped and the chart redrawn. ``difficulty`` ("easy", "medium", "hard") sets how subtle (:mod:`arena.envs.scenes`). ``scene="clevr"``, ``"chart"`` or ``"mixed"`` (default: either, at random) |
 | Side | the spies are told they are spies (``spy_knows=True``, as in Vision-Zero); set it to False for the classic hidden-side game |
-| Clues, votes, win, reward, invalid moves, truncation | as ``spy-v0`` (see :mod:`arena.envs.spy`, also for the accepted vote forms and ``invalid_rule``); a clue may be any non-empty line (``max_clue_chars``, default 300, longer clues cut to their first 300 characters) |
+| Clues, votes, win, reward, invalid moves, truncation | as ``spy-v0`` (see :mod:`arena.envs.spy`, also for the accepted vote forms and ``invalid_rule``); a clue may be any non-empty line (``max_clue_chars``, default 300, longer clues cut to their first 300 characters). Preset ``"vision-zero"``: ``PRESETS`` below |
 
 Images are drawn by :mod:`arena.envs.scenes` from the episode's seed; nothing is downloaded. A player's
 image is in its own observation only. End-of-game infos add ``scene`` (what the civilians saw, in
@@ -31,12 +31,33 @@ CLUE_EXAMPLES = (
     "There is something near the middle of my picture.",
 )
 
+#: Paper presets for ``arena.make("visual-spy-v0", preset=...)`` (docs/envs/visual-spy.md has the table).
+PRESETS: dict[str, Any] = {
+    "vision-zero": {  # Wang et al. 2025, arXiv 2509.25541 v2: game_rules.md §2.2
+        "num_players": 5,  # n_c = 4 civilians + 1 spy
+        "num_spies": 1,
+        "clue_rounds": 2,
+        "single_vote": True,
+        "spy_votes": False,
+        "spy_knows": True,
+        "reward": "vision-zero",
+        "clue_beta": 0.1,
+        "clue_lambda": 0.1,
+        "allow_abstain": True,  # N/A
+        "tie_rule": "none",
+        "scene": "mixed",
+        "num_edits": 2,
+        "difficulty": "easy",
+        "image_size": 336,
+    },
+}
+
 
 class VisualSpyEnv(SpyEnv):
     """Who is the Spy where each player sees a procedurally drawn image; the spy's image is edited."""
 
     metadata = {**SpyEnv.metadata, "name": "visual_spy_v0"}
-    image_shape = (96, 96, 3)
+    image_shape = (336, 336, 3)
 
     def __init__(
         self,
@@ -46,10 +67,15 @@ class VisualSpyEnv(SpyEnv):
         clue_rounds: int = 1,
         scene: str = "mixed",
         num_edits: int = 2,
-        image_size: int = 96,
+        difficulty: str = "medium",
+        image_size: int = 336,
         reveal_eliminated: bool = True,
         spy_knows: bool = True,
         single_vote: bool = False,
+        spy_votes: bool = True,
+        reward: str = "team",
+        clue_beta: float = 0.1,
+        clue_lambda: float = 0.1,
         tie_rule: str = "revote",
         allow_abstain: bool = True,
         max_rounds: int | None = None,
@@ -63,8 +89,11 @@ class VisualSpyEnv(SpyEnv):
             raise ArenaError(f"scene must be one of {list(SCENE_KINDS)}, got {scene!r}")
         if not isinstance(num_edits, int) or isinstance(num_edits, bool) or not 1 <= num_edits <= 3:
             raise ArenaError(f"num_edits must be an integer from 1 to 3, got {num_edits!r}")
-        if not isinstance(image_size, int) or isinstance(image_size, bool) or not 48 <= image_size <= 512:
-            raise ArenaError(f"image_size must be an integer from 48 to 512, got {image_size!r}")
+        if not isinstance(image_size, int) or isinstance(image_size, bool) or not 48 <= image_size <= 1024:
+            raise ArenaError(f"image_size must be an integer from 48 to 1024, got {image_size!r}")
+        if difficulty not in scenes.DIFFICULTIES:
+            raise ArenaError(f"difficulty must be one of {list(scenes.DIFFICULTIES)}, got {difficulty!r}")
+        self.difficulty = difficulty
         self.scene_kind = scene
         self.num_edits = num_edits
         self.image_shape = (image_size, image_size, 3)  # read by the observation space
@@ -76,6 +105,10 @@ class VisualSpyEnv(SpyEnv):
             spy_guess=False,
             spy_knows=spy_knows,
             single_vote=single_vote,
+            spy_votes=spy_votes,
+            reward=reward,
+            clue_beta=clue_beta,
+            clue_lambda=clue_lambda,
             tie_rule=tie_rule,
             allow_abstain=allow_abstain,
             max_rounds=max_rounds,
@@ -94,10 +127,10 @@ class VisualSpyEnv(SpyEnv):
             kind = "clevr" if self.rng.random() < 0.5 else "chart"
         if kind == "clevr":
             original: scenes.Scene | scenes.Chart = scenes.random_scene(self.rng)
-            edited, self.edits = scenes.edit_scene(original, self.num_edits, self.rng)
+            edited, self.edits = scenes.edit_scene(original, self.num_edits, self.rng, self.difficulty)
         else:
             original = scenes.random_chart(self.rng)
-            edited, self.edits = scenes.edit_chart(original, self.rng)
+            edited, self.edits = scenes.edit_chart(original, self.rng, self.difficulty)
         self.kind = kind
         self.original, self.edited = original, edited
         self.images = {False: scenes.render(original, side), True: scenes.render(edited, side)}
@@ -128,9 +161,9 @@ class VisualSpyEnv(SpyEnv):
     def side_line(self, agent: str) -> str:
         if agent in self.spies:
             change = (
-                f"{len(self.edits)} object(s) differ (colour, shape, missing or moved)"
+                f"{self.num_edits} object(s) look different (colour, shape or size; none added, removed or moved)"
                 if self.kind == "clevr"
-                else "one value in the chart differs"
+                else "two attributes in the chart have been swapped"
             )
             return f"You are the spy: your image differs from the civilians' image ({change}). Blend in and survive."
         return "You are a civilian: find the spy, whose image differs slightly from yours."
@@ -143,6 +176,9 @@ class VisualSpyEnv(SpyEnv):
 
     def _check_clue(self, agent: str, clue: str) -> str | None:
         return None if clue else "A clue must say something about your image."
+
+    def _extra_info(self, agent: str) -> dict[str, Any]:
+        return {**super()._extra_info(agent), "difficulty": self.difficulty}
 
     def _end_words(self) -> dict[str, Any]:
         return {"scene": scenes.describe(self.original), "edits": list(self.edits), "scene_kind": self.kind}

@@ -2,26 +2,23 @@
 
 | | |
 |---|---|
-| Players | 7 by default: 2 werewolves, seer, doctor, 3 villagers (Xu et al. 2023 / LSPO). ``preset="arena8"``: 8 players, 2 werewolves, seer, doctor, 4 villagers (Werewolf Arena). ``roles=[...]`` or ``num_players=n`` for other line-ups |
+| Players | 7 by default: 2 werewolves, seer, doctor, 3 villagers (Xu et al. 2023 / LSPO). ``roles=[...]`` or ``num_players=n`` for other line-ups |
 | Teams | werewolves vs village (seer, doctor, villagers); roles are dealt at random and never announced before the end |
 | Night | werewolves talk on a private channel (``wolf_chat_rounds`` messages each), then each living wolf names a victim in seat order, seeing its pack's earlier picks (most-named target dies; a tie goes to the later pick); the seer inspects one living player and alone learns its exact role (``seer_result="team"``: only werewolf or not); the doctor protects one living player (self and repeats allowed) |
 | Dawn | the victim dies unless protected; the death (not the role) is announced, or that nobody died |
-| Day | ``discussion_rounds`` rounds in which every living player speaks once (the first speaker rotates daily), then a simultaneous vote: ``[player_k]`` or ``[abstain]`` |
+| Day | ``speaking="round-robin"``: ``discussion_rounds`` rounds in which every living player speaks once (the first speaker rotates daily); ``"bid"`` (Werewolf Arena): up to ``debate_turns`` turns, each given to the highest secret bid 0–4 of the living players other than the last speaker. With ``role_prediction`` (LSPO) every living player then privately predicts the others' roles. Then a simultaneous vote: ``[player_k]`` or ``[abstain]`` |
 | Exile | ``exile_rule="plurality"`` (most votes) or ``"majority"`` (more than half of the living players); ties: ``tie_rule="random"``, ``"none"`` (nobody is exiled) or ``"revote"`` (one revote among the tied players, then nobody) |
 | Win | village: no werewolf alive. Werewolves: ``wolf_win="strict"`` (more wolves than others) or ``"parity"`` (at least as many); checked at dawn and after each exile |
 | Reward | +1 to every member of the winning team, -1 to every member of the losing team, dead players included, paid at the end |
 | Dead players | stay in ``env.agents`` with ``infos[agent]["eliminated"]`` True and are never selected; they take their dead step when the game ends, so the final reward reaches them through ``last()`` |
-| Answers | ``infos[agent]["answer"]``: speeches and wolf chat are ``text`` (``max_chars`` = ``max_speech_chars``, default 400: newlines are flattened and a longer speech is cut to its first ``max_speech_chars`` characters, ending in "…"); votes and night actions are ``choice`` over ``legal_actions`` |
+| Answers | ``infos[agent]["answer"]``: speeches and wolf chat are ``text`` (``max_chars`` = ``max_speech_chars``, default 400: newlines are flattened and a longer speech is cut to its first ``max_speech_chars`` characters, ending in "…"); votes, night actions and bids are ``choice`` over ``legal_actions``; role predictions are ``structured`` |
 | Accepted forms | targets are read by :func:`arena.core.parsing.match_choice`: ``[player_3]``, ``player_3``, ``Player 3``, ``[3]``, ``3``, ``**[player_3]**``, ``[player_3].``, ``I vote for [player_3]``, ``I abstain``; naming two different players (``[player_1] or [player_3]``) is ambiguous and invalid |
-| Invalid move | speeches are never invalid. A bad target gets a private warning and ``invalid_retries`` retries, then the default move: ``[abstain]`` for votes (a random candidate where abstaining is off), a random legal target at night; ``invalid_rule="spiral"``: −1.5 to the offender, +0.5 to everyone else, and the game ends |
+| Invalid move | speeches are never invalid. A bad target, bid or prediction gets a private warning and ``invalid_retries`` retries, then the default move: ``[abstain]`` for votes (a random candidate where abstaining is off), a random legal target at night, bid 0, no role prediction; ``invalid_rule="spiral"``: −1.5 to the offender, +0.5 to everyone else, and the game ends |
 | Truncation | after ``max_rounds`` nights and days without a winner (default 10), or ``max_turns`` valid moves; nobody is paid |
 
-Presets (explicit kwargs override them):
-
-| preset | roles | exile | tie | wolves win when | abstain | votes shown |
-|---|---|---|---|---|---|---|
-| ``"xu7"`` (default) | 2W, S, D, 3V | plurality | random | wolves > others | yes | yes, voter by voter |
-| ``"arena8"`` | 2W, S, D, 4V | majority | none | wolves >= others | no | no, only the result |
+Paper presets (``arena.make("werewolf-v0", preset=...)``, explicit kwargs override them): ``"lspo"``
+(alias ``"xu7"``) and ``"werewolf-arena"`` (alias ``"arena8"``), in ``PRESETS`` below and tabled in
+docs/envs/werewolf.md.
 
 Secrecy: a player's role is in its own header only; the wolf channel and the pack's picks reach only
 living wolves; inspection results reach only the seer; the doctor's choice only the doctor. Dead
@@ -31,18 +28,20 @@ the public deaths, the ballots it saw (every ballot with ``reveal_votes``, else 
 day's remaining speeches, the candidates of a vote; a wolf adds the pack and tonight's picks, the seer
 its inspection results as shown, the doctor its protections. What players said is not part of it.
 End-of-game infos: ``winning_team``, ``roles``, ``vote_accuracy`` (each player's share of day votes
-cast on werewolves, ``None`` if it never voted), ``inspections`` (the seer's results), ``survived``.
+cast on werewolves, ``None`` if it never voted), ``votes`` (every ballot with its day), ``inspections``
+(the seer's results), ``survived``, and with ``role_prediction`` the predictions and their accuracy.
 ``inspections`` (also the seer's own infos during play) holds exactly what the seer was told: the role,
 or with ``seer_result="team"`` ``"werewolf"`` / ``"not werewolf"``.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from arena.core.answers import choice_answer, text_answer
+from arena.core.answers import choice_answer, structured_answer, text_answer
 from arena.core.env import SimultaneousPhase, TextGameEnv
 from arena.core.errors import ArenaError
 from arena.core.parsing import Match, match_choice
@@ -58,30 +57,54 @@ NOT_WEREWOLF = "not werewolf"
 _ROLE_TITLE = {WEREWOLF: "Werewolf", SEER: "Seer", DOCTOR: "Doctor", VILLAGER: "Villager"}
 _VERDICT = {**_ROLE_TITLE, NOT_WEREWOLF: "not a Werewolf"}
 
-PRESETS: dict[str, dict[str, Any]] = {
-    "xu7": {
-        "roles": (WEREWOLF, WEREWOLF, SEER, DOCTOR, VILLAGER, VILLAGER, VILLAGER),
+XU7_ROLES = (WEREWOLF, WEREWOLF, SEER, DOCTOR, VILLAGER, VILLAGER, VILLAGER)
+ARENA8_ROLES = (WEREWOLF, WEREWOLF, SEER, DOCTOR, VILLAGER, VILLAGER, VILLAGER, VILLAGER)
+
+#: Paper presets for ``arena.make("werewolf-v0", preset=...)`` (docs/envs/werewolf.md has the tables).
+PRESETS: dict[str, Any] = {
+    "lspo": {  # Xu et al. 2023 (arXiv 2310.18940) / LSPO (arXiv 2502.04686): game_rules.md §1.2
+        "roles": XU7_ROLES,
         "exile_rule": "plurality",
         "tie_rule": "random",
         "wolf_win": "strict",
         "allow_abstain": True,
         "reveal_votes": True,
+        "seer_result": "team",
+        "discussion_rounds": 1,
+        "speaking": "round-robin",
+        "role_prediction": True,
+        "max_rounds": 10,
     },
-    "arena8": {
-        "roles": (WEREWOLF, WEREWOLF, SEER, DOCTOR, VILLAGER, VILLAGER, VILLAGER, VILLAGER),
+    "xu7": "lspo",
+    "werewolf-arena": {  # Bailis et al. 2024 (arXiv 2407.13943), google/werewolf_arena: game_rules.md §1.1
+        "roles": ARENA8_ROLES,
         "exile_rule": "majority",
         "tie_rule": "none",
         "wolf_win": "parity",
         "allow_abstain": False,
         "reveal_votes": False,
+        "seer_result": "role",
+        "speaking": "bid",
+        "debate_turns": 8,
+        "role_prediction": False,
     },
+    "arena8": "werewolf-arena",
 }
+SPEAKING = ("round-robin", "bid")
+MAX_BID = 4
 EXILE_RULES = ("plurality", "majority")
 TIE_RULES = ("random", "none", "revote")
 WOLF_WIN_RULES = ("strict", "parity")
 
 SPEECH_EXAMPLE = "I have no firm suspicion yet; I would like to hear what everyone noticed."
 WOLF_CHAT_EXAMPLE = "Let us agree on tonight's victim before we pick."
+# Matched with fullmatch on stripped text (leading and trailing ``\s*`` around optional tokens backtrack
+# quadratically on a long run of spaces).
+_BID = re.compile(r"\[?\s*([0-4])\s*\]?")
+_NONE = re.compile(r"\[?\s*none\s*\]?\.?", re.IGNORECASE)
+_PREDICTION = re.compile(
+    r"player[\s_-]*(\d+)\s*(?:[:=]|is|as)\s*(?:an?\s+)?(werewolf|seer|doctor|villager)\b", re.IGNORECASE
+)
 
 
 # -- vote helpers shared by the social deduction games (werewolf, spy) --------------------------------
@@ -158,17 +181,19 @@ class WerewolfEnv(TextGameEnv):
     def __init__(
         self,
         *,
-        preset: str = "xu7",
         roles: Sequence[str] | None = None,
         num_players: int | None = None,
         discussion_rounds: int = 1,
         wolf_chat_rounds: int = 1,
-        exile_rule: str | None = None,
-        tie_rule: str | None = None,
-        wolf_win: str | None = None,
-        allow_abstain: bool | None = None,
-        reveal_votes: bool | None = None,
+        exile_rule: str = "plurality",
+        tie_rule: str = "random",
+        wolf_win: str = "strict",
+        allow_abstain: bool = True,
+        reveal_votes: bool = True,
         seer_result: str = "role",
+        speaking: str = "round-robin",
+        debate_turns: int = 8,
+        role_prediction: bool = False,
         max_rounds: int = 10,
         max_speech_chars: int = 400,
         max_turns: int | None = None,
@@ -176,28 +201,27 @@ class WerewolfEnv(TextGameEnv):
         invalid_rule: str = "default",
         render_mode: str | None = None,
     ) -> None:
-        if preset not in PRESETS:
-            raise ArenaError(f"preset must be one of {sorted(PRESETS)}, got {preset!r}")
-        base = PRESETS[preset]
         if roles is not None and num_players is not None and len(roles) != num_players:
             raise ArenaError(f"num_players={num_players!r} does not match the {len(roles)} roles given")
         if roles is None and num_players is not None:
             if not isinstance(num_players, int) or isinstance(num_players, bool) or not 4 <= num_players <= 16:
                 raise ArenaError(f"num_players must be an integer from 4 to 16, got {num_players!r}")
             roles = default_roles(num_players)
-        self.role_list = tuple(str(r).lower() for r in (base["roles"] if roles is None else roles))
+        self.role_list = tuple(str(r).lower() for r in (XU7_ROLES if roles is None else roles))
         self._check_roles(self.role_list)
-        self.exile_rule = _choose(exile_rule, base["exile_rule"], EXILE_RULES, "exile_rule")
-        self.tie_rule = _choose(tie_rule, base["tie_rule"], TIE_RULES, "tie_rule")
-        self.wolf_win = _choose(wolf_win, base["wolf_win"], WOLF_WIN_RULES, "wolf_win")
-        self.allow_abstain = bool(_choose(allow_abstain, base["allow_abstain"], (True, False), "allow_abstain"))
-        self.reveal_votes = bool(_choose(reveal_votes, base["reveal_votes"], (True, False), "reveal_votes"))
-        self.seer_result = _choose(seer_result, "role", ("role", "team"), "seer_result")
+        self.exile_rule = _choose(exile_rule, None, EXILE_RULES, "exile_rule")
+        self.tie_rule = _choose(tie_rule, None, TIE_RULES, "tie_rule")
+        self.wolf_win = _choose(wolf_win, None, WOLF_WIN_RULES, "wolf_win")
+        self.allow_abstain = bool(_choose(allow_abstain, None, (True, False), "allow_abstain"))
+        self.reveal_votes = bool(_choose(reveal_votes, None, (True, False), "reveal_votes"))
+        self.seer_result = _choose(seer_result, None, ("role", "team"), "seer_result")
+        self.speaking = _choose(speaking, None, SPEAKING, "speaking")
+        self.debate_turns = _positive(debate_turns, "debate_turns")
+        self.role_prediction = bool(_choose(role_prediction, None, (True, False), "role_prediction"))
         self.discussion_rounds = _positive(discussion_rounds, "discussion_rounds")
         self.wolf_chat_rounds = _positive(wolf_chat_rounds, "wolf_chat_rounds", minimum=0)
         self.max_rounds = _positive(max_rounds, "max_rounds")
         self.max_speech_chars = _positive(max_speech_chars, "max_speech_chars", minimum=10)
-        self.preset = preset
         super().__init__(
             len(self.role_list),
             max_turns=max_turns,
@@ -248,7 +272,13 @@ class WerewolfEnv(TextGameEnv):
         self.inspection_lines: list[str] = []
         self.doctor_lines: list[str] = []
         self.day_votes: dict[str, list[str]] = {a: [] for a in self.possible_agents}
-        self.ballot_log: list[dict[str, str]] = []  # every resolved ballot, voter -> target
+        self.vote_log: list[dict[str, Any]] = []  # every resolved ballot: day, revote, voter -> target
+        self.predictions: list[dict[str, Any]] = []  # role predictions: day, player, accuracy, roles
+        self.stage = "night"  # night, bids (bid mode), debate (bid mode) or vote
+        self.bids: SimultaneousPhase | None = None
+        self.debate_left = 0
+        self.last_speaker: str | None = None
+        self.last_speech = ""
         self.say(
             f"A game of Werewolf begins with {self.num_players} players: {lineup(self.role_list)}. Night falls first."
         )
@@ -264,6 +294,7 @@ class WerewolfEnv(TextGameEnv):
             return
         self.round += 1
         self.phase = f"night {self.round}"
+        self.stage = "night"
         self.say(f"Night {self.round} falls. Everyone closes their eyes.")
         wolves = self._living(WEREWOLF)
         chat = [("wolf_chat", w) for _ in range(self.wolf_chat_rounds) for w in wolves] if len(wolves) > 1 else []
@@ -286,11 +317,86 @@ class WerewolfEnv(TextGameEnv):
             self._kill(victim, "killed at night")
         if self._check_win():
             return
+        if self.speaking == "bid":
+            self._start_debate()
+            return
         order = self._day_order()
         self.queue = [("speech", a) for _ in range(self.discussion_rounds) for a in order]
+        self.queue += self._prediction_steps()
+        self.stage = "vote"
         self._open_ballot(list(self.alive), revote=False)
         self.say(f"Discussion: each living player speaks {self.discussion_rounds} time(s), then everyone votes.")
         self._next()
+
+    # -- Werewolf Arena's bidding for the floor (speaking="bid") ------------------------------------
+    def _start_debate(self) -> None:
+        self.debate_left, self.last_speaker, self.last_speech = self.debate_turns, None, ""
+        self.say(
+            f"Debate: up to {self.debate_turns} speaking turns. Before each turn every living player except the "
+            "last speaker bids 0-4 for the floor in secret; the highest bid speaks. Then everyone votes."
+        )
+        self._open_bids()
+
+    def _open_bids(self) -> None:
+        bidders = [a for a in self.alive if a != self.last_speaker]
+        self.stage, self.bids = "bids", SimultaneousPhase(bidders)
+        self.queue = [("bid", a) for a in bidders]
+        self._next()
+
+    def _resolve_bids(self) -> None:
+        """Highest bid speaks; ties at random, a tied bidder named in the last speech drawn twice (Werewolf Arena)."""
+        assert self.bids is not None
+        bids = {a: int(b) for a, b in self.bids.moves.items()}
+        top = max(bids.values())
+        tied = [a for a in self.bids.order if bids[a] == top]
+        named = set(re.findall(r"player_\d+", self.last_speech))
+        draw = tied + [a for a in tied if a in named]
+        speaker = draw[int(self.rng.integers(len(draw)))]
+        self.bids, self.stage = None, "debate"
+        turn = self.debate_turns - self.debate_left + 1
+        self.say(f"{speaker} takes the floor (turn {turn} of {self.debate_turns}).")
+        self.queue = [("speech", speaker)]
+        self._next()
+
+    def _continue_debate(self) -> None:
+        self.debate_left -= 1
+        if self.debate_left > 0 and len(self.alive) > 2:
+            self._open_bids()
+            return
+        self.stage = "vote"
+        self.queue = self._prediction_steps()
+        self._open_ballot(list(self.alive), revote=False)
+        self.say("The debate is over: everyone votes.")
+        self._next()
+
+    # -- LSPO's role prediction before the vote (role_prediction=True) --------------------------------
+    def _prediction_steps(self) -> list[tuple[str, str]]:
+        return [("predict", a) for a in self.alive] if self.role_prediction else []
+
+    def _read_prediction(self, agent: str, text: str) -> dict[str, str] | str:
+        """``"player_2: werewolf, player_5: seer"`` → roles per named player (the others count as villagers)."""
+        if _NONE.fullmatch(text.strip()):
+            return {}
+        pairs = _PREDICTION.findall(text)
+        if not pairs:
+            return "Predict roles as 'player_k: role' pairs (roles: werewolf, seer, doctor, villager), or [none]."
+        out: dict[str, str] = {}
+        for seat, role in pairs:
+            target = f"player_{int(seat)}" if len(seat) <= 4 else ""
+            if target not in self.alive or target == agent:
+                return f"{target or seat} is not another living player."
+            if target in out:
+                return f"{target} is named twice."
+            out[target] = role.lower()
+        return out
+
+    def _record_prediction(self, agent: str, roles: dict[str, str]) -> None:
+        others = [a for a in self.alive if a != agent]
+        guess = {a: roles.get(a, VILLAGER) for a in others}
+        right = sum(guess[a] == self.roles[a] for a in others)
+        accuracy = right / len(others) if others else None
+        self.predictions.append({"day": self.round, "player": agent, "roles": guess, "accuracy": accuracy})
+        self.tell(agent, "Your role prediction is recorded (nobody else sees it).")
 
     def _day_order(self) -> list[str]:
         start = self.possible_agents[(self.round - 1) % self.num_players]
@@ -306,7 +412,8 @@ class WerewolfEnv(TextGameEnv):
     def _resolve_vote(self) -> None:
         assert self.ballot is not None
         votes = self.ballot.moves
-        self.ballot_log.append(dict(votes))
+        ballot = {a: votes[a].strip("[]") for a in self.ballot.order}
+        self.vote_log.append({"day": self.round, "revote": self.revoting, "ballot": ballot})
         if self.reveal_votes:
             self.say("Votes: " + ", ".join(f"{a} -> {votes[a].strip('[]')}" for a in self.ballot.order))
         for voter, target in votes.items():
@@ -351,6 +458,10 @@ class WerewolfEnv(TextGameEnv):
             self.set_turn(self.queue[0][1])
         elif self.phase.startswith("night"):
             self._resolve_night()
+        elif self.stage == "bids":
+            self._resolve_bids()
+        elif self.stage == "debate":
+            self._continue_debate()
         else:
             self._resolve_vote()
 
@@ -395,6 +506,20 @@ class WerewolfEnv(TextGameEnv):
             "inspections": dict(self.inspections),
             "survived": {a: a in self.alive for a in self.possible_agents},
             "rounds": self.round,
+            "votes": [dict(v, ballot=dict(v["ballot"])) for v in self.vote_log],
+            **self._prediction_info(),
+        }
+
+    def _prediction_info(self) -> dict[str, Any]:
+        if not self.role_prediction:
+            return {}
+        scores: dict[str, list[float]] = {a: [] for a in self.possible_agents}
+        for p in self.predictions:
+            if p["accuracy"] is not None:
+                scores[p["player"]].append(p["accuracy"])
+        return {
+            "role_predictions": [dict(p, roles=dict(p["roles"])) for p in self.predictions],
+            "prediction_accuracy": {a: (sum(v) / len(v) if v else None) for a, v in scores.items()},
         }
 
     # -- moves ---------------------------------------------------------------------------------------
@@ -419,11 +544,26 @@ class WerewolfEnv(TextGameEnv):
             return [f"[{a}]" for a in (fresh or others)]
         if kind == "doctor":
             return [f"[{a}]" for a in self.alive]
-        return None  # speeches and wolf chat are free text
+        if kind == "bid":
+            return [f"[{b}]" for b in range(MAX_BID + 1)]
+        return None  # speeches, wolf chat and role predictions are free text
 
     def _play(self, agent: str, action: str) -> str | None:
         kind = self.queue[0][0]
         legal = self.legal_actions(agent)
+        if kind == "bid":
+            bid = _BID.fullmatch(action.strip())
+            if bid is None:
+                return f"Bid a whole number from 0 to {MAX_BID}: {' '.join(legal or [])}"
+            self._apply(kind, agent, bid.group(1))
+            return None
+        if kind == "predict":
+            roles = self._read_prediction(agent, action)
+            if isinstance(roles, str):
+                return roles
+            self._record_prediction(agent, roles)
+            self._apply(kind, agent, action)
+            return None
         if legal is not None:
             match = read_choice(action, legal, self.possible_agents)
             if match.action is None:
@@ -435,7 +575,14 @@ class WerewolfEnv(TextGameEnv):
     def _apply(self, kind: str, agent: str, action: str) -> None:
         self.queue.pop(0)
         if kind == "speech":
-            self.say(flatten_speech(action, self.max_speech_chars) or "(stays silent)", sender=agent, kind="chat")
+            speech = flatten_speech(action, self.max_speech_chars)
+            self.say(speech or "(stays silent)", sender=agent, kind="chat")
+            self.last_speaker, self.last_speech = agent, speech
+        elif kind == "bid":
+            assert self.bids is not None
+            self.bids.submit(agent, action)
+        elif kind == "predict":
+            pass  # recorded by _record_prediction
         elif kind == "wolf_chat":
             text = flatten_speech(action, self.max_speech_chars) or "(stays silent)"
             self.say(f"(werewolves only) {text}", to=self._living(WEREWOLF), sender=agent, kind="wolf")
@@ -463,6 +610,15 @@ class WerewolfEnv(TextGameEnv):
     def _on_invalid_exhausted(self, agent: str, reason: str) -> None:
         """Default move: ``[abstain]`` for a vote where abstaining is allowed, else a uniformly random legal choice."""
         legal = self.legal_actions(agent)
+        kind = self.queue[0][0]
+        if kind == "predict":
+            self.tell(agent, "Too many invalid moves; no role prediction is recorded.", kind="warning")
+            self._apply(kind, agent, "")
+            return
+        if kind == "bid":
+            self.tell(agent, "Too many invalid moves; the default bid 0 is played.", kind="warning")
+            self._apply(kind, agent, "0")
+            return
         if legal is None:
             move = ""  # speeches are never invalid; kept total for safety: a silent speech
         elif ABSTAIN in legal:
@@ -488,8 +644,13 @@ class WerewolfEnv(TextGameEnv):
             "You are playing Werewolf. Players: " + ", ".join(self.possible_agents) + ".",
             "Each night the werewolves secretly choose a victim, the Seer inspects one player and learns their "
             f"{'role' if self.seer_result == 'role' else 'team'}, and the Doctor protects one player from the attack. "
-            f"Each day everyone speaks {self.discussion_rounds} time(s), then all vote at once to exile a player: "
-            f"the player with {exile} is exiled; {ties[self.tie_rule]}."
+            + self._day_rule()
+            + (
+                " Before each vote every living player privately predicts the others' roles (not shown to anyone)."
+                if self.role_prediction
+                else ""
+            )
+            + f" All vote at once to exile a player: the player with {exile} is exiled; {ties[self.tie_rule]}."
             + (" You may [abstain]." if self.allow_abstain else ""),
             f"The village wins when every werewolf is dead; the werewolves win when they {wolf_rule} the others. "
             "Winners get +1, losers -1. Roles are revealed only at the end.",
@@ -499,6 +660,15 @@ class WerewolfEnv(TextGameEnv):
         if self.roles[agent] == WEREWOLF:
             lines.append(self._pack_line())
         return "\n".join(lines)
+
+    def _day_rule(self) -> str:
+        if self.speaking == "bid":
+            return (
+                f"Each day has up to {self.debate_turns} speaking turns: before each, every living player except the "
+                f"last speaker bids for the floor in secret, [0] (listen) to [{MAX_BID}] (must respond), and the "
+                "highest bid speaks (ties at random)."
+            )
+        return f"Each day everyone speaks {self.discussion_rounds} time(s)."
 
     def _pack_line(self) -> str:
         return "The werewolves are " + ", ".join(self.wolves) + ". Only werewolves see the werewolf channel."
@@ -516,6 +686,10 @@ class WerewolfEnv(TextGameEnv):
             "speech": "Speak to everyone (free text).",
             "vote": f"Vote to exile a player: {legal}",
             "revote": f"Revote among the tied players: {legal}",
+            "bid": f"Bid for the next speaking turn (secret): {legal} — 0 listen, 1 general thoughts, 2 something "
+            "specific, 3 urgent, 4 you were addressed and must respond.",
+            "predict": "Predict the role of every other living player, e.g. 'player_2: werewolf, player_5: seer' "
+            "(players you do not name count as villagers), or [none]. Only you see it.",
         }
         return f"{self.phase.capitalize()}. Living players: {', '.join(self.alive)}. {asks[kind]}"
 
@@ -525,6 +699,11 @@ class WerewolfEnv(TextGameEnv):
     def answer_spec(self, agent: str, legal: list[str] | None) -> dict[str, Any]:
         if legal:
             return choice_answer(legal)
+        if self.queue and self.queue[0][0] == "predict":
+            syntax = "'player_k: role' pairs for the other living players (werewolf, seer, doctor, villager), or [none]"
+            others = [a for a in self.alive if a != agent]
+            example = f"{others[0]}: werewolf, {others[-1]}: seer" if len(others) > 1 else "[none]"
+            return structured_answer(example, syntax, self.max_speech_chars)
         example = WOLF_CHAT_EXAMPLE if self.queue and self.queue[0][0] == "wolf_chat" else SPEECH_EXAMPLE
         return text_answer(example[: self.max_speech_chars], self.max_speech_chars)
 
@@ -536,21 +715,25 @@ class WerewolfEnv(TextGameEnv):
             "role": role,
             "phase": self.phase,
             "step": kind,
-            "alive": self.alive,
+            "alive": list(self.alive),
             "deaths": list(self.eliminated.items()),
-            "ballots": self.ballot_log if self.reveal_votes else [b.get(agent) for b in self.ballot_log],
-            "candidates": self.candidates if kind in ("vote", "revote") else None,
+            "ballots": [v["ballot"] if self.reveal_votes else v["ballot"].get(agent) for v in self.vote_log],
+            "candidates": list(self.candidates) if kind in ("vote", "revote") else None,
+            "stage": self.stage,
+            "debate_left": self.debate_left if self.speaking == "bid" else None,
+            "my_bid": None if self.bids is None else self.bids.moves.get(agent),
+            "my_predictions": [p["roles"] for p in self.predictions if p["player"] == agent],
         }
         if self.phase.startswith("day"):
             state["speeches_left"] = sum(k == "speech" for k, _ in self.queue)
         if role == WEREWOLF:
-            state["pack"] = self.wolves
-            state["picks"] = self.kill_picks
+            state["pack"] = list(self.wolves)
+            state["picks"] = list(self.kill_picks)
             state["chat_left"] = sum(k == "wolf_chat" for k, _ in self.queue)
         elif role == SEER:
-            state["inspections"] = self.inspection_lines
+            state["inspections"] = list(self.inspection_lines)
         elif role == DOCTOR:
-            state["protections"] = self.doctor_lines
+            state["protections"] = list(self.doctor_lines)
         return state
 
     def secrets(self, agent: str) -> list[str]:

@@ -11,9 +11,11 @@ from typing import Any
 import yaml
 
 from arena.core.errors import ArenaError
+from arena.trainers.episodes import ANCHORS, RewardOptions
 
 PRESETS_DIR = Path(__file__).with_name("presets")
-ADVANTAGES = ("mars", "grpo", "rae", "gigpo", "reinforce")
+ADVANTAGES = ("mars", "grpo", "rae", "gigpo", "reinforce", "rebn")
+REWARD_KEYS = ("scale", "invalid_penalty")
 ROLLOUT_BACKENDS = ("shared", "transformers", "vllm")
 
 
@@ -39,7 +41,12 @@ class TrainConfig:
     advantage: str = "mars"
     mars_variant: str = "paper"
     gamma: float = 1.0
+    anchor: str = "state"
+    gigpo_omega: float = 1.0
+    gigpo_scale_std: bool = False
     invalid_penalty: float = -0.5
+    rewards: dict[str, dict[str, float]] = field(default_factory=dict)
+    invalid_rule: str | None = None
     lr: float = 2e-3
     lr_schedule: str = "constant"
     ppo_epochs: int = 2
@@ -53,12 +60,16 @@ class TrainConfig:
     temperature: float = 1.0
     constrained: list[str] = field(default_factory=list)
     hide_legal: list[str] = field(default_factory=list)
-    max_new_tokens: int = 12
+    max_new_tokens: int | dict[str, int] | None = None
     eval_every: int = 0
     eval_sample: bool = False
     eval_opponents: list[str] | dict[str, list[str]] | None = None
     eval_games: int = 500
     checkpoint_every: int = 10
+    precision: str = "fp32"
+    gradient_checkpointing: bool = False
+    lora: dict[str, Any] | None = None
+    tis_cap: float | None = None
 
     def validate(self) -> TrainConfig:
         self._check_values()
@@ -66,6 +77,16 @@ class TrainConfig:
             raise ArenaError(f"advantage must be one of {', '.join(ADVANTAGES)}, got {self.advantage!r}")
         if self.mars_variant not in ("paper", "code"):
             raise ArenaError(f"mars_variant must be 'paper' or 'code', got {self.mars_variant!r}")
+        if self.anchor not in ANCHORS:
+            raise ArenaError(f"anchor must be one of {', '.join(ANCHORS)}, got {self.anchor!r}")
+        if not isinstance(self.gigpo_scale_std, bool) or not _number(self.gigpo_omega) or self.gigpo_omega < 0:
+            raise ArenaError("gigpo_omega must be a number ≥ 0 and gigpo_scale_std true or false")
+        if not _number(self.gamma) or not 0 < self.gamma <= 1:
+            raise ArenaError(f"gamma must be in (0, 1], got {self.gamma!r}")
+        self._validate_rewards()
+        if self.invalid_rule is not None and not isinstance(self.invalid_rule, str):
+            raise ArenaError(f"invalid_rule must be null or a rule name such as spiral, got {self.invalid_rule!r}")
+        self._validate_max_new_tokens()
         unknown = set(self.opponents) - {"self", "random", "scripted", "past"}
         if unknown or not self.opponents or sum(self.opponents.values()) <= 0:
             raise ArenaError("opponents must weight some of: self, random, scripted, past")
@@ -94,6 +115,7 @@ class TrainConfig:
             )
         if not isinstance(self.rollout_backend_options, dict):
             raise ArenaError(f"rollout_backend_options must be a mapping, got {self.rollout_backend_options!r}")
+        self._validate_gpu_options()
         return self
 
     def eval_opponents_for(self, env_id: str) -> list[str]:
@@ -125,6 +147,59 @@ class TrainConfig:
             if unknown:
                 raise ArenaError(f"eval_opponents: {env_id} has no agent {unknown[0]!r}; choose from {sorted(known)}")
 
+    def _validate_rewards(self) -> None:
+        if not _number(self.invalid_penalty):
+            raise ArenaError(f"invalid_penalty must be a number, got {self.invalid_penalty!r}")
+        if not isinstance(self.rewards, dict):
+            raise ArenaError(f"rewards must map games to {{scale, invalid_penalty}}, got {self.rewards!r}")
+        for env_id, options in self.rewards.items():
+            if env_id not in self.envs:
+                raise ArenaError(f"rewards names {env_id!r}, which is not among envs ({', '.join(self.envs)})")
+            if not isinstance(options, dict) or set(options) - set(REWARD_KEYS):
+                raise ArenaError(f"rewards.{env_id} takes the keys {', '.join(REWARD_KEYS)}, got {options!r}")
+            if not all(_number(v) for v in options.values()):
+                raise ArenaError(f"rewards.{env_id} values must be numbers, got {options!r}")
+
+    def _validate_max_new_tokens(self) -> None:
+        value = self.max_new_tokens
+        values = value.values() if isinstance(value, dict) else [] if value is None else [value]
+        if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in values):
+            raise ArenaError(
+                f"max_new_tokens must be null (each game's default), an integer ≥ 1 or {{game: integer}}, got {value!r}"
+            )
+
+    def reward_options(self, env_id: str) -> RewardOptions:
+        """The reward scale and invalid-move penalty of ``env_id`` (``rewards.<env>``, else the defaults)."""
+        options = self.rewards.get(env_id, {})
+        return RewardOptions(
+            scale=float(options.get("scale", 1.0)),
+            invalid_penalty=float(options.get("invalid_penalty", self.invalid_penalty)),
+        )
+
+    def env_kwargs(self, env_id: str) -> dict[str, Any]:
+        """The kwargs ``arena.make`` gets for ``env_id``: its entry in ``envs``, plus ``invalid_rule`` when
+        set (the game's own entry wins)."""
+        kwargs = dict(self.envs[env_id] or {})
+        if self.invalid_rule is not None:
+            kwargs.setdefault("invalid_rule", self.invalid_rule)
+        return kwargs
+
+    def games(self) -> dict[str, dict[str, Any]]:
+        """Every trained game with its ``arena.make`` kwargs (:meth:`env_kwargs`)."""
+        return {env_id: self.env_kwargs(env_id) for env_id in self.envs}
+
+    def _validate_gpu_options(self) -> None:
+        """Learner memory options (:mod:`arena.trainers.memory`), TIS, and vLLM's temperature range."""
+        from arena.trainers.memory import validate
+
+        validate(self.precision, self.lora)
+        if not isinstance(self.gradient_checkpointing, bool):
+            raise ArenaError(f"gradient_checkpointing must be true or false, got {self.gradient_checkpointing!r}")
+        if self.tis_cap is not None and (isinstance(self.tis_cap, bool) or not float(self.tis_cap) > 0):
+            raise ArenaError(f"tis_cap must be a number > 0 (e.g. 2.0) or null, got {self.tis_cap!r}")
+        if self.rollout_backend == "vllm" and not 0 <= self.temperature <= 2:
+            raise ArenaError(f"vLLM samples at temperatures in [0, 2], got temperature={self.temperature}")
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
@@ -155,9 +230,13 @@ class TrainConfig:
         for env_id, kwargs in self.envs.items():
             if not isinstance(kwargs, dict):
                 raise ArenaError(f"envs.{env_id} must be a mapping of game kwargs, got {kwargs!r}")
-            make(env_id, **kwargs)  # unknown id or bad kwargs: the registry's one-line error
+            make(env_id, **self.env_kwargs(env_id))  # unknown id or bad kwargs: the registry's one-line error
         for env_id in [*self.constrained, *self.hide_legal]:  # may list more games than envs (one list, many runs)
             spec(str(env_id))
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _parse_value(text: str) -> Any:

@@ -9,6 +9,9 @@ Only tokens where ``mask`` is 1 (completion tokens) count. Aggregation modes:
 * ``token-mean``: mean over every completion token in the batch;
 * ``seq-mean-token-mean``: mean over sequences of each sequence's token mean;
 * ``seq-mean-token-sum``: mean over sequences of each sequence's token sum.
+
+Optional per-token ``token_weights`` multiply the clipped term before aggregation; truncated importance
+sampling (:func:`truncated_importance_weights`) supplies them.
 """
 
 from __future__ import annotations
@@ -46,8 +49,10 @@ def policy_loss(
     ref_logprobs: torch.Tensor | None = None,
     kl_coef: float = 0.0,
     aggregation: str = "token-mean",
+    token_weights: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
-    """The loss to minimise and its diagnostics. ``advantages`` is [B] (one per turn) or [B, T]."""
+    """The loss to minimise and its diagnostics. ``advantages`` is [B] (one per turn) or [B, T];
+    ``token_weights`` [B, T] (no gradient) scale each token's policy-gradient term."""
     if advantages.dim() == 1:
         advantages = advantages[:, None].expand_as(logprobs)
     if dual_clip is not None and dual_clip <= 1.0:
@@ -59,6 +64,8 @@ def policy_loss(
     per_token = torch.maximum(unclipped, clipped)
     if dual_clip is not None:
         per_token = torch.where(advantages < 0, torch.minimum(per_token, -dual_clip * advantages), per_token)
+    if token_weights is not None:
+        per_token = per_token * token_weights.detach()
     loss = aggregate(per_token, mask, aggregation)
     metrics: dict[str, Any] = {}
     maskf = mask.to(logprobs.dtype)
@@ -74,3 +81,30 @@ def policy_loss(
         loss = loss + kl_coef * kl_term
         metrics["kl_ref"] = float(kl_term.detach())
     return loss, metrics
+
+
+def truncated_importance_weights(
+    learner_logprobs: torch.Tensor, engine_logprobs: torch.Tensor, mask: torch.Tensor, cap: float
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """Truncated importance sampling (TIS; Yao et al. 2025, "Your efficient RL framework secretly brings you
+    off-policy RL training"): per token ``w = min(π_learner(a) / π_engine(a), cap)``, no gradient.
+
+    The rollout engine (vLLM: other kernels, other precision) samples from a slightly different
+    distribution than the learner computes for the same weights. PPO's ratio then uses the learner's
+    own logprobs before the update as ``π_old``, and ``w`` reweights each token's term towards the
+    learner's distribution; the cap bounds the variance. Returns the weights [B, T] (0 off the mask) and
+    diagnostics: their mean, the share of tokens capped, and the k3 estimate of KL(engine ‖ learner)."""
+    if cap <= 0:
+        raise ValueError(f"the TIS cap must be > 0 (e.g. 2.0), got {cap}")
+    with torch.no_grad():
+        log_ratio = (learner_logprobs - engine_logprobs).clamp(-20.0, 20.0)
+        ratio = torch.exp(log_ratio)
+        maskf = mask.to(ratio.dtype)
+        weights = ratio.clamp(max=cap) * maskf
+        n = maskf.sum().clamp_min(1.0)
+        metrics = {
+            "tis_weight_mean": float(weights.sum() / n),
+            "tis_capped_frac": float(((ratio > cap).to(maskf.dtype) * maskf).sum() / n),
+            "engine_learner_kl": float((((ratio - 1) - log_ratio) * maskf).sum() / n),
+        }
+    return weights, metrics

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from arena.agents.scheduler import MatchSpec, play_many
+from arena.core.errors import ArenaError
 from arena.core.registry import make
 from arena.trainers.episodes import Episode, episode_from_outcome
 from arena.trainers.pool import OpponentPool
@@ -123,16 +124,31 @@ def plan_matches(
     return build_specs(plan_groups(envs, groups_per_env, group_size, pool, rng), learners, pool, llm_factory)
 
 
-def collect(
-    specs: list[MatchSpec], labels: list[tuple[str, str]], invalid_penalty: float
-) -> tuple[list[Episode], list[Any]]:
-    """Play every match (batched) and convert the outcomes to learner episodes."""
+def collect(specs: list[MatchSpec], labels: list[tuple[str, str]], config: Any) -> tuple[list[Episode], list[Any]]:
+    """Play every match (batched) and convert the outcomes to learner episodes, with each game's reward
+    options and the config's GiGPO anchor."""
     outcomes = play_many(specs, traced=True)
     episodes = [
-        episode_from_outcome(o, LEARNER, group, kind, invalid_penalty)
+        episode_from_outcome(o, LEARNER, group, kind, config.reward_options(o.env_id), config.anchor)
         for o, (group, kind) in zip(outcomes, labels, strict=True)
     ]
     return episodes, outcomes
+
+
+def max_new_tokens_for(config: Any, env_id: str) -> int:
+    """The generation budget of ``env_id``: ``max_new_tokens`` (an integer, or its entry in a
+    ``{game: integer}`` mapping), else the game's default from the LLM agent."""
+    value = config.max_new_tokens
+    if isinstance(value, Mapping):
+        value = value.get(env_id)
+    if value is not None:
+        return int(value)
+    from arena.agents import llm
+
+    default = getattr(llm, "default_max_new_tokens", None)
+    if default is None:
+        raise ArenaError(f"no default max_new_tokens for {env_id}: set max_new_tokens (an integer or {{game: n}})")
+    return int(default(env_id))
 
 
 def policy_agent(
@@ -149,7 +165,7 @@ def policy_agent(
         backend,
         env_id=env_id,
         name=name,
-        sampling=SamplingParams(temperature=temperature, max_new_tokens=config.max_new_tokens),
+        sampling=SamplingParams(temperature=temperature, max_new_tokens=max_new_tokens_for(config, env_id)),
         seed=seed,
         constrained=env_id in config.constrained,
         sample=sample,

@@ -51,8 +51,8 @@ class Completion:
     ``logprobs[i]`` is log p(``completion_ids[i]``) under the policy version that generated it, at
     temperature 1 without top-p (see the module docstring). ``completion_ids`` include the end-of-turn
     token when the model produced one (so a trainer can teach the model to stop), and are cut right after
-    the first stop string when one appears. ``finish_reason`` is ``"stop"`` (end token or stop string)
-    or ``"length"`` (``max_new_tokens`` reached).
+    the first stop string when one appears. ``finish_reason`` is ``"stop"`` (end token or stop string),
+    ``"length"`` (``max_new_tokens`` reached) or ``"error"`` (nothing generated; ``error`` says why).
     """
 
     text: str
@@ -60,6 +60,9 @@ class Completion:
     completion_ids: list[int]
     logprobs: list[float]
     finish_reason: str = "stop"
+    #: Why the backend produced no reply for this request (e.g. the prompt exceeds the engine's context);
+    #: None when it generated normally. Such a completion is empty, with ``finish_reason`` ``"error"``.
+    error: str | None = None
 
 
 @dataclass
@@ -90,6 +93,18 @@ class PolicyBackend(Protocol):
     def sync_from(self, model: torch.nn.Module) -> None: ...
 
     def load_weights(self, path: str) -> None: ...
+
+
+def request_seeds(seed: int | None, n: int) -> list[int | None]:
+    """One seed per request of a batch, derived from (``seed``, row): an engine that seeds every request
+    (vLLM, OpenAI-compatible servers) would otherwise give identical prompts in a training group identical
+    samples. Deterministic, distinct across rows, and 31-bit (what every server accepts); None stays None."""
+    if seed is None:
+        return [None] * n
+    import numpy as np
+
+    states = np.random.SeedSequence([int(seed) & 0xFFFFFFFF, 0x5EED]).spawn(n)
+    return [int(s.generate_state(1)[0] >> 1) for s in states]
 
 
 def text_of(content: Any) -> str:

@@ -6,9 +6,18 @@
   with exponential backoff (``backoff * 2**attempt``) on timeouts, connection errors, HTTP 429 and 5xx.
   When the retries are spent an :class:`~arena.core.errors.ArenaError` says what failed; a call never
   hangs longer than about ``(max_retries + 1) * timeout`` plus the backoff.
-* Token ids and logprobs are requested (``logprobs: true`` and vLLM's ``return_token_ids: true``). A
-  server that rejects the vLLM extension (HTTP 400) is asked again without it, once, and from then on;
-  completions then carry the logprobs the server gives and empty token-id lists.
+* **Capabilities, detected one by one.** Token ids (vLLM's ``return_token_ids``), logprobs
+  (``logprobs``/``top_logprobs``) and prompt logprobs (vLLM's ``prompt_logprobs`` with
+  ``continue_final_message``, for :meth:`OpenAIBackend.score`) are each requested until the server
+  refuses that field by name (an HTTP 400/422 whose message names it, as ``transformers serve`` and
+  OpenAI's API answer); the request is then sent again without it, and only that capability is no
+  longer asked for. Any other 4xx is an error, and changes nothing. A server that silently omits token
+  ids or logprobs is noticed in its answers (and still asked: the next answer may have them);
+  ``capabilities`` shows what is known (True, False, None: not yet).
+  When completions lack what training needs (token ids and logprobs), one warning says so.
+* HTTP errors are raised as one line: method, URL, status and the server's own message.
+* Each request of a batch gets its own seed, derived from (seed, row)
+  (:func:`~arena.agents.backends.base.request_seeds`), so identical prompts get different samples.
 * Images in chat content are sent as ``image_url`` parts with PNG data URLs.
 * :meth:`OpenAIBackend.score` uses vLLM's ``prompt_logprobs`` + ``continue_final_message`` extensions.
 * Weights live in the server: ``sync_from``/``load_weights`` raise; set ``version`` yourself when you
@@ -19,16 +28,70 @@ from __future__ import annotations
 
 import base64
 import io
+import json
+import re
 import threading
 import time
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from arena.agents.backends.base import ChatPrompt, Completion, SamplingParams, Scored
+from arena.agents.backends.base import ChatPrompt, Completion, SamplingParams, Scored, request_seeds
 from arena.core.errors import ArenaError
 
-_EXTENSIONS = ("return_token_ids",)
+#: Each optional capability and the request fields that ask for it.
+CAPABILITIES: dict[str, tuple[str, ...]] = {
+    "token_ids": ("return_token_ids",),
+    "logprobs": ("logprobs", "top_logprobs"),
+    "prompt_logprobs": ("prompt_logprobs", "continue_final_message", "add_generation_prompt"),
+}
+
+
+def _names(field: str, message: str) -> bool:
+    """Whether a server's error ``message`` names ``field`` as a whole word (``logprobs`` is not named by
+    a complaint about ``prompt_logprobs``)."""
+    return re.search(rf"(?<![A-Za-z0-9_]){re.escape(field)}(?![A-Za-z0-9_])", message) is not None
+
+
+def _server_message(response: Any) -> str:
+    """The server's error message on one line: OpenAI's ``error.message``, FastAPI's ``detail`` (a string
+    or a list of validation errors), else the body."""
+    text = response.text
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    message: Any = text
+    if isinstance(data, dict):
+        error = data.get("error")
+        if isinstance(error, dict) and error.get("message"):
+            message = error["message"]
+        elif isinstance(error, str):
+            message = error
+        elif "detail" in data:
+            detail = data["detail"]
+            if isinstance(detail, list):
+                message = "; ".join(
+                    f"{'.'.join(str(x) for x in d.get('loc', []))}: {d.get('msg', d)}"
+                    if isinstance(d, dict)
+                    else str(d)
+                    for d in detail
+                )
+            else:
+                message = str(detail)
+        elif "message" in data:
+            message = str(data["message"])
+    line = " ".join(str(message).split())
+    return line[:300] + ("..." if len(line) > 300 else "")
+
+
+class _Refused(Exception):
+    """A 4xx answer: ``line`` is the one-line description, ``message`` the server's own words."""
+
+    def __init__(self, line: str, message: str) -> None:
+        super().__init__(line)
+        self.line, self.message = line, message
 
 
 def _png_data_url(image: Any) -> str:
@@ -99,8 +162,13 @@ class OpenAIBackend:
         self.max_retries = int(max_retries)
         self.backoff = float(backoff)
         self.concurrency = int(concurrency)
-        self.extensions = bool(request_token_ids)
+        self.capabilities: dict[str, bool | None] = {name: None for name in CAPABILITIES}
+        self._refused: set[str] = set()  # capabilities whose fields the server rejected: no longer sent
+        if not request_token_ids:
+            self.capabilities["token_ids"] = False
+            self._refused.add("token_ids")
         self.extra_body = dict(extra_body or {})
+        self._warned: set[str] = set()
         self.version = 0
         self.requests_sent = 0
         self._lock = threading.Lock()
@@ -113,8 +181,34 @@ class OpenAIBackend:
         self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="arena-openai")
 
     # -- HTTP --------------------------------------------------------------------------------------
-    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        """POST with retries/backoff; returns the decoded JSON or raises ArenaError."""
+    def _post(self, path: str, body: dict[str, Any], required: str | None = None) -> dict[str, Any]:
+        """POST ``body`` without the fields of capabilities known to be off. When the server refuses a field
+        by name, that capability is switched off and the request sent again without it (unless the call
+        needs it: ``required``); any other 4xx, or retries spent on timeouts/429/5xx, raise
+        :class:`ArenaError` (one line)."""
+        while True:
+            with self._lock:
+                off = [f for cap in self._refused for f in CAPABILITIES[cap]]
+            send = {k: v for k, v in body.items() if k not in off}
+            try:
+                return self._post_once(path, send)
+            except _Refused as err:
+                refused = [
+                    cap
+                    for cap, fields in CAPABILITIES.items()
+                    if any(f in send and f not in self.extra_body and _names(f, err.message) for f in fields)
+                ]
+                if not refused:
+                    raise ArenaError(err.line) from None
+                with self._lock:
+                    for cap in refused:
+                        self.capabilities[cap] = False
+                        self._refused.add(cap)
+                if required in refused:
+                    self._require(required, err.message)
+
+    def _post_once(self, path: str, send: dict[str, Any]) -> dict[str, Any]:
+        """One POST with retries/backoff on timeouts, connection errors, 429 and 5xx."""
         import httpx
 
         url = f"{self.base_url}{path}"
@@ -124,10 +218,6 @@ class OpenAIBackend:
                 time.sleep(self.backoff * 2 ** (attempt - 1))
             with self._lock:
                 self.requests_sent += 1
-                send = dict(body)
-                if not self.extensions:
-                    for key in _EXTENSIONS:
-                        send.pop(key, None)
             try:
                 response = self._client.post(url, json=send)
             except httpx.TimeoutException:
@@ -136,16 +226,13 @@ class OpenAIBackend:
             except httpx.HTTPError as err:
                 last = f"{type(err).__name__}: {err}"
                 continue
-            if response.status_code == 400 and self.extensions and any(k in send for k in _EXTENSIONS):
-                self.extensions = False  # a strict server: ask again without vLLM's extension fields
-                return self._post(path, body)
-            if response.status_code == 429 or response.status_code >= 500:
-                last = f"HTTP {response.status_code}: {response.text[:200]}"
+            status = response.status_code
+            if status == 429 or status >= 500:
+                last = f"HTTP {status}: {_server_message(response)}"
                 continue
-            if response.status_code >= 400:
-                raise ArenaError(
-                    f"openai backend: POST {url} failed with HTTP {response.status_code}: {response.text[:300]}"
-                )
+            if status >= 400:
+                message = _server_message(response)
+                raise _Refused(f"openai backend: POST {url} failed with HTTP {status}: {message}", message)
             try:
                 data = response.json()
             except ValueError:
@@ -155,8 +242,31 @@ class OpenAIBackend:
             return data
         raise ArenaError(f"openai backend: POST {url} failed after {self.max_retries + 1} attempts: {last}")
 
+    def _noted(self, capability: str, present: bool) -> None:
+        """Record what an answer showed about a capability that was asked for (a server may ignore the field)."""
+        with self._lock:
+            if capability not in self._refused:
+                self.capabilities[capability] = present
+
+    def _warn_untrainable(self, completions: Sequence[Completion]) -> None:
+        """One warning per backend and kind when completions lack the token ids or logprobs training needs."""
+        missing = []
+        if any(c.text and not c.completion_ids for c in completions):
+            missing.append("token ids")
+        if any(c.text and not c.logprobs for c in completions):
+            missing.append("logprobs")
+        key = " and ".join(missing)
+        if not missing or key in self._warned:
+            return
+        self._warned.add(key)
+        warnings.warn(
+            f"openai backend: {self.base_url} returns no {key}; these completions can be played and evaluated "
+            "but not trained on (a vLLM server returns both: `vllm serve` with return_token_ids and logprobs)",
+            stacklevel=3,
+        )
+
     # -- generation --------------------------------------------------------------------------------
-    def _body(self, prompt: ChatPrompt, sampling: SamplingParams) -> dict[str, Any]:
+    def _body(self, prompt: ChatPrompt, sampling: SamplingParams, seed: int | None) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.model,
             "messages": to_openai_messages(prompt),
@@ -169,12 +279,12 @@ class OpenAIBackend:
         }
         if sampling.stop:
             body["stop"] = list(sampling.stop)
-        if sampling.seed is not None:
-            body["seed"] = int(sampling.seed)
+        if seed is not None:
+            body["seed"] = int(seed)
         return body
 
-    def _one(self, prompt: ChatPrompt, sampling: SamplingParams) -> Completion:
-        data = self._post("/chat/completions", self._body(prompt, sampling))
+    def _one(self, prompt: ChatPrompt, sampling: SamplingParams, seed: int | None) -> Completion:
+        data = self._post("/chat/completions", self._body(prompt, sampling, seed))
         choices = data.get("choices") or []
         if not choices or not isinstance(choices[0], dict):
             raise ArenaError(f"openai backend: response without choices: {str(data)[:200]}")
@@ -188,6 +298,9 @@ class OpenAIBackend:
             parsed = [_token_id(e) for e in entries if isinstance(e, dict)]
             ids = parsed if parsed and all(i is not None for i in parsed) else []
         prompt_ids = data.get("prompt_token_ids") or choice.get("prompt_token_ids") or []
+        if text:
+            self._noted("logprobs", bool(logprobs))
+            self._noted("token_ids", bool(ids))
         reason = "length" if choice.get("finish_reason") == "length" else "stop"
         return Completion(str(text), [int(i) for i in prompt_ids], [int(i) for i in ids], logprobs, reason)
 
@@ -196,10 +309,14 @@ class OpenAIBackend:
         sampling = sampling or SamplingParams()
         if sampling.max_new_tokens < 1:
             return [Completion("", [], [], [], "length") for _ in prompts]
-        return list(self._pool.map(lambda p: self._one(p, sampling), prompts))
+        seeds = request_seeds(sampling.seed, len(prompts))
+        out = list(self._pool.map(lambda ps: self._one(ps[0], sampling, ps[1]), zip(prompts, seeds, strict=True)))
+        self._warn_untrainable(out)
+        return out
 
     # -- scoring -----------------------------------------------------------------------------------
     def _score_one(self, prompt: ChatPrompt, continuation: str) -> Scored:
+        self._require("prompt_logprobs")
         base = {"model": self.model, "max_tokens": 1, "temperature": 0.0, "return_token_ids": True, **self.extra_body}
         head = self._post("/chat/completions", {**base, "messages": to_openai_messages(prompt)})
         full = self._post(
@@ -211,6 +328,7 @@ class OpenAIBackend:
                 "continue_final_message": True,
                 "prompt_logprobs": 0,
             },
+            required="prompt_logprobs",
         )
         prompt_ids = [int(i) for i in head.get("prompt_token_ids") or []]
         full_ids = [int(i) for i in full.get("prompt_token_ids") or []]
@@ -227,6 +345,15 @@ class OpenAIBackend:
                 raise ArenaError(f"openai backend: no prompt logprob for token {full_ids[i]} at position {i}")
             values.append(float(tok.get("logprob", 0.0)))
         return Scored(prompt_ids, full_ids[len(prompt_ids) :], values)
+
+    def _require(self, capability: str, message: str = "") -> None:
+        """Raise when the server refused a capability this call needs (scoring needs ``prompt_logprobs``)."""
+        if capability in self._refused:
+            said = f" ({message})" if message else ""
+            raise ArenaError(
+                f"openai backend: {self.base_url} cannot score continuations: it refused vLLM's {capability} "
+                f"extension{said}; constrained play needs a vLLM-compatible server, or turn constrained off"
+            )
 
     def score(self, prompts: Sequence[ChatPrompt], continuations: Sequence[str]) -> list[Scored]:
         """Per-token logprobs of each continuation after its prompt (vLLM servers)."""

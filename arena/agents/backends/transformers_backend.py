@@ -4,7 +4,8 @@
   tokenizer's (or processor's) chat template; :meth:`TransformersBackend.apply_chat` returns the exact
   prompt ids that :meth:`generate` feeds the model, so a trainer can rebuild inputs.
 * Per-token logprobs are ``log_softmax`` of the model's raw logits (temperature 1, no top-p), whatever
-  the sampling settings -- the value a trainer's forward pass recomputes.
+  the sampling settings -- the value a trainer's forward pass recomputes. They are gathered step by step
+  (:class:`ChosenTokenLogprobs`); full-vocabulary logits are never kept for the whole rollout.
 * Image-text-to-text models (``AutoModelForImageTextToText`` + ``AutoProcessor``) receive image parts
   as images; text-only models get an ``[image]`` placeholder instead.
 * The trainer trains ``.model`` in place; ``sync_from(backend.model)`` then only bumps ``version``.
@@ -13,6 +14,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,6 +38,72 @@ IMAGE_PLACEHOLDER = "[image]"
 
 def _is_multimodal_config(config: Any) -> bool:
     return getattr(config, "vision_config", None) is not None
+
+
+@functools.cache
+def _neutral_generation() -> dict[str, Any]:
+    """Generation settings that switch off every logits processor a checkpoint's ``generation_config`` may
+    turn on (repetition penalty, top-k, min-p, ...): sampling is softmax(logits / T) with top-p only, so
+    the recorded raw logprobs are the ones the trainer recomputes. Values are passed as ``generate``
+    keyword arguments, which take precedence over the checkpoint's settings."""
+    from transformers import GenerationConfig
+
+    neutral = {
+        "repetition_penalty": 1.0,
+        "encoder_repetition_penalty": 1.0,
+        "no_repeat_ngram_size": 0,
+        "encoder_no_repeat_ngram_size": 0,
+        "top_k": 0,
+        "typical_p": 1.0,
+        "epsilon_cutoff": 0.0,
+        "eta_cutoff": 0.0,
+        "min_length": 0,
+        "min_new_tokens": None,
+        "min_p": None,
+        "top_h": None,
+        "bad_words_ids": None,
+        "sequence_bias": None,
+        "suppress_tokens": None,
+        "begin_suppress_tokens": None,
+        "forced_bos_token_id": None,
+        "forced_eos_token_id": None,
+        "exponential_decay_length_penalty": None,
+        "guidance_scale": None,
+        "watermarking_config": None,
+        "renormalize_logits": False,
+    }
+    known = GenerationConfig()
+    return {k: v for k, v in neutral.items() if hasattr(known, k)}
+
+
+class ChosenTokenLogprobs:
+    """A logits processor that keeps, per generated token, only the log-probability of the token that was
+    chosen: ``log_softmax`` of the logits it is given (the raw ones: custom processors run before
+    temperature and top-p), gathered one step later, when the chosen token shows up in ``input_ids``.
+    One step's ``[B, V]`` is held at a time instead of the ``[B, T, V]`` that ``output_logits`` keeps."""
+
+    def __init__(self) -> None:
+        self._pending: Any = None
+        self._steps: list[Any] = []
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        import torch
+
+        if self._pending is not None:
+            self._steps.append(self._pending.gather(-1, input_ids[:, -1:]))
+        self._pending = torch.log_softmax(scores.float(), dim=-1)
+        return scores
+
+    def finish(self, new_tokens: Any) -> Any:
+        """``[B, T]`` logprobs of ``new_tokens`` (the generated part of the sequences)."""
+        import torch
+
+        if self._pending is not None and len(self._steps) < new_tokens.shape[1]:
+            self._steps.append(self._pending.gather(-1, new_tokens[:, len(self._steps) : len(self._steps) + 1]))
+        self._pending = None
+        if not self._steps:
+            return torch.zeros(new_tokens.shape, dtype=torch.float32)
+        return torch.cat(self._steps, dim=1)[:, : new_tokens.shape[1]]
 
 
 class TransformersBackend:
@@ -128,12 +196,14 @@ class TransformersBackend:
                 content = message.get("content")
                 if isinstance(content, list):
                     parts = [
-                        {"type": "image"} if p.get("type") == "image" else {"type": "text", "text": p.get("text", "")}
+                        {"type": "image"}
+                        if p.get("type") == "image"
+                        else {"type": "text", "text": self._plain(p.get("text", ""))}
                         for p in content
                         if isinstance(p, dict)
                     ]
                 else:
-                    parts = [{"type": "text", "text": str(content)}]
+                    parts = [{"type": "text", "text": self._plain(str(content))}]
                 messages.append({"role": message.get("role", "user"), "content": parts})
             return self.processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
         messages = text_only(prompt, IMAGE_PLACEHOLDER)
@@ -141,6 +211,19 @@ class TransformersBackend:
             return self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
         # No template (a base model): a plain transcript.
         return "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant: "
+
+    def _plain(self, text: str) -> str:
+        """Text with the processor's image placeholder (``<image>``) spelled out: in a player's text it would
+        become an image slot without an image and break the batch (game text is untrusted)."""
+        token = getattr(self.processor, "image_token", None)
+        return text.replace(token, "image") if isinstance(token, str) and token else text
+
+    def _image_token_ids(self) -> list[int]:
+        """The image placeholder's token id(s) of a multimodal model: generation must not emit them, or the
+        reply would hold an image slot that recomputing its logprobs (prompt + reply) cannot fill."""
+        token = getattr(self.processor, "image_token", None)
+        ids = self.tokenizer.convert_tokens_to_ids([token]) if isinstance(token, str) and token else []
+        return [int(i) for i in ids if i is not None and i != self.tokenizer.unk_token_id]
 
     def apply_chat(self, prompt: ChatPrompt) -> list[int]:
         """Prompt token ids exactly as :meth:`generate` feeds them to the model (text-only models;
@@ -225,33 +308,37 @@ class TransformersBackend:
         self, inputs: dict[str, Any], prompt_ids: list[list[int]], sampling: SamplingParams
     ) -> list[Completion]:
         import torch
+        from transformers import LogitsProcessorList
 
         if sampling.max_new_tokens < 1:
             return [Completion("", p, [], [], "length") for p in prompt_ids]
         greedy = sampling.temperature <= 0
         kwargs: dict[str, Any] = {
+            **_neutral_generation(),
             "max_new_tokens": int(sampling.max_new_tokens),
             "do_sample": not greedy,
+            "temperature": None if greedy else float(sampling.temperature),
+            "top_p": None if greedy else float(sampling.top_p),
             "return_dict_in_generate": True,
-            "output_logits": True,
             "pad_token_id": int(self.tokenizer.pad_token_id),
             "eos_token_id": sorted(self.eos_ids) or None,
-            "top_k": None,
         }
-        if not greedy:
-            kwargs["temperature"] = float(sampling.temperature)
-            kwargs["top_p"] = float(sampling.top_p)
-        else:
-            kwargs.update(temperature=None, top_p=None)
+        if greedy:
+            kwargs["top_k"] = None  # sampling-only: would be flagged as an unused flag
+        recorder = ChosenTokenLogprobs()
+        processors = [recorder]  # the recorder first: it keeps the raw logprobs, before any suppression
+        if self.multimodal and self._image_token_ids():
+            from transformers import SuppressTokensLogitsProcessor
+
+            processors.append(SuppressTokensLogitsProcessor(self._image_token_ids(), device=self.device))
         rng = torch.random.fork_rng(devices=[]) if sampling.seed is not None else contextlib.nullcontext()
         with rng, torch.no_grad():
             if sampling.seed is not None:
                 torch.manual_seed(int(sampling.seed))
-            result = self.model.generate(**inputs, **kwargs)
+            result = self.model.generate(**inputs, **kwargs, logits_processor=LogitsProcessorList(processors))
         width = inputs["input_ids"].shape[1]
         new_tokens = result.sequences[:, width:]
-        logits = torch.stack(result.logits, dim=1).float()  # (B, T, V) raw logits
-        logp = torch.log_softmax(logits, dim=-1).gather(-1, new_tokens.unsqueeze(-1)).squeeze(-1)
+        logp = recorder.finish(new_tokens)
         outs = []
         for row in range(new_tokens.shape[0]):
             outs.append(self._finish(prompt_ids[row], new_tokens[row].tolist(), logp[row].tolist(), sampling))
@@ -396,12 +483,15 @@ class TransformersBackend:
 
     # -- weights -----------------------------------------------------------------------------------
     def sync_from(self, model: Any) -> None:
-        """Take the trainer's weights. For ``self.model`` itself (trained in place) only bump ``version``."""
+        """Take the trainer's weights (a peft-LoRA model's with its adapters merged). For ``self.model`` itself
+        (trained in place) only bump ``version``."""
         if model is not self.model:
             import torch
 
+            from arena.agents.backends.weights import full_state_dict
+
             with torch.no_grad():
-                self.model.load_state_dict(model.state_dict())
+                self.model.load_state_dict(full_state_dict(model))
         self.model.eval()
         self.version += 1
 
@@ -439,10 +529,16 @@ class TransformersBackend:
         self.version += 1
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """``save_pretrained`` the model and tokenizer (and processor) to ``path``."""
+        """``save_pretrained`` the model and tokenizer (and processor) to ``path``; a peft-LoRA model is saved
+        with its adapters merged, as a plain model that loads anywhere."""
+        from arena.agents.backends.weights import full_state_dict, is_peft_model, plain_model
+
         out = Path(path)
         out.mkdir(parents=True, exist_ok=True)
-        self.model.save_pretrained(out)
+        if is_peft_model(self.model):
+            plain_model(self.model).save_pretrained(out, state_dict=full_state_dict(self.model))
+        else:
+            self.model.save_pretrained(out)
         (self.processor or self.tokenizer).save_pretrained(out)
         return out
 

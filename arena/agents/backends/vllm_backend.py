@@ -1,30 +1,54 @@
-"""``VLLMBackend``: an in-process ``vllm.LLM`` engine as a policy (GPU; optional ``vllm`` extra).
+"""``VLLMBackend``: a ``vllm.LLM`` engine as a policy (GPU; optional ``vllm`` extra).
 
-* ``vllm`` is imported lazily, in the constructor; without it (or without CUDA) construction raises a
-  clear :class:`~arena.core.errors.ArenaError`.
+* ``vllm`` is imported lazily, in the constructor; without it, or when the engine cannot start (no GPU),
+  construction raises a clear :class:`~arena.core.errors.ArenaError`.
 * Token-in/token-out: prompts are rendered with the model's tokenizer chat template and sent as
   ``TokensPrompt(prompt_token_ids=...)``, so ``Completion.prompt_ids`` are exactly what the engine saw.
 * Logprobs come from the engine (``SamplingParams(logprobs=0)``: the sampled token's logprob). By default
   the engine runs with ``logprobs_mode="raw_logprobs"`` (temperature-1 model distribution, the same
-  convention as the other backends); pass ``logprobs_mode="processed_logprobs"`` to get the
-  temperature/top-p processed values instead.
-* :meth:`VLLMBackend.sync_from` copies a torch model's weights into the running engine without a restart
-  (``model.load_weights`` on the worker's model, reached in-process or through ``LLM.apply_model`` /
-  ``collective_rpc``), resets the prefix cache and bumps ``version``. The engine is created with
-  ``VLLM_ENABLE_V1_MULTIPROCESSING=0`` by default so the worker's model lives in this process and the
-  update is a device-to-device copy.
+  convention as the other backends); pass ``logprobs_mode="processed_logprobs"`` for the processed values.
+* **Seeds.** vLLM seeds each request with ``SamplingParams.seed``; a batch's seed is spread into one seed
+  per row (:func:`~arena.agents.backends.base.request_seeds`), so identical prompts in a training group
+  still get different samples, and a seeded batch stays reproducible.
+* **Guards.** vLLM accepts temperatures in [0, 2]; anything above is refused here with one clear error.
+  A prompt that leaves no room in ``max_model_len`` would make vLLM fail the whole batch; that request
+  alone gets an empty completion with ``finish_reason="error"`` and the reason in ``Completion.error``.
+* **Weight sync** (:meth:`VLLMBackend.sync_from`, :meth:`VLLMBackend.load_weights`) goes through vLLM's
+  worker-extension hook: the engine starts with ``worker_extension_cls`` =
+  :class:`~arena.agents.backends.vllm_worker.ArenaWorkerExtension`, and ``LLM.collective_rpc`` calls its
+  ``arena_load_weights`` on every worker (every tensor-parallel rank). In-process (one GPU,
+  ``VLLM_ENABLE_V1_MULTIPROCESSING=0``, the default here for ``tensor_parallel_size=1``) the tensors go
+  straight to the worker, a device-to-device copy; with worker processes they travel as safetensors
+  bytes in chunks of ``sync_chunk_mb``. Then the prefix cache is reset and ``version`` bumped.
+* **Sleep mode** (``sleep_level=1`` or ``2``; starts the engine with ``enable_sleep_mode=True``):
+  :meth:`VLLMBackend.sleep` frees the engine's GPU memory while the learner trains (level 1 keeps a CPU
+  copy of the weights, level 2 drops them); the next sync wakes the weights, pushes, then wakes the KV
+  cache, the order verl and SkyRL use so that weights and KV cache are never both allocated mid-push.
 """
 
 from __future__ import annotations
 
 import os
+import time
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from arena.agents.backends.base import ChatPrompt, Completion, SamplingParams, Scored, cut_at_stop, text_only
+from arena.agents.backends.base import (
+    ChatPrompt,
+    Completion,
+    SamplingParams,
+    Scored,
+    cut_at_stop,
+    request_seeds,
+    text_only,
+)
+from arena.agents.backends.vllm_worker import EXTENSION
 from arena.core.errors import ArenaError
 
 IMAGE_PLACEHOLDER = "[image]"
+#: vLLM's accepted temperature range (``SamplingParams`` refuses values above it).
+MAX_TEMPERATURE = 2.0
 
 
 def _import_vllm() -> Any:
@@ -35,6 +59,15 @@ def _import_vllm() -> Any:
             f"the vllm backend needs the optional 'vllm' package (pip install 'arena[vllm]'): {err}"
         ) from None
     return vllm
+
+
+def _no_cuda_hint() -> str:
+    try:
+        import torch
+
+        return "" if torch.cuda.is_available() else " (torch.cuda.is_available() is False: vLLM needs a GPU)"
+    except ImportError:
+        return ""
 
 
 class VLLMBackend:
@@ -51,40 +84,70 @@ class VLLMBackend:
         in_process: bool = True,
         seed: int = 0,
         enforce_eager: bool = False,
+        tensor_parallel_size: int = 1,
+        sleep_level: int | None = None,
+        sync_chunk_mb: float = 512,
         **engine_kwargs: Any,
     ) -> None:
-        if in_process:
+        if sleep_level not in (None, 1, 2):
+            raise ArenaError(f"sleep_level must be 1, 2 or None (no sleep), got {sleep_level!r}")
+        if int(tensor_parallel_size) < 1 or not float(sync_chunk_mb) > 0:
+            raise ArenaError("tensor_parallel_size must be >= 1 and sync_chunk_mb > 0")
+        if in_process and int(tensor_parallel_size) == 1:
             os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
         vllm = _import_vllm()
-        try:
-            import torch
-
-            if not torch.cuda.is_available():
-                raise ArenaError("the vllm backend needs a CUDA GPU (torch.cuda.is_available() is False)")
-        except ImportError as err:
-            raise ArenaError(f"the vllm backend needs torch: {err}") from None
         kwargs: dict[str, Any] = {
             "model": str(model),
             "dtype": dtype,
             "gpu_memory_utilization": float(gpu_memory_utilization),
             "seed": int(seed),
             "enforce_eager": bool(enforce_eager),
+            "tensor_parallel_size": int(tensor_parallel_size),
+            "worker_extension_cls": EXTENSION,
             **engine_kwargs,
         }
+        if sleep_level is not None:
+            kwargs["enable_sleep_mode"] = True
         if max_model_len is not None:
             kwargs["max_model_len"] = int(max_model_len)
         if logprobs_mode:
             kwargs["logprobs_mode"] = logprobs_mode
         try:
-            self.llm = vllm.LLM(**kwargs)
-        except TypeError:
-            # Older vLLM without ``logprobs_mode``: raw logprobs are its only behaviour anyway.
-            kwargs.pop("logprobs_mode", None)
-            self.llm = vllm.LLM(**kwargs)
+            try:
+                self.llm = vllm.LLM(**kwargs)
+            except TypeError as err:
+                if "logprobs_mode" not in str(err):
+                    raise
+                # An older vLLM without ``logprobs_mode``: raw logprobs are its only behaviour anyway.
+                kwargs.pop("logprobs_mode")
+                self.llm = vllm.LLM(**kwargs)
+        except Exception as err:
+            raise ArenaError(f"the vLLM engine did not start{_no_cuda_hint()}: {type(err).__name__}: {err}") from err
         self._vllm = vllm
         self.name_or_path = str(model)
         self.tokenizer = self.llm.get_tokenizer()
+        self.max_model_len = self._engine_config("max_model_len", int) or max_model_len
+        self.sleep_level = sleep_level
+        self.asleep = False
+        self.sync_chunk_bytes = max(1, int(float(sync_chunk_mb) * 2**20))
+        executor = engine_kwargs.get("distributed_executor_backend")
+        self.in_process = (
+            int(tensor_parallel_size) == 1
+            and int(engine_kwargs.get("pipeline_parallel_size", 1)) == 1
+            and executor in (None, "uni")
+            and os.environ.get("VLLM_ENABLE_V1_MULTIPROCESSING", "1") == "0"
+        )
         self.version = 0
+        self.last_sync_s = 0.0
+
+    def _engine_config(self, name: str, kind: type) -> Any:
+        """A field of the engine's model config (``LLM.model_config``, or ``LLM.llm_engine.model_config`` in
+        older vLLM) when it has the expected type, else None."""
+        for owner in (self.llm, getattr(self.llm, "llm_engine", None)):
+            value = getattr(getattr(owner, "model_config", None), name, None)
+            if isinstance(value, kind):
+                return value
+        return None
 
     # -- prompts -----------------------------------------------------------------------------------
     def chat_text(self, prompt: ChatPrompt) -> str:
@@ -102,7 +165,7 @@ class VLLMBackend:
         """Token ids of a reply text (no special tokens added)."""
         return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
-    def _params(self, sampling: SamplingParams, **extra: Any) -> Any:
+    def _params(self, sampling: SamplingParams, seed: int | None, **extra: Any) -> Any:
         greedy = sampling.temperature <= 0
         return self._vllm.SamplingParams(
             temperature=0.0 if greedy else float(sampling.temperature),
@@ -110,9 +173,18 @@ class VLLMBackend:
             max_tokens=int(sampling.max_new_tokens),
             stop=list(sampling.stop) or None,
             include_stop_str_in_output=True,
-            seed=sampling.seed,
+            seed=seed,
             **extra,
         )
+
+    def _too_long(self, length: int) -> str | None:
+        """Why a prompt of ``length`` tokens cannot run (no room left for one new token), or None."""
+        if self.max_model_len is not None and length >= self.max_model_len:
+            return (
+                f"prompt of {length} tokens leaves no room in the engine's max_model_len={self.max_model_len}; "
+                "shorten the prompt (the agent's context budget) or raise max_model_len"
+            )
+        return None
 
     # -- generation --------------------------------------------------------------------------------
     def generate(self, prompts: Sequence[ChatPrompt], sampling: SamplingParams | None = None) -> list[Completion]:
@@ -122,16 +194,37 @@ class VLLMBackend:
     def generate_ids(
         self, prompt_ids: Sequence[Sequence[int]], sampling: SamplingParams | None = None
     ) -> list[Completion]:
-        """Token-in generation: one reply per list of prompt ids."""
+        """Token-in generation: one reply per list of prompt ids (see the module docstring for seeds and
+        guards)."""
         sampling = sampling or SamplingParams()
+        if sampling.temperature > MAX_TEMPERATURE:
+            raise ArenaError(
+                f"the vllm backend accepts temperature in [0, {MAX_TEMPERATURE:g}], got {sampling.temperature}"
+            )
         if not prompt_ids:
             return []
         if sampling.max_new_tokens < 1:
             return [Completion("", list(p), [], [], "length") for p in prompt_ids]
-        inputs = [self._vllm.TokensPrompt(prompt_token_ids=list(p)) for p in prompt_ids]
-        outputs = self.llm.generate(inputs, self._params(sampling, logprobs=0), use_tqdm=False)
-        result = []
-        for p, out in zip(prompt_ids, outputs, strict=True):
+        self._ensure_awake()
+        seeds = request_seeds(sampling.seed, len(prompt_ids))
+        result: list[Completion | None] = [None] * len(prompt_ids)
+        rows, inputs, params = [], [], []
+        for i, p in enumerate(prompt_ids):
+            problem = self._too_long(len(p))
+            if problem is not None:
+                result[i] = Completion("", list(p), [], [], "error", error=problem)
+                continue
+            rows.append(i)
+            inputs.append(self._vllm.TokensPrompt(prompt_token_ids=list(p)))
+            params.append(self._params(sampling, seeds[i], logprobs=0))
+        if len(rows) < len(prompt_ids):
+            warnings.warn(
+                f"vllm backend: {len(prompt_ids) - len(rows)} of {len(prompt_ids)} requests not run: "
+                f"{next(c.error for c in result if c is not None)}",
+                stacklevel=2,
+            )
+        outputs = self.llm.generate(inputs, params, use_tqdm=False) if inputs else []
+        for i, out in zip(rows, outputs, strict=True):
             c = out.outputs[0]
             ids = list(c.token_ids)
             logps = [float(step[tok].logprob) for step, tok in zip(c.logprobs or [], ids, strict=False)]
@@ -140,8 +233,8 @@ class VLLMBackend:
                 end = cut_at_stop(text, sampling.stop)
                 text = text[:end] if end is not None else text
             reason = "length" if c.finish_reason == "length" else "stop"
-            result.append(Completion(text, list(p), ids, logps, reason))
-        return result
+            result[i] = Completion(text, list(prompt_ids[i]), ids, logps, reason)
+        return [c for c in result if c is not None]
 
     # -- scoring -----------------------------------------------------------------------------------
     def score(self, prompts: Sequence[ChatPrompt], continuations: Sequence[str]) -> list[Scored]:
@@ -155,8 +248,13 @@ class VLLMBackend:
         pairs = list(zip(prompt_ids, continuation_ids, strict=True))
         if not pairs:
             return []
+        for p, c in pairs:
+            problem = self._too_long(len(p) + len(c))
+            if problem is not None:
+                raise ArenaError(f"vllm backend: cannot score: {problem}")
+        self._ensure_awake()
         inputs = [self._vllm.TokensPrompt(prompt_token_ids=[*p, *c]) for p, c in pairs]
-        params = self._params(SamplingParams(temperature=0, max_new_tokens=1), prompt_logprobs=0)
+        params = self._params(SamplingParams(temperature=0, max_new_tokens=1), None, prompt_logprobs=0)
         outputs = self.llm.generate(inputs, params, use_tqdm=False)
         result = []
         for (p, c), out in zip(pairs, outputs, strict=True):
@@ -166,66 +264,104 @@ class VLLMBackend:
             result.append(Scored(list(p), list(c), values))
         return result
 
+    # -- sleep mode --------------------------------------------------------------------------------
+    def sleep(self) -> None:
+        """Free the engine's GPU memory until the next weight sync (no-op without ``sleep_level``)."""
+        if self.sleep_level is None or self.asleep:
+            return
+        self.llm.sleep(level=self.sleep_level)
+        self.asleep = True
+
+    def _ensure_awake(self) -> None:
+        if not self.asleep:
+            return
+        if self.sleep_level == 2:
+            raise ArenaError("the vLLM engine slept at level 2 (weights dropped): push weights with sync_from first")
+        self.llm.wake_up()
+        self.asleep = False
+
     # -- weights -----------------------------------------------------------------------------------
-    def _worker_model(self) -> Any | None:
-        """The engine's torch model when it lives in this process, else None."""
-        engine = getattr(self.llm, "llm_engine", None)
-        for path in (
-            ("model_executor", "driver_worker", "worker", "model_runner", "model"),
-            ("model_executor", "driver_worker", "model_runner", "model"),
-            ("engine_core", "engine_core", "model_executor", "driver_worker", "worker", "model_runner", "model"),
-        ):
-            obj = engine
-            for attr in path:
-                obj = getattr(obj, attr, None)
-                if obj is None:
-                    break
-            if obj is not None and hasattr(obj, "load_weights"):
-                return obj
-        return None
+    def _push(self, send: Any) -> None:
+        """Run ``send()`` (which calls the workers) with the engine's weights awake, then wake the KV cache,
+        reset the prefix cache (its blocks hold the old weights' keys and values) and bump ``version``."""
+        t0 = time.perf_counter()
+        if self.asleep:
+            self.llm.wake_up(tags=["weights"])
+        send()
+        if self.asleep:
+            self.llm.wake_up(tags=["kv_cache"])
+            self.asleep = False
+        self.llm.reset_prefix_cache()
+        self.version += 1
+        self.last_sync_s = time.perf_counter() - t0
 
     def load_state(self, weights: Iterable[tuple[str, Any]]) -> None:
-        """Load ``(name, tensor)`` pairs (Hugging Face names) into the running engine; bump ``version``."""
-        weights = list(weights)
-        model = self._worker_model()
-        if model is not None:
-            model.load_weights(weights=iter(weights))
-        else:
-            cpu = [(name, t.detach().cpu()) for name, t in weights]
+        """Load ``(name, tensor)`` pairs (Hugging Face names) into every worker; bump ``version``."""
+        self._push(lambda: self._send(weights))
 
-            def _load(m: Any) -> None:
-                m.load_weights(weights=iter(cpu))
+    def _send(self, weights: Iterable[tuple[str, Any]]) -> None:
+        if self.in_process:
+            pairs = [(name, t.detach()) for name, t in weights]
+            self.llm.collective_rpc("arena_load_weights", kwargs={"weights": pairs})
+            return
+        for blob in self._chunks(weights):
+            self.llm.collective_rpc("arena_load_weights", kwargs={"data": blob})
 
-            try:
-                self.llm.apply_model(_load)
-            except AttributeError:
-                self.llm.collective_rpc("load_weights", kwargs={"weights": cpu})
-        reset = getattr(self.llm, "reset_prefix_cache", None)
-        if callable(reset):
-            reset()  # cached KV blocks were computed with the old weights
-        self.version += 1
+    def _chunks(self, weights: Iterable[tuple[str, Any]]) -> Iterable[bytes]:
+        """Safetensors bytes of at most about ``sync_chunk_mb`` each, on the CPU, in the engine's dtype."""
+        import torch
+        from safetensors.torch import save
+
+        dtype = self._engine_config("dtype", torch.dtype)
+        chunk: dict[str, Any] = {}
+        size = 0
+        seen: set[int] = set()
+        for name, tensor in weights:
+            t = tensor.detach()
+            if dtype is not None and t.is_floating_point():
+                t = t.to(dtype)
+            t = t.to("cpu").contiguous()
+            if t.data_ptr() in seen:  # tied weights share storage; safetensors refuses shared tensors
+                t = t.clone()
+            seen.add(t.data_ptr())
+            chunk[name] = t
+            size += t.numel() * t.element_size()
+            if size >= self.sync_chunk_bytes:
+                yield save(chunk)
+                chunk, size, seen = {}, 0, set()
+        if chunk:
+            yield save(chunk)
 
     def sync_from(self, model: Any) -> None:
-        """Copy a torch (Hugging Face) model's weights into the engine without a restart."""
+        """Copy a torch (Hugging Face or peft-LoRA) model's weights into the engine without a restart."""
         import torch
 
+        from arena.agents.backends.weights import full_state_dict
+
         with torch.no_grad():
-            self.load_state((name, t.detach()) for name, t in model.state_dict().items())
+            state = full_state_dict(model)
+            self.load_state(state.items())
 
     def load_weights(self, path: str) -> None:
-        """Load weights from a ``save_pretrained`` directory or ``.safetensors`` file; bump ``version``."""
+        """Load weights from a ``save_pretrained`` directory or ``.safetensors`` file; bump ``version``.
+        Every worker reads the files itself."""
         from pathlib import Path
 
         p = Path(path)
         files = sorted(p.glob("*.safetensors")) if p.is_dir() else [p]
         if not files or not all(f.is_file() and f.suffix == ".safetensors" for f in files):
             raise ArenaError(f"no .safetensors weights at {path!r}")
-        from safetensors.torch import load_file
 
-        state: dict[str, Any] = {}
-        for f in files:
-            state.update(load_file(str(f)))
-        self.load_state(state.items())
+        def send() -> None:
+            for f in files:
+                self.llm.collective_rpc("arena_load_weights", kwargs={"path": str(f.resolve())})
+
+        self._push(send)
+
+    def weights_digest(self) -> list[float]:
+        """Per worker, the sum of |w| over its parameters (its shard under tensor parallelism)."""
+        self._ensure_awake()
+        return [float(x) for x in self.llm.collective_rpc("arena_weights_digest")]
 
     def __repr__(self) -> str:
         return f"VLLMBackend({self.name_or_path!r}, version={self.version})"

@@ -6,6 +6,10 @@ to itself reaches a target, and accepts an offer worth at least that target; on 
 accept it takes anything better than no deal. Trade mode: each offers the resource it values less for
 the one it values more, and accepts trades that gain it enough value.
 
+With Deal or No Deal's private selection (``ending="selection"``) an agent ends the talk with
+``[Selection]`` where it would accept, and then takes its part of the last proposal (or, without one
+it likes, its own demand).
+
 * :class:`FairProposer` aims at half of the total value (5 of 10) all game long.
 * :class:`HardBargainer` starts by demanding everything it values and concedes linearly to 60% by the end.
 """
@@ -73,14 +77,20 @@ class _Negotiator(BaseAgent):
         turn_limit = max(int(info.get("turn_limit", turns_left)), turns_left, 2)
         total_value = float(sum(t * v for t, v in zip(totals, values, strict=True)))
         target = self.target(total_value, turns_left, turn_limit)
-        offer = info.get("offer")
+        selecting = info.get("phase") == "selection"
+        offer = info.get("last_proposal") if selecting else info.get("offer")
         if isinstance(offer, dict):
             mine = _as_tuple(offer.get("you_get"), names)
             if mine is not None:
                 worth = sum(m * v for m, v in zip(mine, values, strict=True))
                 last_chance = turns_left <= 2  # a counter-proposal now could no longer be accepted in time
                 if worth + 1e-9 >= target or (last_chance and worth > float(info.get("disagreement_payoff", 0.0))):
-                    return "[Accept]"
+                    if selecting:  # Deal or No Deal: take what the agreed proposal gave
+                        return "[Take: " + " ".join(f"{n} {name}" for n, name in zip(mine, names, strict=True)) + "]"
+                    return "[Selection]" if info.get("ending") == "selection" else "[Accept]"
+        if selecting:
+            keep = cheapest_bundle(totals, values, target)
+            return "[Take: " + " ".join(f"{n} {name}" for n, name in zip(keep, names, strict=True)) + "]"
         if turns_left <= 1:
             return "No deal then. [Walk away]"
         keep = cheapest_bundle(totals, values, target)

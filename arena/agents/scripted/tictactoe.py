@@ -1,13 +1,21 @@
-"""A TicTacToe heuristic: win, else block, else centre, else a corner, else any cell."""
+"""Scripted TicTacToe players: a perfect minimax player (``scripted``) and the old rule heuristic.
+
+``TicTacToeScripted`` searches the whole game tree (memoised; TicTacToe has 5,478 reachable
+positions) and plays a move of best minimax value, so it never loses from either seat. Among equally
+good moves it prefers the one that wins soonest (or loses latest), then breaks ties with a seeded RNG,
+so self-play is a draw and a weak opponent is beaten quickly. ``choose_cell`` keeps the classic
+win/block/centre/corner rule, which can be forked (it loses as O to 0 → 4 → 8 then a fork).
+"""
 
 from __future__ import annotations
 
 import re
+from functools import cache
 
 import numpy as np
 
 from arena.agents.base import BaseAgent, Info, Observation
-from arena.envs.tictactoe import LINES
+from arena.envs.tictactoe import LINES, winner_mark
 
 _BOARD_ROW = re.compile(r"^ (\S) \| (\S) \| (\S)$", re.MULTILINE)
 
@@ -22,7 +30,7 @@ def read_board(text: str) -> list[str] | None:
 
 
 def choose_cell(board: list[str], mark: str, rng: np.random.Generator | None = None) -> int:
-    """Win, block, centre, corner, side — the classic rule order."""
+    """Win, block, centre, corner, side — the classic rule order (beatable by a fork)."""
     other = "O" if mark == "X" else "X"
     for who in (mark, other):
         for line in LINES:
@@ -36,8 +44,37 @@ def choose_cell(board: list[str], mark: str, rng: np.random.Generator | None = N
     raise ValueError("the board is full")
 
 
+@cache
+def minimax_value(board: str, mark: str) -> int:
+    """The value of ``board`` (9 chars) for the player to move (``mark``), scaled by speed: a win in
+    k moves is worth ``10 - k``, a loss ``k - 10``, a draw 0."""
+    if winner_mark(list(board)) is not None:
+        return -10  # the previous mover just won
+    empty = [i for i, c in enumerate(board) if c == " "]
+    if not empty:
+        return 0
+    other = "O" if mark == "X" else "X"
+    best = -100
+    for i in empty:
+        child = board[:i] + mark + board[i + 1 :]
+        value = -minimax_value(child, other)
+        best = max(best, value - 1 if value > 0 else value + 1 if value < 0 else 0)
+    return best
+
+
+def best_cells(board: list[str], mark: str) -> list[int]:
+    """Every empty cell whose minimax value (with the speed tie-break) is the best for ``mark``."""
+    text = "".join(board)
+    other = "O" if mark == "X" else "X"
+    scores = {i: -minimax_value(text[:i] + mark + text[i + 1 :], other) for i, c in enumerate(text) if c == " "}
+    if not scores:
+        raise ValueError("the board is full")
+    top = max(scores.values())
+    return sorted(i for i, s in scores.items() if s == top)
+
+
 class TicTacToeScripted(BaseAgent):
-    """Plays the win/block/centre/corner rule; ties among corners are broken by a seeded RNG."""
+    """Perfect play by minimax: never loses as X or O; random among equally good (and equally fast) moves."""
 
     name = "scripted"
 
@@ -50,4 +87,5 @@ class TicTacToeScripted(BaseAgent):
         if board is None or " " not in board:
             legal = info.get("legal_actions") or ["[4]"]
             return legal[0]
-        return f"[{choose_cell(board, mark, self.rng)}]"
+        cells = best_cells(board, mark)
+        return f"[{cells[int(self.rng.integers(len(cells)))]}]"
