@@ -45,15 +45,21 @@ def warmstart_command(
     model_dir: Annotated[
         Path, typer.Argument(help="model directory (from init-tiny or any causal LM)", metavar="MODEL_DIR")
     ],
-    envs: Annotated[list[str] | None, typer.Option("--envs", help="game ids to learn from (repeatable)")] = None,
+    envs: Annotated[
+        list[str] | None, typer.Option("--envs", help="game ids to learn from (repeatable) [default: every game]")
+    ] = None,
     agents: Annotated[
-        str, typer.Option(help="whose play to imitate: random, scripted or mixed (each move scripted or random)")
-    ] = "random",
+        str | None,
+        typer.Option(
+            help="whose play to imitate in every game: random, scripted or mixed (each move scripted or random) "
+            "[default: mixed for negotiation and the spy games, random elsewhere]"
+        ),
+    ] = None,
     steps: Annotated[int, typer.Option(help="optimizer steps")] = STEPS,
     batch_size: Annotated[int, typer.Option(help="examples per optimizer step")] = BATCH_SIZE,
     matches: Annotated[
         int | None,
-        typer.Option(help="matches played per game to collect examples [default: TicTacToe 1000, Kuhn Poker 300]"),
+        typer.Option(help="matches played per game to collect examples [default: per game, 40 to 1000]"),
     ] = None,
     out: Annotated[Path | None, typer.Option(help="write here instead of overwriting MODEL_DIR")] = None,
     seed: Annotated[int, typer.Option(help="seed for play and training")] = 0,
@@ -69,19 +75,27 @@ def warmstart_command(
     endgame_weight: Annotated[
         float, typer.Option(help="how much more often positions with one or two legal moves are drawn")
     ] = ENDGAME_WEIGHT,
+    threads: Annotated[
+        int | None, typer.Option(help="torch threads (1 is fastest on a CPU shared with other jobs) [default: torch's]")
+    ] = None,
 ) -> None:
-    """Fine-tune on random/scripted play so the model answers with legal moves in the right format before any RL."""
-    from arena.agents.warmstart import DEFAULT_ENVS, warmstart
+    """Fine-tune on random/scripted play of every game so the model answers in the right format, with legal
+    moves, before any RL."""
+    from arena.agents.warmstart import warmstart
     from arena.core.errors import ArenaError
 
-    if agents not in AGENT_KINDS:
+    if agents is not None and agents not in AGENT_KINDS:
         raise ArenaError(f"--agents must be one of {', '.join(AGENT_KINDS)}, got {agents!r}")
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(max(1, threads))
     if not (model_dir / "config.json").exists():
         raise ArenaError(f"no model at {model_dir} (make one with `arena model init-tiny {model_dir}`)")
     path = warmstart(
         model_dir,
         out,
-        env_ids=tuple(envs or DEFAULT_ENVS),
+        env_ids=tuple(envs) if envs else None,
         agents=agents,
         steps=steps,
         batch_size=batch_size,

@@ -1,11 +1,12 @@
 """arena's benchmark suite: one command, one table, one JSON file.
 
-    python -m benchmarks [--quick] [--json FILE] [--only envs,peers,rollout,advantages,trainer]
+    python -m benchmarks [--quick] [--json FILE] [--only envs,peers,rollout,batching,advantages,trainer]
 
 Sections: env steps/s with random agents for every registered game; the same games next to TextArena 0.7
 and PettingZoo classic (ratios, skipped with a message when the optional ``bench`` extra is missing);
 env overhead as a share of rollout time with the tiny model; scheduler vs sequential play vs raw batched
-generate; advantage functions at 10^3..10^6 turns; trainer steps/s and peak memory (through
+generate; whole matches through the scheduler (lock-step and continuous) vs the same decisions as full
+raw batches, with the batch occupancy per tick; advantage functions at 10^3..10^6 turns; trainer steps/s and peak memory (through
 ``benchmarks.trainer_speed`` when that module exists). Medians over repeats; the machine is printed first.
 """
 
@@ -23,7 +24,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-SECTIONS = ("envs", "peers", "rollout", "advantages", "trainer")
+SECTIONS = ("envs", "peers", "rollout", "batching", "advantages", "trainer")
 
 
 def machine() -> dict[str, Any]:
@@ -74,32 +75,46 @@ def bench_envs(seconds: float, repeats: int) -> list[dict[str, Any]]:
 
 
 def bench_peers(seconds: float, repeats: int) -> list[dict[str, Any]]:
-    """Our games next to TextArena's / PettingZoo's, configured alike; ratio = ours / peer."""
+    """Our games next to TextArena's / PettingZoo's, configured alike; ratio = ours / peer. Measured twice:
+    ours reusing one env (the peer: a new env per game, built untimed), and both building a new env for
+    every game, construction timed ("new env")."""
     from benchmarks.games import PEERS, arena_rate, peer_available, peer_rate
 
     rows = []
+    print(f"  {'':<18}    {'':<34}{'ours':>9}{'peer':>9}{'ratio':>7}  {'new env: ours':>14}{'peer':>9}{'ratio':>7}")
     for pair in PEERS:
         label = f"{pair.library} {pair.peer}"
         skip = peer_available(pair.library, pair.peer)
-        ours_rates, peer_rates = [], []
+        rates: dict[str, list[float]] = {"ours": [], "peer": [], "ours_new": [], "peer_new": []}
         for _ in range(repeats):  # alternate ours and the peer so both see the same machine load
-            ours_rates.append(arena_rate(pair.ours, seconds, **pair.ours_kwargs)[0])
-            if not skip:
-                peer_rates.append(peer_rate(pair, seconds)[0])
-        ours = statistics.median(ours_rates)
+            for fresh in (False, True):
+                suffix = "_new" if fresh else ""
+                rates["ours" + suffix].append(arena_rate(pair.ours, seconds, fresh=fresh, **pair.ours_kwargs)[0])
+                if not skip:
+                    rates["peer" + suffix].append(peer_rate(pair, seconds, fresh=fresh)[0])
+        median = {k: statistics.median(v) for k, v in rates.items() if v}
         row: dict[str, Any] = {
             "ours": pair.ours,
             "ours_kwargs": pair.ours_kwargs,
             "peer": label,
-            "ours_steps_per_s": ours,
+            "ours_steps_per_s": median["ours"],
+            "ours_new_env_steps_per_s": median["ours_new"],
         }
         if skip:
             row["skipped"] = skip
             print(f"  {pair.ours:<18} vs {label:<34} skipped: {skip}", flush=True)
         else:
-            peer = statistics.median(peer_rates)
-            row.update(peer_steps_per_s=peer, ratio=ours / peer)
-            print(f"  {pair.ours:<18} vs {label:<34}{ours:>10,.0f}{peer:>10,.0f}{ours / peer:>8.1f}x", flush=True)
+            row.update(
+                peer_steps_per_s=median["peer"],
+                ratio=median["ours"] / median["peer"],
+                peer_new_env_steps_per_s=median["peer_new"],
+                new_env_ratio=median["ours_new"] / median["peer_new"],
+            )
+            print(
+                f"  {pair.ours:<18} vs {label:<34}{median['ours']:>9,.0f}{median['peer']:>9,.0f}{row['ratio']:>6.2f}x"
+                f"  {median['ours_new']:>14,.0f}{median['peer_new']:>9,.0f}{row['new_env_ratio']:>6.2f}x",
+                flush=True,
+            )
         rows.append(row)
     return rows
 
@@ -119,6 +134,25 @@ def bench_rollout(quick: bool) -> dict[str, Any]:
     for name, rate in result["decisions_per_s"].items():
         print(f"  {name:<14}{rate:>10,.1f} decisions/s{rate / raw:>8.2f} of raw")
     return result
+
+
+def bench_batching(quick: bool) -> dict[str, Any]:
+    """Whole matches, lock-step and continuous, against the same decisions as full raw batches: constrained
+    agents (score) and generating agents, TicTacToe and Kuhn Poker matches taking turns."""
+    import torch
+
+    from benchmarks import match_batching
+
+    torch.set_num_threads(1)  # as the rollout section: one thread is fastest on a shared CPU
+    matches, concurrency, repeats = (32, 8, 1) if quick else (48, 16, 2)
+    backend = match_batching.tiny_backend(concurrency)
+    results = {}
+    for mode, generate in (("constrained", False), ("generate", True)):
+        results[mode] = match_batching.measure(
+            "tictactoe-v0,kuhn-poker-v0", matches, concurrency, generate=generate, backend=backend, repeats=repeats
+        )
+        match_batching.report(results[mode])
+    return results
 
 
 def bench_advantages(quick: bool) -> list[dict[str, Any]]:
@@ -175,6 +209,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "envs": ("env steps/s, random agents (median of repeats)", lambda: bench_envs(seconds, repeats)),
         "peers": ("ours vs peers: steps/s ours, peer, ratio", lambda: bench_peers(seconds, repeats)),
         "rollout": ("rollout with the tiny model (CPU)", lambda: bench_rollout(args.quick)),
+        "batching": (
+            "whole matches through the scheduler vs the same decisions as full raw batches (tiny model, CPU)",
+            lambda: bench_batching(args.quick),
+        ),
         "advantages": ("advantage functions, median seconds per call", lambda: bench_advantages(args.quick)),
         "trainer": ("trainer, CPU preset", lambda: bench_trainer(args.quick)),
     }

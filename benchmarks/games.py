@@ -2,7 +2,8 @@
 
 A *step* is one action taken by a player (dead steps that only remove a finished agent are not counted,
 so the unit is the same for arena, TextArena and PettingZoo). Each measurement plays whole episodes
-until ``seconds`` have passed and reports actions per second; callers take the median over repeats.
+until ``seconds`` of this process's CPU time have passed and reports actions per CPU second (waiting
+for a core on a shared machine does not count); callers take the median over repeats.
 Random agents pick uniformly among the legal actions when the game lists them (arena:
 ``infos["legal_actions"]``; TextArena: read from the game state; PettingZoo: the action mask), and
 otherwise send a short chat line, so the numbers measure the game, not invalid-move handling.
@@ -42,22 +43,32 @@ PEERS: tuple[PeerPair, ...] = (
 )
 
 
+#: Seconds of CPU time used by this process: on a machine shared with other jobs, waiting for a core
+#: does not count, so the rates move far less with the load than wall-clock rates do.
+_clock = time.process_time
+
+
 def _timed_episodes(play_episode: Callable[[int], int], seconds: float, min_episodes: int = 1) -> tuple[float, int]:
     """Play episodes (seed 0, 1, ...) until ``seconds`` passed; return (actions/s, actions)."""
     actions = episodes = 0
-    start = time.perf_counter()
-    while episodes < min_episodes or time.perf_counter() - start < seconds:
+    start = _clock()
+    while episodes < min_episodes or _clock() - start < seconds:
         actions += play_episode(episodes)
         episodes += 1
-    return actions / (time.perf_counter() - start), actions
+    return actions / (_clock() - start), actions
 
 
-def arena_rate(env_id: str, seconds: float, **kwargs: Any) -> tuple[float, int]:
-    """Actions per second of arena's ``env_id`` (built with ``kwargs``) under random play."""
+def arena_rate(env_id: str, seconds: float, *, fresh: bool = False, **kwargs: Any) -> tuple[float, int]:
+    """Actions per second of arena's ``env_id`` (built with ``kwargs``) under random play; ``fresh``:
+    a new env for every episode, its construction timed."""
     env = arena.make(env_id, **kwargs)
     rng = np.random.default_rng(0)
 
     def episode(seed: int) -> int:
+        nonlocal env
+        if fresh:
+            env.close()
+            env = arena.make(env_id, **kwargs)
         env.reset(seed=seed)
         actions = 0
         for _agent in env.agent_iter(max_iter=100_000):
@@ -101,11 +112,11 @@ def _textarena_action(env_id: str, env: Any, rng: np.random.Generator) -> str:
     raise KeyError(env_id)
 
 
-def textarena_rate(env_id: str, num_players: int, seconds: float) -> tuple[float, int]:
+def textarena_rate(env_id: str, num_players: int, seconds: float, *, fresh: bool = False) -> tuple[float, int]:
     """Actions per second of TextArena's ``env_id`` (default wrappers, as ``ta.make`` gives them).
 
-    A fresh env is made for every episode (its construction is not timed): a reused TextArena env
-    keeps growing state across resets and slows down (about 2x after 1,500 TicTacToe moves).
+    A fresh env is made for every episode: a reused TextArena env keeps growing state across resets
+    and slows down (about 2x after 1,500 TicTacToe moves). Its construction is timed with ``fresh``.
     """
     import textarena as ta
 
@@ -113,8 +124,10 @@ def textarena_rate(env_id: str, num_players: int, seconds: float) -> tuple[float
     actions = episodes = 0
     playing = 0.0
     while episodes < 1 or playing < seconds:
+        start = _clock()
         env = ta.make(env_id)
-        start = time.perf_counter()
+        if not fresh:
+            start = _clock()
         env.reset(num_players=num_players, seed=episodes)
         done, steps = False, 0
         while not done and steps < 100_000:
@@ -122,20 +135,26 @@ def textarena_rate(env_id: str, num_players: int, seconds: float) -> tuple[float
             done, _ = env.step(_textarena_action(env_id, env, rng))
             steps += 1
         env.close()
-        playing += time.perf_counter() - start
+        playing += _clock() - start
         actions += steps
         episodes += 1
     return actions / playing, actions
 
 
-def pettingzoo_rate(env_id: str, seconds: float) -> tuple[float, int]:
-    """Actions per second of a PettingZoo classic game (random legal move from the action mask)."""
+def pettingzoo_rate(env_id: str, seconds: float, *, fresh: bool = False) -> tuple[float, int]:
+    """Actions per second of a PettingZoo classic game (random legal move from the action mask);
+    ``fresh``: a new env for every episode, its construction timed."""
     import importlib
 
-    env = importlib.import_module(f"pettingzoo.classic.{env_id}").env()
+    make = importlib.import_module(f"pettingzoo.classic.{env_id}").env
+    env = make()
     rng = np.random.default_rng(0)
 
     def episode(seed: int) -> int:
+        nonlocal env
+        if fresh:
+            env.close()
+            env = make()
         env.reset(seed=seed)
         actions = 0
         for _agent in env.agent_iter(max_iter=100_000):
@@ -169,8 +188,8 @@ def peer_available(library: str, env_id: str) -> str | None:
     return None
 
 
-def peer_rate(pair: PeerPair, seconds: float) -> tuple[float, int]:
-    """Actions per second of the peer side of ``pair``."""
+def peer_rate(pair: PeerPair, seconds: float, *, fresh: bool = False) -> tuple[float, int]:
+    """Actions per second of the peer side of ``pair`` (``fresh``: a new env per episode, timed)."""
     if pair.library == "textarena":
-        return textarena_rate(pair.peer, pair.num_players, seconds)
-    return pettingzoo_rate(pair.peer, seconds)
+        return textarena_rate(pair.peer, pair.num_players, seconds, fresh=fresh)
+    return pettingzoo_rate(pair.peer, seconds, fresh=fresh)

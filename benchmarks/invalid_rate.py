@@ -1,11 +1,15 @@
-"""Invalid-move rate of a (warm-started) model with unconstrained generation on TicTacToe and Kuhn Poker.
+"""Invalid moves and well-formed answers of a (warm-started) model with unconstrained generation, per game.
 
-    python benchmarks/invalid_rate.py                    # builds + warm-starts a tiny model first (~6-9 min)
+    python benchmarks/invalid_rate.py                    # builds + warm-starts a tiny model first
     python benchmarks/invalid_rate.py --model models/tiny-ws --turns 400
-    python benchmarks/invalid_rate.py --model models/tiny-ws --details   # + where the invalid moves are
+    python benchmarks/invalid_rate.py --model models/tiny-ws --envs tictactoe-v0 --details
 
-Both seats are played by the LLM agent (sampling at temperature 1, no constraint to legal actions); every
-LLM decision counts as a turn, an invalid one is a move the game rejected. Target: below 5 %.
+Every seat is played by the LLM agent (sampling at temperature 1, no constraint to legal actions, the
+game's default ``max_new_tokens``); every LLM decision counts as a turn. Turns with a legal list
+(``choice``) count as invalid when the game rejected the move (a reply without a closed answer included);
+target below 5 %. Free-text turns (``text`` and ``structured``) count as well formed when the reply has a
+closed answer (``arena.agents.answers``) that is not empty and within the turn's ``max_chars``, and, for
+structured turns, that the game accepted; target above 95 %.
 """
 
 from __future__ import annotations
@@ -15,40 +19,86 @@ import os
 import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+#: Matches played at once (one batched generate call per tick).
+CONCURRENT = 32
 
-def measure(
-    model_dir: str, env_id: str, min_turns: int, temperature: float, seed: int
-) -> tuple[int, int, float, list[Any]]:
-    """(turns, invalid turns, seconds, the turn records) over enough concurrent matches to reach ``min_turns``."""
+
+@dataclass
+class Tally:
+    """One game's counts."""
+
+    env_id: str
+    choice: int = 0
+    invalid: int = 0
+    text: int = 0
+    well_formed: int = 0
+    seconds: float = 0.0
+    records: list[Any] = field(default_factory=list)
+
+    def row(self) -> str:
+        invalid = f"{self.invalid / self.choice:.1%}" if self.choice else "-"
+        formed = f"{self.well_formed / self.text:.1%}" if self.text else "-"
+        ok = (not self.choice or self.invalid / self.choice < 0.05) and (
+            not self.text or self.well_formed / self.text > 0.95
+        )
+        return (
+            f"{self.env_id:<28}{self.choice:>8}{self.invalid:>9}{invalid:>9}{self.text:>8}{self.well_formed:>8}"
+            f"{formed:>9}{self.seconds:>9.0f}  {'yes' if ok else 'NO'}"
+        )
+
+
+HEADER = f"{'game':<28}{'choice':>8}{'invalid':>9}{'rate':>9}{'text':>8}{'formed':>8}{'rate':>9}{'seconds':>9}  target"
+
+
+def well_formed(turn: Any) -> bool:
+    """A free-text turn's reply: a closed, non-empty answer within ``max_chars`` (structured: accepted)."""
+    from arena.agents.prompts import answer_spec
+    from arena.core import InvalidReply
+
+    action = turn.trace.action
+    if isinstance(action, InvalidReply) or not action.strip():
+        return False
+    spec = answer_spec(turn.info)
+    if spec.max_chars is not None and len(action) > spec.max_chars:
+        return False
+    return spec.kind != "structured" or turn.invalid is None
+
+
+def measure(backend: Any, env_id: str, min_turns: int, temperature: float, seed: int) -> Tally:
+    """Play enough concurrent matches of ``env_id`` to reach ``min_turns`` LLM turns; count them."""
     import arena
     from arena.agents.backends.base import SamplingParams
-    from arena.agents.backends.transformers_backend import TransformersBackend
     from arena.agents.llm import LLMAgent
+    from arena.agents.prompts import answer_spec, default_max_new_tokens
     from arena.agents.scheduler import play_many
 
-    backend = TransformersBackend(model_dir)
-    agent = LLMAgent(
-        backend, env_id=env_id, sampling=SamplingParams(temperature=temperature, max_new_tokens=24, seed=seed)
-    )
-    turns = invalid = 0
-    records: list[Any] = []
+    sampling = SamplingParams(temperature=temperature, max_new_tokens=default_max_new_tokens(env_id), seed=seed)
+    agent = LLMAgent(backend, env_id=env_id, sampling=sampling)
+    tally = Tally(env_id)
     start = time.perf_counter()
     batch = 0
-    while turns < min_turns:
+    while tally.choice + tally.text < min_turns:
         matches = []
-        for m in range(32):
+        for m in range(CONCURRENT):
             env = arena.make(env_id)
             matches.append((env, {s: agent for s in env.possible_agents}, seed + 1000 * batch + m))
         for outcome in play_many(matches, traced=False):
-            turns += len(outcome.turns)
-            invalid += sum(t.invalid is not None for t in outcome.turns)
-            records.extend(outcome.turns)
+            for turn in outcome.turns:
+                if answer_spec(turn.info).kind == "choice":
+                    tally.choice += 1
+                    tally.invalid += turn.invalid is not None
+                else:
+                    tally.text += 1
+                    tally.well_formed += well_formed(turn)
+            tally.records.extend(outcome.turns)
         batch += 1
-    return turns, invalid, time.perf_counter() - start, records
+    tally.seconds = time.perf_counter() - start
+    return tally
 
 
 def print_details(records: list[Any], top: int = 8) -> None:
@@ -65,7 +115,7 @@ def print_details(records: list[Any], top: int = 8) -> None:
         by_kind[kind + " invalid"] += bad
         by_legal[(len(legal), bad)] += 1
         if bad:
-            replies[(kind, t.trace.text if t.trace else "", legal)] += 1
+            replies[(kind, t.trace.text if t.trace else "", legal[:12])] += 1
     print(
         f"  first attempts {by_kind['first invalid']}/{by_kind['first']} invalid, "
         f"retries after a warning {by_kind['retry invalid']}/{by_kind['retry']}"
@@ -76,7 +126,7 @@ def print_details(records: list[Any], top: int = 8) -> None:
         + ", ".join(f"{n}: {by_legal[(n, True)]}/{by_legal[(n, True)] + by_legal[(n, False)]}" for n in counts)
     )
     for (kind, text, legal), count in replies.most_common(top):
-        print(f"  {count:>3} x {kind:<5} {text[-40:]!r}  legal: {' '.join(legal)}")
+        print(f"  {count:>3} x {kind:<5} {text[-60:]!r}  legal: {' '.join(legal)}")
 
 
 def main() -> None:
@@ -85,10 +135,14 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=200, help="minimum LLM turns per game")
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=12345)
+    parser.add_argument("--envs", action="append", help="game ids (repeatable; default: every registered game)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared CPU)")
     parser.add_argument("--details", action="store_true", help="also print where the invalid moves are")
     args = parser.parse_args()
     import torch
+
+    import arena
+    from arena.agents.backends.transformers_backend import TransformersBackend
 
     torch.set_num_threads(args.threads)
     model = args.model
@@ -100,12 +154,13 @@ def main() -> None:
         start = time.perf_counter()
         warmstart(model, log=print)
         print(f"warm start took {time.perf_counter() - start:.0f}s")
-    print(f"{'game':<16}{'turns':>7}{'invalid':>9}{'rate':>8}{'seconds':>9}")
-    for env_id in ("tictactoe-v0", "kuhn-poker-v0"):
-        turns, invalid, seconds, records = measure(model, env_id, args.turns, args.temperature, args.seed)
-        print(f"{env_id:<16}{turns:>7}{invalid:>9}{invalid / turns:>8.1%}{seconds:>9.1f}")
+    backend = TransformersBackend(model)
+    print(HEADER)
+    for env_id in args.envs or [spec.id for spec in arena.list_envs()]:
+        tally = measure(backend, env_id, args.turns, args.temperature, args.seed)
+        print(tally.row(), flush=True)
         if args.details:
-            print_details(records)
+            print_details(tally.records)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ moves, so a match is short: a move, one retry, then a forfeit; the env still doe
 * **scheduler** -- :func:`arena.agents.scheduler.play_many` over all matches (one batched generate per tick);
 * **sequential** -- :func:`arena.play` one match after another (one generate per decision);
 * **raw generate** -- ``backend.generate_ids`` on the scheduler's recorded prompt ids, batched per tick:
-  the model cost alone, an upper bound for any rollout loop.
+  the model cost of the scheduler's own batches (so it cannot show the cost of batches that shrink as
+  matches end; :mod:`benchmarks.match_batching` compares whole matches with full batches).
 
 During the scheduler run the env's ``reset``/``step``/``observe``/``last`` and the backend's ``generate``
 are timed, giving the env's share of rollout time (the rest is the model and the agent's prompt

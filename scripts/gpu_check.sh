@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
-# The GPU check (issue 20): everything on this project that needs a CUDA GPU, in one run of under 8 minutes
+# The GPU check (issues 20, 24): everything on this project that needs a CUDA GPU, in one run of under 10 minutes
 # on one H200. Needs no network: vllm (and the project with its train extra) must already be installed,
 # and every model is built here from random weights.
 #
 #   bash scripts/gpu_check.sh            # artifacts (logs, metrics, summary.txt) under $GPU_CHECK_OUT
 #
-# Steps (each under its own time limit, 460 s together; a step that fails or runs out of time is noted in the
+# Steps (each under its own time limit, 550 s together; a step that fails or runs out of time is noted in the
 # summary and the next one still runs):
 #   1. versions of the stack and the GPU;
 #   2. the GPU tests: tests/test_vllm_backend.py (engine logprobs, seeds, guards, weight sync in-process and
 #      across worker processes with sleep mode, the trainer on a vLLM engine);
 #   3. engine throughput and sync time on a ~180M-parameter model (bf16, sleep mode on);
 #   4. a short self-play run of Kuhn Poker with rollouts on the vLLM engine (TIS on, sleep mode), and a shorter
-#      one with the bf16 + LoRA + gradient-checkpointing learner; their learning numbers.
+#      one with the bf16 + LoRA + gradient-checkpointing learner; their learning numbers;
+#   5. whole matches batched on the vLLM engine (issue 24): lock-step and continuous episode batching against
+#      the same decisions as full raw batches (benchmarks/match_batching.py; 90 s more, 550 s in all).
 # The limits are estimates: this script has not run on a GPU yet (docs/gpu.md).
 # Paste the summary at the end into docs/gpu.md.
 set -euo pipefail
@@ -148,6 +150,21 @@ EOF
 run_train selfplay 85 --set iterations=6 --set tis_cap=2.0
 run_train selfplay-lora 45 --set iterations=2 --set precision=bf16 --set "lora={r: 8, alpha: 16}" \
     --set gradient_checkpointing=true --set lr=0.005
+
+# ---------------------------------------------------------------------------------------------------------
+# 5. Whole-match batching on the GPU (issue 24; independent of steps 2-4, uses step 3's 180M model when present).
+step "5. whole-match batching on the vLLM engine (limit 90 s)"
+MODEL_180M="$OUT/model-180m"
+if [ -f "$MODEL_180M/config.json" ]; then
+    timeout 90 python3 -m benchmarks.match_batching --backend vllm --model "$MODEL_180M" --generate \
+        --options '{"dtype": "bfloat16", "gpu_memory_utilization": 0.3, "max_model_len": 2048, "enforce_eager": true}' \
+        --matches 256 --concurrency 64 --new-tokens 32 --repeats 1 --json "$OUT/match_batching.json" \
+        >"$OUT/match_batching.log" 2>&1 || note "match batching: FAILED or timed out; see $OUT/match_batching.log"
+    grep -E "^  (lock-step|continuous)" "$OUT/match_batching.log" | sed 's/^/match batching: /' | tee -a "$SUMMARY" || true
+else
+    note "match batching: skipped (step 3 built no model)"
+fi
+# ---------------------------------------------------------------------------------------------------------
 
 step "done in $((SECONDS - start))s; summary ($SUMMARY):"
 cat "$SUMMARY"

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from arena.trainers.advantages import RoleBaseline, discounted_returns, gigpo, grpo, mars, reinforce
+from arena.trainers.advantages import RoleBaseline, discounted_returns, gigpo, grpo, mars, rebn, reinforce
 
 
 def test_discounted_returns_by_hand():
@@ -136,3 +136,62 @@ def test_mars_paper_is_normalized_per_role(rewards):
         if part.size:
             assert abs(part.mean()) < 1e-6
             assert part.std() < 1.0 + 1e-6
+
+
+def _shuffled_trajectories(traj: np.ndarray, seed: int) -> np.ndarray:
+    """Turn indices that list the trajectories in another order, each one's turns still contiguous."""
+    order = np.random.default_rng(seed).permutation(int(traj.max()) + 1)
+    return np.concatenate([np.flatnonzero(traj == t) for t in order])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_mars_code_variant_does_not_depend_on_the_order_of_the_batch(seed):
+    # Equal returns summed in another order differ in their last bits; the distinct-value mean must not
+    # count them as different values (the old np.unique did, moving advantages by up to 0.08).
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(1, 5, 40)
+    rewards = rng.choice([0.1, 0.2, 0.3, -0.7, 1.1], lengths.sum())
+    traj = np.repeat(np.arange(40), lengths)
+    roles = np.where(traj % 2 == 0, "a", "b")
+    expected = mars(rewards, traj, roles, variant="code")
+    idx = _shuffled_trajectories(traj, seed)
+    got = np.empty_like(expected)
+    got[idx] = mars(rewards[idx], traj[idx], roles[idx], variant="code")
+    assert got == pytest.approx(expected, abs=1e-9)
+
+
+def test_gigpo_discount_weight_and_std_scaling_are_options():
+    # One group of two trajectories (three turns each) that share every anchor state.
+    rewards = np.array([0.0, 0.0, 1.0, 0.0, 0.0, 0.0])
+    traj = np.array([0, 0, 0, 1, 1, 1])
+    groups, states = np.zeros(6), np.array(["a", "b", "c", "a", "b", "c"])
+    a_episode = np.array([0.5, 0.5, 0.5, -0.5, -0.5, -0.5])
+    for gamma in (1.0, 0.5):
+        step_returns = discounted_returns(rewards, traj, gamma)
+        a_step = step_returns - np.tile((step_returns[:3] + step_returns[3:]) / 2, 2)
+        for omega in (0.0, 1.0, 0.3):
+            got = gigpo(rewards, traj, groups, states, gamma=gamma, omega=omega)
+            assert got == pytest.approx(a_episode + omega * a_step)
+    scaled = gigpo(rewards, traj, groups, states, gamma=0.5, scale_std=True)
+    assert scaled == pytest.approx([2.0, 2.0, 2.0, -2.0, -2.0, -2.0], abs=1e-4)  # each part divided by its std
+
+
+def test_rebn_standardises_returns_to_go_per_key():
+    rewards = np.array([0.0, 1.0, -1.0, 100.0, 300.0])
+    traj = np.array([0, 0, 1, 2, 3])
+    keys = np.array(["g1", "g1", "g1", "g2", "g2"])
+    adv = rebn(rewards, traj, keys)
+    rtg = np.array([1.0, 1.0, -1.0])
+    assert adv[:3] == pytest.approx((rtg - rtg.mean()) / rtg.std())
+    assert adv[3:] == pytest.approx([-1.0, 1.0])  # a game paying 100s is normalised on its own
+
+
+def test_string_keys_tuples_and_ints_group_alike():
+    from arena.trainers.advantages import _codes
+
+    codes, n = _codes(np.array(["x|1", "y|2", "x|1"], dtype=object))
+    assert codes.tolist() == [0, 1, 0] and n == 2
+    codes, n = _codes(np.array([[1, 2], [1, 2], [2, 1]]))
+    assert codes.tolist() == [0, 0, 1] and n == 2
+    codes, n = _codes(np.array([7, 3, 7]))
+    assert (codes[0] == codes[2] != codes[1]) and n == 2

@@ -94,6 +94,23 @@ def test_interrupted_run_keeps_finished_matches(tmp_path):
         assert rest.skipped == 3 and rest.played == 7 and store.count() == 10
 
 
+def test_ctrl_c_while_the_last_pending_matches_finish_still_interrupts(tmp_path):
+    """A Ctrl-C that lands as the pool's last pending match finishes must not end the run as if complete."""
+    from arena.league.tournament import _play_pool
+
+    plans = plan_matches("kuhn-poker-v0", ENTRANTS, 1, env_kwargs=KUHN)[:1]
+    finished = []
+
+    def on_finished(plan, record, error):
+        finished.append(record)
+        os.kill(os.getpid(), signal.SIGINT)  # the pool's handler only sets its stop flag
+
+    with pytest.raises(KeyboardInterrupt):
+        _play_pool(plans, None, 2, on_finished)
+    assert len(finished) == 1 and finished[0] is not None
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 def _writer(db: str, seed: int, games: int) -> None:
     with Store(db) as store:
         run_tournament("kuhn-poker-v0", ENTRANTS, games, store, seed=seed, env_kwargs=KUHN)

@@ -1,53 +1,20 @@
-"""LLMAgent: tolerant parsing, prompts, constrained mode, specs and the ``llm:`` CLI agent."""
+"""LLMAgent: prompts, the answer policy in play, constrained mode, specs and the ``llm:`` CLI agent."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
-from arena.agents.llm import LLMAgent, agent_from_spec, format_answer, parse_agent_spec, parse_answer, system_prompt_for
+from arena.agents.answers import format_answer
+from arena.agents.llm import LLMAgent, agent_from_spec, parse_agent_spec
+from arena.agents.prompts import default_max_new_tokens, system_prompt_for
+from arena.core import InvalidReply
 from arena.core.errors import ArenaError
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-hostile = st.one_of(
-    st.text(),
-    st.lists(
-        st.sampled_from(["<answer>", "</answer>", "<think>", "</ANSWER>", "<", ">", "\x00", "é", " ", "\n", "[4]"])
-    ).map("".join),
-    st.binary().map(lambda b: b.decode("latin-1")),
-)
-
-
-@given(hostile, st.sampled_from(["tags", "raw", r"\[(\d)\]", r"move: (\w+)", "(", r"x|(y)"]))
-def test_parse_answer_never_raises(text, fmt):
-    out = parse_answer(text, fmt)
-    assert isinstance(out, str)
-    assert len(out) <= len(text)
-
-
-@given(st.text().filter(lambda s: "answer>" not in s.lower()), st.text().filter(lambda s: "answer" not in s.lower()))
-def test_parse_answer_takes_the_last_answer_tag(prefix, action):
-    reply = f"{prefix}<think>maybe <answer>[0]</answer></think><answer>{action}</answer>trailing"
-    assert parse_answer(reply) == action.strip()
-    assert parse_answer(f"{prefix}<answer>{action}") == action.strip()  # unclosed final tag
-
-
-@pytest.mark.parametrize("value", [None, 42, b"<answer>x</answer>", ["a"], "x" * 300_000])
-def test_parse_answer_odd_inputs(value):
-    assert isinstance(parse_answer(value), str)
-
-
-def test_parse_formats():
-    assert parse_answer("  [3] ", "raw") == "[3]"
-    assert parse_answer("I pick move: bet then move: call", r"move: (\w+)") == "call"
-    assert parse_answer("<ANSWER> [2] </answer>") == "[2]"
-    assert parse_answer("no tags here") == "no tags here"
-    assert format_answer("[4]") == "<think></think><answer>[4]</answer>"
-    assert parse_answer(format_answer("[check]", think="hmm")) == "[check]"
+def test_invalid_answer_format_is_rejected():
     with pytest.raises(ArenaError):
         LLMAgent(object(), answer_format="(")  # type: ignore[arg-type]
 
@@ -79,16 +46,28 @@ OBS = {"text": "Board ... pick a cell"}
 INFO = {"legal_actions": ["[0]", "[5]", "[8]"], "role": "X"}
 
 
-def test_prompt_contains_system_rules_observation_legal_and_image():
+def test_prompt_holds_system_prompt_observation_turn_instructions_and_image():
     agent = LLMAgent(FakeBackend(), env_id="tictactoe-v0")
     messages = agent.build_prompt(OBS, INFO)
     assert messages[0]["role"] == "system" and "tictactoe-v0" in messages[0]["content"]
     assert "<answer>" in messages[0]["content"]
-    assert messages[1]["content"].startswith(OBS["text"]) and "Legal actions: [0] [5] [8]" in messages[1]["content"]
+    user = messages[1]["content"]
+    assert user.startswith(OBS["text"])
+    assert "exactly one of these legal actions: [0] [5] [8]" in user and "<answer>[0]</answer>" in user
+    listed = {"text": "Board ... Legal moves: [0] [5] [8]"}
+    assert "listed above" in agent.build_prompt(listed, INFO)[1]["content"]
     img = np.ones((2, 2, 3), dtype=np.uint8)
     mm = agent.build_prompt({"text": "see", "image": img}, {})
-    assert mm[1]["content"][0]["type"] == "image" and mm[1]["content"][1] == {"type": "text", "text": "see"}
-    assert "raw" not in system_prompt_for(None, "raw") and "legal actions" in system_prompt_for(None, "raw")
+    assert mm[1]["content"][0]["type"] == "image" and mm[1]["content"][1]["text"].startswith("see\n\n")
+    assert "whole reply" in system_prompt_for(None, "raw")
+
+
+def test_system_prompt_never_carries_the_registry_description():
+    import arena
+
+    for spec in arena.list_envs():
+        prompt = system_prompt_for(spec.id)
+        assert spec.description not in prompt and "SPE" not in prompt and "equilibri" not in prompt.lower()
 
 
 def test_generation_mode_traces_what_training_needs():
@@ -99,6 +78,14 @@ def test_generation_mode_traces_what_training_needs():
     assert (trace.prompt_ids, trace.completion_ids, trace.logprobs, trace.version) == ([1, 2], [3, 4], [-0.1, -0.2], 7)
     assert agent.act(OBS, INFO) == "[2]"
     assert len(backend.generated) == 2 and not backend.scored
+
+
+def test_a_reply_without_a_closed_answer_is_an_invalid_reply_and_keeps_its_text():
+    reply = "<think>I am the werewolf with player_1</think><answer>I suspect"
+    agent = LLMAgent(FakeBackend(reply=reply))
+    (trace,) = agent.act_batch_traced([(OBS, {})])
+    assert trace.action == InvalidReply("no closed answer")
+    assert trace.text == reply  # the whole reply stays with the turn, for training
 
 
 def test_constrained_mode_picks_among_legal_actions():
@@ -160,6 +147,9 @@ def test_agent_from_spec_and_cli_play(tmp_path):
     path = cached_tiny_model()
     agent = agent_from_spec(f"{path},constrained=true,max_new_tokens=4", env_id="kuhn-poker-v0", seed=3)
     assert agent.constrained and agent.sampling.max_new_tokens == 4 and agent.sampling.seed == 3
+    default = agent_from_spec(f"{path},max_model_len=900", env_id="werewolf-v0")
+    assert default.sampling.max_new_tokens == default_max_new_tokens("werewolf-v0")
+    assert default.max_model_len == 900
     assert agent.name == f"llm:{path}"
     out = tmp_path / "t.jsonl"
     runner = CliRunner()
@@ -185,3 +175,26 @@ def test_agent_from_spec_and_cli_play(tmp_path):
     result = runner.invoke(app, ["watch", "kuhn-poker-v0", "--agent", "player_1=llm:/no/such/model"])
     assert result.exit_code != 0
     assert isinstance(result.exception, ArenaError) and "no model directory" in str(result.exception)
+
+
+def test_context_budget_follows_the_reply_length_and_rejects_one_that_leaves_no_room():
+    from dataclasses import replace
+
+    from arena.agents.backends.base import SamplingParams
+
+    class Sized(FakeBackend):
+        max_model_len = 1000
+
+        def apply_chat(self, prompt):
+            return [0] * sum(len(str(m["content"])) for m in prompt)
+
+    agent = LLMAgent(Sized(), sampling=SamplingParams(max_new_tokens=600))
+    assert agent.prompt_budget == 400
+    agent.sampling = replace(agent.sampling, max_new_tokens=300)
+    assert agent.prompt_budget == 700
+    history = "\n".join(f"[player_1] speech {i}" for i in range(100))
+    prompt = agent.build_prompt({"text": f"Rules.\n\n{history}\n\nVote now."}, {})
+    assert len(Sized().apply_chat(prompt)) <= 700 and "left out" in prompt[-1]["content"]
+    with pytest.raises(ArenaError, match="lower max_new_tokens"):
+        LLMAgent(Sized(), sampling=SamplingParams(max_new_tokens=990))
+    assert LLMAgent(FakeBackend()).prompt_budget is None  # no limit known: no budget

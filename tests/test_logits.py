@@ -168,3 +168,55 @@ def test_caches_without_layer_tensors_repeat_rows_through_their_own_api():
     _repeat_rows(cache, 4, "cpu")
     assert cache.layers[0].keys.shape[0] == 4
     torch.testing.assert_close(cache.layers[0].keys[3], keys[0])
+
+
+def _choice_reference(model, prompts, alternatives):
+    """Each (prompt, alternative)'s sequence log-likelihood from its own unpadded forward pass."""
+    out = []
+    for p, alts in zip(prompts, alternatives, strict=True):
+        row = []
+        for a in alts:
+            logits = model(input_ids=torch.tensor([p + a])).logits.float()[0, len(p) - 1 : len(p) - 1 + len(a)]
+            row.append(float(torch.log_softmax(logits, -1).gather(-1, torch.tensor(a)[:, None]).sum()))
+        out.append(row)
+    return out
+
+
+@pytest.mark.parametrize(("wrap", "arch"), [(False, "qwen2"), (True, "qwen2"), (False, "llama")])
+def test_choice_logprobs_equal_each_alternative_alone(wrap, arch):
+    """Three prompts (two share their first tokens, one does not), 1 to 3 alternatives of 1 to 4 tokens,
+    some sharing their opening tokens."""
+    from transformers import AutoModelForCausalLM
+
+    from arena.agents.logits import choice_logprobs
+
+    model = AutoModelForCausalLM.from_pretrained(str(cached_tiny_model(arch))).eval()
+    g = torch.Generator().manual_seed(3)
+    system = torch.randint(5, 300, (40,), generator=g).tolist()
+    prompts = [[*system, 7, 8, 9], [*system, 10], torch.randint(5, 300, (12,), generator=g).tolist()]
+    alternatives = [[[11, 12, 13], [11, 12, 14], [15]], [[16, 17, 18, 19]], [[20], [21, 22]]]
+    with torch.no_grad():
+        got = choice_logprobs(_NoKeep(model) if wrap else model, prompts, alternatives, pad_id=0)
+        expected = _choice_reference(model, prompts, alternatives)
+    assert got.shape == (3, 3)
+    for i, row in enumerate(expected):
+        assert got[i, : len(row)].tolist() == pytest.approx(row, abs=1e-4)
+        assert torch.isinf(got[i, len(row) :]).all()
+
+
+def test_choice_logprob_gradients_equal_the_plain_pass():
+    from transformers import AutoModelForCausalLM
+
+    from arena.agents.logits import choice_logprobs
+
+    model = AutoModelForCausalLM.from_pretrained(str(cached_tiny_model()))
+    prompts = [[5] * 30 + [6, 7], [5] * 30 + [8]]
+    alternatives = [[[9, 10], [9, 11, 12]], [[13], [14, 15]]]
+    grads = []
+    for wrap in (False, True):
+        model.zero_grad(set_to_none=True)
+        scores = choice_logprobs(_NoKeep(model) if wrap else model, prompts, alternatives, pad_id=0)
+        (scores[:, 0] - torch.logsumexp(scores, -1)).sum().backward()
+        grads.append({n: p.grad.clone() for n, p in model.named_parameters()})
+    for name, grad in grads[0].items():
+        torch.testing.assert_close(grads[1][name], grad, atol=1e-4, rtol=1e-3, msg=name)

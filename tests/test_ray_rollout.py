@@ -37,8 +37,8 @@ def _trainer(out, **overrides):
 @pytest.fixture(scope="module")
 def stepped(local_ray, tmp_path_factory):
     """A Ray trainer (two workers) and an in-process one, one iteration each."""
-    remote = _trainer(tmp_path_factory.mktemp("ray"), rollout_workers=2)
-    local = _trainer(tmp_path_factory.mktemp("local"))
+    remote = _trainer(tmp_path_factory.mktemp("ray"), rollout_workers=2, anchor="observation")
+    local = _trainer(tmp_path_factory.mktemp("local"), anchor="observation")
     got = remote.step(), local.step()
     yield remote, local, got
     remote.close()
@@ -57,15 +57,15 @@ def test_ray_episodes_carry_completion_ids_and_old_logprobs(stepped):
     remote = stepped[0]
     cfg = remote.config
     plans = plan_groups(cfg.envs, cfg.groups_per_env, cfg.group_size, remote.pool, remote.rng)
-    episodes = remote.ray_rollouts.collect(plans, cfg.invalid_penalty, iteration_seed=123)
+    episodes = remote.ray_rollouts.collect(plans, iteration_seed=123)
     assert [e.group for e in episodes] == [p.group for p in plans for _ in p.matches]  # plan order kept
     assert [e.seed for e in episodes] == [p.seed for p in plans for _ in p.matches]
     turns = [t for e in episodes for t in e.turns]
     assert turns
-    for turn in turns:
-        assert turn.completion_ids and len(turn.old_logprobs) == len(turn.completion_ids)
+    for turn in turns:  # constrained Kuhn: the choice's log-probability and every legal reply's tokens
+        assert turn.completion_ids and len(turn.old_logprobs) == 1 and len(turn.alternatives) == 2
         assert turn.version == remote.backend.version
-    again = remote.ray_rollouts.collect(plans, cfg.invalid_penalty, iteration_seed=123)
+    again = remote.ray_rollouts.collect(plans, iteration_seed=123)
     assert [[t.completion_ids for t in e.turns] for e in again] == [
         [t.completion_ids for t in e.turns] for e in episodes
     ]
@@ -96,3 +96,18 @@ def test_workers_hold_the_trainers_weights_after_a_step(stepped):
     assert theirs != pytest.approx(mine, abs=1e-3)
     remote.ray_rollouts.sync(remote.model, remote.backend.version)
     assert remote.ray_rollouts.score([prompt], [continuation])[0].logprobs == pytest.approx(mine, abs=1e-5)
+
+
+def test_ray_workers_compute_the_same_anchors_as_the_trainer(stepped):
+    """The first decision of every planned match is the same situation in a worker process and in the
+    trainer's: its anchor (here the observation digest) must be the same string."""
+    from arena.trainers.rollout import build_specs, collect, plan_groups
+
+    remote, local, _ = stepped
+    assert remote.config.anchor == local.config.anchor == "observation"
+    plans = plan_groups(remote.config.games(), 2, 2, remote.pool, remote.rng)
+    there = remote.ray_rollouts.collect(plans, iteration_seed=7)
+    here, _ = collect(*build_specs(plans, local.learners, local.pool, local.past_policies), local.config)
+    assert [e.turns[0].state_key for e in there] == [e.turns[0].state_key for e in here]
+    for plan in plans:  # within a group (same seed, same deal) the first decision is one situation
+        assert len({e.turns[0].state_key for e in here if e.group == plan.group}) == 1

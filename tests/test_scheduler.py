@@ -114,3 +114,31 @@ def test_max_steps_cuts_matches(backend):
         [(arena.make("tictactoe-v0"), {"player_0": agent, "player_1": RandomAgent(seed=0)}, 0)], max_steps=1
     )
     assert o.steps == 1 and o.truncated
+
+
+def test_invalid_moves_of_a_simultaneous_game_are_judged_when_the_round_is_played():
+    """Public goods plays a round's contributions together: each decision's ``invalid`` is the reason the
+    game gave that decision, not whatever an earlier round left in the seat's infos."""
+
+    class Scripted:
+        """Seat player_0 replies with no closed answer in round 1 only; everyone else contributes 5."""
+
+        version = 0
+
+        def generate(self, prompts, sampling):
+            from arena.agents.backends.base import Completion
+
+            replies = []
+            for prompt in prompts:
+                text = prompt[-1]["content"]
+                first_round = "Round 1" in text.rsplit("\n\n", 2)[-2]
+                bad = first_round and "You are player_0" in text
+                replies.append("<think>cut off" if bad else "<answer>[5]</answer>")
+            return [Completion(r, [1], [2], [-1.0]) for r in replies]
+
+    agent = LLMAgent(Scripted(), env_id="public-goods-v0")
+    env = arena.make("public-goods-v0", num_players=3, num_rounds=3, talk_steps=0)
+    (o,) = play_many([(env, {s: agent for s in env.possible_agents}, 0)])
+    invalid = [(t.seat, t.env_turn) for t in o.turns if t.invalid is not None]
+    assert invalid == [("player_0", 0)]
+    assert next(t for t in o.turns if t.invalid).invalid == "no closed answer"

@@ -177,7 +177,11 @@ def test_resume_reproduces_the_next_iteration(tmp_path):
     got = b.step()
     assert b.iteration == 2
     _assert_same_metrics(
-        got, expected, ("turns", "episodes", "invalid_rate", "update/pg_loss", "kuhn-poker-v0/return_vs_pool"), 1e-5, 1e-7
+        got,
+        expected,
+        ("turns", "episodes", "invalid_rate", "update/pg_loss", "kuhn-poker-v0/return_vs_pool"),
+        1e-5,
+        1e-7,
     )
     for pa, pb in zip(a.model.parameters(), b.model.parameters(), strict=True):
         assert torch.allclose(pa, pb, atol=1e-6)
@@ -362,3 +366,188 @@ def test_eval_sample_plays_a_seeded_sampling_policy(tmp_path):
     assert result != greedy.evaluate(games=40)  # same weights, but it samples instead of taking the argmax
     with pytest.raises(ArenaError, match="eval_sample"):
         load_config("cpu", overrides=["eval_sample=maybe"])
+
+
+def test_kl_to_the_reference_applies_on_zero_advantage_turns(tmp_path):
+    from arena.trainers import learner
+
+    trainer = _trainer(tmp_path, kl_coef=0.5, lr=0.01)
+    tok = trainer.backend.tokenizer
+    prompt, completion = tok("Your card is K.")["input_ids"], tok("<answer>[bet]</answer>")["input_ids"]
+    turn = Turn("player_0", "r", 0, prompt, completion, [], 0.0, "s", 0)
+    turn.old_logprobs = list(trainer.backend.score_ids([prompt], [completion])[0].logprobs)
+    kwargs = {"pad_id": tok.pad_token_id, "reference": trainer.reference, "kl_coef": 0.5}
+    learner.update(trainer.model, trainer.optimizer, [turn], np.array([1.0]), **kwargs)  # move off the reference
+    before = [p.detach().clone() for p in trainer.model.parameters()]
+    metrics = learner.update(trainer.model, trainer.optimizer, [turn], np.array([0.0]), **kwargs)
+    assert metrics["turns_used"] == 1 and metrics["turns_with_advantage"] == 0
+    assert metrics["kl_ref"] > 0
+    assert any(not torch.equal(a, b) for a, b in zip(before, trainer.model.parameters(), strict=True))
+
+
+def test_resume_with_a_linear_schedule_and_more_iterations_is_exact(tmp_path):
+    # A 2-iteration run against a 1-iteration run resumed with --set iterations=2: the first iteration has
+    # the full learning rate in both, and the second must run at half of it (it ran at 0 before the fix).
+    from arena.trainers.loop import Trainer
+
+    straight = _trainer(tmp_path / "a", iterations=2, lr_schedule="linear")
+    straight.step()
+    expected = straight.step()
+    short = _trainer(tmp_path / "b", iterations=1, lr_schedule="linear")
+    short.step()
+    ckpt = short.save_checkpoint(tmp_path / "ckpt")
+    resumed = Trainer.resume(ckpt, log=lambda _: None, overrides={"out": str(tmp_path / "c"), "iterations": 2})
+    assert resumed.optimizer.param_groups[0]["lr"] == pytest.approx(0.5 * resumed.config.lr)
+    got = resumed.step()
+    _assert_same_metrics(got, expected, ("turns", "update/pg_loss", "lr", "kuhn-poker-v0/exploitability"), 1e-5, 1e-7)
+    for pa, pb in zip(straight.model.parameters(), resumed.model.parameters(), strict=True):
+        assert torch.allclose(pa, pb, atol=1e-6)
+
+
+def test_first_and_second_mover_are_normalised_apart_when_seats_share_a_role():
+    # negotiation-v0 gives both seats the role "negotiator": MARS and RAE must still key by position.
+    roles = {"player_0": "negotiator", "player_1": "negotiator"}
+    keys = {seat: role_key("negotiation-v0", seat, "negotiator", roles) for seat in roles}
+    assert keys == {"player_0": "negotiation-v0/player_0", "player_1": "negotiation-v0/player_1"}
+    werewolf = {"player_0": "villager", "player_1": "werewolf", "player_2": "villager"}
+    assert role_key("werewolf-v0", "player_2", "villager", werewolf) == "werewolf-v0/villager"
+    first = {"player_0": "first mover", "player_1": "second mover"}  # distinct roles name the position
+    assert role_key("negotiation-v0", "player_1", "second mover", first) == "negotiation-v0/second mover"
+
+
+def test_negotiation_turns_get_one_role_key_per_seat(tmp_path):
+    from arena.trainers.advantages import RoleBaseline
+    from arena.trainers.rollout import build_specs, collect, plan_groups
+
+    trainer = _trainer(
+        tmp_path, envs="{negotiation-v0: {turn_limit: 4}}", constrained="[]", max_new_tokens=4, advantage="mars"
+    )
+    plans = plan_groups(trainer.config.games(), 1, 1, trainer.pool, trainer.rng)
+    episodes, _ = collect(*build_specs(plans, trainer.learners, trainer.pool, trainer.past_policies), trainer.config)
+    turns, arrays = flatten(episodes)
+    keys = {seat: {t.role for t in turns if t.agent == seat} for seat in ("player_0", "player_1")}
+    assert all(len(k) == 1 for k in keys.values()) and keys["player_0"] != keys["player_1"]
+    baseline = RoleBaseline()
+    compute_advantages(episodes, "rae", baseline=baseline)
+    assert set(baseline.baselines) == set(arrays["roles"]) and len(baseline.baselines) == 2
+
+
+def test_gigpo_in_the_trainer_uses_the_configs_gamma_and_weight():
+    from arena.trainers.advantages import gigpo
+
+    def episode(rewards):
+        turns = [_turn("player_0", r, key=f"s{k}") for k, r in enumerate(rewards)]
+        return Episode("g", 1, "grp", {}, {}, ["player_0"], "random", turns)
+
+    episodes = [episode([0.0, 0.0, 1.0]), episode([0.0, 0.0, 0.0])]
+    _, arrays = flatten(episodes)
+    for gamma, omega in ((1.0, 1.0), (0.5, 1.0), (0.5, 0.25)):
+        _, got = compute_advantages(episodes, "gigpo", gamma=gamma, gigpo_omega=omega)
+        expected = gigpo(
+            arrays["rewards"], arrays["traj"], arrays["groups"], arrays["states"], gamma=gamma, omega=omega
+        )
+        assert got == pytest.approx(expected)
+    assert not np.allclose(
+        compute_advantages(episodes, "gigpo", gamma=1.0)[1], compute_advantages(episodes, "gigpo", gamma=0.5)[1]
+    )
+    cfg = load_config("cpu", overrides=["gigpo_omega=0.5", "gigpo_scale_std=true", "gamma=0.9"])
+    assert (cfg.gigpo_omega, cfg.gigpo_scale_std, cfg.gamma) == (0.5, True, 0.9)
+    with pytest.raises(ArenaError, match="gigpo_omega"):
+        load_config("cpu", overrides=["gigpo_omega=-1"])
+
+
+def test_gigpo_refuses_turns_without_a_state_key():
+    ep = Episode("werewolf-v0", 1, "grp", {}, {}, ["player_0"], "self", [_turn("player_0", 1.0, key=None)])
+    with pytest.raises(ArenaError, match="anchor: observation"):
+        compute_advantages([ep], "gigpo")
+
+
+def test_reward_scale_and_invalid_penalty_are_per_game():
+    from types import SimpleNamespace
+
+    from arena.trainers.episodes import RewardOptions, episode_from_outcome
+
+    def record(reward, invalid):
+        trace = SimpleNamespace(
+            prompt_ids=[1], completion_ids=[2], logprobs=[-0.1], version=0, alternatives=None, chosen=-1, images=[]
+        )
+        return SimpleNamespace(
+            agent_name="learner",
+            seat="player_0",
+            role="player",
+            turn_index=0,
+            reward=reward,
+            invalid="bad" if invalid else None,
+            trace=trace,
+            state_key="k",
+            observation_key="o",
+        )
+
+    outcome = SimpleNamespace(
+        env_id="public-goods-v0",
+        seed=1,
+        roles={"player_0": "player"},
+        returns={"player_0": 130.0},
+        pre_rewards={"player_0": 10.0},
+        turns=[record(20.0, False), record(100.0, True)],
+    )
+    episode = episode_from_outcome(outcome, "learner", "grp", "self", RewardOptions(scale=0.01, invalid_penalty=-0.2))
+    assert [t.reward for t in episode.turns] == pytest.approx([0.3, 1.0 - 0.2])
+    assert episode_from_outcome(outcome, "learner", "grp", "self", anchor="observation").turns[0].state_key == "o"
+    cfg = load_config(
+        "cpu",
+        overrides=[
+            "envs={public-goods-v0: {}, kuhn-poker-v0: {num_hands: 1}}",
+            "rewards={public-goods-v0: {scale: 0.01, invalid_penalty: -0.1}}",
+            "invalid_penalty=-0.3",
+        ],
+    )
+    assert cfg.reward_options("public-goods-v0") == RewardOptions(0.01, -0.1)
+    assert cfg.reward_options("kuhn-poker-v0") == RewardOptions(1.0, -0.3)
+    with pytest.raises(ArenaError, match="not among envs"):
+        load_config("cpu", overrides=["rewards={werewolf-v0: {scale: 2}}"])
+    with pytest.raises(ArenaError, match="takes the keys"):
+        load_config("cpu", overrides=["rewards={kuhn-poker-v0: {bonus: 2}}"])
+
+
+def test_invalid_rule_reaches_every_game_unless_the_game_sets_its_own(tmp_path):
+    from arena.trainers.rollout import build_specs, plan_groups
+
+    cfg = load_config(
+        "cpu",
+        overrides=[
+            "envs={kuhn-poker-v0: {num_hands: 1}, tictactoe-v0: {invalid_rule: default}}",
+            "invalid_rule=spiral",
+        ],
+    )
+    assert cfg.games() == {
+        "kuhn-poker-v0": {"num_hands": 1, "invalid_rule": "spiral"},
+        "tictactoe-v0": {"invalid_rule": "default"},
+    }
+    assert cfg.envs["kuhn-poker-v0"] == {"num_hands": 1}  # the config itself is not changed
+    trainer = _trainer(tmp_path, invalid_rule="spiral")
+    plans = plan_groups(trainer.config.games(), 1, 1, trainer.pool, trainer.rng)
+    specs, _ = build_specs(plans, trainer.learners, trainer.pool, trainer.past_policies)
+    assert specs[0].env.unwrapped.invalid_rule == "spiral"  # the games are built with it
+    with pytest.raises(ArenaError, match="invalid_rule"):
+        load_config("cpu", overrides=["invalid_rule=nonsense"])
+
+
+def test_checkpoints_record_how_the_policy_plays(tmp_path):
+    trainer = _trainer(
+        tmp_path,
+        envs="{kuhn-poker-v0: {num_hands: 1}, negotiation-v0: {}}",
+        max_new_tokens="{negotiation-v0: 24, kuhn-poker-v0: 8}",
+        advantage="mars",
+    )
+    policy = json.loads((trainer.save_checkpoint() / "policy.json").read_text())
+    assert policy == {
+        "answer_format": "tags",
+        "think": "",
+        "constrained": ["kuhn-poker-v0"],
+        "max_new_tokens": {"kuhn-poker-v0": 8, "negotiation-v0": 24},
+        "temperature": 1.0,
+        "envs": ["kuhn-poker-v0", "negotiation-v0"],
+    }
+    with pytest.raises(ArenaError, match="max_new_tokens"):
+        load_config("cpu", overrides=["max_new_tokens=0"])

@@ -67,7 +67,9 @@ def test_tictactoe_board_in_watch_and_replay(tmp_path, live):
     first_move = next(i for i, e in enumerate(transcript.events) if e["event"] == "action") + 1
     c = recorder()
     c.print(replay_frame(transcript, first_move, None, True, c, game=Resimulation(transcript)))
-    assert sum(ch in "XO" for row in board_rows(c.export_text(clear=False)) for ch in row) == 1  # one mark after one move
+    assert (
+        sum(ch in "XO" for row in board_rows(c.export_text(clear=False)) for ch in row) == 1
+    )  # one mark after one move
 
 
 def spy_images(styled: str) -> int:
@@ -98,7 +100,9 @@ def test_visual_spy_images_in_watch_and_replay(tmp_path, monkeypatch):
     assert "player_0's image" in text and "spy: player_" not in text
     c = recorder()
     watch("visual-spy-v0", scripted("visual-spy-v0"), seed=1, console=c, live=False)  # no --reveal
-    assert spy_images(c.export_text(styles=True, clear=False)) == 0 and "--reveal shows them" in c.export_text(clear=False)
+    assert spy_images(c.export_text(styles=True, clear=False)) == 0 and "--reveal shows them" in c.export_text(
+        clear=False
+    )
 
 
 def test_inline_image_protocols_outside_live_screens(monkeypatch):

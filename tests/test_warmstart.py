@@ -1,9 +1,11 @@
-"""Warm start: legal-reply branch tokens, the legality term of the loss, and mistake-and-retry examples."""
+"""Warm start: legal-reply branch points, the legality term of the loss, mistake-and-retry examples, every
+game's examples and batches."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -13,7 +15,8 @@ from arena.agents.backends.transformers_backend import TransformersBackend  # no
 from arena.agents.tiny import cached_tiny_model  # noqa: E402
 from arena.agents.warmstart import (  # noqa: E402
     Example,
-    branch_tokens,
+    batch_sampler,
+    branch_points,
     collect_examples,
     legality_loss,
     sampling_weights,
@@ -24,19 +27,21 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.mark.parametrize(
-    ("legal", "others", "expected"),
+    ("target", "legal", "others", "expected"),
     [
-        ([[1, 2, 3, 9], [1, 2, 4, 9], [1, 2, 3, 8]], [], (2, [3, 4])),
-        ([[5, 6], [7, 6]], [], (0, [5, 7])),
-        ([[1, 2, 5]], [[1, 2, 6], [1, 2, 7]], (2, [5])),  # one legal reply among earlier moves
-        ([[1, 2, 5], [1, 3, 5]], [[1, 2, 6]], (1, [2, 3])),  # an illegal reply shares the legal token 2
-        ([[1, 2]], [], (2, [])),  # a single reply: nothing to tell apart
-        ([[1, 2], [1, 2, 3]], [], (2, [])),  # one reply is a prefix of another: no token decides
-        ([], [[1, 2], [3, 4]], (0, [])),
+        ([1, 2, 3, 9], [[1, 2, 3, 9], [1, 2, 4, 9], [1, 2, 3, 8]], [], [(2, [3, 4]), (3, [8, 9])]),
+        ([5, 6], [[5, 6], [7, 6]], [], [(0, [5, 7])]),
+        ([1, 2, 5], [[1, 2, 5]], [[1, 2, 6], [1, 2, 7]], [(2, [5])]),  # one legal reply among earlier moves
+        ([1, 2, 5], [[1, 2, 5], [1, 3, 5]], [[1, 2, 6]], [(1, [2, 3]), (2, [5])]),  # illegal shares token 2
+        ([1, 2], [[1, 2]], [], []),  # a single reply: nothing to tell apart
+        ([1, 2], [[1, 2], [1, 2, 3]], [], []),  # one reply is a prefix of another: no token says stop
+        ([1, 2, 3], [[1, 2], [1, 2, 3]], [], []),
+        # player_1 vs player_12 vs player_13: the first digit, then the second digit or the closing bracket
+        ([7, 1, 3, 9], [[7, 1, 9], [7, 1, 2, 9], [7, 1, 3, 9], [7, 4, 9]], [], [(1, [1, 4]), (2, [2, 3, 9])]),
     ],
 )
-def test_branch_tokens(legal, others, expected):
-    assert branch_tokens(legal, others) == expected
+def test_branch_points(target, legal, others, expected):
+    assert branch_points(target, legal, others) == expected
 
 
 def test_legality_loss_is_minus_log_legal_mass():
@@ -47,19 +52,33 @@ def test_legality_loss_is_minus_log_legal_mass():
     assert legality_loss(logits, [[0, 1, 2, 3], [0, 1, 2, 3]]).item() == pytest.approx(0.0, abs=1e-6)
 
 
-def test_sampling_weights_favour_end_game_positions_only_where_a_game_offers_more():
+def test_sampling_weights_favour_end_game_positions_and_share_the_batches_by_game():
     def example(env_id: str, legal: int) -> Example:
-        return Example([0], [1], env_id, legal_ids=list(range(legal)))
+        return Example([0], [1], env_id, num_legal=legal)
 
-    examples = [example("tictactoe-v0", n) for n in (9, 5, 3, 2, 1, 0)] + [example("kuhn-poker-v0", 2)] * 2
-    weights = sampling_weights(examples, 3.0)
+    ttt = [example("tictactoe-v0", n) for n in (9, 5, 3, 2, 1, 0)]
+    weights = sampling_weights(ttt, 3.0)
     assert weights is not None and weights.sum() == pytest.approx(1.0)
-    base = weights[0]
-    # two or one legal cells: three times as likely; no legality information (0): as likely as the rest;
-    # Kuhn Poker, where every decision has two moves, is not an end game.
-    assert list(weights / base) == pytest.approx([1, 1, 1, 3, 3, 1, 1, 1])
-    assert sampling_weights(examples, 1.0) is None
-    assert sampling_weights(examples[-2:], 3.0) is None
+    # two or one legal cells: three times as likely; a free-text turn (0): as likely as the rest
+    assert list(weights / weights[0]) == pytest.approx([1, 1, 1, 3, 3, 1])
+    assert sampling_weights(ttt, 1.0) is None
+    kuhn = [example("kuhn-poker-v0", 2)] * 2  # every decision has two moves: no end game
+    assert sampling_weights(kuhn, 3.0) is None
+    both = sampling_weights(ttt + kuhn, 3.0, {"tictactoe-v0": 3.0})
+    assert both[: len(ttt)].sum() == pytest.approx(0.75) and both[len(ttt) :].sum() == pytest.approx(0.25)
+    assert sampling_weights(ttt + kuhn * 50, 1.0)[: len(ttt)].sum() == pytest.approx(0.5)  # not by count
+
+
+def test_each_batch_comes_from_one_game_in_proportion_to_its_weight():
+    examples = [Example([0], [1], "a")] * 10 + [Example([0], [1], "b")] * 30
+    draw = batch_sampler(examples, sampling_weights(examples, 1.0, {"a": 3.0}), batch_size=5)
+    rng = np.random.default_rng(0)
+    games = []
+    for _ in range(400):
+        batch = draw(rng)
+        assert len({examples[i].env_id for i in batch}) == 1 and len(batch) == 5
+        games.append(examples[batch[0]].env_id)
+    assert 0.68 < games.count("a") / len(games) < 0.82
 
 
 @pytest.fixture(scope="module")
@@ -72,10 +91,12 @@ def test_examples_mark_the_legal_cells(backend):
     assert examples
     for e in examples:
         prompt = backend.tokenizer.decode(e.prompt_ids)
-        legal = prompt.rsplit("Legal moves:", 1)[1].split("<|im_end|>")[0].split()
-        assert e.target_ids[e.branch] in e.legal_ids  # also with one free cell: the others are occupied
-        cells = sorted(backend.tokenizer.decode([t]) for t in e.legal_ids)
+        legal = prompt.rsplit("Legal moves:", 1)[1].split("\n\nNow reply")[0].split()
+        ((branch, legal_ids),) = e.branches  # one point: the cell digit (also with one free cell left)
+        assert e.target_ids[branch] in legal_ids
+        cells = sorted(backend.tokenizer.decode([t]) for t in legal_ids)
         assert cells == sorted(cell.strip("[]") for cell in legal)
+        assert backend.tokenizer.decode(e.prompt_ids[e.observed :]).startswith("Now reply")
 
 
 def test_prompts_are_tokenized_as_the_agent_would_and_matches_are_counted_per_game(backend, monkeypatch):
@@ -105,8 +126,8 @@ def test_mistakes_add_warnings_and_keep_every_target_legal(backend):
     warned = [e for e in mixed if "already taken" in backend.tokenizer.decode(e.prompt_ids)]
     assert warned and not any("already taken" in backend.tokenizer.decode(e.prompt_ids) for e in plain)
     for e in mixed:
-        if e.legal_ids:
-            assert e.target_ids[e.branch] in e.legal_ids
+        for branch, legal_ids in e.branches:
+            assert e.target_ids[branch] in legal_ids
 
 
 def test_legality_term_moves_mass_onto_legal_moves(backend):
@@ -116,7 +137,7 @@ def test_legality_term_moves_mass_onto_legal_moves(backend):
     from arena.agents.logits import completion_logits
 
     examples = collect_examples(backend, ["tictactoe-v0"], agents="random", matches_per_env=8, seed=2)
-    choices = [e for e in examples if e.legal_ids]
+    choices = [e for e in examples if e.branches]
     pad = int(backend.tokenizer.pad_token_id)
 
     def legal_loss_after(weight: float) -> float:
@@ -127,16 +148,17 @@ def test_legality_term_moves_mass_onto_legal_moves(backend):
             logits, _, _ = completion_logits(
                 model, [e.prompt_ids for e in choices], [e.target_ids for e in choices], pad
             )
-            branch = logits[range(len(choices)), [e.branch for e in choices]]
-            return legality_loss(branch, [e.legal_ids for e in choices]).item()
+            branch = logits[range(len(choices)), [e.branches[0][0] for e in choices]]
+            return legality_loss(branch, [e.branches[0][1] for e in choices]).item()
 
     assert legal_loss_after(5.0) < legal_loss_after(0.0)  # measured: 1.97 vs 3.80
 
 
 def test_observation_term_teaches_the_prompt_tail(backend):
-    """Ten steps with the observation term predict the end of the prompts (board, legal moves) better than
-    ten steps without it; the reply's own cross-entropy is the same either way before the first update
-    (the prompt tokens that run with the reply are not counted in it)."""
+    """Ten steps with the observation term predict the end of the observations (board, legal moves; the
+    answer instructions follow them) better than ten steps without it; the reply's own cross-entropy is
+    the same either way before the first update (the prompt tokens that run with the reply are not
+    counted in it)."""
     from transformers import AutoModelForCausalLM
 
     from arena.agents.logits import completion_logits
@@ -154,10 +176,57 @@ def test_observation_term_teaches_the_prompt_tail(backend):
         )
         with torch.no_grad():
             logits, targets, mask = completion_logits(
-                model, [e.prompt_ids[:-tail] for e in examples], [e.prompt_ids[-tail:] for e in examples], pad
+                model,
+                [e.prompt_ids[: e.observed - tail] for e in examples],
+                [e.prompt_ids[e.observed - tail : e.observed] for e in examples],
+                pad,
             )
             return losses[0], torch.nn.functional.cross_entropy(logits[mask], targets[mask]).item()
 
     (first_with, tail_with), (first_without, tail_without) = train(1.0), train(0.0)
     assert first_with == pytest.approx(first_without, rel=1e-5)
     assert tail_with < tail_without  # measured: 4.84 vs 7.27 nats
+
+
+def test_examples_play_the_game_variant_the_trainer_plays(backend):
+    """``env_kwargs`` reach the games (random play of negotiation's legal list makes proposals; the free-text
+    game's random words never do) and ``hide_legal`` keeps the list out of the prompts."""
+    tok = backend.tokenizer
+    listing = {"negotiation-v0": {"proposal_list": True}}
+    free = collect_examples(backend, ["negotiation-v0"], matches_per_env=3, seed=0, agents="random")
+    listed = collect_examples(
+        backend, ["negotiation-v0"], matches_per_env=3, seed=0, agents="random", env_kwargs=listing
+    )
+    hidden = collect_examples(
+        backend,
+        ["negotiation-v0"],
+        matches_per_env=3,
+        seed=0,
+        agents="random",
+        env_kwargs=listing,
+        hide_legal=["negotiation-v0"],
+    )
+    assert not any("[Propose" in tok.decode(e.target_ids) for e in free)
+    assert any("[Propose" in tok.decode(e.target_ids) for e in listed)
+    assert all("these legal actions: [Propose" in tok.decode(e.prompt_ids) for e in listed)
+    assert not any("legal actions: [Propose" in tok.decode(e.prompt_ids) for e in hidden)
+    assert all("exactly one legal move" in tok.decode(e.prompt_ids) for e in hidden)
+
+
+def test_every_game_gives_well_formed_targets(backend):
+    """Warm start covers every registered game: each gives examples whose targets are closed answers the
+    game accepted, with legality branch points on its choice turns only."""
+    import arena
+    from arena.agents.answers import extract_answer
+    from arena.core import InvalidReply
+
+    examples = collect_examples(backend, None, matches_per_env=2, seed=0)
+    games = {e.env_id for e in examples}
+    assert games == {spec.id for spec in arena.list_envs()}
+    for e in examples:
+        reply = backend.tokenizer.decode(e.target_ids, skip_special_tokens=True)
+        assert not isinstance(extract_answer(reply), InvalidReply)
+        assert e.observed <= len(e.prompt_ids)
+        assert bool(e.branches) <= bool(e.num_legal)  # free-text turns have no legality term
+    assert any(e.branches for e in examples if e.env_id == "werewolf-v0")  # its votes do
+    assert any(not e.num_legal for e in examples if e.env_id == "werewolf-v0")  # and its speeches are text

@@ -1,21 +1,27 @@
 """``LLMAgent``: a seat played by a language model through a :class:`PolicyBackend`.
 
-Per turn: observation -> chat messages -> backend -> parsed action.
+Per turn: observation -> chat messages -> backend -> reply -> the move (or an invalid reply).
 
-* **Messages.** A system prompt (the game's one-line description from the registry plus the answer
-  format; the full rules already open every observation) and one user message holding the
-  observation text; for visual games the image comes first as an image part. If the observation does
-  not already list ``info["legal_actions"]``, a ``Legal actions: ...`` line is appended.
-* **Answer format.** ``"tags"`` (default): the model replies ``<think>...</think><answer>ACTION</answer>``
-  and the action is the text inside the *last* ``<answer>...</answer>`` (an unclosed final
-  ``<answer>`` also counts). ``"raw"``: the whole reply is the action. Any other string is a regular
-  expression whose first group (last match) is the action. Parsing never raises: when nothing can be
-  parsed the raw reply is returned, so the game's invalid-move rule applies.
+* **Messages** (:mod:`arena.agents.prompts`). A system prompt that is the same for every turn (the
+  game's id and how a reply reaches the game: never the registry description, which may name the
+  solution) and one user message: the observation text, then the turn's answer instructions built from
+  ``infos[agent]["answer"]`` (a choice from the legal actions, a message of at most N characters, or a
+  structured move) with a correct example. For visual games the image comes first as an image part.
+* **Context budget** (:mod:`arena.agents.context`). When the backend's maximum model length is known,
+  the oldest history lines are left out (and the prompt says so) so that prompt plus
+  ``max_new_tokens`` fit; the rules, the private setup and the current prompt are kept.
+* **Answer policy** (:mod:`arena.agents.answers`). Only the content of a closed ``<answer>…</answer>``
+  outside the ``<think>`` reasoning (or the configured ``"raw"`` / regex format) reaches the game; a
+  reply without one is sent as :class:`~arena.core.InvalidReply` and the game applies its invalid-move
+  rule. The whole reply stays in the :class:`ActionTrace` for training, and the match runners record it
+  as a spectator-only ``reasoning`` transcript event (:mod:`arena.agents.reasoning`).
 * **Constrained mode.** The agent scores every legal action's formatted reply with ``backend.score``
   and picks the argmax (evaluation) or samples from the softmax over the legal actions (``sample=True``,
   for training). Games without ``legal_actions`` fall back to generation.
 * **Training.** :meth:`LLMAgent.act_batch_traced` returns :class:`ActionTrace`s (prompt ids, completion
   ids, per-token logprobs, policy version); :mod:`arena.agents.scheduler` batches many matches.
+* **Reply length.** Without explicit sampling settings, ``max_new_tokens`` is
+  :func:`~arena.agents.prompts.default_max_new_tokens` of the game: room to think and to answer in full.
 """
 
 from __future__ import annotations
@@ -28,70 +34,15 @@ from typing import Any
 
 import numpy as np
 
-from arena.agents.backends.base import ChatPrompt, Completion, PolicyBackend, SamplingParams, Scored
+from arena.agents.answers import Answer, extract_answer, format_answer
+from arena.agents.backends.base import ChatPrompt, Completion, PolicyBackend, SamplingParams, Scored, images_of
 from arena.agents.base import BaseAgent, Info, Observation
+from arena.agents.context import PromptBudget, fit_observation, max_model_len
+from arena.agents.prompts import answer_spec, default_max_new_tokens, system_prompt_for, turn_instructions
 from arena.core.errors import ArenaError
 
-ANSWER_INSTRUCTIONS = (
-    "Think briefly inside <think></think>, then give your move inside <answer></answer>, "
-    "written exactly as one of the legal actions, for example <think></think><answer>[4]</answer>."
-)
-_TAG_ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
-_OPEN_ANSWER = re.compile(r"<answer>", re.IGNORECASE)
-_MAX_PARSE_CHARS = 200_000
-
-
-def system_prompt_for(env_id: str | None, answer_format: str = "tags") -> str:
-    """The default system prompt: which game (registry description) and how to answer."""
-    lines = []
-    if env_id:
-        description = ""
-        try:
-            import arena
-
-            description = arena.spec(env_id).description
-        except Exception:  # an unregistered id still gets a usable prompt
-            pass
-        lines.append(f"You are playing the game {env_id}." + (f" {description}" if description else ""))
-    else:
-        lines.append("You are playing a text game.")
-    lines.append("The rules and the current state are in the user message.")
-    if answer_format == "tags":
-        lines.append(ANSWER_INSTRUCTIONS)
-    elif answer_format == "raw":
-        lines.append("Reply with your move only, written exactly as one of the legal actions.")
-    return " ".join(lines)
-
-
-def format_answer(action: str, answer_format: str = "tags", think: str = "") -> str:
-    """The reply that plays ``action`` in ``answer_format`` (targets for warm start and constrained scoring)."""
-    if answer_format == "tags":
-        return f"<think>{think}</think><answer>{action}</answer>"
-    return action
-
-
-def parse_answer(text: Any, answer_format: str = "tags") -> str:
-    """The action inside a model reply; never raises (unparseable -> the stripped raw text)."""
-    try:
-        raw = text if isinstance(text, str) else ("" if text is None else str(text))
-        raw = raw[-_MAX_PARSE_CHARS:]
-        if answer_format == "raw":
-            return raw.strip()
-        if answer_format == "tags":
-            matches = _TAG_ANSWER.findall(raw)
-            if matches:
-                return matches[-1].strip()
-            opens = list(_OPEN_ANSWER.finditer(raw))
-            if opens:
-                return raw[opens[-1].end() :].strip()
-            return raw.strip()
-        found = list(re.finditer(answer_format, raw, re.DOTALL))
-        if found:
-            match = found[-1]
-            return (match.group(1) if match.groups() else match.group(0)).strip()
-        return raw.strip()
-    except Exception:  # pragma: no cover - defensive: a parser must never take a game down
-        return text if isinstance(text, str) else ""
+#: Fewest prompt tokens a context budget must leave (less is a configuration error).
+MIN_PROMPT_TOKENS = 64
 
 
 @dataclass
@@ -100,11 +51,16 @@ class ActionTrace:
 
     ``prompt_ids`` / ``completion_ids`` are the exact tokens; ``logprobs[i]`` is the behaviour logprob of
     ``completion_ids[i]`` (raw model, temperature 1) at policy ``version``. In constrained mode the
-    completion is the formatted reply of the chosen legal action and ``legal_probs`` holds the
-    softmax over legal actions that it was chosen from (argmax or sampled).
+    completion is the formatted reply of the chosen legal action, ``legal_probs`` holds the softmax
+    over legal actions that it was chosen from (argmax or sampled), ``alternatives`` the token ids of
+    every legal reply (in legal order) and ``chosen`` the index played, so that a trainer can recompute
+    that same distribution. ``text`` is the whole reply (reasoning included: for training and
+    ``--reveal`` spectators only); ``action`` is what the game receives: the answer's content, or an
+    :class:`~arena.core.InvalidReply` when the reply has none. ``images`` are the prompt's images (visual
+    games), which a trainer must feed the model again to recompute the logprobs.
     """
 
-    action: str
+    action: Answer
     text: str
     prompt_ids: list[int]
     completion_ids: list[int]
@@ -112,6 +68,9 @@ class ActionTrace:
     version: int
     legal_probs: dict[str, float] | None = None
     finish_reason: str = "stop"
+    alternatives: list[list[int]] | None = None
+    chosen: int = -1
+    images: list[Any] = field(default_factory=list)
 
 
 def _softmax(values: Sequence[float]) -> np.ndarray:
@@ -138,6 +97,7 @@ class LLMAgent(BaseAgent):
         seed: int | None = None,
         show_legal: bool = True,
         think: str = "",
+        max_model_len: int | None = None,
     ) -> None:
         if answer_format not in ("tags", "raw"):
             try:
@@ -149,7 +109,7 @@ class LLMAgent(BaseAgent):
         self.answer_format = answer_format
         self.system_prompt = system_prompt if system_prompt is not None else system_prompt_for(env_id, answer_format)
         self.constrained = bool(constrained)
-        self.sampling = sampling or SamplingParams(temperature=1.0, max_new_tokens=64)
+        self.sampling = sampling or SamplingParams(temperature=1.0, max_new_tokens=default_max_new_tokens(env_id))
         self.name = name
         self.sample = bool(sample)
         self.show_legal = show_legal
@@ -158,27 +118,60 @@ class LLMAgent(BaseAgent):
         if seed is not None and self.sampling.seed is None:
             self.sampling = replace(self.sampling, seed=seed)
         self._calls = 0
+        self.max_model_len = max_model_len
+        self._budgets: dict[int, PromptBudget | None] = {}
+        self._prompt_budget()  # a max_new_tokens that leaves no room for a prompt fails here, not mid-game
 
     # -- prompts -----------------------------------------------------------------------------------
-    def build_prompt(self, observation: Observation, info: Info) -> ChatPrompt:
-        """The chat messages for one decision."""
+    def _prompt_budget(self) -> PromptBudget | None:
+        """Most prompt tokens: the model's maximum length minus the current ``max_new_tokens`` (None: no
+        limit known); one per ``max_new_tokens`` value, so a changed ``sampling`` is honoured."""
+        new_tokens = int(self.sampling.max_new_tokens)
+        if new_tokens not in self._budgets:
+            limit = self.max_model_len or max_model_len(self.backend)
+            budget = None if limit is None else int(limit) - new_tokens
+            if budget is not None and budget < MIN_PROMPT_TOKENS:
+                raise ArenaError(
+                    f"max_new_tokens={new_tokens} leaves {budget} of the model's {limit} tokens for the prompt "
+                    f"(at least {MIN_PROMPT_TOKENS} are needed): lower max_new_tokens"
+                )
+            self._budgets[new_tokens] = None if budget is None else PromptBudget(self.backend, budget)
+        return self._budgets[new_tokens]
+
+    def build_prompt(self, observation: Observation, info: Info, *, fit: bool = True) -> ChatPrompt:
+        """The chat messages for one decision: system prompt, observation, the turn's answer instructions;
+        the oldest history is left out when the prompt would not fit the context budget (``fit=False``
+        skips that check, for callers that count the tokens themselves)."""
         obs = observation if isinstance(observation, dict) else {"text": str(observation)}
         text = str(obs.get("text", ""))
-        legal = (info or {}).get("legal_actions")
-        if self.show_legal and legal and not all(str(a) in text for a in legal):
-            text += "\nLegal actions: " + " ".join(str(a) for a in legal)
         image = obs.get("image")
-        content: Any = text
-        if image is not None:
-            content = [{"type": "image", "image": np.asarray(image, dtype=np.uint8)}, {"type": "text", "text": text}]
-        messages: ChatPrompt = []
-        if self.system_prompt:
-            messages.append({"role": "system", "content": self.system_prompt})
-        messages.append({"role": "user", "content": content})
-        return messages
+        instructions = turn_instructions(answer_spec(info), text, self.answer_format, show_legal=self.show_legal)
 
-    def parse(self, text: str) -> str:
-        return parse_answer(text, self.answer_format)
+        def messages(observation_text: str) -> ChatPrompt:
+            user = f"{observation_text}\n\n{instructions}" if observation_text else instructions
+            content: Any = user
+            if image is not None:
+                content = [
+                    {"type": "image", "image": np.asarray(image, dtype=np.uint8)},
+                    {"type": "text", "text": user},
+                ]
+            system = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
+            return [*system, {"role": "user", "content": content}]
+
+        budget = self._prompt_budget()
+        if fit and budget is not None and not budget.surely_fits(messages(text)):
+            text, _ = fit_observation(text, lambda t: budget.count(messages(t)), budget.limit)
+        return messages(text)
+
+    @property
+    def prompt_budget(self) -> int | None:
+        """The most prompt tokens :meth:`build_prompt` allows (None: no limit known)."""
+        budget = self._prompt_budget()
+        return None if budget is None else budget.limit
+
+    def parse(self, text: str, finish_reason: str = "stop") -> Answer:
+        """The move in a reply under the answer policy, or an :class:`InvalidReply`."""
+        return extract_answer(text, self.answer_format, finish_reason=finish_reason)
 
     def _uses_scoring(self, info: Info) -> bool:
         return self.constrained and bool((info or {}).get("legal_actions"))
@@ -219,22 +212,11 @@ class LLMAgent(BaseAgent):
         traces: list[ActionTrace] = []
         gi = si = 0
         version = int(getattr(self.backend, "version", 0))
-        for _obs, info in requests:
+        for obs, info in requests:
+            images = self._prompt_images(obs, info)
             if not self._uses_scoring(info):
-                c = completions[gi]
+                traces.append(self._generated(completions[gi], version, images))
                 gi += 1
-                traces.append(
-                    ActionTrace(
-                        self.parse(c.text),
-                        c.text,
-                        list(c.prompt_ids),
-                        list(c.completion_ids),
-                        [float(x) for x in c.logprobs],
-                        version,
-                        None,
-                        c.finish_reason,
-                    )
-                )
                 continue
             legal = [str(a) for a in info["legal_actions"]]
             group = scored[si : si + len(legal)]
@@ -251,9 +233,32 @@ class LLMAgent(BaseAgent):
                     [float(x) for x in chosen.logprobs],
                     version,
                     {a: float(p) for a, p in zip(legal, probs, strict=True)},
+                    alternatives=[list(s.continuation_ids) for s in group],
+                    chosen=k,
+                    images=images,
                 )
             )
         return traces
+
+    def _generated(self, c: Completion, version: int, images: list[Any] | None = None) -> ActionTrace:
+        """The trace of a generated reply: its move under the answer policy, the whole reply kept."""
+        return ActionTrace(
+            self.parse(c.text, c.finish_reason),
+            c.text,
+            list(c.prompt_ids),
+            list(c.completion_ids),
+            [float(x) for x in c.logprobs],
+            version,
+            None,
+            c.finish_reason,
+            images=images or [],
+        )
+
+    def _prompt_images(self, observation: Observation, info: Info) -> list[Any]:
+        """The images of this decision's prompt (only built again when the observation has an image)."""
+        if not (isinstance(observation, dict) and observation.get("image") is not None):
+            return []
+        return images_of(self.build_prompt(observation, info))
 
     # -- agent API ---------------------------------------------------------------------------------
     def act_batch_traced(self, requests: Sequence[tuple[Observation, Info]]) -> list[ActionTrace]:
@@ -265,11 +270,15 @@ class LLMAgent(BaseAgent):
         scored = self.backend.score(score_prompts, conts) if score_prompts else []
         return self.finish(requests, completions, scored)
 
-    def act_batch(self, requests: Sequence[tuple[Observation, Info]]) -> list[str]:
+    def act_batch(self, requests: Sequence[tuple[Observation, Info]]) -> list[Answer]:
         return [t.action for t in self.act_batch_traced(requests)]
 
-    def act(self, observation: Observation, info: Info) -> str:
-        return self.act_batch([(observation, info)])[0]
+    def act_traced(self, observation: Observation, info: Info) -> ActionTrace:
+        """One decision with its trace (the match runner records the reply for ``--reveal`` spectators)."""
+        return self.act_batch_traced([(observation, info)])[0]
+
+    def act(self, observation: Observation, info: Info) -> Answer:
+        return self.act_traced(observation, info).action
 
     def action_distribution(self, observation: Observation, info: Info) -> dict[str, float]:
         """Probabilities over ``info["legal_actions"]`` from the policy's scores (as constrained mode uses)."""
@@ -291,7 +300,16 @@ class LLMAgent(BaseAgent):
 
 
 _BOOL = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
-_AGENT_KEYS = {"constrained", "sample", "answer_format", "name", "system_prompt", "show_legal", "think"}
+_AGENT_KEYS = {
+    "constrained",
+    "sample",
+    "answer_format",
+    "name",
+    "system_prompt",
+    "show_legal",
+    "think",
+    "max_model_len",
+}
 _SAMPLING_KEYS = {"temperature", "top_p", "max_new_tokens", "seed"}
 
 
@@ -322,7 +340,8 @@ def parse_agent_spec(spec: str) -> AgentSpec:
     """Split ``PATH_OR_NAME[,backend=...,constrained=1,temperature=0.7,base_url=...]`` into its parts.
 
     Keys: ``backend`` (transformers|vllm|openai); agent keys ``constrained``, ``sample``,
-    ``answer_format``, ``name``, ``system_prompt``, ``show_legal``, ``think``; sampling keys
+    ``answer_format``, ``name``, ``system_prompt``, ``show_legal``, ``think``, ``max_model_len`` (the
+    context budget's limit, for backends that cannot report it); sampling keys
     ``temperature``, ``top_p``, ``max_new_tokens``, ``seed``, ``stop`` (``|``-separated); every other
     key goes to the backend constructor (``device``, ``dtype``, ``base_url``, ``api_key``, ``timeout``...).
     """
@@ -365,7 +384,10 @@ def agent_from_spec(
     if backend is None:
         backend = load_backend(parsed.model, parsed.backend, **parsed.backend_options)
     trained_agent, trained_sampling = checkpoint_policy(parsed.model, env_id)
-    sampling = SamplingParams(**{**trained_sampling, **parsed.sampling})  # explicit spec keys win
+    # explicit spec keys win over the checkpoint's policy.json, which wins over the game's default budget
+    sampling = SamplingParams(
+        **{"max_new_tokens": default_max_new_tokens(env_id), **trained_sampling, **parsed.sampling}
+    )
     if sampling.seed is None and seed is not None:
         sampling = replace(sampling, seed=seed)
     kwargs = {**trained_agent, **parsed.agent}

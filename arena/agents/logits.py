@@ -96,6 +96,216 @@ def completion_logits(
     return logits, targets.to(device), mask.to(device)
 
 
+def image_completion_logits(
+    model: Any, prompts: Sequence[Sequence[int]], completions: Sequence[Sequence[int]], pad_id: int, pixel_values: Any
+) -> tuple[Any, Any, Any]:
+    """:func:`completion_logits` for prompts that hold image tokens (an image-text-to-text model such as
+    LLaVA): one plain padded forward pass that also gets ``pixel_values``, the images in the order their
+    tokens appear across the rows (no prefix sharing: a prefix pass would see image tokens without their
+    pixels)."""
+    import torch
+
+    device = next(model.parameters()).device
+    width = max(1, max(len(c) for c in completions))
+    targets = torch.zeros((len(prompts), width), dtype=torch.long)
+    mask = torch.zeros((len(prompts), width), dtype=torch.bool)
+    for i, c in enumerate(completions):
+        targets[i, : len(c)] = torch.tensor(list(c), dtype=torch.long)
+        mask[i, : len(c)] = True
+    seqs = [list(p) + list(c) for p, c in zip(prompts, completions, strict=True)]
+    pixels = pixel_values.to(device=device, dtype=next(model.parameters()).dtype)
+    logits = _padded_logits(model, prompts, seqs, pad_id, width, device, pixel_values=pixels)
+    return logits, targets.to(device), mask.to(device)
+
+
+def choice_logprobs(
+    model: Any,
+    prompts: Sequence[Sequence[int]],
+    alternatives: Sequence[Sequence[Sequence[int]]],
+    pad_id: int,
+    *,
+    share_prefix: bool = True,
+) -> Any:
+    """Sequence log-likelihoods ``[B, A]`` (with grad when enabled) of every alternative reply after its
+    prompt: ``[i, a]`` = Σ_j log p(alternatives[i][a][j] | prompts[i], alternatives[i][a][:j]), ``-inf``
+    where turn ``i`` has fewer than ``A`` alternatives. This is what a constrained agent scores to choose
+    among the legal replies; a trainer normalises it over the alternatives.
+
+    Three levels of sharing keep it cheap: the prefix every prompt shares runs once (batch 1); each prompt's
+    own remainder and the opening its alternatives share (``<think></think><answer>[``) run once (one row
+    per prompt, left-padded so that they all end at the last position); then each alternative runs only its
+    own remaining tokens, all of a prompt's alternatives packed in one row on that prompt's KV cache with a
+    4-D attention mask that keeps them apart. Without ``share_prefix`` (gradient checkpointing keeps no KV
+    cache), and for models whose forward takes no cache or position ids, every prompt + alternative runs in
+    full (same numbers)."""
+    import torch
+
+    device = next(model.parameters()).device
+    owner = [i for i, alts in enumerate(alternatives) for _ in alts]
+    slot = [a for alts in alternatives for a in range(len(alts))]
+    replies = [list(r) for alts in alternatives for r in alts]
+    if any(not r for r in replies):
+        raise ValueError("every alternative needs at least one token")
+    if share_prefix and forward_accepts(model, "position_ids") and forward_accepts(model, cache_argument(model)):
+        groups: dict[tuple[int, ...], list[int]] = {}  # prompts that agree on their first tokens share a pass
+        for i, p in enumerate(prompts):
+            groups.setdefault(tuple(p[:GROUP_KEY]), []).append(i)
+        parts, order = [], []
+        for members in groups.values():
+            local = {i: k for k, i in enumerate(members)}
+            picked = [r for r, i in enumerate(owner) if i in local]
+            parts.append(
+                _shared_choice_logprobs(
+                    model,
+                    [prompts[i] for i in members],
+                    [local[owner[r]] for r in picked],
+                    [replies[r] for r in picked],
+                    pad_id,
+                    device,
+                )
+            )
+            order.extend(picked)
+        scores = parts[0] if len(parts) == 1 else torch.cat(parts)
+        if order != list(range(len(order))):
+            scores = scores[torch.argsort(torch.tensor(order, device=device))]
+    else:
+        logits, targets, mask = completion_logits(
+            model, [prompts[i] for i in owner], replies, pad_id, share_prefix=False
+        )
+        token = torch.log_softmax(logits, dim=-1).gather(-1, targets[..., None]).squeeze(-1)
+        scores = (token * mask).sum(-1)
+    out = torch.full((len(prompts), max(len(a) for a in alternatives)), float("-inf"), device=device)
+    return out.index_put((torch.tensor(owner, device=device), torch.tensor(slot, device=device)), scores)
+
+
+def _shared_choice_logprobs(
+    model: Any,
+    prompts: Sequence[Sequence[int]],
+    owner: Sequence[int],
+    replies: Sequence[Sequence[int]],
+    pad_id: int,
+    device: Any,
+) -> Any:
+    """The three-level pass of :func:`choice_logprobs`: one sequence log-likelihood per reply ``[R]``.
+
+    A prompt's replies usually share their opening (``<think></think><answer>[``): that common part runs
+    once, with the prompt, in level 2, and each reply runs only the tokens after it in level 3."""
+    import torch
+
+    cache_arg = cache_argument(model)
+    mine: list[list[int]] = [[] for _ in prompts]
+    for r, i in enumerate(owner):
+        mine[i].append(r)
+    # per prompt, the opening its replies share (each reply keeps at least one token of its own)
+    opening = [
+        max(0, min(common_prefix([replies[r] for r in rs]), min(len(replies[r]) for r in rs) - 1)) for rs in mine
+    ]
+    extended = [list(p) + list(replies[rs[0]][:k]) for p, rs, k in zip(prompts, mine, opening, strict=True)]
+    shared = max(0, min(common_prefix(extended), min(len(p) for p in prompts) - 1))
+    cache = None
+    if shared:
+        kwargs = {"logits_to_keep": 1} if forward_accepts(model, "logits_to_keep") else {}
+        prefix = model(input_ids=torch.tensor(extended[0][:shared], device=device)[None], use_cache=True, **kwargs)
+        cache = returned_cache(prefix, cache_arg)
+        _repeat_rows(cache, len(prompts), device)
+    # level 2: each prompt's remainder and its replies' opening, left-padded so that all end at the last position
+    rest = [e[shared:] for e in extended]
+    length = max(len(r) for r in rest)
+    ids = torch.full((len(rest), length), pad_id, dtype=torch.long)
+    attention = torch.zeros((len(rest), shared + length), dtype=torch.long)
+    attention[:, :shared] = 1
+    positions = torch.full((len(rest), length), shared, dtype=torch.long)
+    for i, r in enumerate(rest):
+        ids[i, length - len(r) :] = torch.tensor(r, dtype=torch.long)
+        attention[i, shared + length - len(r) :] = 1
+        positions[i, length - len(r) :] = shared + torch.arange(len(r))
+    attention, positions = attention.to(device), positions.to(device)
+    keep = max(opening) + 1  # the positions that predict an opening token or a reply's first own token
+    inputs: dict[str, Any] = {"position_ids": positions, "use_cache": True}
+    if cache is not None:
+        inputs[cache_arg] = cache
+    if forward_accepts(model, "logits_to_keep"):
+        inputs["logits_to_keep"] = keep
+    out = model(input_ids=ids.to(device), attention_mask=attention, **inputs)
+    level2 = torch.log_softmax(out.logits[:, -keep:].float(), dim=-1)  # [B, keep, V]
+    cache = returned_cache(out, cache_arg)
+    opened = torch.zeros(len(prompts), device=device)  # log p(opening | prompt) of each prompt
+    for i, k in enumerate(opening):
+        if k:
+            tokens = torch.tensor(extended[i][len(prompts[i]) :], device=device)
+            opened[i] = level2[i, keep - 1 - k : keep - 1].gather(-1, tokens[:, None]).sum()
+    own = [list(replies[r][opening[i] :]) for r, i in enumerate(owner)]  # each reply after its opening
+    first = torch.tensor([o[0] for o in own], device=device)
+    rows = torch.tensor(list(owner), device=device)
+    scores = opened[rows] + level2[rows, -1].gather(1, first[:, None]).squeeze(1)
+    if max(len(o) for o in own) > 1:
+        scores = scores + _packed_reply_logprobs(model, cache, cache_arg, attention, mine, own, pad_id, device)
+    return scores
+
+
+def _packed_reply_logprobs(
+    model: Any,
+    cache: Any,
+    cache_arg: str,
+    attention: Any,
+    mine: Sequence[Sequence[int]],
+    own: Sequence[Sequence[int]],
+    pad_id: int,
+    device: Any,
+) -> Any:
+    """Level 3 of :func:`choice_logprobs`: Σ_{j≥1} log p(own[r][j] | prompt, own[r][:j]) for every reply ``r``.
+
+    One row per prompt, on its own KV cache (no copy per reply): the prompt's replies are packed one after
+    the other, and a 4-D attention mask lets each token see the prompt and the earlier tokens of its own
+    reply only; position ids restart after the prompt for every reply."""
+    import torch
+
+    lengths = [sum(len(own[r]) for r in rs) for rs in mine]
+    width = max(lengths)
+    past = attention.shape[1]
+    ids = torch.full((len(mine), width), pad_id, dtype=torch.long)
+    positions = torch.zeros((len(mine), width), dtype=torch.long)
+    allowed = torch.zeros((len(mine), width, past + width), dtype=torch.bool)
+    allowed[:, :, :past] = attention.bool().cpu()[:, None, :]  # every query sees its prompt (pads too: no empty row)
+    where: dict[int, tuple[int, int]] = {}  # reply -> (its row, the offset of its first token)
+    for i, rs in enumerate(mine):
+        start = 0
+        end_of_prompt = int(attention[i].sum())
+        for r in rs:
+            n = len(own[r])
+            ids[i, start : start + n] = torch.tensor(own[r], dtype=torch.long)
+            positions[i, start : start + n] = end_of_prompt + torch.arange(n)
+            for j in range(n):
+                allowed[i, start + j, past + start : past + start + j + 1] = True
+            where[r] = (i, start)
+            start += n
+    dtype = next(model.parameters()).dtype
+    mask = torch.zeros(allowed.shape, dtype=dtype).masked_fill(~allowed, torch.finfo(dtype).min)
+    logits = model(
+        input_ids=ids.to(device),
+        attention_mask=mask[:, None].to(device),
+        position_ids=positions.to(device),
+        **{cache_arg: cache},
+    ).logits.float()
+    logp = torch.log_softmax(logits, dim=-1)
+    # reply r's token j (j ≥ 1) is predicted at its row's position start + j - 1
+    row_idx, pos_idx, token_idx, owner_idx = [], [], [], []
+    for r, (i, start) in where.items():
+        for j in range(1, len(own[r])):
+            row_idx.append(i)
+            pos_idx.append(start + j - 1)
+            token_idx.append(own[r][j])
+            owner_idx.append(r)
+    picked = logp[
+        torch.tensor(row_idx, device=device),
+        torch.tensor(pos_idx, device=device),
+        torch.tensor(token_idx, device=device),
+    ]
+    return torch.zeros(len(own), device=device, dtype=picked.dtype).index_add(
+        0, torch.tensor(owner_idx, device=device), picked
+    )
+
+
 def common_prefix(prompts: Sequence[Sequence[int]]) -> int:
     """The length of the longest token prefix that every prompt starts with."""
     first, n = prompts[0], min(len(p) for p in prompts)
@@ -230,10 +440,17 @@ def _suffix_logits(
 
 
 def _padded_logits(
-    model: Any, prompts: Sequence[Sequence[int]], seqs: Sequence[Sequence[int]], pad_id: int, width: int, device: Any
+    model: Any,
+    prompts: Sequence[Sequence[int]],
+    seqs: Sequence[Sequence[int]],
+    pad_id: int,
+    width: int,
+    device: Any,
+    **inputs: Any,
 ) -> Any:
     """Logits ``[len(seqs), width, V]`` of whole right-padded rows (no shared prefix): the path for models
-    whose forward takes no cache or position ids."""
+    whose forward takes no cache or position ids, and for prompts with images (``inputs`` then holds the
+    ``pixel_values`` that the prompts' image tokens stand for)."""
     import torch
 
     length = max(len(s) for s in seqs)
@@ -245,6 +462,6 @@ def _padded_logits(
     starts = [max(0, len(p) - 1) for p in prompts]  # the position whose logits predict token 1
     lo = min(starts)
     hi = max(lo + 1, min(length, max(starts) + width))  # window [lo, hi) of predicting positions
-    logits = window_logits(model, ids.to(device), attention.to(device), lo, hi)
+    logits = window_logits(model, ids.to(device), attention.to(device), lo, hi, **inputs)
     index = torch.stack([torch.clamp(torch.arange(s - lo, s - lo + width), max=hi - lo - 1) for s in starts]).to(device)
     return logits.gather(1, index[..., None].expand(-1, -1, logits.shape[-1]))

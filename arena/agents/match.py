@@ -9,6 +9,7 @@ from typing import Any
 from pettingzoo import AECEnv
 
 from arena.agents.base import Agent
+from arena.agents.reasoning import record_reasoning
 from arena.core.errors import ArenaError
 from arena.core.registry import make
 from arena.core.transcript import Transcript
@@ -30,7 +31,18 @@ class MatchResult:
     truncated: bool = False
 
 
-StepCallback = Callable[[AECEnv, str, str], None]
+StepCallback = Callable[[AECEnv, str, Any], None]
+
+
+def _decide(env: AECEnv, seat: str, agent: Agent, observation: Any, info: Any) -> Any:
+    """The agent's move; an agent with ``act_traced`` (an LLM agent) also has its whole reply recorded as
+    a spectator-only ``reasoning`` event."""
+    act_traced = getattr(agent, "act_traced", None)
+    if act_traced is None:
+        return agent.act(observation, info)
+    trace = act_traced(observation, info)
+    record_reasoning(env, seat, trace)
+    return trace.action
 
 
 def play(
@@ -46,7 +58,8 @@ def play(
 
     ``env`` is an AEC env or an env id (built with ``env_kwargs``); ``agents`` maps seats to agents
     or lists them in seat order. ``on_step(env, agent, action)`` is called after every live move
-    (the live viewer uses it). ``max_steps`` guards against a game that never ends.
+    (the live viewer uses it; ``action`` may be an ``InvalidReply``). ``max_steps`` guards against a game
+    that never ends. LLM replies are recorded in the transcript as spectator-only ``reasoning`` events.
     """
     if isinstance(env, str):
         env = make(env, **env_kwargs)
@@ -67,7 +80,7 @@ def play(
     steps = 0
     for seat in env.agent_iter(max_iter=max_steps):
         observation, _, terminated, truncated, info = env.last()
-        action = None if (terminated or truncated) else agents[seat].act(observation, info)
+        action = None if (terminated or truncated) else _decide(env, seat, agents[seat], observation, info)
         env.step(action)
         steps += 1
         if action is not None and on_step is not None:

@@ -7,6 +7,12 @@ agent to act (AEC games have one acting agent at a time); the pending turns of a
 params), so LLMAgents sharing a backend and sampling settings always share the call. Other agents
 (random, scripted, human) act directly through their ``act_batch``.
 
+By default every match starts at once and the batch shrinks as matches end. With ``concurrency=N``
+(continuous batching of episodes) at most N matches are live and the next match of ``matches`` -- any
+iterable, also a lazy generator -- starts as soon as one ends, so each tick's batch stays full until the
+input runs out; :meth:`BatchScheduler.stream` yields each outcome as its match ends.
+``BatchScheduler.occupancy`` lists the number of live matches (= decisions) of every tick.
+
 Returned structure (one :class:`MatchOutcome` per input match, in input order)::
 
     MatchOutcome
@@ -31,12 +37,18 @@ Returned structure (one :class:`MatchOutcome` per input match, in input order)::
       env_turn         infos[seat]["turn"] at decision time (this seat's own count of valid moves)
       step_index       index of the env.step call that applied this action
       state_key        infos[seat].get("state_key") at decision time (GiGPO anchor / information set)
-      trace            ActionTrace (action, text, prompt_ids, completion_ids, logprobs, version, legal_probs)
+      observation_key  observation_digest(observation) at decision time (the verl-agent-style anchor)
+      trace            ActionTrace (action, text, prompt_ids, completion_ids, logprobs, version, legal_probs,
+                       alternatives and chosen for constrained turns, the prompt's images)
       reward           everything paid to this seat from this action up to its next decision (or the end):
                        the step-wise deltas of env.unwrapped.returns (fallback: env.rewards)
-      invalid          the env's invalid-move reason right after the action, else None
+      invalid          the env's invalid-move reason for the action, else None (read once the game has
+                       processed it: at once in turn-based games, at the round's end in simultaneous ones)
       final            True for this seat's last decision in the match
       info             shallow copy of infos[seat] at decision time
+
+Each LLM decision's whole reply is also recorded in the match transcript as a spectator-only
+``reasoning`` event (:mod:`arena.agents.reasoning`); only the answer reaches the game.
 
 Summing ``turn.reward`` over a seat's turns plus ``pre_rewards[seat]`` gives ``returns[seat]`` for
 seats whose every decision was an LLM decision (``tests/test_scheduler.py`` checks this).
@@ -45,12 +57,14 @@ seats whose every decision was an LLM decision (``tests/test_scheduler.py`` chec
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from arena.agents.llm import ActionTrace, LLMAgent
+from arena.agents.reasoning import record_reasoning
 from arena.core.errors import ArenaError
+from arena.core.keys import state_digest
 
 
 @dataclass
@@ -75,6 +89,7 @@ class TurnRecord:
     step_index: int
     state_key: str | None
     trace: ActionTrace
+    observation_key: str = ""
     reward: float = 0.0
     invalid: str | None = None
     final: bool = False
@@ -117,6 +132,25 @@ class _Running:
         self.llm_turns: dict[str, int] = defaultdict(int)
         self.totals: dict[str, float] = defaultdict(float)
         self.last_returns = self._returns()
+        self.judging: dict[str, list[TurnRecord]] = defaultdict(list)  # decisions the game has not judged yet
+
+    def judge(self, events_before: int | None) -> None:
+        """Set the ``invalid`` reason of each decision the game has now processed: those whose ``action``
+        event appeared since ``events_before`` (a simultaneous game processes a round's moves together,
+        at its last mover's step). Without a transcript, every waiting decision is judged now."""
+        transcript = getattr(self.raw, "transcript", None)
+        if events_before is None or transcript is None:
+            seats = [seat for seat, waiting in self.judging.items() if waiting]
+        else:
+            seats = [e["agent"] for e in transcript.events[events_before:] if e.get("event") == "action"]
+        for seat in seats:
+            if self.judging.get(seat):
+                reason = self.env.infos.get(seat, {}).get("invalid_move")
+                self.judging[seat].pop(0).invalid = str(reason) if reason is not None else None
+
+    def event_count(self) -> int | None:
+        transcript = getattr(self.raw, "transcript", None)
+        return len(transcript.events) if transcript is not None else None
 
     def _returns(self) -> dict[str, float] | None:
         returns = getattr(self.raw, "returns", None)
@@ -189,22 +223,56 @@ class BatchScheduler:
         self.sample = sample
         self.backend_calls = 0
         self.ticks = 0
+        self.occupancy: list[int] = []
 
-    def run(self, matches: Iterable[Any]) -> list[MatchOutcome]:
-        runs = [_Running(i, _as_spec(m)) for i, m in enumerate(matches)]
-        for run in runs:
-            run.env.reset(seed=run.spec.seed, options=run.spec.options)
-            run.last_returns = run._returns()
-            for agent in {id(a): a for a in run.spec.agents.values()}.values():
-                agent.reset()
-            _advance_dead(run, self.max_steps)
+    def run(self, matches: Iterable[Any], *, concurrency: int | None = None) -> list[MatchOutcome]:
+        """Play every match to the end; outcomes in input order (see :meth:`stream` for ``concurrency``)."""
+        return sorted(self.stream(matches, concurrency=concurrency), key=lambda outcome: outcome.index)
+
+    def stream(self, matches: Iterable[Any], *, concurrency: int | None = None) -> Iterator[MatchOutcome]:
+        """Play the matches and yield each outcome as its match ends (``MatchOutcome.index``: input position).
+
+        ``concurrency=None`` starts every match at once (lock-step). ``concurrency=N`` keeps at most N
+        matches live and starts the next one from ``matches`` whenever one ends (continuous batching);
+        ``matches`` is read lazily, one match at a time. A match's env and agents are reset when it starts.
+        """
+        if concurrency is not None and (
+            not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1
+        ):
+            raise ArenaError(f"concurrency must be an integer >= 1 or None, got {concurrency!r}")
+        return self._stream(enumerate(matches), concurrency)
+
+    def _stream(self, source: Iterator[tuple[int, Any]], concurrency: int | None) -> Iterator[MatchOutcome]:
+        live: list[_Running] = []
         while True:
-            live = [r for r in runs if not r.done]
+            while concurrency is None or len(live) < concurrency:
+                item = next(source, None)
+                if item is None:
+                    break
+                run = self._start(*item)
+                if run.done:  # over before anyone acted (e.g. max_steps=0)
+                    yield self._outcome(run)
+                else:
+                    live.append(run)
             if not live:
-                break
+                return
             self.ticks += 1
+            self.occupancy.append(len(live))
             self._tick(live)
-        return [self._outcome(r) for r in runs]
+            for run in live:
+                if run.done:
+                    yield self._outcome(run)
+            live = [run for run in live if not run.done]
+
+    def _start(self, index: int, match: Any) -> _Running:
+        """Reset a match's env and agents and take its dead steps up to the first decision."""
+        run = _Running(index, _as_spec(match))
+        run.env.reset(seed=run.spec.seed, options=run.spec.options)
+        run.last_returns = run._returns()
+        for agent in {id(a): a for a in run.spec.agents.values()}.values():
+            agent.reset()
+        _advance_dead(run, self.max_steps)
+        return run
 
     # -- one tick ----------------------------------------------------------------------------------
     def _tick(self, live: Sequence[_Running]) -> None:
@@ -238,8 +306,8 @@ class BatchScheduler:
                 actions[k] = action
         for idxs in llm_groups.values():
             self._llm_group(pending, idxs, actions, traces)
-        for k, (run, seat, _obs, info, agent) in enumerate(pending):
-            self._apply(run, seat, info, agent, actions[k], traces[k])
+        for k, (run, seat, obs, info, agent) in enumerate(pending):
+            self._apply(run, seat, obs, info, agent, actions[k], traces[k])
 
     def _llm_group(self, pending: list, idxs: list[int], actions: list, traces: list) -> None:
         """One generate call and one score call for all LLM requests sharing a backend and sampling."""
@@ -276,7 +344,14 @@ class BatchScheduler:
                 traces[k] = trace
 
     def _apply(
-        self, run: _Running, seat: str, info: dict[str, Any], agent: Any, action: Any, trace: ActionTrace | None
+        self,
+        run: _Running,
+        seat: str,
+        observation: Any,
+        info: dict[str, Any],
+        agent: Any,
+        action: Any,
+        trace: ActionTrace | None,
     ) -> None:
         record = None
         if trace is not None:
@@ -290,6 +365,7 @@ class BatchScheduler:
                 step_index=run.steps,
                 state_key=info.get("state_key"),
                 trace=trace if self.traced else _strip(trace),
+                observation_key=observation_digest(observation),
                 info=dict(info),
             )
             run.llm_turns[seat] += 1
@@ -299,11 +375,14 @@ class BatchScheduler:
         else:
             # A non-LLM decision closes this seat's open LLM turn: later rewards are not its doing.
             run.open_turn.pop(seat, None)
+        if trace is not None:
+            record_reasoning(run.env, seat, trace)
+        before = run.event_count()
+        if record is not None:
+            run.judging[seat].append(record)
         run.env.step(action)
         run.steps += 1
-        if record is not None:
-            reason = run.env.infos.get(seat, {}).get("invalid_move")
-            record.invalid = str(reason) if reason is not None else None
+        run.judge(before)
         run.pay()
         _advance_dead(run, self.max_steps)
 
@@ -338,8 +417,17 @@ class BatchScheduler:
 
 
 def _strip(trace: ActionTrace) -> ActionTrace:
-    """A trace without the token lists (evaluation runs that do not train)."""
-    return ActionTrace(trace.action, trace.text, [], [], [], trace.version, trace.legal_probs, trace.finish_reason)
+    """A trace without the token lists and images (evaluation runs that do not train)."""
+    return replace(trace, prompt_ids=[], completion_ids=[], logprobs=[], alternatives=None, images=[])
+
+
+def observation_digest(observation: Any) -> str:
+    """A stable digest (:func:`arena.core.keys.state_digest`) of what a player was shown: the observation's
+    text and, in visual games, its image. Equal digests mean identical observations, in any process or on
+    any machine (``hash()`` is salted per process); GiGPO's ``anchor: observation`` groups turns by it."""
+    if isinstance(observation, Mapping):
+        return state_digest({"text": str(observation.get("text", "")), "image": observation.get("image")})
+    return state_digest({"text": str(observation), "image": None})
 
 
 def play_many(
@@ -348,10 +436,13 @@ def play_many(
     traced: bool = True,
     max_steps: int = 10_000,
     sample: bool | None = None,
+    concurrency: int | None = None,
 ) -> list[MatchOutcome]:
     """Play every match to the end (see the module docstring for the returned structure).
 
     ``matches``: :class:`MatchSpec`s or tuples ``(env, {seat: agent}[, seed[, options]])``; each env is
     reset here with its seed. ``traced=False`` drops token ids/logprobs from the traces (evaluation).
+    ``concurrency=N`` plays at most N matches at once, starting the next whenever one ends (continuous
+    batching; ``matches`` may then be a lazy generator); ``None`` starts them all at once.
     """
-    return BatchScheduler(traced=traced, max_steps=max_steps, sample=sample).run(matches)
+    return BatchScheduler(traced=traced, max_steps=max_steps, sample=sample).run(matches, concurrency=concurrency)

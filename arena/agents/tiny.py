@@ -36,13 +36,13 @@ _SPLIT = {
 
 
 def _game_corpus(seed: int, matches_per_env: int) -> Iterator[str]:
-    """Observation texts from random play of every registered game, plus the agent's prompts."""
+    """Observation texts from random play of every registered game, with the LLM agent's system prompt,
+    answer instructions and answers."""
     import numpy as np
 
     import arena
-    from arena.agents.llm import ANSWER_INSTRUCTIONS, system_prompt_for
+    from arena.agents.prompts import answer_spec, example_answer, system_prompt_for, turn_instructions
 
-    yield ANSWER_INSTRUCTIONS
     yield "<think></think><answer></answer> <think> </think> <answer> </answer>"
     for spec in arena.list_envs():
         yield system_prompt_for(spec.id)
@@ -61,10 +61,13 @@ def _game_corpus(seed: int, matches_per_env: int) -> Iterator[str]:
                     if term or trunc:
                         env.step(None)
                         continue
-                    yield str(obs.get("text", "")) if isinstance(obs, dict) else str(obs)
-                    legal = info.get("legal_actions")
-                    for action in legal or ():
+                    text = str(obs.get("text", "")) if isinstance(obs, dict) else str(obs)
+                    turn = answer_spec(info)
+                    yield text
+                    yield turn_instructions(turn, text)
+                    for action in turn.legal or (example_answer(turn),):
                         yield f"<think></think><answer>{action}</answer>"
+                    legal = turn.legal
                     action = str(legal[int(rng.integers(len(legal)))]) if legal else "pass"
                     env.step(action)
             except Exception:

@@ -1,22 +1,27 @@
-"""Behaviour-cloning warm start: teach a (tiny) model the answer format and legal moves before any RL.
+"""Behaviour-cloning warm start: teach a (tiny) model the answer format and legal moves of every game
+before any RL.
 
-Matches of the chosen games are played by scripted agents (``agents="scripted"``, each game's registered
-``"scripted"`` agent, falling back to random where a game has none), by random agents (``"random"``:
-uniform over the legal moves, so the model learns the format and the legal moves and nothing of strategy)
-or by both (``"mixed"``: each move is the scripted one or, half the time, a random one). Every valid
-decision becomes one supervised example: the prompt the :class:`~arena.agents.llm.LLMAgent` would build
-for that observation, and the target reply ``<think>{think}</think><answer>{action}</answer>`` followed
-by the end-of-turn token.
+Matches of every registered game (or the chosen ones) are played by random agents (uniform over the legal
+moves, a random short message on free-text turns: the model learns the format and the legal moves and
+nothing of strategy), by scripted agents (each game's registered ``"scripted"`` agent, falling back to
+random where a game has none) or by both (``"mixed"``: each move is the scripted one or, half the time, a
+random one). :data:`AGENTS_PER_ENV` picks per game: mixed play where random play never makes the game's
+structured moves (negotiation proposals) or keeps repeating itself (spy clues), random elsewhere. Every
+valid decision becomes one supervised example: the prompt the :class:`~arena.agents.llm.LLMAgent` would
+build for that observation (context budget included), and the target reply
+``<think>{think}</think><answer>{action}</answer>`` followed by the end-of-turn token.
 
 The loss is cross-entropy on the reply tokens plus ``legal_weight`` times the *legality term*: minus the
-log of the probability that the model gives to the legal moves at the one reply token where they differ
-(the cell digit, the poker verb). Cross-entropy toward one chosen move spreads its gradient over every
-other move, legal or not; the legality term says directly that only illegal moves are wrong. With
-``mistake_rate`` a share of decisions first plays an illegal move, so the model also learns the retry
-that follows the game's invalid-move warning. With ``observation_weight`` the loss also predicts each
-prompt's last tokens (the board and the legal moves): a model trained from scratch learns there to read
-which cells are taken; ``endgame_weight`` draws the positions with one or two legal moves more often.
-Prompts that share a prefix (system prompt, rules) run it once per batch
+log of the probability that the model gives to the legal moves at each reply token where the legal replies
+that agree with the target so far differ (the cell digit, the poker verb, each digit of ``player_12``, the
+verb and the object of a household command). Cross-entropy toward one chosen move spreads its gradient
+over every other move, legal or not; the legality term says directly that only illegal moves are wrong.
+With ``mistake_rate`` a share of decisions first plays an illegal move, so the model also learns the retry
+that follows the game's invalid-move warning. With ``observation_weight`` the loss also predicts the last
+tokens of each prompt's observation (the board and the legal moves, before the answer instructions): a
+model trained from scratch learns there to read which cells are taken; ``endgame_weight`` draws the
+positions with one or two legal moves more often, and ``game_weights`` sets each game's share of the
+batches. Prompts that share a prefix (system prompt, rules) run it once per batch
 (:func:`arena.agents.logits.completion_logits`).
 
 Invalid-move rates and timings of each recipe are in ``docs/agents.md`` (``benchmarks/invalid_rate.py``).
@@ -36,55 +41,101 @@ from typing import Any
 
 import numpy as np
 
-from arena.agents.llm import LLMAgent, format_answer
+from arena.agents.answers import format_answer
+from arena.agents.llm import LLMAgent
 from arena.agents.logits import completion_logits
+from arena.agents.prompts import INSTRUCTIONS_START
 from arena.agents.random_agent import RandomAgent
 from arena.core.errors import ArenaError
 
-DEFAULT_ENVS = ("tictactoe-v0", "kuhn-poker-v0")
 #: Defaults of :func:`warmstart` (see docs/agents.md for how they were chosen).
-#: Matches played per game: Kuhn Poker's decisions repeat (a card and a short betting history), so 300
-#: matches cover them, and the batches' rows go to TicTacToe's thousands of positions instead.
-MATCHES_PER_ENV: dict[str, int] = {"tictactoe-v0": 1000, "kuhn-poker-v0": 300}
-MATCHES = 1000  # for games not in MATCHES_PER_ENV
+#: Matches played per game, sized to a few thousand decisions each: Kuhn Poker's decisions repeat (a card
+#: and a short betting history) so 300 matches cover them; a household or werewolf match holds dozens.
+MATCHES_PER_ENV: dict[str, int] = {
+    "tictactoe-v0": 1000,
+    "kuhn-poker-v0": 300,
+    "household-v0": 25,
+    "negotiation-v0": 150,
+    "public-goods-v0": 40,
+    "sequential-public-goods-v0": 400,
+    "spy-v0": 80,
+    "visual-spy-v0": 80,
+    "werewolf-v0": 40,
+}
+MATCHES = 200  # for games not in MATCHES_PER_ENV
+#: Whose play each game imitates (see the module docstring); other games: random.
+AGENTS_PER_ENV: dict[str, str] = {"negotiation-v0": "mixed", "spy-v0": "mixed", "visual-spy-v0": "mixed"}
+#: Each game's share of the batches, relative to 1 for games not listed: TicTacToe's legal cells are the
+#: hardest to read from the prompt; Kuhn Poker's two moves and the contributions [0]-[10] of sequential
+#: public goods, always all legal, the easiest; the two spy games share their answer forms.
+GAME_WEIGHTS: dict[str, float] = {
+    "tictactoe-v0": 5.0,
+    "kuhn-poker-v0": 0.5,
+    "sequential-public-goods-v0": 0.5,
+    "spy-v0": 0.75,
+    "visual-spy-v0": 0.75,
+}
 BATCH_SIZE = 24
-STEPS = 400
+STEPS = 600
 LEGAL_WEIGHT = 3.0
 MISTAKE_RATE = 0.15
 OBSERVATION_WEIGHT = 1.0
-#: The prompt's last tokens that the observation loss predicts: TicTacToe's board and legal moves, the
-#: end of a Kuhn Poker history (the system prompt and the rules are the same in every prompt).
+#: The observation's last tokens that the observation loss predicts: TicTacToe's board and legal moves, the
+#: end of a Kuhn Poker history, a vote's candidates (the system prompt and the rules repeat in every prompt).
 OBSERVATION_TOKENS = 64
 ENDGAME_WEIGHT = 3.0
 #: Positions with at most this many legal moves count as end-game positions (in games that offer more).
 ENDGAME_MOVES = 2
 
 
+def registered_games() -> tuple[str, ...]:
+    """Every registered game id: what :func:`warmstart` covers by default."""
+    import arena
+
+    return tuple(spec.id for spec in arena.list_envs())
+
+
 @dataclass
 class Example:
-    """One supervised decision. ``branch`` is the index of the first target token at which the replies of
-    the legal actions and of the match's no-longer-legal ones differ, and ``legal_ids`` the tokens that
-    the legal replies have there (empty when nothing is told apart): the legality term of the loss puts
-    probability mass on them."""
+    """One supervised decision. ``branches`` lists ``(k, legal_ids)``: the target token ``k`` at which the
+    replies that agree with the target so far (legal ones and the match's no-longer-legal ones) differ, and
+    the tokens the legal ones have there; the legality term puts probability mass on them. ``num_legal`` is
+    the number of legal moves (0 on free-text turns); the observation term predicts the prompt tokens
+    before ``observation_end`` (where the answer instructions begin; None: the prompt's end)."""
 
     prompt_ids: list[int]
     target_ids: list[int]
     env_id: str
-    branch: int = 0
-    legal_ids: list[int] = field(default_factory=list)
+    branches: list[tuple[int, list[int]]] = field(default_factory=list)
+    num_legal: int = 0
+    observation_end: int | None = None
+
+    @property
+    def observed(self) -> int:
+        """Index one past the observation's last prompt token."""
+        return len(self.prompt_ids) if self.observation_end is None else self.observation_end
 
 
-def branch_tokens(legal: Sequence[Sequence[int]], others: Sequence[Sequence[int]] = ()) -> tuple[int, list[int]]:
-    """The first index at which the token sequences ``legal`` and ``others`` (illegal replies, e.g. the
-    match's earlier moves) differ, and the distinct tokens that the ``legal`` ones have there. ``(k, [])``
-    when there is nothing to tell apart or when some legal reply ends before index ``k``."""
-    replies = [*legal, *others]
-    k = 0
-    while all(len(r) > k for r in replies) and len({r[k] for r in replies}) == 1:
-        k += 1
-    if not legal or len(replies) < 2 or any(len(r) <= k for r in legal):
-        return k, []
-    return k, sorted({int(r[k]) for r in legal})
+def branch_points(
+    target: Sequence[int], legal: Sequence[Sequence[int]], others: Sequence[Sequence[int]] = ()
+) -> list[tuple[int, list[int]]]:
+    """Where the reply ``target`` (one of ``legal``) is told apart from the other replies: each index
+    ``k`` at which the replies that share ``target[:k]`` (``legal`` ones and ``others``, illegal replies
+    such as the match's earlier moves) differ, with the distinct tokens the legal ones among them have
+    there. A point where some legal reply sharing the prefix ends is skipped (no token says "stop here")."""
+    target = list(target)
+    legal_alive = [list(r) for r in legal]
+    all_alive = legal_alive + [list(r) for r in others]
+    points: list[tuple[int, list[int]]] = []
+    for k, token in enumerate(target):
+        if len(all_alive) < 2:
+            break
+        ended = any(len(r) <= k for r in legal_alive)
+        if not ended and len({r[k] for r in all_alive if len(r) > k}) > 1:
+            points.append((k, sorted({int(r[k]) for r in legal_alive})))
+        legal_alive = [r for r in legal_alive if len(r) > k and r[k] == token]
+        all_alive = [r for r in all_alive if len(r) > k and r[k] == token]
+    return points
 
 
 AGENT_KINDS = ("scripted", "random", "mixed")
@@ -104,6 +155,7 @@ class _Mixed:
 
 
 def _make_agent(env_id: str, kind: str, seed: int) -> Any:
+    """A player of ``kind`` (random, scripted or mixed) for ``env_id``."""
     if kind == "random":
         return RandomAgent(seed=seed)
     if kind not in AGENT_KINDS:
@@ -124,43 +176,52 @@ def _make_agent(env_id: str, kind: str, seed: int) -> Any:
 
 def collect_examples(
     backend: Any,
-    env_ids: Sequence[str] = DEFAULT_ENVS,
+    env_ids: Sequence[str] | None = None,
     *,
-    agents: str = "random",
+    agents: str | None = None,
     matches_per_env: int | Mapping[str, int] = 200,
     seed: int = 0,
     answer_format: str = "tags",
     think: str = "",
     max_steps: int = 500,
     mistake_rate: float = 0.0,
+    env_kwargs: Mapping[str, Mapping[str, Any]] | None = None,
+    hide_legal: Sequence[str] = (),
 ) -> list[Example]:
     """Play ``matches_per_env`` matches per game (one number, or one per game id with :data:`MATCHES` for
-    the others) and return (prompt ids, reply ids) pairs of valid moves. A game's prompts are tokenized
-    in one batch after its matches (the tokenizer's batch call runs on every core).
+    the others; every registered game when ``env_ids`` is None) and return (prompt ids, reply ids) pairs
+    of valid moves. ``agents`` (random, scripted or mixed) applies to every game; None takes
+    :data:`AGENTS_PER_ENV`. A game's prompts are tokenized in one batch after its matches.
 
     With ``mistake_rate`` > 0, that fraction of decisions first plays an illegal move (one of the match's
     earlier legal actions that is no longer legal, such as an occupied cell), so the examples include the
     game's invalid-move warning and the correct retry that follows it: what a model sees after its own
-    mistakes."""
+    mistakes. ``env_kwargs`` gives a game's ``arena.make`` kwargs (the variant a trainer plays, such as
+    negotiation's ``proposal_list``); in the games of ``hide_legal`` the prompts leave the legal list out
+    (as the agent does with ``show_legal=False``)."""
     import arena
 
     rng = np.random.default_rng(seed)
     eos = backend.tokenizer.eos_token_id
 
     @functools.cache
-    def reply_ids(action: str) -> list[int]:
+    def reply_ids(action: str) -> tuple[int, ...]:
         ids = backend.encode(format_answer(action, answer_format, think))
-        return [*ids, int(eos)] if eos is not None else ids
+        return (*ids, int(eos)) if eos is not None else tuple(ids)
 
     examples: list[Example] = []
-    for env_id in env_ids:
-        env = arena.make(env_id)
-        llm = LLMAgent(backend, env_id=env_id, answer_format=answer_format, think=think)
+    for env_id in env_ids if env_ids is not None else registered_games():
+        env = arena.make(env_id, **(env_kwargs or {}).get(env_id, {}))
+        kind = agents or AGENTS_PER_ENV.get(env_id, "random")
+        llm = LLMAgent(
+            backend, env_id=env_id, answer_format=answer_format, think=think, show_legal=env_id not in hide_legal
+        )
         matches = matches_per_env if isinstance(matches_per_env, int) else matches_per_env.get(env_id, MATCHES)
         prompts: list[Any] = []
-        decisions: list[tuple[list[int], int, list[int]]] = []  # target, branch, legal ids
+        turns: list[tuple[Any, Any]] = []  # (observation, info) of each prompt, to refit an overlong one
+        decisions: list[tuple[list[int], list[tuple[int, list[int]]], int]] = []  # target, branches, legal
         for m in range(matches):
-            players = {a: _make_agent(env_id, agents, seed + 1000 * m + i) for i, a in enumerate(env.possible_agents)}
+            players = {a: _make_agent(env_id, kind, seed + 1000 * m + i) for i, a in enumerate(env.possible_agents)}
             env.reset(seed=seed + m)
             seen: set[str] = set()  # every action that was legal at some point of this match
             erred = None  # the seat whose retry comes next
@@ -180,42 +241,98 @@ def collect_examples(
                     continue
                 erred = None
                 action = str(players[seat].act(obs, info))
-                prompt = llm.build_prompt(obs, info)
+                prompt = llm.build_prompt(obs, info, fit=False)  # fitted below, after one batched count
                 env.step(action)
                 if "invalid_move" in env.infos.get(seat, {}):
                     continue
                 target = reply_ids(action)
-                branch, legal_ids = branch_tokens([reply_ids(a) for a in legal], [reply_ids(a) for a in illegal])
-                if branch >= len(target) or target[branch] not in legal_ids:
-                    branch, legal_ids = 0, []  # a legal action the list does not spell out: no legality term
+                # a legal move the list does not spell out (a tolerated form) gets no legality term
+                branches = (
+                    branch_points(target, [reply_ids(a) for a in legal], [reply_ids(a) for a in illegal])
+                    if action in legal
+                    else []
+                )
                 prompts.append(prompt)
-                decisions.append((target, branch, legal_ids))
-        for ids, (target, branch, legal_ids) in zip(_prompt_ids(backend, prompts), decisions, strict=True):
-            examples.append(Example(ids, target, env_id, branch, legal_ids))
+                turns.append((obs, info))
+                decisions.append((list(target), branches, len(legal)))
+        tokenized = _tokenize(backend, prompts)
+        budget = llm.prompt_budget
+        if budget is not None:  # the few prompts over the context budget: shortened as the agent would
+            over = [k for k, (ids, _) in enumerate(tokenized) if len(ids) > budget]
+            refit = _tokenize(backend, [llm.build_prompt(*turns[k]) for k in over])
+            for k, item in zip(over, refit, strict=True):
+                tokenized[k] = item
+        for (ids, end), (target, branches, num_legal) in zip(tokenized, decisions, strict=True):
+            examples.append(Example(ids, target, env_id, branches, num_legal, end))
     return examples
 
 
-def _prompt_ids(backend: Any, prompts: Sequence[Any]) -> list[list[int]]:
-    """``backend.apply_chat`` of every prompt, in one tokenizer call where the backend offers one."""
-    many = getattr(backend, "apply_chat_many", None)
-    return many(prompts) if many else [backend.apply_chat(p) for p in prompts]
+def _tokenize(backend: Any, prompts: Sequence[Any]) -> list[tuple[list[int], int | None]]:
+    """Each prompt's ids exactly as ``backend.apply_chat`` gives them, in one tokenizer call where the
+    backend offers one, with the index of the first token of the answer instructions (None where it
+    cannot be told: then the observation term reads the prompt's last tokens)."""
+    if not prompts:
+        return []
+    chat_text = getattr(backend, "chat_text", None)
+    tokenizer = getattr(backend, "tokenizer", None)
+    if chat_text is None or getattr(backend, "multimodal", False) or not getattr(tokenizer, "is_fast", False):
+        many = getattr(backend, "apply_chat_many", None)
+        ids = many(prompts) if many else [backend.apply_chat(p) for p in prompts]
+        return [(list(i), None) for i in ids]
+    texts = [chat_text(p) for p in prompts]
+    encoded = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True)
+    out: list[tuple[list[int], int | None]] = []
+    for text, ids, offsets in zip(texts, encoded["input_ids"], encoded["offset_mapping"], strict=True):
+        cut = text.rfind(INSTRUCTIONS_START)
+        end = next((k for k, (start, _) in enumerate(offsets) if start >= cut), None) if cut >= 0 else None
+        out.append((list(ids), end))
+    return out
 
 
-def sampling_weights(examples: Sequence[Example], endgame_weight: float) -> np.ndarray | None:
-    """Probabilities of drawing each example into a batch: ``endgame_weight`` times more for positions with at
-    most ``ENDGAME_MOVES`` legal moves, in games whose other positions offer more (TicTacToe's last cells,
-    not every Kuhn Poker decision). ``None`` when every example is equally likely. Random play rarely
-    reaches them (7.5 % of TicTacToe examples), but every long self-play game does, and there a model
-    that copies a familiar cell number has nothing legal left to stumble on."""
+def sampling_weights(
+    examples: Sequence[Example], endgame_weight: float, game_weights: Mapping[str, float] | None = None
+) -> np.ndarray | None:
+    """Probabilities of drawing each example into a batch. With several games, each game's share of the
+    draws is proportional to its ``game_weights`` entry (1 when absent), whatever its number of examples;
+    within a game, positions with at most ``ENDGAME_MOVES`` legal moves are ``endgame_weight`` times as
+    likely, in games whose other positions offer more (TicTacToe's last cells, not every Kuhn Poker
+    decision). ``None`` when every example is equally likely. Random play rarely reaches end games (7.5 %
+    of TicTacToe examples), but every long self-play game does, and there a model that copies a familiar
+    cell number has nothing legal left to stumble on."""
     most: dict[str, int] = {}
     for e in examples:
-        most[e.env_id] = max(most.get(e.env_id, 0), len(e.legal_ids))
-    weights = np.array(
-        [endgame_weight if 0 < len(e.legal_ids) <= ENDGAME_MOVES < most[e.env_id] else 1.0 for e in examples]
-    )
-    if np.all(weights == 1.0):
+        most[e.env_id] = max(most.get(e.env_id, 0), e.num_legal)
+    weights = np.array([endgame_weight if 0 < e.num_legal <= ENDGAME_MOVES < most[e.env_id] else 1.0 for e in examples])
+    if len(most) > 1:
+        mass: dict[str, float] = {}
+        for e, w in zip(examples, weights, strict=True):
+            mass[e.env_id] = mass.get(e.env_id, 0.0) + w
+        share = {env: (game_weights or {}).get(env, 1.0) for env in mass}
+        weights = np.array([w * share[e.env_id] / mass[e.env_id] for e, w in zip(examples, weights, strict=True)])
+    if np.allclose(weights, weights[0]):
         return None
     return weights / weights.sum()
+
+
+def batch_sampler(
+    examples: Sequence[Example], weights: np.ndarray | None, batch_size: int
+) -> Callable[[np.random.Generator], list[int]]:
+    """``draw(rng) -> example indices`` of one batch. With several games each batch comes from one game,
+    drawn with its share of ``weights`` (examples within it by theirs): a batch of one game's prompts runs
+    their shared prefix (system prompt, rules) once, where a mixed batch runs one prefix per game."""
+    p = np.full(len(examples), 1.0 / len(examples)) if weights is None else np.asarray(weights, dtype=float)
+    games: dict[str, list[int]] = {}
+    for i, e in enumerate(examples):
+        games.setdefault(e.env_id, []).append(i)
+    rows = [np.array(idx) for idx in games.values()]
+    mass = np.array([p[idx].sum() for idx in rows])
+    within = [p[idx] / p[idx].sum() for idx in rows]
+
+    def draw(rng: np.random.Generator) -> list[int]:
+        g = int(rng.choice(len(rows), p=mass / mass.sum())) if len(rows) > 1 else 0
+        return [int(i) for i in rng.choice(rows[g], size=batch_size, p=within[g])]
+
+    return draw
 
 
 def legality_loss(branch_logits: Any, legal_ids: Sequence[Sequence[int]]) -> Any:
@@ -246,19 +363,20 @@ def train_examples(
     observation_weight: float = 0.0,
     observation_tokens: int = OBSERVATION_TOKENS,
     endgame_weight: float = 1.0,
+    game_weights: Mapping[str, float] | None = None,
 ) -> list[float]:
     """Cross-entropy on reply tokens (AdamW, linear warmup then cosine decay). Returns the loss curve
     (cross-entropy only).
 
     ``legal_weight`` adds that multiple of the legality term: minus the log of the probability that the
-    model gives, at the branch token, to any legal action (``Example.legal_ids``). Cross-entropy alone
+    model gives, at each branch token, to the legal actions (``Example.branches``). Cross-entropy alone
     says which legal move to play; this term says directly that every illegal move is wrong.
 
-    ``observation_weight`` adds that multiple of the cross-entropy on each prompt's last
-    ``observation_tokens`` tokens (the current state). A model trained from scratch has never read a
-    board: predicting the legal-move list from the board, and the board from the history, teaches it to
-    read which cells are taken, which the answer then needs. ``endgame_weight`` draws end-game positions
-    that many times more often (:func:`sampling_weights`)."""
+    ``observation_weight`` adds that multiple of the cross-entropy on the last ``observation_tokens``
+    tokens of each prompt's observation (the current state, before the answer instructions). A model
+    trained from scratch has never read a board: predicting the legal-move list from the board, and the
+    board from the history, teaches it to read which cells are taken, which the answer then needs.
+    ``endgame_weight`` and ``game_weights`` set how often examples are drawn (:func:`sampling_weights`)."""
     import torch
 
     if not examples:
@@ -277,36 +395,33 @@ def train_examples(
     model.train()
     losses: list[float] = []
     start = time.perf_counter()
-    weights = sampling_weights(examples, endgame_weight)
+    draw = batch_sampler(examples, sampling_weights(examples, endgame_weight, game_weights), batch_size)
     for step in range(steps):
-        drawn = (
-            rng.integers(len(examples), size=batch_size)
-            if weights is None
-            else rng.choice(len(examples), size=batch_size, p=weights)
-        )
-        batch = [examples[int(i)] for i in drawn]
-        # the last `tail[i]` prompt tokens run as part of the completion, so that they get logits too
-        tail = [max(0, min(observation_tokens, len(e.prompt_ids) - 1)) if observation_weight else 0 for e in batch]
+        batch = [examples[i] for i in draw(rng)]
+        # The last `window[i]` tokens of the observation run as part of the completion, so that they get
+        # logits too; so do the answer instructions after them. The reply starts at `offset[i]`.
+        window = [max(0, min(observation_tokens, e.observed - 1)) if observation_weight else 0 for e in batch]
+        cut = [e.observed - w if w else len(e.prompt_ids) for e, w in zip(batch, window, strict=True)]
+        offset = [len(e.prompt_ids) - c for e, c in zip(batch, cut, strict=True)]
         logits, targets, mask = completion_logits(
             model,
-            [e.prompt_ids[: len(e.prompt_ids) - k] for e, k in zip(batch, tail, strict=True)],
-            [e.prompt_ids[len(e.prompt_ids) - k :] + e.target_ids for e, k in zip(batch, tail, strict=True)],
+            [e.prompt_ids[:c] for e, c in zip(batch, cut, strict=True)],
+            [e.prompt_ids[c:] + e.target_ids for e, c in zip(batch, cut, strict=True)],
             pad_id,
         )
-        observed = (
-            torch.arange(mask.shape[1], device=mask.device)[None] < torch.tensor(tail, device=mask.device)[:, None]
-        )
+        position = torch.arange(mask.shape[1], device=mask.device)[None]
+        observed = position < torch.tensor(window, device=mask.device)[:, None]
+        reply = mask & (position >= torch.tensor(offset, device=mask.device)[:, None])
         # per-position cross-entropy, then masked means: no boolean indexing of the [B, C, V] logits
         nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), targets, reduction="none")
-        reply = mask & ~observed
         loss = (nll * reply).sum() / reply.sum()
         total = loss
         if observation_weight and observed.any():
             total = total + observation_weight * (nll * observed).sum() / observed.sum()
-        choices = [r for r, e in enumerate(batch) if e.legal_ids]
-        if legal_weight and choices:
-            branch_logits = logits[choices, [tail[r] + batch[r].branch for r in choices]]
-            total = total + legal_weight * legality_loss(branch_logits, [batch[r].legal_ids for r in choices])
+        points = [(r, offset[r] + k, ids) for r, e in enumerate(batch) for k, ids in e.branches]
+        if legal_weight and points:
+            branch_logits = logits[[p[0] for p in points], [p[1] for p in points]]
+            total = total + legal_weight * legality_loss(branch_logits, [p[2] for p in points])
         opt.zero_grad(set_to_none=True)
         total.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -323,8 +438,8 @@ def warmstart(
     model_dir: str | os.PathLike[str],
     out_dir: str | os.PathLike[str] | None = None,
     *,
-    env_ids: Sequence[str] = DEFAULT_ENVS,
-    agents: str = "random",
+    env_ids: Sequence[str] | None = None,
+    agents: str | None = None,
     matches_per_env: int | Mapping[str, int] = MATCHES_PER_ENV,
     steps: int = STEPS,
     batch_size: int = BATCH_SIZE,
@@ -335,10 +450,15 @@ def warmstart(
     mistake_rate: float = MISTAKE_RATE,
     observation_weight: float = OBSERVATION_WEIGHT,
     endgame_weight: float = ENDGAME_WEIGHT,
+    game_weights: Mapping[str, float] | None = GAME_WEIGHTS,
+    env_kwargs: Mapping[str, Mapping[str, Any]] | None = None,
+    hide_legal: Sequence[str] = (),
     log: Callable[[str], None] | None = None,
 ) -> Path:
-    """Fine-tune the model in ``model_dir`` on ``agents`` play (random, scripted or mixed) and save it to
-    ``out_dir`` (default: overwrite ``model_dir``). Returns the output directory."""
+    """Fine-tune the model in ``model_dir`` on play of ``env_ids`` (default: every registered game) by
+    ``agents`` (random, scripted or mixed; default per game, :data:`AGENTS_PER_ENV`) and save it to
+    ``out_dir`` (default: overwrite ``model_dir``). Returns the output directory. ``env_kwargs`` and
+    ``hide_legal`` as in :func:`collect_examples`."""
     import torch
 
     from arena.agents.backends.transformers_backend import TransformersBackend
@@ -355,12 +475,15 @@ def warmstart(
             seed=seed,
             think=think,
             mistake_rate=mistake_rate,
+            env_kwargs=env_kwargs,
+            hide_legal=hide_legal,
         )
         if log:
             lengths = [len(e.prompt_ids) + len(e.target_ids) for e in examples]
+            counts = {env: sum(e.env_id == env for e in examples) for env in dict.fromkeys(e.env_id for e in examples)}
             log(
-                f"{len(examples)} examples from {agents} play of {', '.join(env_ids)} "
-                f"(mean {np.mean(lengths):.0f} tokens) in {time.perf_counter() - t0:.1f}s"
+                f"{len(examples)} examples ({', '.join(f'{env} {n}' for env, n in counts.items())}; "
+                f"mean {np.mean(lengths):.0f} tokens) in {time.perf_counter() - t0:.1f}s"
             )
         train_examples(
             backend.model,
@@ -374,5 +497,6 @@ def warmstart(
             legal_weight=legal_weight,
             observation_weight=observation_weight,
             endgame_weight=endgame_weight,
+            game_weights=game_weights,
         )
     return backend.save(out_dir if out_dir is not None else model_dir)

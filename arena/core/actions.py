@@ -25,6 +25,7 @@ from typing import Any
 
 from pettingzoo import AECEnv, ParallelEnv
 from pettingzoo.utils.conversions import parallel_to_aec_wrapper, turn_based_aec_to_parallel_wrapper
+from pettingzoo.utils.env_logger import EnvLogger
 from pettingzoo.utils.wrappers import OrderEnforcingWrapper
 
 from arena.core.errors import ArenaError
@@ -85,6 +86,38 @@ class TextTurnBasedToParallel(turn_based_aec_to_parallel_wrapper):
         return result
 
 
+def _until_reset(name: str) -> property:
+    """The wrapped env's ``name``, read directly (``OrderEnforcingWrapper`` reaches it through two
+    ``__getattr__`` calls per read, several times a step); an ``AttributeError`` before ``reset``."""
+
+    def read(self: OrderEnforcingWrapper) -> Any:
+        if not self._has_reset:
+            raise AttributeError(f"{name} cannot be accessed before reset")
+        return getattr(self.env, name)
+
+    return property(read)
+
+
+class TextOrderEnforcing(OrderEnforcingWrapper):
+    """PettingZoo's order enforcement with the attributes read on every step forwarded directly."""
+
+    agents = _until_reset("agents")
+    agent_selection = _until_reset("agent_selection")
+    rewards = _until_reset("rewards")
+    terminations = _until_reset("terminations")
+    truncations = _until_reset("truncations")
+    infos = _until_reset("infos")
+
+    @property
+    def _cumulative_rewards(self) -> dict[str, float]:
+        return self.env._cumulative_rewards
+
+    def last(self, observe: bool = True) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        if observe and not self._has_reset:
+            EnvLogger.error_observe_before_reset()
+        return self.env.last(observe)
+
+
 def text_parallel_to_aec(env: ParallelEnv) -> AECEnv:
     """The AEC form of a native parallel arena game (PettingZoo's order enforcement included)."""
-    return OrderEnforcingWrapper(TextParallelToAEC(env))
+    return TextOrderEnforcing(TextParallelToAEC(env))

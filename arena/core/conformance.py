@@ -108,6 +108,24 @@ def check_determinism(env_factory: EnvFactory, seeds: Iterable[int] = (0, 1, 2))
         assert a == b, f"seed {seed}: transcripts differ at event {first_diff}"
 
 
+def check_state_keys(env_factory: EnvFactory, seeds: Iterable[int] = (0, 1)) -> None:
+    """A turn's ``state_key`` is digested when first read, from the information state of that turn: read
+    after the game moved on, it must equal the key of the turn (``information_state`` must return new
+    data, not the game's own containers that later moves change)."""
+    for seed in seeds:
+        held: list[tuple[dict[str, Any], str]] = []  # (the turn's infos, unread; its key computed then)
+
+        def hold(env: AECEnv) -> None:
+            agent = env.agent_selection
+            info = env.infos.get(agent, {})
+            if "state_key" in info and not (env.terminations[agent] or env.truncations[agent]):
+                held.append((info, env.unwrapped.state_key(agent)))  # noqa: B023 - run_episode calls it now
+
+        run_episode(env_factory(), seed, on_step=hold)
+        late = [info["state_key"] for info, _ in held]
+        assert late == [key for _, key in held], f"seed {seed}: a state key read late differs from its turn's"
+
+
 def assert_no_leak(env: AECEnv) -> None:
     """Right now, no agent's observation or info contains a string secret to another agent.
     A string that both agents hold as their own secret (two players dealt the same word) is skipped
@@ -572,6 +590,7 @@ def check_env(env_id: str, **kwargs: Any) -> None:
     parallel = functools.partial(make_parallel, env_id, **kwargs)
     check_pettingzoo(aec, parallel, cycles=50)
     check_determinism(aec)
+    check_state_keys(aec)
     check_secrecy(aec)
     for factory in (aec, parallel):
         check_info_secrecy(factory)

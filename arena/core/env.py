@@ -37,6 +37,7 @@ from pettingzoo import AECEnv
 
 from arena.core.episode import EpisodeBook
 from arena.core.errors import ArenaError
+from arena.core.infos import LazyInfos
 from arena.core.replies import InvalidReply
 
 
@@ -97,14 +98,18 @@ class TextGameEnv(EpisodeBook, AECEnv):
     def reset(self, seed: int | None = None, options: dict | None = None) -> None:
         self._start_episode(seed)
         self.agents = list(self.possible_agents)
-        self.rewards = {a: 0.0 for a in self.agents}
-        self._cumulative_rewards = {a: 0.0 for a in self.agents}
-        self.terminations = {a: False for a in self.agents}
-        self.truncations = {a: False for a in self.agents}
-        self.infos: dict[str, dict[str, Any]] = {a: {} for a in self.agents}
-        self._invalid_streak = {a: 0 for a in self.agents}
+        self.rewards = dict.fromkeys(self.agents, 0.0)
+        self._cumulative_rewards = dict.fromkeys(self.agents, 0.0)
+        self.terminations = dict.fromkeys(self.agents, False)
+        self.truncations = dict.fromkeys(self.agents, False)
+        if isinstance(getattr(self, "infos", None), LazyInfos):
+            self.infos.freeze()  # a caller may still hold last episode's infos: they keep its values
+        self.infos: dict[str, dict[str, Any]] = LazyInfos(self._info, self.agents)
+        self._invalid_moves: dict[str, str] = {}  # agent -> reason of its last move, until it moves again
+        self._next_prompt: tuple[str, str] | None = None  # (acting agent, its prompt) once rendered
+        self._invalid_streak = dict.fromkeys(self.agents, 0)
         self.eliminated: dict[str, str] = {}  # agent -> reason, in order of elimination
-        self._moves_made = {a: 0 for a in self.agents}
+        self._moves_made = dict.fromkeys(self.agents, 0)
         self._skip_agent_selection = None
         self.agent_selection = self.agents[0]
         self._setup()
@@ -112,14 +117,14 @@ class TextGameEnv(EpisodeBook, AECEnv):
         self._after_move()
 
     def observe(self, agent: str) -> dict[str, Any]:
-        self._require_reset()
-        prompt = ""
-        if agent == self.agent_selection and self._is_live(agent):
-            prompt = self._prompt(agent)
+        if not self._ready:
+            self._require_reset()
+        prompt = self._acting_prompt(agent) if agent == self.agent_selection and self._is_live(agent) else ""
         return self._observation(agent, prompt)
 
     def step(self, action: Any) -> None:
-        self._require_reset()
+        if not self._ready:
+            self._require_reset()
         agent = self.agent_selection
         if agent not in self.terminations:
             raise ArenaError("the episode is over: call reset()")
@@ -129,17 +134,22 @@ class TextGameEnv(EpisodeBook, AECEnv):
         text = self._coerce_action(action, agent)  # ArenaError for a non-text action, before any change
         self._cumulative_rewards[agent] = 0.0
         self._clear_rewards()
-        self.infos[agent].pop("invalid_move", None)
+        self._next_prompt = None
+        if self._invalid_moves:
+            self._invalid_moves.pop(agent, None)
         if isinstance(text, InvalidReply):  # a reply with no move: nothing reaches the rules
-            self.transcript.record("action", agent=agent, text="", turn=self.turn)
+            event = {"event": "action", "agent": agent, "text": "", "turn": self.turn}
+            self.transcript.append(event)
             reason: str | None = text.clean_reason()
         else:
-            self.transcript.record("action", agent=agent, text=text, turn=self.turn)
+            event = {"event": "action", "agent": agent, "text": text, "turn": self.turn}
+            self.transcript.append(event)
             reason = self._play(agent, text)
         if reason is None:
             self._invalid_streak[agent] = 0
             self.count_move(agent)
         else:
+            event["invalid"] = str(reason)
             self._handle_invalid(agent, str(reason))
         if not self.finished and self.max_turns is not None and self.turn >= self.max_turns:
             self._truncate()
@@ -218,8 +228,7 @@ class TextGameEnv(EpisodeBook, AECEnv):
     def _handle_invalid(self, agent: str, reason: str) -> None:
         self.invalid_counts[agent] += 1
         self._invalid_streak[agent] += 1
-        self.transcript.events[-1]["invalid"] = reason
-        self.infos[agent]["invalid_move"] = reason
+        self._invalid_moves[agent] = reason
         if self.invalid_rule == "spiral":
             self.pay_spiral_penalty([agent], reason)
         elif self._invalid_streak[agent] <= self.invalid_retries:
@@ -248,25 +257,30 @@ class TextGameEnv(EpisodeBook, AECEnv):
         )
 
     def _after_move(self) -> None:
-        """Refresh infos, record the next prompt, and queue dead agents for their final step."""
+        """The move is complete: infos are rebuilt when next read, the next prompt is recorded, and dead
+        agents are queued for their final step."""
         self._accumulate_rewards()
         acting = self.agent_selection
-        for agent in self.agents:
-            info: dict[str, Any] = {"role": self.told_role(agent), "turn": self._moves_made[agent]}
-            if "invalid_move" in self.infos.get(agent, {}):
-                info["invalid_move"] = self.infos[agent]["invalid_move"]
-            if agent in self.eliminated:
-                info["eliminated"] = True
-            info.update(self._extra_info(agent))
-            if self.finished:
-                info.update(self._final_info)
-            elif agent == acting and self._is_live(agent):
-                info.update(self._turn_info(agent))
-            self.infos[agent] = info
+        self._info_actor = acting  # infos are built as of now, before dead agents take the selection
+        self.infos.refresh()
         if self._is_live(acting):
-            self.transcript.record("prompt", agent=acting, text=self._prompt(acting), turn=self.turn)
-        if any(self.terminations[a] or self.truncations[a] for a in self.agents):
+            prompt = self._prompt(acting)
+            self._next_prompt = (acting, prompt)
+            self.transcript.append({"event": "prompt", "agent": acting, "text": prompt, "turn": self.turn})
+        if any(self.terminations.values()) or any(self.truncations.values()):  # keyed by self.agents
             self._deads_step_first()
+
+    def _acting_prompt(self, agent: str) -> str:
+        """``_prompt(agent)`` of the acting agent, rendered once per move (the transcript and ``observe``
+        share it)."""
+        if self._next_prompt is None or self._next_prompt[0] != agent:
+            self._next_prompt = (agent, self._prompt(agent))
+        return self._next_prompt[1]
+
+    def _info(self, agent: str) -> dict[str, Any]:
+        """``infos[agent]`` as of the last completed move (see :mod:`arena.core.infos`)."""
+        acting = agent == self._info_actor and self._is_live(agent)
+        return self._agent_info(agent, self._moves_made[agent], self._invalid_moves.get(agent), acting)
 
 
 class SimultaneousPhase:

@@ -16,6 +16,7 @@ Invalid-move rules (``invalid_rule``, every game's kwarg):
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any, ClassVar
 
@@ -25,6 +26,7 @@ from gymnasium import spaces
 from arena.core.actions import action_text
 from arena.core.answers import choice_answer, text_answer
 from arena.core.errors import ArenaError
+from arena.core.infos import TurnInfo
 from arena.core.keys import state_digest
 from arena.core.messages import GAME, Message, MessageLog
 from arena.core.replies import InvalidReply
@@ -35,6 +37,10 @@ INVALID_RULES = ("default", "spiral")
 #: SPIRAL's invalid-move payoffs (offender, every other player).
 SPIRAL_OFFENDER_REWARD = -1.5
 SPIRAL_OTHER_REWARD = 0.5
+
+
+#: ``clean_text`` of a header, remembered: headers are long (the rules) and repeat from episode to episode.
+_clean_header = functools.lru_cache(maxsize=256)(clean_text)
 
 
 class EpisodeBook:
@@ -60,23 +66,32 @@ class EpisodeBook:
         self.render_mode = render_mode
         self.num_players = num_players
         self.possible_agents = [f"player_{i}" for i in range(num_players)]
-        observation_space = text_observation_space(self.image_shape)
-        # PettingZoo asserts the same space object is returned on every call.
-        self._observation_spaces = {a: observation_space for a in self.possible_agents}
-        self._action_spaces = {a: text_action_space() for a in self.possible_agents}
+        self._spaces: tuple[dict[str, spaces.Space], dict[str, spaces.Space]] | None = None  # built on first use
         self._ready = False
 
     # -- spaces ------------------------------------------------------------------------------------
     def observation_space(self, agent: str) -> spaces.Space:
-        return self._observation_spaces[agent]
+        return self._agent_spaces()[0][agent]
 
     def action_space(self, agent: str) -> spaces.Space:
-        return self._action_spaces[agent]
+        return self._agent_spaces()[1][agent]
+
+    def _agent_spaces(self) -> tuple[dict[str, spaces.Space], dict[str, spaces.Space]]:
+        """(observation spaces, action spaces) by agent, made on first use: gymnasium's ``Text`` spaces
+        cost more to build than a whole episode, and most runs never ask for them. PettingZoo asserts
+        the same space object is returned on every call."""
+        if self._spaces is None:
+            observation_space = text_observation_space(self.image_shape)
+            self._spaces = (
+                {a: observation_space for a in self.possible_agents},
+                {a: text_action_space() for a in self.possible_agents},
+            )
+        return self._spaces
 
     # -- episode start -----------------------------------------------------------------------------
     def _start_episode(self, seed: int | None) -> None:
         """Fresh RNG, message store, transcript and returns; called first thing in ``reset``."""
-        self.np_random = np.random.default_rng(seed)
+        self._np_random: np.random.Generator | None = None  # made on first use: seeding costs ~10 us
         self.seed_used = seed
         self.turn = 0
         self.phase = ""
@@ -92,23 +107,32 @@ class EpisodeBook:
 
     def _publish_headers(self) -> None:
         """Fix each agent's header (rules + private setup) and write the transcript's reset event."""
-        self._headers = {a: clean_text(self._header(a)) for a in self.possible_agents}
-        self.transcript.events.insert(
-            0,
-            {
-                "event": "reset",
-                "env_id": self.env_id or self.metadata.get("name", ""),
-                "seed": self.seed_used,
-                "kwargs": dict(self.env_kwargs),
-                "agents": list(self.possible_agents),
-                "headers": dict(self._headers),
-                "roles": {a: self.role(a) for a in self.possible_agents},
-            },
+        self._headers = {a: _clean_header(self._header(a)) for a in self.possible_agents}
+        self.transcript.record_first(
+            "reset",
+            env_id=self.env_id or self.metadata.get("name", ""),
+            seed=self.seed_used,
+            kwargs=dict(self.env_kwargs),
+            agents=list(self.possible_agents),
+            headers=dict(self._headers),
+            roles={a: self.role(a) for a in self.possible_agents},
         )
 
     @property
+    def np_random(self) -> np.random.Generator:
+        """The episode's only source of randomness: ``np.random.default_rng(seed)`` of the last
+        ``reset(seed)``, made when a game first draws from it (many games never do)."""
+        if self._np_random is None:
+            self._np_random = np.random.default_rng(self.seed_used)
+        return self._np_random
+
+    @np_random.setter
+    def np_random(self, generator: np.random.Generator) -> None:
+        self._np_random = generator
+
+    @property
     def rng(self) -> np.random.Generator:
-        """The episode's only source of randomness, created by ``reset(seed)``."""
+        """The episode's only source of randomness (``np_random``), created by ``reset(seed)``."""
         return self.np_random
 
     def _require_reset(self) -> None:
@@ -159,7 +183,9 @@ class EpisodeBook:
 
     def information_state(self, agent: str) -> Any:
         """What ``agent`` knows now, as plain data: its private information and the public state, not
-        the wording of player-written text. Hashed into ``infos[agent]["state_key"]``. The default is
+        the wording of player-written text. Hashed into ``infos[agent]["state_key"]`` when that key is
+        first read, so the data must be new (build lists and dicts; never return the game's own
+        containers, which later moves change). The default is
         the agent's whole observation text (correct, but it splits situations that differ only in
         wording); games override it with a structured description."""
         return {"agent": agent, "observation": self._observation_text(agent, self._prompt(agent))}
@@ -178,16 +204,9 @@ class EpisodeBook:
         sender: str = GAME,
     ) -> None:
         """Append a message; ``to=None`` broadcasts, otherwise only the listed agents see it."""
-        message = Message(
-            sender=sender,
-            text=text,
-            to=None if to is None else frozenset(to),
-            kind=kind,
-            phase=self.phase,
-            turn=self.turn,
-        )
+        message = Message(sender, text, None if to is None else frozenset(to), kind, self.phase, self.turn)
         self.log.add(message)
-        self.transcript.record_message(message)
+        self.transcript.append(message)
 
     def tell(self, agent: str, text: str, *, kind: str = "private") -> None:
         """A private message from the game to one agent."""
@@ -196,7 +215,7 @@ class EpisodeBook:
     def new_section(self, title: str = "") -> None:
         """Clear every agent's visible history (a new hand or round); ``title`` opens the new section."""
         self.log.new_section()
-        self.transcript.record("section", title=title, turn=self.turn)
+        self.transcript.append({"event": "section", "title": title, "turn": self.turn})
         if title:
             self.say(title)
 
@@ -208,7 +227,7 @@ class EpisodeBook:
         if rewards is not None and agent in rewards:
             rewards[agent] += value
         if value:
-            self.transcript.record("reward", agent=agent, value=value, turn=self.turn)
+            self.transcript.append({"event": "reward", "agent": agent, "value": value, "turn": self.turn})
 
     def pay_spiral_penalty(self, offenders: Collection[str], reason: str) -> None:
         """SPIRAL's rule: each offender −1.5, every other player +0.5, and the game ends."""
@@ -218,15 +237,29 @@ class EpisodeBook:
         others = [a for a in self.possible_agents if a not in offenders]
         self.end_game(f"invalid move by {names} ({reason}); the game ends (invalid_rule='spiral')", winners=others)  # type: ignore[attr-defined]
 
-    def _turn_info(self, agent: str) -> dict[str, Any]:
-        """The acting agent's turn keys: ``legal_actions`` (finite move sets), ``answer``, ``state_key``."""
-        info: dict[str, Any] = {}
+    def _agent_info(self, agent: str, turn: int, invalid: str | None, acting: bool) -> dict[str, Any]:
+        """``infos[agent]``: told role, ``turn``, the last move's ``invalid`` reason, ``eliminated``, the game's
+        own keys, then the end-of-game keys or, for an ``acting`` agent, the turn's keys."""
+        info: dict[str, Any] = {"role": self.told_role(agent), "turn": turn}
+        if invalid is not None:
+            info["invalid_move"] = invalid
+        if agent in self.eliminated:  # type: ignore[attr-defined]
+            info["eliminated"] = True
+        info.update(self._extra_info(agent))
+        if self.finished:
+            info.update(self._final_info)  # type: ignore[attr-defined]
+        elif acting:
+            return self._turn_info(agent, info)
+        return info
+
+    def _turn_info(self, agent: str, info: dict[str, Any]) -> TurnInfo:
+        """``info`` with the acting agent's turn keys: ``legal_actions`` (finite move sets), ``answer``
+        and ``state_key``, digested from the information state of now when first read."""
         legal = self.legal_actions(agent)  # type: ignore[attr-defined]
         if legal is not None:
             info["legal_actions"] = legal
         info["answer"] = self.answer_spec(agent, legal)
-        info["state_key"] = self.state_key(agent)
-        return info
+        return TurnInfo(info, state_digest, self.information_state(agent))
 
     # -- observations ------------------------------------------------------------------------------
     def _observation_text(self, agent: str, prompt: str) -> str:

@@ -8,15 +8,14 @@ matched "Player 10").
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 GAME = "game"  #: sender name for messages from the game itself
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
-    """One line of the game's record."""
+class Message(NamedTuple):
+    """One line of the game's record (immutable; a named tuple because games make thousands a second)."""
 
     sender: str
     text: str
@@ -42,19 +41,24 @@ class MessageLog:
     agents: tuple[str, ...]
     messages: list[Message] = field(default_factory=list)
     _lines: dict[str, list[str]] = field(default_factory=dict)
+    _known: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         self._lines = {agent: [] for agent in self.agents}
+        self._known = frozenset(self.agents)
 
     def add(self, message: Message) -> None:
-        unknown = message.to - set(self._lines) if message.to is not None else set()
-        if unknown:
-            raise ValueError(f"message addressed to unknown agents {sorted(unknown)}")
+        to = message.to
+        if to is not None and not to <= self._known:
+            raise ValueError(f"message addressed to unknown agents {sorted(to - self._known)}")
         self.messages.append(message)
         line = message.render()
-        targets: Iterable[str] = self._lines if message.to is None else message.to
-        for agent in targets:
-            self._lines[agent].append(line)
+        if to is None:
+            for lines in self._lines.values():
+                lines.append(line)
+        else:
+            for agent in to:
+                self._lines[agent].append(line)
 
     def new_section(self) -> None:
         """Start a fresh visible history for every agent (e.g. a new hand); the full record is kept."""

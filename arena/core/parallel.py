@@ -78,12 +78,12 @@ class TextParallelEnv(EpisodeBook, ParallelEnv):
         self.eliminated: dict[str, str] = {}  # agent -> reason, in order of elimination
         self._setup()
         self._publish_headers()
-        self._record_prompts()
-        return self._observations(), self._infos()
+        prompts = self._record_prompts()
+        return {a: self._observation(a, prompts.get(a, "")) for a in self.agents}, self._infos()
 
     def observe(self, agent: str) -> dict[str, Any]:
         self._require_reset()
-        return self._observation(agent, self._prompt(agent) if self._acting(agent) else "")
+        return self._observation(agent, self._prompts.get(agent, "") if self._acting(agent) else "")
 
     def step(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
         self._require_reset()
@@ -120,12 +120,10 @@ class TextParallelEnv(EpisodeBook, ParallelEnv):
         terminations = {a: self.finished and not truncated for a in present}
         truncations = {a: truncated for a in present}
         rewards = {a: self.rewards[a] for a in present}
-        observations = {a: self._observation(a, "") for a in present}
         infos = self._infos(present)
         self.agents = [a for a in present if not (terminations[a] or truncations[a])]
-        if self.agents:
-            self._record_prompts()
-            observations.update(self._observations())
+        prompts = self._record_prompts()
+        observations = {a: self._observation(a, prompts.get(a, "")) for a in present}
         return observations, rewards, terminations, truncations, infos
 
     # -- helpers -----------------------------------------------------------------------------------
@@ -162,27 +160,15 @@ class TextParallelEnv(EpisodeBook, ParallelEnv):
     def _acting(self, agent: str) -> bool:
         return agent in self.agents and agent not in self.eliminated
 
-    def _observations(self) -> dict[str, dict[str, Any]]:
-        return {a: self._observation(a, self._prompt(a) if self._acting(a) else "") for a in self.agents}
-
     def _infos(self, agents: list[str] | None = None) -> dict[str, dict[str, Any]]:
-        infos = {}
-        for agent in agents if agents is not None else self.agents:
-            info: dict[str, Any] = {"role": self.told_role(agent), "turn": self.turn}
-            if agent in self._invalid:
-                info["invalid_move"] = self._invalid[agent]
-            if agent in self.eliminated:
-                info["eliminated"] = True
-            info.update(self._extra_info(agent))
-            if self.finished:
-                info.update(self._final_info)
-            elif agent not in self.eliminated:
-                info.update(self._turn_info(agent))
-            infos[agent] = info
-        return infos
+        return {
+            agent: self._agent_info(agent, self.turn, self._invalid.get(agent), agent not in self.eliminated)
+            for agent in (agents if agents is not None else self.agents)
+        }
 
-    def _record_prompts(self) -> None:
-        for agent in self.agents:
-            if not self._acting(agent):
-                continue
-            self.transcript.record("prompt", agent=agent, text=self._prompt(agent), turn=self.turn)
+    def _record_prompts(self) -> dict[str, str]:
+        """Render each acting agent's prompt once for the round: recorded, and shown by observations."""
+        self._prompts = {a: self._prompt(a) for a in self.agents if self._acting(a)}
+        for agent, prompt in self._prompts.items():
+            self.transcript.append({"event": "prompt", "agent": agent, "text": prompt, "turn": self.turn})
+        return self._prompts

@@ -8,6 +8,7 @@ or an ``EnvSpec``). Entry points load lazily, on the first lookup.
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib
 import inspect
 from collections.abc import Callable
@@ -190,14 +191,22 @@ def _preset_kwargs(env_spec: EnvSpec, preset: str) -> dict[str, Any]:
     return table[preset]
 
 
-def _check_kwargs(env_spec: EnvSpec, factory: Callable[..., Any], kwargs: dict[str, Any]) -> None:
+@functools.lru_cache(maxsize=256)
+def _accepted_kwargs(factory: Callable[..., Any]) -> tuple[str, ...] | None:
+    """The keyword arguments ``factory`` takes (None: any, or unknown); read once per factory."""
     try:
         params = inspect.signature(factory).parameters
     except (TypeError, ValueError):
-        return
+        return None
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return None
+    return tuple(n for n, p in params.items() if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and n != "self")
+
+
+def _check_kwargs(env_spec: EnvSpec, factory: Callable[..., Any], kwargs: dict[str, Any]) -> None:
+    valid = _accepted_kwargs(factory)
+    if valid is None:
         return
-    valid = [n for n, p in params.items() if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and n != "self"]
     bad = sorted(set(kwargs) - set(valid))
     if bad:
         raise ArenaError(f"{env_spec.id} does not accept {', '.join(map(repr, bad))}; valid kwargs: {', '.join(valid)}")

@@ -8,36 +8,61 @@ agent at each turn. ``Transcript.view(agent, upto)`` rebuilds that observation t
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from arena.core.messages import Message
+from arena.core.messages import GAME, Message
 
 
-@dataclass
 class Transcript:
-    """Events of one episode. Each event is a JSON-serialisable dict with an ``"event"`` key."""
+    """Events of one episode. Each event is a JSON-serialisable dict with an ``"event"`` key.
 
-    events: list[dict[str, Any]] = field(default_factory=list)
+    A game records thousands of messages a second, so a message is kept as the :class:`Message` itself
+    and turned into its event dict when ``events`` is next read (the list it returns is the live
+    list: hold the transcript, not the list, while the episode runs)."""
+
+    __slots__ = ("_converted", "_events")
+
+    def __init__(self, events: list[dict[str, Any]] | None = None) -> None:
+        self._events: list[Any] = [] if events is None else events
+        self._converted = 0  # entries before this index are dicts
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        events = self._events
+        for i in range(self._converted, len(events)):
+            if isinstance(events[i], Message):
+                events[i] = message_event(events[i])
+        self._converted = len(events)
+        return events
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Transcript) and self.events == other.events
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Transcript(events={self.events!r})"
 
     # -- recording -----------------------------------------------------------------------------
-    def record(self, event: str, **data: Any) -> None:
-        self.events.append({"event": event, **data})
+    def record(self, event: str, **data: Any) -> dict[str, Any]:
+        """Append an event; returns its dict (a game may add to it, e.g. an invalid move's reason)."""
+        entry = {"event": event, **data}
+        self._events.append(entry)
+        return entry
 
-    def record_message(self, message: Message) -> None:
-        self.events.append(
-            {
-                "event": "message",
-                "sender": message.sender,
-                "to": None if message.to is None else sorted(message.to),
-                "text": message.text,
-                "kind": message.kind,
-                "phase": message.phase,
-                "turn": message.turn,
-            }
-        )
+    def record_first(self, event: str, **data: Any) -> None:
+        """Put an event before all others (the ``reset`` event, written once the setup is known)."""
+        self._events.insert(0, {"event": event, **data})
+        self._converted += 1
+
+    def append(self, event: dict[str, Any] | Message) -> None:
+        """Append an event dict (``{"event": kind, ...}``) or a :class:`Message` (recorded as its event)."""
+        self._events.append(event)
+
+    record_message = append
 
     # -- reading -------------------------------------------------------------------------------
     @property
@@ -105,6 +130,19 @@ class Transcript:
         return transcript
 
 
+def message_event(message: Message) -> dict[str, Any]:
+    """The transcript event of a message."""
+    return {
+        "event": "message",
+        "sender": message.sender,
+        "to": None if message.to is None else sorted(message.to),
+        "text": message.text,
+        "kind": message.kind,
+        "phase": message.phase,
+        "turn": message.turn,
+    }
+
+
 def message_from_event(event: dict[str, Any]) -> Message:
     to = event.get("to")
     return Message(
@@ -119,9 +157,30 @@ def message_from_event(event: dict[str, Any]) -> Message:
 
 def compose_observation(header: str, lines: list[str], prompt: str) -> str:
     """The one layout every arena observation uses: header, visible history, current prompt."""
-    parts = [header]
-    if lines:
-        parts.append("\n".join(lines))
-    if prompt:
-        parts.append(prompt)
-    return "\n\n".join(part for part in parts if part)
+    body = "\n".join(lines)
+    return "\n\n".join([part for part in (header, body, prompt) if part])
+
+
+#: The first line of a rendered message: ``[game] …`` or ``[player_3] …`` (or werewolf's ``…`` clip mark).
+_MESSAGE_LINE = re.compile(rf"^(?:…|\[(?:{GAME}|player_\d+)\] )")
+
+
+def split_observation(text: str) -> tuple[str, list[str], str]:
+    """Undo :func:`compose_observation` for an acting agent's observation: (header, history lines,
+    prompt). The prompt is the last paragraph; the paragraph before it is the history when it starts
+    with a rendered message (``[game] …``, ``[player_3] …``, or a ``…`` clip mark); everything else is
+    the header. Each history line is one message with its continuation lines (any line that does not
+    start a message)."""
+    blocks = text.split("\n\n")
+    if len(blocks) < 3:
+        return text if len(blocks) == 1 else blocks[0], [], "" if len(blocks) == 1 else blocks[1]
+    *head, history, prompt = blocks
+    if not _MESSAGE_LINE.match(history):
+        return "\n\n".join([*head, history]), [], prompt
+    lines: list[str] = []
+    for line in history.split("\n"):
+        if lines and not _MESSAGE_LINE.match(line):
+            lines[-1] += "\n" + line
+        else:
+            lines.append(line)
+    return "\n\n".join(head), lines, prompt

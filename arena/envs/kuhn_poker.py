@@ -42,15 +42,21 @@ RULES = (
 )
 
 
+def _outcomes(hi: int) -> dict[str, tuple[int, int]]:
+    return {"kk": (hi, -hi), "bc": (2 * hi, -2 * hi), "bf": (1, -1), "kbc": (2 * hi, -2 * hi), "kbf": (-1, 1)}
+
+
+_OUTCOMES = {1: _outcomes(1), -1: _outcomes(-1)}  # by whether the first actor holds the higher card
+
+
 def hand_payoff(first_card: str, second_card: str, history: str) -> tuple[int, int] | None:
     """Chip gains (first actor, second actor) for a finished betting ``history`` such as ``"cbc"``
     (c=check/call, b=bet, f=fold written as the action letters), or None while the hand is open."""
-    hi = 1 if RANK[first_card] > RANK[second_card] else -1
-    outcomes = {"kk": (hi, -hi), "bc": (2 * hi, -2 * hi), "bf": (1, -1), "kbc": (2 * hi, -2 * hi), "kbf": (-1, 1)}
-    return outcomes.get(history)
+    return _OUTCOMES[1 if RANK[first_card] > RANK[second_card] else -1].get(history)
 
 
 _LETTER = {"check": "k", "bet": "b", "call": "c", "fold": "f"}
+_ACTIONS = tuple(f"[{a}]" for a in _LETTER)
 
 
 class KuhnPokerEnv(TextGameEnv):
@@ -95,7 +101,8 @@ class KuhnPokerEnv(TextGameEnv):
         if self._fixed_deals is not None and self.hand < len(self._fixed_deals):
             cards = self._fixed_deals[self.hand]
         else:
-            cards = tuple(str(c) for c in self.np_random.choice(CARDS, size=2, replace=False))
+            # The same draw as choice(CARDS, ...), without numpy converting the card names on every deal.
+            cards = tuple(CARDS[i] for i in self.np_random.choice(len(CARDS), size=2, replace=False))
         self.cards = dict(zip(self.possible_agents, cards, strict=True))
         first = self.possible_agents[self.hand % 2]
         self.order = [first, self.possible_agents[1 - self.hand % 2]]
@@ -116,7 +123,7 @@ class KuhnPokerEnv(TextGameEnv):
         return ["[call]", "[fold]"] if self.history.endswith("b") else ["[check]", "[bet]"]
 
     def _play(self, agent: str, action: str) -> str | None:
-        match = match_choice(action, self.legal_actions(agent), known=[f"[{a}]" for a in _LETTER])
+        match = match_choice(action, self.legal_actions(agent), known=_ACTIONS)
         if match.action is None:
             return match.reason
         self._apply(agent, match.action.strip("[]"))
@@ -197,8 +204,8 @@ class KuhnPokerEnv(TextGameEnv):
             "agent": agent,
             "num_hands": self.num_hands,
             "hand": self.hand,
-            "chips": self.chips,
-            "previous_hands": self.summary,
+            "chips": dict(self.chips),
+            "previous_hands": list(self.summary),
             "card": self.cards[agent],
             "history": self.history,
         }

@@ -120,6 +120,8 @@ class PublicGoodsEnv(TextParallelEnv):
         self.history: list[dict[str, int]] = []  # contributions per finished round
         self.payoffs = {a: 0.0 for a in self.possible_agents}
         self.total_contributed = 0
+        self._contributions = [f"[{k}]" for k in range(self.endowment + 1)]
+        self._round_metrics: dict[str, Any] | None = None  # _metrics of the rounds played so far
         self.say(
             f"A public-goods game begins with {self.num_players} players, {self.num_rounds} round(s), "
             f"endowment {self.endowment}, multiplier {self.multiplier:g}."
@@ -168,6 +170,7 @@ class PublicGoodsEnv(TextParallelEnv):
             self.payoffs[agent] += payoff
             self.reward(agent, payoff)
             self.tell(agent, f"Your payoff this round: {payoff:g} (total {self.payoffs[agent]:g}).")
+        self._round_metrics = None
         if self.round >= self.num_rounds:
             self.end_game(
                 "all rounds played; payoffs " + ", ".join(f"{a} {p:g}" for a, p in self.payoffs.items()),
@@ -180,6 +183,13 @@ class PublicGoodsEnv(TextParallelEnv):
 
     # -- metrics and views -------------------------------------------------------------------------
     def _metrics(self) -> dict[str, Any]:
+        """Outcome metrics of the rounds played so far (computed once a round: every info shows them)."""
+        if self._round_metrics is None:
+            self._round_metrics = self._compute_metrics()
+        metrics = self._round_metrics
+        return {**metrics, "round_contribution_rates": list(metrics["round_contribution_rates"])}
+
+    def _compute_metrics(self) -> dict[str, Any]:
         rounds = len(self.history)
         n, e, r = self.num_players, self.endowment, self.multiplier
         welfare = sum(self.payoffs.values())
@@ -197,7 +207,7 @@ class PublicGoodsEnv(TextParallelEnv):
 
     def legal_actions(self, agent: str) -> list[str] | None:
         if self.phase == "contribute" and not self.finished:
-            return [f"[{k}]" for k in range(self.endowment + 1)]
+            return list(self._contributions)
         return None
 
     def answer_spec(self, agent: str, legal: list[str] | None) -> dict[str, Any]:

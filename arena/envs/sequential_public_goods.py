@@ -329,7 +329,7 @@ class SequentialPublicGoodsEnv(TextGameEnv):
             "agent": agent,
             "round": self.round,
             "seen": self._visible_before(agent),
-            "history": self.history,
+            "history": list(self.history),
         }
 
     def _header(self, agent: str) -> str:

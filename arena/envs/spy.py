@@ -584,11 +584,11 @@ class SpyEnv(TextGameEnv):
             "side": self.side(agent) if self.spy_knows else None,
             "round": self.round,
             "step": kind,
-            "alive": self.alive,
+            "alive": list(self.alive),
             "voted_out": [(a, self.side(a) if self.reveal_eliminated else None) for a in self.eliminated],
-            "votes": self.votes,
+            "votes": list(self.votes),
             "clues_left": sum(k == "clue" for k, _ in self.queue),
-            "candidates": self.candidates if kind in ("vote", "revote") else None,
+            "candidates": list(self.candidates) if kind in ("vote", "revote") else None,
         }
 
     def secrets(self, agent: str) -> list[str]:

@@ -28,6 +28,8 @@ MARKS = ("X", "O")
 # is an unreadable move, not an int conversion past Python's 4300-digit limit.
 _MOVE = re.compile(r"\[?\s*(\d{1,3})\s*\]?")
 
+_CELLS = tuple(f"[{i}]" for i in range(9))
+
 RULES = (
     "You are playing TicTacToe. Players alternate placing their mark on a 3x3 board; X moves first. "
     "Three of your marks in a row, column or diagonal wins; a full board without a line is a draw. "
@@ -81,6 +83,7 @@ class TicTacToeEnv(TextGameEnv):
 
     def _setup(self) -> None:
         self.board = [" "] * 9
+        self._free = list(_CELLS)  # the legal moves, in cell order
         self.say("A new game of TicTacToe begins. player_0 is X, player_1 is O.")
         self.set_turn("player_0")
 
@@ -88,15 +91,14 @@ class TicTacToeEnv(TextGameEnv):
         return f"{RULES}\nYou are {agent} and play {self.mark(agent)}."
 
     def _prompt(self, agent: str) -> str:
-        moves = " ".join(self.legal_actions(agent))
+        moves = " ".join(self._free)
         return f"Board:\n{board_text(self.board)}\nYou play {self.mark(agent)}. Legal moves: {moves}"
 
     def legal_actions(self, agent: str) -> list[str]:
-        return [f"[{i}]" for i, mark in enumerate(self.board) if mark == " "]
+        return list(self._free)
 
     def _play(self, agent: str, action: str) -> str | None:
-        occupied = [f"[{i}]" for i, mark in enumerate(self.board) if mark != " "]
-        match = match_choice(action, self.legal_actions(agent), known=occupied)
+        match = match_choice(action, self._free, known=_CELLS)  # the known cells not free are the occupied ones
         if match.action is None:
             if len(match.named) == 1:
                 return f"Cell {match.named[0].strip('[]')} is already taken. {match.reason}"
@@ -106,6 +108,7 @@ class TicTacToeEnv(TextGameEnv):
         cell = int(match.action.strip("[]"))
         mark = self.mark(agent)
         self.board[cell] = mark
+        self._free.remove(match.action)
         self.say(f"takes cell {cell} ({mark}).", sender=agent, kind="action")
         other = self.possible_agents[1 - self.possible_agents.index(agent)]
         if winner_mark(self.board) == mark:

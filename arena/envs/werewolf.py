@@ -715,10 +715,10 @@ class WerewolfEnv(TextGameEnv):
             "role": role,
             "phase": self.phase,
             "step": kind,
-            "alive": self.alive,
+            "alive": list(self.alive),
             "deaths": list(self.eliminated.items()),
             "ballots": [v["ballot"] if self.reveal_votes else v["ballot"].get(agent) for v in self.vote_log],
-            "candidates": self.candidates if kind in ("vote", "revote") else None,
+            "candidates": list(self.candidates) if kind in ("vote", "revote") else None,
             "stage": self.stage,
             "debate_left": self.debate_left if self.speaking == "bid" else None,
             "my_bid": None if self.bids is None else self.bids.moves.get(agent),
@@ -727,13 +727,13 @@ class WerewolfEnv(TextGameEnv):
         if self.phase.startswith("day"):
             state["speeches_left"] = sum(k == "speech" for k, _ in self.queue)
         if role == WEREWOLF:
-            state["pack"] = self.wolves
-            state["picks"] = self.kill_picks
+            state["pack"] = list(self.wolves)
+            state["picks"] = list(self.kill_picks)
             state["chat_left"] = sum(k == "wolf_chat" for k, _ in self.queue)
         elif role == SEER:
-            state["inspections"] = self.inspection_lines
+            state["inspections"] = list(self.inspection_lines)
         elif role == DOCTOR:
-            state["protections"] = self.doctor_lines
+            state["protections"] = list(self.doctor_lines)
         return state
 
     def secrets(self, agent: str) -> list[str]:

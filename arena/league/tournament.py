@@ -332,6 +332,8 @@ def _play_pool(todo: Sequence[MatchPlan], folder: str | None, workers: int, fini
                 nxt = None if stop.is_set() else next(queue, None)
                 if nxt is not None:
                     pending[pool.submit(run_match, nxt, folder)] = nxt
+        if stop.is_set():  # Ctrl-C while the last pending matches finished: still an interruption
+            raise KeyboardInterrupt
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         workers_now = set(multiprocessing.active_children()) - before

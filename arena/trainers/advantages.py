@@ -9,7 +9,8 @@ Terms used throughout:
 * a **group** holds trajectories that started from the same seed/prompt (GRPO, GiGPO);
 * a **role key** names whose statistics a turn is normalized with, e.g. ``"tictactoe-v0/X"``.
 
-Every function is vectorised (no Python loop over turns) so 10^6 turns take well under a second.
+Every function is vectorised (no Python loop over turns; string keys are numbered in one dict pass), so
+10^6 turns with the trainer's string keys take well under a second (``benchmarks/advantage_speed.py``).
 """
 
 from __future__ import annotations
@@ -24,14 +25,30 @@ EPS = 1e-6
 
 
 def _codes(keys: Any) -> tuple[np.ndarray, int]:
-    """Dense integer codes for arbitrary keys (ints, strings, tuples)."""
-    keys = np.asarray(keys)
-    if keys.dtype.kind in "iu" and keys.ndim == 1:
-        uniq, inverse = np.unique(keys, return_inverse=True)
+    """Dense integer codes for arbitrary keys (ints, strings, tuples or rows of a 2-D array), equal keys
+    equal codes. Works run by run: a batch lists each trajectory's turns together, so a key that stays the
+    same from one turn to the next (the trajectory, its group, its role) is looked up once per run. Integer
+    runs are numbered with ``np.unique``, other keys with a dict (no sort of strings, no ``hash()``
+    collisions), so 10^6 string keys cost a fraction of a second where sorting them cost seconds."""
+    array = keys if isinstance(keys, np.ndarray) else np.empty(len(keys), dtype=object)
+    if not isinstance(keys, np.ndarray):
+        array[:] = [tuple(k) if isinstance(k, list) else k for k in keys]
+    if array.ndim == 2:  # one key per row
+        rows = np.empty(len(array), dtype=object)
+        rows[:] = [tuple(row) for row in array.tolist()]
+        array = rows
+    if array.size == 0:
+        return np.zeros(0, dtype=np.int64), 0
+    starts = np.r_[True, array[1:] != array[:-1]]  # a new run where the key changes (a C-level compare)
+    runs = array[starts]
+    if runs.dtype.kind in "iub":
+        uniq, run_codes = np.unique(runs, return_inverse=True)
+        n = len(uniq)
     else:
-        flat = keys if keys.ndim == 1 else np.array([hash(tuple(row)) for row in keys])
-        uniq, inverse = np.unique(flat.astype(str) if flat.dtype.kind == "O" else flat, return_inverse=True)
-    return inverse.astype(np.int64), len(uniq)
+        index: dict[Any, int] = {}
+        run_codes = np.fromiter((index.setdefault(k, len(index)) for k in runs.tolist()), np.int64, len(runs))
+        n = len(index)
+    return run_codes.astype(np.int64)[np.cumsum(starts) - 1], n
 
 
 def _group_mean_std(values: np.ndarray, codes: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -61,7 +78,8 @@ def discounted_returns(rewards: np.ndarray, traj: np.ndarray, gamma: float = 1.0
     if rewards.size == 0:
         return rewards.copy()
     starts = np.flatnonzero(np.r_[True, traj[1:] != traj[:-1]])
-    if len(np.unique(traj)) != len(starts):
+    ids = np.sort(traj[starts])
+    if np.any(ids[1:] == ids[:-1]):  # a trajectory id in two runs
         raise ValueError("each trajectory's turns must be contiguous")
     if gamma == 1.0:
         csum = np.cumsum(rewards[::-1])[::-1]  # suffix sums over the whole array
@@ -128,11 +146,22 @@ def mars(
     whitened = centred / (centred.std() + eps) if centred.size else centred
     returns = discounted_returns(whitened, traj, gamma)
     codes, n = _codes(roles)
-    distinct_mean = np.zeros(n)
-    for code in range(n):  # one pass per role (a handful), not per turn
-        distinct_mean[code] = np.unique(returns[codes == code]).mean() if np.any(codes == code) else 0.0
+    distinct_mean = np.array([_distinct_mean(returns[codes == code]) for code in range(n)])  # per role, not turn
     advantages = returns - distinct_mean[codes]
     return (advantages - advantages.mean()) / (advantages.std() + eps) if advantages.size else advantages
+
+
+def _distinct_mean(values: np.ndarray, rel_tol: float = 1e-9) -> float:
+    """The mean of the distinct values, where values closer than ``rel_tol`` (relative to the largest
+    magnitude) count as one: equal returns summed in another order differ in their last bits, and an exact
+    ``np.unique`` would count them twice, making the result depend on the order of the batch."""
+    if values.size == 0:
+        return 0.0
+    ordered = np.sort(values)
+    tol = rel_tol * max(1.0, float(np.abs(ordered).max()))
+    first = np.flatnonzero(np.r_[True, np.diff(ordered) > tol])  # a new value where the gap exceeds tol
+    cluster_means = np.add.reduceat(ordered, first) / np.diff(np.r_[first, len(ordered)])
+    return float(cluster_means.mean())
 
 
 @dataclass
@@ -182,9 +211,10 @@ def gigpo(
     """GiGPO (Feng et al. 2025, arXiv 2505.10978), per turn:
     ``A = A_E(τ) + ω · A_S``, where ``A_E = R(τ) − mean_{group} R`` (episode level, over trajectories
     of the same group) and ``A_S = R_t − mean{R_t' : same group, same anchor state}`` with discounted
-    step returns ``R_t = Σ_{k≥t} γ^{k−t} r_k``. ``scale_std`` divides both by their group std
-    (the paper's "w/ std" mode). Defaults: ω = 1, γ = 0.95. Per-turn inputs; ``groups`` is the
-    turn's trajectory group and ``state_keys`` its anchor-state key.
+    step returns ``R_t = Σ_{k≥t} γ^{k−t} r_k``; a turn alone in its anchor group gets ``A_S = 0``.
+    ``scale_std`` divides both by their group std (the paper's "w/ std" mode). The paper's defaults are
+    ω = 1, γ = 0.95 (the trainer passes its config's ``gamma``). Per-turn inputs; ``groups`` is the turn's
+    trajectory group and ``state_keys`` its anchor-state key (compared only within a group).
     """
     rewards = np.asarray(rewards, dtype=np.float64)
     traj = np.asarray(traj)
@@ -199,3 +229,14 @@ def gigpo(
     anchor = group_codes * n_states + state_codes
     a_step = _normalize(step_returns, anchor, scale_std=scale_std, eps=eps)
     return a_episode + omega * a_step
+
+
+def rebn(rewards: np.ndarray, traj: np.ndarray, keys: Any, *, gamma: float = 1.0, eps: float = 1e-9) -> np.ndarray:
+    """REINFORCE with Return Batch Normalization (ReBN, GEM: Liu et al. 2025, axon-rl/gem): every turn's
+    discounted return-to-go ``G_t = Σ_{k≥t} γ^{k−t} r_k`` standardised over the batch,
+    ``A_t = (G_t − mean_B G) / (std_B G + ε)``. ``keys`` splits the batch into parts normalised on their
+    own (the trainer passes the game, so that one game's payoff scale does not swamp another's; GEM
+    trains one game at a time, where this is its whole-batch normalisation).
+    """
+    returns = discounted_returns(np.asarray(rewards, dtype=np.float64), traj, gamma)
+    return _normalize(returns, keys, scale_std=True, eps=eps)

@@ -11,9 +11,11 @@ from typing import Any
 import yaml
 
 from arena.core.errors import ArenaError
+from arena.trainers.episodes import ANCHORS, RewardOptions
 
 PRESETS_DIR = Path(__file__).with_name("presets")
-ADVANTAGES = ("mars", "grpo", "rae", "gigpo", "reinforce")
+ADVANTAGES = ("mars", "grpo", "rae", "gigpo", "reinforce", "rebn")
+REWARD_KEYS = ("scale", "invalid_penalty")
 ROLLOUT_BACKENDS = ("shared", "transformers", "vllm")
 
 
@@ -39,7 +41,12 @@ class TrainConfig:
     advantage: str = "mars"
     mars_variant: str = "paper"
     gamma: float = 1.0
+    anchor: str = "state"
+    gigpo_omega: float = 1.0
+    gigpo_scale_std: bool = False
     invalid_penalty: float = -0.5
+    rewards: dict[str, dict[str, float]] = field(default_factory=dict)
+    invalid_rule: str | None = None
     lr: float = 2e-3
     lr_schedule: str = "constant"
     ppo_epochs: int = 2
@@ -52,11 +59,12 @@ class TrainConfig:
     aggregation: str = "token-mean"
     temperature: float = 1.0
     constrained: list[str] = field(default_factory=list)
-    max_new_tokens: int = 12
+    hide_legal: list[str] = field(default_factory=list)
+    max_new_tokens: int | dict[str, int] | None = None
     eval_every: int = 0
     eval_sample: bool = False
+    eval_opponents: list[str] | dict[str, list[str]] | None = None
     eval_games: int = 500
-    eval_opponents: list[str] = field(default_factory=list)
     checkpoint_every: int = 10
     learner_sides: dict[str, list[str]] = field(default_factory=dict)
     side_seats: int = 0
@@ -73,6 +81,16 @@ class TrainConfig:
             raise ArenaError(f"advantage must be one of {', '.join(ADVANTAGES)}, got {self.advantage!r}")
         if self.mars_variant not in ("paper", "code"):
             raise ArenaError(f"mars_variant must be 'paper' or 'code', got {self.mars_variant!r}")
+        if self.anchor not in ANCHORS:
+            raise ArenaError(f"anchor must be one of {', '.join(ANCHORS)}, got {self.anchor!r}")
+        if not isinstance(self.gigpo_scale_std, bool) or not _number(self.gigpo_omega) or self.gigpo_omega < 0:
+            raise ArenaError("gigpo_omega must be a number ≥ 0 and gigpo_scale_std true or false")
+        if not _number(self.gamma) or not 0 < self.gamma <= 1:
+            raise ArenaError(f"gamma must be in (0, 1], got {self.gamma!r}")
+        self._validate_rewards()
+        if self.invalid_rule is not None and not isinstance(self.invalid_rule, str):
+            raise ArenaError(f"invalid_rule must be null or a rule name such as spiral, got {self.invalid_rule!r}")
+        self._validate_max_new_tokens()
         unknown = set(self.opponents) - {"self", "random", "scripted", "past"}
         if unknown or not self.opponents or sum(self.opponents.values()) <= 0:
             raise ArenaError("opponents must weight some of: self, random, scripted, past")
@@ -88,6 +106,7 @@ class TrainConfig:
             raise ArenaError(f"rollout_workers must be an integer ≥ 0 (0: in-process), got {self.rollout_workers!r}")
         if not re.fullmatch(r"cpu|cuda(:\d+)?|mps", str(self.device)):
             raise ArenaError(f"device must be cpu, cuda, cuda:N or mps, got {self.device!r}")
+        self._validate_eval_opponents()
         if not isinstance(self.eval_sample, bool):
             raise ArenaError(f"eval_sample must be true or false, got {self.eval_sample!r}")
         if self.rollout_backend not in ROLLOUT_BACKENDS:
@@ -106,9 +125,7 @@ class TrainConfig:
         return self
 
     def _check_sides(self) -> None:
-        """``learner_sides`` maps side names to lists of roles, and every game deals each side a seat;
-        ``eval_opponents`` names agents every game has."""
-        from arena.core.registry import spec
+        """``learner_sides`` maps side names to lists of roles, and every game deals each side a seat."""
         from arena.trainers.rollout import side_seats_of
 
         sides = self.learner_sides
@@ -117,10 +134,6 @@ class TrainConfig:
         for env_id, kwargs in self.envs.items():
             for roles in sides.values():
                 side_seats_of(env_id, kwargs, self.seed, roles)  # no seat with those roles: a clear error
-            for opponent in self.eval_opponents:
-                if opponent != "random" and opponent not in spec(env_id).agents:
-                    known = ", ".join(["random", *spec(env_id).agents])
-                    raise ArenaError(f"eval_opponents: {env_id} has no agent {opponent!r} (it has: {known})")
 
     def _check_tiny_model(self) -> None:
         """``tiny_model`` holds keyword arguments of the tiny model's builder (``vlm: true`` builds the tiny
@@ -135,6 +148,76 @@ class TrainConfig:
         unknown = set(options) - accepted
         if unknown:
             raise ArenaError(f"tiny_model: unknown keys {sorted(unknown)}; {builder.__name__} takes {sorted(accepted)}")
+
+    def eval_opponents_for(self, env_id: str) -> list[str]:
+        """Who the policy is evaluated against in ``env_id``: ``eval_opponents`` (one list for every game, or
+        ``{game: list}``), else ``random`` and the game's ``scripted`` agent where it has one."""
+        from arena.core.registry import spec
+
+        chosen = self.eval_opponents
+        if isinstance(chosen, dict):
+            chosen = chosen.get(env_id)
+        if chosen:
+            return [str(name) for name in chosen]
+        return ["random"] + (["scripted"] if "scripted" in spec(env_id).agents else [])
+
+    def _validate_eval_opponents(self) -> None:
+        from arena.core.registry import spec
+
+        value = self.eval_opponents
+        lists = value.values() if isinstance(value, dict) else [] if value is None else [value]
+        if not all(isinstance(names, list) and all(isinstance(n, str) for n in names) for names in lists):
+            raise ArenaError(f"eval_opponents must be a list of agent names or {{game: list}}, got {value!r}")
+        if isinstance(value, dict) and set(value) - set(self.envs):
+            raise ArenaError(
+                f"eval_opponents names games that are not among envs: {sorted(set(value) - set(self.envs))}"
+            )
+        for env_id in self.envs:
+            known = {"random", "self", *spec(env_id).agents}
+            unknown = [n for n in self.eval_opponents_for(env_id) if n not in known]
+            if unknown:
+                raise ArenaError(f"eval_opponents: {env_id} has no agent {unknown[0]!r}; choose from {sorted(known)}")
+
+    def _validate_rewards(self) -> None:
+        if not _number(self.invalid_penalty):
+            raise ArenaError(f"invalid_penalty must be a number, got {self.invalid_penalty!r}")
+        if not isinstance(self.rewards, dict):
+            raise ArenaError(f"rewards must map games to {{scale, invalid_penalty}}, got {self.rewards!r}")
+        for env_id, options in self.rewards.items():
+            if env_id not in self.envs:
+                raise ArenaError(f"rewards names {env_id!r}, which is not among envs ({', '.join(self.envs)})")
+            if not isinstance(options, dict) or set(options) - set(REWARD_KEYS):
+                raise ArenaError(f"rewards.{env_id} takes the keys {', '.join(REWARD_KEYS)}, got {options!r}")
+            if not all(_number(v) for v in options.values()):
+                raise ArenaError(f"rewards.{env_id} values must be numbers, got {options!r}")
+
+    def _validate_max_new_tokens(self) -> None:
+        value = self.max_new_tokens
+        values = value.values() if isinstance(value, dict) else [] if value is None else [value]
+        if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in values):
+            raise ArenaError(
+                f"max_new_tokens must be null (each game's default), an integer ≥ 1 or {{game: integer}}, got {value!r}"
+            )
+
+    def reward_options(self, env_id: str) -> RewardOptions:
+        """The reward scale and invalid-move penalty of ``env_id`` (``rewards.<env>``, else the defaults)."""
+        options = self.rewards.get(env_id, {})
+        return RewardOptions(
+            scale=float(options.get("scale", 1.0)),
+            invalid_penalty=float(options.get("invalid_penalty", self.invalid_penalty)),
+        )
+
+    def env_kwargs(self, env_id: str) -> dict[str, Any]:
+        """The kwargs ``arena.make`` gets for ``env_id``: its entry in ``envs``, plus ``invalid_rule`` when
+        set (the game's own entry wins)."""
+        kwargs = dict(self.envs[env_id] or {})
+        if self.invalid_rule is not None:
+            kwargs.setdefault("invalid_rule", self.invalid_rule)
+        return kwargs
+
+    def games(self) -> dict[str, dict[str, Any]]:
+        """Every trained game with its ``arena.make`` kwargs (:meth:`env_kwargs`)."""
+        return {env_id: self.env_kwargs(env_id) for env_id in self.envs}
 
     def _validate_gpu_options(self) -> None:
         """Learner memory options (:mod:`arena.trainers.memory`), TIS, and vLLM's temperature range."""
@@ -179,9 +262,13 @@ class TrainConfig:
         for env_id, kwargs in self.envs.items():
             if not isinstance(kwargs, dict):
                 raise ArenaError(f"envs.{env_id} must be a mapping of game kwargs, got {kwargs!r}")
-            make(env_id, **kwargs)  # unknown id or bad kwargs: the registry's one-line error
-        for env_id in self.constrained:  # may list more games than envs (one list serves several runs)
+            make(env_id, **self.env_kwargs(env_id))  # unknown id or bad kwargs: the registry's one-line error
+        for env_id in [*self.constrained, *self.hide_legal]:  # may list more games than envs (one list, many runs)
             spec(str(env_id))
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _parse_value(text: str) -> Any:

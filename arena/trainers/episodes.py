@@ -3,18 +3,28 @@ turns a batch of episodes into one advantage per turn with the configured estima
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from arena.core.errors import ArenaError
 from arena.trainers import advantages as adv
 
 
 @dataclass
 class Turn:
-    """One decision of the learning policy: what the loss needs plus what the estimators group by."""
+    """One decision of the learning policy: what the loss needs plus what the estimators group by.
+
+    ``state_key`` is the GiGPO anchor (``None`` when the game publishes no state key and the anchor is
+    ``state``). ``images`` are the images of the prompt, in order (visual games), which the learner feeds
+    the model again. A constrained turn (the policy chose among the legal replies by their likelihood)
+    carries every legal reply's token ids in ``alternatives`` and the index played in ``chosen``; its
+    ``old_logprobs`` is then one value, the log-probability of the choice under the normalised
+    distribution the agent sampled from.
+    """
 
     agent: str
     role: str
@@ -23,9 +33,12 @@ class Turn:
     completion_ids: list[int]
     old_logprobs: list[float]
     reward: float
-    state_key: str
+    state_key: str | None
     version: int
     invalid: bool = False
+    images: list[np.ndarray] = field(default_factory=list)
+    alternatives: list[list[int]] | None = None
+    chosen: int = -1
 
 
 @dataclass
@@ -42,15 +55,50 @@ class Episode:
     turns: list[Turn] = field(default_factory=list)
 
 
-def role_key(env_id: str, seat: str, role: Any) -> str:
-    """The normalization key of agent-specific normalization: the game's role, or the seat where every
-    player has the same role (``"player"``), since a seat's position is its role in TicTacToe or Kuhn."""
-    role = str(role) if role not in (None, "", "player") else seat
+@dataclass(frozen=True)
+class RewardOptions:
+    """How a game's rewards become training rewards: ``scale`` multiplies what the env pays, and
+    ``invalid_penalty`` is added to a turn the env flagged as an invalid move (in the scaled units)."""
+
+    scale: float = 1.0
+    invalid_penalty: float = -0.5
+
+
+ANCHORS = ("state", "observation")
+
+
+def role_key(env_id: str, seat: str, role: Any, roles: Mapping[str, Any] | None = None) -> str:
+    """The key of agent-specific normalization (MARS) and of the role baseline (SPIRAL's RAE): the game's
+    role where the match's seats have different roles (werewolf, spy), the seat where every seat has the
+    same role (``roles`` = every seat's role in the match), since the seat is then the position: first or
+    second mover in TicTacToe, Kuhn Poker or negotiation, as MARS and SPIRAL key them."""
+    role = "" if role is None else str(role)
+    shared = roles is not None and len({"" if r is None else str(r) for r in roles.values()}) <= 1
+    if shared or role in ("", "player"):
+        return f"{env_id}/{seat}"
     return f"{env_id}/{role}"
 
 
-def episode_from_outcome(outcome: Any, learner_name: str, group: str, opponent: str, invalid_penalty: float) -> Episode:
-    """Convert a :class:`arena.agents.scheduler.MatchOutcome` into an :class:`Episode` of learner turns."""
+def group_key(group: str, seat: str) -> str:
+    """The trajectory group of a seat's turns: the episode group (same env, seed, opponent kind and
+    learner seat) and the seat, so that baselines compare like with like."""
+    return f"{group}|{seat}"
+
+
+def episode_from_outcome(
+    outcome: Any,
+    learner_name: str,
+    group: str,
+    opponent: str,
+    rewards: RewardOptions = RewardOptions(),
+    anchor: str = "state",
+) -> Episode:
+    """Convert a :class:`arena.agents.scheduler.MatchOutcome` into an :class:`Episode` of learner turns.
+
+    ``anchor`` picks each turn's GiGPO anchor: the game's ``infos["state_key"]`` (``state``) or the
+    digest of the observation the player saw (``observation``, as verl-agent's anchor text)."""
+    if anchor not in ANCHORS:
+        raise ArenaError(f"anchor must be one of {', '.join(ANCHORS)}, got {anchor!r}")
     seats = sorted({t.seat for t in outcome.turns if t.agent_name == learner_name})
     episode = Episode(
         env_id=outcome.env_id,
@@ -65,26 +113,31 @@ def episode_from_outcome(outcome: Any, learner_name: str, group: str, opponent: 
     for record in outcome.turns:
         if record.agent_name != learner_name:
             continue
-        reward = float(record.reward)
+        paid = float(record.reward)
         if record.seat not in first_seen:
-            reward += float(outcome.pre_rewards.get(record.seat, 0.0))
+            paid += float(outcome.pre_rewards.get(record.seat, 0.0))
             first_seen.add(record.seat)
-        if record.invalid:
-            reward += invalid_penalty
+        reward = rewards.scale * paid + (rewards.invalid_penalty if record.invalid else 0.0)
         trace = record.trace
-        key = record.state_key if record.state_key is not None else str(hash(record.info.get("observation", "")))
+        alternatives = trace.alternatives
+        old_logprobs = list(trace.logprobs)
+        if alternatives is not None:  # the behaviour log-probability of the choice, not of its tokens
+            old_logprobs = [math.log(max(float(trace.legal_probs[trace.action]), 1e-300))]
         episode.turns.append(
             Turn(
                 agent=record.seat,
-                role=role_key(outcome.env_id, record.seat, record.role),
+                role=role_key(outcome.env_id, record.seat, record.role, outcome.roles),
                 turn_index=record.turn_index,
                 prompt_ids=list(trace.prompt_ids),
                 completion_ids=list(trace.completion_ids),
-                old_logprobs=list(trace.logprobs),
+                old_logprobs=old_logprobs,
                 reward=reward,
-                state_key=f"{record.seat}|{key}",
+                state_key=record.state_key if anchor == "state" else record.observation_key,
                 version=int(trace.version),
                 invalid=bool(record.invalid),
+                images=list(trace.images),
+                alternatives=[list(a) for a in alternatives] if alternatives is not None else None,
+                chosen=int(trace.chosen),
             )
         )
     return episode
@@ -92,19 +145,21 @@ def episode_from_outcome(outcome: Any, learner_name: str, group: str, opponent: 
 
 def flatten(episodes: Sequence[Episode]) -> tuple[list[Turn], dict[str, np.ndarray]]:
     """Every learner turn in order, with per-turn arrays: rewards, trajectory id (episode × seat), group
-    (episode group × seat), role key and anchor-state key. Turns of one trajectory are contiguous."""
+    (episode group × seat), role key, anchor (state key) and game. Turns of one trajectory are contiguous."""
     turns: list[Turn] = []
-    traj, groups, roles, states, rewards = [], [], [], [], []
+    traj, groups, roles, states, games, rewards = [], [], [], [], [], []
     for e_idx, episode in enumerate(episodes):
         for seat in episode.learner_seats:
+            group = group_key(episode.group, seat)
             for turn in episode.turns:
                 if turn.agent != seat:
                     continue
                 turns.append(turn)
-                traj.append(f"{e_idx}|{seat}")
-                groups.append(f"{episode.group}|{seat}")
+                traj.append((e_idx, seat))
+                groups.append(group)
                 roles.append(turn.role)
-                states.append(f"{episode.group}|{turn.state_key}")
+                states.append(turn.state_key)  # an anchor: compared only within the turn's group
+                games.append(episode.env_id)
                 rewards.append(turn.reward)
     codes = {k: i for i, k in enumerate(dict.fromkeys(traj))}
     arrays = {
@@ -113,6 +168,7 @@ def flatten(episodes: Sequence[Episode]) -> tuple[list[Turn], dict[str, np.ndarr
         "groups": np.asarray(groups, dtype=object),
         "roles": np.asarray(roles, dtype=object),
         "states": np.asarray(states, dtype=object),
+        "games": np.asarray(games, dtype=object),
     }
     return turns, arrays
 
@@ -124,16 +180,29 @@ def compute_advantages(
     gamma: float = 1.0,
     mars_variant: str = "paper",
     baseline: adv.RoleBaseline | None = None,
+    gigpo_omega: float = 1.0,
+    gigpo_scale_std: bool = False,
 ) -> tuple[list[Turn], np.ndarray]:
-    """One advantage per learner turn (every token of the turn gets it) with ``method``."""
+    """One advantage per learner turn (every token of the turn gets it) with ``method``; ``gamma``
+    discounts the turn-level returns of ``mars``, ``gigpo`` and ``rebn``."""
     turns, a = flatten(episodes)
     if not turns:
         return turns, np.zeros(0)
     rewards, traj = a["rewards"], a["traj"]
     if method == "mars":
         return turns, adv.mars(rewards, traj, a["roles"], gamma=gamma, variant=mars_variant)
+    if method == "rebn":
+        return turns, adv.rebn(rewards, traj, a["games"], gamma=gamma)
     if method == "gigpo":
-        return turns, adv.gigpo(rewards, traj, a["groups"], a["states"])
+        missing = sorted({e.env_id for e in episodes for t in e.turns if t.state_key is None})
+        if missing:
+            raise ArenaError(
+                f"GiGPO anchors: {', '.join(missing)} publish no infos['state_key']; set anchor: observation "
+                "(a digest of the observation text) or another advantage"
+            )
+        return turns, adv.gigpo(
+            rewards, traj, a["groups"], a["states"], omega=gigpo_omega, gamma=gamma, scale_std=gigpo_scale_std
+        )
     # Episode-level estimators work on one return per trajectory, broadcast to the trajectory's turns.
     starts = np.flatnonzero(np.r_[True, traj[1:] != traj[:-1]])
     traj_returns = np.add.reduceat(rewards, starts)

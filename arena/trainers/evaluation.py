@@ -15,20 +15,27 @@ from arena.agents.scheduler import MatchSpec, play_many
 from arena.agents.specs import make_agent
 from arena.core.registry import make
 
+#: End-of-game ``infos`` that say how a game went beyond who won, averaged over the evaluation games where a
+#: game reports them (None skipped): negotiation's agreement, Pareto rate and Nash ratio, public goods'
+#: contribution rate (mean contribution / endowment over every player) and efficiency.
+OUTCOME_METRICS = ("agreement", "pareto_optimal", "nash_ratio", "contribution_rate", "efficiency")
+
 
 def evaluate_against(
     learner: Any, env_id: str, env_kwargs: Mapping[str, Any], opponent: str, games: int, seed: int = 10_000
 ) -> dict[str, Any]:
-    """Play ``games`` matches of ``learner`` against ``opponent`` (``random`` or ``scripted``), the learner
-    taking each seat in turn; returns per-seat and overall win/draw/loss rates and mean returns."""
+    """Play ``games`` matches of ``learner`` against ``opponent`` (``random``, or a registered agent of the
+    game such as ``scripted``), the learner taking each seat in turn, or with ``opponent="self"`` every seat.
+    Returns per-seat and overall win/draw/loss rates and mean returns (win and loss only against others),
+    and the mean of each :data:`OUTCOME_METRICS` key the game reports at its end."""
     specs, learner_seats = [], []
     for k in range(games):
         env = make(env_id, **env_kwargs)
         seats = list(env.possible_agents)
-        mine = seats[k % len(seats)]
+        mine = seats if opponent == "self" else [seats[k % len(seats)]]
         agents = {
             s: learner
-            if s == mine
+            if s in mine
             else (RandomAgent(seed + k) if opponent == "random" else make_agent(opponent, env_id, seed=seed + k))
             for s in seats
         }
@@ -39,25 +46,25 @@ def evaluate_against(
     result: dict[str, Any] = {"games": games, "opponent": opponent}
     invalid = 0
     turns = 0
-    for outcome, seat in zip(outcomes, learner_seats, strict=True):
-        ret = float(outcome.returns.get(seat, 0.0))
-        others = [v for s, v in outcome.returns.items() if s != seat]
-        best_other = max(others) if others else 0.0
-        rows.setdefault(seat, []).append(ret)
-        rows.setdefault("win", []).append(float(ret > best_other))
-        rows.setdefault("loss", []).append(float(ret < best_other))
-        rows.setdefault(f"{seat}_loss", []).append(float(ret < best_other))
-        mine = [t for t in outcome.turns if t.seat == seat]
-        turns += len(mine)
-        invalid += sum(1 for t in mine if t.invalid)
-    result["win_rate"] = float(np.mean(rows["win"]))
-    result["loss_rate"] = float(np.mean(rows["loss"]))
+    for outcome, mine in zip(outcomes, learner_seats, strict=True):
+        for seat in mine:
+            ret = float(outcome.returns.get(seat, 0.0))
+            rows.setdefault(f"mean_return_{seat}", []).append(ret)
+            rows.setdefault("mean_return", []).append(ret)
+            if opponent != "self":
+                best_other = max((v for s, v in outcome.returns.items() if s != seat), default=0.0)
+                rows.setdefault("win_rate", []).append(float(ret > best_other))
+                rows.setdefault("loss_rate", []).append(float(ret < best_other))
+                rows.setdefault(f"loss_rate_{seat}", []).append(float(ret < best_other))
+            own = [t for t in outcome.turns if t.seat == seat]
+            turns += len(own)
+            invalid += sum(1 for t in own if t.invalid)
+        info = (outcome.transcript.result or {}).get("info") or {}
+        for key in OUTCOME_METRICS:
+            if isinstance(info.get(key), bool | int | float):
+                rows.setdefault(key, []).append(float(info[key]))
     result["invalid_rate"] = invalid / max(turns, 1)
-    for key, values in rows.items():
-        if key.startswith("player_") and not key.endswith("_loss"):
-            result[f"mean_return_{key}"] = float(np.mean(values))
-        elif key.endswith("_loss"):
-            result[f"loss_rate_{key[:-5]}"] = float(np.mean(values))
+    result.update({key: float(np.mean(values)) for key, values in rows.items()})
     return result
 
 
@@ -99,7 +106,7 @@ def evaluate_side(
     """Play ``games`` seeded matches (seeds ``seed``, ``seed + 1``, …) with ``learner`` in the seats dealt
     one of ``roles`` (every seat of a single-agent game when ``roles`` is None; with ``side_seats`` > 0
     only that many, rotating) and ``opponent`` (``random`` or a registered agent such as ``scripted``)
-    in the others.
+    in the others (``self``: the learner plays them too).
 
     Returns the share of matches the learner's side won (a learner seat is among the winners: the
     success rate of a single-agent game) with its 95 % Wilson interval, the share truncated, the mean
@@ -115,7 +122,11 @@ def evaluate_side(
             mine = list(env.possible_agents)
         else:
             mine = side_seats_of(env_id, env_kwargs, seed + k, roles, limit=side_seats, turn=k)
-        agents = {s: learner if s in mine else _opponent(opponent, env_id, seed + k) for s in env.possible_agents}
+        # opponent "self": the learner plays the other side too (the side's win rate is then its role's)
+        agents = {
+            s: learner if s in mine or opponent == "self" else _opponent(opponent, env_id, seed + k)
+            for s in env.possible_agents
+        }
         specs.append(MatchSpec(env=env, agents=agents, seed=seed + k))
         seats_of.append(mine)
     outcomes = play_many(specs, traced=False)

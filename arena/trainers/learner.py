@@ -9,39 +9,118 @@ from typing import Any
 import numpy as np
 import torch
 
-from arena.agents.logits import completion_logits
+from arena.agents.logits import choice_logprobs, completion_logits, image_completion_logits
+from arena.core.errors import ArenaError
 from arena.trainers.episodes import Turn
 from arena.trainers.loss import policy_loss, truncated_importance_weights
 from arena.trainers.memory import autocast, uses_checkpointing
 
 
-def completion_logprobs(model: Any, batch: Sequence[Turn], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _share_prefix(model: Any) -> bool:
+    """Whether passes may reuse a shared prefix's KV cache: not under gradient checkpointing, whose layers
+    keep no cache."""
+    return not (torch.is_grad_enabled() and uses_checkpointing(model))
+
+
+def completion_logprobs(
+    model: Any, batch: Sequence[Turn], pad_id: int, processor: Any = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-token logprobs [B, T] of each turn's completion under ``model`` (with grad), and the mask.
 
     Logits come from :func:`~arena.agents.logits.completion_logits`: only at positions that predict a
     completion token, with the prompt prefix that the batch's turns share run once (not under gradient
-    checkpointing, whose layers keep no KV cache)."""
-    share = not (torch.is_grad_enabled() and uses_checkpointing(model))
-    logits, targets, mask = completion_logits(
-        model, [t.prompt_ids for t in batch], [t.completion_ids for t in batch], pad_id, share_prefix=share
-    )
+    checkpointing). Turns with images (visual games) go through one plain pass that also gets the images'
+    pixel values from ``processor`` (the backend's ``AutoProcessor``), exactly as generation saw them."""
+    prompts = [t.prompt_ids for t in batch]
+    completions = [t.completion_ids for t in batch]
+    if any(t.images for t in batch):
+        logits, targets, mask = image_completion_logits(model, prompts, completions, pad_id, _pixels(batch, processor))
+    else:
+        logits, targets, mask = completion_logits(
+            model, prompts, completions, pad_id, share_prefix=_share_prefix(model)
+        )
     logp = torch.log_softmax(logits, dim=-1).gather(-1, targets[..., None]).squeeze(-1)
     return logp * mask, mask
 
 
+def _pixels(batch: Sequence[Turn], processor: Any) -> torch.Tensor:
+    """The pixel values of every image of the batch's prompts, in order (the model's image processor)."""
+    image_processor = getattr(processor, "image_processor", None)
+    if image_processor is None:
+        raise ArenaError(
+            "turns with images need an image-text-to-text model and its processor; this model is text-only"
+        )
+    from PIL import Image
+
+    images = [Image.fromarray(np.asarray(img, dtype=np.uint8)) for t in batch for img in t.images]
+    return image_processor(images=images, return_tensors="pt")["pixel_values"]
+
+
+def choice_logprob(model: Any, batch: Sequence[Turn], pad_id: int) -> torch.Tensor:
+    """For constrained turns: log π(chosen | prompt) [B] under the distribution the agent sampled from, the
+    softmax over every legal reply's sequence log-likelihood: ``s_chosen − logsumexp(s_all)``."""
+    if any(t.images for t in batch):
+        raise ArenaError("constrained turns with images are not supported (constrained scoring is text-only)")
+    scores = choice_logprobs(
+        model,
+        [t.prompt_ids for t in batch],
+        [t.alternatives or [] for t in batch],
+        pad_id,
+        share_prefix=_share_prefix(model),
+    )
+    chosen = torch.tensor([t.chosen for t in batch], device=scores.device)
+    return scores.gather(1, chosen[:, None]).squeeze(1) - torch.logsumexp(scores, dim=-1)
+
+
+def turn_logprobs(
+    model: Any, batch: Sequence[Turn], pad_id: int, processor: Any = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The log-probabilities the loss compares, [B, T] with the mask: every completion token of a free-text
+    turn; for a constrained turn one value in column 0, the log-probability of its choice
+    (:func:`choice_logprob`)."""
+    free = [i for i, t in enumerate(batch) if t.alternatives is None]
+    chosen = [i for i, t in enumerate(batch) if t.alternatives is not None]
+    width = max([1] + [len(batch[i].completion_ids) for i in free])
+    rows: dict[int, torch.Tensor] = {}
+    masks: dict[int, torch.Tensor] = {}
+    if free:
+        logp, mask = completion_logprobs(model, [batch[i] for i in free], pad_id, processor)
+        logp = torch.nn.functional.pad(logp, (0, width - logp.shape[1]))
+        mask = torch.nn.functional.pad(mask, (0, width - mask.shape[1]))
+        for row, i in enumerate(free):
+            rows[i], masks[i] = logp[row], mask[row]
+    if chosen:
+        values = choice_logprob(model, [batch[i] for i in chosen], pad_id)
+        first = torch.arange(width, device=values.device) == 0
+        for row, i in enumerate(chosen):
+            rows[i], masks[i] = torch.nn.functional.pad(values[row : row + 1], (0, width - 1)), first
+    return torch.stack([rows[i] for i in range(len(batch))]), torch.stack([masks[i] for i in range(len(batch))])
+
+
+def loss_tokens(turn: Turn) -> int:
+    """How many values of ``turn`` the loss averages over: its completion tokens, or 1 for a choice."""
+    return 1 if turn.alternatives is not None else len(turn.completion_ids)
+
+
 def frozen_logprobs(
-    model: Any, turns: Sequence[Turn], indices: Sequence[int], pad_id: int, micro_batch: int, precision: str
+    model: Any,
+    turns: Sequence[Turn],
+    indices: Sequence[int],
+    pad_id: int,
+    micro_batch: int,
+    precision: str,
+    processor: Any = None,
 ) -> dict[int, torch.Tensor]:
-    """Completion logprobs of ``turns[i]`` for each ``i`` in ``indices`` under ``model``, without gradient
+    """:func:`turn_logprobs` of ``turns[i]`` for each ``i`` in ``indices`` under ``model``, without gradient
     (turns of similar length batched together)."""
     out: dict[int, torch.Tensor] = {}
     by_length = sorted(indices, key=lambda i: len(turns[i].prompt_ids) + len(turns[i].completion_ids))
     with torch.no_grad(), autocast(model, precision):
         for start in range(0, len(by_length), micro_batch):
             idx = by_length[start : start + micro_batch]
-            logp, _ = completion_logprobs(model, [turns[i] for i in idx], pad_id)
+            logp, _ = turn_logprobs(model, [turns[i] for i in idx], pad_id, processor)
             for row, i in enumerate(idx):
-                out[i] = logp[row, : len(turns[i].completion_ids)].float()
+                out[i] = logp[row, : loss_tokens(turns[i])].float()
     return out
 
 
@@ -73,19 +152,26 @@ def update(
     rng: np.random.Generator | None = None,
     precision: str = "fp32",
     tis_cap: float | None = None,
+    processor: Any = None,
 ) -> dict[str, float]:
     """``epochs`` passes over the batch, each split into ``minibatches`` shuffled mini-batches with one
     optimizer step each (PPO's ``num_minibatches``; 1 = one full-batch step per epoch, in a fixed order).
     Within a mini-batch, gradients are accumulated over micro-batches of at most ``micro_batch`` turns,
-    each weighted by its share of tokens or sequences so the result equals the mini-batch loss. Turns whose
-    advantage is zero carry no gradient and are skipped. With ``reference`` and ``kl_coef`` > 0 the loss
-    adds the k3 KL estimate to that frozen model. ``precision`` autocasts the forward passes
+    each weighted by its share of tokens or sequences so the result equals the mini-batch loss. With
+    ``reference`` and ``kl_coef`` > 0 the loss adds the k3 KL estimate to that frozen model on every turn;
+    without it, turns whose advantage is zero carry no gradient and are skipped. Constrained turns enter
+    the loss as one value each, their choice's log-probability (:func:`turn_logprobs`); ``processor``
+    turns the images of visual games' turns into pixel values. ``precision`` autocasts the forward passes
     (:mod:`arena.trainers.memory`). With ``tis_cap`` the ratio's ``π_old`` is the learner's own logprob
     before the update and each token is reweighted by truncated importance sampling against the engine's
     logprob (:func:`~arena.trainers.loss.truncated_importance_weights`); without it, the engine's
     logprobs are ``π_old``. Gradients are freed at the end (``zero_grad(set_to_none=True)``)."""
-    keep = [i for i, a in enumerate(advantages) if abs(a) > 1e-8 and turns[i].completion_ids]
-    metrics: dict[str, float] = {"turns_used": float(len(keep))}
+    with_kl = reference is not None and bool(kl_coef)
+    keep = [i for i, a in enumerate(advantages) if (with_kl or abs(a) > 1e-8) and turns[i].completion_ids]
+    metrics: dict[str, float] = {
+        "turns_used": float(len(keep)),
+        "turns_with_advantage": float(sum(abs(advantages[i]) > 1e-8 for i in keep)),
+    }
     if not keep:
         return metrics
 
@@ -95,11 +181,11 @@ def update(
     minibatches = max(1, min(int(minibatches), len(keep)))
     rng = rng if rng is not None else np.random.default_rng(0)
     reference_logprobs: dict[int, torch.Tensor] = {}
-    if reference is not None and kl_coef:  # the frozen policy's logprobs do not change across epochs
-        reference_logprobs = frozen_logprobs(reference, turns, keep, pad_id, micro_batch, precision)
+    if with_kl:  # the frozen policy's logprobs do not change across epochs
+        reference_logprobs = frozen_logprobs(reference, turns, keep, pad_id, micro_batch, precision, processor)
     learner_old: dict[int, torch.Tensor] = {}
     if tis_cap is not None:  # the learner's logprobs before this update: PPO's π_old under TIS
-        learner_old = frozen_logprobs(model, turns, keep, pad_id, micro_batch, precision)
+        learner_old = frozen_logprobs(model, turns, keep, pad_id, micro_batch, precision, processor)
     model.train()
     sums: dict[str, float] = {}
     steps = epochs * minibatches
@@ -107,18 +193,18 @@ def update(
         order = keep if minibatches == 1 else [keep[i] for i in rng.permutation(len(keep))]
         for chunk in np.array_split(np.array(order), minibatches):
             chunk_ids = sorted(chunk.tolist(), key=length)  # similar lengths together: less padding
-            chunk_tokens = sum(len(turns[i].completion_ids) for i in chunk_ids)
+            chunk_tokens = sum(loss_tokens(turns[i]) for i in chunk_ids)
             optimizer.zero_grad(set_to_none=True)
             for start in range(0, len(chunk_ids), micro_batch):
                 idx = chunk_ids[start : start + micro_batch]
                 batch = [turns[i] for i in idx]
                 with autocast(model, precision):
-                    logp, mask = completion_logprobs(model, batch, pad_id)
+                    logp, mask = turn_logprobs(model, batch, pad_id, processor)
                 logp = logp.float()
                 old = torch.zeros_like(logp)
                 for row, turn in enumerate(batch):
-                    n = len(turn.old_logprobs)
-                    old[row, :n] = torch.tensor(turn.old_logprobs[: logp.shape[1]], dtype=logp.dtype)
+                    n = min(len(turn.old_logprobs), logp.shape[1])
+                    old[row, :n] = torch.tensor(turn.old_logprobs[:n], dtype=logp.dtype)
                 adv = torch.tensor(advantages[idx], dtype=logp.dtype, device=logp.device)
                 ref = _rows(reference_logprobs, idx, logp) if reference_logprobs else None
                 weights = None

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from arena.agents.llm import POLICY_FILE
 from arena.core.errors import ArenaError
 from arena.trainers.config import TrainConfig
 from arena.trainers.episodes import compute_advantages
@@ -25,9 +26,36 @@ from arena.trainers.rollout import PastPolicies, build_specs, collect, learner_a
 Log = Callable[[str], None]
 
 
+def check_games(config: TrainConfig, backends: tuple[Any, ...] = ()) -> None:
+    """Refuse, before any work, what would train wrongly: a game with images on a text-only model (the
+    ``backends`` that play or learn; without any, the tiny text model that ``prepare_model`` builds), and
+    GiGPO with ``anchor: state`` on a game that publishes no ``infos["state_key"]``. Builds and resets
+    every game once with its kwargs, so bad env kwargs fail here too."""
+    from arena.core.registry import make, spec
+
+    for env_id, kwargs in config.games().items():
+        if "image" in spec(env_id).modalities:
+            text_only = [repr(b) for b in backends if not getattr(b, "multimodal", False)]
+            if text_only or not (backends or config.model):
+                which = ", ".join(text_only) or "the tiny text model"
+                raise ArenaError(
+                    f"{env_id} shows images, but the policy model is text-only ({which}): set model to an "
+                    "image-text-to-text model (e.g. one built by arena.agents.tiny.build_tiny_vlm)"
+                )
+        env = make(env_id, **kwargs)
+        env.reset(seed=config.seed)
+        state_anchors = config.advantage == "gigpo" and config.anchor == "state"
+        if state_anchors and "state_key" not in env.infos.get(env.agent_selection, {}):
+            raise ArenaError(
+                f"GiGPO anchors: {env_id} publishes no infos['state_key']; set anchor: observation "
+                "(a digest of the observation text, as verl-agent) or another advantage"
+            )
+
+
 def prepare_model(config: TrainConfig, log: Log) -> Path:
     """The policy's starting directory: ``config.model``, or the tiny model warm-started on random play
     (built once under ``<out>/warmstart`` and reused by later runs)."""
+    check_games(config)
     if config.model:
         return Path(config.model)
     from arena.agents import tiny
@@ -44,7 +72,16 @@ def prepare_model(config: TrainConfig, log: Log) -> Path:
     builder(base, seed=config.seed, **options)
     options = dict(config.warmstart)
     log(f"built tiny model in {time.perf_counter() - t0:.0f}s; warm start on {options.get('agents', 'random')} play")
-    warmstart(base, out, env_ids=tuple(config.envs), seed=config.seed, log=log, **options)
+    warmstart(
+        base,
+        out,
+        env_ids=tuple(config.envs),
+        env_kwargs=config.envs,  # the variants trained (negotiation's legal list), as the trainer's agents see them
+        hide_legal=config.hide_legal,
+        seed=config.seed,
+        log=log,
+        **options,
+    )
     return out
 
 
@@ -71,11 +108,10 @@ class Trainer:
         )
         self.model = self.backend.model
         self.rollout_backend = self._rollout_backend(model_dir)
+        check_games(config, (self.backend, self.rollout_backend))
         trainable = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(trainable, lr=config.lr, weight_decay=0.0)
-        total = max(1, config.iterations)
-        decay = (lambda it: max(0.0, 1.0 - it / total)) if config.lr_schedule == "linear" else (lambda it: 1.0)
-        self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, decay)
+        self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self._lr_factor)
         self.rng = np.random.default_rng(config.seed)
         self.baseline = RoleBaseline()
         self.pool = OpponentPool(config.opponents)
@@ -94,6 +130,13 @@ class Trainer:
             from arena.trainers.ray_rollout import RayRollouts
 
             self.ray_rollouts = RayRollouts(model_dir, config, config.rollout_workers)
+
+    def _lr_factor(self, iteration: int) -> float:
+        """The learning rate's factor at ``iteration``: 1, or with ``lr_schedule: linear`` a decay to 0 at the
+        config's last iteration (read at every step, so a resume with more iterations stretches it)."""
+        if self.config.lr_schedule != "linear":
+            return 1.0
+        return max(0.0, 1.0 - iteration / max(1, self.config.iterations))
 
     def eval_agent(self, env_id: str) -> Any:
         """The policy as evaluated: argmax (default), or with ``eval_sample`` a fresh agent that samples at
@@ -123,17 +166,23 @@ class Trainer:
         cfg = self.config
         t0 = time.perf_counter()
         plans = plan_groups(
-            cfg.envs, cfg.groups_per_env, cfg.group_size, self.pool, self.rng, cfg.learner_sides, cfg.side_seats
+            cfg.games(), cfg.groups_per_env, cfg.group_size, self.pool, self.rng, cfg.learner_sides, cfg.side_seats
         )
         if self.ray_rollouts is None:
             specs, labels = build_specs(plans, self.learners, self.pool, self.past_policies)
-            episodes, _ = collect(specs, labels, cfg.invalid_penalty)
+            episodes, _ = collect(specs, labels, cfg)
         else:  # the iteration seed is drawn only here, so the in-process RNG sequence is unchanged
             iteration_seed = int(self.rng.integers(2**31 - 1))
-            episodes = self.ray_rollouts.collect(plans, cfg.invalid_penalty, iteration_seed=iteration_seed)
+            episodes = self.ray_rollouts.collect(plans, iteration_seed=iteration_seed)
         t_rollout = time.perf_counter() - t0
         turns, advantages = compute_advantages(
-            episodes, cfg.advantage, gamma=cfg.gamma, mars_variant=cfg.mars_variant, baseline=self.baseline
+            episodes,
+            cfg.advantage,
+            gamma=cfg.gamma,
+            mars_variant=cfg.mars_variant,
+            baseline=self.baseline,
+            gigpo_omega=cfg.gigpo_omega,
+            gigpo_scale_std=cfg.gigpo_scale_std,
         )
         pad_id = int(self.backend.tokenizer.pad_token_id)
         if self.rollout_backend is not self.backend:  # a separate engine frees its GPU memory while we train
@@ -156,6 +205,7 @@ class Trainer:
             rng=np.random.default_rng([cfg.seed, self.iteration]),  # mini-batch shuffle: a function of the step
             precision=cfg.precision,
             tis_cap=cfg.tis_cap,
+            processor=self.backend.processor,
         )
         with warnings.catch_warnings():  # an iteration with no usable turn skips optimizer.step(): still decay
             warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step()`")
@@ -174,6 +224,8 @@ class Trainer:
             "rollout_s": round(t_rollout, 2),
             "step_s": round(time.perf_counter() - t0, 2),
             "invalid_rate": float(np.mean([t.invalid for t in turns])) if turns else 0.0,
+            "advantage/nonzero": float(np.mean(np.abs(advantages) > 1e-8)) if turns else 0.0,
+            "advantage/abs_mean": float(np.mean(np.abs(advantages))) if turns else 0.0,
             "policy_version": int(self.backend.version),
             "lr": float(self.optimizer.param_groups[0]["lr"]),
         }
@@ -191,33 +243,36 @@ class Trainer:
                 if rets:
                     metrics[f"{env_id}/{side + '/' if side else ''}return_vs_pool"] = float(np.mean(rets))
         metrics.update({f"update/{k}": v for k, v in update.items()})
-        for env_id, kwargs in cfg.envs.items():  # exact and cheap (12 information sets): every iteration
+        for env_id, kwargs in cfg.games().items():  # exact and cheap (12 information sets): every iteration
             if _exact_kuhn(env_id, kwargs):
                 from arena.trainers.evaluation import kuhn_exploitability
 
                 metrics[f"{env_id}/exploitability"] = kuhn_exploitability(self.greedy[env_id], env_id)
         if cfg.snapshot_every and self.iteration % cfg.snapshot_every == 0 and "past" in self.pool.weights:
             path = self.backend.save(self.out / "snapshots" / f"iter_{self.iteration:05d}")
+            self.write_policy_file(path)
             self.pool.add_snapshot(path)
         return metrics
 
     def evaluate(self, games: int | None = None) -> dict[str, Any]:
-        """Win/loss rates against random (and scripted where registered, or ``eval_opponents``) for each
-        env: per seat, or per side with ``learner_sides``; the success rate of a single-agent game; Kuhn
+        """Each env against its evaluation opponents (``eval_opponents``; default random and scripted) over
+        ``games`` games (default ``eval_games``; 0: none): win/loss rates and mean returns per seat, or per
+        side with ``learner_sides``; the success rate of a single-agent game; the game's outcome metrics
+        (negotiation's agreement, Pareto rate and Nash ratio, public goods' contribution rate); Kuhn
         exploitability."""
-        from arena.core.registry import make, spec
+        from arena.core.registry import make
         from arena.trainers.evaluation import evaluate_against, evaluate_side, kuhn_exploitability
 
         cfg = self.config
         games = games if games is not None else cfg.eval_games
         results: dict[str, Any] = {}
-        for env_id, kwargs in cfg.envs.items():
-            opponents = cfg.eval_opponents or ["random"] + (["scripted"] if "scripted" in spec(env_id).agents else [])
+        for env_id, kwargs in cfg.games().items():
+            opponents = cfg.eval_opponents_for(env_id) if games > 0 else []
             solo = len(make(env_id, **kwargs).possible_agents) == 1
             if solo or cfg.learner_sides:
                 sides = {"solo": None} if solo else cfg.learner_sides
                 for side, roles in sides.items():
-                    for opponent in ["random"] if solo else opponents:  # nobody to face alone
+                    for opponent in (["random"] if opponents else []) if solo else opponents:  # nobody to face alone
                         row = evaluate_side(
                             self.eval_agent(env_id), env_id, kwargs, opponent, games, roles, side_seats=cfg.side_seats
                         )
@@ -225,13 +280,11 @@ class Trainer:
                         for key, value in row.items():
                             if isinstance(value, int | float) and key != "games":
                                 results[f"eval/{env_id}/{where}/{key}"] = value
-                continue
+                opponents = []  # evaluated per side above
             for opponent in opponents:
                 row = evaluate_against(self.eval_agent(env_id), env_id, kwargs, opponent, games)
-                for key in ("win_rate", "loss_rate", "invalid_rate"):
-                    results[f"eval/{env_id}/vs_{opponent}/{key}"] = row[key]
                 for key, value in row.items():
-                    if key.startswith(("loss_rate_player", "mean_return_player")):
+                    if key not in ("games", "opponent"):
                         results[f"eval/{env_id}/vs_{opponent}/{key}"] = value
             if _exact_kuhn(env_id, kwargs):
                 results[f"eval/{env_id}/exploitability"] = kuhn_exploitability(self.greedy[env_id], env_id)
@@ -273,6 +326,7 @@ class Trainer:
         tmp = path.with_name(path.name + ".tmp")
         self.backend.save(tmp)
         save_adapter(self.model, tmp)  # LoRA: resume trains this adapter on the same base
+        self.write_policy_file(tmp)
         torch.save(self.state_dict(), tmp / "trainer_state.pt")
         if isinstance(self.reference, torch.nn.Module):  # the KL anchor is the starting policy, not this checkpoint's
             torch.save(self.reference.state_dict(), tmp / "reference.pt")
@@ -281,6 +335,27 @@ class Trainer:
 
             shutil.rmtree(path)
         os.replace(tmp, path)
+        return path
+
+    def policy_settings(self) -> dict[str, Any]:
+        """How this policy plays (what ``policy.json`` records): the answer format and think prefix of its
+        agents, the games it plays constrained, and each game's generation budget and temperature."""
+        agents = self.learners
+        first = next(iter(agents.values()))
+        return {
+            "answer_format": first.answer_format,
+            "think": first.think,
+            "constrained": [env_id for env_id, a in agents.items() if a.constrained],
+            "max_new_tokens": {env_id: int(a.sampling.max_new_tokens) for env_id, a in agents.items()},
+            "temperature": float(self.config.temperature),
+            "envs": list(agents),
+        }
+
+    def write_policy_file(self, directory: str | Path) -> Path:
+        """Write ``policy.json`` (:meth:`policy_settings`) into a model directory, so that ``llm:DIR``
+        plays the policy the way it was trained."""
+        path = Path(directory) / POLICY_FILE
+        path.write_text(json.dumps(self.policy_settings(), indent=2, sort_keys=True) + "\n")
         return path
 
     def load_state(self, path: str | Path) -> None:
@@ -293,6 +368,11 @@ class Trainer:
         self.iteration = int(state["iteration"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.lr_scheduler.load_state_dict(state["lr_scheduler"])
+        # The saved learning rate belongs to the saved run's schedule; a resume may change the iterations (and
+        # so the linear decay) or the lr: continue from the saved step on this run's schedule.
+        self.lr_scheduler.base_lrs = [float(self.config.lr)] * len(self.optimizer.param_groups)
+        for group in self.optimizer.param_groups:
+            group["lr"] = float(self.config.lr) * self._lr_factor(self.lr_scheduler.last_epoch)
         self.rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch_rng"])
         for env_id, (calls, rng_state) in state["learner_state"].items():

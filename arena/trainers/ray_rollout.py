@@ -69,13 +69,13 @@ class RolloutWorker:
             agent.sampling = replace(agent.sampling, seed=int(sampling_seq.generate_state(1)[0] % (2**31 - 1)))
             agent._calls = 0
 
-    def collect(self, plans: Sequence[GroupPlan], invalid_penalty: float, iteration_seed: int) -> list[list[Episode]]:
+    def collect(self, plans: Sequence[GroupPlan], iteration_seed: int) -> list[list[Episode]]:
         """Play the planned groups; one list of episodes per plan, in order."""
         from arena.trainers.rollout import build_specs, collect
 
         self._reseed(iteration_seed)
         specs, labels = build_specs(plans, self.learners, self.pool, self.past_policies)
-        episodes, _ = collect(specs, labels, invalid_penalty)
+        episodes, _ = collect(specs, labels, self.config)
         out, start = [], 0
         for plan in plans:
             out.append(episodes[start : start + len(plan.matches)])
@@ -121,12 +121,12 @@ class RayRollouts:
         self.workers = [remote.remote(model, config_data, i) for i in range(num_workers)]
         ray.get([w.version.remote() for w in self.workers])  # wait until every worker has loaded the policy
 
-    def collect(self, plans: Sequence[GroupPlan], invalid_penalty: float, iteration_seed: int) -> list[Episode]:
+    def collect(self, plans: Sequence[GroupPlan], iteration_seed: int) -> list[Episode]:
         """Play the plans round-robin across the workers; the episodes in plan order (as the local path)."""
         n = len(self.workers)
         shares = [list(range(w, len(plans), n)) for w in range(n)]
         futures = [
-            (idx, worker.collect.remote([plans[i] for i in idx], invalid_penalty, iteration_seed))
+            (idx, worker.collect.remote([plans[i] for i in idx], iteration_seed))
             for worker, idx in zip(self.workers, shares, strict=True)
             if idx
         ]

@@ -159,23 +159,39 @@ def plan_matches(
     return build_specs(plan_groups(envs, groups_per_env, group_size, pool, rng), learners, pool, llm_factory)
 
 
-def collect(
-    specs: list[MatchSpec], labels: list[tuple[str, str]], invalid_penalty: float
-) -> tuple[list[Episode], list[Any]]:
-    """Play every match (batched) and convert the outcomes to learner episodes."""
+def collect(specs: list[MatchSpec], labels: list[tuple[str, str]], config: Any) -> tuple[list[Episode], list[Any]]:
+    """Play every match (batched) and convert the outcomes to learner episodes, with each game's reward
+    options and the config's GiGPO anchor."""
     outcomes = play_many(specs, traced=True)
     episodes = [
-        episode_from_outcome(o, LEARNER, group, kind, invalid_penalty)
+        episode_from_outcome(o, LEARNER, group, kind, config.reward_options(o.env_id), config.anchor)
         for o, (group, kind) in zip(outcomes, labels, strict=True)
     ]
     return episodes, outcomes
+
+
+def max_new_tokens_for(config: Any, env_id: str) -> int:
+    """The generation budget of ``env_id``: ``max_new_tokens`` (an integer, or its entry in a
+    ``{game: integer}`` mapping), else the game's default from the LLM agent."""
+    value = config.max_new_tokens
+    if isinstance(value, Mapping):
+        value = value.get(env_id)
+    if value is not None:
+        return int(value)
+    from arena.agents import llm
+
+    default = getattr(llm, "default_max_new_tokens", None)
+    if default is None:
+        raise ArenaError(f"no default max_new_tokens for {env_id}: set max_new_tokens (an integer or {{game: n}})")
+    return int(default(env_id))
 
 
 def policy_agent(
     backend: Any, config: Any, env_id: str, *, name: str = LEARNER, seed: int | None = None, sample: bool = True
 ) -> Any:
     """An agent playing the policy in ``backend`` with the config's answer settings: sampling at
-    ``temperature`` (``sample=True``) or greedy, constrained to legal actions in ``config.constrained``."""
+    ``temperature`` (``sample=True``) or greedy, constrained to legal actions in ``config.constrained``, the
+    legal list left out of the prompt in ``config.hide_legal``."""
     from arena.agents.backends.base import SamplingParams
     from arena.agents.llm import LLMAgent
 
@@ -184,10 +200,11 @@ def policy_agent(
         backend,
         env_id=env_id,
         name=name,
-        sampling=SamplingParams(temperature=temperature, max_new_tokens=config.max_new_tokens),
+        sampling=SamplingParams(temperature=temperature, max_new_tokens=max_new_tokens_for(config, env_id)),
         seed=seed,
         constrained=env_id in config.constrained,
         sample=sample,
+        show_legal=env_id not in config.hide_legal,
     )
 
 

@@ -196,12 +196,14 @@ class TransformersBackend:
                 content = message.get("content")
                 if isinstance(content, list):
                     parts = [
-                        {"type": "image"} if p.get("type") == "image" else {"type": "text", "text": p.get("text", "")}
+                        {"type": "image"}
+                        if p.get("type") == "image"
+                        else {"type": "text", "text": self._plain(p.get("text", ""))}
                         for p in content
                         if isinstance(p, dict)
                     ]
                 else:
-                    parts = [{"type": "text", "text": str(content)}]
+                    parts = [{"type": "text", "text": self._plain(str(content))}]
                 messages.append({"role": message.get("role", "user"), "content": parts})
             return self.processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
         messages = text_only(prompt, IMAGE_PLACEHOLDER)
@@ -209,6 +211,19 @@ class TransformersBackend:
             return self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
         # No template (a base model): a plain transcript.
         return "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant: "
+
+    def _plain(self, text: str) -> str:
+        """Text with the processor's image placeholder (``<image>``) spelled out: in a player's text it would
+        become an image slot without an image and break the batch (game text is untrusted)."""
+        token = getattr(self.processor, "image_token", None)
+        return text.replace(token, "image") if isinstance(token, str) and token else text
+
+    def _image_token_ids(self) -> list[int]:
+        """The image placeholder's token id(s) of a multimodal model: generation must not emit them, or the
+        reply would hold an image slot that recomputing its logprobs (prompt + reply) cannot fill."""
+        token = getattr(self.processor, "image_token", None)
+        ids = self.tokenizer.convert_tokens_to_ids([token]) if isinstance(token, str) and token else []
+        return [int(i) for i in ids if i is not None and i != self.tokenizer.unk_token_id]
 
     def apply_chat(self, prompt: ChatPrompt) -> list[int]:
         """Prompt token ids exactly as :meth:`generate` feeds them to the model (text-only models;
@@ -311,11 +326,16 @@ class TransformersBackend:
         if greedy:
             kwargs["top_k"] = None  # sampling-only: would be flagged as an unused flag
         recorder = ChosenTokenLogprobs()
+        processors = [recorder]  # the recorder first: it keeps the raw logprobs, before any suppression
+        if self.multimodal and self._image_token_ids():
+            from transformers import SuppressTokensLogitsProcessor
+
+            processors.append(SuppressTokensLogitsProcessor(self._image_token_ids(), device=self.device))
         rng = torch.random.fork_rng(devices=[]) if sampling.seed is not None else contextlib.nullcontext()
         with rng, torch.no_grad():
             if sampling.seed is not None:
                 torch.manual_seed(int(sampling.seed))
-            result = self.model.generate(**inputs, **kwargs, logits_processor=LogitsProcessorList([recorder]))
+            result = self.model.generate(**inputs, **kwargs, logits_processor=LogitsProcessorList(processors))
         width = inputs["input_ids"].shape[1]
         new_tokens = result.sequences[:, width:]
         logp = recorder.finish(new_tokens)

@@ -1,0 +1,188 @@
+"""``env.infos`` built on read: nothing in a step pays for an info value nobody reads.
+
+* :class:`LazyInfos` (``env.infos``): each agent's info dict is computed from the env's state the first
+  time it is read after a move. The env calls :meth:`LazyInfos.refresh` at the end of every
+  ``reset``/``step``, when its state is final; between two calls the state does not change, so a value
+  built late equals the one an eager env would have stored.
+* :class:`TurnInfo` (the acting agent's info): its ``state_key`` digest is computed from the information
+  state captured when the info was built, the first time the key is read (the digest is the costliest
+  part of a turn's info, and only training reads it).
+
+Both are real ``dict``s (PettingZoo's checks ask for one) holding a placeholder until a value is built.
+Every read path (``[]``, ``get``, iteration of values/items, copies, comparison, ``repr``, pickling,
+``dict(d)``, ``{**d}``, ``json.dumps``) sees built values, never placeholders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+Info = dict[str, Any]
+
+
+class BuildOnRead(dict):
+    """A dict some of whose values are built when first read; subclasses say which and how."""
+
+    __slots__ = ()
+
+    def _is_pending(self, key: Any) -> bool:
+        raise NotImplementedError
+
+    def _make(self, key: Any) -> Any:
+        """Build, store and return the value of a pending ``key``."""
+        raise NotImplementedError
+
+    def _settled(self, key: Any) -> None:
+        """``key`` now holds a real value (written or deleted by the caller)."""
+
+    def freeze(self) -> None:
+        """Build every pending value now."""
+        for key in list(dict.keys(self)):
+            if self._is_pending(key):
+                self._make(key)
+
+    # -- reads that build --------------------------------------------------------------------------
+    def __getitem__(self, key: Any) -> Any:
+        if self._is_pending(key):
+            return self._make(key)
+        return dict.__getitem__(self, key)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return self[key] if dict.__contains__(self, key) else default
+
+    def __iter__(self) -> Iterator[Any]:  # defined so dict(d) and {**d} read through __getitem__
+        return dict.__iter__(self)
+
+    def values(self) -> Any:
+        self.freeze()
+        return dict.values(self)
+
+    def items(self) -> Any:
+        self.freeze()
+        return dict.items(self)
+
+    def copy(self) -> dict[Any, Any]:
+        self.freeze()
+        return dict(dict.items(self))
+
+    __copy__ = copy
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (dict, (self.copy(),))
+
+    def __eq__(self, other: object) -> bool:
+        self.freeze()
+        if isinstance(other, BuildOnRead):
+            other.freeze()
+        return dict.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __or__(self, other: Any) -> dict[Any, Any]:
+        return self.copy() | other
+
+    def __ror__(self, other: Any) -> dict[Any, Any]:
+        return dict(other) | self.copy()
+
+    def __repr__(self) -> str:
+        self.freeze()
+        return dict.__repr__(self)
+
+    def pop(self, key: Any, *default: Any) -> Any:
+        if dict.__contains__(self, key):
+            value = self[key]
+            del self[key]
+            return value
+        return dict.pop(self, key, *default)
+
+    def popitem(self) -> tuple[Any, Any]:
+        key = next(reversed(dict.keys(self)))
+        return key, self.pop(key)
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        if dict.__contains__(self, key):
+            return self[key]
+        self[key] = default
+        return default
+
+    # -- writes ------------------------------------------------------------------------------------
+    def __setitem__(self, key: Any, value: Any) -> None:
+        dict.__setitem__(self, key, value)
+        self._settled(key)
+
+    def __delitem__(self, key: Any) -> None:
+        dict.__delitem__(self, key)
+        self._settled(key)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def __ior__(self, other: Any) -> BuildOnRead:
+        self.update(other)
+        return self
+
+    def clear(self) -> None:
+        for key in list(dict.keys(self)):
+            del self[key]
+
+
+class LazyInfos(BuildOnRead):
+    """``{agent: info}`` whose entries are rebuilt by ``build(agent)`` when first read after a refresh."""
+
+    __slots__ = ("_build", "_fresh")
+
+    def __init__(self, build: Callable[[str], Info], agents: Iterable[str] = ()) -> None:
+        super().__init__(dict.fromkeys(agents))
+        self._build = build
+        self._fresh: set[str] = set()  # entries built (or written) since the last refresh
+
+    def refresh(self) -> None:
+        """The env's state changed: every entry is rebuilt when next read."""
+        self._fresh = set()
+
+    def _is_pending(self, agent: Any) -> bool:
+        return agent not in self._fresh and dict.__contains__(self, agent)
+
+    def _make(self, agent: Any) -> Info:
+        info = self._build(agent)
+        dict.__setitem__(self, agent, info)
+        self._fresh.add(agent)
+        return info
+
+    def _settled(self, agent: Any) -> None:
+        if dict.__contains__(self, agent):
+            self._fresh.add(agent)
+        else:
+            self._fresh.discard(agent)
+
+
+class TurnInfo(BuildOnRead):
+    """An info dict whose ``state_key`` is ``digest(state)``, computed when first read. ``state`` is the
+    information state captured when the info was built: plain data the game no longer changes."""
+
+    __slots__ = ("_digest", "_state")
+
+    def __init__(self, info: Info, digest: Callable[[Any], str], state: Any) -> None:
+        super().__init__(info)
+        dict.__setitem__(self, "state_key", None)
+        self._digest: Callable[[Any], str] | None = digest
+        self._state = state
+
+    def _is_pending(self, key: Any) -> bool:
+        return key == "state_key" and self._digest is not None
+
+    def _make(self, key: Any) -> str:
+        digest, self._digest = self._digest, None
+        value = digest(self._state)  # type: ignore[misc]
+        self._state = None
+        dict.__setitem__(self, key, value)
+        return value
+
+    def _settled(self, key: Any) -> None:
+        if key == "state_key":
+            self._digest = self._state = None

@@ -1,0 +1,182 @@
+"""What the envs build on read instead of on every step: infos (``LazyInfos``), message events of the
+transcript, and state keys through a prebuilt JSON encoder. Read late or early, the values are the same."""
+
+from __future__ import annotations
+
+import copy
+import json
+import pickle
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import arena
+from arena.core.conformance import check_state_keys
+from arena.core.infos import LazyInfos
+from arena.core.keys import canonical_json
+from arena.core.messages import Message
+from arena.core.transcript import Transcript
+
+
+class Counter:
+    """A builder that counts its calls and returns a fresh dict naming the agent and the version."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.version = 0
+
+    def __call__(self, agent: str) -> dict:
+        self.calls += 1
+        return {"agent": agent, "version": self.version}
+
+
+def test_entries_are_built_once_per_refresh_and_only_when_read():
+    build = Counter()
+    infos = LazyInfos(build, ["a", "b"])
+    assert build.calls == 0 and len(infos) == 2 and "a" in infos and list(infos) == ["a", "b"]
+    assert infos["a"] == {"agent": "a", "version": 0} and infos["a"] is infos["a"]
+    assert build.calls == 1
+    build.version = 1
+    infos.refresh()
+    assert infos.get("b") == {"agent": "b", "version": 1} and build.calls == 2
+    assert infos.get("zz", 5) == 5 and build.calls == 2
+
+
+def every_read(infos: LazyInfos) -> list:
+    return [
+        dict(infos),
+        {**infos},
+        infos.copy(),
+        copy.copy(infos),
+        copy.deepcopy(infos),
+        pickle.loads(pickle.dumps(infos)),
+        json.loads(json.dumps(infos)),
+        dict(infos.items()),
+        dict(zip(infos.keys(), infos.values(), strict=True)),
+        infos | {},
+        {} | infos,
+    ]
+
+
+def test_every_read_path_sees_built_values():
+    expected = {"a": {"agent": "a", "version": 0}, "b": {"agent": "b", "version": 0}}
+    for read in every_read(LazyInfos(Counter(), ["a", "b"])):
+        assert read == expected and type(read) is dict
+    infos = LazyInfos(Counter(), ["a", "b"])
+    assert infos == expected and expected == infos
+    assert (infos != expected) is False
+    assert repr(LazyInfos(Counter(), ["a"])) == "{'a': {'agent': 'a', 'version': 0}}"
+
+
+def test_writes_and_deletes_stick_until_the_next_refresh():
+    build = Counter()
+    infos = LazyInfos(build, ["a", "b", "c"])
+    infos["a"] = {"mine": True}
+    infos.update(b={"also": 1})
+    del infos["c"]
+    assert infos == {"a": {"mine": True}, "b": {"also": 1}} and build.calls == 0
+    assert infos.pop("a") == {"mine": True} and infos.setdefault("b") == {"also": 1}
+    infos |= {"d": {}}
+    assert infos.popitem() == ("d", {})
+    infos.refresh()
+    assert infos["b"] == {"agent": "b", "version": 0}
+    infos.clear()
+    assert infos == {} and infos.get("b") is None
+
+
+def _play(env_id: str, seed: int, read_everything: bool) -> tuple[list, list]:
+    """Random play; the acting agent's info at each decision, and the transcript."""
+    env = arena.make(env_id)
+    env.reset(seed=seed)
+    rng = np.random.default_rng(seed)
+    seen = []
+    for agent in env.agent_iter(max_iter=400):
+        if read_everything:
+            for other in env.agents:
+                env.observe(other)
+                dict(env.infos[other])
+        _, _, terminated, truncated, info = env.last()
+        if terminated or truncated:
+            env.step(None)
+            continue
+        seen.append((agent, dict(info)))
+        legal = info.get("legal_actions")
+        env.step(str(legal[int(rng.integers(len(legal)))]) if legal and rng.random() < 0.9 else "no move at all")
+    return seen, env.unwrapped.transcript.events
+
+
+@pytest.mark.parametrize("env_id", ["tictactoe-v0", "kuhn-poker-v0", "werewolf-v0", "spy-v0"])
+def test_infos_read_late_equal_infos_read_at_once(env_id):
+    for seed in range(3):
+        assert _play(env_id, seed, read_everything=True) == _play(env_id, seed, read_everything=False)
+
+
+def test_infos_held_from_last_episode_keep_their_values_after_reset():
+    twin = arena.make("kuhn-poker-v0")
+    twin.reset(seed=0)
+    expected = dict(twin.infos)
+    env = arena.make("kuhn-poker-v0")
+    env.reset(seed=0)
+    old = env.infos  # not read yet: its entries are still to be built
+    env.reset(seed=1)
+    env.step(env.infos[env.agent_selection]["legal_actions"][0])
+    assert dict(old) == expected
+
+
+def test_transcript_keeps_messages_until_read_and_then_holds_their_events():
+    transcript = Transcript()
+    transcript.record("reset", agents=["a"])
+    transcript.record_message(Message("game", "hello", frozenset({"a"}), "private", "night", 3))
+    event = transcript.record("action", agent="a", text="x")
+    event["invalid"] = "why"
+    assert transcript.events == [
+        {"event": "reset", "agents": ["a"]},
+        {
+            "event": "message",
+            "sender": "game",
+            "to": ["a"],
+            "text": "hello",
+            "kind": "private",
+            "phase": "night",
+            "turn": 3,
+        },
+        {"event": "action", "agent": "a", "text": "x", "invalid": "why"},
+    ]
+    transcript.record_first("first")
+    transcript.record_message(Message("a", "hi"))
+    assert [e["event"] for e in transcript.events] == ["first", "reset", "message", "action", "message"]
+    assert all(isinstance(e, dict) for e in transcript.events)
+    assert Transcript(transcript.events) == transcript and list(transcript.messages())[-1] == Message("a", "hi")
+
+
+plain = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(plain)
+def test_canonical_json_is_json_dumps_with_sorted_keys_and_no_spaces(value):
+    expected = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    assert canonical_json(value) == expected
+
+
+def test_canonical_json_takes_sets_tuples_and_numpy_values():
+    value = {"b": {3, 1}, "a": (np.int64(2), np.float32(0.5)), "img": np.zeros((2, 2), np.uint8)}
+    text = canonical_json(value)
+    assert text.startswith('{"a":[2,0.5],"b":[1,3],"img":"') and " " not in text
+    with pytest.raises(TypeError, match="plain data"):
+        canonical_json({"x": object()})
+
+
+GAMES_AND_PRESETS = [(spec.id, None) for spec in arena.list_envs()] + [
+    (spec.id, preset) for spec in arena.list_envs() for preset in sorted(spec.load_presets())
+]
+
+
+@pytest.mark.parametrize(("env_id", "preset"), GAMES_AND_PRESETS)
+def test_state_keys_read_after_the_game_moved_on_equal_the_keys_of_their_turn(env_id, preset):
+    check_state_keys(lambda: arena.make(env_id, preset=preset))

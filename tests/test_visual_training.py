@@ -1,0 +1,98 @@
+"""Images through training: a visual game's turns keep their prompt's images, the learner feeds them to the
+model again (the tiny LLaVA of ``build_tiny_vlm``), and a text-only model is refused before any work."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import arena  # noqa: E402
+from arena.core.errors import ArenaError  # noqa: E402
+from arena.trainers.config import load_config  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+ENV = "visual-spy-v0"
+KWARGS = {"num_players": 3, "image_size": 48}
+
+
+@pytest.fixture(scope="module")
+def vlm(tmp_path_factory):
+    from arena.agents.backends.transformers_backend import TransformersBackend
+    from arena.agents.tiny import build_tiny_vlm
+
+    return TransformersBackend(str(build_tiny_vlm(tmp_path_factory.mktemp("vlm"))))
+
+
+def _first_turn(backend):
+    """The first decision of a seeded visual-spy match, as the trainer records it."""
+    from arena.agents.backends.base import SamplingParams
+    from arena.agents.llm import LLMAgent
+    from arena.agents.scheduler import play_many
+    from arena.trainers.episodes import episode_from_outcome
+
+    agent = LLMAgent(backend, env_id=ENV, name="learner", sampling=SamplingParams(max_new_tokens=6, seed=0))
+    env = arena.make(ENV, **KWARGS)
+    outcome = play_many([(env, {s: agent for s in env.possible_agents}, 5)], max_steps=1)[0]
+    return outcome, episode_from_outcome(outcome, "learner", "g", "self").turns[0]
+
+
+def test_the_learner_recomputes_logprobs_with_the_turns_image(vlm):
+    from arena.trainers.learner import completion_logprobs
+
+    outcome, turn = _first_turn(vlm)
+    assert len(turn.images) == 1 and turn.images[0].shape == (48, 48, 3)
+    pad = vlm.tokenizer.pad_token_id
+    with torch.no_grad():
+        logp, mask = completion_logprobs(vlm.model, [turn], pad, vlm.processor)
+        recomputed = logp[0, : int(mask[0].sum())].tolist()
+        assert recomputed == pytest.approx(outcome.turns[0].trace.logprobs, abs=1e-4)  # as generation saw it
+        other = turn.images[0].copy()
+        other[:24] = 255 - other[:24]  # another picture, same prompt and reply
+        turn.images = [other]
+        changed, _ = completion_logprobs(vlm.model, [turn], pad, vlm.processor)
+    assert np.abs(changed[0, : len(recomputed)].numpy() - np.array(recomputed)).max() > 1e-5
+    with pytest.raises(ArenaError, match="text-only"):
+        completion_logprobs(vlm.model, [turn], pad, processor=None)
+
+
+def test_one_update_on_a_visual_game_starts_on_policy(vlm):
+    import copy
+
+    from arena.trainers import learner
+
+    _, turn = _first_turn(vlm)
+    model = copy.deepcopy(vlm.model)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=0.01)
+    metrics = learner.update(
+        model, optimizer, [turn], np.array([1.0]), pad_id=vlm.tokenizer.pad_token_id, processor=vlm.processor
+    )
+    assert metrics["turns_used"] == 1
+    assert metrics["approx_kl_old"] == pytest.approx(0.0, abs=1e-6)  # the image made it: ratio 1 at the start
+
+
+def test_a_visual_game_on_a_text_only_model_is_refused_before_any_work(tmp_path):
+    from arena.agents.tiny import cached_tiny_model
+    from arena.trainers.loop import Trainer, prepare_model
+
+    cfg = load_config("cpu", overrides=[f"envs={{{ENV}: {{}}}}", f"out={tmp_path}", "constrained=[]", "advantage=rae"])
+    with pytest.raises(ArenaError, match="text-only"):
+        prepare_model(cfg, log=lambda _: None)  # would build and warm-start the tiny text model
+    assert not (tmp_path / "tiny-base").exists()
+    with pytest.raises(ArenaError, match="text-only"):
+        Trainer(cfg, cached_tiny_model(), log=lambda _: None)
+
+
+def test_player_text_cannot_open_an_image_slot_and_replies_hold_none(vlm):
+    # "<image>" typed by a player is text: it must not become a placeholder without an image (the processor
+    # raised on it); and a reply must hold no placeholder, which recomputing its logprobs could not fill.
+    from arena.agents.backends.base import SamplingParams
+
+    image = np.zeros((48, 48, 3), np.uint8)
+    content = [{"type": "image", "image": image}, {"type": "text", "text": "player_1 says: I see <image>"}]
+    completions = vlm.generate([[{"role": "user", "content": content}]] * 8, SamplingParams(max_new_tokens=16, seed=1))
+    image_token = vlm.tokenizer.convert_tokens_to_ids(vlm.processor.image_token)
+    assert len(completions) == 8
+    assert all(image_token not in c.completion_ids for c in completions)
