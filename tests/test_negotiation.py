@@ -165,6 +165,59 @@ def test_trade_rejects_deal_tokens_and_bad_options():
         arena.make("negotiation-v0", mode="trade", disagreement_payoff=2.0)
 
 
+# -- the legal list (proposal_list=True) ------------------------------------------------------------------
+def test_proposal_list_lists_every_split_then_accept_and_walk_away():
+    env = arena.make("negotiation-v0", proposal_list=True)
+    env.reset(seed=0, options=CONTEXT)
+    info = env.infos["player_0"]
+    legal = info["legal_actions"]
+    assert len(legal) == len(set(legal)) == 4 * 2 * 3 + 1  # every split of 3 books, 1 hat, 2 balls; no [Accept] yet
+    assert legal[-1] == "[Walk away]" and "[Propose: me 3 book 1 hat 2 ball]" in legal
+    assert info["answer"]["kind"] == "choice" and info["answer"]["example"] in legal
+    env.step("Half each? [Propose: me 1 book 1 hat 1 ball]")  # a message with the token stays valid
+    legal = env.infos["player_1"]["legal_actions"]
+    assert legal[-2:] == ["[Accept]", "[Walk away]"] and "invalid_move" not in env.infos["player_0"]
+    env.step("[Accept]")
+    assert env.unwrapped.returns == {"player_0": 6.0, "player_1": 6.0}
+    assert "legal_actions" not in env.infos["player_0"]
+
+
+def test_default_game_has_no_legal_list_and_trade_mode_refuses_one():
+    env = arena.make("negotiation-v0")
+    env.reset(seed=0)
+    assert "legal_actions" not in env.infos["player_0"]
+    assert env.infos["player_0"]["answer"]["kind"] == "structured"
+    with pytest.raises(ArenaError, match="proposal_list"):
+        arena.make("negotiation-v0", mode="trade", proposal_list=True)
+    with pytest.raises(ArenaError, match="proposal_list"):
+        arena.make("negotiation-v0", proposal_list="yes")
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), picks=st.lists(st.integers(0, 10_000), min_size=10, max_size=10))
+def test_every_listed_action_is_valid_and_keeps_what_it_says(seed, picks):
+    env = arena.make("negotiation-v0", proposal_list=True)
+    env.reset(seed=seed)
+    totals = env.unwrapped.totals
+    for pick in picks:
+        agent = env.agent_selection
+        if env.unwrapped.finished:
+            break
+        legal = env.infos[agent]["legal_actions"]
+        action = legal[pick % len(legal)]
+        env.step(action)
+        assert "invalid_move" not in env.infos[agent], action
+        offer = env.unwrapped.offer
+        if action.startswith("[Propose"):
+            keep = parse_bundle(action.removeprefix("[Propose: me").rstrip("]"), env.unwrapped.names)
+            mine = offer.alloc0 if agent == "player_0" else bargaining.complement(offer.alloc0, totals)
+            assert mine == keep
+
+
+def test_proposal_list_game_passes_the_conformance_checks():
+    conformance.check_env("negotiation-v0", proposal_list=True)
+
+
 # -- secrecy -----------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("mode", ["deal", "trade"])
 def test_private_values_never_reach_the_other_player(mode):

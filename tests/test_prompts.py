@@ -36,7 +36,11 @@ def test_answer_spec_reads_the_game_and_falls_back_by_legal_actions():
         ({"legal_actions": ["[check]", "[bet]"]}, "card J", "write exactly one of these legal actions: [check] [bet]"),
         ({"legal_actions": ["[check]", "[bet]"]}, "[check] [bet]", "exactly one of the legal actions listed above"),
         ({"answer": {"kind": "text", "max_chars": 200}}, "", "your message (one line, at most 200 characters)"),
-        ({"answer": {"kind": "structured", "syntax": "[Propose: ...]", "example": "[Walk away]"}}, "", "the form: [Propose"),
+        (
+            {"answer": {"kind": "structured", "syntax": "[Propose: ...]", "example": "[Walk away]"}},
+            "",
+            "the form: [Propose",
+        ),
     ],
 )
 def test_turn_instructions_say_what_to_answer_with_a_correct_example(info, observation, expected):

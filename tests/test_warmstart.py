@@ -188,6 +188,31 @@ def test_observation_term_teaches_the_prompt_tail(backend):
     assert tail_with < tail_without  # measured: 4.84 vs 7.27 nats
 
 
+def test_examples_play_the_game_variant_the_trainer_plays(backend):
+    """``env_kwargs`` reach the games (random play of negotiation's legal list makes proposals; the free-text
+    game's random words never do) and ``hide_legal`` keeps the list out of the prompts."""
+    tok = backend.tokenizer
+    listing = {"negotiation-v0": {"proposal_list": True}}
+    free = collect_examples(backend, ["negotiation-v0"], matches_per_env=3, seed=0, agents="random")
+    listed = collect_examples(
+        backend, ["negotiation-v0"], matches_per_env=3, seed=0, agents="random", env_kwargs=listing
+    )
+    hidden = collect_examples(
+        backend,
+        ["negotiation-v0"],
+        matches_per_env=3,
+        seed=0,
+        agents="random",
+        env_kwargs=listing,
+        hide_legal=["negotiation-v0"],
+    )
+    assert not any("[Propose" in tok.decode(e.target_ids) for e in free)
+    assert any("[Propose" in tok.decode(e.target_ids) for e in listed)
+    assert all("these legal actions: [Propose" in tok.decode(e.prompt_ids) for e in listed)
+    assert not any("legal actions: [Propose" in tok.decode(e.prompt_ids) for e in hidden)
+    assert all("exactly one legal move" in tok.decode(e.prompt_ids) for e in hidden)
+
+
 def test_every_game_gives_well_formed_targets(backend):
     """Warm start covers every registered game: each gives examples whose targets are closed answers the
     game accepted, with legality branch points on its choice turns only."""

@@ -110,8 +110,10 @@ def turn_instructions(
     A choice turn lists its legal actions unless the observation already shows every one of them."""
     if spec.kind == "choice":
         listed = all(a in observation_text for a in spec.legal)
-        if listed or not show_legal:
+        if listed:
             what = "exactly one of the legal actions listed above"
+        elif not show_legal:  # the list is left out on purpose (hide_legal): the rules say what is legal
+            what = "exactly one legal move"
         else:
             what = "exactly one of these legal actions: " + " ".join(spec.legal)
     elif spec.kind == "structured" and spec.syntax:

@@ -185,6 +185,8 @@ def collect_examples(
     think: str = "",
     max_steps: int = 500,
     mistake_rate: float = 0.0,
+    env_kwargs: Mapping[str, Mapping[str, Any]] | None = None,
+    hide_legal: Sequence[str] = (),
 ) -> list[Example]:
     """Play ``matches_per_env`` matches per game (one number, or one per game id with :data:`MATCHES` for
     the others; every registered game when ``env_ids`` is None) and return (prompt ids, reply ids) pairs
@@ -194,7 +196,9 @@ def collect_examples(
     With ``mistake_rate`` > 0, that fraction of decisions first plays an illegal move (one of the match's
     earlier legal actions that is no longer legal, such as an occupied cell), so the examples include the
     game's invalid-move warning and the correct retry that follows it: what a model sees after its own
-    mistakes."""
+    mistakes. ``env_kwargs`` gives a game's ``arena.make`` kwargs (the variant a trainer plays, such as
+    negotiation's ``proposal_list``); in the games of ``hide_legal`` the prompts leave the legal list out
+    (as the agent does with ``show_legal=False``)."""
     import arena
 
     rng = np.random.default_rng(seed)
@@ -207,9 +211,11 @@ def collect_examples(
 
     examples: list[Example] = []
     for env_id in env_ids if env_ids is not None else registered_games():
-        env = arena.make(env_id)
+        env = arena.make(env_id, **(env_kwargs or {}).get(env_id, {}))
         kind = agents or AGENTS_PER_ENV.get(env_id, "random")
-        llm = LLMAgent(backend, env_id=env_id, answer_format=answer_format, think=think)
+        llm = LLMAgent(
+            backend, env_id=env_id, answer_format=answer_format, think=think, show_legal=env_id not in hide_legal
+        )
         matches = matches_per_env if isinstance(matches_per_env, int) else matches_per_env.get(env_id, MATCHES)
         prompts: list[Any] = []
         turns: list[tuple[Any, Any]] = []  # (observation, info) of each prompt, to refit an overlong one
@@ -445,11 +451,14 @@ def warmstart(
     observation_weight: float = OBSERVATION_WEIGHT,
     endgame_weight: float = ENDGAME_WEIGHT,
     game_weights: Mapping[str, float] | None = GAME_WEIGHTS,
+    env_kwargs: Mapping[str, Mapping[str, Any]] | None = None,
+    hide_legal: Sequence[str] = (),
     log: Callable[[str], None] | None = None,
 ) -> Path:
     """Fine-tune the model in ``model_dir`` on play of ``env_ids`` (default: every registered game) by
     ``agents`` (random, scripted or mixed; default per game, :data:`AGENTS_PER_ENV`) and save it to
-    ``out_dir`` (default: overwrite ``model_dir``). Returns the output directory."""
+    ``out_dir`` (default: overwrite ``model_dir``). Returns the output directory. ``env_kwargs`` and
+    ``hide_legal`` as in :func:`collect_examples`."""
     import torch
 
     from arena.agents.backends.transformers_backend import TransformersBackend
@@ -466,6 +475,8 @@ def warmstart(
             seed=seed,
             think=think,
             mistake_rate=mistake_rate,
+            env_kwargs=env_kwargs,
+            hide_legal=hide_legal,
         )
         if log:
             lengths = [len(e.prompt_ids) + len(e.target_ids) for e in examples]

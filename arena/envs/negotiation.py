@@ -8,6 +8,7 @@
 | Proposal | ``[Propose: me 1 book 0 hat 2 ball]``: what the proposer keeps; the other player gets the rest | ``[Offer: 3 Wood -> 2 Gold]``: the proposer gives 3 Wood and receives 2 Gold (both sides must own the items) |
 | Other tokens | ``[Accept]`` the other player's proposal from their previous turn; ``[Walk away]`` ends the game | same |
 | Turn | free text: a message to the other player and at most one token; text outside the token is relayed as chat (cut to its first 500 characters, ending in "…"); ``infos[agent]["answer"]`` is ``structured``, with the token ``syntax`` and a valid ``example`` | same |
+| Legal list | ``proposal_list=True``: ``legal_actions`` lists every bare token valid now (each proposal, one per split of the items, at most 36, then ``[Accept]`` when a proposal awaits the reply (``[Selection]`` with the selection ending), then ``[Walk away]``) and ``answer`` is a ``choice``, so an agent can pick from a list (constrained scoring, random play); free text with a message stays valid. Default ``False``: no list | not available (an error) |
 | End | an accepted proposal, ``[Walk away]``, or ``turn_limit`` turns (default 10, both players' turns counted). ``ending="selection"`` (Deal or No Deal): ``[Selection]`` or the turn limit ends the talk, then each player privately answers ``[Take: ...]``; complementary choices are the deal | ``[Walk away]`` or ``turn_limit`` turns; any number of trades may execute before |
 | Reward | own utility of the bundle received, paid on acceptance; no deal pays ``disagreement_payoff`` (default 0) to each. ``reward="spiral"``: +1 / −1 by the larger utility, 0 on a tie | value gained (own valuation of the current minus the starting inventory), paid as each trade executes; ``reward="spiral"``: +1 / −1 by the larger gain at the end |
 | Invalid move | private warning and one retry (``invalid_retries``), then the offender's turn passes with no message and no proposal; ``invalid_rule="spiral"``: −1.5 to the offender, +0.5 to the other, and the game ends | same |
@@ -39,7 +40,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from arena.core.answers import structured_answer
+from arena.core.answers import choice_answer, structured_answer
 from arena.core.env import SimultaneousPhase, TextGameEnv
 from arena.core.errors import ArenaError
 from arena.core.spaces import clip_text
@@ -149,6 +150,11 @@ def parse_bundle(body: str, names: tuple[str, ...]) -> tuple[int, ...] | str:
     return tuple(counts)
 
 
+def proposal_token(bundle: tuple[int, ...] | list[int], names: tuple[str, ...] | list[str]) -> str:
+    """``[Propose: me 1 book 0 hat 2 ball]`` for the bundle the proposer keeps (deal mode)."""
+    return "[Propose: me " + " ".join(f"{n} {name}" for n, name in zip(bundle, names, strict=True)) + "]"
+
+
 def _bundle_text(bundle: tuple[int, ...], names: tuple[str, ...]) -> str:
     parts = []
     for n, name in zip(bundle, names, strict=True):
@@ -183,10 +189,15 @@ class NegotiationEnv(TextGameEnv):
         max_turns: int | None = None,
         invalid_retries: int = 1,
         invalid_rule: str = "default",
+        proposal_list: bool = False,
         render_mode: str | None = None,
     ) -> None:
         if mode not in ("deal", "trade"):
             raise ArenaError(f"mode must be 'deal' or 'trade', got {mode!r}")
+        if not isinstance(proposal_list, bool):
+            raise ArenaError(f"proposal_list must be true or false, got {proposal_list!r}")
+        if proposal_list and mode != "deal":
+            raise ArenaError("proposal_list applies to mode='deal' (trade offers have no short list)")
         if not isinstance(turn_limit, int) or isinstance(turn_limit, bool) or turn_limit < 2:
             raise ArenaError(f"turn_limit must be an integer >= 2 (a proposal needs a reply), got {turn_limit!r}")
         if (
@@ -219,6 +230,7 @@ class NegotiationEnv(TextGameEnv):
         self.disagreement_payoff = float(disagreement_payoff)
         self.trade_endowment = trade_endowment
         self.trade_values = trade_values
+        self.proposal_list = proposal_list
         self.first_mover, self.item_totals, self.ending, self.reward_kind = first_mover, item_totals, ending, reward
         self._episodes = 0  # resets so far, for first_mover="alternate"
 
@@ -587,11 +599,29 @@ class NegotiationEnv(TextGameEnv):
         opener = getattr(self, "opener", self.possible_agents[0])
         return ROLES[0] if agent == opener else ROLES[1]
 
+    def legal_actions(self, agent: str) -> list[str] | None:
+        """With ``proposal_list``: every bare token valid now (each split, ``[Accept]`` when a proposal
+        awaits this player's reply, ``[Walk away]``); otherwise None (the move set is free text)."""
+        if not self.proposal_list or self.finished or self.selection is not None:
+            return None  # the private [Take: ...] choice of the selection ending is structured, not listed
+        actions = [proposal_token(tuple(keep), self.names) for keep in bargaining.all_allocations(self.totals)]
+        if self.ending == "selection":
+            actions.append("[Selection]")
+        elif self.offer is not None and self.offer.proposer != agent:
+            actions.append("[Accept]")
+        actions.append("[Walk away]")
+        return actions
+
     def answer_spec(self, agent: str, legal: list[str] | None) -> dict[str, Any]:
         if self.selection is not None:
             keep = " ".join(f"{t // 2} {name}" for t, name in zip(self.totals, self.names, strict=True))
             syntax = "Your private choice, one token: [Take: <n> book <n> hat <n> ball] (what you take)."
             return structured_answer(f"[Take: {keep}]", syntax, MAX_CHAT_CHARS)
+        if legal:
+            keep = proposal_token(tuple(t // 2 for t in self.totals), self.names)
+            return choice_answer(
+                legal, keep, syntax="one of the legal actions, optionally after a message to the other player"
+            )
         can_accept = self.offer is not None and self.offer.proposer != agent and self.ending != "selection"
         if self.mode == "deal":
             token = "[Propose: me <n> book <n> hat <n> ball] (what you keep; the other player gets the rest)"

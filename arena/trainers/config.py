@@ -59,11 +59,17 @@ class TrainConfig:
     aggregation: str = "token-mean"
     temperature: float = 1.0
     constrained: list[str] = field(default_factory=list)
+    hide_legal: list[str] = field(default_factory=list)
     max_new_tokens: int | dict[str, int] | None = None
     eval_every: int = 0
     eval_sample: bool = False
+    eval_opponents: list[str] | dict[str, list[str]] | None = None
     eval_games: int = 500
     checkpoint_every: int = 10
+    learner_sides: dict[str, list[str]] = field(default_factory=dict)
+    side_seats: int = 0
+    blank_images: bool = False
+    tiny_model: dict[str, Any] = field(default_factory=dict)
     precision: str = "fp32"
     gradient_checkpointing: bool = False
     lora: dict[str, Any] | None = None
@@ -100,6 +106,7 @@ class TrainConfig:
             raise ArenaError(f"rollout_workers must be an integer ≥ 0 (0: in-process), got {self.rollout_workers!r}")
         if not re.fullmatch(r"cpu|cuda(:\d+)?|mps", str(self.device)):
             raise ArenaError(f"device must be cpu, cuda, cuda:N or mps, got {self.device!r}")
+        self._validate_eval_opponents()
         if not isinstance(self.eval_sample, bool):
             raise ArenaError(f"eval_sample must be true or false, got {self.eval_sample!r}")
         if self.rollout_backend not in ROLLOUT_BACKENDS:
@@ -113,7 +120,63 @@ class TrainConfig:
         if not isinstance(self.rollout_backend_options, dict):
             raise ArenaError(f"rollout_backend_options must be a mapping, got {self.rollout_backend_options!r}")
         self._validate_gpu_options()
+        self._check_sides()
+        self._check_tiny_model()
         return self
+
+    def _check_sides(self) -> None:
+        """``learner_sides`` maps side names to lists of roles, and every game deals each side a seat."""
+        from arena.trainers.rollout import side_seats_of
+
+        sides = self.learner_sides
+        if not all(isinstance(r, list) and r and all(isinstance(x, str) for x in r) for r in sides.values()):
+            raise ArenaError(f"learner_sides must map side names to lists of roles, got {sides!r}")
+        for env_id, kwargs in self.envs.items():
+            for roles in sides.values():
+                side_seats_of(env_id, kwargs, self.seed, roles)  # no seat with those roles: a clear error
+
+    def _check_tiny_model(self) -> None:
+        """``tiny_model`` holds keyword arguments of the tiny model's builder (``vlm: true`` builds the tiny
+        vision-language model instead)."""
+        import inspect
+
+        from arena.agents import tiny
+
+        options = dict(self.tiny_model)
+        builder = tiny.build_tiny_vlm if options.pop("vlm", False) else tiny.build_tiny_model
+        accepted = set(inspect.signature(builder).parameters) - {"out_dir", "seed"}
+        unknown = set(options) - accepted
+        if unknown:
+            raise ArenaError(f"tiny_model: unknown keys {sorted(unknown)}; {builder.__name__} takes {sorted(accepted)}")
+
+    def eval_opponents_for(self, env_id: str) -> list[str]:
+        """Who the policy is evaluated against in ``env_id``: ``eval_opponents`` (one list for every game, or
+        ``{game: list}``), else ``random`` and the game's ``scripted`` agent where it has one."""
+        from arena.core.registry import spec
+
+        chosen = self.eval_opponents
+        if isinstance(chosen, dict):
+            chosen = chosen.get(env_id)
+        if chosen:
+            return [str(name) for name in chosen]
+        return ["random"] + (["scripted"] if "scripted" in spec(env_id).agents else [])
+
+    def _validate_eval_opponents(self) -> None:
+        from arena.core.registry import spec
+
+        value = self.eval_opponents
+        lists = value.values() if isinstance(value, dict) else [] if value is None else [value]
+        if not all(isinstance(names, list) and all(isinstance(n, str) for n in names) for names in lists):
+            raise ArenaError(f"eval_opponents must be a list of agent names or {{game: list}}, got {value!r}")
+        if isinstance(value, dict) and set(value) - set(self.envs):
+            raise ArenaError(
+                f"eval_opponents names games that are not among envs: {sorted(set(value) - set(self.envs))}"
+            )
+        for env_id in self.envs:
+            known = {"random", "self", *spec(env_id).agents}
+            unknown = [n for n in self.eval_opponents_for(env_id) if n not in known]
+            if unknown:
+                raise ArenaError(f"eval_opponents: {env_id} has no agent {unknown[0]!r}; choose from {sorted(known)}")
 
     def _validate_rewards(self) -> None:
         if not _number(self.invalid_penalty):
@@ -175,6 +238,7 @@ class TrainConfig:
     # game in envs exists and accepts its kwargs; one line naming the key each.
     _POSITIVE = ("lr", "temperature", "threads", "ppo_epochs", "micro_batch", "clip_low", "clip_high")
     _NON_NEGATIVE = ("kl_coef", "eval_every", "checkpoint_every", "snapshot_every", "iterations", "eval_games")
+    _NON_NEGATIVE += ("side_seats",)
 
     def _check_values(self) -> None:
         for f in dataclasses.fields(self):
@@ -199,7 +263,7 @@ class TrainConfig:
             if not isinstance(kwargs, dict):
                 raise ArenaError(f"envs.{env_id} must be a mapping of game kwargs, got {kwargs!r}")
             make(env_id, **self.env_kwargs(env_id))  # unknown id or bad kwargs: the registry's one-line error
-        for env_id in self.constrained:  # may list more games than envs (one list serves several runs)
+        for env_id in [*self.constrained, *self.hide_legal]:  # may list more games than envs (one list, many runs)
             spec(str(env_id))
 
 

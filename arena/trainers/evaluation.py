@@ -1,9 +1,11 @@
-"""Evaluation against fixed opponents (win/loss rate and mean return per seat) and, for Kuhn Poker,
-the exact exploitability of the policy over its 12 information sets."""
+"""Evaluation against fixed opponents (win/loss rate and mean return per seat; per side in team games,
+the success rate in single-agent games) and, for Kuhn Poker, the exact exploitability of the policy
+over its 12 information sets."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -13,20 +15,27 @@ from arena.agents.scheduler import MatchSpec, play_many
 from arena.agents.specs import make_agent
 from arena.core.registry import make
 
+#: End-of-game ``infos`` that say how a game went beyond who won, averaged over the evaluation games where a
+#: game reports them (None skipped): negotiation's agreement, Pareto rate and Nash ratio, public goods'
+#: contribution rate (mean contribution / endowment over every player) and efficiency.
+OUTCOME_METRICS = ("agreement", "pareto_optimal", "nash_ratio", "contribution_rate", "efficiency")
+
 
 def evaluate_against(
     learner: Any, env_id: str, env_kwargs: Mapping[str, Any], opponent: str, games: int, seed: int = 10_000
 ) -> dict[str, Any]:
-    """Play ``games`` matches of ``learner`` against ``opponent`` (``random`` or ``scripted``), the learner
-    taking each seat in turn; returns per-seat and overall win/draw/loss rates and mean returns."""
+    """Play ``games`` matches of ``learner`` against ``opponent`` (``random``, or a registered agent of the
+    game such as ``scripted``), the learner taking each seat in turn, or with ``opponent="self"`` every seat.
+    Returns per-seat and overall win/draw/loss rates and mean returns (win and loss only against others),
+    and the mean of each :data:`OUTCOME_METRICS` key the game reports at its end."""
     specs, learner_seats = [], []
     for k in range(games):
         env = make(env_id, **env_kwargs)
         seats = list(env.possible_agents)
-        mine = seats[k % len(seats)]
+        mine = seats if opponent == "self" else [seats[k % len(seats)]]
         agents = {
             s: learner
-            if s == mine
+            if s in mine
             else (RandomAgent(seed + k) if opponent == "random" else make_agent(opponent, env_id, seed=seed + k))
             for s in seats
         }
@@ -37,25 +46,25 @@ def evaluate_against(
     result: dict[str, Any] = {"games": games, "opponent": opponent}
     invalid = 0
     turns = 0
-    for outcome, seat in zip(outcomes, learner_seats, strict=True):
-        ret = float(outcome.returns.get(seat, 0.0))
-        others = [v for s, v in outcome.returns.items() if s != seat]
-        best_other = max(others) if others else 0.0
-        rows.setdefault(seat, []).append(ret)
-        rows.setdefault("win", []).append(float(ret > best_other))
-        rows.setdefault("loss", []).append(float(ret < best_other))
-        rows.setdefault(f"{seat}_loss", []).append(float(ret < best_other))
-        mine = [t for t in outcome.turns if t.seat == seat]
-        turns += len(mine)
-        invalid += sum(1 for t in mine if t.invalid)
-    result["win_rate"] = float(np.mean(rows["win"]))
-    result["loss_rate"] = float(np.mean(rows["loss"]))
+    for outcome, mine in zip(outcomes, learner_seats, strict=True):
+        for seat in mine:
+            ret = float(outcome.returns.get(seat, 0.0))
+            rows.setdefault(f"mean_return_{seat}", []).append(ret)
+            rows.setdefault("mean_return", []).append(ret)
+            if opponent != "self":
+                best_other = max((v for s, v in outcome.returns.items() if s != seat), default=0.0)
+                rows.setdefault("win_rate", []).append(float(ret > best_other))
+                rows.setdefault("loss_rate", []).append(float(ret < best_other))
+                rows.setdefault(f"loss_rate_{seat}", []).append(float(ret < best_other))
+            own = [t for t in outcome.turns if t.seat == seat]
+            turns += len(own)
+            invalid += sum(1 for t in own if t.invalid)
+        info = (outcome.transcript.result or {}).get("info") or {}
+        for key in OUTCOME_METRICS:
+            if isinstance(info.get(key), bool | int | float):
+                rows.setdefault(key, []).append(float(info[key]))
     result["invalid_rate"] = invalid / max(turns, 1)
-    for key, values in rows.items():
-        if key.startswith("player_") and not key.endswith("_loss"):
-            result[f"mean_return_{key}"] = float(np.mean(values))
-        elif key.endswith("_loss"):
-            result[f"loss_rate_{key[:-5]}"] = float(np.mean(values))
+    result.update({key: float(np.mean(values)) for key, values in rows.items()})
     return result
 
 
@@ -66,3 +75,120 @@ def kuhn_exploitability(learner: Any, env_id: str = "kuhn-poker-v0") -> float:
     from arena.league.exploitability import agent_policy
 
     return float(exploitability(agent_policy(learner, env_id)))
+
+
+def wilson_interval(successes: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of a binomial proportion (95 % by default): unlike the normal
+    approximation it stays inside [0, 1] and is sensible near 0 and 1 and for small ``n``."""
+    if n <= 0:
+        return 0.0, 1.0
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _opponent(opponent: str, env_id: str, seed: int) -> Any:
+    return RandomAgent(seed) if opponent == "random" else make_agent(opponent, env_id, seed=seed)
+
+
+def evaluate_side(
+    learner: Any,
+    env_id: str,
+    env_kwargs: Mapping[str, Any],
+    opponent: str,
+    games: int,
+    roles: Sequence[str] | None = None,
+    *,
+    side_seats: int = 0,
+    seed: int = 10_000,
+) -> dict[str, Any]:
+    """Play ``games`` seeded matches (seeds ``seed``, ``seed + 1``, …) with ``learner`` in the seats dealt
+    one of ``roles`` (every seat of a single-agent game when ``roles`` is None; with ``side_seats`` > 0
+    only that many, rotating) and ``opponent`` (``random`` or a registered agent such as ``scripted``)
+    in the others (``self``: the learner plays them too).
+
+    Returns the share of matches the learner's side won (a learner seat is among the winners: the
+    success rate of a single-agent game) with its 95 % Wilson interval, the share truncated, the mean
+    return of a learner seat, the invalid-move rates of its choice turns and free-text turns, and where
+    the game reports votes (``votes`` and ``spies`` in the final info, or ``vote_accuracy``) the share of
+    the learner's non-abstaining votes cast on a spy or werewolf, with its vote and abstention counts."""
+    from arena.trainers.rollout import side_seats_of
+
+    specs, seats_of = [], []
+    for k in range(games):
+        env = make(env_id, **env_kwargs)
+        if roles is None:
+            mine = list(env.possible_agents)
+        else:
+            mine = side_seats_of(env_id, env_kwargs, seed + k, roles, limit=side_seats, turn=k)
+        # opponent "self": the learner plays the other side too (the side's win rate is then its role's)
+        agents = {
+            s: learner if s in mine or opponent == "self" else _opponent(opponent, env_id, seed + k)
+            for s in env.possible_agents
+        }
+        specs.append(MatchSpec(env=env, agents=agents, seed=seed + k))
+        seats_of.append(mine)
+    outcomes = play_many(specs, traced=False)
+    wins = truncated = 0
+    returns: list[float] = []
+    turns = {"choice": [0, 0], "text": [0, 0]}  # kind -> [turns, invalid]
+    votes = {"on_target": 0.0, "cast": 0, "abstained": 0}
+    for outcome, mine in zip(outcomes, seats_of, strict=True):
+        wins += any(s in outcome.winners for s in mine)
+        end = outcome.transcript.result if outcome.transcript is not None else None
+        truncated += bool(outcome.truncated or (end or {}).get("truncated"))
+        returns.extend(float(outcome.returns.get(s, 0.0)) for s in mine)
+        for t in outcome.turns:
+            if t.seat in mine:
+                kind = "choice" if t.info.get("legal_actions") else "text"
+                turns[kind][0] += 1
+                turns[kind][1] += bool(t.invalid)
+        _count_votes(outcome, mine, votes)
+    low, high = wilson_interval(wins, games)
+    result: dict[str, Any] = {
+        "games": games,
+        "opponent": opponent,
+        "win_rate": wins / max(games, 1),
+        "win_ci_low": low,
+        "win_ci_high": high,
+        "truncated_rate": truncated / max(games, 1),
+        "mean_return": float(np.mean(returns)) if returns else 0.0,
+    }
+    for kind, (n, bad) in turns.items():
+        if n:
+            result[f"invalid_rate_{kind}"] = bad / n
+    if votes["cast"] or votes["abstained"]:
+        result["vote_accuracy"] = votes["on_target"] / votes["cast"] if votes["cast"] else 0.0
+        result["votes_cast"] = votes["cast"]
+        result["abstentions"] = votes["abstained"]
+    return result
+
+
+def _count_votes(outcome: Any, seats: Sequence[str], counts: dict[str, Any]) -> None:
+    """Add the learner seats' votes of one match to ``counts``: from the ballots (``votes``, each round's
+    voter -> target, and ``spies``) where the final info has them; else each seat's ``vote_accuracy``
+    (its share of votes on a spy or werewolf), counted as one vote per seat that voted."""
+    result = outcome.transcript.result if outcome.transcript is not None else None
+    info = (result or {}).get("info") or {}
+    targets = set(info.get("spies") or [])
+    if not targets and isinstance(info.get("roles"), Mapping):
+        targets = {s for s, r in info["roles"].items() if r == "werewolf"}
+    ballots = info.get("votes")
+    if isinstance(ballots, list) and targets:
+        for round_votes in ballots:
+            for voter, target in dict(round_votes).items():
+                if voter not in seats:
+                    continue
+                if str(target).strip("[]") == "abstain":
+                    counts["abstained"] += 1
+                else:
+                    counts["cast"] += 1
+                    counts["on_target"] += str(target).strip("[]") in targets
+        return
+    accuracy = info.get("vote_accuracy")
+    if isinstance(accuracy, Mapping):
+        for seat in seats:
+            if accuracy.get(seat) is not None:
+                counts["cast"] += 1
+                counts["on_target"] += float(accuracy[seat])

@@ -58,7 +58,7 @@ def prepare_model(config: TrainConfig, log: Log) -> Path:
     check_games(config)
     if config.model:
         return Path(config.model)
-    from arena.agents.tiny import build_tiny_model
+    from arena.agents import tiny
     from arena.agents.warmstart import warmstart
 
     out = Path(config.out) / "warmstart"
@@ -67,10 +67,21 @@ def prepare_model(config: TrainConfig, log: Log) -> Path:
         return out
     base = Path(config.out) / "tiny-base"
     t0 = time.perf_counter()
-    build_tiny_model(base, seed=config.seed)
+    options = dict(config.tiny_model)  # builder kwargs; vlm: true builds the tiny vision-language model
+    builder = tiny.build_tiny_vlm if options.pop("vlm", False) else tiny.build_tiny_model
+    builder(base, seed=config.seed, **options)
     options = dict(config.warmstart)
     log(f"built tiny model in {time.perf_counter() - t0:.0f}s; warm start on {options.get('agents', 'random')} play")
-    warmstart(base, out, env_ids=tuple(config.envs), seed=config.seed, log=log, **options)
+    warmstart(
+        base,
+        out,
+        env_ids=tuple(config.envs),
+        env_kwargs=config.envs,  # the variants trained (negotiation's legal list), as the trainer's agents see them
+        hide_legal=config.hide_legal,
+        seed=config.seed,
+        log=log,
+        **options,
+    )
     return out
 
 
@@ -154,7 +165,9 @@ class Trainer:
 
         cfg = self.config
         t0 = time.perf_counter()
-        plans = plan_groups(cfg.games(), cfg.groups_per_env, cfg.group_size, self.pool, self.rng)
+        plans = plan_groups(
+            cfg.games(), cfg.groups_per_env, cfg.group_size, self.pool, self.rng, cfg.learner_sides, cfg.side_seats
+        )
         if self.ray_rollouts is None:
             specs, labels = build_specs(plans, self.learners, self.pool, self.past_policies)
             episodes, _ = collect(specs, labels, cfg)
@@ -219,11 +232,16 @@ class Trainer:
         if self.rollout_backend is not self.backend:
             metrics["sync_s"] = round(float(getattr(self.rollout_backend, "last_sync_s", 0.0)), 3)
         for env_id in cfg.envs:
-            rets = [
-                e.returns[s] for e in episodes if e.env_id == env_id and e.opponent != "self" for s in e.learner_seats
-            ]
-            if rets:
-                metrics[f"{env_id}/return_vs_pool"] = float(np.mean(rets))
+            for side, roles in (cfg.learner_sides or {"": []}).items():
+                rets = [
+                    e.returns[s]
+                    for e in episodes
+                    if e.env_id == env_id and e.opponent != "self"
+                    for s in e.learner_seats
+                    if not roles or e.roles.get(s) in roles
+                ]
+                if rets:
+                    metrics[f"{env_id}/{side + '/' if side else ''}return_vs_pool"] = float(np.mean(rets))
         metrics.update({f"update/{k}": v for k, v in update.items()})
         for env_id, kwargs in cfg.games().items():  # exact and cheap (12 information sets): every iteration
             if _exact_kuhn(env_id, kwargs):
@@ -237,21 +255,36 @@ class Trainer:
         return metrics
 
     def evaluate(self, games: int | None = None) -> dict[str, Any]:
-        """Win/loss rates against random (and scripted where registered) for each env over ``games`` games
-        (default ``eval_games``; 0: none); Kuhn exploitability."""
-        from arena.core.registry import spec
-        from arena.trainers.evaluation import evaluate_against, kuhn_exploitability
+        """Each env against its evaluation opponents (``eval_opponents``; default random and scripted) over
+        ``games`` games (default ``eval_games``; 0: none): win/loss rates and mean returns per seat, or per
+        side with ``learner_sides``; the success rate of a single-agent game; the game's outcome metrics
+        (negotiation's agreement, Pareto rate and Nash ratio, public goods' contribution rate); Kuhn
+        exploitability."""
+        from arena.core.registry import make
+        from arena.trainers.evaluation import evaluate_against, evaluate_side, kuhn_exploitability
 
-        games = games if games is not None else self.config.eval_games
+        cfg = self.config
+        games = games if games is not None else cfg.eval_games
         results: dict[str, Any] = {}
-        for env_id, kwargs in self.config.games().items():
-            opponents = ["random"] + (["scripted"] if "scripted" in spec(env_id).agents else [])
-            for opponent in opponents if games > 0 else []:
+        for env_id, kwargs in cfg.games().items():
+            opponents = cfg.eval_opponents_for(env_id) if games > 0 else []
+            solo = len(make(env_id, **kwargs).possible_agents) == 1
+            if solo or cfg.learner_sides:
+                sides = {"solo": None} if solo else cfg.learner_sides
+                for side, roles in sides.items():
+                    for opponent in (["random"] if opponents else []) if solo else opponents:  # nobody to face alone
+                        row = evaluate_side(
+                            self.eval_agent(env_id), env_id, kwargs, opponent, games, roles, side_seats=cfg.side_seats
+                        )
+                        where = side if solo else f"{side}_vs_{opponent}"
+                        for key, value in row.items():
+                            if isinstance(value, int | float) and key != "games":
+                                results[f"eval/{env_id}/{where}/{key}"] = value
+                opponents = []  # evaluated per side above
+            for opponent in opponents:
                 row = evaluate_against(self.eval_agent(env_id), env_id, kwargs, opponent, games)
-                for key in ("win_rate", "loss_rate", "invalid_rate"):
-                    results[f"eval/{env_id}/vs_{opponent}/{key}"] = row[key]
                 for key, value in row.items():
-                    if key.startswith(("loss_rate_player", "mean_return_player")):
+                    if key not in ("games", "opponent"):
                         results[f"eval/{env_id}/vs_{opponent}/{key}"] = value
             if _exact_kuhn(env_id, kwargs):
                 results[f"eval/{env_id}/exploitability"] = kuhn_exploitability(self.greedy[env_id], env_id)

@@ -36,7 +36,8 @@ class OpponentPlan:
 @dataclass
 class GroupPlan:
     """One group of matches, everything random already drawn: the env, the shared reset seed, the
-    opponent kind, the learner's seat (``None`` in self-play: every seat) and, per match, its opponents."""
+    opponent kind, the learner's seats (``None`` in self-play: every seat), the side they play (``None``
+    without ``learner_sides``) and, per match, its opponents."""
 
     env_id: str
     env_kwargs: dict[str, Any]
@@ -44,7 +45,8 @@ class GroupPlan:
     kind: str
     index: int
     seats: list[str]
-    learner_seat: str | None
+    learner_seats: list[str] | None
+    side: str | None = None
     matches: list[list[OpponentPlan]] = field(default_factory=list)
 
     @property
@@ -58,23 +60,35 @@ def plan_groups(
     group_size: int,
     pool: OpponentPool,
     rng: np.random.Generator,
+    sides: Mapping[str, Sequence[str]] | None = None,
+    side_seats: int = 0,
 ) -> list[GroupPlan]:
     """The groups of one iteration as plain data. A group shares the env, seed, opponent kind and the
-    learner's seat, so group baselines compare like with like. Draw order: per group the seed, the kind,
-    then per match and opponent seat (in seat order) the opponent's seed and, for ``past``, the snapshot."""
+    learner's seats, so group baselines compare like with like. Against an opponent (not ``self``) the
+    learner takes one seat, rotating over the groups; with ``sides`` ({side: roles}) it takes instead
+    every seat dealt one of a side's roles (:func:`side_seats_of`), the sides taking turns group by group,
+    or only ``side_seats`` of them. Draw order: per group the seed, the kind, then per match and
+    opponent seat (in seat order) the opponent's seed and, for ``past``, the snapshot."""
     plans = []
+    names = list(sides or {})
     for env_id, kwargs in envs.items():
         seats = list(make(env_id, **kwargs).possible_agents)
         for g in range(groups_per_env):
             seed = int(rng.integers(2**31 - 1))
             kind = pool.sample(rng)
-            learner_seat = None if kind == "self" else seats[g % len(seats)]
-            plan = GroupPlan(env_id, dict(kwargs), seed, kind, g, list(seats), learner_seat)
+            side = names[g % len(names)] if names and kind != "self" else None
+            if kind == "self":
+                mine = None
+            elif side is not None:
+                mine = side_seats_of(env_id, kwargs, seed, sides[side], limit=side_seats, turn=g // len(names))
+            else:
+                mine = [seats[g % len(seats)]]
+            plan = GroupPlan(env_id, dict(kwargs), seed, kind, g, list(seats), mine, side)
             for _ in range(group_size):
                 opponents = []
                 if kind != "self":
                     for s in seats:
-                        if s == learner_seat:
+                        if s in mine:
                             continue
                         opp_seed = int(rng.integers(2**31 - 1))
                         snapshot = pool.pick_snapshot(rng) if kind == "past" else None
@@ -82,6 +96,27 @@ def plan_groups(
                 plan.matches.append(opponents)
             plans.append(plan)
     return plans
+
+
+def side_seats_of(
+    env_id: str, kwargs: Mapping[str, Any], seed: int, roles: Sequence[str], *, limit: int = 0, turn: int = 0
+) -> list[str]:
+    """The seats dealt one of ``roles`` in ``env_id`` reset with ``seed`` (roles are dealt at reset and read
+    with the env's ``role(seat)``), in seat order; with ``limit`` > 0 only that many, starting at the
+    ``turn``-th of them (so repeated calls rotate over the side's seats)."""
+    env = make(env_id, **kwargs)
+    env.reset(seed=seed)
+    raw = getattr(env, "unwrapped", env)
+    dealt = {s: str(raw.role(s)) for s in env.possible_agents}
+    mine = [s for s in env.possible_agents if dealt[s] in roles]
+    if not mine:
+        raise ArenaError(
+            f"{env_id}: no seat has a role in {list(roles)} (seed {seed} dealt {sorted(set(dealt.values()))})"
+        )
+    if limit > 0:
+        start = turn % len(mine)
+        mine = (mine[start:] + mine[:start])[:limit]
+    return mine
 
 
 def build_specs(
@@ -155,7 +190,8 @@ def policy_agent(
     backend: Any, config: Any, env_id: str, *, name: str = LEARNER, seed: int | None = None, sample: bool = True
 ) -> Any:
     """An agent playing the policy in ``backend`` with the config's answer settings: sampling at
-    ``temperature`` (``sample=True``) or greedy, constrained to legal actions in ``config.constrained``."""
+    ``temperature`` (``sample=True``) or greedy, constrained to legal actions in ``config.constrained``, the
+    legal list left out of the prompt in ``config.hide_legal``."""
     from arena.agents.backends.base import SamplingParams
     from arena.agents.llm import LLMAgent
 
@@ -168,6 +204,7 @@ def policy_agent(
         seed=seed,
         constrained=env_id in config.constrained,
         sample=sample,
+        show_legal=env_id not in config.hide_legal,
     )
 
 

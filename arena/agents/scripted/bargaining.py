@@ -20,6 +20,7 @@ import itertools
 from collections.abc import Sequence
 
 from arena.agents.base import BaseAgent, Info, Observation
+from arena.envs.negotiation import proposal_token
 
 
 def _as_tuple(mapping: object, names: Sequence[str]) -> tuple[int, ...] | None:
@@ -43,11 +44,6 @@ def cheapest_bundle(totals: Sequence[int], values: Sequence[float], target: floa
         if best is None or key < best:
             best = key
     return best[2] if best is not None else tuple(totals)
-
-
-def proposal_token(bundle: Sequence[int], names: Sequence[str]) -> str:
-    """``[Propose: me 1 book 0 hat 2 ball]`` for the bundle the proposer keeps."""
-    return "[Propose: me " + " ".join(f"{n} {name}" for n, name in zip(bundle, names, strict=True)) + "]"
 
 
 class _Negotiator(BaseAgent):
