@@ -96,3 +96,24 @@ def test_player_text_cannot_open_an_image_slot_and_replies_hold_none(vlm):
     image_token = vlm.tokenizer.convert_tokens_to_ids(vlm.processor.image_token)
     assert len(completions) == 8
     assert all(image_token not in c.completion_ids for c in completions)
+
+
+def test_blank_images_reach_every_policy_agent_and_hide_the_picture(vlm):
+    """``blank_images: true`` (the does-it-use-the-image ablation) gives the trainer's sampling and greedy
+    agents one flat grey picture in place of each image; the text of the prompt is unchanged."""
+    from arena.trainers.rollout import policy_agent
+
+    config = load_config("cpu-visual-spy", overrides=["blank_images=true"])
+    env = arena.make(ENV, **KWARGS)
+    env.reset(seed=3)
+    seat = env.agent_selection
+    obs, info = env.observe(seat), env.infos[seat]
+    plain = policy_agent(vlm, load_config("cpu-visual-spy"), "visual-spy-v0").build_prompt(obs, info)
+    for sample in (True, False):
+        blank = policy_agent(vlm, config, "visual-spy-v0", sample=sample).build_prompt(obs, info)
+        (image,) = [part["image"] for part in blank[-1]["content"] if part["type"] == "image"]
+        (original,) = [part["image"] for part in plain[-1]["content"] if part["type"] == "image"]
+        assert image.shape == original.shape and (image == 128).all() and not (original == 128).all()
+        assert [p for p in blank[-1]["content"] if p["type"] == "text"] == [
+            p for p in plain[-1]["content"] if p["type"] == "text"
+        ]

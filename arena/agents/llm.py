@@ -98,6 +98,7 @@ class LLMAgent(BaseAgent):
         show_legal: bool = True,
         think: str = "",
         max_model_len: int | None = None,
+        blank_images: bool = False,
     ) -> None:
         if answer_format not in ("tags", "raw"):
             try:
@@ -119,6 +120,7 @@ class LLMAgent(BaseAgent):
             self.sampling = replace(self.sampling, seed=seed)
         self._calls = 0
         self.max_model_len = max_model_len
+        self.blank_images = bool(blank_images)  # an ablation: the same prompts with every image a flat grey
         self._budgets: dict[int, PromptBudget | None] = {}
         self._prompt_budget()  # a max_new_tokens that leaves no room for a prompt fails here, not mid-game
 
@@ -151,8 +153,11 @@ class LLMAgent(BaseAgent):
             user = f"{observation_text}\n\n{instructions}" if observation_text else instructions
             content: Any = user
             if image is not None:
+                pixels = np.asarray(image, dtype=np.uint8)
+                if self.blank_images:
+                    pixels = np.full_like(pixels, 128)
                 content = [
-                    {"type": "image", "image": np.asarray(image, dtype=np.uint8)},
+                    {"type": "image", "image": pixels},
                     {"type": "text", "text": user},
                 ]
             system = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []

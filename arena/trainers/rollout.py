@@ -191,7 +191,7 @@ def policy_agent(
 ) -> Any:
     """An agent playing the policy in ``backend`` with the config's answer settings: sampling at
     ``temperature`` (``sample=True``) or greedy, constrained to legal actions in ``config.constrained``, the
-    legal list left out of the prompt in ``config.hide_legal``."""
+    legal list left out of the prompt in ``config.hide_legal``, images blanked with ``config.blank_images``."""
     from arena.agents.backends.base import SamplingParams
     from arena.agents.llm import LLMAgent
 
@@ -205,6 +205,7 @@ def policy_agent(
         constrained=env_id in config.constrained,
         sample=sample,
         show_legal=env_id not in config.hide_legal,
+        blank_images=bool(getattr(config, "blank_images", False)),
     )
 
 
