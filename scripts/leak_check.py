@@ -11,16 +11,7 @@ import argparse
 import sys
 import time
 
-from arena.agents.leaks import count_leaks
-
-FREE_TEXT_GAMES = (
-    "werewolf-v0",
-    "spy-v0",
-    "visual-spy-v0",
-    "negotiation-v0",
-    "public-goods-v0",
-    "sequential-public-goods-v0",
-)
+from arena.agents.leaks import FREE_TEXT_GAMES, count_leaks
 
 
 def main() -> int:

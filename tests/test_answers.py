@@ -18,18 +18,9 @@ from arena.agents.answers import (
     is_well_formed,
     public_text,
 )
-from arena.agents.leaks import FORMS, SecretReplyBackend, count_leaks, transcript_leaks
+from arena.agents.leaks import FORMS, FREE_TEXT_GAMES, SecretReplyBackend, count_leaks, transcript_leaks
 from arena.agents.random_agent import RandomAgent
 from arena.core import InvalidReply
-
-FREE_TEXT_GAMES = (
-    "werewolf-v0",
-    "spy-v0",
-    "visual-spy-v0",
-    "negotiation-v0",
-    "public-goods-v0",
-    "sequential-public-goods-v0",
-)
 
 
 @pytest.mark.parametrize(

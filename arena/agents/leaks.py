@@ -27,6 +27,16 @@ SECRET = re.compile(r"SECRET\d+X")
 _EXAMPLE = re.compile(r"Example: <think>.*?</think><answer>(.*?)</answer>", re.DOTALL)
 _WORDS = ("round", "blue", "quiet", "player", "seven", "maybe", "river", "trust", "vote", "deal")
 #: Reply forms besides the truncated ones: (name, template). ``{s}`` is a fresh secret, ``{a}`` the answer.
+#: The games whose turns include free text (speeches, clues, chat, proposals): where reasoning could leak.
+FREE_TEXT_GAMES: tuple[str, ...] = (
+    "werewolf-v0",
+    "spy-v0",
+    "visual-spy-v0",
+    "negotiation-v0",
+    "public-goods-v0",
+    "sequential-public-goods-v0",
+)
+
 FORMS: tuple[tuple[str, str], ...] = (
     ("well formed", "<think>{s} I hold this card.</think><answer>{a}</answer>"),
     ("answer inside think only", "<think>{s} maybe <answer>{a}</answer></think>"),

@@ -74,12 +74,8 @@ def completion_logits(
     share_prefix = (
         share_prefix and forward_accepts(model, "position_ids") and forward_accepts(model, cache_argument(model))
     )
-    width = max(1, max(len(c) for c in completions))
-    targets = torch.zeros((len(prompts), width), dtype=torch.long)
-    mask = torch.zeros((len(prompts), width), dtype=torch.bool)
-    for i, c in enumerate(completions):
-        targets[i, : len(c)] = torch.tensor(list(c), dtype=torch.long)
-        mask[i, : len(c)] = True
+    targets, mask = _targets_and_mask(completions)
+    width = targets.shape[1]
     groups: dict[tuple[int, ...], list[int]] = {}
     for i, p in enumerate(prompts):
         groups.setdefault(tuple(p[:GROUP_KEY]) if share_prefix else (), []).append(i)
@@ -96,6 +92,19 @@ def completion_logits(
     return logits, targets.to(device), mask.to(device)
 
 
+def _targets_and_mask(completions: Sequence[Sequence[int]]) -> tuple[Any, Any]:
+    """Each completion's token ids right-padded to the longest (at least 1), and where they are real."""
+    import torch
+
+    width = max(1, max(len(c) for c in completions))
+    targets = torch.zeros((len(completions), width), dtype=torch.long)
+    mask = torch.zeros((len(completions), width), dtype=torch.bool)
+    for i, c in enumerate(completions):
+        targets[i, : len(c)] = torch.tensor(list(c), dtype=torch.long)
+        mask[i, : len(c)] = True
+    return targets, mask
+
+
 def image_completion_logits(
     model: Any, prompts: Sequence[Sequence[int]], completions: Sequence[Sequence[int]], pad_id: int, pixel_values: Any
 ) -> tuple[Any, Any, Any]:
@@ -103,15 +112,10 @@ def image_completion_logits(
     LLaVA): one plain padded forward pass that also gets ``pixel_values``, the images in the order their
     tokens appear across the rows (no prefix sharing: a prefix pass would see image tokens without their
     pixels)."""
-    import torch
 
     device = next(model.parameters()).device
-    width = max(1, max(len(c) for c in completions))
-    targets = torch.zeros((len(prompts), width), dtype=torch.long)
-    mask = torch.zeros((len(prompts), width), dtype=torch.bool)
-    for i, c in enumerate(completions):
-        targets[i, : len(c)] = torch.tensor(list(c), dtype=torch.long)
-        mask[i, : len(c)] = True
+    targets, mask = _targets_and_mask(completions)
+    width = targets.shape[1]
     seqs = [list(p) + list(c) for p, c in zip(prompts, completions, strict=True)]
     pixels = pixel_values.to(device=device, dtype=next(model.parameters()).dtype)
     logits = _padded_logits(model, prompts, seqs, pad_id, width, device, pixel_values=pixels)
