@@ -19,6 +19,8 @@ from arena.core.registry import make
 #: game reports them (None skipped): negotiation's agreement, Pareto rate and Nash ratio, public goods'
 #: contribution rate (mean contribution / endowment over every player) and efficiency.
 OUTCOME_METRICS = ("agreement", "pareto_optimal", "nash_ratio", "contribution_rate", "efficiency")
+#: Evaluation matches in flight at once (continuous batching): bounds memory, whatever ``eval_games`` is.
+EVAL_CONCURRENCY = 64
 
 
 def evaluate_against(
@@ -41,7 +43,7 @@ def evaluate_against(
         }
         specs.append(MatchSpec(env=env, agents=agents, seed=seed + k))
         learner_seats.append(mine)
-    outcomes = play_many(specs, traced=False)
+    outcomes = play_many(specs, traced=False, concurrency=EVAL_CONCURRENCY)
     rows: dict[str, list[float]] = {}
     result: dict[str, Any] = {"games": games, "opponent": opponent}
     invalid = 0
@@ -129,7 +131,7 @@ def evaluate_side(
         }
         specs.append(MatchSpec(env=env, agents=agents, seed=seed + k))
         seats_of.append(mine)
-    outcomes = play_many(specs, traced=False)
+    outcomes = play_many(specs, traced=False, concurrency=EVAL_CONCURRENCY)
     wins = truncated = 0
     returns: list[float] = []
     turns = {"choice": [0, 0], "text": [0, 0]}  # kind -> [turns, invalid]
