@@ -117,3 +117,27 @@ def test_blank_images_reach_every_policy_agent_and_hide_the_picture(vlm):
         assert [p for p in blank[-1]["content"] if p["type"] == "text"] == [
             p for p in plain[-1]["content"] if p["type"] == "text"
         ]
+
+
+def test_the_warm_start_feeds_a_visual_games_images_to_the_model(vlm):
+    """A VLM's warm-start examples keep their prompt's image and the training pass sees it: the same
+    examples with other pictures give another loss. A text-only model's examples carry no image."""
+    import copy
+    import dataclasses
+
+    from arena.agents.backends.transformers_backend import TransformersBackend
+    from arena.agents.tiny import cached_tiny_model
+    from arena.agents.warmstart import collect_examples, train_examples
+
+    examples = collect_examples(vlm, [ENV], matches_per_env=1, seed=0, env_kwargs={ENV: KWARGS})[:4]
+    assert examples and all(len(e.images) == 1 and e.images[0].shape == (48, 48, 3) for e in examples)
+    other = [dataclasses.replace(e, images=[255 - e.images[0]]) for e in examples]
+    pad = int(vlm.tokenizer.pad_token_id)
+
+    def first_loss(batch):
+        model = copy.deepcopy(vlm.model)
+        return train_examples(model, batch, steps=1, batch_size=len(batch), pad_id=pad, processor=vlm.processor)[0]
+
+    assert first_loss(examples) != pytest.approx(first_loss(other), abs=1e-6)
+    text = TransformersBackend(str(cached_tiny_model()))
+    assert all(not e.images for e in collect_examples(text, [ENV], matches_per_env=1, seed=0, env_kwargs={ENV: KWARGS}))

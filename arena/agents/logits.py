@@ -8,6 +8,8 @@ import inspect
 from collections.abc import Sequence
 from typing import Any
 
+from arena.core.errors import ArenaError
+
 
 @functools.cache
 def _forward_parameters(model_type: type) -> frozenset[str]:
@@ -103,6 +105,21 @@ def _targets_and_mask(completions: Sequence[Sequence[int]]) -> tuple[Any, Any]:
         targets[i, : len(c)] = torch.tensor(list(c), dtype=torch.long)
         mask[i, : len(c)] = True
     return targets, mask
+
+
+def pixel_values(images: Sequence[Any], processor: Any) -> Any:
+    """The pixel values of ``images`` (HxWx3 uint8 arrays, in the order their tokens appear) as the model's
+    image processor makes them: exactly what generation fed the model."""
+    import numpy as np
+    from PIL import Image
+
+    image_processor = getattr(processor, "image_processor", None)
+    if image_processor is None:
+        raise ArenaError(
+            "prompts with images need an image-text-to-text model and its processor; this model is text-only"
+        )
+    pictures = [Image.fromarray(np.asarray(img, dtype=np.uint8)) for img in images]
+    return image_processor(images=pictures, return_tensors="pt")["pixel_values"]
 
 
 def image_completion_logits(

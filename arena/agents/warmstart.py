@@ -42,8 +42,9 @@ from typing import Any
 import numpy as np
 
 from arena.agents.answers import format_answer
+from arena.agents.backends.base import images_of
 from arena.agents.llm import LLMAgent
-from arena.agents.logits import completion_logits
+from arena.agents.logits import completion_logits, image_completion_logits, pixel_values
 from arena.agents.prompts import INSTRUCTIONS_START
 from arena.agents.random_agent import RandomAgent
 from arena.core.errors import ArenaError
@@ -109,6 +110,7 @@ class Example:
     branches: list[tuple[int, list[int]]] = field(default_factory=list)
     num_legal: int = 0
     observation_end: int | None = None
+    images: list[Any] = field(default_factory=list)  # the prompt's images (visual games), fed again in training
 
     @property
     def observed(self) -> int:
@@ -210,6 +212,7 @@ def collect_examples(
         return (*ids, int(eos)) if eos is not None else tuple(ids)
 
     examples: list[Example] = []
+    multimodal = bool(getattr(backend, "multimodal", False))
     for env_id in env_ids if env_ids is not None else registered_games():
         env = arena.make(env_id, **(env_kwargs or {}).get(env_id, {}))
         kind = agents or AGENTS_PER_ENV.get(env_id, "random")
@@ -262,8 +265,9 @@ def collect_examples(
             refit = _tokenize(backend, [llm.build_prompt(*turns[k]) for k in over])
             for k, item in zip(over, refit, strict=True):
                 tokenized[k] = item
-        for (ids, end), (target, branches, num_legal) in zip(tokenized, decisions, strict=True):
-            examples.append(Example(ids, target, env_id, branches, num_legal, end))
+        for (ids, end), (target, branches, num_legal), prompt in zip(tokenized, decisions, prompts, strict=True):
+            images = images_of(prompt) if multimodal else []  # a text-only model's prompts carry no image
+            examples.append(Example(ids, target, env_id, branches, num_legal, end, images))
     return examples
 
 
@@ -364,6 +368,7 @@ def train_examples(
     observation_tokens: int = OBSERVATION_TOKENS,
     endgame_weight: float = 1.0,
     game_weights: Mapping[str, float] | None = None,
+    processor: Any = None,
 ) -> list[float]:
     """Cross-entropy on reply tokens (AdamW, linear warmup then cosine decay). Returns the loss curve
     (cross-entropy only).
@@ -376,7 +381,8 @@ def train_examples(
     tokens of each prompt's observation (the current state, before the answer instructions). A model
     trained from scratch has never read a board: predicting the legal-move list from the board, and the
     board from the history, teaches it to read which cells are taken, which the answer then needs.
-    ``endgame_weight`` and ``game_weights`` set how often examples are drawn (:func:`sampling_weights`)."""
+    ``endgame_weight`` and ``game_weights`` set how often examples are drawn (:func:`sampling_weights`).
+    Examples with images (visual games) need ``processor``, the model's ``AutoProcessor``."""
     import torch
 
     if not examples:
@@ -403,12 +409,13 @@ def train_examples(
         window = [max(0, min(observation_tokens, e.observed - 1)) if observation_weight else 0 for e in batch]
         cut = [e.observed - w if w else len(e.prompt_ids) for e, w in zip(batch, window, strict=True)]
         offset = [len(e.prompt_ids) - c for e, c in zip(batch, cut, strict=True)]
-        logits, targets, mask = completion_logits(
-            model,
-            [e.prompt_ids[:c] for e, c in zip(batch, cut, strict=True)],
-            [e.prompt_ids[c:] + e.target_ids for e, c in zip(batch, cut, strict=True)],
-            pad_id,
-        )
+        heads = [e.prompt_ids[:c] for e, c in zip(batch, cut, strict=True)]
+        tails = [e.prompt_ids[c:] + e.target_ids for e, c in zip(batch, cut, strict=True)]
+        if any(e.images for e in batch):  # visual games: the images go in again, as generation saw them
+            pixels = pixel_values([img for e in batch for img in e.images], processor)
+            logits, targets, mask = image_completion_logits(model, heads, tails, pad_id, pixels)
+        else:
+            logits, targets, mask = completion_logits(model, heads, tails, pad_id)
         position = torch.arange(mask.shape[1], device=mask.device)[None]
         observed = position < torch.tensor(window, device=mask.device)[:, None]
         reply = mask & (position >= torch.tensor(offset, device=mask.device)[:, None])
@@ -498,5 +505,6 @@ def warmstart(
             observation_weight=observation_weight,
             endgame_weight=endgame_weight,
             game_weights=game_weights,
+            processor=getattr(backend, "processor", None),
         )
     return backend.save(out_dir if out_dir is not None else model_dir)

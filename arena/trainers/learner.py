@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from arena.agents.logits import choice_logprobs, completion_logits, image_completion_logits
+from arena.agents.logits import choice_logprobs, completion_logits, image_completion_logits, pixel_values
 from arena.core.errors import ArenaError
 from arena.trainers.episodes import Turn
 from arena.trainers.loss import policy_loss, truncated_importance_weights
@@ -45,15 +45,11 @@ def completion_logprobs(
 
 def _pixels(batch: Sequence[Turn], processor: Any) -> torch.Tensor:
     """The pixel values of every image of the batch's prompts, in order (the model's image processor)."""
-    image_processor = getattr(processor, "image_processor", None)
-    if image_processor is None:
+    if getattr(processor, "image_processor", None) is None:
         raise ArenaError(
             "turns with images need an image-text-to-text model and its processor; this model is text-only"
         )
-    from PIL import Image
-
-    images = [Image.fromarray(np.asarray(img, dtype=np.uint8)) for t in batch for img in t.images]
-    return image_processor(images=images, return_tensors="pt")["pixel_values"]
+    return pixel_values([img for t in batch for img in t.images], processor)
 
 
 def choice_logprob(model: Any, batch: Sequence[Turn], pad_id: int) -> torch.Tensor:

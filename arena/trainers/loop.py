@@ -36,7 +36,7 @@ def check_games(config: TrainConfig, backends: tuple[Any, ...] = ()) -> None:
     for env_id, kwargs in config.games().items():
         if "image" in spec(env_id).modalities:
             text_only = [repr(b) for b in backends if not getattr(b, "multimodal", False)]
-            if text_only or not (backends or config.model):
+            if text_only or not (backends or config.model or config.tiny_model.get("vlm")):
                 which = ", ".join(text_only) or "the tiny text model"
                 raise ArenaError(
                     f"{env_id} shows images, but the policy model is text-only ({which}): set model to an "
