@@ -125,6 +125,24 @@ def test_infos_held_from_last_episode_keep_their_values_after_reset():
     assert dict(old) == expected
 
 
+def test_infos_held_at_the_end_of_an_episode_keep_its_final_values_after_reset():
+    """Entries nobody read before ``reset`` are built from the episode that made them (its end-of-game
+    keys included), not from the new episode's half-started state."""
+
+    def finished(env):
+        env.reset(seed=3)
+        while not all(env.terminations.values()):
+            env.step(env.infos[env.agent_selection]["legal_actions"][0])
+        return env
+
+    expected = {agent: dict(info) for agent, info in finished(arena.make("kuhn-poker-v0")).infos.items()}
+    env = finished(arena.make("kuhn-poker-v0"))
+    old = env.infos  # not read since the last move
+    env.reset(seed=4)
+    assert {agent: dict(info) for agent, info in old.items()} == expected
+    assert any("returns" in info or "winners" in info or len(info) > 2 for info in expected.values())
+
+
 def test_transcript_keeps_messages_until_read_and_then_holds_their_events():
     transcript = Transcript()
     transcript.record("reset", agents=["a"])

@@ -118,3 +118,9 @@ def test_config_checks_sides_eval_opponents_and_tiny_model_keys():
         load_config("cpu", overrides=["tiny_model={width: 3}"])
     with pytest.raises(ArenaError, match="side_seats"):
         load_config("cpu", overrides=[*base, "side_seats=-1"])
+
+
+def test_werewolf_side_evaluation_counts_the_villages_votes():
+    """Werewolf's ballots are nested (``{"day", "revote", "ballot": {voter: target}}``): they are counted."""
+    row = evaluate_side(RandomAgent(0), "werewolf-v0", {}, "scripted", 4, VILLAGE)
+    assert row["votes_cast"] > 0 and 0.0 <= row["vote_accuracy"] <= 1.0

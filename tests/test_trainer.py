@@ -547,6 +547,8 @@ def test_checkpoints_record_how_the_policy_plays(tmp_path):
         "constrained": ["kuhn-poker-v0"],
         "max_new_tokens": {"kuhn-poker-v0": 8, "negotiation-v0": 24},
         "temperature": 1.0,
+        "hide_legal": [],
+        "blank_images": False,
         "envs": ["kuhn-poker-v0", "negotiation-v0"],
     }
     with pytest.raises(ArenaError, match="max_new_tokens"):

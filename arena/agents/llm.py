@@ -406,7 +406,8 @@ POLICY_FILE = "policy.json"
 def checkpoint_policy(model: str, env_id: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
     """How a trained checkpoint plays, from the ``policy.json`` the trainer writes next to its weights:
     ``(agent kwargs, sampling kwargs)`` -- answer format, think prefix, constrained (for the games it
-    was trained constrained on) and ``max_new_tokens`` (one number, or per game). Empty without the file."""
+    was trained constrained on), the legal list shown or not, blanked images, ``max_new_tokens`` (one
+    number, or per game) and the training temperature. Empty without the file."""
     import json
     from pathlib import Path
 
@@ -420,9 +421,16 @@ def checkpoint_policy(model: str, env_id: str | None) -> tuple[dict[str, Any], d
     agent: dict[str, Any] = {k: str(policy[k]) for k in ("answer_format", "think") if isinstance(policy.get(k), str)}
     if isinstance(policy.get("constrained"), list):
         agent["constrained"] = env_id in policy["constrained"]
+    if isinstance(policy.get("hide_legal"), list):
+        agent["show_legal"] = env_id not in policy["hide_legal"]
+    if isinstance(policy.get("blank_images"), bool):
+        agent["blank_images"] = policy["blank_images"]
     tokens = policy.get("max_new_tokens")
     tokens = tokens.get(env_id) if isinstance(tokens, dict) else tokens
-    sampling = {"max_new_tokens": tokens} if isinstance(tokens, int) and tokens > 0 else {}
+    sampling: dict[str, Any] = {"max_new_tokens": tokens} if isinstance(tokens, int) and tokens > 0 else {}
+    temperature = policy.get("temperature")
+    if isinstance(temperature, int | float) and not isinstance(temperature, bool) and temperature >= 0:
+        sampling["temperature"] = float(temperature)  # what sample=true draws at
     return agent, sampling
 
 

@@ -96,14 +96,14 @@ class TextGameEnv(EpisodeBook, AECEnv):
 
     # -- PettingZoo API ----------------------------------------------------------------------------
     def reset(self, seed: int | None = None, options: dict | None = None) -> None:
+        if isinstance(getattr(self, "infos", None), LazyInfos):
+            self.infos.freeze()  # a caller may still hold last episode's infos: they keep its values
         self._start_episode(seed)
         self.agents = list(self.possible_agents)
         self.rewards = dict.fromkeys(self.agents, 0.0)
         self._cumulative_rewards = dict.fromkeys(self.agents, 0.0)
         self.terminations = dict.fromkeys(self.agents, False)
         self.truncations = dict.fromkeys(self.agents, False)
-        if isinstance(getattr(self, "infos", None), LazyInfos):
-            self.infos.freeze()  # a caller may still hold last episode's infos: they keep its values
         self.infos: dict[str, dict[str, Any]] = LazyInfos(self._info, self.agents)
         self._invalid_moves: dict[str, str] = {}  # agent -> reason of its last move, until it moves again
         self._next_prompt: tuple[str, str] | None = None  # (acting agent, its prompt) once rendered

@@ -179,7 +179,9 @@ def _count_votes(outcome: Any, seats: Sequence[str], counts: dict[str, Any]) -> 
     ballots = info.get("votes")
     if isinstance(ballots, list) and targets:
         for round_votes in ballots:
-            for voter, target in dict(round_votes).items():
+            # spy: {voter: target} per round; werewolf: {"day", "revote", "ballot": {voter: target}}
+            ballot = round_votes.get("ballot", round_votes) if isinstance(round_votes, Mapping) else {}
+            for voter, target in dict(ballot).items():
                 if voter not in seats:
                     continue
                 if str(target).strip("[]") == "abstain":

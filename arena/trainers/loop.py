@@ -76,7 +76,7 @@ def prepare_model(config: TrainConfig, log: Log) -> Path:
         base,
         out,
         env_ids=tuple(config.envs),
-        env_kwargs=config.envs,  # the variants trained (negotiation's legal list), as the trainer's agents see them
+        env_kwargs=config.games(),  # the variants trained (negotiation's legal list, invalid_rule), as played
         hide_legal=config.hide_legal,
         seed=config.seed,
         log=log,
@@ -339,7 +339,8 @@ class Trainer:
 
     def policy_settings(self) -> dict[str, Any]:
         """How this policy plays (what ``policy.json`` records): the answer format and think prefix of its
-        agents, the games it plays constrained, and each game's generation budget and temperature."""
+        agents, the games it plays constrained or without the legal list in its prompt, whether its images were
+        blanked, and each game's generation budget and temperature."""
         agents = self.learners
         first = next(iter(agents.values()))
         return {
@@ -348,6 +349,8 @@ class Trainer:
             "constrained": [env_id for env_id, a in agents.items() if a.constrained],
             "max_new_tokens": {env_id: int(a.sampling.max_new_tokens) for env_id, a in agents.items()},
             "temperature": float(self.config.temperature),
+            "hide_legal": [env_id for env_id, a in agents.items() if not a.show_legal],
+            "blank_images": bool(self.config.blank_images),
             "envs": list(agents),
         }
 
