@@ -9,7 +9,7 @@ import pytest
 import arena
 from arena.agents.random_agent import RandomAgent
 from arena.core.errors import ArenaError
-from arena.trainers.evaluation import evaluate_side, wilson_interval
+from arena.trainers.evaluation import _opponent_seed, evaluate_side, wilson_interval
 from arena.trainers.pool import OpponentPool
 from arena.trainers.rollout import plan_groups, side_seats_of
 
@@ -74,7 +74,11 @@ def test_evaluate_side_counts_wins_and_votes_of_the_side_as_the_ballots_say():
         seed = 10_000 + k
         env = arena.make("spy-v0")
         mine = side_seats_of("spy-v0", {}, seed, ["civilian"], limit=1, turn=k)
-        agents = {s: learner if s in mine else make_agent("scripted", "spy-v0", seed=seed) for s in env.possible_agents}
+        others = [s for s in env.possible_agents if s not in mine]  # each opponent seat its own seed
+        agents = {
+            s: make_agent("scripted", "spy-v0", seed=_opponent_seed(seed, others.index(s))) if s in others else learner
+            for s in env.possible_agents
+        }
         specs.append(MatchSpec(env=env, agents=agents, seed=seed))
         seats.append(mine)
     on_target = cast = abstained = wins = 0

@@ -35,10 +35,9 @@ def evaluate_against(
         env = make(env_id, **env_kwargs)
         seats = list(env.possible_agents)
         mine = seats if opponent == "self" else [seats[k % len(seats)]]
+        others = [s for s in seats if s not in mine]
         agents = {
-            s: learner
-            if s in mine
-            else (RandomAgent(seed + k) if opponent == "random" else make_agent(opponent, env_id, seed=seed + k))
+            s: learner if s in mine else _opponent(opponent, env_id, _opponent_seed(seed + k, others.index(s)))
             for s in seats
         }
         specs.append(MatchSpec(env=env, agents=agents, seed=seed + k))
@@ -90,6 +89,12 @@ def wilson_interval(successes: float, n: int, z: float = 1.96) -> tuple[float, f
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def _opponent_seed(match_seed: int, index: int) -> int:
+    """The seed of a match's ``index``-th opponent seat: its own stream per seat (the first one keeps the
+    match seed), so that several scripted or random opponents do not draw the same numbers."""
+    return match_seed + 100_003 * index
+
+
 def _opponent(opponent: str, env_id: str, seed: int) -> Any:
     return RandomAgent(seed) if opponent == "random" else make_agent(opponent, env_id, seed=seed)
 
@@ -125,8 +130,9 @@ def evaluate_side(
         else:
             mine = side_seats_of(env_id, env_kwargs, seed + k, roles, limit=side_seats, turn=k)
         # opponent "self": the learner plays the other side too (the side's win rate is then its role's)
+        others = [] if opponent == "self" else [s for s in env.possible_agents if s not in mine]
         agents = {
-            s: learner if s in mine or opponent == "self" else _opponent(opponent, env_id, seed + k)
+            s: _opponent(opponent, env_id, _opponent_seed(seed + k, others.index(s))) if s in others else learner
             for s in env.possible_agents
         }
         specs.append(MatchSpec(env=env, agents=agents, seed=seed + k))
