@@ -128,3 +128,9 @@ def test_werewolf_side_evaluation_counts_the_villages_votes():
     """Werewolf's ballots are nested (``{"day", "revote", "ballot": {voter: target}}``): they are counted."""
     row = evaluate_side(RandomAgent(0), "werewolf-v0", {}, "scripted", 4, VILLAGE)
     assert row["votes_cast"] > 0 and 0.0 <= row["vote_accuracy"] <= 1.0
+
+
+def test_side_evaluation_reports_the_games_outcome_metrics():
+    """Negotiation evaluated per side (or any game with learner_sides) still reports its agreement rate."""
+    row = evaluate_side(RandomAgent(0), "negotiation-v0", {"proposal_list": True}, "fair", 6, ["first_mover"])
+    assert 0.0 <= row["agreement"] <= 1.0 and "nash_ratio" in row

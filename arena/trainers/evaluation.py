@@ -60,10 +60,7 @@ def evaluate_against(
             own = [t for t in outcome.turns if t.seat == seat]
             turns += len(own)
             invalid += sum(1 for t in own if t.invalid)
-        info = (outcome.transcript.result or {}).get("info") or {}
-        for key in OUTCOME_METRICS:
-            if isinstance(info.get(key), bool | int | float):
-                rows.setdefault(key, []).append(float(info[key]))
+        _add_outcome_metrics(outcome, rows)
     result["invalid_rate"] = invalid / max(turns, 1)
     result.update({key: float(np.mean(values)) for key, values in rows.items()})
     return result
@@ -87,6 +84,15 @@ def wilson_interval(successes: float, n: int, z: float = 1.96) -> tuple[float, f
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
     return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _add_outcome_metrics(outcome: Any, rows: dict[str, list[float]]) -> None:
+    """Append the :data:`OUTCOME_METRICS` values the game reported at the end of ``outcome`` to ``rows``."""
+    result = outcome.transcript.result if outcome.transcript is not None else None
+    info = (result or {}).get("info") or {}
+    for key in OUTCOME_METRICS:
+        if isinstance(info.get(key), bool | int | float):
+            rows.setdefault(key, []).append(float(info[key]))
 
 
 def _opponent_seed(match_seed: int, index: int) -> int:
@@ -119,7 +125,8 @@ def evaluate_side(
     success rate of a single-agent game) with its 95 % Wilson interval, the share truncated, the mean
     return of a learner seat, the invalid-move rates of its choice turns and free-text turns, and where
     the game reports votes (``votes`` and ``spies`` in the final info, or ``vote_accuracy``) the share of
-    the learner's non-abstaining votes cast on a spy or werewolf, with its vote and abstention counts."""
+    the learner's non-abstaining votes cast on a spy or werewolf, with its vote and abstention counts; and
+    the mean of each :data:`OUTCOME_METRICS` key the game reports at its end."""
     from arena.trainers.rollout import side_seats_of
 
     specs, seats_of = [], []
@@ -142,7 +149,9 @@ def evaluate_side(
     returns: list[float] = []
     turns = {"choice": [0, 0], "text": [0, 0]}  # kind -> [turns, invalid]
     votes = {"on_target": 0.0, "cast": 0, "abstained": 0}
+    outcome_rows: dict[str, list[float]] = {}
     for outcome, mine in zip(outcomes, seats_of, strict=True):
+        _add_outcome_metrics(outcome, outcome_rows)
         wins += any(s in outcome.winners for s in mine)
         end = outcome.transcript.result if outcome.transcript is not None else None
         truncated += bool(outcome.truncated or (end or {}).get("truncated"))
@@ -166,6 +175,7 @@ def evaluate_side(
     for kind, (n, bad) in turns.items():
         if n:
             result[f"invalid_rate_{kind}"] = bad / n
+    result.update({key: float(np.mean(values)) for key, values in outcome_rows.items()})
     if votes["cast"] or votes["abstained"]:
         result["vote_accuracy"] = votes["on_target"] / votes["cast"] if votes["cast"] else 0.0
         result["votes_cast"] = votes["cast"]
