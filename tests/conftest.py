@@ -26,3 +26,12 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def tiny_vlm(tmp_path_factory):
+    """The tiny vision-language model's directory, built once for every test that trains on a visual game."""
+    pytest.importorskip("torch")
+    from arena.agents.tiny import build_tiny_vlm
+
+    return build_tiny_vlm(tmp_path_factory.mktemp("vlm"))

@@ -36,13 +36,6 @@ PRINTED: dict[str, tuple[str, ...]] = {
 EVAL_GAMES = {"cpu-werewolf": 200}
 
 
-@pytest.fixture(scope="module")
-def tiny_vlm(tmp_path_factory):
-    from arena.agents.tiny import build_tiny_vlm
-
-    return build_tiny_vlm(tmp_path_factory.mktemp("vlm"))
-
-
 def test_every_preset_states_what_its_run_prints():
     assert set(PRINTED) == set(PRESETS)
 

@@ -37,13 +37,6 @@ SETTINGS: dict[str, dict] = {
 }
 
 
-@pytest.fixture(scope="module")
-def tiny_vlm(tmp_path_factory):
-    from arena.agents.tiny import build_tiny_vlm
-
-    return build_tiny_vlm(tmp_path_factory.mktemp("vlm"))
-
-
 def _no_signal_reason(env_id: str) -> str | None:
     """Why a random-weight policy gets no reward signal at all in ``env_id`` yet, or None. Household pays only
     on success (never, by chance, in 4 steps), so its signal is the invalid-move penalty of free-text

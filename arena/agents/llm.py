@@ -147,17 +147,18 @@ class LLMAgent(BaseAgent):
         obs = observation if isinstance(observation, dict) else {"text": str(observation)}
         text = str(obs.get("text", ""))
         image = obs.get("image")
+        if image is not None:
+            image = np.asarray(image, dtype=np.uint8)
+            if self.blank_images:
+                image = np.full_like(image, 128)
         instructions = turn_instructions(answer_spec(info), text, self.answer_format, show_legal=self.show_legal)
 
         def messages(observation_text: str) -> ChatPrompt:
             user = f"{observation_text}\n\n{instructions}" if observation_text else instructions
             content: Any = user
             if image is not None:
-                pixels = np.asarray(image, dtype=np.uint8)
-                if self.blank_images:
-                    pixels = np.full_like(pixels, 128)
                 content = [
-                    {"type": "image", "image": pixels},
+                    {"type": "image", "image": image},
                     {"type": "text", "text": user},
                 ]
             system = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []

@@ -115,9 +115,7 @@ def pixel_values(images: Sequence[Any], processor: Any) -> Any:
 
     image_processor = getattr(processor, "image_processor", None)
     if image_processor is None:
-        raise ArenaError(
-            "prompts with images need an image-text-to-text model and its processor; this model is text-only"
-        )
+        raise ArenaError("images need an image-text-to-text model and its processor; this model is text-only")
     pictures = [Image.fromarray(np.asarray(img, dtype=np.uint8)) for img in images]
     return image_processor(images=pictures, return_tensors="pt")["pixel_values"]
 

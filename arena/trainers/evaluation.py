@@ -35,11 +35,7 @@ def evaluate_against(
         env = make(env_id, **env_kwargs)
         seats = list(env.possible_agents)
         mine = seats if opponent == "self" else [seats[k % len(seats)]]
-        others = [s for s in seats if s not in mine]
-        agents = {
-            s: learner if s in mine else _opponent(opponent, env_id, _opponent_seed(seed + k, others.index(s)))
-            for s in seats
-        }
+        agents = _lineup(seats, mine, learner, opponent, env_id, seed + k)
         specs.append(MatchSpec(env=env, agents=agents, seed=seed + k))
         learner_seats.append(mine)
     outcomes = play_many(specs, traced=False, concurrency=EVAL_CONCURRENCY)
@@ -101,6 +97,16 @@ def _opponent_seed(match_seed: int, index: int) -> int:
     return match_seed + 100_003 * index
 
 
+def _lineup(
+    seats: Sequence[str], mine: Sequence[str], learner: Any, opponent: str, env_id: str, match_seed: int
+) -> dict[str, Any]:
+    """Every seat's agent, in seat order: ``learner`` in ``mine`` (in every seat for ``opponent="self"``),
+    elsewhere a fresh ``opponent`` with its own seed (:func:`_opponent_seed`)."""
+    others = [] if opponent == "self" else [s for s in seats if s not in mine]
+    seeds = {s: _opponent_seed(match_seed, i) for i, s in enumerate(others)}
+    return {s: _opponent(opponent, env_id, seeds[s]) if s in seeds else learner for s in seats}
+
+
 def _opponent(opponent: str, env_id: str, seed: int) -> Any:
     return RandomAgent(seed) if opponent == "random" else make_agent(opponent, env_id, seed=seed)
 
@@ -137,11 +143,7 @@ def evaluate_side(
         else:
             mine = side_seats_of(env_id, env_kwargs, seed + k, roles, limit=side_seats, turn=k)
         # opponent "self": the learner plays the other side too (the side's win rate is then its role's)
-        others = [] if opponent == "self" else [s for s in env.possible_agents if s not in mine]
-        agents = {
-            s: _opponent(opponent, env_id, _opponent_seed(seed + k, others.index(s))) if s in others else learner
-            for s in env.possible_agents
-        }
+        agents = _lineup(env.possible_agents, mine, learner, opponent, env_id, seed + k)
         specs.append(MatchSpec(env=env, agents=agents, seed=seed + k))
         seats_of.append(mine)
     outcomes = play_many(specs, traced=False, concurrency=EVAL_CONCURRENCY)

@@ -45,10 +45,6 @@ def completion_logprobs(
 
 def _pixels(batch: Sequence[Turn], processor: Any) -> torch.Tensor:
     """The pixel values of every image of the batch's prompts, in order (the model's image processor)."""
-    if getattr(processor, "image_processor", None) is None:
-        raise ArenaError(
-            "turns with images need an image-text-to-text model and its processor; this model is text-only"
-        )
     return pixel_values([img for t in batch for img in t.images], processor)
 
 
