@@ -39,6 +39,7 @@ from arena.core.episode import EpisodeBook
 from arena.core.errors import ArenaError
 from arena.core.infos import LazyInfos
 from arena.core.replies import InvalidReply
+from arena.core.spaces import MAX_ACTION_CHARS
 
 
 class TextGameEnv(EpisodeBook, AECEnv):
@@ -119,21 +120,30 @@ class TextGameEnv(EpisodeBook, AECEnv):
     def observe(self, agent: str) -> dict[str, Any]:
         if not self._ready:
             self._require_reset()
-        prompt = self._acting_prompt(agent) if agent == self.agent_selection and self._is_live(agent) else ""
+        prompt = ""
+        if agent == self.agent_selection and self._is_live(agent):
+            next_prompt = self._next_prompt
+            prompt = next_prompt[1] if next_prompt is not None and next_prompt[0] == agent else self._acting_prompt(agent)
         return self._observation(agent, prompt)
 
     def step(self, action: Any) -> None:
         if not self._ready:
             self._require_reset()
         agent = self.agent_selection
-        if agent not in self.terminations:
+        terminations = self.terminations
+        if agent not in terminations:
             raise ArenaError("the episode is over: call reset()")
-        if self.terminations[agent] or self.truncations[agent]:
+        if terminations[agent] or self.truncations[agent]:
             self._was_dead_step(None)  # PettingZoo wants None here; any action is ignored
             return
-        text = self._coerce_action(action, agent)  # ArenaError for a non-text action, before any change
+        if type(action) is str and len(action) <= MAX_ACTION_CHARS and action.isprintable():
+            text: str | InvalidReply = action  # already clean text: what _coerce_action would return
+        else:
+            text = self._coerce_action(action, agent)  # ArenaError for a non-text action, before any change
         self._cumulative_rewards[agent] = 0.0
-        self._clear_rewards()
+        rewards = self.rewards
+        for other in rewards:
+            rewards[other] = 0
         self._next_prompt = None
         if self._invalid_moves:
             self._invalid_moves.pop(agent, None)
@@ -259,7 +269,9 @@ class TextGameEnv(EpisodeBook, AECEnv):
     def _after_move(self) -> None:
         """The move is complete: infos are rebuilt when next read, the next prompt is recorded, and dead
         agents are queued for their final step."""
-        self._accumulate_rewards()
+        cumulative = self._cumulative_rewards
+        for agent, reward in self.rewards.items():  # _accumulate_rewards, inlined
+            cumulative[agent] += reward
         acting = self.agent_selection
         self._info_actor = acting  # infos are built as of now, before dead agents take the selection
         self.infos.refresh()
@@ -280,7 +292,8 @@ class TextGameEnv(EpisodeBook, AECEnv):
     def _info(self, agent: str) -> dict[str, Any]:
         """``infos[agent]`` as of the last completed move (see :mod:`arena.core.infos`)."""
         acting = agent == self._info_actor and self._is_live(agent)
-        return self._agent_info(agent, self._moves_made[agent], self._invalid_moves.get(agent), acting)
+        invalid = self._invalid_moves.get(agent) if self._invalid_moves else None
+        return self._agent_info(agent, self._moves_made[agent], invalid, acting)
 
 
 class SimultaneousPhase:

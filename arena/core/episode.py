@@ -39,6 +39,9 @@ SPIRAL_OFFENDER_REWARD = -1.5
 SPIRAL_OTHER_REWARD = 0.5
 
 
+#: ``Message(*fields)`` without the named tuple's Python-level ``__new__``.
+_message = functools.partial(tuple.__new__, Message)
+
 #: ``clean_text`` of a header, remembered: headers are long (the rules) and repeat from episode to episode.
 _clean_header = functools.lru_cache(maxsize=256)(clean_text)
 
@@ -204,13 +207,16 @@ class EpisodeBook:
         sender: str = GAME,
     ) -> None:
         """Append a message; ``to=None`` broadcasts, otherwise only the listed agents see it."""
-        message = Message(sender, text, None if to is None else frozenset(to), kind, self.phase, self.turn)
+        # tuple.__new__ skips the named tuple's Python-level __new__ (same object, a game says a lot).
+        message = _message((sender, text, None if to is None else frozenset(to), kind, self.phase, self.turn))
         self.log.add(message)
         self.transcript.append(message)
 
     def tell(self, agent: str, text: str, *, kind: str = "private") -> None:
         """A private message from the game to one agent."""
-        self.say(text, to=(agent,), kind=kind)
+        message = _message((GAME, text, frozenset((agent,)), kind, self.phase, self.turn))
+        self.log.add(message)
+        self.transcript.append(message)
 
     def new_section(self, title: str = "") -> None:
         """Clear every agent's visible history (a new hand or round); ``title`` opens the new section."""
@@ -248,13 +254,11 @@ class EpisodeBook:
         info.update(self._extra_info(agent))
         if self.finished:
             info.update(self._final_info)  # type: ignore[attr-defined]
-        elif acting:
-            return self._turn_info(agent, info)
-        return info
-
-    def _turn_info(self, agent: str, info: dict[str, Any]) -> TurnInfo:
-        """``info`` with the acting agent's turn keys: ``legal_actions`` (finite move sets), ``answer``
-        and ``state_key``, digested from the information state of now when first read."""
+            return info
+        if not acting:
+            return info
+        # The acting agent's turn keys: legal_actions (finite move sets), answer, and state_key,
+        # digested from the information state of now when first read.
         legal = self.legal_actions(agent)  # type: ignore[attr-defined]
         if legal is not None:
             info["legal_actions"] = legal

@@ -143,7 +143,18 @@ class LazyInfos(BuildOnRead):
 
     def refresh(self) -> None:
         """The env's state changed: every entry is rebuilt when next read."""
-        self._fresh = set()
+        self._fresh.clear()
+
+    def __getitem__(self, agent: Any) -> Any:  # the read of every step: _is_pending and _make inlined
+        if agent not in self._fresh and dict.__contains__(self, agent):
+            info = self._build(agent)
+            dict.__setitem__(self, agent, info)
+            self._fresh.add(agent)
+            return info
+        return dict.__getitem__(self, agent)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return self[key] if dict.__contains__(self, key) else default
 
     def _is_pending(self, agent: Any) -> bool:
         return agent not in self._fresh and dict.__contains__(self, agent)
@@ -168,10 +179,20 @@ class TurnInfo(BuildOnRead):
     __slots__ = ("_digest", "_state")
 
     def __init__(self, info: Info, digest: Callable[[Any], str], state: Any) -> None:
-        super().__init__(info)
+        dict.__init__(self, info)
         dict.__setitem__(self, "state_key", None)
         self._digest: Callable[[Any], str] | None = digest
         self._state = state
+
+    def __getitem__(self, key: Any) -> Any:
+        if key == "state_key" and self._digest is not None:
+            return self._make(key)
+        return dict.__getitem__(self, key)
+
+    def get(self, key: Any, default: Any = None) -> Any:  # info.get("legal_actions") on every turn
+        if key == "state_key" and self._digest is not None:
+            return self._make(key)
+        return dict.get(self, key, default)
 
     def _is_pending(self, key: Any) -> bool:
         return key == "state_key" and self._digest is not None

@@ -48,11 +48,13 @@ class MessageLog:
         self._known = frozenset(self.agents)
 
     def add(self, message: Message) -> None:
-        to = message.to
+        sender, text, to = message[0], message[1], message[2]
         if to is not None and not to <= self._known:
             raise ValueError(f"message addressed to unknown agents {sorted(to - self._known)}")
         self.messages.append(message)
-        line = message.render()
+        if sender != GAME and "\n" in text:  # Message.render, inlined: a game adds several messages a move
+            text = text.replace("\n", "\n  ")
+        line = f"[{sender}] {text}"
         if to is None:
             for lines in self._lines.values():
                 lines.append(line)

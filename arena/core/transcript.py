@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +23,15 @@ class Transcript:
     and turned into its event dict when ``events`` is next read (the list it returns is the live
     list: hold the transcript, not the list, while the episode runs)."""
 
-    __slots__ = ("_converted", "_events")
+    __slots__ = ("_converted", "_events", "append", "record_message")
 
     def __init__(self, events: list[dict[str, Any]] | None = None) -> None:
         self._events: list[Any] = [] if events is None else events
         self._converted = 0  # entries before this index are dicts
+        # append(event): an event dict (``{"event": kind, ...}``) or a Message (recorded as its event).
+        # The list's own append, bound once: a game records several events a move.
+        self.append: Callable[[dict[str, Any] | Message], None] = self._events.append
+        self.record_message = self.append
 
     @property
     def events(self) -> list[dict[str, Any]]:
@@ -57,12 +61,6 @@ class Transcript:
         """Put an event before all others (the ``reset`` event, written once the setup is known)."""
         self._events.insert(0, {"event": event, **data})
         self._converted += 1
-
-    def append(self, event: dict[str, Any] | Message) -> None:
-        """Append an event dict (``{"event": kind, ...}``) or a :class:`Message` (recorded as its event)."""
-        self._events.append(event)
-
-    record_message = append
 
     # -- reading -------------------------------------------------------------------------------
     @property
@@ -157,8 +155,7 @@ def message_from_event(event: dict[str, Any]) -> Message:
 
 def compose_observation(header: str, lines: list[str], prompt: str) -> str:
     """The one layout every arena observation uses: header, visible history, current prompt."""
-    body = "\n".join(lines)
-    return "\n\n".join([part for part in (header, body, prompt) if part])
+    return "\n\n".join(filter(None, (header, "\n".join(lines), prompt)))
 
 
 #: The first line of a rendered message: ``[game] …`` or ``[player_3] …`` (or werewolf's ``…`` clip mark).
