@@ -120,10 +120,9 @@ class TextGameEnv(EpisodeBook, AECEnv):
     def observe(self, agent: str) -> dict[str, Any]:
         if not self._ready:
             self._require_reset()
-        prompt = ""
-        if agent == self.agent_selection and self._is_live(agent):
-            next_prompt = self._next_prompt
-            prompt = next_prompt[1] if next_prompt is not None and next_prompt[0] == agent else self._acting_prompt(agent)
+        prompt = self._acting_prompt(agent) if agent == self.agent_selection and self._is_live(agent) else ""
+        if self.image_shape is None:  # _observation(agent, prompt), inlined for text games
+            return {"text": self._observation_text(agent, prompt)}
         return self._observation(agent, prompt)
 
     def step(self, action: Any) -> None:

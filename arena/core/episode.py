@@ -181,7 +181,7 @@ class EpisodeBook:
         ``legal`` is ``legal_actions(agent)``. Default: a choice when the game lists legal actions,
         else free text up to the action limit."""
         if legal:
-            return choice_answer(legal)
+            return {"kind": "choice", "example": legal[0]}  # choice_answer(legal), inlined: every turn
         return text_answer("ok", MAX_ACTION_CHARS)
 
     def information_state(self, agent: str) -> Any:
@@ -267,7 +267,8 @@ class EpisodeBook:
 
     # -- observations ------------------------------------------------------------------------------
     def _observation_text(self, agent: str, prompt: str) -> str:
-        return compose_observation(self._headers.get(agent, ""), self.log.lines(agent), prompt)
+        # compose_observation(header, lines, prompt), inlined: one observation a step
+        return "\n\n".join(filter(None, (self._headers.get(agent, ""), "\n".join(self.log._lines[agent]), prompt)))
 
     def _observation(self, agent: str, prompt: str) -> dict[str, Any]:
         obs: dict[str, Any] = {"text": self._observation_text(agent, prompt)}

@@ -23,6 +23,7 @@ digests the information set: own card, betting so far, hand number, chips and pr
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from arena.core.env import TextGameEnv
@@ -57,6 +58,13 @@ def hand_payoff(first_card: str, second_card: str, history: str) -> tuple[int, i
 
 _LETTER = {"check": "k", "bet": "b", "call": "c", "fold": "f"}
 _ACTIONS = tuple(f"[{a}]" for a in _LETTER)
+#: The six ordered deals (player_0's card, player_1's card); a hand draws one uniformly.
+DEALS = tuple(itertools.permutations(CARDS, 2))
+_OPEN, _FACING = ("[check]", "[bet]"), ("[call]", "[fold]")  # the legal actions with no bet open / facing a bet
+#: Move text -> (history letter, what the table reads), made once: a hand is a few moves.
+_MOVES = {f"[{move}]": (letter, "checks." if move == "check" else f"{move}s.") for move, letter in _LETTER.items()}
+_LEGAL_TEXT = {False: " ".join(_OPEN), True: " ".join(_FACING)}  # by whether a bet is open
+_YOUR_CARD = {card: f"Your card: {name}." for card, name in CARD_NAMES.items()}
 
 
 class KuhnPokerEnv(TextGameEnv):
@@ -101,42 +109,47 @@ class KuhnPokerEnv(TextGameEnv):
         if self._fixed_deals is not None and self.hand < len(self._fixed_deals):
             cards = self._fixed_deals[self.hand]
         else:
-            # The same draw as choice(CARDS, ...), without numpy converting the card names on every deal.
-            cards = tuple(CARDS[i] for i in self.np_random.choice(len(CARDS), size=2, replace=False))
-        self.cards = dict(zip(self.possible_agents, cards, strict=True))
-        first = self.possible_agents[self.hand % 2]
-        self.order = [first, self.possible_agents[1 - self.hand % 2]]
+            cards = DEALS[int(self.np_random.integers(len(DEALS)))]  # one draw: a fifth of choice()'s cost
+        p0, p1 = self.possible_agents
+        self.cards = {p0: cards[0], p1: cards[1]}
+        first, second = (p0, p1) if self.hand % 2 == 0 else (p1, p0)
+        self.order = [first, second]
         self.history = ""
         self.revealed = False
         self.phase = f"hand {self.hand + 1}"
-        chips = ", ".join(f"{a} {self.chips[a]:+d}" for a in self.possible_agents)
-        opening = f"Hand {self.hand + 1} of {self.num_hands}. Chips so far: {chips}."
+        chips = self.chips
+        opening = f"Hand {self.hand + 1} of {self.num_hands}. Chips so far: {p0} {chips[p0]:+d}, {p1} {chips[p1]:+d}."
         if self.summary:
             opening += " Previous hands: " + " ".join(self.summary)
-        self.new_section(opening + f" {first} acts first.")
-        for agent in self.possible_agents:
-            self.tell(agent, f"Your card: {CARD_NAMES[self.cards[agent]]}.")
-        self.set_turn(first)
+        self.new_section(f"{opening} {first} acts first.")
+        self.tell(p0, _YOUR_CARD[cards[0]])
+        self.tell(p1, _YOUR_CARD[cards[1]])
+        self.agent_selection = first
 
     # -- rules -------------------------------------------------------------------------------------
     def legal_actions(self, agent: str) -> list[str]:
-        return ["[call]", "[fold]"] if self.history.endswith("b") else ["[check]", "[bet]"]
+        return list(_FACING if self.history.endswith("b") else _OPEN)
 
     def _play(self, agent: str, action: str) -> str | None:
-        match = match_choice(action, self.legal_actions(agent), known=_ACTIONS)
-        if match.action is None:
-            return match.reason
-        self._apply(agent, match.action.strip("[]"))
+        legal = _FACING if self.history.endswith("b") else _OPEN
+        if action not in legal:  # an exact legal action is what match_choice returns first
+            match = match_choice(action, legal, known=_ACTIONS)
+            if match.action is None:
+                return match.reason
+            action = match.action
+        self._apply(agent, action)
         return None
 
-    def _apply(self, agent: str, move: str) -> None:
-        self.history += _LETTER[move]
-        self.say("checks." if move == "check" else f"{move}s.", sender=agent, kind="action")
-        payoff = hand_payoff(self.cards[self.order[0]], self.cards[self.order[1]], self.history)
+    def _apply(self, agent: str, action: str) -> None:
+        letter, text = _MOVES[action]
+        self.history += letter
+        self.say(text, sender=agent, kind="action")
+        order = self.order
+        payoff = hand_payoff(self.cards[order[0]], self.cards[order[1]], self.history)
         if payoff is None:
-            self.set_turn(self.order[len(self.history) % 2])
+            self.agent_selection = order[len(self.history) % 2]
             return
-        self._settle(dict(zip(self.order, payoff, strict=True)), showdown=not self.history.endswith("f"))
+        self._settle({order[0]: payoff[0], order[1]: payoff[1]}, showdown=letter != "f")
 
     def _settle(self, gains: dict[str, int], *, showdown: bool) -> None:
         winner = max(gains, key=gains.get)
@@ -181,10 +194,8 @@ class KuhnPokerEnv(TextGameEnv):
         return f"{RULES}\nYou are {agent}. The game lasts {self.num_hands} hand(s)."
 
     def _prompt(self, agent: str) -> str:
-        return (
-            f"Hand {self.hand + 1}: your card is {self.cards[agent]}. "
-            f"Your legal actions: {' '.join(self.legal_actions(agent))}"
-        )
+        legal = _LEGAL_TEXT[self.history.endswith("b")]
+        return f"Hand {self.hand + 1}: your card is {self.cards[agent]}. Your legal actions: {legal}"
 
     def secrets(self, agent: str) -> list[str]:
         if self.finished or self.revealed:
