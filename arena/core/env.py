@@ -278,7 +278,8 @@ class TextGameEnv(EpisodeBook, AECEnv):
             prompt = self._prompt(acting)
             self._next_prompt = (acting, prompt)
             self.transcript.append({"event": "prompt", "agent": acting, "text": prompt, "turn": self.turn})
-        if any(self.terminations.values()) or any(self.truncations.values()):  # keyed by self.agents
+        # Games end through end_game or a truncation, both setting finished.
+        if self.finished and (any(self.terminations.values()) or any(self.truncations.values())):
             self._deads_step_first()
 
     def _acting_prompt(self, agent: str) -> str:

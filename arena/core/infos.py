@@ -134,16 +134,15 @@ class BuildOnRead(dict):
 class LazyInfos(BuildOnRead):
     """``{agent: info}`` whose entries are rebuilt by ``build(agent)`` when first read after a refresh."""
 
-    __slots__ = ("_build", "_fresh")
+    __slots__ = ("_build", "_fresh", "refresh")
 
     def __init__(self, build: Callable[[str], Info], agents: Iterable[str] = ()) -> None:
         super().__init__(dict.fromkeys(agents))
         self._build = build
         self._fresh: set[str] = set()  # entries built (or written) since the last refresh
-
-    def refresh(self) -> None:
-        """The env's state changed: every entry is rebuilt when next read."""
-        self._fresh.clear()
+        #: refresh(): the env's state changed, every entry is rebuilt when next read (the set's own
+        #: clear, bound once: called after every move).
+        self.refresh: Callable[[], None] = self._fresh.clear
 
     def __getitem__(self, agent: Any) -> Any:  # the read of every step: _is_pending and _make inlined
         if agent not in self._fresh and dict.__contains__(self, agent):
