@@ -24,14 +24,14 @@ import numpy as np
 from gymnasium import spaces
 
 from arena.core.actions import action_text
-from arena.core.answers import choice_answer, text_answer
+from arena.core.answers import text_answer
 from arena.core.errors import ArenaError
 from arena.core.infos import TurnInfo
 from arena.core.keys import state_digest
 from arena.core.messages import GAME, Message, MessageLog
 from arena.core.replies import InvalidReply
 from arena.core.spaces import MAX_ACTION_CHARS, clean_text, text_action_space, text_observation_space
-from arena.core.transcript import Transcript, compose_observation
+from arena.core.transcript import Transcript
 
 INVALID_RULES = ("default", "spiral")
 #: SPIRAL's invalid-move payoffs (offender, every other player).

@@ -127,11 +127,12 @@ def evaluate_outcome(
     _, table0, table1 = outcome_table(totals, values0, values1, base0, base1)
     max_welfare = float((table0 + table1).max())
     welfare = float(u0 + u1)
+    product, best = nash_product(u0, u1, d0, d1), best_nash_product(table0, table1, d0, d1)
     return {
         "pareto_optimal": is_pareto_optimal(u0, u1, table0, table1),
-        "nash_product": nash_product(u0, u1, d0, d1),
-        "best_nash_product": best_nash_product(table0, table1, d0, d1),
-        "nash_ratio": nash_ratio(u0, u1, table0, table1, d0, d1),
+        "nash_product": product,
+        "best_nash_product": best,
+        "nash_ratio": None if best <= _EPS else product / best,  # nash_ratio(...), its best computed once
         "welfare": welfare,
         "max_welfare": max_welfare,
         "efficiency": welfare / max_welfare if max_welfare > _EPS else None,
@@ -165,7 +166,7 @@ def _counts(rng: np.random.Generator, item_totals: str) -> tuple[int, ...]:
     weights = ITEM_TOTALS[item_totals]
     if weights is None:
         while True:
-            counts = tuple(int(c) for c in rng.integers(DOND_MIN_COUNT, DOND_MAX_COUNT + 1, size=3))
+            counts = tuple(rng.integers(DOND_MIN_COUNT, DOND_MAX_COUNT + 1, size=3).tolist())
             if DOND_MIN_ITEMS <= sum(counts) <= DOND_MAX_ITEMS:
                 return counts
     p = np.asarray(weights) / sum(weights)

@@ -38,7 +38,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from arena.core.answers import choice_answer, structured_answer
 from arena.core.env import SimultaneousPhase, TextGameEnv
@@ -95,8 +95,7 @@ class Proposal:
     get: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True)
-class Parsed:
+class Parsed(NamedTuple):
     """One parsed turn: ``kind`` is "message", "propose", "offer", "accept" or "walk"."""
 
     kind: str
@@ -106,6 +105,9 @@ class Parsed:
 
 def parse_turn(text: str) -> Parsed | str:
     """Split a turn into its chat message and at most one action token; a string is an error."""
+    if "[" not in text:  # a chat line: no token can start (the common turn, read without the regexes)
+        message = clip_text(" ".join(text.split()), MAX_CHAT_CHARS, keep="start")
+        return Parsed("message", message) if message else "Write a message to the other player and/or one action token."
     tokens = list(_TOKEN.finditer(text))
     if len(_LOOSE_TOKEN.findall(text)) != len(tokens):
         return "Malformed token: write exactly [Propose: ...], [Offer: ... -> ...], [Accept] or [Walk away]."
@@ -290,6 +292,15 @@ class NegotiationEnv(TextGameEnv):
             self.inventory = {p0: start, p1: start}
         self.values = {p0: tuple(v0), p1: tuple(v1)}
         self.start_inventory = dict(self.inventory)
+        # Texts and info values fixed for the episode, made once (every turn's prompt and infos show them).
+        self._values_text = {
+            a: ", ".join(f"{n} {v}" for n, v in zip(self.names, self.values[a], strict=True)) for a in (p0, p1)
+        }
+        self._totals_text = _bundle_text(self.totals, self.names)
+        self._totals_info = dict(zip(self.names, self.totals, strict=True))
+        self._values_info = {a: dict(zip(self.names, self.values[a], strict=True)) for a in (p0, p1)}
+        half = tuple(t // 2 for t in self.totals)
+        self._half_token = proposal_token(half, self.names)  # the example proposal: keep half of each item
         self.offer: Proposal | None = None
         self.turns_taken = 0
         self.trades = 0
@@ -574,10 +585,7 @@ class NegotiationEnv(TextGameEnv):
         info = self.outcome_info()
         utilities, agreement = info["utilities"], info["agreement"]
         d = self.disagreement_payoff
-        reveal = "; ".join(
-            f"{a} valued " + ", ".join(f"{n} {v}" for n, v in zip(self.names, self.values[a], strict=True))
-            for a in self.possible_agents
-        )
+        reveal = "; ".join(f"{a} valued {self._values_text[a]}" for a in self.possible_agents)
         self.say(f"Private values revealed: {reveal}.", kind="result")
         scores = ", ".join(f"{a} {u:g}" for a, u in utilities.items())
         if self.mode == "deal":
@@ -618,19 +626,15 @@ class NegotiationEnv(TextGameEnv):
             syntax = "Your private choice, one token: [Take: <n> book <n> hat <n> ball] (what you take)."
             return structured_answer(f"[Take: {keep}]", syntax, MAX_CHAT_CHARS)
         if legal:
-            keep = proposal_token(tuple(t // 2 for t in self.totals), self.names)
             return choice_answer(
-                legal, keep, syntax="one of the legal actions, optionally after a message to the other player"
+                legal,
+                self._half_token,
+                syntax="one of the legal actions, optionally after a message to the other player",
             )
         can_accept = self.offer is not None and self.offer.proposer != agent and self.ending != "selection"
         if self.mode == "deal":
             token = "[Propose: me <n> book <n> hat <n> ball] (what you keep; the other player gets the rest)"
-            keep = tuple(t // 2 for t in self.totals)
-            example = (
-                "Here is a split I can accept. [Propose: me "
-                + " ".join(f"{n} {name}" for n, name in zip(keep, self.names, strict=True))
-                + "]"
-            )
+            example = "Here is a split I can accept. " + self._half_token
         else:
             token = "[Offer: <n> <resource>, ... -> <n> <resource>, ...] (what you give -> what you get)"
             example = "Shall we trade?"
@@ -665,7 +669,7 @@ class NegotiationEnv(TextGameEnv):
         }
 
     def _values_line(self, agent: str) -> str:
-        values = ", ".join(f"{n} {v}" for n, v in zip(self.names, self.values[agent], strict=True))
+        values = self._values_text[agent]
         if self.mode == "deal":
             total = bargaining.utility(self.totals, self.values[agent])
             return f"Private values of {agent} (per item): {values}; all items together are worth {total:g} to you."
@@ -739,23 +743,22 @@ class NegotiationEnv(TextGameEnv):
 
     def _prompt(self, agent: str) -> str:
         if self.selection is not None:
-            values = ", ".join(f"{n} {v}" for n, v in zip(self.names, self.values[agent], strict=True))
             return (
-                f"The talk is over. Items: {_bundle_text(self.totals, self.names)}. Your values: {values}. "
+                f"The talk is over. Items: {self._totals_text}. Your values: {self._values_text[agent]}. "
                 "Privately choose what you take: [Take: <n> book <n> hat <n> ball]."
             )
         left = self.turn_limit - self.turns_taken
         lines = [f"Turn {self.turns_taken + 1} of {self.turn_limit}."]
         if left == 1:
             lines[0] += " This is the last turn: a proposal made now cannot be accepted."
-        values = ", ".join(f"{n} {v}" for n, v in zip(self.names, self.values[agent], strict=True))
+        values = self._values_text[agent]
         if self.mode == "trade":
             lines.append(
                 f"You hold {_bundle_text(self.inventory[agent], self.names)}; {self.other(agent)} holds "
                 f"{_bundle_text(self.inventory[self.other(agent)], self.names)}. Your values: {values}."
             )
         else:
-            lines.append(f"Items: {_bundle_text(self.totals, self.names)}. Your values: {values}.")
+            lines.append(f"Items: {self._totals_text}. Your values: {values}.")
         if self.offer is not None and self.offer.proposer != agent:
             mine = self._bundle_for(agent, self.offer.alloc0)
             worth = bargaining.utility(mine, self.values[agent])
@@ -787,8 +790,8 @@ class NegotiationEnv(TextGameEnv):
         info: dict[str, Any] = {
             "mode": self.mode,
             "items": list(self.names),
-            "totals": dict(zip(self.names, self.totals, strict=True)),
-            "values": dict(zip(self.names, self.values[agent], strict=True)),
+            "totals": dict(self._totals_info),  # copies: a caller may change its infos
+            "values": dict(self._values_info[agent]),
             "turns_left": self.turn_limit - self.turns_taken,
             "phase": self.phase,
             "turn_limit": self.turn_limit,
