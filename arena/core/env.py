@@ -120,7 +120,13 @@ class TextGameEnv(EpisodeBook, AECEnv):
     def observe(self, agent: str) -> dict[str, Any]:
         if not self._ready:
             self._require_reset()
-        prompt = self._acting_prompt(agent) if agent == self.agent_selection and self._is_live(agent) else ""
+        prompt = ""
+        if agent == self.agent_selection:
+            next_prompt = self._next_prompt
+            if next_prompt is not None and next_prompt[0] == agent:  # rendered for this move: agent is live
+                prompt = next_prompt[1]
+            elif self._is_live(agent):
+                prompt = self._acting_prompt(agent)
         if self.image_shape is None:  # _observation(agent, prompt), inlined for text games
             return {"text": self._observation_text(agent, prompt)}
         return self._observation(agent, prompt)
@@ -156,7 +162,8 @@ class TextGameEnv(EpisodeBook, AECEnv):
             reason = self._play(agent, text)
         if reason is None:
             self._invalid_streak[agent] = 0
-            self.count_move(agent)
+            self._moves_made[agent] += 1  # count_move(agent), inlined
+            self.turn += 1
         else:
             event["invalid"] = str(reason)
             self._handle_invalid(agent, str(reason))
@@ -205,6 +212,7 @@ class TextGameEnv(EpisodeBook, AECEnv):
         self.end_reason = reason
         self.finished = True
         self._final_info = dict(info or {})
+        self._next_prompt = None  # nobody acts any more
         self.say(f"Game over: {reason}", kind="result")
         for agent in self.agents:
             self.terminations[agent] = True
@@ -224,6 +232,7 @@ class TextGameEnv(EpisodeBook, AECEnv):
         ``last()``. The game must then ``set_turn`` to a live agent if ``agent`` was to act."""
         if self._is_live(agent):
             self.eliminated[agent] = reason
+            self._next_prompt = None
             self.transcript.record("eliminated", agent=agent, reason=reason, turn=self.turn)
 
     # -- internals ---------------------------------------------------------------------------------
@@ -252,6 +261,7 @@ class TextGameEnv(EpisodeBook, AECEnv):
         self._on_truncation()
         self.end_reason = f"turn limit ({self.max_turns}) reached"
         self.finished = True
+        self._next_prompt = None
         self._final_info = dict(self._truncation_info())
         self.say(f"Game over: {self.end_reason}", kind="result")
         for agent in self.agents:
@@ -274,7 +284,7 @@ class TextGameEnv(EpisodeBook, AECEnv):
         acting = self.agent_selection
         self._info_actor = acting  # infos are built as of now, before dead agents take the selection
         self.infos.refresh()
-        if self._is_live(acting):
+        if acting not in self.eliminated and not (self.terminations[acting] or self.truncations[acting]):  # live
             prompt = self._prompt(acting)
             self._next_prompt = (acting, prompt)
             self.transcript.append({"event": "prompt", "agent": acting, "text": prompt, "turn": self.turn})

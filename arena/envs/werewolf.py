@@ -36,6 +36,7 @@ or with ``seer_result="team"`` ``"werewolf"`` / ``"not werewolf"``.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -107,14 +108,36 @@ _PREDICTION = re.compile(
 )
 
 
+#: What the acting player is asked, by step kind (``{legal}``: its legal actions).
+_ASKS = {
+    "wolf_chat": "Werewolf channel (only werewolves read it): discuss tonight's victim.",
+    "wolf_kill": "Choose tonight's victim: {legal}",
+    "seer": "Choose a player to inspect: {legal}",
+    "doctor": "Choose a player to protect tonight: {legal}",
+    "speech": "Speak to everyone (free text).",
+    "vote": "Vote to exile a player: {legal}",
+    "revote": "Revote among the tied players: {legal}",
+    "bid": "Bid for the next speaking turn (secret): {legal} — 0 listen, 1 general thoughts, 2 something "
+    "specific, 3 urgent, 4 you were addressed and must respond.",
+    "predict": "Predict the role of every other living player, e.g. 'player_2: werewolf, player_5: seer' "
+    "(players you do not name count as villagers), or [none]. Only you see it.",
+}
+
+
 # -- vote helpers shared by the social deduction games (werewolf, spy) --------------------------------
 def read_choice(text: str, legal: Sequence[str], seats: Sequence[str]) -> Match:
     """A vote or target through :func:`arena.core.parsing.match_choice`: every seat and ``[abstain]``
     are known names (so naming two players is ambiguous), and a whole reply ``3`` or ``[3]`` means
     ``[player_3]``."""
+    aliases, known = _seat_names(tuple(seats))
+    return match_choice(text, legal, aliases, known=known)
+
+
+@functools.lru_cache(maxsize=64)
+def _seat_names(seats: tuple[str, ...]) -> tuple[dict[str, tuple[str, str]], tuple[str, ...]]:
+    """(aliases, known names) of :func:`read_choice` for these seats, made once per seating."""
     numbers = {f"[{seat}]": seat.rpartition("_")[2] for seat in seats}
-    aliases = {name: (f"[{n}]", n) for name, n in numbers.items()}
-    return match_choice(text, legal, aliases, known=[*numbers, ABSTAIN])
+    return {name: (f"[{n}]", n) for name, n in numbers.items()}, (*numbers, ABSTAIN)
 
 
 def tally(votes: dict[str, str], *, electorate: int, rule: str) -> tuple[list[str], int]:
@@ -533,13 +556,13 @@ class WerewolfEnv(TextGameEnv):
         if not self.queue or self.queue[0][1] != agent:
             return None
         kind = self.queue[0][0]
-        others = [a for a in self.alive if a != agent]
         if kind in ("vote", "revote"):
             targets = [f"[{a}]" for a in self.candidates if a != agent]
             return [*targets, ABSTAIN] if self.allow_abstain or not targets else targets
         if kind == "wolf_kill":
             return [f"[{a}]" for a in self.alive if self.roles[a] != WEREWOLF]
         if kind == "seer":
+            others = [a for a in self.alive if a != agent]
             fresh = [a for a in others if a not in self.inspections]
             return [f"[{a}]" for a in (fresh or others)]
         if kind == "doctor":
@@ -677,21 +700,10 @@ class WerewolfEnv(TextGameEnv):
         if not self.queue or self.queue[0][1] != agent:
             return ""
         kind = self.queue[0][0]
-        legal = " ".join(self.legal_actions(agent) or [])
-        asks = {
-            "wolf_chat": "Werewolf channel (only werewolves read it): discuss tonight's victim.",
-            "wolf_kill": f"Choose tonight's victim: {legal}",
-            "seer": f"Choose a player to inspect: {legal}",
-            "doctor": f"Choose a player to protect tonight: {legal}",
-            "speech": "Speak to everyone (free text).",
-            "vote": f"Vote to exile a player: {legal}",
-            "revote": f"Revote among the tied players: {legal}",
-            "bid": f"Bid for the next speaking turn (secret): {legal} — 0 listen, 1 general thoughts, 2 something "
-            "specific, 3 urgent, 4 you were addressed and must respond.",
-            "predict": "Predict the role of every other living player, e.g. 'player_2: werewolf, player_5: seer' "
-            "(players you do not name count as villagers), or [none]. Only you see it.",
-        }
-        return f"{self.phase.capitalize()}. Living players: {', '.join(self.alive)}. {asks[kind]}"
+        ask = _ASKS[kind]
+        if "{legal}" in ask:  # only the asks that list the legal actions compute them
+            ask = ask.replace("{legal}", " ".join(self.legal_actions(agent) or []))
+        return f"{self.phase.capitalize()}. Living players: {', '.join(self.alive)}. {ask}"
 
     def _observation_text(self, agent: str, prompt: str) -> str:
         return bounded_observation(self._headers.get(agent, ""), self.log.lines(agent), prompt)
