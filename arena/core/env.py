@@ -102,6 +102,7 @@ class TextGameEnv(EpisodeBook, AECEnv):
         self._start_episode(seed)
         self.agents = list(self.possible_agents)
         self.rewards = dict.fromkeys(self.agents, 0.0)
+        self._paid = True  # rewards may be non-zero (or not yet PettingZoo's int 0): clear them at the next step
         self._cumulative_rewards = dict.fromkeys(self.agents, 0.0)
         self.terminations = dict.fromkeys(self.agents, False)
         self.truncations = dict.fromkeys(self.agents, False)
@@ -146,9 +147,11 @@ class TextGameEnv(EpisodeBook, AECEnv):
         else:
             text = self._coerce_action(action, agent)  # ArenaError for a non-text action, before any change
         self._cumulative_rewards[agent] = 0.0
-        rewards = self.rewards
-        for other in rewards:
-            rewards[other] = 0
+        if self._paid:  # _clear_rewards, only when a reward was paid since the last clear
+            rewards = self.rewards
+            for other in rewards:
+                rewards[other] = 0
+            self._paid = False
         self._next_prompt = None
         if self._invalid_moves:
             self._invalid_moves.pop(agent, None)
@@ -278,9 +281,10 @@ class TextGameEnv(EpisodeBook, AECEnv):
     def _after_move(self) -> None:
         """The move is complete: infos are rebuilt when next read, the next prompt is recorded, and dead
         agents are queued for their final step."""
-        cumulative = self._cumulative_rewards
-        for agent, reward in self.rewards.items():  # _accumulate_rewards, inlined
-            cumulative[agent] += reward
+        if self._paid:  # _accumulate_rewards (adding zeros changes nothing)
+            cumulative = self._cumulative_rewards
+            for agent, reward in self.rewards.items():
+                cumulative[agent] += reward
         acting = self.agent_selection
         self._info_actor = acting  # infos are built as of now, before dead agents take the selection
         self.infos.refresh()

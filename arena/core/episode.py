@@ -69,6 +69,7 @@ class EpisodeBook:
         self.render_mode = render_mode
         self.num_players = num_players
         self.possible_agents = [f"player_{i}" for i in range(num_players)]
+        self._solo = {a: frozenset((a,)) for a in self.possible_agents}  # tell()'s recipient sets, made once
         self._spaces: tuple[dict[str, spaces.Space], dict[str, spaces.Space]] | None = None  # built on first use
         self._ready = False
 
@@ -214,7 +215,8 @@ class EpisodeBook:
 
     def tell(self, agent: str, text: str, *, kind: str = "private") -> None:
         """A private message from the game to one agent."""
-        message = _message((GAME, text, frozenset((agent,)), kind, self.phase, self.turn))
+        to = self._solo.get(agent) or frozenset((agent,))  # an unknown agent: MessageLog.add refuses it
+        message = _message((GAME, text, to, kind, self.phase, self.turn))
         self.log.add(message)
         self.transcript.append(message)
 
@@ -232,6 +234,7 @@ class EpisodeBook:
         rewards = getattr(self, "rewards", None)
         if rewards is not None and agent in rewards:
             rewards[agent] += value
+            self._paid = True  # the AEC base clears and accumulates rewards only after a payment
         if value:
             self.transcript.append({"event": "reward", "agent": agent, "value": value, "turn": self.turn})
 

@@ -152,7 +152,8 @@ class KuhnPokerEnv(TextGameEnv):
         self._settle({order[0]: payoff[0], order[1]: payoff[1]}, showdown=letter != "f")
 
     def _settle(self, gains: dict[str, int], *, showdown: bool) -> None:
-        winner = max(gains, key=gains.get)
+        a, b = gains  # two players: the winner gains what the loser loses
+        winner, loser = (a, b) if gains[a] > gains[b] else (b, a)
         if showdown:
             self.revealed = True
             a, b = self.possible_agents
@@ -163,7 +164,6 @@ class KuhnPokerEnv(TextGameEnv):
             )
             how = f"showdown ({a} {self.cards[a]}, {b} {self.cards[b]})"
         else:
-            loser = min(gains, key=gains.get)
             self.say(f"{loser} folds. {winner} wins {gains[winner]} chip(s).", kind="result")
             how = f"{loser} folded"
         self.summary.append(f"hand {self.hand + 1}: {winner} +{gains[winner]} by {how}.")

@@ -720,8 +720,10 @@ class WerewolfEnv(TextGameEnv):
         return text_answer(example[: self.max_speech_chars], self.max_speech_chars)
 
     def information_state(self, agent: str) -> dict[str, Any]:
-        kind = self.queue[0][0] if self.queue and self.queue[0][1] == agent else None
+        queue = self.queue
+        kind = queue[0][0] if queue and queue[0][1] == agent else None
         role = self.roles[agent]
+        vote_log = self.vote_log
         state: dict[str, Any] = {
             "agent": agent,
             "role": role,
@@ -729,19 +731,23 @@ class WerewolfEnv(TextGameEnv):
             "step": kind,
             "alive": list(self.alive),
             "deaths": list(self.eliminated.items()),
-            "ballots": [v["ballot"] if self.reveal_votes else v["ballot"].get(agent) for v in self.vote_log],
+            "ballots": [v["ballot"] for v in vote_log]
+            if self.reveal_votes
+            else [v["ballot"].get(agent) for v in vote_log],
             "candidates": list(self.candidates) if kind in ("vote", "revote") else None,
             "stage": self.stage,
             "debate_left": self.debate_left if self.speaking == "bid" else None,
             "my_bid": None if self.bids is None else self.bids.moves.get(agent),
-            "my_predictions": [p["roles"] for p in self.predictions if p["player"] == agent],
+            "my_predictions": [p["roles"] for p in self.predictions if p["player"] == agent]
+            if self.predictions
+            else [],
         }
         if self.phase.startswith("day"):
-            state["speeches_left"] = sum(k == "speech" for k, _ in self.queue)
+            state["speeches_left"] = [k for k, _ in queue].count("speech")
         if role == WEREWOLF:
             state["pack"] = list(self.wolves)
             state["picks"] = list(self.kill_picks)
-            state["chat_left"] = sum(k == "wolf_chat" for k, _ in self.queue)
+            state["chat_left"] = [k for k, _ in queue].count("wolf_chat")
         elif role == SEER:
             state["inspections"] = list(self.inspection_lines)
         elif role == DOCTOR:
