@@ -64,7 +64,8 @@ class TextParallelToAEC(parallel_to_aec_wrapper):
 
     def step(self, action: Any) -> None:
         agent = self.agent_selection
-        if not (self.terminations.get(agent) or self.truncations.get(agent)):
+        # A str is always text (the check is for other types); live agents only.
+        if type(action) is not str and not (self.terminations.get(agent) or self.truncations.get(agent)):
             action_text(action, str(agent))
         super().step(action)
 
@@ -111,6 +112,13 @@ class TextOrderEnforcing(OrderEnforcingWrapper):
     @property
     def _cumulative_rewards(self) -> dict[str, float]:
         return self.env._cumulative_rewards
+
+    def step(self, action: Any) -> None:
+        if self._has_reset and self.env.agents:  # OrderEnforcingWrapper.step, without BaseWrapper's extra call
+            self._has_updated = True
+            self.env.step(action)
+        else:
+            super().step(action)
 
     def last(self, observe: bool = True) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         if observe and not self._has_reset:

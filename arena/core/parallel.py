@@ -26,6 +26,7 @@ from pettingzoo import ParallelEnv
 from arena.core.episode import EpisodeBook
 from arena.core.errors import ArenaError
 from arena.core.replies import InvalidReply
+from arena.core.spaces import MAX_ACTION_CHARS
 
 
 class TextParallelEnv(EpisodeBook, ParallelEnv):
@@ -92,13 +93,19 @@ class TextParallelEnv(EpisodeBook, ParallelEnv):
         if not isinstance(actions, Mapping):
             raise ArenaError(f"actions must be a mapping {{agent: text}}, got {type(actions).__name__}")
         present = list(self.agents)
-        live = [a for a in present if a not in self.eliminated]
-        coerced = {a: self._coerce_action(actions.get(a), a) for a in live}  # ArenaError before any change
+        eliminated = self.eliminated
+        live = [a for a in present if a not in eliminated] if eliminated else present
+        coerced: dict[str, str | InvalidReply] = {}
+        for agent in live:  # ArenaError for a non-text action, before any change
+            action = actions.get(agent)
+            clean = type(action) is str and len(action) <= MAX_ACTION_CHARS and action.isprintable()
+            coerced[agent] = action if clean else self._coerce_action(action, agent)
         self.rewards = {a: 0.0 for a in present}
         no_move = {a: r.clean_reason() for a, r in coerced.items() if isinstance(r, InvalidReply)}
         texts = {a: r if isinstance(r, str) else "" for a, r in coerced.items()}
+        record, turn = self.transcript.append, self.turn
         for agent in live:
-            self.transcript.record("action", agent=agent, text=texts[agent], turn=self.turn)
+            record({"event": "action", "agent": agent, "text": texts[agent], "turn": turn})
         # A reply with no move plays as an empty action (the game's default) and is always invalid.
         self._invalid = dict(self._play_round(texts)) | no_move
         for agent, reason in self._invalid.items():
@@ -168,7 +175,9 @@ class TextParallelEnv(EpisodeBook, ParallelEnv):
 
     def _record_prompts(self) -> dict[str, str]:
         """Render each acting agent's prompt once for the round: recorded, and shown by observations."""
-        self._prompts = {a: self._prompt(a) for a in self.agents if self._acting(a)}
+        eliminated = self.eliminated
+        self._prompts = {a: self._prompt(a) for a in self.agents if a not in eliminated}  # the acting agents
+        record, turn = self.transcript.append, self.turn
         for agent, prompt in self._prompts.items():
-            self.transcript.append({"event": "prompt", "agent": agent, "text": prompt, "turn": self.turn})
+            record({"event": "prompt", "agent": agent, "text": prompt, "turn": turn})
         return self._prompts
