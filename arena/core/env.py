@@ -305,7 +305,13 @@ class TextGameEnv(EpisodeBook, AECEnv):
 
     def _info(self, agent: str) -> dict[str, Any]:
         """``infos[agent]`` as of the last completed move (see :mod:`arena.core.infos`)."""
-        acting = agent == self._info_actor and self._is_live(agent)
+        # acting: the agent that was selected after the move, if still live (_is_live, inlined)
+        acting = (
+            agent == self._info_actor
+            and agent in self.terminations
+            and not (self.terminations[agent] or self.truncations[agent])
+            and agent not in self.eliminated
+        )
         invalid = self._invalid_moves.get(agent) if self._invalid_moves else None
         return self._agent_info(agent, self._moves_made[agent], invalid, acting)
 

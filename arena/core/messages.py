@@ -8,7 +8,6 @@ matched "Player 10").
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
 GAME = "game"  #: sender name for messages from the game itself
@@ -34,18 +33,19 @@ class Message(NamedTuple):
         return f"[{self.sender}] {text}"
 
 
-@dataclass(slots=True)
 class MessageLog:
     """All messages of an episode plus each agent's visible slice."""
 
-    agents: tuple[str, ...]
-    messages: list[Message] = field(default_factory=list)
-    _lines: dict[str, list[str]] = field(default_factory=dict)
-    _known: frozenset[str] = frozenset()
+    __slots__ = ("_known", "_lines", "agents", "messages")
 
-    def __post_init__(self) -> None:
-        self._lines = {agent: [] for agent in self.agents}
-        self._known = frozenset(self.agents)
+    def __init__(self, agents: tuple[str, ...], messages: list[Message] | None = None) -> None:
+        self.agents = agents
+        self.messages: list[Message] = [] if messages is None else messages
+        self._lines: dict[str, list[str]] = {agent: [] for agent in agents}
+        self._known = frozenset(agents)
+
+    def __repr__(self) -> str:
+        return f"MessageLog(agents={self.agents!r}, messages={self.messages!r})"
 
     def add(self, message: Message) -> None:
         sender, text, to = message[0], message[1], message[2]

@@ -327,12 +327,12 @@ class NegotiationEnv(TextGameEnv):
     def _first_mover(self) -> str:
         """Who opens: a fixed seat, seats in turn over this env's episodes, or a seeded coin flip."""
         self._episodes += 1
-        self.opener = {
-            "player_0": self.possible_agents[0],
-            "player_1": self.possible_agents[1],
-            "alternate": self.possible_agents[(self._episodes - 1) % 2],
-            "random": self.possible_agents[int(self.rng.integers(2))],
-        }[self.first_mover]
+        rule = self.first_mover
+        if rule == "random":  # the only rule that draws (before, every rule drew a number it did not use)
+            seat = int(self.rng.integers(2))
+        else:
+            seat = 0 if rule == "player_0" else 1 if rule == "player_1" else (self._episodes - 1) % 2
+        self.opener = self.possible_agents[seat]
         return self.opener
 
     # -- rules -------------------------------------------------------------------------------------
