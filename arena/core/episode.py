@@ -26,7 +26,7 @@ from gymnasium import spaces
 from arena.core.actions import action_text
 from arena.core.answers import text_answer
 from arena.core.errors import ArenaError
-from arena.core.infos import TurnInfo
+from arena.core.infos import turn_info
 from arena.core.keys import state_digest
 from arena.core.messages import GAME, Message, MessageLog
 from arena.core.replies import InvalidReply
@@ -266,7 +266,7 @@ class EpisodeBook:
         if legal is not None:
             info["legal_actions"] = legal
         info["answer"] = self.answer_spec(agent, legal)
-        return TurnInfo(info, state_digest, self.information_state(agent))
+        return turn_info(info, state_digest, self.information_state(agent))
 
     # -- observations ------------------------------------------------------------------------------
     def _observation_text(self, agent: str, prompt: str) -> str:

@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 Info = dict[str, Any]
+# dict's own methods, looked up once (the reads below run on every step)
+_contains, _getitem, _setitem, _get = dict.__contains__, dict.__getitem__, dict.__setitem__, dict.get
 
 
 class BuildOnRead(dict):
@@ -131,6 +133,16 @@ class BuildOnRead(dict):
             del self[key]
 
 
+def turn_info(info: Info, digest: Callable[[Any], str], state: Any) -> TurnInfo:
+    """``info`` plus a pending ``state_key`` (``info`` is a new dict the caller hands over: it gets the
+    key). Built on every turn, so without a Python ``__init__``: the dict's own constructor copies it."""
+    info["state_key"] = None
+    made = TurnInfo(info)
+    made._digest = digest
+    made._state = state
+    return made
+
+
 class LazyInfos(BuildOnRead):
     """``{agent: info}`` whose entries are rebuilt by ``build(agent)`` when first read after a refresh."""
 
@@ -145,12 +157,12 @@ class LazyInfos(BuildOnRead):
         self.refresh: Callable[[], None] = self._fresh.clear
 
     def __getitem__(self, agent: Any) -> Any:  # the read of every step: _is_pending and _make inlined
-        if agent not in self._fresh and dict.__contains__(self, agent):
+        if agent not in self._fresh and _contains(self, agent):
             info = self._build(agent)
-            dict.__setitem__(self, agent, info)
+            _setitem(self, agent, info)
             self._fresh.add(agent)
             return info
-        return dict.__getitem__(self, agent)
+        return _getitem(self, agent)
 
     def get(self, key: Any, default: Any = None) -> Any:
         return self[key] if dict.__contains__(self, key) else default
@@ -173,25 +185,22 @@ class LazyInfos(BuildOnRead):
 
 class TurnInfo(BuildOnRead):
     """An info dict whose ``state_key`` is ``digest(state)``, computed when first read. ``state`` is the
-    information state captured when the info was built: plain data the game no longer changes."""
+    information state captured when the info was built: plain data the game no longer changes.
+    Made by :func:`turn_info`."""
 
     __slots__ = ("_digest", "_state")
-
-    def __init__(self, info: Info, digest: Callable[[Any], str], state: Any) -> None:
-        dict.__init__(self, info)
-        dict.__setitem__(self, "state_key", None)
-        self._digest: Callable[[Any], str] | None = digest
-        self._state = state
+    _digest: Callable[[Any], str] | None
+    _state: Any
 
     def __getitem__(self, key: Any) -> Any:
         if key == "state_key" and self._digest is not None:
             return self._make(key)
-        return dict.__getitem__(self, key)
+        return _getitem(self, key)
 
     def get(self, key: Any, default: Any = None) -> Any:  # info.get("legal_actions") on every turn
         if key == "state_key" and self._digest is not None:
             return self._make(key)
-        return dict.get(self, key, default)
+        return _get(self, key, default)
 
     def _is_pending(self, key: Any) -> bool:
         return key == "state_key" and self._digest is not None
