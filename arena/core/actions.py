@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pettingzoo import AECEnv, ParallelEnv
+from pettingzoo.utils.agent_selector import AgentSelector
 from pettingzoo.utils.conversions import parallel_to_aec_wrapper, turn_based_aec_to_parallel_wrapper
 from pettingzoo.utils.env_logger import EnvLogger
 from pettingzoo.utils.wrappers import OrderEnforcingWrapper
@@ -60,14 +61,38 @@ def action_text(action: Any, agent: str = "") -> str | InvalidReply:
 
 class TextParallelToAEC(parallel_to_aec_wrapper):
     """``parallel_to_aec`` that refuses a non-text action at the step of the agent that sent it,
-    before buffering it (otherwise it would fail the whole round later, blamed on the last mover)."""
+    before buffering it (otherwise it would fail the whole round later, blamed on the last mover).
+    Its ``step`` is PettingZoo's (1.27) with cheaper primitives: a round is a few microseconds of work."""
 
     def step(self, action: Any) -> None:
         agent = self.agent_selection
-        # A str is always text (the check is for other types); live agents only.
-        if type(action) is not str and not (self.terminations.get(agent) or self.truncations.get(agent)):
+        if self.terminations[agent] or self.truncations[agent]:
+            super().step(action)  # the dead step, as PettingZoo does it
+            return
+        if type(action) is not str:  # a str is always text; anything else is checked before it is buffered
             action_text(action, str(agent))
-        super().step(action)
+        self._actions[agent] = action
+        selector = self._agent_selector
+        if selector.selected_agent != selector.agent_order[-1]:  # not the round's last actor: buffer only
+            if selector.selected_agent == selector.agent_order[0]:
+                self._clear_rewards()
+            self.agent_selection = selector.next()
+            return
+        # PettingZoo's round step, with dict.copy for copy.copy (the same shallow copies) and one set
+        observations, rewards, terminations, truncations, infos = self.env.step(self._actions)
+        self._observations = observations.copy()
+        self.terminations = terminations.copy()
+        self.truncations = truncations.copy()
+        self.infos = infos.copy()
+        self.rewards = rewards.copy()
+        self._cumulative_rewards = rewards.copy()
+        env_agents = self.env.agents
+        live = set(env_agents)
+        self.agents = env_agents + [a for a in sorted(self._observations, key=str) if a not in live]
+        if env_agents:
+            self._agent_selector = AgentSelector(env_agents)
+            self.agent_selection = self._agent_selector.reset()
+        self._deads_step_first()
 
 
 class TextTurnBasedToParallel(turn_based_aec_to_parallel_wrapper):
