@@ -31,7 +31,7 @@ from arena.core.keys import state_digest
 from arena.core.messages import GAME, Message, MessageLog
 from arena.core.replies import InvalidReply
 from arena.core.spaces import MAX_ACTION_CHARS, clean_text, text_action_space, text_observation_space
-from arena.core.transcript import Transcript
+from arena.core.transcript import Transcript, compose_observation
 
 INVALID_RULES = ("default", "spiral")
 #: SPIRAL's invalid-move payoffs (offender, every other player).
@@ -270,8 +270,7 @@ class EpisodeBook:
 
     # -- observations ------------------------------------------------------------------------------
     def _observation_text(self, agent: str, prompt: str) -> str:
-        # compose_observation(header, lines, prompt), inlined: one observation a step
-        return "\n\n".join(filter(None, (self._headers.get(agent, ""), "\n".join(self.log._lines[agent]), prompt)))
+        return compose_observation(self._headers.get(agent, ""), self.log.lines(agent), prompt)
 
     def _observation(self, agent: str, prompt: str) -> dict[str, Any]:
         obs: dict[str, Any] = {"text": self._observation_text(agent, prompt)}

@@ -133,16 +133,6 @@ class BuildOnRead(dict):
             del self[key]
 
 
-def turn_info(info: Info, digest: Callable[[Any], str], state: Any) -> TurnInfo:
-    """``info`` plus a pending ``state_key`` (``info`` is a new dict the caller hands over: it gets the
-    key). Built on every turn, so without a Python ``__init__``: the dict's own constructor copies it."""
-    info["state_key"] = None
-    made = TurnInfo(info)
-    made._digest = digest
-    made._state = state
-    return made
-
-
 class LazyInfos(BuildOnRead):
     """``{agent: info}`` whose entries are rebuilt by ``build(agent)`` when first read after a refresh."""
 
@@ -163,9 +153,6 @@ class LazyInfos(BuildOnRead):
             self._fresh.add(agent)
             return info
         return _getitem(self, agent)
-
-    def get(self, key: Any, default: Any = None) -> Any:
-        return self[key] if dict.__contains__(self, key) else default
 
     def _is_pending(self, agent: Any) -> bool:
         return agent not in self._fresh and dict.__contains__(self, agent)
@@ -215,3 +202,13 @@ class TurnInfo(BuildOnRead):
     def _settled(self, key: Any) -> None:
         if key == "state_key":
             self._digest = self._state = None
+
+
+def turn_info(info: Info, digest: Callable[[Any], str], state: Any) -> TurnInfo:
+    """``info`` plus a pending ``state_key`` (``info`` is a new dict the caller hands over: it gets the
+    key). Built on every turn, so without a Python ``__init__``: the dict's own constructor copies it."""
+    info["state_key"] = None
+    made = TurnInfo(info)
+    made._digest = digest
+    made._state = state
+    return made

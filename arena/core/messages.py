@@ -48,13 +48,11 @@ class MessageLog:
         return f"MessageLog(agents={self.agents!r}, messages={self.messages!r})"
 
     def add(self, message: Message) -> None:
-        sender, text, to = message[0], message[1], message[2]
+        to = message.to
         if to is not None and not to <= self._known:
             raise ValueError(f"message addressed to unknown agents {sorted(to - self._known)}")
         self.messages.append(message)
-        if sender != GAME and "\n" in text:  # Message.render, inlined: a game adds several messages a move
-            text = text.replace("\n", "\n  ")
-        line = f"[{sender}] {text}"
+        line = message.render()
         if to is None:
             for lines in self._lines.values():
                 lines.append(line)

@@ -161,7 +161,7 @@ def flatten_speech(text: str, limit: int) -> str:
 def bounded_observation(header: str, lines: list[str], prompt: str) -> str:
     """``compose_observation`` that drops the oldest history when the text would outgrow the
     observation space (long games with many speeches)."""
-    text = "\n\n".join(filter(None, (header, "\n".join(lines), prompt)))  # compose_observation, inlined
+    text = compose_observation(header, lines, prompt)
     if len(text) <= MAX_OBSERVATION_CHARS:
         return text
     budget = MAX_OBSERVATION_CHARS - len(header) - len(prompt) - 8
