@@ -580,3 +580,25 @@ def test_config_checks_per_game_opponents():
         load_config("cpu", overrides=["opponents={self: 0, random: 0}"])
     with pytest.raises(ArenaError, match=">= 0"):
         load_config("cpu", overrides=["opponents={self: 1, random: -1}"])
+
+
+def test_a_learner_seat_that_never_acted_still_counts_as_the_learners():
+    """A villager killed before its first turn: its return belongs in return_vs_pool like any learner seat's."""
+    from arena.agents.scheduler import MatchOutcome
+    from arena.trainers.episodes import episode_from_outcome
+
+    outcome = MatchOutcome(
+        index=0,
+        env_id="werewolf-v0",
+        seed=3,
+        returns={"player_0": -1.0, "player_1": 1.0, "player_2": -1.0},
+        winners=["player_1"],
+        roles={"player_0": "villager", "player_1": "werewolf", "player_2": "villager"},
+        agent_names={"player_0": "learner", "player_1": "scripted", "player_2": "learner"},
+        transcript=None,
+        steps=3,
+        truncated=False,
+        turns=[],  # neither learner seat got to act
+    )
+    episode = episode_from_outcome(outcome, "learner", "g", "scripted")
+    assert episode.learner_seats == ["player_0", "player_2"] and episode.turns == []
