@@ -602,3 +602,13 @@ def test_a_learner_seat_that_never_acted_still_counts_as_the_learners():
     )
     episode = episode_from_outcome(outcome, "learner", "g", "scripted")
     assert episode.learner_seats == ["player_0", "player_2"] and episode.turns == []
+
+
+def test_a_resumed_pool_keeps_the_configs_weights_and_the_checkpoints_snapshots():
+    """``--resume DIR --set opponents.random=1`` must train against what the (overridden) config says."""
+    from arena.trainers.pool import OpponentPool
+
+    pool = OpponentPool({"random": 1.0})
+    pool.load_state_dict({"weights": {"self": 1.0}, "snapshots": ["snap/a"]})  # a checkpoint of an older run
+    assert pool.weights == {"random": 1.0} and pool.snapshots == ["snap/a"]
+    assert pool.state_dict() == {"snapshots": ["snap/a"]}
