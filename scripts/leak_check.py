@@ -11,7 +11,7 @@ import argparse
 import sys
 import time
 
-from arena.agents.leaks import FREE_TEXT_GAMES, count_leaks
+from arena.agents.leaks import FREE_TEXT_GAMES, FREE_TEXT_KWARGS, count_leaks
 
 
 def main() -> int:
@@ -21,17 +21,18 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0, help="first seed")
     parser.add_argument("--envs", action="append", help="game ids (repeatable; default: the free-text games)")
     args = parser.parse_args()
-    columns = ("games", "replies", "cut off", "invalid", "secrets", "to others", "in record", "in prompts", "s")
+    columns = ("games", "replies", "cut off", "invalid", "messages", "secrets", "to others", "in record", "in prompts", "s")
     print(f"{'game':<28}" + "".join(f"{c:>11}" for c in columns))
     leaks = 0
     for env_id in args.envs or FREE_TEXT_GAMES:
         start = time.perf_counter()
-        c = count_leaks(env_id, args.games, truncate=args.truncate, seed=args.seed)
+        c = count_leaks(env_id, args.games, truncate=args.truncate, seed=args.seed, **FREE_TEXT_KWARGS.get(env_id, {}))
         row = (
             c.games,
             c.replies,
             c.truncated,
             c.invalid,
+            c.player_messages,
             c.secrets,
             c.to_other_players,
             c.in_game_record,

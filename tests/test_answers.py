@@ -18,7 +18,7 @@ from arena.agents.answers import (
     is_well_formed,
     public_text,
 )
-from arena.agents.leaks import FORMS, FREE_TEXT_GAMES, SecretReplyBackend, count_leaks, transcript_leaks
+from arena.agents.leaks import FORMS, FREE_TEXT_GAMES, FREE_TEXT_KWARGS, SecretReplyBackend, count_leaks, transcript_leaks
 from arena.agents.random_agent import RandomAgent
 from arena.core import InvalidReply
 
@@ -147,8 +147,8 @@ def test_hostile_replies_in_every_game_reach_no_one(env_id):
 @pytest.mark.parametrize("env_id", FREE_TEXT_GAMES)
 def test_no_reasoning_leaks_over_200_games_with_30_percent_truncated_replies(env_id):
     """The issue's acceptance check (``scripts/leak_check.py`` prints the same counts)."""
-    count = count_leaks(env_id, games=200, truncate=0.3, seed=0)
-    assert count.games == 200
+    count = count_leaks(env_id, games=200, truncate=0.3, seed=0, **FREE_TEXT_KWARGS.get(env_id, {}))
+    assert count.games == 200 and count.player_messages > 0  # players' own text reached the game
     assert 0.25 < count.truncated / count.replies < 0.35
     assert (count.to_other_players, count.in_game_record, count.in_prompts) == (0, 0, 0)
 

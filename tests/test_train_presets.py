@@ -31,6 +31,12 @@ PRINTED: dict[str, tuple[str, ...]] = {
     "cpu-werewolf": ("werewolf-v0/village_vs_scripted/win_rate", "werewolf-v0/werewolves_vs_scripted/win_rate"),
     "cpu-spy": ("spy-v0/civilians_vs_scripted/vote_accuracy", "spy-v0/civilians_vs_scripted/win_rate"),
     "cpu-visual-spy": ("visual-spy-v0/civilians_vs_scripted/vote_accuracy",),
+    "cpu-mixed": (
+        "kuhn-poker-v0/exploitability",
+        "tictactoe-v0/vs_random/loss_rate_player_0",
+        "negotiation-v0/vs_scripted/mean_return",
+        "negotiation-v0/vs_scripted/agreement",
+    ),
 }
 #: Fewest evaluation games before and after that docs/results.md reports (issue 19: 200 for werewolf).
 EVAL_GAMES = {"cpu-werewolf": 200}

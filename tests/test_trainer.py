@@ -553,3 +553,62 @@ def test_checkpoints_record_how_the_policy_plays(tmp_path):
     }
     with pytest.raises(ArenaError, match="max_new_tokens"):
         load_config("cpu", overrides=["max_new_tokens=0"])
+
+
+def test_opponents_per_game_draw_each_games_own_kinds():
+    from arena.trainers.pool import OpponentPool
+    from arena.trainers.rollout import plan_groups
+
+    envs = {"kuhn-poker-v0": {"num_hands": 1}, "tictactoe-v0": {}, "negotiation-v0": {}}
+    weights = {"kuhn-poker-v0": {"self": 1.0}, "tictactoe-v0": {"random": 3, "self": 1}, "negotiation-v0": {"scripted": 1}}
+    plans = plan_groups(envs, 40, 1, OpponentPool(weights), np.random.default_rng(0))
+    kinds = {env: {p.kind for p in plans if p.env_id == env} for env in envs}
+    assert kinds == {"kuhn-poker-v0": {"self"}, "tictactoe-v0": {"random", "self"}, "negotiation-v0": {"scripted"}}
+    shared = plan_groups(envs, 40, 1, OpponentPool({"random": 1, "self": 1}), np.random.default_rng(0))
+    assert all({p.kind for p in shared if p.env_id == env} == {"random", "self"} for env in envs)
+    assert OpponentPool({"past": 1.0}).sample(np.random.default_rng(0)) == "self"  # no snapshot yet
+
+
+def test_config_checks_per_game_opponents():
+    cfg = load_config("cpu", overrides=["opponents={kuhn-poker-v0: {self: 1, random: 0.5}}"])
+    assert cfg.opponents == {"kuhn-poker-v0": {"self": 1, "random": 0.5}}
+    with pytest.raises(ArenaError, match="exactly the games"):
+        load_config("cpu", overrides=["opponents={tictactoe-v0: {self: 1}}"])
+    with pytest.raises(ArenaError, match="unknown kind"):
+        load_config("cpu", overrides=["opponents={kuhn-poker-v0: {expert: 1}}"])
+    with pytest.raises(ArenaError, match="positive weight"):
+        load_config("cpu", overrides=["opponents={self: 0, random: 0}"])
+    with pytest.raises(ArenaError, match=">= 0"):
+        load_config("cpu", overrides=["opponents={self: 1, random: -1}"])
+
+
+def test_a_learner_seat_that_never_acted_still_counts_as_the_learners():
+    """A villager killed before its first turn: its return belongs in return_vs_pool like any learner seat's."""
+    from arena.agents.scheduler import MatchOutcome
+    from arena.trainers.episodes import episode_from_outcome
+
+    outcome = MatchOutcome(
+        index=0,
+        env_id="werewolf-v0",
+        seed=3,
+        returns={"player_0": -1.0, "player_1": 1.0, "player_2": -1.0},
+        winners=["player_1"],
+        roles={"player_0": "villager", "player_1": "werewolf", "player_2": "villager"},
+        agent_names={"player_0": "learner", "player_1": "scripted", "player_2": "learner"},
+        transcript=None,
+        steps=3,
+        truncated=False,
+        turns=[],  # neither learner seat got to act
+    )
+    episode = episode_from_outcome(outcome, "learner", "g", "scripted")
+    assert episode.learner_seats == ["player_0", "player_2"] and episode.turns == []
+
+
+def test_a_resumed_pool_keeps_the_configs_weights_and_the_checkpoints_snapshots():
+    """``--resume DIR --set opponents.random=1`` must train against what the (overridden) config says."""
+    from arena.trainers.pool import OpponentPool
+
+    pool = OpponentPool({"random": 1.0})
+    pool.load_state_dict({"weights": {"self": 1.0}, "snapshots": ["snap/a"]})  # a checkpoint of an older run
+    assert pool.weights == {"random": 1.0} and pool.snapshots == ["snap/a"]
+    assert pool.state_dict() == {"snapshots": ["snap/a"]}

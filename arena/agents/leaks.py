@@ -35,7 +35,11 @@ FREE_TEXT_GAMES: tuple[str, ...] = (
     "negotiation-v0",
     "public-goods-v0",
     "sequential-public-goods-v0",
+    "household-v0",
 )
+#: The settings that give a game its free-text turns, where the default has none (household's two-agent
+#: mode adds ``say <message>`` to the partner).
+FREE_TEXT_KWARGS: dict[str, dict[str, Any]] = {"household-v0": {"num_agents": 2}}
 
 FORMS: tuple[tuple[str, str], ...] = (
     ("well formed", "<think>{s} I hold this card.</think><answer>{a}</answer>"),
@@ -70,7 +74,10 @@ class SecretReplyBackend:
         text = text_of(prompt[-1].get("content")) if prompt else ""
         found = _EXAMPLE.findall(text)
         example = found[-1] if found else "pass"
-        if "legal actions" in text.rsplit("Now reply", 1)[-1]:
+        tail = text.rsplit("Now reply", 1)[-1]
+        if "say <message>" in text and self.rng.random() < 0.5:  # a chat line to the partner (household)
+            return f"say {' '.join(self.rng.choice(_WORDS, size=3))}"
+        if "legal actions" in tail:
             return example
         return f"{example} {' '.join(self.rng.choice(_WORDS, size=3))}"  # free text: vary it
 
@@ -108,6 +115,7 @@ class LeakCount:
     to_other_players: int = 0  # a secret of one seat in text another seat could read
     in_game_record: int = 0  # a secret in any transcript event but ``reasoning`` (messages, prompts, actions)
     in_prompts: int = 0  # a secret in any prompt sent to the model (own seat included)
+    player_messages: int = 0  # messages written by players (speeches, clues, chat): the free text checked
     forms: dict[str, int] = field(default_factory=dict)
 
 
@@ -159,6 +167,10 @@ def count_leaks(
             count.replies += len(outcome.turns)
             count.invalid += sum(t.invalid is not None for t in outcome.turns)
             others, recorded = transcript_leaks(outcome.transcript)
+            seats = set(outcome.transcript.header["agents"])
+            count.player_messages += sum(
+                e["event"] == "message" and e.get("sender") in seats for e in outcome.transcript.events
+            )
             count.to_other_players += others
             count.in_game_record += recorded
     count.secrets = backend.issued

@@ -9,8 +9,19 @@ from typing import Annotated
 import typer
 
 
+def _preset_help() -> str:
+    """The --preset help: every shipped preset, read from arena/trainers/presets."""
+    from arena.trainers.config import PRESETS_DIR
+
+    names = sorted(p.stem for p in PRESETS_DIR.glob("*.yaml"))
+    return "a shipped preset (default cpu): " + ", ".join(names)
+
+
+_PRESET_HELP = _preset_help()
+
+
 def train(
-    preset: Annotated[str | None, typer.Option(help="a shipped preset: cpu")] = None,
+    preset: Annotated[str | None, typer.Option(help=_PRESET_HELP)] = None,
     config: Annotated[Path | None, typer.Option(help="a YAML config file (applied after the preset)")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="override a config key: --set iterations=10")] = None,
     resume: Annotated[Path | None, typer.Option(help="continue from a checkpoint directory")] = None,

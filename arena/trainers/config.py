@@ -36,7 +36,7 @@ class TrainConfig:
     iterations: int = 30
     groups_per_env: int = 6
     group_size: int = 4
-    opponents: dict[str, float] = field(default_factory=lambda: {"self": 0.5, "random": 0.5})
+    opponents: dict[str, Any] = field(default_factory=lambda: {"self": 0.5, "random": 0.5})
     snapshot_every: int = 10
     advantage: str = "mars"
     mars_variant: str = "paper"
@@ -91,9 +91,7 @@ class TrainConfig:
         if self.invalid_rule is not None and not isinstance(self.invalid_rule, str):
             raise ArenaError(f"invalid_rule must be null or a rule name such as spiral, got {self.invalid_rule!r}")
         self._validate_max_new_tokens()
-        unknown = set(self.opponents) - {"self", "random", "scripted", "past"}
-        if unknown or not self.opponents or sum(self.opponents.values()) <= 0:
-            raise ArenaError("opponents must weight some of: self, random, scripted, past")
+        self._validate_opponents()
         if isinstance(self.minibatches, bool) or not isinstance(self.minibatches, int) or self.minibatches < 1:
             raise ArenaError(f"minibatches must be an integer >= 1, got {self.minibatches!r}")
         if self.lr_schedule not in ("constant", "linear"):
@@ -160,6 +158,19 @@ class TrainConfig:
         if chosen:
             return [str(name) for name in chosen]
         return ["random"] + (["scripted"] if "scripted" in spec(env_id).agents else [])
+
+    def _validate_opponents(self) -> None:
+        """``opponents``: one set of kind weights, or one per game naming exactly the games of ``envs``."""
+        from arena.trainers.pool import per_game_weights
+
+        try:
+            weights = per_game_weights(self.opponents)
+        except ValueError as error:
+            raise ArenaError(str(error)) from None
+        if None not in weights and set(weights) != set(self.envs):
+            raise ArenaError(
+                f"opponents per game must name exactly the games of envs {sorted(self.envs)}, got {sorted(map(str, weights))}"
+            )
 
     def _validate_eval_opponents(self) -> None:
         from arena.core.registry import spec

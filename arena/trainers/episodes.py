@@ -99,7 +99,10 @@ def episode_from_outcome(
     digest of the observation the player saw (``observation``, as verl-agent's anchor text)."""
     if anchor not in ANCHORS:
         raise ArenaError(f"anchor must be one of {', '.join(ANCHORS)}, got {anchor!r}")
-    seats = sorted({t.seat for t in outcome.turns if t.agent_name == learner_name})
+    # Every seat the learner held, including one that never acted (a villager killed on the first night):
+    # its return counts in the metrics like any other learner seat's.
+    held = {s for s, name in (getattr(outcome, "agent_names", None) or {}).items() if name == learner_name}
+    seats = sorted(held | {t.seat for t in outcome.turns if t.agent_name == learner_name})
     episode = Episode(
         env_id=outcome.env_id,
         seed=int(outcome.seed or 0),

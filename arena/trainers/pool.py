@@ -2,7 +2,9 @@
 
 Kinds: ``self`` (every seat is the learning policy: self-play), ``random``, ``scripted`` (the game's
 registered scripted agent) and ``past`` (a frozen snapshot of the learner, saved every
-``snapshot_every`` iterations). Each group samples one kind with the configured weights.
+``snapshot_every`` iterations). Each group samples one kind with the configured weights: one set for
+every game (``{self: 0.5, random: 0.5}``) or one per game (``{kuhn-poker-v0: {self: 1}, ...}``), so a
+run over several games can train each against the opponents its single-game preset uses.
 """
 
 from __future__ import annotations
@@ -20,16 +22,32 @@ from arena.agents.specs import make_agent
 class OpponentPool:
     """Weighted opponent kinds plus the list of frozen snapshot directories (kept in checkpoints)."""
 
-    def __init__(self, weights: Mapping[str, float], max_snapshots: int = 3) -> None:
-        self.weights = {k: float(v) for k, v in weights.items() if float(v) > 0}
+    def __init__(self, weights: Mapping[str, Any], max_snapshots: int = 3) -> None:
+        self.per_game = per_game_weights(weights)
+        #: Every kind some game draws (``"past" in pool.weights``: snapshots are worth saving).
+        self.weights: dict[str, float] = {}
+        for game_weights in self.per_game.values():
+            for kind, weight in game_weights.items():
+                self.weights[kind] = self.weights.get(kind, 0.0) + weight
         self.snapshots: list[str] = []
         self.max_snapshots = max_snapshots
         self._loaded: dict[str, Any] = {}
 
-    def sample(self, rng: np.random.Generator) -> str:
-        """An opponent kind; ``past`` falls back to ``self`` until a snapshot exists."""
-        kinds = [k for k in self.weights if k != "past" or self.snapshots]
-        probs = np.array([self.weights[k] for k in kinds])
+    def weights_for(self, env_id: str | None) -> dict[str, float]:
+        """The kinds ``env_id`` draws from, with their weights (one set for every game: the same for all)."""
+        if None in self.per_game:
+            return self.per_game[None]
+        if env_id not in self.per_game:
+            raise ValueError(f"opponents gives no weights for {env_id!r}; games: {sorted(map(str, self.per_game))}")
+        return self.per_game[env_id]
+
+    def sample(self, rng: np.random.Generator, env_id: str | None = None) -> str:
+        """An opponent kind for a group of ``env_id``; ``past`` falls back to ``self`` until a snapshot exists."""
+        weights = self.weights_for(env_id)
+        kinds = [k for k in weights if k != "past" or self.snapshots]
+        if not kinds:  # only ``past`` is weighted and there is no snapshot yet
+            return "self"
+        probs = np.array([weights[k] for k in kinds])
         return str(kinds[int(rng.choice(len(kinds), p=probs / probs.sum()))])
 
     def add_snapshot(self, path: str | Path) -> None:
@@ -60,8 +78,38 @@ class OpponentPool:
         raise ValueError(f"no opponent agent for kind {kind!r}")
 
     def state_dict(self) -> dict[str, Any]:
-        return {"weights": dict(self.weights), "snapshots": list(self.snapshots)}
+        return {"snapshots": list(self.snapshots)}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self.weights = dict(state["weights"])
+        """Restore the snapshots; the weights stay the (possibly overridden) config's."""
         self.snapshots = list(state["snapshots"])
+
+
+OPPONENT_KINDS = ("self", "random", "scripted", "past")
+
+
+def per_game_weights(weights: Mapping[str, Any]) -> dict[str | None, dict[str, float]]:
+    """``opponents`` as ``{game or None: {kind: weight > 0}}``: None keys the one set shared by every game.
+    Raises ``ValueError`` for an unknown kind, a negative weight, or a set whose weights are all 0."""
+
+    def one(value: Mapping[str, Any], where: str) -> dict[str, float]:
+        if not isinstance(value, Mapping):
+            raise ValueError(f"opponents{where} must map kinds to weights, got {value!r}")
+        unknown = set(value) - set(OPPONENT_KINDS)
+        if unknown:
+            raise ValueError(f"opponents{where}: unknown kind(s) {sorted(map(str, unknown))}; use {list(OPPONENT_KINDS)}")
+        numbers = {}
+        for kind, weight in value.items():
+            if isinstance(weight, bool) or not isinstance(weight, int | float) or weight < 0:
+                raise ValueError(f"opponents{where}: the weight of {kind} must be a number >= 0, got {weight!r}")
+            if weight > 0:
+                numbers[str(kind)] = float(weight)
+        if not numbers:
+            raise ValueError(f"opponents{where} must give some of {list(OPPONENT_KINDS)} a positive weight")
+        return numbers
+
+    if not isinstance(weights, Mapping) or not weights:
+        raise ValueError(f"opponents must weight some of {list(OPPONENT_KINDS)}, got {weights!r}")
+    if all(isinstance(v, Mapping) for v in weights.values()):
+        return {str(game): one(value, f" of {game}") for game, value in weights.items()}
+    return {None: one(weights, "")}

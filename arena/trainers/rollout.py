@@ -75,7 +75,7 @@ def plan_groups(
         seats = list(make(env_id, **kwargs).possible_agents)
         for g in range(groups_per_env):
             seed = int(rng.integers(2**31 - 1))
-            kind = pool.sample(rng)
+            kind = pool.sample(rng, env_id)
             side = names[g % len(names)] if names and kind != "self" else None
             if kind == "self":
                 mine = None
