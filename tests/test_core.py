@@ -172,3 +172,17 @@ def test_a_duplicate_registration_names_both_sources_and_a_broken_plugin_breaks_
 
 def _register_dup() -> None:
     arena.register("dup-ttt-v0", "arena.envs.tictactoe:TicTacToeEnv", description="again")
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 6, 17])
+def test_pick_is_numpy_choice_on_the_same_stream(size):
+    """``pick(rng, items)`` draws what ``rng.choice(items)`` draws and leaves the stream in the same state."""
+    import numpy as np
+
+    from arena.core.episode import pick
+
+    items = [f"player_{i}" for i in range(size)]
+    for seed in range(50):
+        ours, numpy_rng = np.random.default_rng(seed), np.random.default_rng(seed)
+        assert [pick(ours, items) for _ in range(5)] == [str(numpy_rng.choice(items)) for _ in range(5)]
+        assert ours.integers(10**9) == numpy_rng.integers(10**9)

@@ -389,3 +389,11 @@ def test_the_private_choice_asks_for_a_take_and_its_example_is_accepted():
     assert env.infos[agent]["role"] == ("first_mover" if agent == "player_1" else "second_mover")
     env.step(answer["example"])
     assert "invalid_move" not in env.infos[agent]
+
+
+@pytest.mark.parametrize("first_mover", ["player_0", "player_1", "alternate"])
+def test_a_fixed_context_draws_nothing_from_the_episode_rng(first_mover):
+    """Only ``first_mover="random"`` draws the opener; the others used to draw a number they threw away."""
+    env = arena.make("negotiation-v0", first_mover=first_mover)
+    env.reset(seed=7, options=CONTEXT)
+    assert env.unwrapped.np_random.integers(10**9) == np.random.default_rng(7).integers(10**9)

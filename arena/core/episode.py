@@ -17,7 +17,7 @@ Invalid-move rules (``invalid_rule``, every game's kwarg):
 from __future__ import annotations
 
 import functools
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -41,6 +41,14 @@ SPIRAL_OTHER_REWARD = 0.5
 
 #: ``Message(*fields)`` without the named tuple's Python-level ``__new__``.
 _message = functools.partial(tuple.__new__, Message)
+
+
+def pick(rng: np.random.Generator, items: Sequence[Any]) -> Any:
+    """One element of ``items`` drawn uniformly: the same draw, from the same random stream, as
+    ``rng.choice(items)`` for a 1-D sequence (numpy draws ``integers(len(items))`` and indexes), without
+    turning the sequence into an array (five times faster for a short list of names)."""
+    return items[int(rng.integers(len(items)))]
+
 
 #: ``clean_text`` of a header, remembered: headers are long (the rules) and repeat from episode to episode.
 _clean_header = functools.lru_cache(maxsize=256)(clean_text)

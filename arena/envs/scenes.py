@@ -31,6 +31,8 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from arena.core.episode import pick
+
 #: Object colours (the CLEVR palette's eight hues). Pure, flat fills.
 PALETTE: dict[str, tuple[int, int, int]] = {
     "red": (220, 40, 40),
@@ -149,9 +151,9 @@ def random_scene(rng: np.random.Generator, min_objects: int = 3, max_objects: in
     count = int(rng.integers(min_objects, max_objects + 1))
     objects = []
     for cell in rng.choice(GRID * GRID, size=count, replace=False):
-        size = str(rng.choice(list(SIZES)))
+        size = pick(rng, list(SIZES))
         x, y = _place(rng, size, int(cell))
-        objects.append(Obj(str(rng.choice(SHAPES)), str(rng.choice(list(PALETTE))), size, x, y))
+        objects.append(Obj(pick(rng, SHAPES), pick(rng, list(PALETTE)), size, x, y))
     return Scene(tuple(objects))
 
 
@@ -160,7 +162,7 @@ def _name(obj: Obj) -> str:
 
 
 def _other(values: tuple[str, ...] | list[str], current: str, rng: np.random.Generator) -> str:
-    return str(rng.choice([v for v in values if v != current]))
+    return pick(rng, [v for v in values if v != current])
 
 
 def edit_scene(scene: Scene, k: int, rng: np.random.Generator, difficulty: str = "medium") -> tuple[Scene, list[str]]:
@@ -187,7 +189,7 @@ def edit_scene(scene: Scene, k: int, rng: np.random.Generator, difficulty: str =
         elif difficulty == "hard":
             new, note = _changed(obj, "colour" if rng.random() < 0.5 else "size", rng, subtle=True)
         else:
-            new, note = _changed(obj, str(rng.choice(("colour", "shape", "size"))), rng)
+            new, note = _changed(obj, pick(rng, ("colour", "shape", "size")), rng)
         objects[i] = new
         notes.append(note)
     return Scene(tuple(objects)), notes
@@ -197,7 +199,7 @@ def _changed(obj: Obj, field: str, rng: np.random.Generator, *, subtle: bool = F
     """``obj`` with one attribute changed (a colour only to a neighbouring hue when ``subtle``), and the edit."""
     if field == "colour":
         hues = NEAR_HUES[obj.colour] if subtle else [c for c in PALETTE if c != obj.colour]
-        new = replace(obj, colour=str(rng.choice(hues)))
+        new = replace(obj, colour=pick(rng, hues))
         return new, f"{_name(obj)} became {new.colour}"
     if field == "shape":
         new = replace(obj, shape=_other(SHAPES, obj.shape, rng))

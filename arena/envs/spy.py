@@ -35,6 +35,7 @@ from typing import Any
 
 from arena.core.answers import choice_answer, text_answer
 from arena.core.env import SimultaneousPhase, TextGameEnv
+from arena.core.episode import pick
 from arena.core.errors import ArenaError
 from arena.envs.spy_words import SPLITS
 from arena.envs.werewolf import ABSTAIN, bounded_observation, flatten_speech, read_choice, tally
@@ -303,7 +304,7 @@ class SpyEnv(TextGameEnv):
         leaders, top = tally(votes, electorate=len(self.ballot.order), rule="plurality")
         out = leaders[0] if len(leaders) == 1 else None
         if len(leaders) > 1 and self.tie_rule == "random":
-            out = str(self.rng.choice(leaders))
+            out = pick(self.rng, leaders)
             self.say(f"Tie between {', '.join(leaders)}; chosen at random: {out}.")
         elif len(leaders) > 1 and self.tie_rule == "revote" and not self.revoting:
             self.say(f"Tie between {', '.join(leaders)} with {top} vote(s). Revote among them.")

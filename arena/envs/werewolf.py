@@ -44,6 +44,7 @@ from typing import Any
 
 from arena.core.answers import choice_answer, structured_answer, text_answer
 from arena.core.env import SimultaneousPhase, TextGameEnv
+from arena.core.episode import pick
 from arena.core.errors import ArenaError
 from arena.core.parsing import Match, match_choice
 from arena.core.spaces import MAX_OBSERVATION_CHARS, clip_text
@@ -447,7 +448,7 @@ class WerewolfEnv(TextGameEnv):
         if len(leaders) == 1:
             exiled = leaders[0]
         elif len(leaders) > 1 and self.tie_rule == "random":
-            exiled = str(self.rng.choice(leaders))
+            exiled = pick(self.rng, leaders)
             self.say(f"Tie between {', '.join(leaders)} with {top} vote(s); chosen at random: {exiled}.")
         elif len(leaders) > 1 and self.tie_rule == "revote" and not self.revoting:
             self.say(f"Tie between {', '.join(leaders)} with {top} vote(s). Revote among them.")
