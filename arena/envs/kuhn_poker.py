@@ -152,8 +152,8 @@ class KuhnPokerEnv(TextGameEnv):
         self._settle({order[0]: payoff[0], order[1]: payoff[1]}, showdown=letter != "f")
 
     def _settle(self, gains: dict[str, int], *, showdown: bool) -> None:
-        a, b = gains  # two players: the winner gains what the loser loses
-        winner, loser = (a, b) if gains[a] > gains[b] else (b, a)
+        one, other = gains  # two players: the winner gains what the loser loses
+        winner, loser = (one, other) if gains[one] > gains[other] else (other, one)
         if showdown:
             self.revealed = True
             a, b = self.possible_agents
