@@ -198,3 +198,26 @@ GAMES_AND_PRESETS = [(spec.id, None) for spec in arena.list_envs()] + [
 @pytest.mark.parametrize(("env_id", "preset"), GAMES_AND_PRESETS)
 def test_state_keys_read_after_the_game_moved_on_equal_the_keys_of_their_turn(env_id, preset):
     check_state_keys(lambda: arena.make(env_id, preset=preset))
+
+
+def test_a_closed_env_is_freed_without_the_cycle_collector_and_still_works_until_then():
+    """The infos hold the env's bound method; ``close`` makes that tie weak, so dropping a closed env frees
+    it (and its episode) at once, while the env keeps working if it is used again."""
+    import gc
+    import weakref
+
+    gc.collect()
+    gc.disable()
+    try:
+        env = arena.make("kuhn-poker-v0")
+        env.reset(seed=0)
+        env.step("[bet]")
+        held = env.infos  # a caller may hold the infos across close
+        env.close()
+        env.step("[call]")  # still usable after close: the infos rebuild through the weak tie
+        assert env.infos[env.agent_selection]["turn"] >= 0 and held is env.infos
+        raw = weakref.ref(env.unwrapped)
+        del env, held
+        assert raw() is None
+    finally:
+        gc.enable()

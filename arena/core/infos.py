@@ -15,6 +15,7 @@ Every read path (``[]``, ``get``, iteration of values/items, copies, comparison,
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -153,6 +154,16 @@ class LazyInfos(BuildOnRead):
             self._fresh.add(agent)
             return info
         return _getitem(self, agent)
+
+    def detach(self) -> None:
+        """Hold ``build`` (the env's bound method) weakly from now on: the env and its infos no longer keep
+        each other alive, so a closed env is freed at once instead of by the cycle collector. The infos
+        still work while the env lives; what is pending now is built first."""
+        self.freeze()
+        build = self._build
+        if getattr(build, "__self__", None) is not None:  # a bound method
+            method = weakref.WeakMethod(build)
+            self._build = lambda agent: method()(agent)  # type: ignore[misc]
 
     def _is_pending(self, agent: Any) -> bool:
         return agent not in self._fresh and dict.__contains__(self, agent)
