@@ -59,7 +59,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     model = args.model or str(build_tiny_model(tempfile.mkdtemp(prefix="arena-bench-"), matches_per_env=2))
     backend = TransformersBackend(model)
-    print(f"{'game':<16}{'prompts':>8}{'pairs':>7}{'full s':>9}{'cache s':>9}{'tree s':>9}{'tree/cache':>11}{'max |Δ|':>10}")
+    print(
+        f"{'game':<16}{'prompts':>8}{'pairs':>7}{'full s':>9}{'cache s':>9}{'tree s':>9}{'tree/cache':>11}{'max |Δ|':>10}"
+    )
     for env_id, plies in (("tictactoe-v0", 2), ("kuhn-poker-v0", 0), ("household-v0", 2)):
         agent = LLMAgent(backend, env_id=env_id, constrained=True)
         requests = positions(env_id, args.matches, plies)

@@ -18,7 +18,14 @@ from arena.agents.answers import (
     is_well_formed,
     public_text,
 )
-from arena.agents.leaks import FORMS, FREE_TEXT_GAMES, FREE_TEXT_KWARGS, SecretReplyBackend, count_leaks, transcript_leaks
+from arena.agents.leaks import (
+    FORMS,
+    FREE_TEXT_GAMES,
+    FREE_TEXT_KWARGS,
+    SecretReplyBackend,
+    count_leaks,
+    transcript_leaks,
+)
 from arena.agents.random_agent import RandomAgent
 from arena.core import InvalidReply
 

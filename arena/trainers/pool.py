@@ -97,7 +97,9 @@ def per_game_weights(weights: Mapping[str, Any]) -> dict[str | None, dict[str, f
             raise ValueError(f"opponents{where} must map kinds to weights, got {value!r}")
         unknown = set(value) - set(OPPONENT_KINDS)
         if unknown:
-            raise ValueError(f"opponents{where}: unknown kind(s) {sorted(map(str, unknown))}; use {list(OPPONENT_KINDS)}")
+            raise ValueError(
+                f"opponents{where}: unknown kind(s) {sorted(map(str, unknown))}; use {list(OPPONENT_KINDS)}"
+            )
         numbers = {}
         for kind, weight in value.items():
             if isinstance(weight, bool) or not isinstance(weight, int | float) or weight < 0:

@@ -507,7 +507,13 @@ class TransformersBackend:
         mask = torch.zeros(allowed.shape, dtype=dtype).masked_fill_(~allowed, torch.finfo(dtype).min)[:, None]
         # Logits only where a continuation token is predicted: each prompt's last position and every
         # continuation position but the last (a vocabulary of 150k over every prompt token is gigabytes).
-        needed = sorted({p for length, _, _, spans in rows for p in [length - 1] + [s + k for _, s, n in spans for k in range(n - 1)]})
+        needed = sorted(
+            {
+                p
+                for length, _, _, spans in rows
+                for p in [length - 1] + [s + k for _, s, n in spans for k in range(n - 1)]
+            }
+        )
         kwargs: dict[str, Any] = {}
         keep = torch.tensor(needed, dtype=torch.long, device=self.device)
         if forward_accepts(self.model, "logits_to_keep"):
