@@ -21,7 +21,18 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0, help="first seed")
     parser.add_argument("--envs", action="append", help="game ids (repeatable; default: the free-text games)")
     args = parser.parse_args()
-    columns = ("games", "replies", "cut off", "invalid", "messages", "secrets", "to others", "in record", "in prompts", "s")
+    columns = (
+        "games",
+        "replies",
+        "cut off",
+        "invalid",
+        "messages",
+        "secrets",
+        "to others",
+        "in record",
+        "in prompts",
+        "s",
+    )
     print(f"{'game':<28}" + "".join(f"{c:>11}" for c in columns))
     leaks = 0
     for env_id in args.envs or FREE_TEXT_GAMES:

@@ -62,9 +62,16 @@ def test_logprobs_match_teacher_forced_scores(backend):
     assert by_text.total == pytest.approx(sum(by_ids.logprobs), abs=1e-4)
 
 
-def test_scoring_after_a_shared_prompt_equals_scoring_each_pair_alone(backend):
-    # A constrained agent scores every legal action after one prompt: each distinct prompt runs once and
-    # its KV cache serves all its continuations (chunks of max_batch_size=3 continuations, uneven lengths).
+@pytest.mark.parametrize("tree", [True, False])
+def test_scoring_after_a_shared_prompt_equals_scoring_each_pair_alone(backend, tree, monkeypatch):
+    # A constrained agent scores every legal action after one prompt: each distinct prompt runs once, as one
+    # masked sequence with all its continuations (tree) or with its KV cache copied to each continuation
+    # (chunks of max_batch_size=3 continuations), uneven lengths and an empty continuation included.
+    monkeypatch.setattr(backend, "prefix_tree", tree)
+    used = []
+    for name in ("_score_tree", "_score_chunk"):
+        real = getattr(backend, name)
+        monkeypatch.setattr(backend, name, lambda *a, _real=real, _name=name, **k: used.append(_name) or _real(*a, **k))
     prompts = [backend.apply_chat(p) for p in _prompts(3)]
     actions = [backend.encode(f"<answer>[{a}]</answer>") for a in ("4", "bet", "check", "0")] + [[]]
     pairs = [(p, a) for p in prompts for a in actions]
@@ -77,6 +84,7 @@ def test_scoring_after_a_shared_prompt_equals_scoring_each_pair_alone(backend):
         assert got.prompt_ids == list(p) and got.continuation_ids == list(a)
         assert len(got.logprobs) == len(a)
         np.testing.assert_allclose(got.logprobs, alone.logprobs, atol=1e-4)
+    assert set(used) == {"_score_tree" if tree else "_score_chunk"}
 
 
 def test_seeded_sampling_is_reproducible(backend):

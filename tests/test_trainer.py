@@ -560,7 +560,11 @@ def test_opponents_per_game_draw_each_games_own_kinds():
     from arena.trainers.rollout import plan_groups
 
     envs = {"kuhn-poker-v0": {"num_hands": 1}, "tictactoe-v0": {}, "negotiation-v0": {}}
-    weights = {"kuhn-poker-v0": {"self": 1.0}, "tictactoe-v0": {"random": 3, "self": 1}, "negotiation-v0": {"scripted": 1}}
+    weights = {
+        "kuhn-poker-v0": {"self": 1.0},
+        "tictactoe-v0": {"random": 3, "self": 1},
+        "negotiation-v0": {"scripted": 1},
+    }
     plans = plan_groups(envs, 40, 1, OpponentPool(weights), np.random.default_rng(0))
     kinds = {env: {p.kind for p in plans if p.env_id == env} for env in envs}
     assert kinds == {"kuhn-poker-v0": {"self"}, "tictactoe-v0": {"random", "self"}, "negotiation-v0": {"scripted"}}

@@ -106,6 +106,10 @@ class ChosenTokenLogprobs:
         return torch.cat(self._steps, dim=1)[:, : new_tokens.shape[1]]
 
 
+#: Largest rows x width x width of one prefix-tree scoring pass (its attention mask): about 256 MB in float32.
+TREE_MASK_BUDGET = 64 * 2**20
+
+
 class TransformersBackend:
     """A ``transformers`` causal LM (or image-text-to-text model) behind the ``PolicyBackend`` protocol."""
 
@@ -126,6 +130,9 @@ class TransformersBackend:
             raise ArenaError(f"max_batch_size must be >= 1, got {max_batch_size}")
         self.device = torch.device(device)
         self.max_batch_size = int(max_batch_size)
+        #: Score a prompt's continuations as one masked sequence (:meth:`_score_tree`); False: from the
+        #: prompt's KV cache copied per continuation (the same numbers; kept for models without custom masks).
+        self.prefix_tree = True
         self.version = 0
         self.processor = processor
         self.name_or_path = (
@@ -420,9 +427,25 @@ class TransformersBackend:
     def _score_shared_prefix(
         self, pairs: Sequence[tuple[Sequence[int], Sequence[int]]], by_prompt: dict[tuple[int, ...], list[int]]
     ) -> list[Scored]:
-        """:meth:`score_ids` with one forward pass per distinct prompt (``by_prompt``: prompt -> indices of
-        its pairs); its continuations reuse the prompt's KV cache, ``max_batch_size`` of them per chunk."""
+        """:meth:`score_ids` with each distinct prompt (``by_prompt``: prompt -> indices of its pairs) run once:
+        as one sequence holding the prompt then all its continuations, each continuation attending only to
+        the prompt and to itself (:meth:`_score_tree`), where the model takes such a mask; else from the
+        prompt's KV cache copied to each continuation, ``max_batch_size`` continuations per chunk."""
         results: list[Scored | None] = [None] * len(pairs)
+        if self._takes_custom_masks() and all(by_prompt):  # every prompt has a token to predict from
+            chunk_rows: list[tuple[tuple[int, ...], list[int]]] = []
+            longest = 0
+            for prompt, members in by_prompt.items():
+                length = len(prompt) + sum(len(pairs[i][1]) for i in members)
+                rows, width = len(chunk_rows) + 1, max(longest, length)
+                if chunk_rows and (rows > self.max_batch_size or rows * width * width > TREE_MASK_BUDGET):
+                    self._score_tree(chunk_rows, pairs, results)
+                    chunk_rows, width = [], length
+                chunk_rows.append((prompt, members))
+                longest = width
+            if chunk_rows:
+                self._score_tree(chunk_rows, pairs, results)
+            return [r for r in results if r is not None]
         chunk: list[tuple[tuple[int, ...], list[int]]] = []
         size = 0
         for prompt, members in by_prompt.items():
@@ -434,6 +457,84 @@ class TransformersBackend:
         if chunk:
             self._score_chunk(chunk, pairs, results)
         return [r for r in results if r is not None]
+
+    def _takes_custom_masks(self) -> bool:
+        """Whether the model takes a custom 4-D additive attention mask (transformers' eager and SDPA
+        attention do; flash attention and models without a ``config`` do not)."""
+        if not self.prefix_tree:
+            return False
+        config = getattr(self.model, "config", None)
+        return getattr(config, "_attn_implementation", None) in ("eager", "sdpa") and not self.multimodal
+
+    def _score_tree(
+        self,
+        chunk: Sequence[tuple[tuple[int, ...], list[int]]],
+        pairs: Sequence[tuple[Sequence[int], Sequence[int]]],
+        results: list[Scored | None],
+    ) -> None:
+        """Score ``chunk`` (prompt, indices of its pairs) with one row per prompt: the prompt, then each of
+        its continuations in turn, positioned right after the prompt and masked so that it sees the prompt
+        and its own earlier tokens only. Exactly the numbers of running each pair alone (to float noise),
+        with each prompt's tokens computed once and no per-continuation copy of its KV cache."""
+        import torch
+
+        from arena.agents.logits import forward_accepts
+
+        rows = []
+        for prompt, members in chunk:
+            seq, positions, spans = list(prompt), list(range(len(prompt))), []
+            for i in members:
+                cont = list(pairs[i][1])
+                spans.append((i, len(seq), len(cont)))
+                seq += cont
+                positions += range(len(prompt), len(prompt) + len(cont))
+            rows.append((len(prompt), seq, positions, spans))
+        width = max(len(seq) for _, seq, _, _ in rows)
+        ids = torch.full((len(rows), width), int(self.tokenizer.pad_token_id), dtype=torch.long)
+        position_ids = torch.zeros((len(rows), width), dtype=torch.long)
+        allowed = torch.zeros((len(rows), width, width), dtype=torch.bool)
+        causal = torch.ones((width, width), dtype=torch.bool).tril()
+        for r, (length, seq, positions, spans) in enumerate(rows):  # right-padded: content from index 0
+            ids[r, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+            position_ids[r, : len(seq)] = torch.tensor(positions, dtype=torch.long)
+            allowed[r, :length, :length] = causal[:length, :length]
+            for _, start, n in spans:
+                allowed[r, start : start + n, :length] = True
+                allowed[r, start : start + n, start : start + n] = causal[:n, :n]
+            pad = torch.arange(len(seq), width)
+            allowed[r, pad, pad] = True  # padding sees itself only (no fully masked row)
+        dtype = next(self.model.parameters()).dtype
+        mask = torch.zeros(allowed.shape, dtype=dtype).masked_fill_(~allowed, torch.finfo(dtype).min)[:, None]
+        # Logits only where a continuation token is predicted: each prompt's last position and every
+        # continuation position but the last (a vocabulary of 150k over every prompt token is gigabytes).
+        needed = sorted(
+            {
+                p
+                for length, _, _, spans in rows
+                for p in [length - 1] + [s + k for _, s, n in spans for k in range(n - 1)]
+            }
+        )
+        kwargs: dict[str, Any] = {}
+        keep = torch.tensor(needed, dtype=torch.long, device=self.device)
+        if forward_accepts(self.model, "logits_to_keep"):
+            kwargs["logits_to_keep"] = keep
+        with torch.no_grad():
+            logits = self.model(
+                input_ids=ids.to(self.device),
+                attention_mask=mask.to(self.device),
+                position_ids=position_ids.to(self.device),
+                **kwargs,
+            ).logits.float()
+            if "logits_to_keep" not in kwargs:
+                logits = logits[:, keep]
+            logp = torch.log_softmax(logits, dim=-1)
+        column = {p: c for c, p in enumerate(needed)}
+        for r, (length, seq, _, spans) in enumerate(rows):
+            for i, start, n in spans:
+                cont = seq[start : start + n]
+                where = [column[length - 1]] + [column[start + k] for k in range(n - 1)]
+                values = logp[r, where, cont].tolist() if n else []
+                results[i] = Scored(prompt_ids=list(pairs[i][0]), continuation_ids=cont, logprobs=values)
 
     def _score_chunk(
         self,
