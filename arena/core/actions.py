@@ -40,6 +40,8 @@ _PRE_CLIP_CHARS = 4 * MAX_ACTION_CHARS
 def action_text(action: Any, agent: str = "") -> str | InvalidReply:
     """The clean, clipped text of ``action`` (or the ``InvalidReply`` itself); ``ArenaError`` for any
     other type. Never calls the action's own methods, so a hostile object cannot raise from here."""
+    if type(action) is str and len(action) <= MAX_ACTION_CHARS and action.isprintable():
+        return action  # already clean and short (the common move): what the cleaning below would return
     if isinstance(action, InvalidReply):
         return action
     if action is None:

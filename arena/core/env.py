@@ -39,7 +39,6 @@ from arena.core.episode import EpisodeBook
 from arena.core.errors import ArenaError
 from arena.core.infos import LazyInfos
 from arena.core.replies import InvalidReply
-from arena.core.spaces import MAX_ACTION_CHARS
 
 
 class TextGameEnv(EpisodeBook, AECEnv):
@@ -148,10 +147,7 @@ class TextGameEnv(EpisodeBook, AECEnv):
         if terminations[agent] or self.truncations[agent]:
             self._was_dead_step(None)  # PettingZoo wants None here; any action is ignored
             return
-        if type(action) is str and len(action) <= MAX_ACTION_CHARS and action.isprintable():
-            text: str | InvalidReply = action  # already clean text: what _coerce_action would return
-        else:
-            text = self._coerce_action(action, agent)  # ArenaError for a non-text action, before any change
+        text = self._coerce_action(action, agent)  # ArenaError for a non-text action, before any change
         self._cumulative_rewards[agent] = 0.0
         if self._paid:  # _clear_rewards, only when a reward was paid since the last clear
             rewards = self.rewards
@@ -294,7 +290,7 @@ class TextGameEnv(EpisodeBook, AECEnv):
         acting = self.agent_selection
         self._info_actor = acting  # infos are built as of now, before dead agents take the selection
         self.infos.refresh()
-        if acting not in self.eliminated and not (self.terminations[acting] or self.truncations[acting]):  # live
+        if self._is_live(acting):
             prompt = self._prompt(acting)
             self._next_prompt = (acting, prompt)
             self.transcript.append({"event": "prompt", "agent": acting, "text": prompt, "turn": self.turn})
@@ -311,13 +307,7 @@ class TextGameEnv(EpisodeBook, AECEnv):
 
     def _info(self, agent: str) -> dict[str, Any]:
         """``infos[agent]`` as of the last completed move (see :mod:`arena.core.infos`)."""
-        # acting: the agent that was selected after the move, if still live (_is_live, inlined)
-        acting = (
-            agent == self._info_actor
-            and agent in self.terminations
-            and not (self.terminations[agent] or self.truncations[agent])
-            and agent not in self.eliminated
-        )
+        acting = agent == self._info_actor and self._is_live(agent)  # selected after the move, still live
         invalid = self._invalid_moves.get(agent) if self._invalid_moves else None
         return self._agent_info(agent, self._moves_made[agent], invalid, acting)
 

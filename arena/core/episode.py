@@ -24,7 +24,7 @@ import numpy as np
 from gymnasium import spaces
 
 from arena.core.actions import action_text
-from arena.core.answers import text_answer
+from arena.core.answers import choice_answer, text_answer
 from arena.core.errors import ArenaError
 from arena.core.infos import turn_info
 from arena.core.keys import state_digest
@@ -190,7 +190,7 @@ class EpisodeBook:
         ``legal`` is ``legal_actions(agent)``. Default: a choice when the game lists legal actions,
         else free text up to the action limit."""
         if legal:
-            return {"kind": "choice", "example": legal[0]}  # choice_answer(legal), inlined: every turn
+            return choice_answer(legal)
         return text_answer("ok", MAX_ACTION_CHARS)
 
     def information_state(self, agent: str) -> Any:
@@ -217,16 +217,14 @@ class EpisodeBook:
     ) -> None:
         """Append a message; ``to=None`` broadcasts, otherwise only the listed agents see it."""
         # tuple.__new__ skips the named tuple's Python-level __new__ (same object, a game says a lot).
-        message = _message((sender, text, None if to is None else frozenset(to), kind, self.phase, self.turn))
+        recipients = None if to is None else to if type(to) is frozenset else frozenset(to)
+        message = _message((sender, text, recipients, kind, self.phase, self.turn))
         self.log.add(message)
         self.transcript.append(message)
 
     def tell(self, agent: str, text: str, *, kind: str = "private") -> None:
         """A private message from the game to one agent."""
-        to = self._solo.get(agent) or frozenset((agent,))  # an unknown agent: MessageLog.add refuses it
-        message = _message((GAME, text, to, kind, self.phase, self.turn))
-        self.log.add(message)
-        self.transcript.append(message)
+        self.say(text, to=self._solo.get(agent) or (agent,), kind=kind)  # an unknown agent: MessageLog.add refuses it
 
     def new_section(self, title: str = "") -> None:
         """Clear every agent's visible history (a new hand or round); ``title`` opens the new section."""

@@ -26,7 +26,6 @@ from pettingzoo import ParallelEnv
 from arena.core.episode import EpisodeBook
 from arena.core.errors import ArenaError
 from arena.core.replies import InvalidReply
-from arena.core.spaces import MAX_ACTION_CHARS
 
 
 class TextParallelEnv(EpisodeBook, ParallelEnv):
@@ -95,11 +94,7 @@ class TextParallelEnv(EpisodeBook, ParallelEnv):
         present = list(self.agents)
         eliminated = self.eliminated
         live = [a for a in present if a not in eliminated] if eliminated else present
-        coerced: dict[str, str | InvalidReply] = {}
-        for agent in live:  # ArenaError for a non-text action, before any change
-            action = actions.get(agent)
-            clean = type(action) is str and len(action) <= MAX_ACTION_CHARS and action.isprintable()
-            coerced[agent] = action if clean else self._coerce_action(action, agent)
+        coerced = {a: self._coerce_action(actions.get(a), a) for a in live}  # ArenaError before any change
         self.rewards = {a: 0.0 for a in present}
         no_move = {a: r.clean_reason() for a, r in coerced.items() if isinstance(r, InvalidReply)}
         texts = {a: r if isinstance(r, str) else "" for a, r in coerced.items()}
