@@ -30,7 +30,8 @@ revealed together, so agents acting later in the AEC order learn nothing from ea
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import sys
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, ClassVar
 
 from pettingzoo import AECEnv
@@ -122,6 +123,26 @@ class TextGameEnv(EpisodeBook, AECEnv):
         still works after ``close``)."""
         if isinstance(getattr(self, "infos", None), LazyInfos):
             self.infos.detach()
+
+    def agent_iter(self, max_iter: int = 2**63) -> Iterator[str]:  # type: ignore[override]
+        """PettingZoo's ``agent_iter`` (the acting agent until no agent is left, at most ``max_iter``
+        times) as a generator: the same agents, without a Python ``__next__`` call per step."""
+        for _ in range(min(max_iter, sys.maxsize)):  # 2**63 itself would take range's slow big-int path
+            if not self.agents:
+                return
+            yield self.agent_selection
+
+    def last(self, observe: bool = True) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        """PettingZoo's ``last``: the selected agent's observation, cumulative reward, termination,
+        truncation and infos."""
+        agent = self.agent_selection
+        return (
+            self.observe(agent) if observe else None,
+            self._cumulative_rewards[agent],
+            self.terminations[agent],
+            self.truncations[agent],
+            self.infos[agent],
+        )
 
     def observe(self, agent: str) -> dict[str, Any]:
         if not self._ready:
