@@ -40,6 +40,7 @@ from arena.core.episode import EpisodeBook
 from arena.core.errors import ArenaError
 from arena.core.infos import LazyInfos
 from arena.core.replies import InvalidReply
+from arena.core.transcript import compose_observation
 
 
 class TextGameEnv(EpisodeBook, AECEnv):
@@ -154,7 +155,9 @@ class TextGameEnv(EpisodeBook, AECEnv):
                 prompt = next_prompt[1]
             elif self._is_live(agent):
                 prompt = self._acting_prompt(agent)
-        if self.image_shape is None:  # _observation(agent, prompt), inlined for text games
+        if self._base_text:  # _observation(agent, prompt) of a text game with the base layout, inlined
+            return {"text": compose_observation(self._headers.get(agent, ""), self.log._lines[agent], prompt)}
+        if self.image_shape is None:
             return {"text": self._observation_text(agent, prompt)}
         return self._observation(agent, prompt)
 
@@ -311,7 +314,12 @@ class TextGameEnv(EpisodeBook, AECEnv):
         acting = self.agent_selection
         self._info_actor = acting  # infos are built as of now, before dead agents take the selection
         self.infos.refresh()
-        if self._is_live(acting):
+        terminations = self.terminations
+        if (  # _is_live(acting), inlined
+            acting in terminations
+            and not (terminations[acting] or self.truncations[acting])
+            and acting not in self.eliminated
+        ):
             prompt = self._prompt(acting)
             self._next_prompt = (acting, prompt)
             self.transcript.append({"event": "prompt", "agent": acting, "text": prompt, "turn": self.turn})
@@ -328,7 +336,9 @@ class TextGameEnv(EpisodeBook, AECEnv):
 
     def _info(self, agent: str) -> dict[str, Any]:
         """``infos[agent]`` as of the last completed move (see :mod:`arena.core.infos`)."""
-        acting = agent == self._info_actor and self._is_live(agent)  # selected after the move, still live
+        acting = agent == self._info_actor and (  # selected after the move and still live (_is_live, inlined)
+            not (self.terminations.get(agent, True) or self.truncations[agent]) and agent not in self.eliminated
+        )
         invalid = self._invalid_moves.get(agent) if self._invalid_moves else None
         return self._agent_info(agent, self._moves_made[agent], invalid, acting)
 

@@ -61,6 +61,17 @@ class EpisodeBook:
     #: Image shape for visual games (``None`` for text-only games).
     image_shape: ClassVar[tuple[int, int, int] | None] = None
 
+    #: True for a text game that keeps the base observation layout (``observe`` composes it inline).
+    _base_text: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._base_text = (
+            cls.image_shape is None
+            and cls._observation_text is EpisodeBook._observation_text
+            and cls._observation is EpisodeBook._observation
+        )
+
     # Set by the registry so transcripts can say which game and kwargs they came from.
     env_id: str = ""
     env_kwargs: Mapping[str, Any] = {}
