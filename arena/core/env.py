@@ -314,12 +314,7 @@ class TextGameEnv(EpisodeBook, AECEnv):
         acting = self.agent_selection
         self._info_actor = acting  # infos are built as of now, before dead agents take the selection
         self.infos.refresh()
-        terminations = self.terminations
-        if (  # _is_live(acting), inlined
-            acting in terminations
-            and not (terminations[acting] or self.truncations[acting])
-            and acting not in self.eliminated
-        ):
+        if self._is_live(acting):
             prompt = self._prompt(acting)
             self._next_prompt = (acting, prompt)
             self.transcript.append({"event": "prompt", "agent": acting, "text": prompt, "turn": self.turn})
@@ -336,9 +331,7 @@ class TextGameEnv(EpisodeBook, AECEnv):
 
     def _info(self, agent: str) -> dict[str, Any]:
         """``infos[agent]`` as of the last completed move (see :mod:`arena.core.infos`)."""
-        acting = agent == self._info_actor and (  # selected after the move and still live (_is_live, inlined)
-            not (self.terminations.get(agent, True) or self.truncations[agent]) and agent not in self.eliminated
-        )
+        acting = agent == self._info_actor and self._is_live(agent)  # selected after the move, still live
         invalid = self._invalid_moves.get(agent) if self._invalid_moves else None
         return self._agent_info(agent, self._moves_made[agent], invalid, acting)
 

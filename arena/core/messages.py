@@ -52,11 +52,7 @@ class MessageLog:
         if to is not None and not to <= self._known:
             raise ValueError(f"message addressed to unknown agents {sorted(to - self._known)}")
         self.messages.append(message)
-        text = message.text  # message.render(), inlined: a game adds several messages a move
-        sender = message.sender
-        if sender != GAME and "\n" in text:
-            text = text.replace("\n", "\n  ")
-        line = f"[{sender}] {text}"
+        line = message.render()
         if to is None:
             for lines in self._lines.values():
                 lines.append(line)
