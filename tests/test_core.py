@@ -13,7 +13,7 @@ from arena.agents import RandomAgent
 from arena.core import registry
 from arena.core.errors import ArenaError, RegistrationError, UnknownEnvError
 from arena.core.messages import Message, MessageLog
-from arena.core.spaces import TextSpace, clean_text, clip_text
+from arena.core.spaces import TextSpace, clean_text, clip_text, is_clean_text
 from arena.core.transcript import Transcript
 
 
@@ -87,6 +87,14 @@ def test_clean_and_clip_text():
     assert clean_text("a\x1b[31mb\r\n") == "a[31mb\n"
     assert clip_text("abcdef", 4) == "…def"
     assert clip_text("abcdef", 4, keep="start") == "abc…"
+
+
+@pytest.mark.parametrize("extra", ["", "a\n", "\t", "é"], ids=["alone", "ascii-text", "tab", "non-ascii"])
+def test_clean_text_check_agrees_with_isprintable_for_every_character(extra):
+    # the ASCII fast path must accept exactly what str.isprintable accepts, plus newline and tab
+    for code in range(0x3000):
+        text = extra + chr(code)
+        assert is_clean_text(text) == (text.isprintable() or text.replace("\n", "").replace("\t", "").isprintable())
 
 
 def test_message_log_visibility_uses_sets_not_substrings():
