@@ -35,6 +35,7 @@ message was sent"; in the selection phase its own choice), never the wording of 
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -157,6 +158,7 @@ def proposal_token(bundle: tuple[int, ...] | list[int], names: tuple[str, ...] |
     return "[Propose: me " + " ".join(f"{n} {name}" for n, name in zip(bundle, names, strict=True)) + "]"
 
 
+@functools.lru_cache(maxsize=4096)  # few bundles exist (counts up to 10 of 3 items), each named often
 def _bundle_text(bundle: tuple[int, ...], names: tuple[str, ...]) -> str:
     parts = []
     for n, name in zip(bundle, names, strict=True):
