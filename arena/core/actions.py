@@ -20,11 +20,11 @@ with the turn-based conversion's ``infos[agent]["active_agent"]`` given only to 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import sys
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pettingzoo import AECEnv, ParallelEnv
-from pettingzoo.utils.agent_selector import AgentSelector
 from pettingzoo.utils.conversions import parallel_to_aec_wrapper, turn_based_aec_to_parallel_wrapper
 from pettingzoo.utils.env_logger import EnvLogger
 from pettingzoo.utils.wrappers import OrderEnforcingWrapper
@@ -91,9 +91,9 @@ class TextParallelToAEC(parallel_to_aec_wrapper):
         env_agents = self.env.agents
         live = set(env_agents)
         self.agents = env_agents + [a for a in sorted(self._observations, key=str) if a not in live]
-        if env_agents:
-            self._agent_selector = AgentSelector(env_agents)
-            self.agent_selection = self._agent_selector.reset()
+        if env_agents:  # AgentSelector(env_agents).reset(), on the selector this wrapper already holds
+            selector.reinit(env_agents)
+            self.agent_selection = selector.next()
         self._deads_step_first()
 
 
@@ -139,6 +139,22 @@ class TextOrderEnforcing(OrderEnforcingWrapper):
     @property
     def _cumulative_rewards(self) -> dict[str, float]:
         return self.env._cumulative_rewards
+
+    def agent_iter(self, max_iter: int = 2**63) -> Iterator[Any]:  # type: ignore[override]
+        """``OrderEnforcingWrapper.agent_iter`` (the same checks and agents) as a generator: no Python
+        ``__next__`` call per step."""
+        if not self._has_reset:
+            EnvLogger.error_agent_iter_before_reset()
+        return self._agents_in_turn(max_iter)
+
+    def _agents_in_turn(self, max_iter: int) -> Iterator[Any]:
+        env = self.env
+        for _ in range(min(max_iter, sys.maxsize)):  # 2**63 itself would take range's slow big-int path
+            if not env.agents:
+                return
+            assert self._has_updated, "need to call step() or reset() in a loop over `agent_iter`"
+            self._has_updated = False
+            yield env.agent_selection
 
     def step(self, action: Any) -> None:
         if self._has_reset and self.env.agents:  # OrderEnforcingWrapper.step, without BaseWrapper's extra call
