@@ -103,6 +103,7 @@ WOLF_CHAT_EXAMPLE = "Let us agree on tonight's victim before we pick."
 # Matched with fullmatch on stripped text (leading and trailing ``\s*`` around optional tokens backtrack
 # quadratically on a long run of spaces).
 _BID = re.compile(r"\[?\s*([0-4])\s*\]?")
+_BIDS = tuple(f"[{b}]" for b in range(MAX_BID + 1))  # the legal bids
 _NONE = re.compile(r"\[?\s*none\s*\]?\.?", re.IGNORECASE)
 _PREDICTION = re.compile(
     r"player[\s_-]*(\d+)\s*(?:[:=]|is|as)\s*(?:an?\s+)?(werewolf|seer|doctor|villager)\b", re.IGNORECASE
@@ -287,6 +288,7 @@ class WerewolfEnv(TextGameEnv):
         self.alive = list(self.possible_agents)
         self.round = 0
         self.queue: list[tuple[str, str]] = []  # (step kind, agent) still to act in this stage
+        self._legal_memo: tuple[str, tuple[str, ...] | None] | None = None  # (agent, _legal(agent)) until _apply
         self.ballot: SimultaneousPhase | None = None
         self.candidates: list[str] = []
         self.revoting = False
@@ -554,27 +556,41 @@ class WerewolfEnv(TextGameEnv):
         return self.roles[agent]
 
     def legal_actions(self, agent: str) -> list[str] | None:
+        legal = self._legal(agent)
+        return None if legal is None else list(legal)
+
+    def _legal(self, agent: str) -> tuple[str, ...] | None:
+        """``legal_actions(agent)`` as a tuple, remembered until the next move changes the state (a turn
+        asks for it up to three times: the prompt, the infos and the rules)."""
+        memo = self._legal_memo
+        if memo is not None and memo[0] == agent:
+            return memo[1]
+        legal = self._legal_now(agent)
+        self._legal_memo = (agent, legal)
+        return legal
+
+    def _legal_now(self, agent: str) -> tuple[str, ...] | None:
         if not self.queue or self.queue[0][1] != agent:
             return None
         kind = self.queue[0][0]
         if kind in ("vote", "revote"):
-            targets = [f"[{a}]" for a in self.candidates if a != agent]
-            return [*targets, ABSTAIN] if self.allow_abstain or not targets else targets
+            targets = tuple(f"[{a}]" for a in self.candidates if a != agent)
+            return (*targets, ABSTAIN) if self.allow_abstain or not targets else targets
         if kind == "wolf_kill":
-            return [f"[{a}]" for a in self.alive if self.roles[a] != WEREWOLF]
+            return tuple(f"[{a}]" for a in self.alive if self.roles[a] != WEREWOLF)
         if kind == "seer":
             others = [a for a in self.alive if a != agent]
             fresh = [a for a in others if a not in self.inspections]
-            return [f"[{a}]" for a in (fresh or others)]
+            return tuple(f"[{a}]" for a in (fresh or others))
         if kind == "doctor":
-            return [f"[{a}]" for a in self.alive]
+            return tuple(f"[{a}]" for a in self.alive)
         if kind == "bid":
-            return [f"[{b}]" for b in range(MAX_BID + 1)]
+            return _BIDS
         return None  # speeches, wolf chat and role predictions are free text
 
     def _play(self, agent: str, action: str) -> str | None:
         kind = self.queue[0][0]
-        legal = self.legal_actions(agent)
+        legal = self._legal(agent)
         if kind == "bid":
             bid = _BID.fullmatch(action.strip())
             if bid is None:
@@ -597,6 +613,7 @@ class WerewolfEnv(TextGameEnv):
         return None
 
     def _apply(self, kind: str, agent: str, action: str) -> None:
+        self._legal_memo = None  # every move goes through here: what is legal changes from now on
         self.queue.pop(0)
         if kind == "speech":
             speech = flatten_speech(action, self.max_speech_chars)
@@ -703,7 +720,7 @@ class WerewolfEnv(TextGameEnv):
         kind = self.queue[0][0]
         ask = _ASKS[kind]
         if "{legal}" in ask:  # only the asks that list the legal actions compute them
-            ask = ask.replace("{legal}", " ".join(self.legal_actions(agent) or []))
+            ask = ask.replace("{legal}", " ".join(self._legal(agent) or ()))
         return f"{self.phase.capitalize()}. Living players: {', '.join(self.alive)}. {ask}"
 
     def _observation_text(self, agent: str, prompt: str) -> str:
