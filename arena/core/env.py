@@ -40,7 +40,6 @@ from arena.core.episode import EpisodeBook
 from arena.core.errors import ArenaError
 from arena.core.infos import LazyInfos
 from arena.core.replies import InvalidReply
-from arena.core.transcript import compose_observation
 
 
 class TextGameEnv(EpisodeBook, AECEnv):
@@ -155,10 +154,6 @@ class TextGameEnv(EpisodeBook, AECEnv):
                 prompt = next_prompt[1]
             elif self._is_live(agent):
                 prompt = self._acting_prompt(agent)
-        if self._base_text:  # _observation(agent, prompt) of a text game with the base layout, inlined
-            return {"text": compose_observation(self._headers.get(agent, ""), self.log._lines[agent], prompt)}
-        if self.image_shape is None:
-            return {"text": self._observation_text(agent, prompt)}
         return self._observation(agent, prompt)
 
     def step(self, action: Any) -> None:

@@ -61,7 +61,7 @@ class EpisodeBook:
     #: Image shape for visual games (``None`` for text-only games).
     image_shape: ClassVar[tuple[int, int, int] | None] = None
 
-    #: True for a text game that keeps the base observation layout (``observe`` composes it inline).
+    #: True for a text game that keeps the base observation layout (``_observation`` composes it directly).
     _base_text: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -291,6 +291,8 @@ class EpisodeBook:
         return compose_observation(self._headers.get(agent, ""), self.log.lines(agent), prompt)
 
     def _observation(self, agent: str, prompt: str) -> dict[str, Any]:
+        if self._base_text:  # the base layout of a text game, composed here (a game observes on every step)
+            return {"text": compose_observation(self._headers.get(agent, ""), self.log.lines(agent), prompt)}
         obs: dict[str, Any] = {"text": self._observation_text(agent, prompt)}
         if self.image_shape is not None:
             obs["image"] = self._image(agent)

@@ -95,7 +95,7 @@ class TextParallelEnv(EpisodeBook, ParallelEnv):
         eliminated = self.eliminated
         live = [a for a in present if a not in eliminated] if eliminated else present
         coerced = {a: self._coerce_action(actions.get(a), a) for a in live}  # ArenaError before any change
-        self.rewards = {a: 0.0 for a in present}
+        self.rewards = dict.fromkeys(present, 0.0)
         no_move = {a: r.clean_reason() for a, r in coerced.items() if isinstance(r, InvalidReply)}
         texts = {a: r if isinstance(r, str) else "" for a, r in coerced.items()}
         record, turn = self.transcript.append, self.turn
@@ -119,11 +119,12 @@ class TextParallelEnv(EpisodeBook, ParallelEnv):
             self.transcript.record(
                 "end", reason=self.end_reason, winners=self.winners, returns=dict(self.returns), truncated=True, info={}
             )
-        terminations = {a: self.finished and not truncated for a in present}
-        truncations = {a: truncated for a in present}
-        rewards = {a: self.rewards[a] for a in present}
+        over = self.finished or truncated  # every agent's episode ends together
+        terminations = dict.fromkeys(present, self.finished and not truncated)
+        truncations = dict.fromkeys(present, truncated)
+        rewards = dict(self.rewards)  # keys: present, in order
         infos = self._infos(present)
-        self.agents = [a for a in present if not (terminations[a] or truncations[a])]
+        self.agents = [] if over else present
         prompts = self._record_prompts()
         observations = {a: self._observation(a, prompts.get(a, "")) for a in present}
         return observations, rewards, terminations, truncations, infos

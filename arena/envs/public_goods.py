@@ -182,12 +182,16 @@ class PublicGoodsEnv(TextParallelEnv):
         self._open_phase()
 
     # -- metrics and views -------------------------------------------------------------------------
-    def _metrics(self) -> dict[str, Any]:
-        """Outcome metrics of the rounds played so far (computed once a round: every info shows them)."""
+    def _metrics(self, into: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Outcome metrics of the rounds played so far (computed once a round: every info shows them),
+        added to ``into`` (a new dict when None) and returned."""
         if self._round_metrics is None:
             self._round_metrics = self._compute_metrics()
         metrics = self._round_metrics
-        return {**metrics, "round_contribution_rates": list(metrics["round_contribution_rates"])}
+        into = {} if into is None else into
+        into.update(metrics)
+        into["round_contribution_rates"] = list(metrics["round_contribution_rates"])
+        return into
 
     def _compute_metrics(self) -> dict[str, Any]:
         rounds = len(self.history)
@@ -251,7 +255,7 @@ class PublicGoodsEnv(TextParallelEnv):
 
     def _extra_info(self, agent: str) -> dict[str, Any]:
         last = self.history[-1] if self.history else {}
-        return {
+        info = {
             "phase": self.phase,
             "round": self.round,
             "num_rounds": self.num_rounds,
@@ -259,8 +263,8 @@ class PublicGoodsEnv(TextParallelEnv):
             "multiplier": self.multiplier,
             "previous_contributions": {a: c for a, c in last.items() if a != agent},
             "my_contributions": [h[agent] for h in self.history],
-            **self._metrics(),
         }
+        return self._metrics(info)
 
     def spectator_text(self) -> str:
         payoffs = ", ".join(f"{a} {p:g}" for a, p in self.payoffs.items())
