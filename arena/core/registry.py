@@ -11,6 +11,7 @@ import difflib
 import functools
 import importlib
 import inspect
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -52,7 +53,7 @@ class EnvSpec:
         module_name, _, attr = self.entry_point.partition(":")
         if not attr:
             raise RegistrationError(f"{self.id}: entry point {self.entry_point!r} must look like 'pkg.module:Class'")
-        module = importlib.import_module(module_name)
+        module = sys.modules.get(module_name) or importlib.import_module(module_name)  # imported: no import machinery
         try:
             return getattr(module, attr)
         except AttributeError:
