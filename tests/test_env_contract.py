@@ -377,3 +377,47 @@ def test_parallel_eliminations_pay_through_the_aec_form():
         received[agent] += reward
         env.step(None if term or trunc else "[2]")
     assert received == env.unwrapped.returns
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_agent_iter_yields_what_pettingzoos_iterator_yields(env_id):
+    """Our ``agent_iter`` (a generator, for speed) against PettingZoo's own iterator: the same agents in the
+    same order for the same seeded play, and ``max_iter`` stops both at the same point."""
+    from pettingzoo.utils.env import AECIterable
+
+    def agents_seen(iterate, max_iter):
+        env = arena.make(env_id)
+        env.reset(seed=3)
+        rng = np.random.default_rng(3)
+        seen = []
+        for agent in iterate(env, max_iter):
+            seen.append(agent)
+            _, _, term, trunc, info = env.last()
+            legal = info.get("legal_actions")
+            env.step(None if term or trunc else str(legal[int(rng.integers(len(legal)))]) if legal else "hello")
+        return seen
+
+    for max_iter in (2**63, 5):
+        ours = agents_seen(lambda env, n: env.agent_iter(max_iter=n), max_iter)
+        assert ours == agents_seen(lambda env, n: AECIterable(env, n), max_iter)
+        assert len(ours) == 5 if max_iter == 5 else len(ours) > 5
+
+
+def test_order_enforcing_agent_iter_still_asks_for_reset_and_a_step_per_agent():
+    env = arena.make("public-goods-v0")  # a parallel game: its AEC form is order-enforcing
+    with pytest.raises(Exception, match="reset"):
+        env.agent_iter()
+    env.reset(seed=0)
+    agents = iter(env.agent_iter())
+    next(agents)
+    with pytest.raises(AssertionError, match="step"):
+        next(agents)
+
+
+@pytest.mark.parametrize("seed", [0, 7, 2**40])
+def test_the_episode_generator_is_default_rngs_stream(seed):
+    env = arena.make("tictactoe-v0")  # draws nothing in reset
+    env.reset(seed=seed)
+    assert env.unwrapped.np_random.integers(1 << 30, size=8).tolist() == (
+        np.random.default_rng(seed).integers(1 << 30, size=8).tolist()
+    )

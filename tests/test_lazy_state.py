@@ -107,7 +107,7 @@ def _play(env_id: str, seed: int, read_everything: bool) -> tuple[list, list]:
     return seen, env.unwrapped.transcript.events
 
 
-@pytest.mark.parametrize("env_id", ["tictactoe-v0", "kuhn-poker-v0", "werewolf-v0", "spy-v0"])
+@pytest.mark.parametrize("env_id", [spec.id for spec in arena.list_envs()])
 def test_infos_read_late_equal_infos_read_at_once(env_id):
     for seed in range(3):
         assert _play(env_id, seed, read_everything=True) == _play(env_id, seed, read_everything=False)

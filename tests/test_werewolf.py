@@ -517,3 +517,30 @@ def test_role_prediction_and_bid_answers_give_an_accepted_example():
             continue
         env.step(_default(kind, agent, raw))
     assert checked == {"predict", "bid"}
+
+
+def test_legal_actions_kept_for_a_turn_equal_a_fresh_computation_and_are_the_callers_own():
+    """A turn's legal actions are computed once and kept until the next move: at every turn of seeded games
+    with invalid moves (retries keep the turn), they equal a fresh computation, and a caller changing its
+    list changes nothing in the game."""
+    env = arena.make("werewolf-v0", num_players=7, role_prediction=True)
+    raw = env.unwrapped
+    rng = np.random.default_rng(5)
+    checked = 0
+    for seed in range(6):
+        env.reset(seed=seed)
+        for agent in env.agent_iter(max_iter=3000):
+            _, _, term, trunc, info = env.last()
+            if term or trunc:
+                env.step(None)
+                continue
+            fresh = raw._legal_now(agent)
+            assert raw.legal_actions(agent) == info.get("legal_actions") == (None if fresh is None else list(fresh))
+            if fresh:
+                raw.legal_actions(agent).append("[player_99]")  # the caller's own copy
+                info["legal_actions"].clear()
+                assert raw.legal_actions(agent) == list(fresh)
+                checked += 1
+            legal = list(fresh or [])
+            env.step(str(legal[int(rng.integers(len(legal)))]) if legal and rng.random() < 0.8 else "[player_99]")
+    assert checked > 100
