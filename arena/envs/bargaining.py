@@ -62,18 +62,29 @@ def outcome_table(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(allocations, u0, u1)`` over every allocation; ``base_i`` is subtracted from player i's utility
     (the value of its starting bundle in the trade game, so utilities are gains)."""
-    allocs = all_allocations(tuple(int(t) for t in totals))
-    v0 = np.asarray(values0, dtype=float)
-    v1 = np.asarray(values1, dtype=float)
-    u0 = allocs @ v0 - base0
-    u1 = (np.asarray(totals) - allocs) @ v1 - base1
+    key = tuple(int(t) for t in totals)
+    allocs, others = all_allocations(key), _complements(key)
+    u0 = allocs @ np.asarray(values0, dtype=float)
+    u1 = others @ np.asarray(values1, dtype=float)
+    if base0:  # subtracting 0.0 changes no value: skipped (split games have no base)
+        u0 -= base0
+    if base1:
+        u1 -= base1
     return allocs, u0, u1
+
+
+@lru_cache(maxsize=256)
+def _complements(totals: tuple[int, ...]) -> np.ndarray:
+    """``totals - all_allocations(totals)``: player_1's bundle for each allocation (read-only)."""
+    others = np.asarray(totals, dtype=np.int64) - all_allocations(totals)
+    others.setflags(write=False)
+    return others
 
 
 def is_pareto_optimal(u0: float, u1: float, table0: np.ndarray, table1: np.ndarray) -> bool:
     """True when no outcome in the table weakly improves both utilities and strictly improves one."""
     better = (table0 >= u0 - _EPS) & (table1 >= u1 - _EPS) & ((table0 > u0 + _EPS) | (table1 > u1 + _EPS))
-    return not bool(better.any())
+    return not np.count_nonzero(better)  # better.any(), without its Python-level dispatch
 
 
 def nash_product(u0: float, u1: float, d0: float = 0.0, d1: float = 0.0) -> float:
@@ -85,7 +96,8 @@ def nash_product(u0: float, u1: float, d0: float = 0.0, d1: float = 0.0) -> floa
 
 def best_nash_product(table0: np.ndarray, table1: np.ndarray, d0: float = 0.0, d1: float = 0.0) -> float:
     """The largest Nash product over the table (the Nash bargaining solution's product)."""
-    g0, g1 = table0 - d0, table1 - d1
+    g0 = table0 - d0 if d0 else table0  # subtracting 0.0 changes no value
+    g1 = table1 - d1 if d1 else table1
     products = np.where((g0 >= -_EPS) & (g1 >= -_EPS), g0 * g1, 0.0)
     return float(max(0.0, products.max(initial=0.0)))
 
