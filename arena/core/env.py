@@ -154,6 +154,8 @@ class TextGameEnv(EpisodeBook, AECEnv):
                 prompt = next_prompt[1]
             elif self._is_live(agent):
                 prompt = self._acting_prompt(agent)
+        if self.image_shape is None:  # _observation(agent, prompt), inlined for text games
+            return {"text": self._observation_text(agent, prompt)}
         return self._observation(agent, prompt)
 
     def step(self, action: Any) -> None:

@@ -61,17 +61,6 @@ class EpisodeBook:
     #: Image shape for visual games (``None`` for text-only games).
     image_shape: ClassVar[tuple[int, int, int] | None] = None
 
-    #: True for a text game that keeps the base observation layout (``_observation`` composes it directly).
-    _base_text: ClassVar[bool] = True
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        cls._base_text = (
-            cls.image_shape is None
-            and cls._observation_text is EpisodeBook._observation_text
-            and cls._observation is EpisodeBook._observation
-        )
-
     # Set by the registry so transcripts can say which game and kwargs they came from.
     env_id: str = ""
     env_kwargs: Mapping[str, Any] = {}
@@ -146,8 +135,14 @@ class EpisodeBook:
         """The episode's only source of randomness: ``np.random.default_rng(seed)`` of the last
         ``reset(seed)``, made when a game first draws from it (many games never do)."""
         if self._np_random is None:
-            # default_rng(seed) builds exactly this generator (the same stream), at a third more cost
-            self._np_random = np.random.Generator(np.random.PCG64(self.seed_used))
+            seed = self.seed_used
+            # default_rng(seed) builds exactly this generator (the same stream) for an int or None, at a third
+            # more cost; anything else it takes (a Generator, a SeedSequence) still goes through it
+            self._np_random = (
+                np.random.Generator(np.random.PCG64(seed))
+                if seed is None or type(seed) is int
+                else np.random.default_rng(seed)
+            )
         return self._np_random
 
     @np_random.setter
@@ -291,8 +286,6 @@ class EpisodeBook:
         return compose_observation(self._headers.get(agent, ""), self.log.lines(agent), prompt)
 
     def _observation(self, agent: str, prompt: str) -> dict[str, Any]:
-        if self._base_text:  # the base layout of a text game, composed here (a game observes on every step)
-            return {"text": compose_observation(self._headers.get(agent, ""), self.log.lines(agent), prompt)}
         obs: dict[str, Any] = {"text": self._observation_text(agent, prompt)}
         if self.image_shape is not None:
             obs["image"] = self._image(agent)
