@@ -178,3 +178,51 @@ def test_fit_observation_is_minimal_from_any_guess(lengths, limit, guess):
     expected = next((j + 1 for j, good in enumerate(ok) if good), None)
     assert _smallest(1, len(lines), lambda j: ok[j - 1], guess) == expected
     assert _smallest(1, len(lines), lambda j: ok[j - 1]) == expected
+
+
+@given(_messages, st.integers(0, 10))
+def test_recent_history_keeps_the_latest_lines_and_still_splits(messages, keep):
+    """A history window shows exactly the last ``keep`` lines after a note saying how many were left out;
+    header and prompt are untouched and the result still splits into header, history and prompt."""
+    from arena.agents.context import WINDOW_NOTE, recent_history
+
+    lines = [Message(sender, " ".join(p.strip() or "x" for p in parts)).render() for sender, parts in messages]
+    text = compose_observation("Rules.\n\nYou are player_3.", lines, "Act now.")
+    windowed, dropped = recent_history(text, keep)
+    assert dropped == max(0, len(lines) - keep)
+    if not dropped:
+        assert windowed == text
+        return
+    header, kept, prompt = split_observation(windowed)
+    assert kept == lines[-keep:] if keep else kept == []
+    assert prompt == "Act now." and header.startswith("Rules.\n\nYou are player_3.")
+    assert header.endswith(WINDOW_NOTE.format(n=dropped, k=keep))
+
+
+def test_history_window_of_a_household_agent(tiny_backend):
+    """``history_lines=2`` shows the task, the last two steps and the admissible commands, at every step,
+    so the prompt stops growing; without it the whole history is shown."""
+    from arena.agents.llm import LLMAgent
+
+    windowed = LLMAgent(tiny_backend, env_id="household-v0", history_lines=2)
+    whole = LLMAgent(tiny_backend, env_id="household-v0")
+    env = arena.make("household-v0", max_steps=12)
+    env.reset(seed=4)
+    raw = env.unwrapped
+    lengths = []
+    for step, seat in enumerate(env.agent_iter(max_iter=12)):
+        obs, _, term, trunc, info = env.last()
+        if term or trunc:
+            break
+        short = windowed.build_prompt(obs, info)[-1]["content"]
+        full = whole.build_prompt(obs, info)[-1]["content"]
+        history = raw.log.lines(seat)
+        assert short.startswith(raw._headers[seat]) and raw._prompt(seat) in short
+        assert all(line in short for line in history[-2:]) and all(line in full for line in history)
+        assert all(line not in short for line in history[:-2] if line not in history[-2:])
+        lengths.append(len(tiny_backend.apply_chat(windowed.build_prompt(obs, info))))
+        legal = info["legal_actions"]
+        env.step(legal[(7 * step) % len(legal)])
+    assert len(lengths) > 6 and max(lengths[3:]) - min(lengths[3:]) < 0.25 * min(lengths[3:])
+    with pytest.raises(arena.ArenaError, match="history_lines"):
+        LLMAgent(tiny_backend, env_id="household-v0", history_lines=-1)

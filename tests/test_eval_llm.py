@@ -29,6 +29,7 @@ def checkpoint(tmp_path_factory):
         "max_new_tokens": {"tictactoe-v0": 7, "kuhn-poker-v0": 9},
         "temperature": 0.7,
         "hide_legal": ["kuhn-poker-v0"],
+        "history_lines": {"kuhn-poker-v0": 2},
         "envs": ["tictactoe-v0", "kuhn-poker-v0"],
     }
     (path / "policy.json").write_text(json.dumps(policy))
@@ -41,6 +42,7 @@ def test_checkpoint_plays_as_trained_unless_the_spec_says_otherwise(checkpoint, 
     other = agent_from_spec(str(checkpoint), env_id="kuhn-poker-v0", backend=agent.backend)
     assert not other.constrained and other.sampling.max_new_tokens == 9
     assert agent.show_legal and not other.show_legal and agent.sampling.temperature == 0.7  # as trained
+    assert agent.history_lines is None and other.history_lines == 2
     explicit = agent_from_spec(
         f"{checkpoint},constrained=0,max_new_tokens=5,answer_format=tags", env_id="tictactoe-v0", backend=agent.backend
     )

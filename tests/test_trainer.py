@@ -538,7 +538,12 @@ def test_checkpoints_record_how_the_policy_plays(tmp_path):
         tmp_path,
         envs="{kuhn-poker-v0: {num_hands: 1}, negotiation-v0: {}}",
         max_new_tokens="{negotiation-v0: 24, kuhn-poker-v0: 8}",
+        history_lines="{negotiation-v0: 3}",
         advantage="mars",
+    )
+    assert (
+        trainer.learners["negotiation-v0"].history_lines == 3
+        and trainer.learners["kuhn-poker-v0"].history_lines is None
     )
     policy = json.loads((trainer.save_checkpoint() / "policy.json").read_text())
     assert policy == {
@@ -549,10 +554,13 @@ def test_checkpoints_record_how_the_policy_plays(tmp_path):
         "temperature": 1.0,
         "hide_legal": [],
         "blank_images": False,
+        "history_lines": {"negotiation-v0": 3},
         "envs": ["kuhn-poker-v0", "negotiation-v0"],
     }
     with pytest.raises(ArenaError, match="max_new_tokens"):
         load_config("cpu", overrides=["max_new_tokens=0"])
+    with pytest.raises(ArenaError, match="history_lines"):
+        load_config("cpu", overrides=["history_lines={kuhn-poker-v0: -2}"])
 
 
 def test_opponents_per_game_draw_each_games_own_kinds():

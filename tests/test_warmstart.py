@@ -213,6 +213,30 @@ def test_examples_play_the_game_variant_the_trainer_plays(backend):
     assert all("exactly one legal move" in tok.decode(e.prompt_ids) for e in hidden)
 
 
+def test_examples_show_the_trainers_history_window(backend):
+    """With ``history_lines`` the warm start's prompts are the agent's windowed prompts: no household
+    prompt shows more than two history lines, and the later ones say how many were left out."""
+    kwargs = {"household-v0": {"max_steps": 8}}
+    whole = collect_examples(backend, ["household-v0"], matches_per_env=2, seed=0, env_kwargs=kwargs, agents="random")
+    windowed = collect_examples(
+        backend,
+        ["household-v0"],
+        matches_per_env=2,
+        seed=0,
+        env_kwargs=kwargs,
+        agents="random",
+        history_lines={"household-v0": 2},
+    )
+    assert [e.target_ids for e in whole] == [e.target_ids for e in windowed]
+    notes = 0
+    for e, w in zip(whole, windowed, strict=True):
+        text, full = (backend.tokenizer.decode(x.prompt_ids, skip_special_tokens=True) for x in (w, e))
+        steps = full.count("[game] > ")  # a household history line is the command and the game's answer
+        assert text.count("[game] > ") == min(steps, 2) and len(w.prompt_ids) <= len(e.prompt_ids)
+        notes += f"the {steps - 2} before them are left out" in text
+    assert notes > 0
+
+
 def test_every_game_gives_well_formed_targets(backend):
     """Warm start covers every registered game: each gives examples whose targets are closed answers the
     game accepted, with legality branch points on its choice turns only."""

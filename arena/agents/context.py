@@ -5,6 +5,8 @@ engine rejects a whole batch for one prompt that does. :func:`fit_observation` k
 header (the rules and the player's private setup) and its prompt (what to do now) whole and drops the
 oldest history lines until the prompt fits, with a line saying how many were left out. Only if the
 header and prompt alone are too long is the header's middle cut, then the text's start.
+:func:`recent_history` keeps a fixed number of the latest history lines whatever the budget: a short,
+constant context, as verl-agent's ALFWorld prompts (the last 2 steps) for the GiGPO paper.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from arena.core.transcript import compose_observation, split_observation
 
 #: The line that replaces elided history (``{n}``: how many lines were left out).
 ELISION_NOTE = "(The {n} earliest lines of the history are left out here to fit the model's context.)"
+#: The paragraph before a history window (``{n}``: older lines left out, ``{k}``: lines shown).
+WINDOW_NOTE = "(Only the last {k} lines of the history are shown; the {n} before them are left out.)"
 #: The token estimate for backends without a tokenizer: English runs about 4 bytes a token.
 BYTES_PER_TOKEN = 3
 TOKENS_PER_MESSAGE = 8
@@ -127,6 +131,18 @@ def fit_observation(text: str, count: Callable[[str], int], limit: int) -> tuple
     bare = elided(n)
     cut = _smallest(0, len(bare) - 1, lambda c: fits(clip_text(bare, len(bare) - c)))
     return clip_text(bare, len(bare) - (cut if cut is not None else len(bare) - 1)), n
+
+
+def recent_history(text: str, keep: int) -> tuple[str, int]:
+    """``text`` with only its last ``keep`` history lines (each a message with its continuation lines),
+    older ones replaced by :data:`WINDOW_NOTE` in its own paragraph before them, so that the result still
+    splits into header, history and prompt. Returns the text and the number of lines left out."""
+    header, lines, prompt = split_observation(text)
+    drop = len(lines) - max(0, keep)
+    if drop <= 0:
+        return text, 0
+    note = WINDOW_NOTE.format(n=drop, k=len(lines) - drop)
+    return compose_observation("\n\n".join(filter(None, (header, note))), lines[drop:], prompt), drop
 
 
 def _clip_middle(text: str, keep: int) -> str:

@@ -9,7 +9,8 @@ Per turn: observation -> chat messages -> backend -> reply -> the move (or an in
   structured move) with a correct example. For visual games the image comes first as an image part.
 * **Context budget** (:mod:`arena.agents.context`). When the backend's maximum model length is known,
   the oldest history lines are left out (and the prompt says so) so that prompt plus
-  ``max_new_tokens`` fit; the rules, the private setup and the current prompt are kept.
+  ``max_new_tokens`` fit; the rules, the private setup and the current prompt are kept. With
+  ``history_lines`` only that many of the latest history lines are shown in any case (a constant context).
 * **Answer policy** (:mod:`arena.agents.answers`). Only the content of a closed ``<answer>…</answer>``
   outside the ``<think>`` reasoning (or the configured ``"raw"`` / regex format) reaches the game; a
   reply without one is sent as :class:`~arena.core.InvalidReply` and the game applies its invalid-move
@@ -37,7 +38,7 @@ import numpy as np
 from arena.agents.answers import Answer, extract_answer, format_answer
 from arena.agents.backends.base import ChatPrompt, Completion, PolicyBackend, SamplingParams, Scored, images_of
 from arena.agents.base import BaseAgent, Info, Observation
-from arena.agents.context import PromptBudget, fit_observation, max_model_len
+from arena.agents.context import PromptBudget, fit_observation, max_model_len, recent_history
 from arena.agents.prompts import answer_spec, default_max_new_tokens, system_prompt_for, turn_instructions
 from arena.core.errors import ArenaError
 
@@ -99,6 +100,7 @@ class LLMAgent(BaseAgent):
         think: str = "",
         max_model_len: int | None = None,
         blank_images: bool = False,
+        history_lines: int | None = None,
     ) -> None:
         if answer_format not in ("tags", "raw"):
             try:
@@ -120,6 +122,11 @@ class LLMAgent(BaseAgent):
             self.sampling = replace(self.sampling, seed=seed)
         self._calls = 0
         self.max_model_len = max_model_len
+        if history_lines is not None and (
+            isinstance(history_lines, bool) or not isinstance(history_lines, int) or history_lines < 0
+        ):
+            raise ArenaError(f"history_lines must be null or an integer >= 0, got {history_lines!r}")
+        self.history_lines = history_lines  # None: the whole history, as far as the context budget allows
         self.blank_images = bool(blank_images)  # an ablation: the same prompts with every image a flat grey
         self._budgets: dict[int, PromptBudget | None] = {}
         self._prompt_budget()  # a max_new_tokens that leaves no room for a prompt fails here, not mid-game
@@ -164,6 +171,8 @@ class LLMAgent(BaseAgent):
             system = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
             return [*system, {"role": "user", "content": content}]
 
+        if self.history_lines is not None:
+            text, _ = recent_history(text, self.history_lines)
         budget = self._prompt_budget()
         if fit and budget is not None and not budget.surely_fits(messages(text)):
             text, _ = fit_observation(text, lambda t: budget.count(messages(t)), budget.limit)
@@ -315,6 +324,7 @@ _AGENT_KEYS = {
     "show_legal",
     "think",
     "max_model_len",
+    "history_lines",
 }
 _SAMPLING_KEYS = {"temperature", "top_p", "max_new_tokens", "seed"}
 
@@ -347,7 +357,8 @@ def parse_agent_spec(spec: str) -> AgentSpec:
 
     Keys: ``backend`` (transformers|vllm|openai); agent keys ``constrained``, ``sample``,
     ``answer_format``, ``name``, ``system_prompt``, ``show_legal``, ``think``, ``max_model_len`` (the
-    context budget's limit, for backends that cannot report it); sampling keys
+    context budget's limit, for backends that cannot report it), ``history_lines`` (latest history lines
+    shown); sampling keys
     ``temperature``, ``top_p``, ``max_new_tokens``, ``seed``, ``stop`` (``|``-separated); every other
     key goes to the backend constructor (``device``, ``dtype``, ``base_url``, ``api_key``, ``timeout``...).
     """
@@ -407,7 +418,7 @@ POLICY_FILE = "policy.json"
 def checkpoint_policy(model: str, env_id: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
     """How a trained checkpoint plays, from the ``policy.json`` the trainer writes next to its weights:
     ``(agent kwargs, sampling kwargs)`` -- answer format, think prefix, constrained (for the games it
-    was trained constrained on), the legal list shown or not, blanked images, ``max_new_tokens`` (one
+    was trained constrained on), the legal list shown or not, blanked images, the history window, ``max_new_tokens`` (one
     number, or per game) and the training temperature. Empty without the file."""
     import json
     from pathlib import Path
@@ -426,6 +437,10 @@ def checkpoint_policy(model: str, env_id: str | None) -> tuple[dict[str, Any], d
         agent["show_legal"] = env_id not in policy["hide_legal"]
     if isinstance(policy.get("blank_images"), bool):
         agent["blank_images"] = policy["blank_images"]
+    window = policy.get("history_lines")
+    window = window.get(env_id) if isinstance(window, dict) else window
+    if isinstance(window, int) and not isinstance(window, bool) and window >= 0:
+        agent["history_lines"] = window
     tokens = policy.get("max_new_tokens")
     tokens = tokens.get(env_id) if isinstance(tokens, dict) else tokens
     sampling: dict[str, Any] = {"max_new_tokens": tokens} if isinstance(tokens, int) and tokens > 0 else {}

@@ -100,7 +100,7 @@ def _check_llm_spec(rest: str) -> None:
             raise ArenaError(
                 f"llm spec {rest!r}: unknown option(s) {', '.join(unknown)}; the {parsed.backend} backend takes "
                 f"{', '.join(valid)} (agent options: constrained, sample, answer_format, name, system_prompt, "
-                "show_legal, think; sampling: temperature, top_p, max_new_tokens, seed, stop)"
+                "show_legal, think, max_model_len, history_lines; sampling: temperature, top_p, max_new_tokens, seed, stop)"
             )
     model = Path(parsed.model).expanduser()
     looks_local = (

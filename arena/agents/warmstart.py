@@ -189,6 +189,7 @@ def collect_examples(
     mistake_rate: float = 0.0,
     env_kwargs: Mapping[str, Mapping[str, Any]] | None = None,
     hide_legal: Sequence[str] = (),
+    history_lines: Mapping[str, int | None] | None = None,
 ) -> list[Example]:
     """Play ``matches_per_env`` matches per game (one number, or one per game id with :data:`MATCHES` for
     the others; every registered game when ``env_ids`` is None) and return (prompt ids, reply ids) pairs
@@ -200,7 +201,8 @@ def collect_examples(
     game's invalid-move warning and the correct retry that follows it: what a model sees after its own
     mistakes. ``env_kwargs`` gives a game's ``arena.make`` kwargs (the variant a trainer plays, such as
     negotiation's ``proposal_list``); in the games of ``hide_legal`` the prompts leave the legal list out
-    (as the agent does with ``show_legal=False``)."""
+    (as the agent does with ``show_legal=False``); ``history_lines`` gives a game's history window (the
+    agent's ``history_lines``)."""
     import arena
 
     rng = np.random.default_rng(seed)
@@ -217,7 +219,12 @@ def collect_examples(
         env = arena.make(env_id, **(env_kwargs or {}).get(env_id, {}))
         kind = agents or AGENTS_PER_ENV.get(env_id, "random")
         llm = LLMAgent(
-            backend, env_id=env_id, answer_format=answer_format, think=think, show_legal=env_id not in hide_legal
+            backend,
+            env_id=env_id,
+            answer_format=answer_format,
+            think=think,
+            show_legal=env_id not in hide_legal,
+            history_lines=(history_lines or {}).get(env_id),
         )
         matches = matches_per_env if isinstance(matches_per_env, int) else matches_per_env.get(env_id, MATCHES)
         prompts: list[Any] = []
@@ -460,12 +467,13 @@ def warmstart(
     game_weights: Mapping[str, float] | None = GAME_WEIGHTS,
     env_kwargs: Mapping[str, Mapping[str, Any]] | None = None,
     hide_legal: Sequence[str] = (),
+    history_lines: Mapping[str, int | None] | None = None,
     log: Callable[[str], None] | None = None,
 ) -> Path:
     """Fine-tune the model in ``model_dir`` on play of ``env_ids`` (default: every registered game) by
     ``agents`` (random, scripted or mixed; default per game, :data:`AGENTS_PER_ENV`) and save it to
-    ``out_dir`` (default: overwrite ``model_dir``). Returns the output directory. ``env_kwargs`` and
-    ``hide_legal`` as in :func:`collect_examples`."""
+    ``out_dir`` (default: overwrite ``model_dir``). Returns the output directory. ``env_kwargs``,
+    ``hide_legal`` and ``history_lines`` as in :func:`collect_examples`."""
     import torch
 
     from arena.agents.backends.transformers_backend import TransformersBackend
@@ -484,6 +492,7 @@ def warmstart(
             mistake_rate=mistake_rate,
             env_kwargs=env_kwargs,
             hide_legal=hide_legal,
+            history_lines=history_lines,
         )
         if log:
             lengths = [len(e.prompt_ids) + len(e.target_ids) for e in examples]

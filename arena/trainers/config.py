@@ -61,6 +61,7 @@ class TrainConfig:
     constrained: list[str] = field(default_factory=list)
     hide_legal: list[str] = field(default_factory=list)
     max_new_tokens: int | dict[str, int] | None = None
+    history_lines: int | dict[str, int] | None = None
     eval_every: int = 0
     eval_sample: bool = False
     eval_opponents: list[str] | dict[str, list[str]] | None = None
@@ -91,6 +92,7 @@ class TrainConfig:
         if self.invalid_rule is not None and not isinstance(self.invalid_rule, str):
             raise ArenaError(f"invalid_rule must be null or a rule name such as spiral, got {self.invalid_rule!r}")
         self._validate_max_new_tokens()
+        self._validate_history_lines()
         self._validate_opponents()
         if isinstance(self.minibatches, bool) or not isinstance(self.minibatches, int) or self.minibatches < 1:
             raise ArenaError(f"minibatches must be an integer >= 1, got {self.minibatches!r}")
@@ -209,6 +211,19 @@ class TrainConfig:
             raise ArenaError(
                 f"max_new_tokens must be null (each game's default), an integer ≥ 1 or {{game: integer}}, got {value!r}"
             )
+
+    def _validate_history_lines(self) -> None:
+        value = self.history_lines
+        values = value.values() if isinstance(value, dict) else [] if value is None else [value]
+        if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values):
+            raise ArenaError(
+                f"history_lines must be null (the whole history), an integer ≥ 0 or {{game: integer}}, got {value!r}"
+            )
+
+    def history_lines_for(self, env_id: str) -> int | None:
+        """How many of the latest history lines ``env_id``'s prompts show (None: all that fit)."""
+        value = self.history_lines
+        return value.get(env_id) if isinstance(value, dict) else value
 
     def reward_options(self, env_id: str) -> RewardOptions:
         """The reward scale and invalid-move penalty of ``env_id`` (``rewards.<env>``, else the defaults)."""

@@ -78,6 +78,7 @@ def prepare_model(config: TrainConfig, log: Log) -> Path:
         env_ids=tuple(config.envs),
         env_kwargs=config.games(),  # the variants trained (negotiation's legal list, invalid_rule), as played
         hide_legal=config.hide_legal,
+        history_lines={env_id: config.history_lines_for(env_id) for env_id in config.envs},
         seed=config.seed,
         log=log,
         **options,
@@ -340,7 +341,7 @@ class Trainer:
     def policy_settings(self) -> dict[str, Any]:
         """How this policy plays (what ``policy.json`` records): the answer format and think prefix of its
         agents, the games it plays constrained or without the legal list in its prompt, whether its images were
-        blanked, and each game's generation budget and temperature."""
+        blanked, each game's history window, and each game's generation budget and temperature."""
         agents = self.learners
         first = next(iter(agents.values()))
         return {
@@ -351,6 +352,7 @@ class Trainer:
             "temperature": float(self.config.temperature),
             "hide_legal": [env_id for env_id, a in agents.items() if not a.show_legal],
             "blank_images": bool(self.config.blank_images),
+            "history_lines": {env_id: a.history_lines for env_id, a in agents.items() if a.history_lines is not None},
             "envs": list(agents),
         }
 

@@ -191,7 +191,8 @@ def policy_agent(
 ) -> Any:
     """An agent playing the policy in ``backend`` with the config's answer settings: sampling at
     ``temperature`` (``sample=True``) or greedy, constrained to legal actions in ``config.constrained``, the
-    legal list left out of the prompt in ``config.hide_legal``, images blanked with ``config.blank_images``."""
+    legal list left out of the prompt in ``config.hide_legal``, images blanked with ``config.blank_images``,
+    the history window of ``config.history_lines``."""
     from arena.agents.backends.base import SamplingParams
     from arena.agents.llm import LLMAgent
 
@@ -206,6 +207,7 @@ def policy_agent(
         sample=sample,
         show_legal=env_id not in config.hide_legal,
         blank_images=bool(getattr(config, "blank_images", False)),
+        history_lines=config.history_lines_for(env_id),
     )
 
 
