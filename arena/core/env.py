@@ -136,6 +136,7 @@ class TextGameEnv(EpisodeBook, AECEnv):
         """PettingZoo's ``last``: the selected agent's observation, cumulative reward, termination,
         truncation and infos."""
         agent = self.agent_selection
+        assert agent is not None
         return (
             self.observe(agent) if observe else None,
             self._cumulative_rewards[agent],
