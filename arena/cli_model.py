@@ -16,7 +16,7 @@ from arena.agents.warmstart import (
     MATCHES_PER_ENV,
     MISTAKE_RATE,
     OBSERVATION_WEIGHT,
-    STEPS,
+    STEPS_PER_WEIGHT,
 )
 
 model_app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -55,7 +55,13 @@ def warmstart_command(
             "[default: mixed for negotiation and the spy games, random elsewhere]"
         ),
     ] = None,
-    steps: Annotated[int, typer.Option(help="optimizer steps")] = STEPS,
+    steps: Annotated[
+        int | None,
+        typer.Option(
+            help=f"optimizer steps [default: {STEPS_PER_WEIGHT} per unit of game weight: 1,820 for every game, "
+            "780 for TicTacToe and Kuhn Poker]"
+        ),
+    ] = None,
     batch_size: Annotated[int, typer.Option(help="examples per optimizer step")] = BATCH_SIZE,
     matches: Annotated[
         int | None,

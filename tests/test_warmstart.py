@@ -254,3 +254,21 @@ def test_every_game_gives_well_formed_targets(backend):
         assert bool(e.branches) <= bool(e.num_legal)  # free-text turns have no legality term
     assert any(e.branches for e in examples if e.env_id == "werewolf-v0")  # its votes do
     assert any(not e.num_legal for e in examples if e.env_id == "werewolf-v0")  # and its speeches are text
+
+
+def test_default_steps_give_each_game_the_same_batches_in_any_company():
+    """Without ``steps`` a game's expected batches (its share of the draws times the steps) do not depend
+    on which other games are warm-started with it."""
+    from arena.agents.warmstart import GAME_WEIGHTS, default_steps, registered_games
+
+    games = registered_games()
+    weight = {g: GAME_WEIGHTS.get(g, 1.0) for g in games}
+
+    def batches(game, company):
+        return default_steps(company) * weight[game] / sum(weight[g] for g in company)
+
+    for game in games:
+        alone, everyone = batches(game, [game]), batches(game, list(games))
+        pair = batches(game, [game, "tictactoe-v0" if game != "tictactoe-v0" else "kuhn-poker-v0"])
+        assert alone == pytest.approx(everyone, rel=0.01) == pytest.approx(pair, rel=0.01)
+    assert default_steps() > 10 * default_steps(["kuhn-poker-v0"])

@@ -55,29 +55,31 @@ from arena.core.errors import ArenaError
 MATCHES_PER_ENV: dict[str, int] = {
     "tictactoe-v0": 1000,
     "kuhn-poker-v0": 300,
-    "household-v0": 25,
-    "negotiation-v0": 150,
+    "household-v0": 75,
+    "negotiation-v0": 450,
     "public-goods-v0": 40,
     "sequential-public-goods-v0": 400,
-    "spy-v0": 80,
-    "visual-spy-v0": 80,
-    "werewolf-v0": 40,
+    "spy-v0": 240,
+    "visual-spy-v0": 240,
+    "werewolf-v0": 120,
 }
 MATCHES = 200  # for games not in MATCHES_PER_ENV
 #: Whose play each game imitates (see the module docstring); other games: random.
 AGENTS_PER_ENV: dict[str, str] = {"negotiation-v0": "mixed", "spy-v0": "mixed", "visual-spy-v0": "mixed"}
 #: Each game's share of the batches, relative to 1 for games not listed: TicTacToe's legal cells are the
-#: hardest to read from the prompt; Kuhn Poker's two moves and the contributions [0]-[10] of sequential
-#: public goods, always all legal, the easiest; the two spy games share their answer forms.
+#: hardest to read from the prompt; household's commands and werewolf's targets come from long lists in
+#: long prompts; the contributions of the public-goods games are always all legal, the easiest.
 GAME_WEIGHTS: dict[str, float] = {
     "tictactoe-v0": 5.0,
-    "kuhn-poker-v0": 0.5,
+    "household-v0": 2.0,
+    "werewolf-v0": 2.0,
+    "public-goods-v0": 0.5,
     "sequential-public-goods-v0": 0.5,
-    "spy-v0": 0.75,
-    "visual-spy-v0": 0.75,
 }
 BATCH_SIZE = 24
-STEPS = 600
+#: Optimizer steps per unit of game weight when ``steps`` is not given (1,820 for every game; measured:
+#: docs/agents.md): each game's batches stay the same whichever games are warm-started together.
+STEPS_PER_WEIGHT = 130
 LEGAL_WEIGHT = 3.0
 MISTAKE_RATE = 0.15
 OBSERVATION_WEIGHT = 1.0
@@ -87,6 +89,12 @@ OBSERVATION_TOKENS = 64
 ENDGAME_WEIGHT = 3.0
 #: Positions with at most this many legal moves count as end-game positions (in games that offer more).
 ENDGAME_MOVES = 2
+
+
+def default_steps(env_ids: Sequence[str] | None = None, game_weights: Mapping[str, float] | None = GAME_WEIGHTS) -> int:
+    """:data:`STEPS_PER_WEIGHT` times the summed weights of ``env_ids`` (default: every registered game)."""
+    games = env_ids if env_ids is not None else registered_games()
+    return max(1, round(STEPS_PER_WEIGHT * sum((game_weights or {}).get(g, 1.0) for g in games)))
 
 
 def registered_games() -> tuple[str, ...]:
@@ -455,7 +463,7 @@ def warmstart(
     env_ids: Sequence[str] | None = None,
     agents: str | None = None,
     matches_per_env: int | Mapping[str, int] = MATCHES_PER_ENV,
-    steps: int = STEPS,
+    steps: int | None = None,
     batch_size: int = BATCH_SIZE,
     lr: float = 3e-3,
     seed: int = 0,
@@ -473,7 +481,8 @@ def warmstart(
     """Fine-tune the model in ``model_dir`` on play of ``env_ids`` (default: every registered game) by
     ``agents`` (random, scripted or mixed; default per game, :data:`AGENTS_PER_ENV`) and save it to
     ``out_dir`` (default: overwrite ``model_dir``). Returns the output directory. ``env_kwargs``,
-    ``hide_legal`` and ``history_lines`` as in :func:`collect_examples`."""
+    ``hide_legal`` and ``history_lines`` as in :func:`collect_examples`; ``steps`` defaults to
+    :func:`default_steps` of the games."""
     import torch
 
     from arena.agents.backends.transformers_backend import TransformersBackend
@@ -504,7 +513,7 @@ def warmstart(
         train_examples(
             backend.model,
             examples,
-            steps=steps,
+            steps=default_steps(env_ids, game_weights) if steps is None else steps,
             batch_size=batch_size,
             lr=lr,
             seed=seed,
