@@ -470,6 +470,7 @@ class WerewolfEnv(TextGameEnv):
             self._start_night()
 
     def _kill(self, agent: str, reason: str) -> None:
+        self._legal_memo = None  # targets and the queue change (kills also happen within _apply's resolutions)
         self.alive.remove(agent)
         self.queue = [(k, a) for k, a in self.queue if a != agent]
         if self.ballot is not None:
