@@ -91,8 +91,8 @@ class TrainConfig:
         self._validate_rewards()
         if self.invalid_rule is not None and not isinstance(self.invalid_rule, str):
             raise ArenaError(f"invalid_rule must be null or a rule name such as spiral, got {self.invalid_rule!r}")
-        self._validate_max_new_tokens()
-        self._validate_history_lines()
+        self._validate_per_game_integer("max_new_tokens", 1, "each game's default")
+        self._validate_per_game_integer("history_lines", 0, "the whole history")
         self._validate_opponents()
         if isinstance(self.minibatches, bool) or not isinstance(self.minibatches, int) or self.minibatches < 1:
             raise ArenaError(f"minibatches must be an integer >= 1, got {self.minibatches!r}")
@@ -204,20 +204,13 @@ class TrainConfig:
             if not all(_number(v) for v in options.values()):
                 raise ArenaError(f"rewards.{env_id} values must be numbers, got {options!r}")
 
-    def _validate_max_new_tokens(self) -> None:
-        value = self.max_new_tokens
+    def _validate_per_game_integer(self, key: str, minimum: int, null_means: str) -> None:
+        """``key`` is null, an integer ≥ ``minimum``, or ``{game: such an integer}``."""
+        value = getattr(self, key)
         values = value.values() if isinstance(value, dict) else [] if value is None else [value]
-        if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in values):
+        if not all(isinstance(v, int) and not isinstance(v, bool) and v >= minimum for v in values):
             raise ArenaError(
-                f"max_new_tokens must be null (each game's default), an integer ≥ 1 or {{game: integer}}, got {value!r}"
-            )
-
-    def _validate_history_lines(self) -> None:
-        value = self.history_lines
-        values = value.values() if isinstance(value, dict) else [] if value is None else [value]
-        if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values):
-            raise ArenaError(
-                f"history_lines must be null (the whole history), an integer ≥ 0 or {{game: integer}}, got {value!r}"
+                f"{key} must be null ({null_means}), an integer ≥ {minimum} or {{game: integer}}, got {value!r}"
             )
 
     def history_lines_for(self, env_id: str) -> int | None:
