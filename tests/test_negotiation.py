@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import random
 
 import numpy as np
 import pytest
@@ -109,7 +110,7 @@ def _brute(counts, v0, v1, alloc, base0=0.0, base1=0.0, d0=0.0, d1=0.0):
 @settings(max_examples=150, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.data())
 def test_metrics_match_brute_force_enumeration(seed, data):
-    counts, v0, v1 = bargaining.sample_context(np.random.default_rng(seed))
+    counts, v0, v1 = bargaining.sample_context(random.Random(seed))
     assert 5 <= sum(counts) <= 7 and all(1 <= c <= 4 for c in counts)
     assert bargaining.utility(counts, v0) == 10 == bargaining.utility(counts, v1)
     alloc = tuple(data.draw(st.integers(0, c)) for c in counts)
@@ -119,6 +120,29 @@ def test_metrics_match_brute_force_enumeration(seed, data):
     assert metrics["pareto_optimal"] == pareto
     assert metrics["nash_ratio"] == pytest.approx(ratio)
     assert metrics["max_welfare"] == max_welfare
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.integers(0, 4), min_size=1, max_size=3),
+    st.data(),
+    st.integers(-3, 3),
+    st.integers(-3, 3),
+    st.integers(-2, 5),
+    st.integers(-2, 5),
+)
+def test_small_tables_are_evaluated_as_numpy_evaluates_them(totals, data, base0, base1, d0, d1):
+    """Tables of at most 64 allocations skip numpy: the same Pareto flag, best Nash product and max welfare."""
+    values0 = data.draw(st.lists(st.integers(0, 10), min_size=len(totals), max_size=len(totals)))
+    values1 = data.draw(st.lists(st.integers(0, 10), min_size=len(totals), max_size=len(totals)))
+    u0, u1 = data.draw(st.integers(-5, 40)), data.draw(st.integers(-5, 40))
+    small = bargaining._small_table_metrics(u0, u1, totals, values0, values1, base0, base1, d0, d1)
+    _, table0, table1 = bargaining.outcome_table(totals, values0, values1, base0, base1)
+    assert small == (
+        bargaining.is_pareto_optimal(u0, u1, table0, table1),
+        bargaining.best_nash_product(table0, table1, d0, d1),
+        float((table0 + table1).max()),
+    )
 
 
 @settings(max_examples=60, deadline=None)
@@ -267,13 +291,93 @@ def test_walk_away_in_any_spelling_ends_the_game(text):
 
 
 def test_dond_item_totals_follow_the_human_data():
-    rng = np.random.default_rng(0)
+    rng = random.Random(0)
     totals = [sum(bargaining.sample_context(rng, "dond")[0]) for _ in range(4000)]
     share = {t: totals.count(t) / len(totals) for t in (5, 6, 7)}
     expected = {5: 0.40 / 0.99, 6: 0.40 / 0.99, 7: 0.19 / 0.99}
     assert all(abs(share[t] - expected[t]) < 0.03 for t in expected), share
     uniform = [sum(bargaining.sample_context(rng)[0]) for _ in range(4000)]
     assert uniform.count(7) / 4000 > 0.35  # the old default draws many more 7-item contexts
+
+
+class _Branch(Exception):
+    """A draw past the scripted prefix: its outcomes' probabilities."""
+
+    def __init__(self, probabilities: list[float]) -> None:
+        self.probabilities = probabilities
+
+
+class _ScriptedDraws:
+    """A stand-in for ``random.Random`` that returns scripted outcomes, to enumerate a sampler exactly."""
+
+    def __init__(self, outcomes: tuple[int, ...]) -> None:
+        self.outcomes, self.used = outcomes, 0
+
+    def _draw(self, probabilities: list[float]) -> int:
+        if self.used == len(self.outcomes):
+            raise _Branch(probabilities)
+        self.used += 1
+        return self.outcomes[self.used - 1]
+
+    def randrange(self, n: int) -> int:
+        return self._draw([1 / n] * n)
+
+    def choices(self, population, weights):
+        return [population[self._draw([w / sum(weights) for w in weights])]]
+
+
+def _sampler_distribution(item_totals: str) -> dict:
+    """``sample_context``'s exact distribution, by enumerating every outcome of every draw it makes."""
+    distribution: dict = {}
+    pending = [((), 1.0)]
+    while pending:
+        outcomes, probability = pending.pop()
+        try:
+            context = bargaining.sample_context(_ScriptedDraws(outcomes), item_totals)
+        except _Branch as branch:
+            pending.extend(((*outcomes, k), probability * p) for k, p in enumerate(branch.probabilities))
+            continue
+        distribution[context] = distribution.get(context, 0.0) + probability
+    return distribution
+
+
+def _rule_distribution(item_totals: str) -> dict:
+    """The documented rule's distribution, from first principles: counts of 1-4 per type drawn until 5-7 items
+    (uniform over the valid counts) or the total by the human-data weights, then copies uniformly among its
+    splits; then two value vectors (each summing to 10) drawn until every type is worth something to someone
+    and one type to both."""
+    valid_counts = [c for c in itertools.product(range(1, 5), repeat=3) if 5 <= sum(c) <= 7]
+    weights = {5: 0.40, 6: 0.40, 7: 0.19}
+    distribution = {}
+    for counts in valid_counts:
+        if item_totals == "uniform":
+            p_counts = 1 / len(valid_counts)
+        else:
+            splits = sum(1 for c in valid_counts if sum(c) == sum(counts))
+            p_counts = weights[sum(counts)] / sum(weights.values()) / splits
+        vectors = [
+            v
+            for v in itertools.product(range(11), repeat=3)
+            if sum(c * x for c, x in zip(counts, v, strict=True)) == 10
+        ]
+        pairs = [
+            (a, b)
+            for a in vectors
+            for b in vectors
+            if all(x or y for x, y in zip(a, b, strict=True)) and any(x and y for x, y in zip(a, b, strict=True))
+        ]
+        for a, b in pairs:
+            distribution[(counts, a, b)] = p_counts / len(pairs)
+    return distribution
+
+
+@pytest.mark.parametrize("item_totals", ["uniform", "dond"])
+def test_contexts_are_drawn_exactly_as_the_rule_says(item_totals):
+    """The table sampler (one draw per choice) deals every context with the probability of the documented
+    rejection rule, checked exhaustively over all 5,295 valid contexts."""
+    drawn, rule = _sampler_distribution(item_totals), _rule_distribution(item_totals)
+    assert set(drawn) == set(rule) and len(rule) == 5295
+    assert all(drawn[context] == pytest.approx(rule[context], rel=1e-9) for context in rule)
 
 
 @pytest.mark.parametrize(
@@ -396,4 +500,5 @@ def test_a_fixed_context_draws_nothing_from_the_episode_rng(first_mover):
     """Only ``first_mover="random"`` draws the opener; the others used to draw a number they threw away."""
     env = arena.make("negotiation-v0", first_mover=first_mover)
     env.reset(seed=7, options=CONTEXT)
+    assert env.unwrapped.py_random.random() == random.Random(7).random()  # the stream the game draws from
     assert env.unwrapped.np_random.integers(10**9) == np.random.default_rng(7).integers(10**9)

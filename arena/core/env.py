@@ -21,7 +21,8 @@ A game subclass describes its rules through a few hooks (``_setup``, ``_play``, 
   many valid moves *this* agent has made (the game's total would count moves the agent may not see,
   such as Werewolf's night actions); every value must follow from what the agent observed
   (``arena.core.conformance.check_info_secrecy`` tests it);
-* seeding: one ``np.random.Generator`` created in ``reset(seed)``;
+* seeding: ``reset(seed)`` fixes the episode's ``np.random.Generator`` (``np_random``) and its Python
+  ``random.Random`` (``py_random``), each made when the game first draws;
 * transcript events and ``render_mode="ansi"``.
 
 Simultaneous phases (votes, sealed bids) use :class:`SimultaneousPhase`: actions are buffered and

@@ -19,6 +19,9 @@ Definitions (``d`` is the disagreement point, the utilities both players get wit
 from __future__ import annotations
 
 import itertools
+import math
+import operator
+import random
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
@@ -122,6 +125,57 @@ def is_envy_free(
     )
 
 
+#: Tables of at most this many allocations (every Deal-or-No-Deal context: at most 36) are evaluated in
+#: plain Python: numpy's per-call cost (about 20 us for the metrics) outweighs the work on so few rows.
+_SMALL_TABLE = 64
+
+
+@lru_cache(maxsize=4096)
+def _utility_column(totals: tuple[int, ...], values: tuple[float, ...], complement: bool) -> tuple[float, ...]:
+    """The utility of every allocation (in :func:`all_allocations` order) under ``values``: of the bundle
+    itself, or of its complement (player_1's share). Few columns exist: a value vector sums to 10."""
+    column = [float(utility(totals, values)) if complement else 0.0]
+    for total, value in zip(totals, values, strict=True):
+        steps = [a * float(value) for a in range(total + 1)]
+        column = [u - g for u in column for g in steps] if complement else [u + g for u in column for g in steps]
+    return tuple(column)
+
+
+def _small_table_metrics(
+    u0: float,
+    u1: float,
+    totals: Sequence[int],
+    values0: Sequence[float],
+    values1: Sequence[float],
+    base0: float,
+    base1: float,
+    d0: float,
+    d1: float,
+) -> tuple[bool, float, float]:
+    """(Pareto optimal, best Nash product, max welfare) of ``(u0, u1)``: the numpy functions' values,
+    from the same utilities (float sums item by item), computed in plain Python."""
+    key = tuple(totals)
+    table0 = _utility_column(key, tuple(values0), False)
+    table1 = _utility_column(key, tuple(values1), True)
+    if base0:  # subtracting 0.0 changes no value
+        table0 = [x - base0 for x in table0]
+    if base1:
+        table1 = [y - base1 for y in table1]
+    # dominated: some outcome is at least as good for both players and strictly better for one
+    above, at_least = u0 + _EPS, u0 - _EPS
+    dominated = (
+        max([y for x, y in zip(table0, table1, strict=True) if x > above], default=-math.inf) >= u1 - _EPS
+        or max([y for x, y in zip(table0, table1, strict=True) if x >= at_least], default=-math.inf) > u1 + _EPS
+    )
+    g0 = [x - d0 for x in table0] if d0 else table0
+    g1 = [y - d1 for y in table1] if d1 else table1
+    if min(g0) >= -_EPS and min(g1) >= -_EPS:  # no outcome is worse than disagreement for either player
+        best = max(map(operator.mul, g0, g1))
+    else:
+        best = max([p * q for p, q in zip(g0, g1, strict=True) if p >= -_EPS and q >= -_EPS], default=0.0)
+    return not dominated, max(0.0, best), max(map(operator.add, table0, table1))
+
+
 def evaluate_outcome(
     u0: float,
     u1: float,
@@ -136,12 +190,16 @@ def evaluate_outcome(
 ) -> dict[str, Any]:
     """Pareto optimality, Nash ratio, welfare and efficiency of the outcome ``(u0, u1)`` (utilities on
     the same scale as the table, i.e. gains when ``base_i`` is given)."""
-    _, table0, table1 = outcome_table(totals, values0, values1, base0, base1)
-    max_welfare = float((table0 + table1).max())
+    if math.prod(t + 1 for t in totals) <= _SMALL_TABLE:
+        pareto, best, max_welfare = _small_table_metrics(u0, u1, totals, values0, values1, base0, base1, d0, d1)
+    else:
+        _, table0, table1 = outcome_table(totals, values0, values1, base0, base1)
+        max_welfare = float((table0 + table1).max())
+        pareto, best = is_pareto_optimal(u0, u1, table0, table1), best_nash_product(table0, table1, d0, d1)
     welfare = float(u0 + u1)
-    product, best = nash_product(u0, u1, d0, d1), best_nash_product(table0, table1, d0, d1)
+    product = nash_product(u0, u1, d0, d1)
     return {
-        "pareto_optimal": is_pareto_optimal(u0, u1, table0, table1),
+        "pareto_optimal": pareto,
         "nash_product": product,
         "best_nash_product": best,
         "nash_ratio": None if best <= _EPS else product / best,  # nash_ratio(...), its best computed once
@@ -174,28 +232,41 @@ def valid_context(counts: Sequence[int], values0: Sequence[int], values1: Sequen
 ITEM_TOTALS: dict[str, tuple[float, float, float] | None] = {"uniform": None, "dond": (0.40, 0.40, 0.19)}
 
 
-def _counts(rng: np.random.Generator, item_totals: str) -> tuple[int, ...]:
+#: Every valid ``counts`` (1–4 copies of each of the 3 types, 5–7 items in all), and the same by total.
+VALID_COUNTS = tuple(
+    c
+    for c in itertools.product(range(DOND_MIN_COUNT, DOND_MAX_COUNT + 1), repeat=3)
+    if DOND_MIN_ITEMS <= sum(c) <= DOND_MAX_ITEMS
+)
+COUNTS_BY_TOTAL = {t: tuple(c for c in VALID_COUNTS if sum(c) == t) for t in range(DOND_MIN_ITEMS, DOND_MAX_ITEMS + 1)}
+
+
+@lru_cache(maxsize=64)
+def value_pairs(counts: tuple[int, ...]) -> tuple[tuple[tuple[int, ...], tuple[int, ...]], ...]:
+    """Every pair ``(values0, values1)`` of :func:`value_vectors` that makes a :func:`valid_context` with ``counts``."""
+    vectors = value_vectors(counts)
+    return tuple((v0, v1) for v0 in vectors for v1 in vectors if valid_context(counts, v0, v1))
+
+
+def _counts(rng: random.Random, item_totals: str) -> tuple[int, ...]:
     weights = ITEM_TOTALS[item_totals]
-    if weights is None:
-        while True:
-            counts = tuple(rng.integers(DOND_MIN_COUNT, DOND_MAX_COUNT + 1, size=3).tolist())
-            if DOND_MIN_ITEMS <= sum(counts) <= DOND_MAX_ITEMS:
-                return counts
-    p = np.asarray(weights) / sum(weights)
-    total = DOND_MIN_ITEMS + int(rng.choice(len(p), p=p))
-    splits = [c for c in itertools.product(range(DOND_MIN_COUNT, DOND_MAX_COUNT + 1), repeat=3) if sum(c) == total]
-    return splits[int(rng.integers(len(splits)))]
+    if weights is None:  # uniform over the valid counts, as drawing 1–4 copies of each until the total fits
+        return VALID_COUNTS[rng.randrange(len(VALID_COUNTS))]
+    (total,) = rng.choices(tuple(COUNTS_BY_TOTAL), weights=weights)
+    splits = COUNTS_BY_TOTAL[total]
+    return splits[rng.randrange(len(splits))]
 
 
 def sample_context(
-    rng: np.random.Generator, item_totals: str = "uniform"
+    rng: random.Random, item_totals: str = "uniform"
 ) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
     """A Deal-or-No-Deal context ``(counts, values0, values1)`` for three item types: 1–4 copies each, 5–7 in all
-    (:data:`ITEM_TOTALS`), each player's values summing to 10 over all items, drawn uniformly among valid vectors."""
+    (:data:`ITEM_TOTALS`), each player's values summing to 10 over all items, drawn uniformly among valid vectors.
+
+    Drawn from tables of every valid choice (two or three draws from ``rng``), not by rejection: the
+    same distribution as drawing 1–4 copies of each type until the total fits, then two value vectors until
+    the context is valid."""
     counts = _counts(rng, item_totals)
-    vectors = value_vectors(counts)
-    while True:
-        values0 = vectors[int(rng.integers(len(vectors)))]
-        values1 = vectors[int(rng.integers(len(vectors)))]
-        if valid_context(counts, values0, values1):
-            return counts, values0, values1
+    pairs = value_pairs(counts)
+    values0, values1 = pairs[rng.randrange(len(pairs))]
+    return counts, values0, values1

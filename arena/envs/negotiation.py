@@ -277,7 +277,7 @@ class NegotiationEnv(TextGameEnv):
             if "counts" in self._fixed:
                 counts, (v0, v1) = self._fixed["counts"], self._fixed["values"]
             else:
-                counts, v0, v1 = bargaining.sample_context(self.rng, self.item_totals)
+                counts, v0, v1 = bargaining.sample_context(self.py_random, self.item_totals)
             self.totals = tuple(counts)
             self.inventory = {p0: (0,) * 3, p1: (0,) * 3}
         else:
@@ -288,7 +288,8 @@ class NegotiationEnv(TextGameEnv):
                 v0, v1 = SPIRAL_VALUES
             else:
                 lo, hi = TRADE_VALUE_RANGE
-                v0, v1 = (tuple(int(x) for x in self.rng.integers(lo, hi + 1, size=2)) for _ in range(2))
+                draw = self.py_random.randint
+                v0, v1 = ((draw(lo, hi), draw(lo, hi)) for _ in range(2))
             start = (self.trade_endowment,) * len(TRADE_RESOURCES)
             self.totals = tuple(2 * s for s in start)
             self.inventory = {p0: start, p1: start}
@@ -331,7 +332,7 @@ class NegotiationEnv(TextGameEnv):
         self._episodes += 1
         rule = self.first_mover
         if rule == "random":  # the only rule that draws (before, every rule drew a number it did not use)
-            seat = int(self.rng.integers(2))
+            seat = self.py_random.randrange(2)
         else:
             seat = 0 if rule == "player_0" else 1 if rule == "player_1" else (self._episodes - 1) % 2
         self.opener = self.possible_agents[seat]
