@@ -173,6 +173,55 @@ def _moved_text(bundle: tuple[int, ...], names: tuple[str, ...]) -> str:
     return ", ".join(f"{n} {name}" for n, name in moved) if moved else "nothing"
 
 
+@functools.lru_cache(maxsize=64)  # the same few texts every episode (one per opener)
+def _rules_text(mode: str, ending: str, reward_kind: str, opener: str, limit: int, disagreement_payoff: float) -> str:
+    """The rules paragraph of every player's header."""
+    if mode == "deal" and ending == "selection":
+        rules = (
+            "You are negotiating with one other player how to divide a set of items. Each of you has private "
+            "values for the item types (each player's values of all items sum to 10), unknown to the other. "
+            f"Turns alternate ({opener} opens). On your turn, write a message to the other player and/or "
+            "one token: [Propose: me 1 book 0 hat 2 ball] suggests a split (you keep 1 book, 0 hats and 2 balls); "
+            "[Selection] ends the talk; [Walk away] ends it without a deal. When the talk ends (or after "
+            f"{limit} turns in total), each player privately chooses the items it takes with [Take: 1 book 0 hat "
+            "2 ball]. If the two choices split the items exactly, each gets what it took; otherwise there is no "
+            f"deal and each player scores {disagreement_payoff:g}. Your reward is the total value, to you, "
+            "of the items you receive."
+        )
+    elif mode == "deal":
+        rules = (
+            "You are negotiating with one other player how to divide a set of items. Each of you has private "
+            "values for the item types (each player's values of all items sum to 10), unknown to the other. "
+            f"Turns alternate ({opener} opens). On your turn, write a message to the other player and/or "
+            "one action token: "
+            "[Propose: me 1 book 0 hat 2 ball] proposes that you keep 1 book, 0 hats and 2 balls and the other "
+            "player gets the rest; [Accept] accepts the proposal the other player made on their last turn "
+            "(a proposal stands for one reply only); [Walk away] ends the negotiation without a deal. "
+            f"If no proposal is accepted within {limit} turns in total, there is no deal and each player scores "
+            f"{disagreement_payoff:g}. Your reward is the total value, to you, of the items you receive."
+        )
+    else:
+        rules = (
+            "You are trading resources with one other player. Inventories are public; each player's value per "
+            f"unit of each resource is private. Turns alternate ({opener} opens). On your turn, write a "
+            "message and/or one action "
+            "token: [Offer: 3 Wood -> 2 Gold] offers to give 3 Wood in exchange for 2 Gold; [Accept] executes "
+            "the offer the other player made on their last turn (an offer stands for one reply only); "
+            "[Walk away] ends the game. Any number of trades may execute; the game ends after "
+            f"{limit} turns in total. "
+            + (
+                "Your reward is the value you gain: your inventory's value at the end minus at the start, under "
+                "your own values, paid as each trade executes."
+                if reward_kind == "utility"
+                else "Whoever gains more value (end minus start, each under its own values) gets +1, the other "
+                "-1; equal gains are a draw (0)."
+            )
+        )
+    if mode == "deal" and reward_kind == "spiral":
+        rules += " Scoring here is SPIRAL's: whoever ends with the larger value gets +1, the other -1, a tie 0."
+    return rules
+
+
 class NegotiationEnv(TextGameEnv):
     """Two-player multi-issue bargaining (deal mode) or resource trading (trade mode)."""
 
@@ -679,53 +728,13 @@ class NegotiationEnv(TextGameEnv):
         return f"Private values of {agent} (per unit): {values}."
 
     def _header(self, agent: str) -> str:
-        limit = self.turn_limit
-        if self.mode == "deal" and self.ending == "selection":
-            rules = (
-                "You are negotiating with one other player how to divide a set of items. Each of you has private "
-                "values for the item types (each player's values of all items sum to 10), unknown to the other. "
-                f"Turns alternate ({self.opener} opens). On your turn, write a message to the other player and/or "
-                "one token: [Propose: me 1 book 0 hat 2 ball] suggests a split (you keep 1 book, 0 hats and 2 balls); "
-                "[Selection] ends the talk; [Walk away] ends it without a deal. When the talk ends (or after "
-                f"{limit} turns in total), each player privately chooses the items it takes with [Take: 1 book 0 hat "
-                "2 ball]. If the two choices split the items exactly, each gets what it took; otherwise there is no "
-                f"deal and each player scores {self.disagreement_payoff:g}. Your reward is the total value, to you, "
-                "of the items you receive."
-            )
-            setup = f"Items on the table: {_bundle_text(self.totals, self.names)}."
-        elif self.mode == "deal":
-            rules = (
-                "You are negotiating with one other player how to divide a set of items. Each of you has private "
-                "values for the item types (each player's values of all items sum to 10), unknown to the other. "
-                f"Turns alternate ({self.opener} opens). On your turn, write a message to the other player and/or "
-                "one action token: "
-                "[Propose: me 1 book 0 hat 2 ball] proposes that you keep 1 book, 0 hats and 2 balls and the other "
-                "player gets the rest; [Accept] accepts the proposal the other player made on their last turn "
-                "(a proposal stands for one reply only); [Walk away] ends the negotiation without a deal. "
-                f"If no proposal is accepted within {limit} turns in total, there is no deal and each player scores "
-                f"{self.disagreement_payoff:g}. Your reward is the total value, to you, of the items you receive."
-            )
-            setup = f"Items on the table: {_bundle_text(self.totals, self.names)}."
+        if self.mode == "deal":
+            setup = f"Items on the table: {self._totals_text}."
         else:
-            rules = (
-                "You are trading resources with one other player. Inventories are public; each player's value per "
-                f"unit of each resource is private. Turns alternate ({self.opener} opens). On your turn, write a "
-                "message and/or one action "
-                "token: [Offer: 3 Wood -> 2 Gold] offers to give 3 Wood in exchange for 2 Gold; [Accept] executes "
-                "the offer the other player made on their last turn (an offer stands for one reply only); "
-                "[Walk away] ends the game. Any number of trades may execute; the game ends after "
-                f"{limit} turns in total. "
-                + (
-                    "Your reward is the value you gain: your inventory's value at the end minus at the start, under "
-                    "your own values, paid as each trade executes."
-                    if self.reward_kind == "utility"
-                    else "Whoever gains more value (end minus start, each under its own values) gets +1, the other "
-                    "-1; equal gains are a draw (0)."
-                )
-            )
             setup = f"Each player starts with {_bundle_text(self.start_inventory[agent], self.names)}."
-        if self.mode == "deal" and self.reward_kind == "spiral":
-            rules += " Scoring here is SPIRAL's: whoever ends with the larger value gets +1, the other -1, a tie 0."
+        rules = _rules_text(
+            self.mode, self.ending, self.reward_kind, self.opener, self.turn_limit, self.disagreement_payoff
+        )
         return f"{rules}\nYou are {agent}. {setup}\n{self._values_line(agent)}"
 
     def _proposal_text(self, proposal: Proposal) -> str:
