@@ -167,6 +167,18 @@ def _bundle_text(bundle: tuple[int, ...], names: tuple[str, ...]) -> str:
     return ", ".join(parts)
 
 
+@functools.lru_cache(maxsize=4096)  # a few hundred value vectors exist
+def _values_text(values: tuple[int, ...], names: tuple[str, ...]) -> str:
+    """``"book 1, hat 3, ball 2"``: a player's values, as its prompts show them."""
+    return ", ".join(f"{n} {v}" for n, v in zip(names, values, strict=True))
+
+
+@functools.lru_cache(maxsize=256)
+def _half_token(totals: tuple[int, ...], names: tuple[str, ...]) -> str:
+    """The example proposal: keep half of each item (rounded down)."""
+    return proposal_token(tuple(t // 2 for t in totals), names)
+
+
 def _moved_text(bundle: tuple[int, ...], names: tuple[str, ...]) -> str:
     """Only the resources that move in a trade: ``"2 Gold"`` rather than ``"0 Wood, 2 Gold"``."""
     moved = [(n, name) for n, name in zip(bundle, names, strict=True) if n]
@@ -345,14 +357,11 @@ class NegotiationEnv(TextGameEnv):
         self.values = {p0: tuple(v0), p1: tuple(v1)}
         self.start_inventory = dict(self.inventory)
         # Texts and info values fixed for the episode, made once (every turn's prompt and infos show them).
-        self._values_text = {
-            a: ", ".join(f"{n} {v}" for n, v in zip(self.names, self.values[a], strict=True)) for a in (p0, p1)
-        }
+        self._values_text = {a: _values_text(self.values[a], self.names) for a in (p0, p1)}
         self._totals_text = _bundle_text(self.totals, self.names)
         self._totals_info = dict(zip(self.names, self.totals, strict=True))
         self._values_info = {a: dict(zip(self.names, self.values[a], strict=True)) for a in (p0, p1)}
-        half = tuple(t // 2 for t in self.totals)
-        self._half_token = proposal_token(half, self.names)  # the example proposal: keep half of each item
+        self._half_token = _half_token(self.totals, self.names)  # the example proposal: keep half of each item
         self.offer: Proposal | None = None
         self.turns_taken = 0
         self.trades = 0
@@ -361,7 +370,8 @@ class NegotiationEnv(TextGameEnv):
         self.selection: SimultaneousPhase | None = None
         self.selections: dict[str, tuple[int, ...] | None] | None = None
         self.final_proposal: Proposal | None = None  # the proposal standing when the talk ended
-        self.moves: list[tuple[Any, ...]] = []  # (agent, kind, proposal) of every turn, for the state key
+        self.moves: list[tuple[Any, ...]] = []  # (agent, kind, proposal) of every turn
+        self._move_keys: tuple[tuple[Any, ...], ...] = ()  # the same as plain data, for the state key
         self.phase = "negotiation"
         first = self._first_mover()
         if self.mode == "deal":
@@ -413,7 +423,7 @@ class NegotiationEnv(TextGameEnv):
         elif parsed.kind == "accept" and (self.offer is None or self.offer.proposer == agent):
             return "There is no proposal from the other player to accept (a proposal stands for one reply)."
         # valid from here on: change state
-        self.moves.append((agent, parsed.kind, proposal))
+        self._record_move(agent, parsed.kind, proposal)
         if parsed.message:
             self.say(parsed.message, sender=agent, kind="chat")
         if parsed.kind == "walk":
@@ -433,6 +443,11 @@ class NegotiationEnv(TextGameEnv):
             self.say(self._proposal_text(proposal), kind="action")
         self._end_turn(agent, made_proposal=proposal is not None)
         return None
+
+    def _record_move(self, agent: str, kind: str, proposal: Proposal | None) -> None:
+        self.moves.append((agent, kind, proposal))
+        key = None if proposal is None else (proposal.alloc0, proposal.give, proposal.get)
+        self._move_keys = (*self._move_keys, (agent, kind, key))  # a new tuple: captured states keep theirs
 
     def _read_proposal(self, agent: str, parsed: Parsed) -> Proposal | str:
         expected = "propose" if self.mode == "deal" else "offer"
@@ -553,7 +568,7 @@ class NegotiationEnv(TextGameEnv):
             self._record_selection(agent, None)
             return
         self.say(f"{agent} passes after repeated invalid moves.", kind="warning")
-        self.moves.append((agent, "pass", None))
+        self._record_move(agent, "pass", None)
         self._end_turn(agent, made_proposal=False)
 
     def _on_truncation(self) -> None:
@@ -713,7 +728,7 @@ class NegotiationEnv(TextGameEnv):
             "turn_limit": self.turn_limit,
             "disagreement_payoff": self.disagreement_payoff,
             "offer": None if offer is None else (offer.proposer, offer.alloc0, offer.give, offer.get),
-            "moves": [(a, kind, None if p is None else (p.alloc0, p.give, p.get)) for a, kind, p in self.moves],
+            "moves": self._move_keys,  # immutable: shared with the states captured before
             "opener": self.opener,
             "ending": self.ending,
             "reward": self.reward_kind,
