@@ -319,8 +319,8 @@ class _ScriptedDraws:
         self.used += 1
         return self.outcomes[self.used - 1]
 
-    def randrange(self, n: int) -> int:
-        return self._draw([1 / n] * n)
+    def choice(self, items):
+        return items[self._draw([1 / len(items)] * len(items))]
 
     def choices(self, population, weights):
         return [population[self._draw([w / sum(weights) for w in weights])]]

@@ -251,10 +251,9 @@ def value_pairs(counts: tuple[int, ...]) -> tuple[tuple[tuple[int, ...], tuple[i
 def _counts(rng: random.Random, item_totals: str) -> tuple[int, ...]:
     weights = ITEM_TOTALS[item_totals]
     if weights is None:  # uniform over the valid counts, as drawing 1–4 copies of each until the total fits
-        return VALID_COUNTS[rng.randrange(len(VALID_COUNTS))]
+        return rng.choice(VALID_COUNTS)
     (total,) = rng.choices(tuple(COUNTS_BY_TOTAL), weights=weights)
-    splits = COUNTS_BY_TOTAL[total]
-    return splits[rng.randrange(len(splits))]
+    return rng.choice(COUNTS_BY_TOTAL[total])
 
 
 def sample_context(
@@ -267,6 +266,5 @@ def sample_context(
     same distribution as drawing 1–4 copies of each type until the total fits, then two value vectors until
     the context is valid."""
     counts = _counts(rng, item_totals)
-    pairs = value_pairs(counts)
-    values0, values1 = pairs[rng.randrange(len(pairs))]
+    values0, values1 = rng.choice(value_pairs(counts))
     return counts, values0, values1

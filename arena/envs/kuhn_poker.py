@@ -109,7 +109,7 @@ class KuhnPokerEnv(TextGameEnv):
         if self._fixed_deals is not None and self.hand < len(self._fixed_deals):
             cards = self._fixed_deals[self.hand]
         else:
-            cards = DEALS[self.py_random.randrange(len(DEALS))]  # one of the six deals, uniformly
+            cards = self.py_random.choice(DEALS)  # one of the six deals, uniformly
         p0, p1 = self.possible_agents
         self.cards = {p0: cards[0], p1: cards[1]}
         first, second = (p0, p1) if self.hand % 2 == 0 else (p1, p0)
