@@ -36,12 +36,13 @@ class Message(NamedTuple):
 class MessageLog:
     """All messages of an episode plus each agent's visible slice."""
 
-    __slots__ = ("_known", "_lines", "agents", "messages")
+    __slots__ = ("_every", "_known", "_lines", "agents", "messages")
 
     def __init__(self, agents: tuple[str, ...], messages: list[Message] | None = None) -> None:
         self.agents = agents
         self.messages: list[Message] = [] if messages is None else messages
         self._lines: dict[str, list[str]] = {agent: [] for agent in agents}
+        self._every = tuple(self._lines.values())  # every agent's lines, for a broadcast
         self._known = frozenset(agents)
 
     def __repr__(self) -> str:
@@ -49,16 +50,18 @@ class MessageLog:
 
     def add(self, message: Message) -> None:
         to = message.to
-        if to is not None and not to <= self._known:
+        if to is None:
+            self.messages.append(message)
+            line = message.render()
+            for lines in self._every:
+                lines.append(line)
+            return
+        if not to <= self._known:
             raise ValueError(f"message addressed to unknown agents {sorted(to - self._known)}")
         self.messages.append(message)
         line = message.render()
-        if to is None:
-            for lines in self._lines.values():
-                lines.append(line)
-        else:
-            for agent in to:
-                self._lines[agent].append(line)
+        for agent in to:
+            self._lines[agent].append(line)
 
     def new_section(self) -> None:
         """Start a fresh visible history for every agent (e.g. a new hand); the full record is kept."""
