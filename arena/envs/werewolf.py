@@ -198,6 +198,44 @@ def _positive(value: Any, name: str, *, minimum: int = 1) -> int:
     return value
 
 
+@functools.lru_cache(maxsize=64)  # the same text every episode of an env
+def _rules_text(
+    players: tuple[str, ...],
+    seer_result: str,
+    day_rule: str,
+    role_prediction: bool,
+    exile_rule: str,
+    tie_rule: str,
+    allow_abstain: bool,
+    wolf_win: str,
+) -> str:
+    """The rules every player's header starts with (the env's settings only)."""
+    wolf_rule = "outnumber" if wolf_win == "strict" else "equal or outnumber"
+    exile = "the most votes" if exile_rule == "plurality" else "more than half of the living players' votes"
+    ties = {
+        "random": "a tie is broken at random",
+        "none": "a tie exiles nobody",
+        "revote": "a tie leads to one revote",
+    }
+    lines = [
+        "You are playing Werewolf. Players: " + ", ".join(players) + ".",
+        "Each night the werewolves secretly choose a victim, the Seer inspects one player and learns their "
+        f"{'role' if seer_result == 'role' else 'team'}, and the Doctor protects one player from the attack. "
+        + day_rule
+        + (
+            " Before each vote every living player privately predicts the others' roles (not shown to anyone)."
+            if role_prediction
+            else ""
+        )
+        + f" All vote at once to exile a player: the player with {exile} is exiled; {ties[tie_rule]}."
+        + (" You may [abstain]." if allow_abstain else ""),
+        f"The village wins when every werewolf is dead; the werewolves win when they {wolf_rule} the others. "
+        "Winners get +1, losers -1. Roles are revealed only at the end.",
+        "Answer votes and night choices with a bracketed name such as [player_3]; speeches are free text.",
+    ]
+    return "\n".join(lines)
+
+
 class WerewolfEnv(TextGameEnv):
     """Werewolf with a private wolf channel, seer, doctor, discussion rounds and simultaneous votes."""
 
@@ -675,30 +713,11 @@ class WerewolfEnv(TextGameEnv):
         return f"You are {agent}, and your role is {_ROLE_TITLE[self.roles[agent]]}."
 
     def _header(self, agent: str) -> str:
-        wolf_rule = "outnumber" if self.wolf_win == "strict" else "equal or outnumber"
-        exile = "the most votes" if self.exile_rule == "plurality" else "more than half of the living players' votes"
-        ties = {
-            "random": "a tie is broken at random",
-            "none": "a tie exiles nobody",
-            "revote": "a tie leads to one revote",
-        }
-        lines = [
-            "You are playing Werewolf. Players: " + ", ".join(self.possible_agents) + ".",
-            "Each night the werewolves secretly choose a victim, the Seer inspects one player and learns their "
-            f"{'role' if self.seer_result == 'role' else 'team'}, and the Doctor protects one player from the attack. "
-            + self._day_rule()
-            + (
-                " Before each vote every living player privately predicts the others' roles (not shown to anyone)."
-                if self.role_prediction
-                else ""
-            )
-            + f" All vote at once to exile a player: the player with {exile} is exiled; {ties[self.tie_rule]}."
-            + (" You may [abstain]." if self.allow_abstain else ""),
-            f"The village wins when every werewolf is dead; the werewolves win when they {wolf_rule} the others. "
-            "Winners get +1, losers -1. Roles are revealed only at the end.",
-            "Answer votes and night choices with a bracketed name such as [player_3]; speeches are free text.",
-            self._identity_line(agent),
-        ]
+        rules = _rules_text(
+            tuple(self.possible_agents), self.seer_result, self._day_rule(), self.role_prediction,
+            self.exile_rule, self.tie_rule, self.allow_abstain, self.wolf_win,
+        )  # fmt: skip
+        lines = [rules, self._identity_line(agent)]
         if self.roles[agent] == WEREWOLF:
             lines.append(self._pack_line())
         return "\n".join(lines)
