@@ -134,7 +134,7 @@ class EpisodeBook:
 
     @property
     def np_random(self) -> np.random.Generator:
-        """The episode's only source of randomness: ``np.random.default_rng(seed)`` of the last
+        """The episode's numpy random stream: ``np.random.default_rng(seed)`` of the last
         ``reset(seed)``, made when a game first draws from it (many games never do)."""
         if self._np_random is None:
             seed = self.seed_used
@@ -167,7 +167,7 @@ class EpisodeBook:
 
     @property
     def rng(self) -> np.random.Generator:
-        """The episode's only source of randomness (``np_random``), created by ``reset(seed)``."""
+        """The episode's numpy random stream (``np_random``), fixed by ``reset(seed)``."""
         return self.np_random
 
     def _require_reset(self) -> None:

@@ -133,7 +133,7 @@ _SMALL_TABLE = 64
 @lru_cache(maxsize=4096)
 def _utility_column(totals: tuple[int, ...], values: tuple[float, ...], complement: bool) -> tuple[float, ...]:
     """The utility of every allocation (in :func:`all_allocations` order) under ``values``: of the bundle
-    itself, or of its complement (player_1's share). Few columns exist: a value vector sums to 10."""
+    itself, or of its complement (player_1's share). Deal-or-No-Deal contexts have a few hundred."""
     column = [float(utility(totals, values)) if complement else 0.0]
     for total, value in zip(totals, values, strict=True):
         steps = [a * float(value) for a in range(total + 1)]
