@@ -91,10 +91,15 @@ ENDGAME_WEIGHT = 3.0
 ENDGAME_MOVES = 2
 
 
+def game_share(env_id: str, game_weights: Mapping[str, float] | None) -> float:
+    """``env_id``'s share of the batches under ``game_weights`` (1 for a game not listed)."""
+    return (game_weights or {}).get(env_id, 1.0)
+
+
 def default_steps(env_ids: Sequence[str] | None = None, game_weights: Mapping[str, float] | None = GAME_WEIGHTS) -> int:
     """:data:`STEPS_PER_WEIGHT` times the summed weights of ``env_ids`` (default: every registered game)."""
     games = env_ids if env_ids is not None else registered_games()
-    return max(1, round(STEPS_PER_WEIGHT * sum((game_weights or {}).get(g, 1.0) for g in games)))
+    return max(1, round(STEPS_PER_WEIGHT * sum(game_share(g, game_weights) for g in games)))
 
 
 def registered_games() -> tuple[str, ...]:
@@ -326,7 +331,7 @@ def sampling_weights(
         mass: dict[str, float] = {}
         for e, w in zip(examples, weights, strict=True):
             mass[e.env_id] = mass.get(e.env_id, 0.0) + w
-        share = {env: (game_weights or {}).get(env, 1.0) for env in mass}
+        share = {env: game_share(env, game_weights) for env in mass}
         weights = np.array([w * share[e.env_id] / mass[e.env_id] for e, w in zip(examples, weights, strict=True)])
     if np.allclose(weights, weights[0]):
         return None
