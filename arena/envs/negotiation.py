@@ -370,8 +370,9 @@ class NegotiationEnv(TextGameEnv):
         self.selection: SimultaneousPhase | None = None
         self.selections: dict[str, tuple[int, ...] | None] | None = None
         self.final_proposal: Proposal | None = None  # the proposal standing when the talk ended
-        self.moves: list[tuple[Any, ...]] = []  # (agent, kind, proposal) of every turn
-        self._move_keys: tuple[tuple[Any, ...], ...] = ()  # the same as plain data, for the state key
+        # (agent, kind, proposal as plain data) of every turn, for the state key; a new tuple per move, so
+        # states captured earlier keep theirs
+        self._move_keys: tuple[tuple[Any, ...], ...] = ()
         self.phase = "negotiation"
         first = self._first_mover()
         if self.mode == "deal":
@@ -445,9 +446,8 @@ class NegotiationEnv(TextGameEnv):
         return None
 
     def _record_move(self, agent: str, kind: str, proposal: Proposal | None) -> None:
-        self.moves.append((agent, kind, proposal))
         key = None if proposal is None else (proposal.alloc0, proposal.give, proposal.get)
-        self._move_keys = (*self._move_keys, (agent, kind, key))  # a new tuple: captured states keep theirs
+        self._move_keys = (*self._move_keys, (agent, kind, key))
 
     def _read_proposal(self, agent: str, parsed: Parsed) -> Proposal | str:
         expected = "propose" if self.mode == "deal" else "offer"
