@@ -4,6 +4,8 @@ Usage::
 
     python3 scripts/household_probe.py --model DIR                    # a household model (a warm start)
     python3 scripts/household_probe.py --base DIR --warmstart scripted --steps 400 --out OUT  # warm start first
+    python3 scripts/household_probe.py --base DIR --warmstart scripted --steps 400 --matches 200 --out OUT \
+        --set warmstart.observation_weight=1                          # with the observation term
 
 With the ``cpu-household`` preset's settings (20 steps, two task types, the last 2 history lines,
 constrained choice among the admissible commands), it prints
@@ -99,6 +101,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--episodes", type=int, default=12, help="expert paths probed")
     parser.add_argument("--games", type=int, default=48, help="held-out games per policy (0: none)")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--set", action="append", default=[], help="a preset override, e.g. warmstart.observation_weight=1"
+    )
     args = parser.parse_args(argv)
     if (args.model is None) == (args.warmstart is None) or (args.warmstart and not args.base):
         parser.error("give --model DIR, or --base DIR with --warmstart KIND")
@@ -111,7 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     from arena.trainers.evaluation import evaluate_side
     from arena.trainers.rollout import policy_agent
 
-    config = load_config(args.preset, overrides=[f"out={args.out}", f"threads={args.threads}"])
+    config = load_config(args.preset, overrides=[f"out={args.out}", f"threads={args.threads}", *args.set])
     env_kwargs = config.games()[ENV_ID]
     model = args.model
     if args.warmstart:
