@@ -23,7 +23,6 @@ Results: ``docs/results.md`` (household).
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 import time
@@ -35,17 +34,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import arena
+from arena.agents.specs import make_agent
 
 ENV_ID = "household-v0"
 UNIFORM = "(uniform)"
 
 Distribution = Callable[[Any, Mapping[str, Any]], Mapping[str, float]]
-
-
-def expert_agent(seed: int = 0) -> Any:
-    """The game's registered scripted expert (100 % success on every split)."""
-    module, _, attr = arena.spec(ENV_ID).agents["scripted"].partition(":")
-    return getattr(importlib.import_module(module), attr)(seed=seed)
 
 
 def mass_on_expert(
@@ -60,7 +54,7 @@ def mass_on_expert(
     for seed in seeds:
         env = arena.make(ENV_ID, **env_kwargs)
         env.reset(seed=seed)
-        expert = expert_agent()
+        expert = make_agent("scripted", ENV_ID, seed=0)  # 100 % success on every split
         for _agent in env.agent_iter():
             observation, _, terminated, truncated, info = env.last()
             if terminated or truncated:
@@ -116,26 +110,18 @@ def main(argv: list[str] | None = None) -> None:
     from arena.trainers.evaluation import evaluate_side
     from arena.trainers.rollout import policy_agent
 
-    config = load_config(args.preset, overrides=[f"out={args.out}", f"threads={args.threads}", *args.set])
+    overrides = [f"out={args.out}", f"threads={args.threads}"]
+    if args.warmstart:
+        overrides += [f"warmstart.agents={args.warmstart}", f"warmstart.steps={args.steps}"]
+        overrides.append(f"warmstart.matches_per_env={args.matches}")
+    config = load_config(args.preset, overrides=[*overrides, *args.set])
     env_kwargs = config.games()[ENV_ID]
     model = args.model
     if args.warmstart:
-        from arena.agents.warmstart import warmstart
+        from arena.trainers.loop import warm_start
 
-        options = {**config.warmstart, "agents": args.warmstart, "steps": args.steps, "matches_per_env": args.matches}
         start = time.perf_counter()
-        model = str(
-            warmstart(
-                args.base,
-                Path(args.out) / "model",
-                env_ids=(ENV_ID,),
-                env_kwargs=config.games(),
-                history_lines={ENV_ID: config.history_lines_for(ENV_ID)},
-                seed=config.seed,
-                log=print,
-                **options,
-            )
-        )
+        model = str(warm_start(config, args.base, Path(args.out) / "model", print))
         print(f"warm start ({args.warmstart}, {args.steps} steps): {time.perf_counter() - start:.0f} s")
     backend = TransformersBackend(model)
     greedy = policy_agent(backend, config, ENV_ID, seed=10_000, sample=False)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from arena.agents.specs import make_agent
+
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "household_probe.py"
 KWARGS = {"max_steps": 20, "task_types": ["pick_and_place_simple", "look_at_obj_in_light"]}
 
@@ -20,7 +22,7 @@ def probe():
 
 
 def test_an_oracle_puts_all_its_mass_on_every_expert_command(probe):
-    twin = probe.expert_agent()  # fed the same observations, it plays the same moves as the probe's expert
+    twin = make_agent("scripted", probe.ENV_ID, seed=0)  # fed the same observations, it plays the probe's moves
 
     def oracle(observation, info):
         move = str(twin.act(observation, info))

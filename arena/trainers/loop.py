@@ -59,7 +59,6 @@ def prepare_model(config: TrainConfig, log: Log) -> Path:
     if config.model:
         return Path(config.model)
     from arena.agents import tiny
-    from arena.agents.warmstart import warmstart
 
     out = Path(config.out) / "warmstart"
     if (out / "config.json").exists():
@@ -70,9 +69,18 @@ def prepare_model(config: TrainConfig, log: Log) -> Path:
     options = dict(config.tiny_model)  # builder kwargs; vlm: true builds the tiny vision-language model
     builder = tiny.build_tiny_vlm if options.pop("vlm", False) else tiny.build_tiny_model
     builder(base, seed=config.seed, **options)
-    options = dict(config.warmstart)
-    log(f"built tiny model in {time.perf_counter() - t0:.0f}s; warm start on {options.get('agents', 'random')} play")
-    warmstart(
+    log(
+        f"built tiny model in {time.perf_counter() - t0:.0f}s; warm start on {config.warmstart.get('agents', 'random')} play"
+    )
+    return warm_start(config, base, out, log)
+
+
+def warm_start(config: TrainConfig, base: str | Path, out: str | Path, log: Log) -> Path:
+    """Warm-start the model in ``base`` into ``out`` on the config's games as they are trained, with its
+    ``warmstart`` options, prompt settings and seed; returns ``out``."""
+    from arena.agents.warmstart import warmstart
+
+    return warmstart(
         base,
         out,
         env_ids=tuple(config.envs),
@@ -81,9 +89,8 @@ def prepare_model(config: TrainConfig, log: Log) -> Path:
         history_lines={env_id: config.history_lines_for(env_id) for env_id in config.envs},
         seed=config.seed,
         log=log,
-        **options,
+        **config.warmstart,
     )
-    return out
 
 
 class Trainer:
