@@ -51,7 +51,8 @@ def warmstart_command(
     agents: Annotated[
         str | None,
         typer.Option(
-            help="whose play to imitate in every game: random, scripted or mixed (each move scripted or random) "
+            help="whose play to imitate in every game: random, scripted, mixed (each move scripted or random) or "
+            "mixed-expert (mixed play, every example labelled with the scripted move) "
             "[default: mixed for negotiation and the spy games, random elsewhere]"
         ),
     ] = None,

@@ -87,7 +87,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--model", help="a household model directory (a warm start or a checkpoint)")
     parser.add_argument("--base", help="with --warmstart: the model to warm-start (e.g. arena model init-tiny)")
-    parser.add_argument("--warmstart", choices=("random", "scripted", "mixed"), help="warm-start --base first")
+    parser.add_argument(
+        "--warmstart", choices=("random", "scripted", "mixed", "mixed-expert"), help="warm-start --base first"
+    )
     parser.add_argument("--steps", type=int, default=200, help="warm-start steps")
     parser.add_argument("--matches", type=int, default=100, help="warm-start matches")
     parser.add_argument("--out", default="runs/household-probe", help="where the warm start is saved")

@@ -130,6 +130,31 @@ def test_mistakes_add_warnings_and_keep_every_target_legal(backend):
             assert e.target_ids[branch] in legal_ids
 
 
+def test_mixed_expert_play_labels_every_position_with_the_experts_move(backend):
+    """``mixed-expert`` plays the same moves as ``mixed`` (same seeds: the same positions), but every target
+    is a minimax-best cell of its position, where half of mixed play's are the random moves it played."""
+    from arena.agents.scripted.tictactoe import best_cells, read_board
+
+    def optimal_share(examples: list[Example]) -> float:
+        optimal = 0
+        for e in examples:
+            text = backend.tokenizer.decode(e.prompt_ids)
+            board = read_board(text)
+            mark = "X" if board.count("X") == board.count("O") else "O"
+            cell = int(backend.tokenizer.decode(e.target_ids).split("<answer>[")[1][0])
+            optimal += cell in best_cells(board, mark)
+        return optimal / len(examples)
+
+    mixed = collect_examples(backend, ["tictactoe-v0"], agents="mixed", matches_per_env=12, seed=4)
+    expert = collect_examples(backend, ["tictactoe-v0"], agents="mixed-expert", matches_per_env=12, seed=4)
+    assert [e.prompt_ids for e in expert] == [e.prompt_ids for e in mixed]
+    assert optimal_share(expert) == 1.0
+    assert optimal_share(mixed) < 0.9
+    for e in expert:
+        for branch, legal_ids in e.branches:
+            assert e.target_ids[branch] in legal_ids
+
+
 def test_legality_term_moves_mass_onto_legal_moves(backend):
     """Ten steps with the legality term leave more mass on legal cells than ten steps without it."""
     from transformers import AutoModelForCausalLM

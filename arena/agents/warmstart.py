@@ -5,7 +5,10 @@ Matches of every registered game (or the chosen ones) are played by random agent
 moves, a random short message on free-text turns: the model learns the format and the legal moves and
 nothing of strategy), by scripted agents (each game's registered ``"scripted"`` agent, falling back to
 random where a game has none) or by both (``"mixed"``: each move is the scripted one or, half the time, a
-random one). :data:`AGENTS_PER_ENV` picks per game: mixed play where random play never makes the game's
+random one, and the move played is the example's target; ``"mixed-expert"``: the same play, but every
+example's target is the scripted agent's move in that position, whichever move was played, so the model
+learns the expert's choices in the more varied positions random moves lead to, never the random moves;
+noise injection as in DART, Laskey et al. 2017). :data:`AGENTS_PER_ENV` picks per game: mixed play where random play never makes the game's
 structured moves (negotiation proposals) or keeps repeating itself (spy clues), random elsewhere. Every
 valid decision becomes one supervised example: the prompt the :class:`~arena.agents.llm.LLMAgent` would
 build for that observation (context budget included), and the target reply
@@ -153,30 +156,34 @@ def branch_points(
     return points
 
 
-AGENT_KINDS = ("scripted", "random", "mixed")
+AGENT_KINDS = ("scripted", "random", "mixed", "mixed-expert")
 
 
 class _Mixed:
     """The scripted move or, with probability 1/2, a uniformly random legal one: the scripted agent's
-    choices seen from the more varied positions that random moves lead to."""
+    choices seen from the more varied positions that random moves lead to. ``expert_label``: the
+    scripted move of the last ``act`` (the example's target in ``"mixed-expert"`` play), else None."""
 
-    def __init__(self, scripted: Any, seed: int) -> None:
+    def __init__(self, scripted: Any, seed: int, *, label_with_expert: bool = False) -> None:
         self.scripted, self.random = scripted, RandomAgent(seed=seed + 7919)
         self.rng = np.random.default_rng(seed)
+        self.label_with_expert = label_with_expert
+        self.expert_label: str | None = None
 
     def act(self, observation: Any, info: Any) -> str:
         move = str(self.scripted.act(observation, info))  # always asked: a scripted agent may keep state
+        self.expert_label = move if self.label_with_expert else None
         return str(self.random.act(observation, info)) if self.rng.random() < 0.5 else move
 
 
 def _make_agent(env_id: str, kind: str, seed: int) -> Any:
-    """A player of ``kind`` (random, scripted or mixed) for ``env_id``."""
+    """A player of ``kind`` (random, scripted, mixed or mixed-expert) for ``env_id``."""
     if kind == "random":
         return RandomAgent(seed=seed)
     if kind not in AGENT_KINDS:
         raise ArenaError(f"agents must be one of {', '.join(AGENT_KINDS)}, got {kind!r}")
-    if kind == "mixed":
-        return _Mixed(_make_agent(env_id, "scripted", seed), seed)
+    if kind in ("mixed", "mixed-expert"):
+        return _Mixed(_make_agent(env_id, "scripted", seed), seed, label_with_expert=kind == "mixed-expert")
     import arena
 
     entry = arena.spec(env_id).agents.get("scripted")
@@ -206,7 +213,7 @@ def collect_examples(
 ) -> list[Example]:
     """Play ``matches_per_env`` matches per game (one number, or one per game id with :data:`MATCHES` for
     the others; every registered game when ``env_ids`` is None) and return (prompt ids, reply ids) pairs
-    of valid moves. ``agents`` (random, scripted or mixed) applies to every game; None takes
+    of valid moves. ``agents`` (random, scripted, mixed or mixed-expert) applies to every game; None takes
     :data:`AGENTS_PER_ENV`. A game's prompts are tokenized in one batch after its matches.
 
     With ``mistake_rate`` > 0, that fraction of decisions first plays an illegal move (one of the match's
@@ -263,11 +270,16 @@ def collect_examples(
                     erred = seat
                     continue
                 erred = None
-                action = str(players[seat].act(obs, info))
+                player = players[seat]
+                action = str(player.act(obs, info))
+                # mixed-expert play: the scripted move is the target whichever move is played (a move the
+                # list does not hold, where there is one, teaches nothing and is left out)
+                label = getattr(player, "expert_label", None) or action
                 prompt = llm.build_prompt(obs, info, fit=False)  # fitted below, after one batched count
                 env.step(action)
-                if "invalid_move" in env.infos.get(seat, {}):
+                if "invalid_move" in env.infos.get(seat, {}) or (label != action and legal and label not in legal):
                     continue
+                action = label
                 target = reply_ids(action)
                 # a legal move the list does not spell out (a tolerated form) gets no legality term
                 branches = (
@@ -484,7 +496,7 @@ def warmstart(
     log: Callable[[str], None] | None = None,
 ) -> Path:
     """Fine-tune the model in ``model_dir`` on play of ``env_ids`` (default: every registered game) by
-    ``agents`` (random, scripted or mixed; default per game, :data:`AGENTS_PER_ENV`) and save it to
+    ``agents`` (random, scripted, mixed or mixed-expert; default per game, :data:`AGENTS_PER_ENV`) and save it to
     ``out_dir`` (default: overwrite ``model_dir``). Returns the output directory. ``env_kwargs``,
     ``hide_legal`` and ``history_lines`` as in :func:`collect_examples`; ``steps`` defaults to
     :func:`default_steps` of the games."""
