@@ -624,3 +624,30 @@ def test_a_resumed_pool_keeps_the_configs_weights_and_the_checkpoints_snapshots(
     pool.load_state_dict({"weights": {"self": 1.0}, "snapshots": ["snap/a"]})  # a checkpoint of an older run
     assert pool.weights == {"random": 1.0} and pool.snapshots == ["snap/a"]
     assert pool.state_dict() == {"snapshots": ["snap/a"]}
+
+
+def test_return_metrics_split_pool_games_by_side_and_report_self_play_success():
+    """Against the pool: the learner seats' mean return, per side; in self-play (a one-player household
+    game): every seat's, the rollouts' success rate."""
+    from arena.trainers.episodes import Episode, return_metrics
+
+    def episode(env_id, returns, roles, learner, opponent):
+        return Episode(env_id, 0, "g", roles, returns, learner, opponent)
+
+    episodes = [
+        episode("werewolf-v0", {"a": 1.0, "b": -1.0}, {"a": "seer", "b": "werewolf"}, ["a"], "scripted"),
+        episode("werewolf-v0", {"a": 1.0, "b": -1.0}, {"a": "villager", "b": "werewolf"}, ["b"], "scripted"),
+        episode("werewolf-v0", {"a": -1.0, "b": 1.0}, {"a": "villager", "b": "werewolf"}, ["a"], "scripted"),
+        episode("household-v0", {"p": 1.0}, {"p": "player"}, ["p"], "self"),
+        episode("household-v0", {"p": 0.0}, {"p": "player"}, ["p"], "self"),
+        episode("household-v0", {"p": 0.0}, {"p": "player"}, ["p"], "self"),
+    ]
+    sides = {"village": ["seer", "villager"], "werewolves": ["werewolf"]}
+    assert return_metrics(episodes, ["werewolf-v0"], sides) == {
+        "werewolf-v0/village/return_vs_pool": 0.0,
+        "werewolf-v0/werewolves/return_vs_pool": -1.0,
+    }
+    assert return_metrics(episodes, ["household-v0", "werewolf-v0"]) == {
+        "household-v0/return_self": pytest.approx(1 / 3),
+        "werewolf-v0/return_vs_pool": pytest.approx(-1 / 3),
+    }

@@ -4,7 +4,7 @@ turns a batch of episodes into one advantage per turn with the configured estima
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +53,31 @@ class Episode:
     learner_seats: list[str]
     opponent: str
     turns: list[Turn] = field(default_factory=list)
+
+
+def return_metrics(
+    episodes: Sequence[Episode], env_ids: Iterable[str], learner_sides: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, float]:
+    """The learner's mean return per game over an iteration's episodes: ``{env}/return_vs_pool`` against
+    opponents from the pool (``{env}/{side}/return_vs_pool`` per side of ``learner_sides``), and
+    ``{env}/return_self`` in self-play, every seat the learner's: the rollouts' success in a one-player or
+    cooperative game (household), about 0 in a zero-sum one."""
+    metrics: dict[str, float] = {}
+    for env_id in env_ids:
+        for side, roles in (learner_sides or {"": []}).items():
+            rets = [
+                e.returns[s]
+                for e in episodes
+                if e.env_id == env_id and e.opponent != "self"
+                for s in e.learner_seats
+                if not roles or e.roles.get(s) in roles
+            ]
+            if rets:
+                metrics[f"{env_id}/{side + '/' if side else ''}return_vs_pool"] = float(np.mean(rets))
+        rets = [e.returns[s] for e in episodes if e.env_id == env_id and e.opponent == "self" for s in e.learner_seats]
+        if rets:
+            metrics[f"{env_id}/return_self"] = float(np.mean(rets))
+    return metrics
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import numpy as np
 from arena.agents.llm import POLICY_FILE
 from arena.core.errors import ArenaError
 from arena.trainers.config import TrainConfig
-from arena.trainers.episodes import compute_advantages
+from arena.trainers.episodes import compute_advantages, return_metrics
 from arena.trainers.pool import OpponentPool
 from arena.trainers.rollout import PastPolicies, build_specs, collect, learner_agents, plan_groups, policy_agent
 
@@ -239,17 +239,7 @@ class Trainer:
         }
         if self.rollout_backend is not self.backend:
             metrics["sync_s"] = round(float(getattr(self.rollout_backend, "last_sync_s", 0.0)), 3)
-        for env_id in cfg.envs:
-            for side, roles in (cfg.learner_sides or {"": []}).items():
-                rets = [
-                    e.returns[s]
-                    for e in episodes
-                    if e.env_id == env_id and e.opponent != "self"
-                    for s in e.learner_seats
-                    if not roles or e.roles.get(s) in roles
-                ]
-                if rets:
-                    metrics[f"{env_id}/{side + '/' if side else ''}return_vs_pool"] = float(np.mean(rets))
+        metrics.update(return_metrics(episodes, cfg.envs, cfg.learner_sides))
         metrics.update({f"update/{k}": v for k, v in update.items()})
         for env_id, kwargs in cfg.games().items():  # exact and cheap (12 information sets): every iteration
             if _exact_kuhn(env_id, kwargs):
@@ -465,7 +455,7 @@ def run(trainer: Trainer, progress: bool = True) -> dict[str, Any]:
                 shown = {
                     k.split("/")[0][:4] + "/" + k.split("/")[-1]: v
                     for k, v in metrics.items()
-                    if not k.startswith("eval/") and k.endswith(("/return_vs_pool", "/exploitability"))
+                    if not k.startswith("eval/") and k.endswith(("/return_vs_pool", "/return_self", "/exploitability"))
                 }
                 desc = f"invalid {metrics['invalid_rate']:.2f} " + " ".join(f"{k} {v:+.2f}" for k, v in shown.items())
                 bar.update(task, completed=trainer.iteration, description=desc)

@@ -54,7 +54,7 @@ def panels(rows: list[dict[str, Any]]) -> list[tuple[str, list[str]]]:
     keys = sorted({k for row in rows for k, v in row.items() if isinstance(v, int | float) and k != "iteration"})
     exploit = [k for k in keys if k.endswith("/exploitability")]
     rates = [k for k in keys if k.startswith("eval/") and k.endswith(("/win_rate", "/loss_rate"))]
-    training = [k for k in keys if k.endswith("/return_vs_pool") or k == "invalid_rate"]
+    training = [k for k in keys if k.endswith(("/return_vs_pool", "/return_self")) or k == "invalid_rate"]
     update = [k for k in keys if k.startswith("update/")][:6]
     chosen = [
         ("exploitability (chips per hand; 0 = Nash)", exploit),
