@@ -3,13 +3,16 @@
     python benchmarks/invalid_rate.py                    # builds + warm-starts a tiny model first
     python benchmarks/invalid_rate.py --model models/tiny-ws --turns 400
     python benchmarks/invalid_rate.py --model models/tiny-ws --envs tictactoe-v0 --details
+    python benchmarks/invalid_rate.py --model runs/cpu-household/warmstart --train-preset cpu-household
 
 Every seat is played by the LLM agent (sampling at temperature 1, no constraint to legal actions, the
 game's default ``max_new_tokens``); every LLM decision counts as a turn. Turns with a legal list
 (``choice``) count as invalid when the game rejected the move (a reply without a closed answer included);
 target below 5 %. Free-text turns (``text`` and ``structured``) count as well formed when the reply has a
 closed answer (``arena.agents.answers``) that is not empty and within the turn's ``max_chars``, and, for
-structured turns, that the game accepted; target above 95 %.
+structured turns, that the game accepted; target above 95 %. With ``--train-preset`` the games are played
+as that training preset plays them (its games, their settings, its history window and hidden legal lists),
+so that a preset's own warm-started model is measured where it was trained; still unconstrained.
 """
 
 from __future__ import annotations
@@ -69,8 +72,12 @@ def well_formed(turn: Any) -> bool:
     return spec.kind != "structured" or turn.invalid is None
 
 
-def measure(backend: Any, env_id: str, min_turns: int, temperature: float, seed: int) -> Tally:
-    """Play enough concurrent matches of ``env_id`` to reach ``min_turns`` LLM turns; count them."""
+def measure(
+    backend: Any, env_id: str, min_turns: int, temperature: float, seed: int, config: Any | None = None
+) -> Tally:
+    """Play enough concurrent matches of ``env_id`` to reach ``min_turns`` LLM turns; count them. ``config``
+    (a :class:`~arena.trainers.config.TrainConfig`): the game's settings, history window and hidden legal
+    list as that training run has them."""
     import arena
     from arena.agents.backends.base import SamplingParams
     from arena.agents.llm import LLMAgent
@@ -78,14 +85,21 @@ def measure(backend: Any, env_id: str, min_turns: int, temperature: float, seed:
     from arena.agents.scheduler import play_many
 
     sampling = SamplingParams(temperature=temperature, max_new_tokens=default_max_new_tokens(env_id), seed=seed)
-    agent = LLMAgent(backend, env_id=env_id, sampling=sampling)
+    agent = LLMAgent(
+        backend,
+        env_id=env_id,
+        sampling=sampling,
+        show_legal=config is None or env_id not in config.hide_legal,
+        history_lines=None if config is None else config.history_lines_for(env_id),
+    )
+    kwargs = {} if config is None else config.env_kwargs(env_id)
     tally = Tally(env_id)
     start = time.perf_counter()
     batch = 0
     while tally.choice + tally.text < min_turns:
         matches = []
         for m in range(CONCURRENT):
-            env = arena.make(env_id)
+            env = arena.make(env_id, **kwargs)
             matches.append((env, {s: agent for s in env.possible_agents}, seed + 1000 * batch + m))
         for outcome in play_many(matches, traced=False):
             for turn in outcome.turns:
@@ -138,7 +152,17 @@ def main() -> None:
     parser.add_argument("--envs", action="append", help="game ids (repeatable; default: every registered game)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared CPU)")
     parser.add_argument("--details", action="store_true", help="also print where the invalid moves are")
+    parser.add_argument(
+        "--train-preset",
+        help="play the games as this training preset does (its games and their settings, history window, "
+        "hidden legal lists; still unconstrained)",
+    )
     args = parser.parse_args()
+    config = None
+    if args.train_preset:
+        from arena.trainers.config import load_config
+
+        config = load_config(args.train_preset)
     import torch
 
     import arena
@@ -156,8 +180,11 @@ def main() -> None:
         print(f"warm start took {time.perf_counter() - start:.0f}s")
     backend = TransformersBackend(model)
     print(HEADER)
-    for env_id in args.envs or [spec.id for spec in arena.list_envs()]:
-        tally = measure(backend, env_id, args.turns, args.temperature, args.seed)
+    default_envs = list(config.envs) if config is not None else [spec.id for spec in arena.list_envs()]
+    for env_id in args.envs or default_envs:
+        if config is not None and env_id not in config.envs:
+            parser.error(f"--train-preset {args.train_preset} does not play {env_id}")
+        tally = measure(backend, env_id, args.turns, args.temperature, args.seed, config)
         print(tally.row(), flush=True)
         if args.details:
             print_details(tally.records)

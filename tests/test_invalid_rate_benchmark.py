@@ -1,0 +1,36 @@
+"""The invalid-rate benchmark's `--train-preset` mode plays a game as the training preset does (its game
+settings and history window), with a model-free backend; the counts, not the speed, are checked."""
+
+from __future__ import annotations
+
+from arena.agents.backends.base import Completion
+from arena.agents.context import WINDOW_NOTE
+from arena.trainers.config import load_config
+from benchmarks.invalid_rate import measure
+
+
+class LookBackend:
+    """Always answers ``look`` (admissible in every household state); records the prompts it saw."""
+
+    version = 0
+
+    def __init__(self) -> None:
+        self.prompts: list[str] = []
+
+    def generate(self, prompts, sampling):
+        self.prompts.extend(str(p[-1]["content"]) for p in prompts)
+        return [Completion("<answer>look</answer>", [1], [2], [-1.0]) for _ in prompts]
+
+
+def test_train_preset_mode_plays_the_presets_game_settings_and_history_window():
+    config = load_config("cpu-household")
+    window = config.history_lines_for("household-v0")
+    note = WINDOW_NOTE.split("{")[0]
+    preset_backend, default_backend = LookBackend(), LookBackend()
+    as_trained = measure(preset_backend, "household-v0", 32, 1.0, 0, config)
+    default = measure(default_backend, "household-v0", 32, 1.0, 0)
+    # 32 concurrent matches of `look` until the step limit: the preset's 20 steps, the game's default 50
+    assert as_trained.choice == 32 * config.envs["household-v0"]["max_steps"] and default.choice == 32 * 50
+    assert as_trained.invalid == 0 and default.invalid == 0
+    assert window is not None and any(note in p for p in preset_backend.prompts)
+    assert not any(note in p for p in default_backend.prompts)
