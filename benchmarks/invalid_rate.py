@@ -163,6 +163,9 @@ def main() -> None:
         from arena.trainers.config import load_config
 
         config = load_config(args.train_preset)
+        for env_id in args.envs or []:  # before a model is loaded or warm-started (that can take an hour)
+            if env_id not in config.envs:
+                parser.error(f"--train-preset {args.train_preset} does not play {env_id}")
     import torch
 
     import arena
@@ -182,8 +185,6 @@ def main() -> None:
     print(HEADER)
     default_envs = list(config.envs) if config is not None else [spec.id for spec in arena.list_envs()]
     for env_id in args.envs or default_envs:
-        if config is not None and env_id not in config.envs:
-            parser.error(f"--train-preset {args.train_preset} does not play {env_id}")
         tally = measure(backend, env_id, args.turns, args.temperature, args.seed, config)
         print(tally.row(), flush=True)
         if args.details:
