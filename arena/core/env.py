@@ -125,6 +125,17 @@ class TextGameEnv(EpisodeBook, AECEnv):
         if isinstance(getattr(self, "infos", None), LazyInfos):
             self.infos.detach()
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """A copied or unpickled env (``copy.deepcopy``, ``pickle``): the infos arrive as a plain dict of
+        the values as of the copy (``LazyInfos`` copies and pickles as data), so they are rebuilt around
+        this env, those values kept until its next move; otherwise its next ``step`` would fail."""
+        self.__dict__.update(state)
+        infos = state.get("infos")
+        if infos is not None and not isinstance(infos, LazyInfos):
+            lazy = LazyInfos(self._info)
+            lazy.update(infos)  # written values count as built: no rebuild before the next move
+            self.infos = lazy
+
     def agent_iter(self, max_iter: int = 2**63) -> Iterator[str]:  # type: ignore[override]
         """PettingZoo's ``agent_iter`` (the acting agent until no agent is left, at most ``max_iter``
         times) as a generator: the same agents, without a Python ``__next__`` call per step."""

@@ -33,6 +33,17 @@ class Transcript:
         self.append: Callable[[dict[str, Any] | Message], None] = self._events.append
         self.record_message = self.append
 
+    def __getstate__(self) -> dict[str, Any]:
+        return {"events": self._events, "converted": self._converted}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """A copy (``copy.deepcopy``, ``pickle``) records into its own event list: the bound ``append``
+        is made again, not copied (a copied one would still write into the original's list)."""
+        self._events = state["events"]
+        self._converted = state["converted"]
+        self.append = self._events.append
+        self.record_message = self.append
+
     @property
     def events(self) -> list[dict[str, Any]]:
         events = self._events
