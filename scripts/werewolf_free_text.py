@@ -6,12 +6,13 @@ Usage::
     python3 scripts/werewolf_free_text.py --model DIR --games 20 --max-new-tokens 160
 
 Scripted agents play every seat of ``--games`` werewolf games (the ``cpu-werewolf`` preset's settings:
-``xu7``, speeches of at most 120 characters). At each free-text turn (a speech, wolf chat or role prediction)
-the model is asked too, as the LLM agent would ask it (sampling at ``--temperature``, default 1, as in training;
-0 is greedy, as the preset's evaluation; ``--max-new-tokens`` as the preset's 40), and its reply is played on a copy of the game: it either has no closed answer, or the game
-accepts it, or the game rejects it (the reason, with player names generalised). The scripted move is then
-played, so every game runs to its end. The evaluation's ``invalid_rate_text`` counts the unclosed and the
-rejected replies alike; this splits them. Results: ``docs/results.md`` (werewolf).
+``xu7``, speeches of at most 120 characters). At each free-text turn (a speech, wolf chat or role
+prediction) the model is asked too, as the LLM agent would ask it: sampling at ``--temperature`` (1, as in
+training; 0 is greedy, as the preset's evaluation), at most ``--max-new-tokens`` (the preset's 40). Its
+reply is played on a copy of the game: it has no closed answer, or the game accepts it, or the game
+rejects it (the reason, with player names generalised). The scripted move is then played, so every game
+runs to its end. The evaluation's ``invalid_rate_text`` counts unclosed and rejected replies alike (and
+retries after a warning); this splits them. Results: ``docs/results.md`` (werewolf).
 """
 
 from __future__ import annotations

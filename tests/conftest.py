@@ -35,3 +35,19 @@ def tiny_vlm(tmp_path_factory):
     from arena.agents.tiny import build_tiny_vlm
 
     return build_tiny_vlm(tmp_path_factory.mktemp("vlm"))
+
+
+@pytest.fixture(scope="session")
+def load_script():
+    """``load_script("name")``: the module of ``scripts/name.py`` (the scripts are files, not a package)."""
+    import importlib.util
+    from pathlib import Path
+
+    def load(name: str):
+        path = Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load

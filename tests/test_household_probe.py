@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
 from arena.agents.specs import make_agent
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "household_probe.py"
 KWARGS = {"max_steps": 20, "task_types": ["pick_and_place_simple", "look_at_obj_in_light"]}
 
 
 @pytest.fixture(scope="module")
-def probe():
-    spec = importlib.util.spec_from_file_location("household_probe", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def probe(load_script):
+    return load_script("household_probe")
 
 
 def test_an_oracle_puts_all_its_mass_on_every_expert_command(probe):

@@ -3,22 +3,14 @@ rejected replies, each judged by the game itself on a copy."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
 from arena.agents.backends.base import Completion
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "werewolf_free_text.py"
-
 
 @pytest.fixture(scope="module")
-def probe():
-    spec = importlib.util.spec_from_file_location("werewolf_free_text", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def probe(load_script):
+    return load_script("werewolf_free_text")
 
 
 class Fixed:
