@@ -31,7 +31,7 @@ import arena
 from arena.agents.answers import extract_answer
 from arena.agents.backends.base import SamplingParams
 from arena.agents.llm import LLMAgent
-from arena.agents.warmstart import _make_agent
+from arena.agents.specs import make_agent
 from arena.core.replies import InvalidReply
 
 ENV_ID = "werewolf-v0"
@@ -53,12 +53,13 @@ def classify(
     """Counts of ``(turn kind, outcome)`` over the free-text turns of ``games`` scripted games (``temperature``
     0: greedy, as the preset's evaluation plays)."""
     env = arena.make(ENV_ID, **PRESET_KWARGS)
-    agent = LLMAgent(backend, env_id=ENV_ID)
+    sampling = SamplingParams(temperature=temperature, max_new_tokens=max_new_tokens, seed=seed)
+    agent = LLMAgent(backend, env_id=ENV_ID, sampling=sampling)  # its prompts fit the reply length asked for
     pending: list[tuple[str, Any, str, Any]] = []  # (turn kind, prompt, seat, a copy of the game before the move)
     for game in range(games):
         env.reset(seed=seed + game)
         players = {
-            a: _make_agent(ENV_ID, "scripted", seed + 1000 * game + i) for i, a in enumerate(env.possible_agents)
+            a: make_agent("scripted", ENV_ID, seed=seed + 1000 * game + i) for i, a in enumerate(env.possible_agents)
         }
         for seat in env.agent_iter():
             observation, _, terminated, truncated, info = env.last()
@@ -69,9 +70,7 @@ def classify(
                 kind = env.unwrapped.queue[0][0]
                 pending.append((kind, agent.build_prompt(observation, info), seat, copy.deepcopy(env)))
             env.step(str(players[seat].act(observation, info)))
-    replies = backend.generate(
-        [p for _, p, _, _ in pending], SamplingParams(temperature=temperature, max_new_tokens=max_new_tokens, seed=seed)
-    )
+    replies = backend.generate([p for _, p, _, _ in pending], sampling)
     counts: Counter = Counter()
     for (kind, _, seat, game_copy), reply in zip(pending, replies, strict=True):
         answer = extract_answer(reply.text, finish_reason=reply.finish_reason)
