@@ -18,6 +18,7 @@ so that a preset's own warm-started model is measured where it was trained; stil
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import tempfile
 import time
@@ -73,11 +74,17 @@ def well_formed(turn: Any) -> bool:
 
 
 def measure(
-    backend: Any, env_id: str, min_turns: int, temperature: float, seed: int, config: Any | None = None
+    backend: Any,
+    env_id: str,
+    min_turns: int,
+    temperature: float,
+    seed: int,
+    config: Any | None = None,
+    env_kwargs: dict[str, Any] | None = None,
 ) -> Tally:
     """Play enough concurrent matches of ``env_id`` to reach ``min_turns`` LLM turns; count them. ``config``
     (a :class:`~arena.trainers.config.TrainConfig`): the game's settings, history window and hidden legal
-    list as that training run has them."""
+    list as that training run has them; ``env_kwargs`` (``arena.make`` kwargs) override the game's settings."""
     import arena
     from arena.agents.backends.base import SamplingParams
     from arena.agents.llm import LLMAgent
@@ -92,7 +99,7 @@ def measure(
         show_legal=config is None or env_id not in config.hide_legal,
         history_lines=None if config is None else config.history_lines_for(env_id),
     )
-    kwargs = {} if config is None else config.env_kwargs(env_id)
+    kwargs = {**({} if config is None else config.env_kwargs(env_id)), **(env_kwargs or {})}
     tally = Tally(env_id)
     start = time.perf_counter()
     batch = 0
@@ -157,7 +164,15 @@ def main() -> None:
         help="play the games as this training preset does (its games and their settings, history window, "
         "hidden legal lists; still unconstrained)",
     )
+    parser.add_argument(
+        "--env-kwargs",
+        type=json.loads,
+        default={},
+        help='arena.make kwargs per game, as JSON: \'{"household-v0": {"numbered": false}}\'',
+    )
     args = parser.parse_args()
+    if not isinstance(args.env_kwargs, dict) or not all(isinstance(v, dict) for v in args.env_kwargs.values()):
+        parser.error("--env-kwargs must map game ids to objects of kwargs")
     config = None
     if args.train_preset:
         from arena.trainers.config import load_config
@@ -185,7 +200,7 @@ def main() -> None:
     print(HEADER)
     default_envs = list(config.envs) if config is not None else [spec.id for spec in arena.list_envs()]
     for env_id in args.envs or default_envs:
-        tally = measure(backend, env_id, args.turns, args.temperature, args.seed, config)
+        tally = measure(backend, env_id, args.turns, args.temperature, args.seed, config, args.env_kwargs.get(env_id))
         print(tally.row(), flush=True)
         if args.details:
             print_details(tally.records)

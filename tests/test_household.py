@@ -126,6 +126,43 @@ def test_commands_are_matched_after_whitespace_and_case_normalisation():
     assert env.infos["player_0"]["feedback"].startswith(f"You arrive at {target[6:]}.")
 
 
+@pytest.mark.parametrize("form", ["[{n}]", "{n}", " **[{n}]**. "])
+def test_a_numbered_label_plays_the_command_it_labels(form):
+    env = arena.make(ENV)
+    env.reset(seed=4)
+    info = env.infos["player_0"]
+    legal, labels = info["legal_actions"], info["answer"]["labels"]
+    assert labels == [f"[{i}]" for i in range(1, len(legal) + 1)]
+    n = next(i for i, a in enumerate(legal, start=1) if a.startswith("go to"))
+    prompt = env.observe("player_0")["text"]
+    assert f"[{n}] {legal[n - 1]}," in prompt  # listed under its label
+    env.step(form.format(n=n))
+    assert env.infos["player_0"]["admissible"] is True
+    assert env.infos["player_0"]["feedback"].startswith(f"You arrive at {legal[n - 1][6:]}.")
+    assert f"> {legal[n - 1]}" in env.observe("player_0")["text"]  # the history names the command
+
+
+def test_labels_out_of_range_or_mixed_with_text_are_inadmissible():
+    env = arena.make(ENV)
+    env.reset(seed=4)
+    count = len(env.infos["player_0"]["legal_actions"])
+    for junk in (f"[{count + 1}]", "[0]", "[-1]", "[1] or [2]", "[1.5]"):
+        state = true_state(env)
+        env.step(junk)
+        assert env.infos["player_0"]["admissible"] is False, junk
+        assert true_state(env) == state
+
+
+def test_unnumbered_game_lists_plain_commands_and_refuses_labels():
+    env = arena.make(ENV, numbered=False)
+    env.reset(seed=4)
+    info = env.infos["player_0"]
+    assert "labels" not in info["answer"] and info["answer"]["example"] == info["legal_actions"][0]
+    assert "[1]" not in env.observe("player_0")["text"]
+    env.step("[1]")
+    assert env.infos["player_0"]["admissible"] is False
+
+
 def test_truncation_at_max_steps_with_zero_reward():
     env = arena.make(ENV, max_steps=7)
     env.reset(seed=1)

@@ -34,3 +34,20 @@ def test_train_preset_mode_plays_the_presets_game_settings_and_history_window():
     assert as_trained.invalid == 0 and default.invalid == 0
     assert window is not None and any(note in p for p in preset_backend.prompts)
     assert not any(note in p for p in default_backend.prompts)
+
+
+class LabelBackend(LookBackend):
+    """Always answers ``[1]``: the first listed command where the game numbers its commands."""
+
+    def generate(self, prompts, sampling):
+        self.prompts.extend(str(p[-1]["content"]) for p in prompts)
+        return [Completion("<answer>[1]</answer>", [1], [2], [-1.0]) for _ in prompts]
+
+
+def test_env_kwargs_override_the_games_settings():
+    numbered, plain = LabelBackend(), LabelBackend()
+    by_label = measure(numbered, "household-v0", 32, 1.0, 0, env_kwargs={"max_steps": 3})
+    unlabelled = measure(plain, "household-v0", 32, 1.0, 0, env_kwargs={"max_steps": 3, "numbered": False})
+    assert by_label.choice == unlabelled.choice == 32 * 3
+    assert by_label.invalid == 0 and unlabelled.invalid == 32 * 3  # a label is no command in ALFWorld's list
+    assert all("[1] " in p for p in numbered.prompts) and not any("[1] " in p for p in plain.prompts)

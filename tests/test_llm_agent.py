@@ -106,6 +106,17 @@ def test_constrained_mode_picks_among_legal_actions():
     assert LLMAgent(FakeBackend(), constrained=True).act(OBS, {}) == "[2]"
 
 
+def test_constrained_mode_scores_the_labels_of_a_labelled_choice():
+    info = {"legal_actions": ["go to desk 1", "look"], "answer": {"kind": "choice", "labels": ["[1]", "[2]"]}}
+    backend = FakeBackend(prefer="[2]")
+    agent = LLMAgent(backend, constrained=True)
+    (trace,) = agent.act_batch_traced([(OBS, info)])
+    assert backend.scored == [[format_answer("[1]"), format_answer("[2]")]]  # what the prompt asks for
+    assert trace.action == "look" and trace.text == format_answer("[2]") and trace.chosen == 1
+    assert set(trace.legal_probs) == {"go to desk 1", "look"}
+    assert agent.action_distribution(OBS, info) == pytest.approx(trace.legal_probs)
+
+
 def test_constrained_with_the_tiny_model_is_always_legal():
     pytest.importorskip("transformers")
     import arena

@@ -54,6 +54,25 @@ def test_turn_instructions_say_what_to_answer_with_a_correct_example(info, obser
     assert turn_instructions(spec, observation, "raw").endswith(f"Example: {example_answer(spec)}")
 
 
+def test_a_labelled_choice_is_answered_by_its_labels():
+    info = {"legal_actions": ["go to desk 1", "look"], "answer": {"kind": "choice", "labels": ["[1]", "[2]"]}}
+    spec = answer_spec(info)
+    assert spec.labels == ("[1]", "[2]") and spec.replies == ("[1]", "[2]")
+    assert spec.reply_for("look") == "[2]" and spec.reply_for("dance") == "dance"
+    assert example_answer(spec) == "[1]"
+    listed = turn_instructions(spec, "Admissible commands: [1] go to desk 1, [2] look.")
+    assert "the label of exactly one of the legal actions listed above" in listed and "<answer>[1]</answer>" in listed
+    unlisted = turn_instructions(spec, "You are in a room.")
+    assert "[1] go to desk 1; [2] look" in unlisted
+    # A label list that does not name each legal action once is ignored: the actions are the replies.
+    for bad in (["[1]"], ["[1]", "[1]"], "[1] [2]"):
+        broken = answer_spec({**info, "answer": {"kind": "choice", "labels": bad}})
+        assert broken.labels == () and broken.replies == ("go to desk 1", "look")
+    # The reply budget fits the labels, not the long actions they stand for.
+    long = {"legal_actions": ["take pencil 2 from sidetable 1 " * 4], "answer": {"kind": "choice", "labels": ["[1]"]}}
+    assert default_max_new_tokens(None, long) < default_max_new_tokens(None, {"legal_actions": long["legal_actions"]})
+
+
 def test_a_choice_example_is_legal_now():
     spec = answer_spec({"answer": {"kind": "choice", "example": "[4]"}, "legal_actions": ["[0]", "[8]"]})
     assert example_answer(spec) == "[0]"  # the game's example cell is taken: not shown as an example

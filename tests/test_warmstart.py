@@ -213,6 +213,30 @@ def test_observation_term_teaches_the_prompt_tail(backend):
     assert tail_with < tail_without  # measured: 4.84 vs 7.27 nats
 
 
+def test_household_examples_answer_by_the_label_of_the_command_played(backend):
+    """Household numbers its commands: the target is the label, and the legality term spans the labels."""
+    import re
+
+    tok = backend.tokenizer
+    numbered = collect_examples(backend, ["household-v0"], agents="random", matches_per_env=1, seed=0, max_steps=12)
+    plain = collect_examples(
+        backend,
+        ["household-v0"],
+        agents="random",
+        matches_per_env=1,
+        seed=0,
+        max_steps=12,
+        env_kwargs={"household-v0": {"numbered": False}},
+    )
+    assert numbered and len(numbered) == len(plain)
+    for e, p in zip(numbered, plain, strict=True):
+        label = re.search(r"<answer>(\[\d+\])</answer>", tok.decode(e.target_ids)).group(1)
+        command = re.search(r"<answer>(.*)</answer>", tok.decode(p.target_ids)).group(1)  # the same move
+        listing = tok.decode(e.prompt_ids).rsplit("Admissible commands:", 1)[1]
+        assert f"{label} {command}," in listing or f"{label} {command}." in listing
+        assert e.num_legal == p.num_legal and e.branches  # which label: told apart from the others
+
+
 def test_examples_play_the_game_variant_the_trainer_plays(backend):
     """``env_kwargs`` reach the games (random play of negotiation's legal list makes proposals; the free-text
     game's random words never do) and ``hide_legal`` keeps the list out of the prompts."""

@@ -209,9 +209,9 @@ class LLMAgent(BaseAgent):
         for obs, info in requests:
             if self._uses_scoring(info):
                 prompt = self.build_prompt(obs, info)
-                for action in info["legal_actions"]:
+                for reply in answer_spec(info).replies:  # a labelled choice scores the labels it asks for
                     prompts.append(prompt)
-                    conts.append(format_answer(str(action), self.answer_format, self.think))
+                    conts.append(format_answer(reply, self.answer_format, self.think))
         return prompts, conts
 
     def finish(
@@ -234,6 +234,7 @@ class LLMAgent(BaseAgent):
                 gi += 1
                 continue
             legal = [str(a) for a in info["legal_actions"]]
+            replies = answer_spec(info).replies
             group = scored[si : si + len(legal)]
             si += len(legal)
             probs = _softmax([s.total for s in group])
@@ -242,7 +243,7 @@ class LLMAgent(BaseAgent):
             traces.append(
                 ActionTrace(
                     legal[k],
-                    format_answer(legal[k], self.answer_format, self.think),
+                    format_answer(replies[k], self.answer_format, self.think),
                     list(chosen.prompt_ids),
                     list(chosen.continuation_ids),
                     [float(x) for x in chosen.logprobs],
@@ -301,8 +302,9 @@ class LLMAgent(BaseAgent):
         if not legal:
             raise ArenaError("action_distribution needs info['legal_actions']")
         prompt = self.build_prompt(observation, info)
+        replies = answer_spec(info).replies
         scored = self.backend.score(
-            [prompt] * len(legal), [format_answer(a, self.answer_format, self.think) for a in legal]
+            [prompt] * len(legal), [format_answer(a, self.answer_format, self.think) for a in replies]
         )
         probs = _softmax([s.total for s in scored])
         return {a: float(p) for a, p in zip(legal, probs, strict=True)}

@@ -52,6 +52,18 @@ class AnswerSpec:
     max_chars: int | None = None
     syntax: str | None = None
     legal: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()  # a labelled choice: one label per legal action, answered in its place
+
+    @property
+    def replies(self) -> tuple[str, ...]:
+        """What a choice turn's answer names: the labels of a labelled choice, else the legal actions."""
+        return self.labels or self.legal
+
+    def reply_for(self, action: str) -> str:
+        """The answer that plays ``action`` (its label in a labelled choice; the action itself otherwise)."""
+        if self.labels and action in self.legal:
+            return self.labels[self.legal.index(action)]
+        return action
 
 
 def answer_spec(info: Mapping[str, Any] | None) -> AnswerSpec:
@@ -70,7 +82,11 @@ def answer_spec(info: Mapping[str, Any] | None) -> AnswerSpec:
     example = str(example) if isinstance(example, str | int | float) and str(example).strip() else None
     syntax = raw.get("syntax")
     syntax = str(syntax) if isinstance(syntax, str) and syntax.strip() else None
-    return AnswerSpec(kind, example, max_chars, syntax, legal)
+    labels = raw.get("labels")
+    labels = tuple(str(x) for x in labels) if isinstance(labels, list | tuple) and kind == "choice" else ()
+    if len(labels) != len(legal) or len(set(labels)) != len(labels):
+        labels = ()  # a label list that does not name each legal action once is ignored
+    return AnswerSpec(kind, example, max_chars, syntax, legal, labels)
 
 
 def system_prompt_for(env_id: str | None, answer_format: str = "tags") -> str:
@@ -99,7 +115,7 @@ def example_answer(spec: AnswerSpec) -> str:
     """A valid answer for the turn: the game's example (for a choice turn, only if it is legal now),
     else the first legal action, else a neutral one-line message."""
     if spec.kind == "choice":
-        return spec.example if spec.example in spec.legal else spec.legal[0]
+        return spec.example if spec.example in spec.replies else spec.replies[0]
     return spec.example or TEXT_EXAMPLE
 
 
@@ -108,7 +124,13 @@ def turn_instructions(
 ) -> str:
     """One paragraph closing the user message: what to answer this turn, with a correct example.
     A choice turn lists its legal actions unless the observation already shows every one of them."""
-    if spec.kind == "choice":
+    if spec.kind == "choice" and spec.labels:
+        if all(f"{label} {action}" in observation_text for label, action in zip(spec.labels, spec.legal, strict=True)):
+            what = "the label of exactly one of the legal actions listed above"
+        else:
+            listing = "; ".join(f"{label} {action}" for label, action in zip(spec.labels, spec.legal, strict=True))
+            what = "the label of exactly one of these legal actions: " + listing
+    elif spec.kind == "choice":
         listed = all(a in observation_text for a in spec.legal)
         if listed:
             what = "exactly one of the legal actions listed above"
@@ -143,7 +165,7 @@ def default_max_new_tokens(env_id: str | None = None, spec: AnswerSpec | Mapping
     if spec is None:
         chars = ANSWER_CHARS.get(env_id or "", DEFAULT_ANSWER_CHARS)
     elif spec.kind == "choice":
-        chars = max(len(a) for a in spec.legal)
+        chars = max(len(a) for a in spec.replies)
     elif spec.kind == "structured":
         chars = spec.max_chars or max(len(spec.syntax or ""), len(spec.example or ""), 64)
     else:

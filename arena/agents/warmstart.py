@@ -48,7 +48,7 @@ from arena.agents.answers import format_answer
 from arena.agents.backends.base import images_of
 from arena.agents.llm import LLMAgent
 from arena.agents.logits import completion_logits, image_completion_logits, pixel_values
-from arena.agents.prompts import INSTRUCTIONS_START
+from arena.agents.prompts import INSTRUCTIONS_START, answer_spec
 from arena.agents.random_agent import RandomAgent
 from arena.core.errors import ArenaError
 
@@ -280,10 +280,12 @@ def collect_examples(
                 if "invalid_move" in env.infos.get(seat, {}) or (label != action and legal and label not in legal):
                     continue
                 action = label
-                target = reply_ids(action)
+                turn = answer_spec(info)  # a labelled choice (household's [3]) is answered by the label
+                target = reply_ids(turn.reply_for(action))
+                others = [] if turn.labels else [reply_ids(a) for a in illegal]
                 # a legal move the list does not spell out (a tolerated form) gets no legality term
                 branches = (
-                    branch_points(target, [reply_ids(a) for a in legal], [reply_ids(a) for a in illegal])
+                    branch_points(target, [reply_ids(turn.reply_for(a)) for a in legal], others)
                     if action in legal
                     else []
                 )

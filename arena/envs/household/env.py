@@ -5,8 +5,8 @@
 | Players | 1 (default), or 2 cooperating (``num_agents=2``): same house, same goal, turns alternate |
 | Task | one of ALFWorld's six types (Pick, Look, Clean, Heat, Cool, Pick2), stated as "Your task is to: ..." |
 | Actions | ``go to X``, ``open X``, ``close X``, ``take X from Y``, ``move X to Y``, ``clean/heat/cool X with Y``, ``use X``, ``examine X``, ``inventory``, ``look``; in two-agent mode also ``say <message>`` |
-| Legal actions | ``infos[agent]["legal_actions"]``: the admissible commands, sorted (ALFWorld's ``admissible_commands``); ``infos[agent]["answer"]`` is a ``choice`` (in two-agent mode its ``syntax`` adds ``say <message>``) |
-| Accepted forms | read by :func:`arena.core.parsing.match_choice`: the command in any case and spacing, with markdown or punctuation around it, or inside a sentence (``I will go to fridge 1.``); a reply naming two commands is ambiguous and invalid |
+| Legal actions | ``infos[agent]["legal_actions"]``: the admissible commands, sorted (ALFWorld's ``admissible_commands``); ``infos[agent]["answer"]`` is a ``choice`` (in two-agent mode its ``syntax`` adds ``say <message>``) whose ``labels`` number the commands ``[1]`` … ``[n]`` as the prompt lists them (``numbered=False``: ALFWorld's plain comma-separated list, no labels) |
+| Accepted forms | read by :func:`arena.core.parsing.match_choice`: the command in any case and spacing, with markdown or punctuation around it, or inside a sentence (``I will go to fridge 1.``); a reply naming two commands is ambiguous and invalid. With numbering (the default) also a command's label as the whole reply: ``[3]`` or ``3`` |
 | Invalid move | ALFWorld's rule: a reply that names no admissible command answers "Nothing happens.", changes nothing and uses the step; it never forfeits. It is flagged ``infos[agent]["invalid_move"]`` (the reason) and ``infos[agent]["admissible"]`` is False; counted in ``invalid_counts``. ``invalid_rule="spiral"``: −1.5 to the offender, +0.5 to the partner, and the episode ends |
 | Reward | 1 to every agent the step the goal holds (the episode terminates); 0 otherwise |
 | Truncation | after ``max_steps`` steps (default 50) per agent |
@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from arena.core.answers import choice_answer
+from arena.core.answers import choice_answer, numbered_labels
 from arena.core.env import TextGameEnv
 from arena.core.errors import ArenaError
 from arena.core.parsing import match_choice
@@ -63,6 +63,7 @@ class HouseholdEnv(TextGameEnv):
         max_steps: int = 50,
         task_types: Sequence[str] | None = None,
         invalid_rule: str = "default",
+        numbered: bool = True,
         render_mode: str | None = None,
     ) -> None:
         agents = num_players if num_players is not None else num_agents
@@ -82,6 +83,9 @@ class HouseholdEnv(TextGameEnv):
         self.split = split
         self.max_steps = max_steps
         self.task_types = types
+        # Numbered commands: an LLM answers [3] instead of copying a long command, which a small model
+        # tends to rewrite into a plausible command the house does not have (docs/agents.md).
+        self.numbered = bool(numbered)
         self.world: World | None = None
         self.task: Task | None = None
 
@@ -115,6 +119,11 @@ class HouseholdEnv(TextGameEnv):
         legal = self.legal_actions(agent)
         extra = " You may also write: say <message>." if self.num_players == 2 else ""
         step = self.steps_taken[agent] + 1
+        if self.numbered:
+            listing = ", ".join(
+                f"{label} {command}" for label, command in zip(numbered_labels(len(legal)), legal, strict=True)
+            )
+            return f"Step {step} of {self.max_steps}. Admissible commands: {listing}.{extra}"
         return f"Step {step} of {self.max_steps}. Admissible commands: {', '.join(legal)}.{extra}"
 
     def legal_actions(self, agent: str) -> list[str]:
@@ -130,7 +139,11 @@ class HouseholdEnv(TextGameEnv):
             self.say(text, sender=agent, kind="chat")
             self.feedback[agent] = f"You say: {text}"
         else:
-            match = match_choice(action, self.world.admissible(agent))
+            legal = self.world.admissible(agent)
+            aliases = None
+            if self.numbered:
+                aliases = {c: (label, label[1:-1]) for c, label in zip(legal, numbered_labels(len(legal)), strict=True)}
+            match = match_choice(action, legal, aliases)
             if match.action is None:
                 return "not an admissible command" + (f" (it names {', '.join(match.named)})" if match.named else "")
             self.feedback[agent] = self.world.apply(agent, match.action)
@@ -191,7 +204,8 @@ class HouseholdEnv(TextGameEnv):
             syntax = (
                 f"one admissible command, or say <message> (to your partner, at most {MAX_MESSAGE_CHARS} characters)"
             )
-        return choice_answer(legal or self.legal_actions(agent), syntax=syntax)
+        legal = legal or self.legal_actions(agent)
+        return choice_answer(legal, syntax=syntax, labels=numbered_labels(len(legal)) if self.numbered else None)
 
     def information_state(self, agent: str) -> dict[str, Any]:
         assert self.world is not None and self.task is not None
