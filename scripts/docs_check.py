@@ -37,7 +37,7 @@ SKIP: tuple[tuple[str, str], ...] = (
     (r"vllm|--device cuda|CUDA_VISIBLE_DEVICES|\bray\b|gpu_check\.sh", "needs a GPU / vLLM / a Ray cluster"),
     (r"\[--?[\w-]+", "usage synopsis with [optional] placeholders, not a literal command"),
     (r"^\s*bash scripts/test\.sh", "runs the whole test suite (this check is part of it)"),
-    (r"\bFILE\b|\bENV\b|PATH_OR_NAME", "placeholder argument"),
+    (r"\bFILE\b|\bENV\b|\bDIR\b|PATH_OR_NAME", "placeholder argument"),
 )
 
 #: (regex, reason): skipped with --quick only.

@@ -76,7 +76,10 @@ def test_every_acting_turn_says_how_to_answer_and_its_example_is_accepted(env_id
                 kinds.add(answer["kind"])
                 assert answer["kind"] in ANSWER_KINDS
                 assert isinstance(answer["example"], str) and answer["example"]
-                if answer["kind"] == "choice":
+                if answer["kind"] == "choice" and "labels" in answer:  # a labelled choice is answered by a label
+                    assert len(answer["labels"]) == len(set(answer["labels"])) == len(info["legal_actions"])
+                    assert answer["example"] in answer["labels"]
+                elif answer["kind"] == "choice":
                     assert answer["example"] in info["legal_actions"]
                 elif answer["kind"] == "text":
                     assert isinstance(answer["max_chars"], int) and len(answer["example"]) <= answer["max_chars"]
