@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "ablation.py"
 KEY = "kuhn-poker-v0/exploitability"
 
 
@@ -20,10 +18,8 @@ def _finished_run(out: Path, values: list[float], win: float) -> None:
     (out / "metrics.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
 
 
-def test_table_has_one_row_per_estimator_and_seed_and_the_seed_means(tmp_path, monkeypatch, capsys):
-    spec = importlib.util.spec_from_file_location("ablation", SCRIPT)
-    ablation = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(ablation)
+def test_table_has_one_row_per_estimator_and_seed_and_the_seed_means(tmp_path, monkeypatch, capsys, load_script):
+    ablation = load_script("ablation")
     curve = [0.5] * 10 + [0.25]
     _finished_run(tmp_path / "grpo", curve, 0.6)
     _finished_run(tmp_path / "grpo-seed1", [0.5] * 10 + [0.15], 0.4)

@@ -17,8 +17,9 @@ Per turn: observation -> chat messages -> backend -> reply -> the move (or an in
   rule. The whole reply stays in the :class:`ActionTrace` for training, and the match runners record it
   as a spectator-only ``reasoning`` transcript event (:mod:`arena.agents.reasoning`).
 * **Constrained mode.** The agent scores every legal action's formatted reply (its label, where the turn's
-  answer spec labels the actions) with ``backend.score`` and picks the argmax (evaluation) or samples from the softmax over the legal actions (``sample=True``,
-  for training). Games without ``legal_actions`` fall back to generation.
+  answer spec labels the actions) with ``backend.score`` and picks the argmax (evaluation) or samples from
+  the softmax over the legal actions (``sample=True``, for training). Games without ``legal_actions`` fall
+  back to generation.
 * **Training.** :meth:`LLMAgent.act_batch_traced` returns :class:`ActionTrace`s (prompt ids, completion
   ids, per-token logprobs, policy version); :mod:`arena.agents.scheduler` batches many matches.
 * **Reply length.** Without explicit sampling settings, ``max_new_tokens`` is

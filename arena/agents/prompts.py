@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from arena.agents.answers import format_answer
+from arena.core.answers import labelled_actions
 
 ANSWER_KINDS = ("choice", "text", "structured")
 #: Tokens a model may spend on its private reasoning before it answers (``default_max_new_tokens``).
@@ -125,11 +126,11 @@ def turn_instructions(
     """One paragraph closing the user message: what to answer this turn, with a correct example.
     A choice turn lists its legal actions unless the observation already shows every one of them."""
     if spec.kind == "choice" and spec.labels:
-        if all(f"{label} {action}" in observation_text for label, action in zip(spec.labels, spec.legal, strict=True)):
+        entries = labelled_actions(spec.labels, spec.legal)
+        if all(entry in observation_text for entry in entries):
             what = "the label of exactly one of the legal actions listed above"
         else:
-            listing = "; ".join(f"{label} {action}" for label, action in zip(spec.labels, spec.legal, strict=True))
-            what = "the label of exactly one of these legal actions: " + listing
+            what = "the label of exactly one of these legal actions: " + "; ".join(entries)
     elif spec.kind == "choice":
         listed = all(a in observation_text for a in spec.legal)
         if listed:

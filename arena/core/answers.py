@@ -50,6 +50,12 @@ def numbered_labels(count: int) -> list[str]:
     return [f"[{i}]" for i in range(1, count + 1)]
 
 
+def labelled_actions(labels: Sequence[str], legal: Sequence[str]) -> list[str]:
+    """``[1] go to desk 1``, …: each legal action after its label, as a game lists a labelled choice (the
+    LLM agent looks for exactly these entries in the observation)."""
+    return [f"{label} {action}" for label, action in zip(labels, legal, strict=True)]
+
+
 def text_answer(example: str, max_chars: int) -> dict[str, Any]:
     """Free text of at most ``max_chars`` characters."""
     if len(example) > max_chars:

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from arena.core.answers import choice_answer, numbered_labels
+from arena.core.answers import choice_answer, labelled_actions, numbered_labels
 from arena.core.env import TextGameEnv
 from arena.core.errors import ArenaError
 from arena.core.parsing import match_choice
@@ -119,12 +119,13 @@ class HouseholdEnv(TextGameEnv):
         legal = self.legal_actions(agent)
         extra = " You may also write: say <message>." if self.num_players == 2 else ""
         step = self.steps_taken[agent] + 1
-        if self.numbered:
-            listing = ", ".join(
-                f"{label} {command}" for label, command in zip(numbered_labels(len(legal)), legal, strict=True)
-            )
-            return f"Step {step} of {self.max_steps}. Admissible commands: {listing}.{extra}"
-        return f"Step {step} of {self.max_steps}. Admissible commands: {', '.join(legal)}.{extra}"
+        labels = self._labels(legal)
+        listing = labelled_actions(labels, legal) if labels else legal
+        return f"Step {step} of {self.max_steps}. Admissible commands: {', '.join(listing)}.{extra}"
+
+    def _labels(self, legal: Sequence[str]) -> list[str] | None:
+        """The labels ``[1]`` … ``[n]`` of the listed commands, or None when the list is not numbered."""
+        return numbered_labels(len(legal)) if self.numbered else None
 
     def legal_actions(self, agent: str) -> list[str]:
         assert self.world is not None
@@ -140,9 +141,8 @@ class HouseholdEnv(TextGameEnv):
             self.feedback[agent] = f"You say: {text}"
         else:
             legal = self.world.admissible(agent)
-            aliases = None
-            if self.numbered:
-                aliases = {c: (label, label[1:-1]) for c, label in zip(legal, numbered_labels(len(legal)), strict=True)}
+            labels = self._labels(legal)
+            aliases = {c: (label, label[1:-1]) for c, label in zip(legal, labels, strict=True)} if labels else None
             match = match_choice(action, legal, aliases)
             if match.action is None:
                 return "not an admissible command" + (f" (it names {', '.join(match.named)})" if match.named else "")
@@ -205,7 +205,7 @@ class HouseholdEnv(TextGameEnv):
                 f"one admissible command, or say <message> (to your partner, at most {MAX_MESSAGE_CHARS} characters)"
             )
         legal = legal or self.legal_actions(agent)
-        return choice_answer(legal, syntax=syntax, labels=numbered_labels(len(legal)) if self.numbered else None)
+        return choice_answer(legal, syntax=syntax, labels=self._labels(legal))
 
     def information_state(self, agent: str) -> dict[str, Any]:
         assert self.world is not None and self.task is not None
