@@ -10,7 +10,10 @@ game's default ``max_new_tokens``); every LLM decision counts as a turn. Turns w
 (``choice``) count as invalid when the game rejected the move (a reply without a closed answer included);
 target below 5 %. Free-text turns (``text`` and ``structured``) count as well formed when the reply has a
 closed answer (``arena.agents.answers``) that is not empty and within the turn's ``max_chars``, and, for
-structured turns, that the game accepted; target above 95 %. With ``--train-preset`` the games are played
+structured turns, that the game accepted; target above 95 %. The ``closed`` column counts the first part
+alone (a closed, non-empty answer within the length limit, whatever the game then made of it: issue 17's
+"a closed answer tag"), so a well-formed proposal the game refused (keeping more books than there are)
+counts there and not in ``formed``. With ``--train-preset`` the games are played
 as that training preset plays them (its games, their settings, its history window and hidden legal lists),
 so that a preset's own warm-started model is measured where it was trained; still unconstrained.
 """
@@ -41,26 +44,28 @@ class Tally:
     invalid: int = 0
     text: int = 0
     well_formed: int = 0
+    closed: int = 0  # free-text turns with a closed, non-empty answer within max_chars (accepted or not)
     seconds: float = 0.0
     records: list[Any] = field(default_factory=list)
 
     def row(self) -> str:
         invalid = f"{self.invalid / self.choice:.1%}" if self.choice else "-"
         formed = f"{self.well_formed / self.text:.1%}" if self.text else "-"
+        closed = f"{self.closed / self.text:.1%}" if self.text else "-"
         ok = (not self.choice or self.invalid / self.choice < 0.05) and (
             not self.text or self.well_formed / self.text > 0.95
         )
         return (
             f"{self.env_id:<28}{self.choice:>8}{self.invalid:>9}{invalid:>9}{self.text:>8}{self.well_formed:>8}"
-            f"{formed:>9}{self.seconds:>9.0f}  {'yes' if ok else 'NO'}"
+            f"{formed:>9}{closed:>9}{self.seconds:>9.0f}  {'yes' if ok else 'NO'}"
         )
 
 
-HEADER = f"{'game':<28}{'choice':>8}{'invalid':>9}{'rate':>9}{'text':>8}{'formed':>8}{'rate':>9}{'seconds':>9}  target"
+HEADER = f"{'game':<28}{'choice':>8}{'invalid':>9}{'rate':>9}{'text':>8}{'formed':>8}{'rate':>9}{'closed':>9}{'seconds':>9}  target"
 
 
-def well_formed(turn: Any) -> bool:
-    """A free-text turn's reply: a closed, non-empty answer within ``max_chars`` (structured: accepted)."""
+def closed_answer(turn: Any) -> bool:
+    """A free-text turn's reply has a closed, non-empty answer within ``max_chars`` (the game may still refuse it)."""
     from arena.agents.prompts import answer_spec
     from arena.core import InvalidReply
 
@@ -68,9 +73,16 @@ def well_formed(turn: Any) -> bool:
     if isinstance(action, InvalidReply) or not action.strip():
         return False
     spec = answer_spec(turn.info)
-    if spec.max_chars is not None and len(action) > spec.max_chars:
+    return spec.max_chars is None or len(action) <= spec.max_chars
+
+
+def well_formed(turn: Any) -> bool:
+    """A free-text turn's reply: a closed, non-empty answer within ``max_chars`` (structured: accepted)."""
+    from arena.agents.prompts import answer_spec
+
+    if not closed_answer(turn):
         return False
-    return spec.kind != "structured" or turn.invalid is None
+    return answer_spec(turn.info).kind != "structured" or turn.invalid is None
 
 
 def measure(
@@ -116,6 +128,7 @@ def measure(
                 else:
                     tally.text += 1
                     tally.well_formed += well_formed(turn)
+                    tally.closed += closed_answer(turn)
             tally.records.extend(outcome.turns)
         batch += 1
     tally.seconds = time.perf_counter() - start

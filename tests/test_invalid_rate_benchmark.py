@@ -51,3 +51,25 @@ def test_env_kwargs_override_the_games_settings():
     assert by_label.choice == unlabelled.choice == 32 * 3
     assert by_label.invalid == 0 and unlabelled.invalid == 32 * 3  # a label is no command in ALFWorld's list
     assert all("[1] " in p for p in numbered.prompts) and not any("[1] " in p for p in plain.prompts)
+
+
+def test_closed_counts_a_refused_proposal_that_well_formed_does_not():
+    from types import SimpleNamespace
+
+    from arena.core import InvalidReply
+    from arena.core.answers import structured_answer, text_answer
+    from benchmarks.invalid_rate import closed_answer, well_formed
+
+    def turn(action, answer, invalid=None):
+        return SimpleNamespace(trace=SimpleNamespace(action=action), info={"answer": answer}, invalid=invalid)
+
+    proposal = structured_answer("[Propose: me 1 book 0 hat 0 ball]", "a proposal", 80)
+    refused = turn("[Propose: me 9 book 0 hat 0 ball]", proposal, invalid="You cannot keep more than there is")
+    assert closed_answer(refused) and not well_formed(refused)
+    accepted = turn("[Propose: me 1 book 0 hat 0 ball]", proposal)
+    assert closed_answer(accepted) and well_formed(accepted)
+    speech = text_answer("hello", 10)
+    for bad in (turn(InvalidReply(), speech), turn("   ", speech), turn("x" * 11, speech)):
+        assert not closed_answer(bad) and not well_formed(bad)
+    # a free-text (not structured) turn the game refused still counts as well formed: only its form is judged
+    assert well_formed(turn("hello", speech, invalid="some reason"))
