@@ -193,11 +193,28 @@ def bench_trainer(quick: bool) -> dict[str, Any]:
     return result
 
 
+#: The committed report of the last full run (benchmarks/README.md is written from it).
+LATEST = "benchmarks/latest.json"
+
+
+def report_path(json_arg: str | None, sections: list[str], quick: bool) -> str:
+    """Where the JSON report goes: ``--json`` when given ("" for nowhere); otherwise :data:`LATEST` for a full
+    run (every section, full timings) and nowhere for a quick or partial one, so that a quick check never
+    overwrites the committed report."""
+    if json_arg is not None:
+        return json_arg
+    return LATEST if not quick and set(sections) == set(SECTIONS) else ""
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run the selected sections, print them, and write the JSON report."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short timings and small rollouts (under 2 minutes)")
-    parser.add_argument("--json", default="benchmarks/latest.json", help="where to write the results")
+    parser.add_argument(
+        "--json",
+        default=None,
+        help=f"where to write the results (default: {LATEST} for a full run; a --quick or --only run writes none)",
+    )
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated subset of {','.join(SECTIONS)}")
     parser.add_argument("--repeats", type=int, default=None, help="repeats of each env timing (default 3)")
     args = parser.parse_args(argv)
@@ -237,11 +254,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         report[name] = run()
     report["total_seconds"] = time.perf_counter() - start
     print(f"\ntotal {report['total_seconds']:.0f}s")
-    if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w", encoding="utf-8") as f:
+    path = report_path(args.json, sections, args.quick)
+    if path:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
             json.dump(report, f, indent=1, default=str)
-        print(f"wrote {args.json}")
+        print(f"wrote {path}")
     return report
 
 

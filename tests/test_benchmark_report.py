@@ -59,3 +59,12 @@ def test_env_parts_refuses_an_unknown_game(capsys: pytest.CaptureFixture[str]) -
     with pytest.raises(SystemExit):
         env_parts.main(["--games", "no-such-game-v0"])
     assert "unknown game(s): no-such-game-v0" in capsys.readouterr().err
+
+
+def test_only_a_full_run_overwrites_the_committed_report_by_default() -> None:
+    every = list(suite.SECTIONS)
+    assert suite.report_path(None, every, quick=False) == suite.LATEST
+    assert suite.report_path(None, every, quick=True) == ""  # a quick run: its numbers are not the report's
+    assert suite.report_path(None, ["peers"], quick=False) == ""  # a partial run would drop the other sections
+    assert suite.report_path("bench.json", ["peers"], quick=True) == "bench.json"  # asked for: written
+    assert suite.report_path("", every, quick=False) == ""
