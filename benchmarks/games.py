@@ -37,8 +37,10 @@ PEERS: tuple[PeerPair, ...] = (
     PeerPair("tictactoe-v0", {}, "TicTacToe-v0"),
     PeerPair("kuhn-poker-v0", {"num_hands": 3}, "KuhnPoker-v0"),
     PeerPair("negotiation-v0", {}, "SimpleNegotiation-v0"),
-    PeerPair("werewolf-v0", {"num_players": 6}, "SecretMafia-v0", num_players=6),
-    PeerPair("public-goods-v0", {"num_players": 3, "num_rounds": 3}, "PublicGoodsGame-v0", num_players=3),
+    PeerPair("werewolf-v0", {"num_players": 6, "discussion_rounds": 3}, "SecretMafia-v0", num_players=6),
+    PeerPair(
+        "public-goods-v0", {"num_players": 3, "num_rounds": 3, "talk_steps": 3}, "PublicGoodsGame-v0", num_players=3
+    ),
     PeerPair("tictactoe-v0", {}, "tictactoe_v3", library="pettingzoo"),
 )
 

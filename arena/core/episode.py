@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import random
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -229,6 +229,13 @@ class EpisodeBook:
         """A stable hex digest of :meth:`information_state` (see :mod:`arena.core.keys`)."""
         return state_digest(self.information_state(agent))
 
+    def _state_capture(self, agent: str) -> tuple[Callable[[Any], str], Any]:
+        """``(digest, data)`` for the acting agent's pending ``state_key``, taken on every turn:
+        ``digest(data)`` must equal ``state_key(agent)`` as of now, whenever it is called. Default: the
+        information state and its digest; a game whose information state costs much to build captures
+        something cheaper (werewolf)."""
+        return state_digest, self.information_state(agent)
+
     # -- helpers for game code -----------------------------------------------------------------------
     def say(
         self,
@@ -295,7 +302,7 @@ class EpisodeBook:
         if legal is not None:
             info["legal_actions"] = legal
         info["answer"] = self.answer_spec(agent, legal)
-        return turn_info(info, state_digest, self.information_state(agent))
+        return turn_info(info, *self._state_capture(agent))
 
     # -- observations ------------------------------------------------------------------------------
     def _observation_text(self, agent: str, prompt: str) -> str:

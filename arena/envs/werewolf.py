@@ -46,6 +46,7 @@ from arena.core.answers import choice_answer, structured_answer, text_answer
 from arena.core.env import SimultaneousPhase, TextGameEnv
 from arena.core.episode import pick
 from arena.core.errors import ArenaError
+from arena.core.keys import state_digest
 from arena.core.parsing import Match, match_choice
 from arena.core.spaces import MAX_OBSERVATION_CHARS, clip_text
 from arena.core.transcript import compose_observation
@@ -168,6 +169,45 @@ def bounded_observation(header: str, lines: list[str], prompt: str) -> str:
         return text
     budget = MAX_OBSERVATION_CHARS - len(header) - len(prompt) - 8
     return compose_observation(header, [clip_text("\n".join(lines), max(budget, 0))], prompt)
+
+
+def _expand_state(snapshot: tuple[Any, ...]) -> dict[str, Any]:
+    """``information_state`` from a snapshot of :meth:`WerewolfEnv._state_snapshot`: new lists and dicts,
+    the append-only logs read up to the length they had when it was taken."""
+    (agent, role, phase, kind, alive, deaths, vote_log, votes, reveal, candidates, stage, debate_left, my_bid,
+     predictions, predicted, speeches_left, secret) = snapshot  # fmt: skip
+    ballots = vote_log[:votes]
+    state: dict[str, Any] = {
+        "agent": agent,
+        "role": role,
+        "phase": phase,
+        "step": kind,
+        "alive": list(alive),
+        "deaths": list(deaths),
+        "ballots": [v["ballot"] for v in ballots] if reveal else [v["ballot"].get(agent) for v in ballots],
+        "candidates": None if candidates is None else list(candidates),
+        "stage": stage,
+        "debate_left": debate_left,
+        "my_bid": my_bid,
+        "my_predictions": [p["roles"] for p in predictions[:predicted] if p["player"] == agent],
+    }
+    if speeches_left is not None:
+        state["speeches_left"] = speeches_left
+    if role == WEREWOLF:
+        pack, picks, picked, chat_left = secret
+        state["pack"] = list(pack)
+        state["picks"] = picks[:picked]
+        state["chat_left"] = chat_left
+    elif role == SEER:
+        state["inspections"] = secret[0][: secret[1]]
+    elif role == DOCTOR:
+        state["protections"] = secret[0][: secret[1]]
+    return state
+
+
+def _snapshot_digest(snapshot: tuple[Any, ...]) -> str:
+    """The ``state_key`` of a snapshot: the digest of the information state it expands to."""
+    return state_digest(_expand_state(snapshot))
 
 
 def default_roles(num_players: int) -> tuple[str, ...]:
@@ -327,6 +367,7 @@ class WerewolfEnv(TextGameEnv):
         self.round = 0
         self.queue: list[tuple[str, str]] = []  # (step kind, agent) still to act in this stage
         self._legal_memo: tuple[str, tuple[str, ...] | None] | None = None  # (agent, _legal(agent)) until _apply
+        self._prompt_head: tuple[tuple[str, int], str] | None = None  # ((phase, living), the prompt's head)
         self.ballot: SimultaneousPhase | None = None
         self.candidates: list[str] = []
         self.revoting = False
@@ -520,7 +561,7 @@ class WerewolfEnv(TextGameEnv):
         if self.finished:
             return
         if self.queue:
-            self.set_turn(self.queue[0][1])
+            self.agent_selection = self.queue[0][1]  # set_turn, whose check a queued player always passes
         elif self.phase.startswith("night"):
             self._resolve_night()
         elif self.stage == "bids":
@@ -741,7 +782,13 @@ class WerewolfEnv(TextGameEnv):
         ask = _ASKS[kind]
         if "{legal}" in ask:  # only the asks that list the legal actions compute them
             ask = ask.replace("{legal}", " ".join(self._legal(agent) or ()))
-        return f"{self.phase.capitalize()}. Living players: {', '.join(self.alive)}. {ask}"
+        # The head changes with the phase and the deaths only; players only die, so (phase, living count)
+        # names it within an episode (_setup clears the memo).
+        key = (self.phase, len(self.alive))
+        head = self._prompt_head
+        if head is None or head[0] != key:
+            head = self._prompt_head = (key, f"{self.phase.capitalize()}. Living players: {', '.join(self.alive)}. ")
+        return head[1] + ask
 
     def _observation_text(self, agent: str, prompt: str) -> str:
         return bounded_observation(self._headers.get(agent, ""), self.log.lines(agent), prompt)
@@ -758,39 +805,47 @@ class WerewolfEnv(TextGameEnv):
         return text_answer(example[: self.max_speech_chars], self.max_speech_chars)
 
     def information_state(self, agent: str) -> dict[str, Any]:
+        return _expand_state(self._state_snapshot(agent))
+
+    def _state_capture(self, agent: str) -> tuple[Any, Any]:
+        return _snapshot_digest, self._state_snapshot(agent)
+
+    def _state_snapshot(self, agent: str) -> tuple[Any, ...]:
+        """What :meth:`information_state` reads, captured on every turn at little cost: scalars, copies of
+        the short lists later moves change in place, and the append-only logs (``vote_log``, predictions,
+        the pack's picks, inspection and protection lines) by reference with their length now."""
         queue = self.queue
         kind = queue[0][0] if queue and queue[0][1] == agent else None
         role = self.roles[agent]
-        vote_log = self.vote_log
-        state: dict[str, Any] = {
-            "agent": agent,
-            "role": role,
-            "phase": self.phase,
-            "step": kind,
-            "alive": list(self.alive),
-            "deaths": list(self.eliminated.items()),
-            "ballots": [v["ballot"] for v in vote_log]
-            if self.reveal_votes
-            else [v["ballot"].get(agent) for v in vote_log],
-            "candidates": list(self.candidates) if kind in ("vote", "revote") else None,
-            "stage": self.stage,
-            "debate_left": self.debate_left if self.speaking == "bid" else None,
-            "my_bid": None if self.bids is None else self.bids.moves.get(agent),
-            "my_predictions": [p["roles"] for p in self.predictions if p["player"] == agent]
-            if self.predictions
-            else [],
-        }
-        if self.phase.startswith("day"):
-            state["speeches_left"] = [k for k, _ in queue].count("speech")
+        phase = self.phase
+        steps = [k for k, _ in queue] if phase.startswith("day") or role == WEREWOLF else None
         if role == WEREWOLF:
-            state["pack"] = list(self.wolves)
-            state["picks"] = list(self.kill_picks)
-            state["chat_left"] = [k for k, _ in queue].count("wolf_chat")
+            secret: tuple[Any, ...] = (self.wolves, self.kill_picks, len(self.kill_picks), steps.count("wolf_chat"))  # type: ignore[union-attr]
         elif role == SEER:
-            state["inspections"] = list(self.inspection_lines)
+            secret = (self.inspection_lines, len(self.inspection_lines))
         elif role == DOCTOR:
-            state["protections"] = list(self.doctor_lines)
-        return state
+            secret = (self.doctor_lines, len(self.doctor_lines))
+        else:
+            secret = ()
+        return (
+            agent,
+            role,
+            phase,
+            kind,
+            tuple(self.alive),
+            tuple(self.eliminated.items()),
+            self.vote_log,
+            len(self.vote_log),
+            self.reveal_votes,
+            tuple(self.candidates) if kind in ("vote", "revote") else None,
+            self.stage,
+            self.debate_left if self.speaking == "bid" else None,
+            None if self.bids is None else self.bids.moves.get(agent),
+            self.predictions,
+            len(self.predictions),
+            steps.count("speech") if phase.startswith("day") else None,  # type: ignore[union-attr]
+            secret,
+        )
 
     def secrets(self, agent: str) -> list[str]:
         if self.finished:
