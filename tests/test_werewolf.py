@@ -544,3 +544,67 @@ def test_legal_actions_kept_for_a_turn_equal_a_fresh_computation_and_are_the_cal
             legal = list(fresh or [])
             env.step(str(legal[int(rng.integers(len(legal)))]) if legal and rng.random() < 0.8 else "[player_99]")
     assert checked > 100
+
+
+def _reference_information_state(game, agent):
+    """The werewolf information state read straight from the game's attributes (the definition the cheap
+    per-turn snapshot must reproduce)."""
+    queue = game.queue
+    kind = queue[0][0] if queue and queue[0][1] == agent else None
+    role = game.roles[agent]
+    state = {
+        "agent": agent,
+        "role": role,
+        "phase": game.phase,
+        "step": kind,
+        "alive": list(game.alive),
+        "deaths": list(game.eliminated.items()),
+        "ballots": [v["ballot"] if game.reveal_votes else v["ballot"].get(agent) for v in game.vote_log],
+        "candidates": list(game.candidates) if kind in ("vote", "revote") else None,
+        "stage": game.stage,
+        "debate_left": game.debate_left if game.speaking == "bid" else None,
+        "my_bid": None if game.bids is None else game.bids.moves.get(agent),
+        "my_predictions": [p["roles"] for p in game.predictions if p["player"] == agent],
+    }
+    if game.phase.startswith("day"):
+        state["speeches_left"] = sum(k == "speech" for k, _ in queue)
+    if role == "werewolf":
+        state.update(pack=list(game.wolves), picks=list(game.kill_picks))
+        state["chat_left"] = sum(k == "wolf_chat" for k, _ in queue)
+    elif role == "seer":
+        state["inspections"] = list(game.inspection_lines)
+    elif role == "doctor":
+        state["protections"] = list(game.doctor_lines)
+    return state
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"reveal_votes": False, "role_prediction": True, "seer_result": "team"},
+        {"speaking": "bid", "debate_turns": 3, "tie_rule": "revote", "num_players": 8},
+    ],
+)
+def test_turn_snapshots_expand_to_the_information_state_read_from_the_game(kwargs):
+    """The acting agent's ``state_key`` is captured as a cheap snapshot on every turn; expanded, it must equal
+    the information state read directly from the game, turn by turn, and its digest the key."""
+    from arena.core.keys import state_digest
+
+    env = arena.make("werewolf-v0", **kwargs)
+    game = env.unwrapped
+    rng = np.random.default_rng(0)
+    turns = 0
+    for seed in range(3):
+        env.reset(seed=seed)
+        for agent in env.agent_iter(2000):
+            if env.terminations[agent] or env.truncations[agent]:
+                env.step(None)
+                continue
+            reference = _reference_information_state(game, agent)
+            assert game.information_state(agent) == reference
+            assert env.infos[agent]["state_key"] == state_digest(reference)
+            legal = env.infos[agent].get("legal_actions")
+            env.step(legal[int(rng.integers(len(legal)))] if legal else "player_1: werewolf")
+            turns += 1
+    assert turns > 100

@@ -225,16 +225,18 @@ class EpisodeBook:
         wording); games override it with a structured description."""
         return {"agent": agent, "observation": self._observation_text(agent, self._prompt(agent))}
 
+    #: For a game whose information state costs much to build on every turn (werewolf): a function of
+    #: ``_state_snapshot(agent)``, a cheaper capture taken on every turn, that returns ``state_key(agent)``
+    #: as of the capture whenever it is called (a ``staticmethod``). None: the information state itself.
+    _snapshot_digest: ClassVar[Callable[[Any], str] | None] = None
+
+    def _state_snapshot(self, agent: str) -> Any:
+        """What ``_snapshot_digest`` needs to reproduce this turn's ``state_key`` later (see above)."""
+        raise NotImplementedError
+
     def state_key(self, agent: str) -> str:
         """A stable hex digest of :meth:`information_state` (see :mod:`arena.core.keys`)."""
         return state_digest(self.information_state(agent))
-
-    def _state_capture(self, agent: str) -> tuple[Callable[[Any], str], Any]:
-        """``(digest, data)`` for the acting agent's pending ``state_key``, taken on every turn:
-        ``digest(data)`` must equal ``state_key(agent)`` as of now, whenever it is called. Default: the
-        information state and its digest; a game whose information state costs much to build captures
-        something cheaper (werewolf)."""
-        return state_digest, self.information_state(agent)
 
     # -- helpers for game code -----------------------------------------------------------------------
     def say(
@@ -302,7 +304,10 @@ class EpisodeBook:
         if legal is not None:
             info["legal_actions"] = legal
         info["answer"] = self.answer_spec(agent, legal)
-        return turn_info(info, *self._state_capture(agent))
+        snapshot_digest = self._snapshot_digest
+        if snapshot_digest is None:
+            return turn_info(info, state_digest, self.information_state(agent))
+        return turn_info(info, snapshot_digest, self._state_snapshot(agent))
 
     # -- observations ------------------------------------------------------------------------------
     def _observation_text(self, agent: str, prompt: str) -> str:

@@ -807,8 +807,7 @@ class WerewolfEnv(TextGameEnv):
     def information_state(self, agent: str) -> dict[str, Any]:
         return _expand_state(self._state_snapshot(agent))
 
-    def _state_capture(self, agent: str) -> tuple[Any, Any]:
-        return _snapshot_digest, self._state_snapshot(agent)
+    _snapshot_digest = staticmethod(_snapshot_digest)
 
     def _state_snapshot(self, agent: str) -> tuple[Any, ...]:
         """What :meth:`information_state` reads, captured on every turn at little cost: scalars, copies of
