@@ -75,12 +75,18 @@ class TextParallelToAEC(parallel_to_aec_wrapper):
             action_text(action, str(agent))
         self._actions[agent] = action
         selector = self._agent_selector
-        if selector.selected_agent != selector.agent_order[-1]:  # not the round's last actor: buffer only
-            if selector.selected_agent == selector.agent_order[0]:
+        # AgentSelector's own arithmetic, inlined: _current_agent is the index after the selected agent's,
+        # 0 once the round's last actor is selected, 1 while its first is.
+        after = selector._current_agent
+        if after:  # not the round's last actor: buffer only
+            if after == 1:
                 self._clear_rewards()
-            self.agent_selection = selector.next()
+            order = selector.agent_order
+            selector._current_agent = (after + 1) % len(order)
+            selector.selected_agent = self.agent_selection = order[after]
             return
-        # PettingZoo's round step, with dict.copy for copy.copy (the same shallow copies) and one set
+        # PettingZoo's round step, with dict.copy for copy.copy (the same shallow copies) and no sort
+        # while every agent is still in the game
         observations, rewards, terminations, truncations, infos = self.env.step(self._actions)
         self._observations = observations.copy()
         self.terminations = terminations.copy()
@@ -89,12 +95,27 @@ class TextParallelToAEC(parallel_to_aec_wrapper):
         self.rewards = rewards.copy()
         self._cumulative_rewards = rewards.copy()
         env_agents = self.env.agents
-        live = set(env_agents)
-        self.agents = env_agents + [a for a in sorted(self._observations, key=str) if a not in live]
+        if len(env_agents) == len(observations):  # nobody left the game this round
+            self.agents = list(env_agents)
+        else:
+            live = set(env_agents)
+            self.agents = env_agents + [a for a in sorted(observations, key=str) if a not in live]
         if env_agents:  # AgentSelector(env_agents).reset(), on the selector this wrapper already holds
             selector.reinit(env_agents)
             self.agent_selection = selector.next()
         self._deads_step_first()
+
+    def last(self, observe: bool = True) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        """PettingZoo's ``last`` with the wrapper's ``observe`` (the round's stored observation) inlined."""
+        agent = self.agent_selection
+        assert agent is not None
+        return (
+            self._observations[agent] if observe else None,
+            self._cumulative_rewards[agent],
+            self.terminations[agent],
+            self.truncations[agent],
+            self.infos[agent],
+        )
 
 
 class TextTurnBasedToParallel(turn_based_aec_to_parallel_wrapper):

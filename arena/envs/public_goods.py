@@ -118,6 +118,8 @@ class PublicGoodsEnv(TextParallelEnv):
         self.round = 1
         self.talk_done = 0
         self.history: list[dict[str, int]] = []  # contributions per finished round
+        self._table: tuple[tuple[int, ...], ...] = ()  # the same, one row per round in seat order (immutable)
+        self._own: dict[str, list[int]] = {a: [] for a in self.possible_agents}  # each player's contributions
         self.payoffs = {a: 0.0 for a in self.possible_agents}
         self.total_contributed = 0
         self._contributions = [f"[{k}]" for k in range(self.endowment + 1)]
@@ -158,6 +160,9 @@ class PublicGoodsEnv(TextParallelEnv):
         contributions = [amounts[a] for a in self.possible_agents]
         payoffs = round_payoffs(contributions, self.endowment, self.multiplier)
         self.history.append(dict(amounts))
+        self._table += (tuple(contributions),)
+        for agent, amount in zip(self.possible_agents, contributions, strict=True):
+            self._own[agent].append(amount)
         self.total_contributed += sum(contributions)
         listing = ", ".join(f"{a} {c}" for a, c in amounts.items())
         share = self.multiplier * sum(contributions) / self.num_players
@@ -223,7 +228,7 @@ class PublicGoodsEnv(TextParallelEnv):
             "round": self.round,
             "phase": self.phase,
             "talk_step": self.talk_done,
-            "contributions": [[h[a] for a in self.possible_agents] for h in self.history],
+            "contributions": self._table,  # tuples, never changed (a round adds a new table)
         }
 
     def _header(self, agent: str) -> str:
@@ -262,7 +267,7 @@ class PublicGoodsEnv(TextParallelEnv):
             "endowment": self.endowment,
             "multiplier": self.multiplier,
             "previous_contributions": {a: c for a, c in last.items() if a != agent},
-            "my_contributions": [h[agent] for h in self.history],
+            "my_contributions": self._own[agent].copy(),
         }
         return self._metrics(info)
 
