@@ -32,7 +32,9 @@ class PeerPair:
     num_players: int = 2
 
 
-#: Our game (with matching settings) next to its nearest peer.
+#: Our game (with matching settings) next to its nearest peer. Matched to TextArena's registered defaults:
+#: players, Kuhn Poker's 3 hands, and the talk before each decision (SecretMafia-v0's 3 discussion rounds,
+#: PublicGoodsGame-v0's 3 communication turns and 3 rounds; ours default to 1 discussion round / talk step).
 PEERS: tuple[PeerPair, ...] = (
     PeerPair("tictactoe-v0", {}, "TicTacToe-v0"),
     PeerPair("kuhn-poker-v0", {"num_hands": 3}, "KuhnPoker-v0"),

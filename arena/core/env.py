@@ -37,6 +37,7 @@ from typing import Any, ClassVar
 
 from pettingzoo import AECEnv
 
+from arena.core.actions import action_text
 from arena.core.episode import EpisodeBook
 from arena.core.errors import ArenaError
 from arena.core.infos import LazyInfos
@@ -181,7 +182,8 @@ class TextGameEnv(EpisodeBook, AECEnv):
         if terminations[agent] or self.truncations[agent]:
             self._was_dead_step(None)  # PettingZoo wants None here; any action is ignored
             return
-        text = self._coerce_action(action, agent)  # ArenaError for a non-text action, before any change
+        # _coerce_action, inlined: an ArenaError for a non-text action, before any change
+        text = action_text(action, agent)
         self._cumulative_rewards[agent] = 0.0
         if self._paid:  # _clear_rewards, only when a reward was paid since the last clear
             rewards = self.rewards
@@ -341,7 +343,12 @@ class TextGameEnv(EpisodeBook, AECEnv):
 
     def _info(self, agent: str) -> dict[str, Any]:
         """``infos[agent]`` as of the last completed move (see :mod:`arena.core.infos`)."""
-        acting = agent == self._info_actor and self._is_live(agent)  # selected after the move, still live
+        acting = (  # selected after the move and still live (_is_live, inlined)
+            agent == self._info_actor
+            and agent in self.terminations
+            and not (self.terminations[agent] or self.truncations[agent])
+            and agent not in self.eliminated
+        )
         invalid = self._invalid_moves.get(agent) if self._invalid_moves else None
         return self._agent_info(agent, self._moves_made[agent], invalid, acting)
 
