@@ -220,7 +220,8 @@ class EpisodeBook:
         """What ``agent`` knows now, as plain data: its private information and the public state, not
         the wording of player-written text. Hashed into ``infos[agent]["state_key"]`` when that key is
         first read, so the data must be new (build lists and dicts; never return the game's own
-        containers, which later moves change). The default is
+        containers, which later moves change; tuples the game replaces rather than changes may be shared).
+        The default is
         the agent's whole observation text (correct, but it splits situations that differ only in
         wording); games override it with a structured description."""
         return {"agent": agent, "observation": self._observation_text(agent, self._prompt(agent))}
