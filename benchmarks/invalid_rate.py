@@ -76,11 +76,12 @@ def closed_answer(turn: Any) -> bool:
     return spec.max_chars is None or len(action) <= spec.max_chars
 
 
-def well_formed(turn: Any) -> bool:
-    """A free-text turn's reply: a closed, non-empty answer within ``max_chars`` (structured: accepted)."""
+def well_formed(turn: Any, closed: bool | None = None) -> bool:
+    """A free-text turn's reply: a closed, non-empty answer within ``max_chars`` (structured: accepted).
+    ``closed``: :func:`closed_answer` of the turn when the caller has it already."""
     from arena.agents.prompts import answer_spec
 
-    if not closed_answer(turn):
+    if not (closed_answer(turn) if closed is None else closed):
         return False
     return answer_spec(turn.info).kind != "structured" or turn.invalid is None
 
@@ -127,8 +128,9 @@ def measure(
                     tally.invalid += turn.invalid is not None
                 else:
                     tally.text += 1
-                    tally.well_formed += well_formed(turn)
-                    tally.closed += closed_answer(turn)
+                    closed = closed_answer(turn)
+                    tally.closed += closed
+                    tally.well_formed += well_formed(turn, closed)
             tally.records.extend(outcome.turns)
         batch += 1
     tally.seconds = time.perf_counter() - start
