@@ -37,7 +37,6 @@ from typing import Any, ClassVar
 
 from pettingzoo import AECEnv
 
-from arena.core.actions import action_text
 from arena.core.episode import EpisodeBook
 from arena.core.errors import ArenaError
 from arena.core.infos import LazyInfos
@@ -182,8 +181,7 @@ class TextGameEnv(EpisodeBook, AECEnv):
         if terminations[agent] or self.truncations[agent]:
             self._was_dead_step(None)  # PettingZoo wants None here; any action is ignored
             return
-        # _coerce_action, inlined: an ArenaError for a non-text action, before any change
-        text = action_text(action, agent)
+        text = self._coerce_action(action, agent)  # ArenaError for a non-text action, before any change
         self._cumulative_rewards[agent] = 0.0
         if self._paid:  # _clear_rewards, only when a reward was paid since the last clear
             rewards = self.rewards
