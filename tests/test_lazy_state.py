@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import pickle
+import sys
 
 import numpy as np
 import pytest
@@ -123,6 +124,23 @@ def test_infos_held_from_last_episode_keep_their_values_after_reset():
     env.reset(seed=1)
     env.step(env.infos[env.agent_selection]["legal_actions"][0])
     assert dict(old) == expected
+
+
+def test_reset_builds_last_episodes_infos_only_when_a_caller_still_holds_them():
+    """Unread entries are built before ``reset`` for a caller that holds ``env.infos`` (the two tests around
+    this one check their values); when nothing holds them, nothing can read them, and none is built."""
+    env = arena.make("kuhn-poker-v0")
+    env.reset(seed=0)
+    game = env.unwrapped
+    built: list[str] = []
+    build = game._agent_info
+    game._agent_info = lambda agent, *rest: built.append(agent) or build(agent, *rest)
+    env.reset(seed=1)
+    expected_without_holder = [] if hasattr(sys, "getrefcount") else ["player_0", "player_1"]
+    assert built == expected_without_holder
+    held = env.infos  # noqa: F841 - held across the reset
+    env.reset(seed=2)
+    assert built[len(expected_without_holder) :] == ["player_0", "player_1"]
 
 
 def test_infos_held_at_the_end_of_an_episode_keep_its_final_values_after_reset():

@@ -43,6 +43,34 @@ from arena.core.infos import LazyInfos
 from arena.core.replies import InvalidReply
 
 
+def _reference_count(value: object) -> int:
+    """CPython's reference count of ``value`` as a caller holding it in one local name sees it; 0 where
+    the interpreter keeps none."""
+    getrefcount = getattr(sys, "getrefcount", None)
+    return 0 if getrefcount is None else getrefcount(value)
+
+
+class _ReferenceProbe:
+    """Holds a value in one attribute and reads it into one local name, as ``reset`` reads ``self.infos``."""
+
+    held: object
+
+    def count(self) -> int:
+        held = self.held
+        return _reference_count(held)
+
+
+def _count_own_references() -> int:
+    probe = _ReferenceProbe()
+    probe.held = object()
+    return probe.count()
+
+
+#: The reference count ``reset`` sees for ``self.infos`` when only the env holds it (measured, so it holds
+#: on any CPython); 0 where there are no reference counts: then ``reset`` always freezes the old infos.
+_OWN_REFERENCES = _count_own_references()
+
+
 class TextGameEnv(EpisodeBook, AECEnv):
     """Base class for turn-based text games. See the module docstring for the contract."""
 
@@ -98,8 +126,12 @@ class TextGameEnv(EpisodeBook, AECEnv):
 
     # -- PettingZoo API ----------------------------------------------------------------------------
     def reset(self, seed: int | None = None, options: dict | None = None) -> None:
-        if isinstance(getattr(self, "infos", None), LazyInfos):
-            self.infos.freeze()  # a caller may still hold last episode's infos: they keep its values
+        infos = getattr(self, "infos", None)
+        # Entries of last episode's infos not built yet are built now only when a caller still holds the
+        # infos (it keeps that episode's values); nothing else can ever read them.
+        if isinstance(infos, LazyInfos) and (not _OWN_REFERENCES or _reference_count(infos) > _OWN_REFERENCES):
+            infos.freeze()
+        del infos
         self._start_episode(seed)
         self.agents = list(self.possible_agents)
         self.rewards = dict.fromkeys(self.agents, 0.0)

@@ -174,8 +174,12 @@ def bounded_observation(header: str, lines: list[str], prompt: str) -> str:
 def _expand_state(snapshot: tuple[Any, ...]) -> dict[str, Any]:
     """``information_state`` from a snapshot of :meth:`WerewolfEnv._state_snapshot`: new lists and dicts,
     the append-only logs read up to the length they had when it was taken."""
-    (agent, role, phase, kind, alive, deaths, vote_log, votes, reveal, candidates, stage, debate_left, my_bid,
-     predictions, predicted, speeches_left, secret) = snapshot  # fmt: skip
+    (agent, role, phase, queue, alive, deaths, vote_log, votes, reveal, candidates, stage, debate_left, my_bid,
+     predictions, predicted, secret) = snapshot  # fmt: skip
+    kind = queue[0][0] if queue and queue[0][1] == agent else None
+    candidates = candidates if kind in ("vote", "revote") else None
+    steps = [k for k, _ in queue]
+    speeches_left = steps.count("speech") if phase.startswith("day") else None
     ballots = vote_log[:votes]
     state: dict[str, Any] = {
         "agent": agent,
@@ -194,10 +198,10 @@ def _expand_state(snapshot: tuple[Any, ...]) -> dict[str, Any]:
     if speeches_left is not None:
         state["speeches_left"] = speeches_left
     if role == WEREWOLF:
-        pack, picks, picked, chat_left = secret
+        pack, picks, picked = secret
         state["pack"] = list(pack)
         state["picks"] = picks[:picked]
-        state["chat_left"] = chat_left
+        state["chat_left"] = steps.count("wolf_chat")
     elif role == SEER:
         state["inspections"] = secret[0][: secret[1]]
     elif role == DOCTOR:
@@ -325,6 +329,7 @@ class WerewolfEnv(TextGameEnv):
         self.wolf_chat_rounds = _positive(wolf_chat_rounds, "wolf_chat_rounds", minimum=0)
         self.max_rounds = _positive(max_rounds, "max_rounds")
         self.max_speech_chars = _positive(max_speech_chars, "max_speech_chars", minimum=10)
+        self._text_specs: dict[str | None, dict[str, Any]] = {}  # answer_spec of free-text turns, by kind
         super().__init__(
             len(self.role_list),
             max_turns=max_turns,
@@ -369,7 +374,7 @@ class WerewolfEnv(TextGameEnv):
         self._legal_memo: tuple[str, tuple[str, ...] | None] | None = None  # (agent, _legal(agent)) until _apply
         self._prompt_head: tuple[tuple[str, int], str] | None = None  # ((phase, living), the prompt's head)
         self.ballot: SimultaneousPhase | None = None
-        self.candidates: list[str] = []
+        self.candidates: tuple[str, ...] = ()  # replaced, never changed in place (turn snapshots hold it)
         self.revoting = False
         self.kill_picks: list[str] = []
         self.protected: str | None = None
@@ -510,7 +515,7 @@ class WerewolfEnv(TextGameEnv):
         return self.alive[k:] + self.alive[:k]
 
     def _open_ballot(self, candidates: list[str], *, revote: bool) -> None:
-        self.candidates, self.revoting = candidates, revote
+        self.candidates, self.revoting = tuple(candidates), revote
         self.ballot = SimultaneousPhase(self.alive)
         self.queue += [("revote" if revote else "vote", a) for a in self.alive]
 
@@ -685,10 +690,12 @@ class WerewolfEnv(TextGameEnv):
             self._apply(kind, agent, action)
             return None
         if legal is not None:
-            match = read_choice(action, legal, self.possible_agents)
-            if match.action is None:
-                return match.reason
-            action = match.action if match.action == ABSTAIN else match.action.strip("[]")
+            if action not in legal:  # an exact legal action is what read_choice returns first
+                match = read_choice(action, legal, self.possible_agents)
+                if match.action is None:
+                    return match.reason
+                action = match.action
+            action = action if action == ABSTAIN else action.strip("[]")
         self._apply(kind, agent, action)
         return None
 
@@ -801,8 +808,12 @@ class WerewolfEnv(TextGameEnv):
             others = [a for a in self.alive if a != agent]
             example = f"{others[0]}: werewolf, {others[-1]}: seer" if len(others) > 1 else "[none]"
             return structured_answer(example, syntax, self.max_speech_chars)
-        example = WOLF_CHAT_EXAMPLE if self.queue and self.queue[0][0] == "wolf_chat" else SPEECH_EXAMPLE
-        return text_answer(example[: self.max_speech_chars], self.max_speech_chars)
+        kind = self.queue[0][0] if self.queue else None
+        spec = self._text_specs.get(kind)
+        if spec is None:  # made once per kind: the example and the limit never change in an env
+            example = WOLF_CHAT_EXAMPLE if kind == "wolf_chat" else SPEECH_EXAMPLE
+            spec = self._text_specs[kind] = text_answer(example[: self.max_speech_chars], self.max_speech_chars)
+        return dict(spec)  # a new dict each turn: an agent may change its own
 
     def information_state(self, agent: str) -> dict[str, Any]:
         return _expand_state(self._state_snapshot(agent))
@@ -810,39 +821,37 @@ class WerewolfEnv(TextGameEnv):
     _snapshot_digest = staticmethod(_snapshot_digest)
 
     def _state_snapshot(self, agent: str) -> tuple[Any, ...]:
-        """What :meth:`information_state` reads, captured on every turn at little cost: scalars, copies of
-        the short lists later moves change in place, and the append-only logs (``vote_log``, predictions,
-        the pack's picks, inspection and protection lines) by reference with their length now."""
-        queue = self.queue
-        kind = queue[0][0] if queue and queue[0][1] == agent else None
+        """What :meth:`information_state` reads, captured on every turn at little cost: scalars, tuple copies
+        of the short lists later moves change in place (the queue, the living), values the game replaces
+        rather than changes (the candidates), and the append-only logs (``vote_log``, predictions, the
+        pack's picks, inspection and protection lines) by reference with their length now. What is derived
+        from them (the step, speeches and wolf chat left) is worked out by :func:`_expand_state`."""
         role = self.roles[agent]
-        phase = self.phase
-        steps = [k for k, _ in queue] if phase.startswith("day") or role == WEREWOLF else None
         if role == WEREWOLF:
-            secret: tuple[Any, ...] = (self.wolves, self.kill_picks, len(self.kill_picks), steps.count("wolf_chat"))  # type: ignore[union-attr]
+            secret: tuple[Any, ...] = (self.wolves, self.kill_picks, len(self.kill_picks))
         elif role == SEER:
             secret = (self.inspection_lines, len(self.inspection_lines))
         elif role == DOCTOR:
             secret = (self.doctor_lines, len(self.doctor_lines))
         else:
             secret = ()
+        bids = self.bids
         return (
             agent,
             role,
-            phase,
-            kind,
+            self.phase,
+            tuple(self.queue),
             tuple(self.alive),
             tuple(self.eliminated.items()),
             self.vote_log,
             len(self.vote_log),
             self.reveal_votes,
-            tuple(self.candidates) if kind in ("vote", "revote") else None,
+            self.candidates,
             self.stage,
             self.debate_left if self.speaking == "bid" else None,
-            None if self.bids is None else self.bids.moves.get(agent),
+            None if bids is None else bids.moves.get(agent),
             self.predictions,
             len(self.predictions),
-            steps.count("speech") if phase.startswith("day") else None,  # type: ignore[union-attr]
             secret,
         )
 
