@@ -77,15 +77,16 @@ def bench_envs(seconds: float, repeats: int) -> list[dict[str, Any]]:
 def bench_peers(seconds: float, repeats: int) -> list[dict[str, Any]]:
     """Our games next to TextArena's / PettingZoo's, configured alike; ratio = ours / peer. Measured twice:
     ours reusing one env (the peer: a new env per game, built untimed), and both building a new env for
-    every game, construction timed ("new env"). Each ratio twice too: of the medians over ``repeats``, and
-    of each side's best repeat ("best": on a shared machine the repeat least disturbed by other jobs, the
-    steadier estimate of what the code costs)."""
+    every game, construction timed ("new env"). Each ratio three ways: of the medians over ``repeats``, of
+    each side's best repeat ("best": on a shared machine the repeat least disturbed by other jobs), and per
+    repeat ("paired": ours over the peer timed right after it; their range is how far the machine's drift
+    moves a ratio, so a ratio near 1 is read against it)."""
     from benchmarks.games import PEERS, arena_rate, peer_available, peer_rate
 
     rows = []
     print(
         f"  {'':<18}    {'':<34}{'ours':>9}{'peer':>9}{'ratio':>7}  {'new env: ours':>14}{'peer':>9}{'ratio':>7}"
-        f"  {'best: ratio':>7}{'new':>6}"
+        f"  {'best: ratio':>7}{'new':>6}  {'paired: range':>13}  {'new':>11}"
     )
     for pair in PEERS:
         label = f"{pair.library} {pair.peer}"
@@ -117,11 +118,15 @@ def bench_peers(seconds: float, repeats: int) -> list[dict[str, Any]]:
                 new_env_ratio=median["ours_new"] / median["peer_new"],
                 ratio_best=best["ours"] / best["peer"],
                 new_env_ratio_best=best["ours_new"] / best["peer_new"],
+                paired_ratios=[o / p for o, p in zip(rates["ours"], rates["peer"], strict=True)],
+                new_env_paired_ratios=[o / p for o, p in zip(rates["ours_new"], rates["peer_new"], strict=True)],
             )
+            paired, paired_new = row["paired_ratios"], row["new_env_paired_ratios"]
             print(
                 f"  {pair.ours:<18} vs {label:<34}{median['ours']:>9,.0f}{median['peer']:>9,.0f}{row['ratio']:>6.2f}x"
                 f"  {median['ours_new']:>14,.0f}{median['peer_new']:>9,.0f}{row['new_env_ratio']:>6.2f}x"
-                f"  {row['ratio_best']:>6.2f}x{row['new_env_ratio_best']:>6.2f}x",
+                f"  {row['ratio_best']:>6.2f}x{row['new_env_ratio_best']:>6.2f}x"
+                f"  {min(paired):>6.2f}–{max(paired):<6.2f}  {min(paired_new):>5.2f}–{max(paired_new):<5.2f}",
                 flush=True,
             )
         rows.append(row)

@@ -22,7 +22,7 @@ def scripted_rates(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(games, "peer_rate", lambda pair, seconds, fresh=False: (next(peer), 1))
 
 
-def test_peer_ratios_of_medians_and_of_best_repeats(scripted_rates: None) -> None:
+def test_peer_ratios_of_medians_of_best_repeats_and_per_repeat(scripted_rates: None) -> None:
     # each repeat times ours then the peer, reused env then new env: ours reads 100, 300/2, 200, 100/2,
     # 300, 200/2 and the peer 400, 100, 200, 400, 100, 200
     [row] = suite.bench_peers(seconds=0.0, repeats=3)
@@ -34,6 +34,9 @@ def test_peer_ratios_of_medians_and_of_best_repeats(scripted_rates: None) -> Non
     assert row["peer_new_env_steps_per_s"] == 200.0  # median of 100, 400, 200
     assert row["new_env_ratio"] == pytest.approx(0.5)
     assert row["new_env_ratio_best"] == pytest.approx(150.0 / 400.0)
+    # per repeat, ours over the peer timed right after it
+    assert row["paired_ratios"] == pytest.approx([100 / 400, 200 / 200, 300 / 100])
+    assert row["new_env_paired_ratios"] == pytest.approx([150 / 100, 50 / 400, 100 / 200])
 
 
 def test_repeats_flag_is_checked(capsys: pytest.CaptureFixture[str]) -> None:
