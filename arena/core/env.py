@@ -53,22 +53,17 @@ def _reference_count(value: object) -> int:
 class _ReferenceProbe:
     """Holds a value in one attribute and reads it into one local name, as ``reset`` reads ``self.infos``."""
 
-    held: object
+    def __init__(self) -> None:
+        self.held = object()
 
     def count(self) -> int:
         held = self.held
         return _reference_count(held)
 
 
-def _count_own_references() -> int:
-    probe = _ReferenceProbe()
-    probe.held = object()
-    return probe.count()
-
-
 #: The reference count ``reset`` sees for ``self.infos`` when only the env holds it (measured, so it holds
 #: on any CPython); 0 where there are no reference counts: then ``reset`` always freezes the old infos.
-_OWN_REFERENCES = _count_own_references()
+_OWN_REFERENCES = _ReferenceProbe().count()
 
 
 class TextGameEnv(EpisodeBook, AECEnv):
