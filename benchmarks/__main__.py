@@ -74,36 +74,49 @@ def bench_envs(seconds: float, repeats: int) -> list[dict[str, Any]]:
     return rows
 
 
+#: The peer table splits each repeat into this many shorter slices per side, ours and the peer taking turns
+#: to go first: the machine's drift then moves both sides of a pair alike, at the same timing budget.
+PEER_SLICES = 4
+
+
 def bench_peers(seconds: float, repeats: int) -> list[dict[str, Any]]:
     """Our games next to TextArena's / PettingZoo's, configured alike; ratio = ours / peer. Measured twice:
     ours reusing one env (the peer: a new env per game, built untimed), and both building a new env for
-    every game, construction timed ("new env"). Each ratio three ways: of the medians over ``repeats``, of
-    each side's best repeat ("best": on a shared machine the repeat least disturbed by other jobs), and per
-    repeat ("paired": ours over the peer timed right after it; their range is how far the machine's drift
-    moves a ratio, so a ratio near 1 is read against it)."""
+    every game, construction timed ("new env"). Timed in ``repeats`` x :data:`PEER_SLICES` pairs of slices
+    of ``seconds / PEER_SLICES`` each, the side that goes first alternating. The ratio is the median of the
+    pairs' ratios (ours over the peer timed next to it): on a machine whose speed drifts by +-10 % from one
+    minute to the next, a pair sees one speed, and alternating the order cancels a first-slice effect. The
+    interquartile range of the pairs' ratios shows how precise the median is; the ratio of the two sides'
+    median rates and of their best slices are kept in the JSON for comparison with older runs."""
     from benchmarks.games import PEERS, arena_rate, peer_available, peer_rate
 
+    slices, span = repeats * PEER_SLICES, seconds / PEER_SLICES
     rows = []
     print(
         f"  {'':<18}    {'':<34}{'ours':>9}{'peer':>9}{'ratio':>7}  {'new env: ours':>14}{'peer':>9}{'ratio':>7}"
-        f"  {'best: ratio':>7}{'new':>6}  {'paired: range':>13}  {'new':>11}"
+        f"  {'ratio IQR':>11}  {'new':>11}"
     )
     for pair in PEERS:
         label = f"{pair.library} {pair.peer}"
         skip = peer_available(pair.library, pair.peer)
         rates: dict[str, list[float]] = {"ours": [], "peer": [], "ours_new": [], "peer_new": []}
-        for _ in range(repeats):  # alternate ours and the peer so both see the same machine load
+        for k in range(slices):
             for fresh in (False, True):
                 suffix = "_new" if fresh else ""
-                rates["ours" + suffix].append(arena_rate(pair.ours, seconds, fresh=fresh, **pair.ours_kwargs)[0])
-                if not skip:
-                    rates["peer" + suffix].append(peer_rate(pair, seconds, fresh=fresh)[0])
+                sides = ("ours", "peer") if k % 2 == 0 else ("peer", "ours")
+                for side in sides:
+                    if side == "ours":
+                        rates["ours" + suffix].append(arena_rate(pair.ours, span, fresh=fresh, **pair.ours_kwargs)[0])
+                    elif not skip:
+                        rates["peer" + suffix].append(peer_rate(pair, span, fresh=fresh)[0])
         median = {k: statistics.median(v) for k, v in rates.items() if v}
-        best = {k: max(v) for k, v in rates.items() if v}  # the least-disturbed repeat of each side
+        best = {k: max(v) for k, v in rates.items() if v}  # the least-disturbed slice of each side
         row: dict[str, Any] = {
             "ours": pair.ours,
             "ours_kwargs": pair.ours_kwargs,
             "peer": label,
+            "slices": slices,
+            "slice_seconds": span,
             "ours_steps_per_s": median["ours"],
             "ours_new_env_steps_per_s": median["ours_new"],
         }
@@ -111,26 +124,39 @@ def bench_peers(seconds: float, repeats: int) -> list[dict[str, Any]]:
             row["skipped"] = skip
             print(f"  {pair.ours:<18} vs {label:<34} skipped: {skip}", flush=True)
         else:
+            paired = [o / p for o, p in zip(rates["ours"], rates["peer"], strict=True)]
+            paired_new = [o / p for o, p in zip(rates["ours_new"], rates["peer_new"], strict=True)]
             row.update(
                 peer_steps_per_s=median["peer"],
-                ratio=median["ours"] / median["peer"],
+                ratio=statistics.median(paired),
                 peer_new_env_steps_per_s=median["peer_new"],
-                new_env_ratio=median["ours_new"] / median["peer_new"],
+                new_env_ratio=statistics.median(paired_new),
+                ratio_iqr=_quartiles(paired),
+                new_env_ratio_iqr=_quartiles(paired_new),
+                ratio_of_medians=median["ours"] / median["peer"],
+                new_env_ratio_of_medians=median["ours_new"] / median["peer_new"],
                 ratio_best=best["ours"] / best["peer"],
                 new_env_ratio_best=best["ours_new"] / best["peer_new"],
-                paired_ratios=[o / p for o, p in zip(rates["ours"], rates["peer"], strict=True)],
-                new_env_paired_ratios=[o / p for o, p in zip(rates["ours_new"], rates["peer_new"], strict=True)],
+                paired_ratios=paired,
+                new_env_paired_ratios=paired_new,
             )
-            paired, paired_new = row["paired_ratios"], row["new_env_paired_ratios"]
+            (q1, q3), (n1, n3) = row["ratio_iqr"], row["new_env_ratio_iqr"]
             print(
                 f"  {pair.ours:<18} vs {label:<34}{median['ours']:>9,.0f}{median['peer']:>9,.0f}{row['ratio']:>6.2f}x"
                 f"  {median['ours_new']:>14,.0f}{median['peer_new']:>9,.0f}{row['new_env_ratio']:>6.2f}x"
-                f"  {row['ratio_best']:>6.2f}x{row['new_env_ratio_best']:>6.2f}x"
-                f"  {min(paired):>6.2f}–{max(paired):<6.2f}  {min(paired_new):>5.2f}–{max(paired_new):<5.2f}",
+                f"  {q1:>5.2f}–{q3:<5.2f}  {n1:>5.2f}–{n3:<5.2f}",
                 flush=True,
             )
         rows.append(row)
     return rows
+
+
+def _quartiles(values: list[float]) -> tuple[float, float]:
+    """First and third quartiles (both the value itself for a single value)."""
+    if len(values) < 2:
+        return values[0], values[0]
+    q1, _, q3 = statistics.quantiles(values, n=4)
+    return q1, q3
 
 
 def bench_rollout(quick: bool) -> dict[str, Any]:
@@ -221,7 +247,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         help=f"where to write the results (default: {LATEST} for a full run; a --quick or --only run writes none)",
     )
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated subset of {','.join(SECTIONS)}")
-    parser.add_argument("--repeats", type=int, default=None, help="repeats of each env timing (default 3)")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help="repeats of each env timing (default 3; the peer table times 4 shorter slices per repeat)",
+    )
     args = parser.parse_args(argv)
     sections = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(sections) - set(SECTIONS)

@@ -22,21 +22,36 @@ def scripted_rates(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(games, "peer_rate", lambda pair, seconds, fresh=False: (next(peer), 1))
 
 
-def test_peer_ratios_of_medians_of_best_repeats_and_per_repeat(scripted_rates: None) -> None:
-    # each repeat times ours then the peer, reused env then new env: ours reads 100, 300/2, 200, 100/2,
-    # 300, 200/2 and the peer 400, 100, 200, 400, 100, 200
-    [row] = suite.bench_peers(seconds=0.0, repeats=3)
+def test_peer_ratio_is_the_median_of_pairs_timed_in_alternating_order(
+    scripted_rates: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # one repeat of three slices; each slice times the reused env, then the new env; in slice 0 ours goes
+    # first, in slice 1 the peer, in slice 2 ours again. Ours reads 100, 300/2, 200, 100/2, 300, 200/2 in
+    # call order and the peer 400, 100, 200, 400, 100, 200.
+    monkeypatch.setattr(suite, "PEER_SLICES", 3)
+    [row] = suite.bench_peers(seconds=0.0, repeats=1)
+    assert row["slices"] == 3
     assert row["ours_steps_per_s"] == 200.0  # median of 100, 200, 300
     assert row["peer_steps_per_s"] == 200.0  # median of 400, 200, 100
-    assert row["ratio"] == pytest.approx(1.0)
-    assert row["ratio_best"] == pytest.approx(300.0 / 400.0)  # not the ratio of the medians
-    assert row["ours_new_env_steps_per_s"] == 100.0  # median of 150, 50, 100
-    assert row["peer_new_env_steps_per_s"] == 200.0  # median of 100, 400, 200
-    assert row["new_env_ratio"] == pytest.approx(0.5)
-    assert row["new_env_ratio_best"] == pytest.approx(150.0 / 400.0)
-    # per repeat, ours over the peer timed right after it
     assert row["paired_ratios"] == pytest.approx([100 / 400, 200 / 200, 300 / 100])
     assert row["new_env_paired_ratios"] == pytest.approx([150 / 100, 50 / 400, 100 / 200])
+    assert row["ratio"] == pytest.approx(1.0)  # median of 0.25, 1, 3
+    assert row["new_env_ratio"] == pytest.approx(0.5)  # median of 1.5, 0.125, 0.5
+    assert row["ratio_best"] == pytest.approx(300.0 / 400.0)
+    assert row["new_env_ratio_of_medians"] == pytest.approx(100.0 / 200.0)
+    assert row["ratio_iqr"][0] < row["ratio"] < row["ratio_iqr"][1]
+
+
+def test_peer_slices_alternate_which_side_goes_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    monkeypatch.setattr(games, "PEERS", (games.PeerPair("tictactoe-v0", {}, "TicTacToe-v0"),))
+    monkeypatch.setattr(games, "peer_available", lambda library, env_id: None)
+    monkeypatch.setattr(
+        games, "arena_rate", lambda env_id, seconds, fresh=False, **kw: (calls.append("o"), (1.0, 1))[1]
+    )
+    monkeypatch.setattr(games, "peer_rate", lambda pair, seconds, fresh=False: (calls.append("p"), (1.0, 1))[1])
+    suite.bench_peers(seconds=0.0, repeats=1)
+    assert "".join(calls) == "opop" + "popo" + "opop" + "popo"  # PEER_SLICES (4) slices of two columns
 
 
 def test_repeats_flag_is_checked(capsys: pytest.CaptureFixture[str]) -> None:

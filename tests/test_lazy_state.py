@@ -239,3 +239,40 @@ def test_a_closed_env_is_freed_without_the_cycle_collector_and_still_works_until
         assert raw() is None
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize(
+    ("env_id", "kwargs"),
+    [
+        ("kuhn-poker-v0", {"num_hands": 2}),
+        ("tictactoe-v0", {}),
+        ("public-goods-v0", {"num_players": 3}),
+        ("sequential-public-goods-v0", {"num_players": 3}),
+    ],
+)
+def test_static_headers_are_built_once_and_equal_a_fresh_build(env_id: str, kwargs: dict) -> None:
+    env = arena.make(env_id, **kwargs).unwrapped
+    assert env.static_headers
+    env.reset(seed=1)
+    first = env._headers
+    env.reset(seed=2)
+    assert env._headers is first  # kept across resets
+    assert first == {a: env._header(a) for a in env.possible_agents}
+    assert env.transcript.header["headers"] == first and env.transcript.header["headers"] is not first
+
+
+def test_a_subclass_that_overrides_the_header_gets_it_rebuilt_at_every_reset() -> None:
+    from arena.envs.kuhn_poker import KuhnPokerEnv
+
+    class SeededHeader(KuhnPokerEnv):
+        def _header(self, agent: str) -> str:
+            return super()._header(agent) + f" Table {self.seed_used}."
+
+    class StillStatic(SeededHeader):
+        static_headers = True
+
+    assert KuhnPokerEnv.static_headers and not SeededHeader.static_headers and StillStatic.static_headers
+    env = SeededHeader(num_hands=1)
+    env.reset(seed=1)
+    env.reset(seed=2)
+    assert "Table 2." in env.observe("player_0")["text"] and "Table 1." not in env.observe("player_0")["text"]

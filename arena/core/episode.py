@@ -66,6 +66,16 @@ class EpisodeBook:
     env_id: str = ""
     env_kwargs: Mapping[str, Any] = {}
 
+    #: True where ``_header(agent)`` depends only on the agent and the constructor's arguments (nothing dealt
+    #: at reset): the headers are then built once per env instead of at every reset. A subclass that
+    #: overrides ``_header`` without setting this again is taken as dynamic (False).
+    static_headers: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "_header" in cls.__dict__ and "static_headers" not in cls.__dict__:
+            cls.static_headers = False
+
     def _init_book(self, num_players: int, render_mode: str | None, invalid_rule: str = "default") -> None:
         if not isinstance(num_players, int) or isinstance(num_players, bool) or num_players < 1:
             raise ArenaError(f"num_players must be a positive integer, got {num_players!r}")
@@ -111,17 +121,22 @@ class EpisodeBook:
         self.phase = ""
         self.log = MessageLog(tuple(self.possible_agents))
         self.transcript = Transcript()
-        self.returns: dict[str, float] = {a: 0.0 for a in self.possible_agents}
+        self.returns: dict[str, float] = dict.fromkeys(self.possible_agents, 0.0)
         self.winners: list[str] = []
         self.end_reason = ""
         self.finished = False
-        self.invalid_counts: dict[str, int] = {a: 0 for a in self.possible_agents}
+        self.invalid_counts: dict[str, int] = dict.fromkeys(self.possible_agents, 0)
         self._headers: dict[str, str] = {}
         self._ready = True
 
     def _publish_headers(self) -> None:
         """Fix each agent's header (rules + private setup) and write the transcript's reset event."""
-        self._headers = {a: _clean_header(self._header(a)) for a in self.possible_agents}
+        headers = self.__dict__.get("_static_headers") if self.static_headers else None
+        if headers is None:
+            headers = {a: _clean_header(self._header(a)) for a in self.possible_agents}
+            if self.static_headers:
+                self._static_headers = headers  # never changed: every episode's _headers is this dict
+        self._headers = headers
         self.transcript.record_first(
             "reset",
             env_id=self.env_id or self.metadata.get("name", ""),

@@ -96,8 +96,11 @@ class TextParallelEnv(EpisodeBook, ParallelEnv):
         live = [a for a in present if a not in eliminated] if eliminated else present
         coerced = {a: self._coerce_action(actions.get(a), a) for a in live}  # ArenaError before any change
         self.rewards = dict.fromkeys(present, 0.0)
-        no_move = {a: r.clean_reason() for a, r in coerced.items() if isinstance(r, InvalidReply)}
-        texts = {a: r if isinstance(r, str) else "" for a, r in coerced.items()}
+        texts: dict[str, str] = coerced  # type: ignore[assignment]  # all text: the common round
+        no_move: dict[str, str] = {}
+        if not all(type(r) is str for r in coerced.values()):
+            no_move = {a: r.clean_reason() for a, r in coerced.items() if isinstance(r, InvalidReply)}
+            texts = {a: r if isinstance(r, str) else "" for a, r in coerced.items()}
         record, turn = self.transcript.append, self.turn
         for agent in live:
             record({"event": "action", "agent": agent, "text": texts[agent], "turn": turn})

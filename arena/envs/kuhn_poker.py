@@ -190,6 +190,8 @@ class KuhnPokerEnv(TextGameEnv):
         self._settle({agent: -1, other: 1}, showdown=False)  # a fold always loses the ante
 
     # -- views -------------------------------------------------------------------------------------
+    static_headers = True  # rules and seat only
+
     def _header(self, agent: str) -> str:
         return f"{RULES}\nYou are {agent}. The game lasts {self.num_hands} hand(s)."
 

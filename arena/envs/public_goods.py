@@ -39,6 +39,7 @@ from arena.core.spaces import clip_text
 
 MAX_TALK_CHARS = 300
 TALK_EXAMPLE = "I plan to contribute a fair share if everyone else does too."
+_TALK_ANSWER = text_answer(TALK_EXAMPLE, MAX_TALK_CHARS)  # a talk turn's answer spec (copied out each turn)
 _AMOUNT = re.compile(r"\[\s*(\d{1,9})\s*\]")
 
 
@@ -124,6 +125,7 @@ class PublicGoodsEnv(TextParallelEnv):
         self.total_contributed = 0
         self._contributions = [f"[{k}]" for k in range(self.endowment + 1)]
         self._round_metrics: dict[str, Any] | None = None  # _metrics of the rounds played so far
+        self._info_common: dict[str, Any] | None = None  # _extra_info's keys shared by every player
         self.say(
             f"A public-goods game begins with {self.num_players} players, {self.num_rounds} round(s), "
             f"endowment {self.endowment}, multiplier {self.multiplier:g}."
@@ -132,6 +134,7 @@ class PublicGoodsEnv(TextParallelEnv):
 
     def _open_phase(self) -> None:
         self.phase = "talk" if self.talk_done < self.talk_steps else "contribute"
+        self._info_common = None  # the phase (and maybe the round) changed
         what = "discussion" if self.phase == "talk" else "contributions"
         self.say(f"Round {self.round} of {self.num_rounds}: {what}.")
 
@@ -175,7 +178,7 @@ class PublicGoodsEnv(TextParallelEnv):
             self.payoffs[agent] += payoff
             self.reward(agent, payoff)
             self.tell(agent, f"Your payoff this round: {payoff:g} (total {self.payoffs[agent]:g}).")
-        self._round_metrics = None
+        self._round_metrics = self._info_common = None
         if self.round >= self.num_rounds:
             self.end_game(
                 "all rounds played; payoffs " + ", ".join(f"{a} {p:g}" for a, p in self.payoffs.items()),
@@ -220,7 +223,7 @@ class PublicGoodsEnv(TextParallelEnv):
         return None
 
     def answer_spec(self, agent: str, legal: list[str] | None) -> dict[str, Any]:
-        return choice_answer(legal) if legal else text_answer(TALK_EXAMPLE, MAX_TALK_CHARS)
+        return choice_answer(legal) if legal else dict(_TALK_ANSWER)  # a copy: the caller may change it
 
     def information_state(self, agent: str) -> dict[str, Any]:
         return {
@@ -230,6 +233,8 @@ class PublicGoodsEnv(TextParallelEnv):
             "talk_step": self.talk_done,
             "contributions": self._table,  # tuples, never changed (a round adds a new table)
         }
+
+    static_headers = True  # rules and seat only
 
     def _header(self, agent: str) -> str:
         n, e, r = self.num_players, self.endowment, self.multiplier
@@ -259,17 +264,22 @@ class PublicGoodsEnv(TextParallelEnv):
         return f"Round {self.round}: how many of your {self.endowment} tokens do you contribute? Answer [0] to [{self.endowment}]."
 
     def _extra_info(self, agent: str) -> dict[str, Any]:
+        common = self._info_common  # every player's keys, made once per phase (each info gets copies)
+        if common is None:
+            common = {
+                "phase": self.phase,
+                "round": self.round,
+                "num_rounds": self.num_rounds,
+                "endowment": self.endowment,
+                "multiplier": self.multiplier,
+            }
+            self._info_common = common = self._metrics(common)
+        info = common.copy()
+        info["round_contribution_rates"] = list(common["round_contribution_rates"])
         last = self.history[-1] if self.history else {}
-        info = {
-            "phase": self.phase,
-            "round": self.round,
-            "num_rounds": self.num_rounds,
-            "endowment": self.endowment,
-            "multiplier": self.multiplier,
-            "previous_contributions": {a: c for a, c in last.items() if a != agent},
-            "my_contributions": self._own[agent].copy(),
-        }
-        return self._metrics(info)
+        info["previous_contributions"] = {a: c for a, c in last.items() if a != agent}
+        info["my_contributions"] = self._own[agent].copy()
+        return info
 
     def spectator_text(self) -> str:
         payoffs = ", ".join(f"{a} {p:g}" for a, p in self.payoffs.items())

@@ -332,6 +332,8 @@ class SequentialPublicGoodsEnv(TextGameEnv):
             "history": list(self.history),
         }
 
+    static_headers = True  # rules and seat only
+
     def _header(self, agent: str) -> str:
         n, e, r = self.num_players, self.endowment, self.multiplier
         position = self.possible_agents.index(agent) + 1

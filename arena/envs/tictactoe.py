@@ -87,6 +87,8 @@ class TicTacToeEnv(TextGameEnv):
         self.say("A new game of TicTacToe begins. player_0 is X, player_1 is O.")
         self.set_turn("player_0")
 
+    static_headers = True  # rules and seat only
+
     def _header(self, agent: str) -> str:
         return f"{RULES}\nYou are {agent} and play {self.mark(agent)}."
 
