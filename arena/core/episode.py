@@ -267,7 +267,8 @@ class EpisodeBook:
         # tuple.__new__ skips the named tuple's Python-level __new__ (same object, a game says a lot).
         recipients = None if to is None else to if type(to) is frozenset else frozenset(to)
         message = _message((sender, text, recipients, kind, self.phase, self.turn))
-        self.log.add(message)
+        # Message.render's common case inlined (one line, or a line from the game)
+        self.log.post(message, f"[{sender}] {text}" if sender == GAME or "\n" not in text else message.render())
         self.transcript.append(message)
 
     def tell(self, agent: str, text: str, *, kind: str = "private") -> None:

@@ -49,17 +49,19 @@ class MessageLog:
         return f"MessageLog(agents={self.agents!r}, messages={self.messages!r})"
 
     def add(self, message: Message) -> None:
+        self.post(message, message.render())
+
+    def post(self, message: Message, line: str) -> None:
+        """``add`` for a caller that has rendered the message already (``line`` must be ``message.render()``)."""
         to = message.to
         if to is None:
             self.messages.append(message)
-            line = message.render()
             for lines in self._every:
                 lines.append(line)
             return
         if not to <= self._known:
             raise ValueError(f"message addressed to unknown agents {sorted(to - self._known)}")
         self.messages.append(message)
-        line = message.render()
         for agent in to:
             self._lines[agent].append(line)
 
