@@ -424,3 +424,15 @@ def test_the_episode_generator_is_default_rngs_stream(seed):
     assert env.unwrapped.np_random.integers(1 << 30, size=8).tolist() == (
         np.random.default_rng(seed).integers(1 << 30, size=8).tolist()
     )
+
+
+@pytest.mark.parametrize("env_id", ["kuhn-poker-v0", "tictactoe-v0"])
+def test_the_default_choice_spec_is_choice_answer_of_the_legal_list(env_id):
+    from arena.core.answers import choice_answer
+
+    env = arena.make(env_id)
+    env.reset(seed=0)
+    for _ in range(3):
+        info = env.infos[env.agent_selection]
+        assert info["answer"] == choice_answer(info["legal_actions"])
+        env.step(info["legal_actions"][-1])

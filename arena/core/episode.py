@@ -25,7 +25,7 @@ import numpy as np
 from gymnasium import spaces
 
 from arena.core.actions import action_text
-from arena.core.answers import choice_answer, text_answer
+from arena.core.answers import text_answer
 from arena.core.errors import ArenaError
 from arena.core.infos import turn_info
 from arena.core.keys import state_digest
@@ -228,7 +228,7 @@ class EpisodeBook:
         ``legal`` is ``legal_actions(agent)``. Default: a choice when the game lists legal actions,
         else free text up to the action limit."""
         if legal:
-            return choice_answer(legal)
+            return {"kind": "choice", "example": legal[0]}  # choice_answer(legal), inlined: asked every turn
         return text_answer("ok", MAX_ACTION_CHARS)
 
     def information_state(self, agent: str) -> Any:
