@@ -135,3 +135,23 @@ def test_a_flood_of_digits_is_an_invalid_move_not_an_int_conversion_error():
         last = env.unwrapped.transcript.events
         assert [e for e in last if e["event"] == "action"][-1]["invalid"]
     assert parse_move("[123]") == 123 and parse_move("1234") is None
+
+
+def test_lines_view_lists_every_line_with_its_marks_and_reads_the_same_board():
+    from arena.core.errors import ArenaError
+    from arena.envs.tictactoe import LINES
+
+    env = arena.make("tictactoe-v0", board_view="lines")
+    env.reset(seed=0)
+    for move in ["[4]", "[0]", "[8]"]:
+        env.step(move)
+    text = env.last()[0]["text"]
+    board = env.unwrapped.board
+    for a, b, c in LINES:
+        marks = " ".join(board[i] if board[i] != " " else "." for i in (a, b, c))
+        assert f"\n{a} {b} {c}: {marks}\n" in text
+    assert "0 4 8: O X X" in text
+    assert read_board(text) == board  # the scripted player still reads the grid
+    assert "Lines of three" not in play_moves(["[4]"]).last()[0]["text"]  # the default view has none
+    with pytest.raises(ArenaError, match="board_view"):
+        arena.make("tictactoe-v0", board_view="cells")

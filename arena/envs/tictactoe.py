@@ -11,6 +11,9 @@
 | Truncation | ``max_turns`` valid moves (default none: the game always ends within 9 moves) |
 
 Cells are numbered row-major as in TextArena (PettingZoo's classic TicTacToe is column-major).
+``board_view="lines"`` adds to each prompt the eight lines of three (rows, columns, diagonals) with their
+marks, one per line (``0 1 2: X . O``): the same state, laid out so that a small model reads a line as three
+neighbouring tokens instead of cells spread over a drawn grid. It names no move as good or bad.
 The game is perfect-information: nothing is secret. ``infos[agent]["state_key"]`` digests the board
 and the mover's mark.
 """
@@ -20,6 +23,7 @@ from __future__ import annotations
 import re
 
 from arena.core.env import TextGameEnv
+from arena.core.errors import ArenaError
 from arena.core.parsing import match_choice
 
 LINES = ((0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4, 8), (2, 4, 6))
@@ -29,6 +33,7 @@ MARKS = ("X", "O")
 _MOVE = re.compile(r"\[?\s*(\d{1,3})\s*\]?")
 
 _CELLS = tuple(f"[{i}]" for i in range(9))
+BOARD_VIEWS = ("grid", "lines")
 
 RULES = (
     "You are playing TicTacToe. Players alternate placing their mark on a 3x3 board; X moves first. "
@@ -52,6 +57,13 @@ def board_text(board: list[str]) -> str:
     return "\n---+---+---\n".join(rows)
 
 
+def lines_text(board: list[str]) -> str:
+    """Every line of three with its marks (``.`` for an empty cell), one per line: ``0 1 2: X . O``."""
+    return "\n".join(
+        f"{a} {b} {c}: " + " ".join(board[i] if board[i] != " " else "." for i in (a, b, c)) for a, b, c in LINES
+    )
+
+
 def parse_move(action: str) -> int | None:
     """The cell number in ``action`` (``"[4]"``, ``"4"``), or None."""
     match = _MOVE.fullmatch(action.strip())
@@ -69,8 +81,12 @@ class TicTacToeEnv(TextGameEnv):
         max_turns: int | None = None,
         invalid_retries: int = 1,
         invalid_rule: str = "default",
+        board_view: str = "grid",
         render_mode: str | None = None,
     ) -> None:
+        if board_view not in BOARD_VIEWS:
+            raise ArenaError(f"board_view must be one of {list(BOARD_VIEWS)}, got {board_view!r}")
+        self.board_view = board_view
         super().__init__(
             2, max_turns=max_turns, invalid_retries=invalid_retries, invalid_rule=invalid_rule, render_mode=render_mode
         )
@@ -94,7 +110,8 @@ class TicTacToeEnv(TextGameEnv):
 
     def _prompt(self, agent: str) -> str:
         moves = " ".join(self._free)
-        return f"Board:\n{board_text(self.board)}\nYou play {self.mark(agent)}. Legal moves: {moves}"
+        lines = f"\nLines of three (cells: marks, . empty):\n{lines_text(self.board)}" if self.board_view == "lines" else ""
+        return f"Board:\n{board_text(self.board)}{lines}\nYou play {self.mark(agent)}. Legal moves: {moves}"
 
     def legal_actions(self, agent: str) -> list[str]:
         return list(self._free)
