@@ -1,0 +1,31 @@
+"""``scripts/tictactoe_tactics.py``: wins taken and blocks made, checked on players whose answers are known."""
+
+from __future__ import annotations
+
+
+def test_minimax_takes_every_win_and_makes_every_block(load_script):
+    tactics = load_script("tictactoe_tactics")
+    counts = tactics.measure("scripted", games=20)
+    for mark in ("X", "O"):
+        c = counts[mark]
+        assert c["games"] == 10 and c["lost"] == 0
+        assert c["win_available"] > 0 and c["took_win"] == c["win_available"]
+        assert c["block_needed"] > 0 and c["blocked"] == c["block_needed"]
+    assert "| O | 10 | 0.000 |" in tactics.table(counts)
+
+
+def test_the_random_agent_misses_wins_and_blocks(load_script):
+    tactics = load_script("tictactoe_tactics")
+    counts = tactics.measure("random", games=40)
+    took = sum(c["took_win"] for c in counts.values())
+    available = sum(c["win_available"] for c in counts.values())
+    assert 0 < took < available
+    assert sum(c["blocked"] for c in counts.values()) < sum(c["block_needed"] for c in counts.values())
+
+
+def test_completions_reads_lines_of_two(load_script):
+    tactics = load_script("tictactoe_tactics")
+    board = ["X", "X", " ", "O", "O", " ", " ", " ", "X"]
+    assert tactics.completions(board, "X") == {2}  # the top row (the diagonal 0 4 8 is blocked by O)
+    assert tactics.completions(board, "O") == {5}
+    assert tactics.completions([" "] * 9, "X") == set()
