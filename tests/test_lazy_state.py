@@ -276,3 +276,81 @@ def test_a_subclass_that_overrides_the_header_gets_it_rebuilt_at_every_reset() -
     env.reset(seed=1)
     env.reset(seed=2)
     assert "Table 2." in env.observe("player_0")["text"] and "Table 1." not in env.observe("player_0")["text"]
+
+
+def _observations_held_unread(env_id: str, seed: int) -> list[tuple[dict, str]]:
+    """Random play (AEC form) where, at every step, each agent's observation is taken twice: one left unread
+    until the episode is over, one read at once. Returns (unread observation, text read at the time)."""
+    env = arena.make(env_id)
+    env.reset(seed=seed)
+    rng = np.random.default_rng(seed)
+    held = []
+    for _agent in env.agent_iter(max_iter=400):
+        for other in env.agents:
+            held.append((env.observe(other), env.observe(other)["text"]))
+        _, _, terminated, truncated, info = env.last()
+        if terminated or truncated:
+            env.step(None)
+            continue
+        legal = info.get("legal_actions")
+        env.step(str(legal[int(rng.integers(len(legal)))]) if legal and rng.random() < 0.9 else "no move at all")
+    return held
+
+
+@pytest.mark.parametrize("env_id", [spec.id for spec in arena.list_envs()])
+def test_observations_read_late_equal_observations_read_at_once(env_id):
+    """Observation text is joined on first read; read after the game moved on (new hands clear the visible
+    history in place, long games clip it), it is the text of its own moment."""
+    for seed in range(2):
+        held = _observations_held_unread(env_id, seed)
+        assert held
+        for observation, text in held:
+            assert isinstance(observation, dict) and set(observation) >= {"text"}
+            assert observation["text"] == text and dict(observation)["text"] == text
+
+
+def test_every_read_path_of_an_observation_sees_its_text():
+    env = arena.make("kuhn-poker-v0")
+    env.reset(seed=3)
+    text = env.observe("player_0")["text"]
+    reads = [
+        lambda o: dict(o),
+        lambda o: {**o},
+        lambda o: o.copy(),
+        lambda o: copy.deepcopy(o),
+        lambda o: pickle.loads(pickle.dumps(o)),
+        lambda o: json.loads(json.dumps(o)),
+        lambda o: dict(o.items()),
+        lambda o: {"text": o.get("text")},
+        lambda o: {"text": next(iter(o.values()))},
+    ]
+    for read in reads:
+        observation = env.observe("player_0")
+        assert read(observation) == {"text": text}, read
+    assert env.observe("player_0") == {"text": text} and repr(env.observe("player_0")) == repr({"text": text})
+    written = env.observe("player_0")
+    written["text"] = "mine"
+    assert written["text"] == "mine"
+
+
+def test_parallel_observations_are_joined_on_read_with_their_own_text():
+    env = arena.make_parallel("public-goods-v0", num_players=3)
+    observations, _ = env.reset(seed=0)
+    early = {a: env.observe(a)["text"] for a in env.agents}
+    env.step({a: "[5]" if "contribut" in early[a].lower() else "hello" for a in env.agents})
+    assert {a: o["text"] for a, o in observations.items()} == early
+
+
+def test_a_game_that_overrides_the_observation_text_gets_it_at_once() -> None:
+    from arena.envs.kuhn_poker import KuhnPokerEnv
+
+    class Stamped(KuhnPokerEnv):
+        def _observation_text(self, agent: str, prompt: str) -> str:
+            return f"turn {self.turn}\n" + super()._observation_text(agent, prompt)
+
+    assert KuhnPokerEnv._lazy_text and not Stamped._lazy_text
+    env = Stamped(num_hands=1)
+    env.reset(seed=0)
+    observation = env.observe(env.agent_selection)
+    env.step("[check]")
+    assert observation["text"].startswith("turn 0\n") and type(observation) is dict

@@ -40,6 +40,7 @@ from pettingzoo import AECEnv
 from arena.core.episode import EpisodeBook
 from arena.core.errors import ArenaError
 from arena.core.infos import LazyInfos
+from arena.core.observations import lazy_observation
 from arena.core.replies import InvalidReply
 
 
@@ -194,8 +195,8 @@ class TextGameEnv(EpisodeBook, AECEnv):
                 prompt = next_prompt[1]
             elif self._is_live(agent):
                 prompt = self._acting_prompt(agent)
-        if self.image_shape is None:  # _observation(agent, prompt), inlined for text games
-            return {"text": self._observation_text(agent, prompt)}
+        if self.image_shape is None and self._lazy_text:  # _observation(agent, prompt), inlined for text games
+            return lazy_observation(self._compose, self._headers.get(agent, ""), self.log.lines(agent), prompt)
         return self._observation(agent, prompt)
 
     def step(self, action: Any) -> None:

@@ -30,6 +30,7 @@ from arena.core.errors import ArenaError
 from arena.core.infos import turn_info
 from arena.core.keys import state_digest
 from arena.core.messages import GAME, Message, MessageLog
+from arena.core.observations import lazy_observation
 from arena.core.replies import InvalidReply
 from arena.core.spaces import MAX_ACTION_CHARS, clean_text, text_action_space, text_observation_space
 from arena.core.transcript import Transcript, compose_observation
@@ -55,6 +56,14 @@ def pick(rng: np.random.Generator, items: Sequence[Any]) -> Any:
 _clean_header = functools.lru_cache(maxsize=256)(clean_text)
 
 
+@functools.lru_cache(maxsize=64)
+def _seats(num_players: int) -> tuple[tuple[str, ...], dict[str, frozenset[str]]]:
+    """The agent names of a ``num_players`` game and each one's recipient set ``{agent}`` (made once per size;
+    the dict is only read)."""
+    names = tuple(f"player_{i}" for i in range(num_players))
+    return names, {a: frozenset((a,)) for a in names}
+
+
 class EpisodeBook:
     """Mixin with the per-episode state of an arena game. Subclasses describe only the rules."""
 
@@ -71,10 +80,15 @@ class EpisodeBook:
     #: overrides ``_header`` without setting this again is taken as dynamic (False).
     static_headers: ClassVar[bool] = False
 
+    #: True while ``_observation_text`` is the base's: observations then join their text on first read
+    #: (:mod:`arena.core.observations`). Set per class.
+    _lazy_text: ClassVar[bool] = True
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "_header" in cls.__dict__ and "static_headers" not in cls.__dict__:
             cls.static_headers = False
+        cls._lazy_text = cls._observation_text is EpisodeBook._observation_text
 
     def _init_book(self, num_players: int, render_mode: str | None, invalid_rule: str = "default") -> None:
         if not isinstance(num_players, int) or isinstance(num_players, bool) or num_players < 1:
@@ -87,8 +101,8 @@ class EpisodeBook:
             raise ArenaError(f"render_mode={render_mode!r} is not supported; choose one of {modes} or None")
         self.render_mode = render_mode
         self.num_players = num_players
-        self.possible_agents = [f"player_{i}" for i in range(num_players)]
-        self._solo = {a: frozenset((a,)) for a in self.possible_agents}  # tell()'s recipient sets, made once
+        names, self._solo = _seats(num_players)  # tell()'s recipient sets: read only, shared by every env
+        self.possible_agents = list(names)
         self._spaces: tuple[dict[str, spaces.Space], dict[str, spaces.Space]] | None = None  # built on first use
         self._ready = False
 
@@ -327,11 +341,22 @@ class EpisodeBook:
         return turn_info(info, snapshot_digest, self._state_snapshot(agent))
 
     # -- observations ------------------------------------------------------------------------------
+    #: How an observation's text is joined from (header, visible lines, prompt); a game whose text must stay
+    #: bounded swaps in its own function (werewolf's ``bounded_observation``). Observations join it lazily.
+    _compose: ClassVar[Callable[[str, list[str], str], str]] = staticmethod(compose_observation)
+
     def _observation_text(self, agent: str, prompt: str) -> str:
-        return compose_observation(self._headers.get(agent, ""), self.log.lines(agent), prompt)
+        """``agent``'s observation text now. A game should change ``_compose``, not this: a subclass that
+        overrides this method gets eager observations (its text may read any state, which later moves change)."""
+        return self._compose(self._headers.get(agent, ""), self.log.lines(agent), prompt)
 
     def _observation(self, agent: str, prompt: str) -> dict[str, Any]:
-        obs: dict[str, Any] = {"text": self._observation_text(agent, prompt)}
+        if self._lazy_text:
+            obs: dict[str, Any] = lazy_observation(
+                self._compose, self._headers.get(agent, ""), self.log.lines(agent), prompt
+            )
+        else:
+            obs = {"text": self._observation_text(agent, prompt)}
         if self.image_shape is not None:
             obs["image"] = self._image(agent)
         return obs

@@ -161,9 +161,10 @@ class LazyInfos(BuildOnRead):
         still work while the env lives; what is pending now is built first."""
         self.freeze()
         build = self._build
-        if getattr(build, "__self__", None) is not None:  # a bound method
-            method = weakref.WeakMethod(build)
-            self._build = lambda agent: method()(agent)  # type: ignore[misc]
+        owner = getattr(build, "__self__", None)
+        if owner is not None:  # a bound method: its function, called on a weak reference to its object
+            function, owner_ref = build.__func__, weakref.ref(owner)  # type: ignore[attr-defined]
+            self._build = lambda agent: function(owner_ref(), agent)
 
     def _is_pending(self, agent: Any) -> bool:
         return agent not in self._fresh and dict.__contains__(self, agent)

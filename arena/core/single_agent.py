@@ -2,7 +2,7 @@
 
 For users who train one agent with Gymnasium-style loops (``obs, info = env.reset(seed=...)``;
 ``obs, reward, terminated, truncated, info = env.step("go to fridge 1")``). Observations are the game's
-``{"text": ...}`` dict, actions are text, and ``info`` is the agent's ``infos`` entry (with
+``{"text": ...}`` dict (a plain ``dict``), actions are text, and ``info`` is the agent's ``infos`` entry (with
 ``legal_actions`` while the episode runs). Only games played by exactly one agent qualify.
 """
 
@@ -37,14 +37,14 @@ class SingleAgentGym(gymnasium.Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[dict[str, Any], dict]:
         super().reset(seed=seed)
         self.aec.reset(seed=seed, options=options)
-        return self.aec.observe(self.agent), dict(self.aec.infos[self.agent])
+        return dict(self.aec.observe(self.agent)), dict(self.aec.infos[self.agent])
 
     def step(self, action: Any) -> tuple[dict[str, Any], float, bool, bool, dict]:
         if self.agent not in self.aec.agents:
             raise ArenaError("the episode is over: call reset()")
         self.aec.step(action)
         obs, reward, terminated, truncated, info = self.aec.last()
-        info = dict(info)
+        obs, info = dict(obs), dict(info)  # plain dicts, as Gymnasium's checks and users expect
         if terminated or truncated:
             self.aec.step(None)  # PettingZoo's dead step removes the agent; the episode is over
         return obs, float(reward), bool(terminated), bool(truncated), info

@@ -28,6 +28,7 @@ from typing import Any
 
 from arena.core.env import TextGameEnv
 from arena.core.errors import ArenaError
+from arena.core.keys import state_digest
 from arena.core.parsing import match_choice
 
 CARDS = ("J", "Q", "K")
@@ -65,6 +66,28 @@ _OPEN, _FACING = ("[check]", "[bet]"), ("[call]", "[fold]")  # the legal actions
 _MOVES = {f"[{move}]": (letter, "checks." if move == "check" else f"{move}s.") for move, letter in _LETTER.items()}
 _LEGAL_TEXT = {False: " ".join(_OPEN), True: " ".join(_FACING)}  # by whether a bet is open
 _YOUR_CARD = {card: f"Your card: {name}." for card, name in CARD_NAMES.items()}
+#: The acting player's prompt by (hand index, card, facing a bet), made on first use for the first hands.
+_PROMPTS: dict[tuple[int, str, bool], str] = {}
+_PROMPT_CACHE_HANDS = 64
+
+
+def _expand_state(snapshot: tuple[Any, ...]) -> dict[str, Any]:
+    """``information_state`` from a snapshot of :meth:`KuhnPokerEnv._state_snapshot` (new dict and list)."""
+    agent, num_hands, hand, chips, summary, hands_done, card, history = snapshot
+    return {
+        "agent": agent,
+        "num_hands": num_hands,
+        "hand": hand,
+        "chips": dict(chips),
+        "previous_hands": summary[:hands_done],
+        "card": card,
+        "history": history,
+    }
+
+
+def _snapshot_digest(snapshot: tuple[Any, ...]) -> str:
+    """The ``state_key`` of a snapshot: the digest of the information state it expands to."""
+    return state_digest(_expand_state(snapshot))
 
 
 class KuhnPokerEnv(TextGameEnv):
@@ -196,8 +219,14 @@ class KuhnPokerEnv(TextGameEnv):
         return f"{RULES}\nYou are {agent}. The game lasts {self.num_hands} hand(s)."
 
     def _prompt(self, agent: str) -> str:
-        legal = _LEGAL_TEXT[self.history.endswith("b")]
-        return f"Hand {self.hand + 1}: your card is {self.cards[agent]}. Your legal actions: {legal}"
+        key = (self.hand, self.cards[agent], self.history.endswith("b"))
+        prompt = _PROMPTS.get(key)
+        if prompt is None:
+            hand, card, facing = key
+            prompt = f"Hand {hand + 1}: your card is {card}. Your legal actions: {_LEGAL_TEXT[facing]}"
+            if hand < _PROMPT_CACHE_HANDS:
+                _PROMPTS[key] = prompt
+        return prompt
 
     def secrets(self, agent: str) -> list[str]:
         if self.finished or self.revealed:
@@ -213,15 +242,15 @@ class KuhnPokerEnv(TextGameEnv):
         return info
 
     def information_state(self, agent: str) -> dict[str, Any]:
-        return {
-            "agent": agent,
-            "num_hands": self.num_hands,
-            "hand": self.hand,
-            "chips": dict(self.chips),
-            "previous_hands": list(self.summary),
-            "card": self.cards[agent],
-            "history": self.history,
-        }
+        return _expand_state(self._state_snapshot(agent))
+
+    _snapshot_digest = staticmethod(_snapshot_digest)
+
+    def _state_snapshot(self, agent: str) -> tuple[Any, ...]:
+        """What :meth:`information_state` reads, captured on every turn: scalars, the chips as a tuple, and
+        the append-only list of previous hands with its length now (a new list each episode)."""
+        return (agent, self.num_hands, self.hand, tuple(self.chips.items()), self.summary, len(self.summary),
+                self.cards[agent], self.history)  # fmt: skip
 
     def spectator_text(self) -> str:
         cards = ", ".join(f"{a}: {CARD_NAMES[c]}" for a, c in self.cards.items())

@@ -554,8 +554,7 @@ class SpyEnv(TextGameEnv):
         }
         return f"Round {self.round}. Living players: {', '.join(self.alive)}. {asks[kind]}"
 
-    def _observation_text(self, agent: str, prompt: str) -> str:
-        return bounded_observation(self._headers.get(agent, ""), self.log.lines(agent), prompt)
+    _compose = staticmethod(bounded_observation)  # long games: the oldest history gives way
 
     def answer_spec(self, agent: str, legal: list[str] | None) -> dict[str, Any]:
         if legal:

@@ -110,7 +110,9 @@ class TicTacToeEnv(TextGameEnv):
 
     def _prompt(self, agent: str) -> str:
         moves = " ".join(self._free)
-        lines = f"\nLines of three (cells: marks, . empty):\n{lines_text(self.board)}" if self.board_view == "lines" else ""
+        lines = (
+            f"\nLines of three (cells: marks, . empty):\n{lines_text(self.board)}" if self.board_view == "lines" else ""
+        )
         return f"Board:\n{board_text(self.board)}{lines}\nYou play {self.mark(agent)}. Legal moves: {moves}"
 
     def legal_actions(self, agent: str) -> list[str]:

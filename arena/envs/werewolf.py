@@ -797,8 +797,7 @@ class WerewolfEnv(TextGameEnv):
             head = self._prompt_head = (key, f"{self.phase.capitalize()}. Living players: {', '.join(self.alive)}. ")
         return head[1] + ask
 
-    def _observation_text(self, agent: str, prompt: str) -> str:
-        return bounded_observation(self._headers.get(agent, ""), self.log.lines(agent), prompt)
+    _compose = staticmethod(bounded_observation)  # long games: the oldest history gives way
 
     def answer_spec(self, agent: str, legal: list[str] | None) -> dict[str, Any]:
         if legal:
