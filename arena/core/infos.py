@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 Info = dict[str, Any]
 # dict's own methods, looked up once (the reads below run on every step)
@@ -182,38 +182,54 @@ class LazyInfos(BuildOnRead):
             self._fresh.discard(agent)
 
 
-class TurnInfo(BuildOnRead):
-    """An info dict whose ``state_key`` is ``digest(state)``, computed when first read. ``state`` is the
-    information state captured when the info was built: plain data the game no longer changes.
-    Made by :func:`turn_info`."""
+class OnePendingKey(BuildOnRead):
+    """A dict with one value (the class's ``pending_key``) built on first read: ``_build(*_source)``, where
+    ``_source`` (a tuple of what the value is made from, captured when the dict was made) is None once the
+    value is there. Subclasses name the key and say how to build it."""
 
-    __slots__ = ("_digest", "_state")
-    _digest: Callable[[Any], str] | None
-    _state: Any
+    __slots__ = ("_source",)
+    pending_key: ClassVar[str]
+    _source: tuple[Any, ...] | None
 
-    def __getitem__(self, key: Any) -> Any:
-        if key == "state_key" and self._digest is not None:
+    @staticmethod
+    def _build(*source: Any) -> Any:
+        raise NotImplementedError
+
+    def __getitem__(self, key: Any) -> Any:  # the reads of every step: _is_pending inlined
+        if self._source is not None and key == self.pending_key:
             return self._make(key)
         return _getitem(self, key)
 
-    def get(self, key: Any, default: Any = None) -> Any:  # info.get("legal_actions") on every turn
-        if key == "state_key" and self._digest is not None:
+    def get(self, key: Any, default: Any = None) -> Any:
+        if self._source is not None and key == self.pending_key:
             return self._make(key)
         return _get(self, key, default)
 
     def _is_pending(self, key: Any) -> bool:
-        return key == "state_key" and self._digest is not None
+        return self._source is not None and key == self.pending_key
 
-    def _make(self, key: Any) -> str:
-        digest, self._digest = self._digest, None
-        value = digest(self._state)  # type: ignore[misc]
-        self._state = None
-        dict.__setitem__(self, key, value)
+    def _make(self, key: Any) -> Any:
+        source, self._source = self._source, None
+        value = self._build(*source)  # type: ignore[misc]
+        _setitem(self, key, value)
         return value
 
     def _settled(self, key: Any) -> None:
-        if key == "state_key":
-            self._digest = self._state = None
+        if key == self.pending_key:
+            self._source = None
+
+
+class TurnInfo(OnePendingKey):
+    """An info dict whose ``state_key`` is ``digest(state)``, computed when first read. ``state`` is the
+    information state captured when the info was built: plain data the game no longer changes.
+    Made by :func:`turn_info`."""
+
+    __slots__ = ()
+    pending_key = "state_key"
+
+    @staticmethod
+    def _build(digest: Callable[[Any], str], state: Any) -> str:  # type: ignore[override]
+        return digest(state)
 
 
 def turn_info(info: Info, digest: Callable[[Any], str], state: Any) -> TurnInfo:
@@ -221,6 +237,5 @@ def turn_info(info: Info, digest: Callable[[Any], str], state: Any) -> TurnInfo:
     key). Built on every turn, so without a Python ``__init__``: the dict's own constructor copies it."""
     info["state_key"] = None
     made = TurnInfo(info)
-    made._digest = digest
-    made._state = state
+    made._source = (digest, state)
     return made
