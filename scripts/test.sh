@@ -4,5 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 ruff check arena tests benchmarks
+ruff format --check --quiet arena tests benchmarks  # style drift fails here, not in a later diff
 python3 -m pytest -p no:cacheprovider "$@"
 python3 scripts/docs_check.py --quick  # every command shown in the docs still works
