@@ -17,19 +17,14 @@ from typing import Any
 import arena
 from arena.agents import RandomAgent
 from arena.agents.specs import make_agent
-from arena.envs.tictactoe import LINES
+from arena.envs.tictactoe import completing_cells
 
 SEAT_MARKS = {"player_0": "X", "player_1": "O"}
 
 
 def completions(board: list[str], mark: str) -> set[int]:
     """The empty cells that complete a line of ``mark`` (two of its marks and one empty cell)."""
-    cells = set()
-    for line in LINES:
-        marks = [board[i] for i in line]
-        if marks.count(mark) == 2 and marks.count(" ") == 1:
-            cells.add(line[marks.index(" ")])
-    return cells
+    return set(completing_cells(board, mark))
 
 
 def measure(agent_spec: str, games: int, seed: int = 20_000, board_view: str = "grid") -> dict[str, Counter]:

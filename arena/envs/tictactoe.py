@@ -51,6 +51,19 @@ def winner_mark(board: list[str]) -> str | None:
     return None
 
 
+def completing_cells(board: list[str], mark: str) -> list[int]:
+    """The empty cells that complete a line of ``mark`` (a line with two of its marks and one empty cell), in
+    the order of ``LINES``, each once."""
+    cells: list[int] = []
+    for line in LINES:
+        values = [board[i] for i in line]
+        if values.count(mark) == 2 and values.count(" ") == 1:
+            cell = line[values.index(" ")]
+            if cell not in cells:
+                cells.append(cell)
+    return cells
+
+
 def board_text(board: list[str]) -> str:
     cells = [mark if mark != " " else str(i) for i, mark in enumerate(board)]
     rows = [" " + " | ".join(cells[r * 3 : r * 3 + 3]) for r in range(3)]

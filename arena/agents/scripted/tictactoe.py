@@ -15,7 +15,7 @@ from functools import cache
 import numpy as np
 
 from arena.agents.base import BaseAgent, Info, Observation
-from arena.envs.tictactoe import LINES, winner_mark
+from arena.envs.tictactoe import completing_cells, winner_mark
 
 _BOARD_ROW = re.compile(r"^ (\S) \| (\S) \| (\S)$", re.MULTILINE)
 
@@ -33,10 +33,9 @@ def choose_cell(board: list[str], mark: str, rng: np.random.Generator | None = N
     """Win, block, centre, corner, side — the classic rule order (beatable by a fork)."""
     other = "O" if mark == "X" else "X"
     for who in (mark, other):
-        for line in LINES:
-            values = [board[i] for i in line]
-            if values.count(who) == 2 and values.count(" ") == 1:
-                return line[values.index(" ")]
+        cells = completing_cells(board, who)
+        if cells:
+            return cells[0]
     for group in ((4,), (0, 2, 6, 8), (1, 3, 5, 7)):
         free = [i for i in group if board[i] == " "]
         if free:
