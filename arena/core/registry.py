@@ -204,14 +204,9 @@ def _accepted_kwargs(factory: Callable[..., Any]) -> tuple[str, ...] | None:
     return tuple(n for n, p in params.items() if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and n != "self")
 
 
-@functools.lru_cache(maxsize=256)
-def _accepted_set(valid: tuple[str, ...]) -> frozenset[str]:
-    return frozenset(valid)
-
-
 def _check_kwargs(env_spec: EnvSpec, factory: Callable[..., Any], kwargs: dict[str, Any]) -> None:
     valid = _accepted_kwargs(factory)
-    if valid is None or kwargs.keys() <= _accepted_set(valid):
+    if valid is None:
         return
     bad = sorted(set(kwargs) - set(valid))
     if bad:
