@@ -436,3 +436,81 @@ def test_the_default_choice_spec_is_choice_answer_of_the_legal_list(env_id):
         info = env.infos[env.agent_selection]
         assert info["answer"] == choice_answer(info["legal_actions"])
         env.step(info["legal_actions"][-1])
+
+
+def _bookkeeping_trace(env_id: str, seed: int) -> list[tuple]:
+    """Random play (a tenth of the moves invalid); after every step the PettingZoo bookkeeping."""
+    env = arena.make(env_id)
+    env.reset(seed=seed)
+    rng = np.random.default_rng(seed)
+    trace = []
+    for _agent in env.agent_iter(max_iter=400):
+        _, _, terminated, truncated, info = env.last()
+        if terminated or truncated:
+            env.step(None)
+        else:
+            legal = info.get("legal_actions")
+            env.step(str(legal[int(rng.integers(len(legal)))]) if legal and rng.random() < 0.9 else "no move at all")
+        trace.append(
+            (
+                env.agent_selection,
+                list(env.agents),
+                dict(env.rewards),
+                dict(env._cumulative_rewards),
+                dict(env.terminations),
+                dict(env.truncations),
+                {agent: dict(info) for agent, info in env.infos.items()},
+            )
+        )
+    return trace
+
+
+@pytest.mark.parametrize("env_id", [spec.id for spec in arena.list_envs()])
+def test_dead_steps_do_what_pettingzoos_do(env_id, monkeypatch):
+    """``TextGameEnv._was_dead_step`` is PettingZoo's, rewritten for speed: the same agents leave in the same
+    order, the same selection follows, the same rewards and infos remain."""
+    from pettingzoo import AECEnv
+
+    from arena.core.env import TextGameEnv
+
+    ours = [_bookkeeping_trace(env_id, seed) for seed in range(3)]
+    monkeypatch.setattr(TextGameEnv, "_was_dead_step", AECEnv._was_dead_step)
+    assert ours == [_bookkeeping_trace(env_id, seed) for seed in range(3)]
+    monkeypatch.undo()
+    env = arena.make(env_id).unwrapped
+    if isinstance(env, TextGameEnv):  # (a Parallel game's AEC form is PettingZoo's own wrapper)
+        env.reset(seed=0)
+        env.terminations[env.agent_selection] = True  # a dead agent given an action: PettingZoo's error
+        with pytest.raises(ValueError, match="only valid action is None"):
+            env._was_dead_step("[0]")
+
+
+def test_dead_steps_of_some_agents_mid_game_match_pettingzoos():
+    """The case no built-in game reaches (they end for everyone at once): a few agents dead while the
+    others play on, the live selection saved, the dead ones stepped in order, the saved one restored."""
+    import copy
+
+    from pettingzoo import AECEnv
+
+    env = arena.make("werewolf-v0").unwrapped
+    env.reset(seed=0)
+    env.agent_selection = "player_1"
+    for dead in ("player_0", "player_2", "player_3"):
+        env.terminations[dead] = True
+    started = copy.deepcopy(env)  # dead steps begun on a dead selection, without _deads_step_first
+    started.agent_selection = "player_2"
+    env._deads_step_first()  # player_1 saved, player_0 selected
+    results = []
+    for state in (env, started):
+        for dead_step in (type(env)._was_dead_step, AECEnv._was_dead_step):
+            copied = copy.deepcopy(state)
+            seen = []
+            while copied.terminations.get(copied.agent_selection):
+                dead_step(copied, None)
+                seen.append(
+                    (copied.agent_selection, copied._skip_agent_selection, list(copied.agents), dict(copied.rewards))
+                )
+            results.append(seen)
+    assert results[0] == results[1] and len(results[0]) == 3
+    assert results[2] == results[3] and len(results[2]) == 3
+    assert results[0][-1][0] == "player_1" and results[0][-1][1] is None  # back to the saved live selection

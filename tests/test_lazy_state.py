@@ -241,6 +241,43 @@ def test_a_closed_env_is_freed_without_the_cycle_collector_and_still_works_until
         gc.enable()
 
 
+def test_close_builds_pending_infos_only_when_a_caller_holds_them():
+    """A finished loop closes its env with every info still pending: nothing is built for nobody. Infos a
+    caller holds across ``close`` are built first, so they keep their values after the env is freed."""
+    import gc
+
+    def closed_env(hold: bool):
+        env = arena.make("kuhn-poker-v0").unwrapped
+        env.reset(seed=0)
+        env.step("[bet]")
+        built = []
+        build = env.infos._build
+        env.infos._build = lambda agent: built.append(agent) or build(agent)
+        held = env.infos if hold else None
+        env.close()
+        return env, held, built
+
+    env, held, built = closed_env(hold=False)
+    assert built == []
+    env, held, built = closed_env(hold=True)
+    assert sorted(built) == ["player_0", "player_1"]
+    gc.disable()
+    try:
+        expected = {agent: dict.__getitem__(held, agent) for agent in held}
+        del env
+        assert dict(held) == expected and held["player_1"]["legal_actions"] == ["[call]", "[fold]"]
+        # infos taken only after close, the env then freed: a pending entry cannot be built, and says so
+        env = arena.make("kuhn-poker-v0").unwrapped
+        env.reset(seed=0)
+        env.close()
+        late = env.infos
+        del env
+        with pytest.raises(ReferenceError, match="closed and freed"):
+            late["player_0"]
+    finally:
+        gc.enable()
+
+
 @pytest.mark.parametrize(
     ("env_id", "kwargs"),
     [

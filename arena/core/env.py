@@ -150,8 +150,10 @@ class TextGameEnv(EpisodeBook, AECEnv):
     def close(self) -> None:
         """Nothing to release but the infos' tie to the env, so a dropped env is freed at once (the env
         still works after ``close``)."""
-        if isinstance(getattr(self, "infos", None), LazyInfos):
-            self.infos.detach()
+        infos = getattr(self, "infos", None)
+        if isinstance(infos, LazyInfos):  # pending entries are built first only when a caller holds the infos
+            held = not _OWN_REFERENCES or _reference_count(infos) > _OWN_REFERENCES  # (before infos.detach binds it)
+            infos.detach(freeze=held)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """A copied or unpickled env (``copy.deepcopy``, ``pickle``): the infos arrive as a plain dict of
@@ -237,6 +239,31 @@ class TextGameEnv(EpisodeBook, AECEnv):
         if not self.finished and self.max_turns is not None and self.turn >= self.max_turns:
             self._truncate()
         self._after_move()
+
+    def _was_dead_step(self, action: Any) -> None:
+        """PettingZoo's dead step with the same effects in the same order (the finished agent leaves
+        ``agents`` and every per-agent dict, the next dead agent or the saved live one is selected, rewards
+        are cleared), written for the end of every episode: no assert, no ``getattr``, no second scan."""
+        if action is not None:
+            raise ValueError("when an agent is dead, the only valid action is None")
+        agent = self.agent_selection
+        terminations, truncations, rewards = self.terminations, self.truncations, self.rewards
+        del terminations[agent], truncations[agent], rewards[agent], self._cumulative_rewards[agent]
+        del self.infos[agent]
+        agents = self.agents
+        agents.remove(agent)
+        for other in agents:  # the first agent still dead, if any
+            if terminations[other] or truncations[other]:
+                if self._skip_agent_selection is None:
+                    self._skip_agent_selection = agent
+                self.agent_selection = other
+                break
+        else:
+            if self._skip_agent_selection is not None:
+                self.agent_selection = self._skip_agent_selection
+            self._skip_agent_selection = None
+        for other in rewards:  # _clear_rewards
+            rewards[other] = 0
 
     # -- helpers for game code ---------------------------------------------------------------------
     def count_move(self, agent: str) -> None:

@@ -155,16 +155,18 @@ class LazyInfos(BuildOnRead):
             return info
         return _getitem(self, agent)
 
-    def detach(self) -> None:
+    def detach(self, freeze: bool = True) -> None:
         """Hold ``build`` (the env's bound method) weakly from now on: the env and its infos no longer keep
         each other alive, so a closed env is freed at once instead of by the cycle collector. The infos
-        still work while the env lives; what is pending now is built first."""
-        self.freeze()
+        still work while the env lives. ``freeze``: build what is pending now first (the env passes False
+        when nobody else holds the infos: then nothing can read them once the env is gone)."""
+        if freeze:
+            self.freeze()
         build = self._build
         owner = getattr(build, "__self__", None)
         if owner is not None:  # a bound method: its function, called on a weak reference to its object
             function, owner_ref = build.__func__, weakref.ref(owner)  # type: ignore[attr-defined]
-            self._build = lambda agent: function(owner_ref(), agent)
+            self._build = lambda agent: function(_alive(owner_ref), agent)
 
     def _is_pending(self, agent: Any) -> bool:
         return agent not in self._fresh and dict.__contains__(self, agent)
@@ -180,6 +182,14 @@ class LazyInfos(BuildOnRead):
             self._fresh.add(agent)
         else:
             self._fresh.discard(agent)
+
+
+def _alive(owner_ref: weakref.ref) -> Any:
+    """The object ``owner_ref`` refers to; a clear error once it has been freed."""
+    owner = owner_ref()
+    if owner is None:
+        raise ReferenceError("these infos belong to an env that was closed and freed before they were read")
+    return owner
 
 
 class OnePendingKey(BuildOnRead):
@@ -220,22 +230,22 @@ class OnePendingKey(BuildOnRead):
 
 
 class TurnInfo(OnePendingKey):
-    """An info dict whose ``state_key`` is ``digest(state)``, computed when first read. ``state`` is the
-    information state captured when the info was built: plain data the game no longer changes.
+    """An info dict whose ``state_key`` is ``digest(*state)``, computed when first read. ``state`` is what the
+    information state is made from, captured when the info was built: plain data the game no longer changes.
     Made by :func:`turn_info`."""
 
     __slots__ = ()
     pending_key = "state_key"
 
     @staticmethod
-    def _build(digest: Callable[[Any], str], state: Any) -> str:  # type: ignore[override]
-        return digest(state)
+    def _build(digest: Callable[..., str], *state: Any) -> str:  # type: ignore[override]
+        return digest(*state)
 
 
-def turn_info(info: Info, digest: Callable[[Any], str], state: Any) -> TurnInfo:
-    """``info`` plus a pending ``state_key`` (``info`` is a new dict the caller hands over: it gets the
-    key). Built on every turn, so without a Python ``__init__``: the dict's own constructor copies it."""
+def turn_info(info: Info, digest: Callable[..., str], *state: Any) -> TurnInfo:
+    """``info`` plus a pending ``state_key``, ``digest(*state)`` (``info`` is a new dict the caller hands over:
+    it gets the key). Built on every turn, so without a Python ``__init__``: the dict's own constructor copies it."""
     info["state_key"] = None
     made = TurnInfo(info)
-    made._source = (digest, state)
+    made._source = (digest, *state)
     return made

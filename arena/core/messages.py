@@ -67,11 +67,14 @@ class MessageLog:
 
     def new_section(self) -> None:
         """Start a fresh visible history for every agent (e.g. a new hand); the full record is kept."""
-        for lines in self._lines.values():
-            lines.clear()
+        # New lists, not cleared ones: a list handed out by ``lines`` only ever grows, so a reader may keep
+        # it with its length instead of a copy (lazy observations do).
+        self._lines = {agent: [] for agent in self.agents}
+        self._every = tuple(self._lines.values())
 
     def lines(self, agent: str) -> list[str]:
-        """Rendered lines visible to ``agent``, oldest first."""
+        """Rendered lines visible to ``agent``, oldest first: the live list, which is only ever appended to
+        (a new section starts a new list); its first ``n`` lines stay what they were."""
         return self._lines[agent]
 
     def visible(self, agent: str) -> list[Message]:
