@@ -45,6 +45,11 @@ SPIRAL_OTHER_REWARD = 0.5
 _message = functools.partial(tuple.__new__, Message)
 
 
+def _expanded_digest(expand: Callable[[Any], Any], snapshot: Any) -> str:
+    """The state key of a turn whose information state is ``expand(snapshot)``."""
+    return state_digest(expand(snapshot))
+
+
 def pick(rng: np.random.Generator, items: Sequence[Any]) -> Any:
     """One element of ``items`` drawn uniformly: the same draw, from the same random stream, as
     ``rng.choice(items)`` for a 1-D sequence (numpy draws ``integers(len(items))`` and indexes), without
@@ -250,18 +255,22 @@ class EpisodeBook:
         the wording of player-written text. Hashed into ``infos[agent]["state_key"]`` when that key is
         first read, so the data must be new (build lists and dicts; never return the game's own
         containers, which later moves change; tuples the game replaces rather than changes may be shared).
-        The default is
-        the agent's whole observation text (correct, but it splits situations that differ only in
+        With ``_expand_snapshot`` set it is that function of ``_state_snapshot(agent)``. Otherwise the default
+        is the agent's whole observation text (correct, but it splits situations that differ only in
         wording); games override it with a structured description."""
+        expand = self._expand_snapshot
+        if expand is not None:
+            return expand(self._state_snapshot(agent))
         return {"agent": agent, "observation": self._observation_text(agent, self._prompt(agent))}
 
-    #: For a game whose information state costs much to build on every turn (werewolf): a function of
-    #: ``_state_snapshot(agent)``, a cheaper capture taken on every turn, that returns ``state_key(agent)``
-    #: as of the capture whenever it is called (a ``staticmethod``). None: the information state itself.
-    _snapshot_digest: ClassVar[Callable[[Any], str] | None] = None
+    #: For a game whose information state costs much to build on every turn (werewolf, Kuhn Poker): a function
+    #: (a ``staticmethod``) that turns ``_state_snapshot(agent)``, a cheaper capture taken on every turn, into
+    #: ``information_state(agent)`` as of the capture whenever it is called; the state key is digested from
+    #: it when first read. None: the information state is built on every turn.
+    _expand_snapshot: ClassVar[Callable[[Any], Any] | None] = None
 
     def _state_snapshot(self, agent: str) -> Any:
-        """What ``_snapshot_digest`` needs to reproduce this turn's ``state_key`` later (see above)."""
+        """What ``_expand_snapshot`` needs to rebuild this turn's ``information_state`` later (see above)."""
         raise NotImplementedError
 
     def state_key(self, agent: str) -> str:
@@ -335,10 +344,10 @@ class EpisodeBook:
         if legal is not None:
             info["legal_actions"] = legal
         info["answer"] = self.answer_spec(agent, legal)
-        snapshot_digest = self._snapshot_digest
-        if snapshot_digest is None:
+        expand = self._expand_snapshot
+        if expand is None:
             return turn_info(info, state_digest, self.information_state(agent))
-        return turn_info(info, snapshot_digest, self._state_snapshot(agent))
+        return turn_info(info, _expanded_digest, expand, self._state_snapshot(agent))
 
     # -- observations ------------------------------------------------------------------------------
     #: How an observation's text is joined from (header, visible lines, prompt); a game whose text must stay

@@ -28,7 +28,6 @@ from typing import Any
 
 from arena.core.env import TextGameEnv
 from arena.core.errors import ArenaError
-from arena.core.keys import state_digest
 from arena.core.parsing import match_choice
 
 CARDS = ("J", "Q", "K")
@@ -83,11 +82,6 @@ def _expand_state(snapshot: tuple[Any, ...]) -> dict[str, Any]:
         "card": card,
         "history": history,
     }
-
-
-def _snapshot_digest(snapshot: tuple[Any, ...]) -> str:
-    """The ``state_key`` of a snapshot: the digest of the information state it expands to."""
-    return state_digest(_expand_state(snapshot))
 
 
 class KuhnPokerEnv(TextGameEnv):
@@ -241,10 +235,7 @@ class KuhnPokerEnv(TextGameEnv):
             info["history"] = self.history
         return info
 
-    def information_state(self, agent: str) -> dict[str, Any]:
-        return _expand_state(self._state_snapshot(agent))
-
-    _snapshot_digest = staticmethod(_snapshot_digest)
+    _expand_snapshot = staticmethod(_expand_state)  # information_state: _expand_state(_state_snapshot(agent))
 
     def _state_snapshot(self, agent: str) -> tuple[Any, ...]:
         """What :meth:`information_state` reads, captured on every turn: scalars, the chips as a tuple, and

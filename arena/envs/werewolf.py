@@ -46,7 +46,6 @@ from arena.core.answers import choice_answer, structured_answer, text_answer
 from arena.core.env import SimultaneousPhase, TextGameEnv
 from arena.core.episode import pick
 from arena.core.errors import ArenaError
-from arena.core.keys import state_digest
 from arena.core.parsing import Match, match_choice
 from arena.core.spaces import MAX_OBSERVATION_CHARS, clip_text
 from arena.core.transcript import compose_observation
@@ -207,11 +206,6 @@ def _expand_state(snapshot: tuple[Any, ...]) -> dict[str, Any]:
     elif role == DOCTOR:
         state["protections"] = secret[0][: secret[1]]
     return state
-
-
-def _snapshot_digest(snapshot: tuple[Any, ...]) -> str:
-    """The ``state_key`` of a snapshot: the digest of the information state it expands to."""
-    return state_digest(_expand_state(snapshot))
 
 
 def default_roles(num_players: int) -> tuple[str, ...]:
@@ -814,10 +808,7 @@ class WerewolfEnv(TextGameEnv):
             spec = self._text_specs[kind] = text_answer(example[: self.max_speech_chars], self.max_speech_chars)
         return dict(spec)  # a new dict each turn: an agent may change its own
 
-    def information_state(self, agent: str) -> dict[str, Any]:
-        return _expand_state(self._state_snapshot(agent))
-
-    _snapshot_digest = staticmethod(_snapshot_digest)
+    _expand_snapshot = staticmethod(_expand_state)  # information_state: _expand_state(_state_snapshot(agent))
 
     def _state_snapshot(self, agent: str) -> tuple[Any, ...]:
         """What :meth:`information_state` reads, captured on every turn at little cost: scalars, tuple copies
