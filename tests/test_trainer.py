@@ -581,6 +581,20 @@ def test_opponents_per_game_draw_each_games_own_kinds():
     assert OpponentPool({"past": 1.0}).sample(np.random.default_rng(0)) == "self"  # no snapshot yet
 
 
+def test_a_pool_kind_can_be_any_agent_the_game_registers():
+    from arena.agents.scripted.tictactoe import TicTacToeOpportunist
+    from arena.trainers.pool import OpponentPool
+    from arena.trainers.rollout import plan_groups
+
+    cfg = load_config("cpu-tictactoe", overrides=["opponents={opportunist: 1}"])
+    pool = OpponentPool(cfg.opponents, game_agents=cfg.opponent_agents)
+    plans = plan_groups(cfg.envs, 4, 1, pool, np.random.default_rng(0))
+    assert {p.kind for p in plans} == {"opportunist"}
+    assert isinstance(pool.opponent("opportunist", "tictactoe-v0", 3, None), TicTacToeOpportunist)
+    with pytest.raises(ValueError, match="unknown kind"):
+        OpponentPool({"opportunist": 1})  # without the games' agents only the four kinds are known
+
+
 def test_config_checks_per_game_opponents():
     cfg = load_config("cpu", overrides=["opponents={kuhn-poker-v0: {self: 1, random: 0.5}}"])
     assert cfg.opponents == {"kuhn-poker-v0": {"self": 1, "random": 0.5}}
@@ -590,6 +604,13 @@ def test_config_checks_per_game_opponents():
         load_config("cpu", overrides=["opponents={kuhn-poker-v0: {expert: 1}}"])
     with pytest.raises(ArenaError, match="positive weight"):
         load_config("cpu", overrides=["opponents={self: 0, random: 0}"])
+    # a game's own registered agents are kinds too, but only for the games that register them
+    cfg = load_config("cpu-tictactoe", overrides=["opponents={opportunist: 1, random: 1}"])
+    assert cfg.opponents == {"opportunist": 1, "random": 1}
+    with pytest.raises(ArenaError, match="unknown kind"):
+        load_config("cpu", overrides=["opponents={opportunist: 1}"])  # Kuhn Poker has no opportunist
+    with pytest.raises(ArenaError, match="unknown kind"):  # a shared set must suit every game of the run
+        load_config("cpu-mixed", overrides=["opponents={opportunist: 1}"])
     with pytest.raises(ArenaError, match=">= 0"):
         load_config("cpu", overrides=["opponents={self: 1, random: -1}"])
 

@@ -13,7 +13,10 @@ register(
     max_players=2,
     kind="competitive",
     description="TicTacToe on a 3x3 board; perfect information.",
-    agents={"scripted": "arena.agents.scripted.tictactoe:TicTacToeScripted"},
+    agents={
+        "scripted": "arena.agents.scripted.tictactoe:TicTacToeScripted",
+        "opportunist": "arena.agents.scripted.tictactoe:TicTacToeOpportunist",
+    },
 )
 register(
     "kuhn-poker-v0",

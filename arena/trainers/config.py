@@ -161,12 +161,27 @@ class TrainConfig:
             return [str(name) for name in chosen]
         return ["random"] + (["scripted"] if "scripted" in spec(env_id).agents else [])
 
+    def opponent_agents(self, game: str | None) -> list[str]:
+        """The agents ``game`` registers, usable as opponent kinds (None: those every game of the run registers)."""
+        from arena.core.registry import spec
+
+        def registered(env_id: str) -> list[str]:
+            try:
+                return list(spec(env_id).agents)
+            except ArenaError:  # an unknown game is reported by the check of envs
+                return []
+
+        if game is not None:
+            return registered(game) if game in self.envs else []
+        names = [registered(env_id) for env_id in self.envs]
+        return [n for n in names[0] if all(n in other for other in names[1:])] if names else []
+
     def _validate_opponents(self) -> None:
         """``opponents``: one set of kind weights, or one per game naming exactly the games of ``envs``."""
         from arena.trainers.pool import per_game_weights
 
         try:
-            weights = per_game_weights(self.opponents)
+            weights = per_game_weights(self.opponents, self.opponent_agents)
         except ValueError as error:
             raise ArenaError(str(error)) from None
         if None not in weights and set(weights) != set(self.envs):

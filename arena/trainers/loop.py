@@ -122,7 +122,7 @@ class Trainer:
         self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self._lr_factor)
         self.rng = np.random.default_rng(config.seed)
         self.baseline = RoleBaseline()
-        self.pool = OpponentPool(config.opponents)
+        self.pool = OpponentPool(config.opponents, game_agents=config.opponent_agents)
         self.iteration = 0
         self.learners = learner_agents(self.rollout_backend, config)
         self.greedy = {

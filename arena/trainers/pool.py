@@ -1,15 +1,16 @@
 """The opponent pool: who sits across from the learner in each group of episodes.
 
 Kinds: ``self`` (every seat is the learning policy: self-play), ``random``, ``scripted`` (the game's
-registered scripted agent) and ``past`` (a frozen snapshot of the learner, saved every
-``snapshot_every`` iterations). Each group samples one kind with the configured weights: one set for
+registered scripted agent), ``past`` (a frozen snapshot of the learner, saved every
+``snapshot_every`` iterations), or the name of any other agent the game registers (TicTacToe's
+``opportunist``, negotiation's ``fair``). Each group samples one kind with the configured weights: one set for
 every game (``{self: 0.5, random: 0.5}``) or one per game (``{kuhn-poker-v0: {self: 1}, ...}``), so a
 run over several games can train each against the opponents its single-game preset uses.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,15 @@ from arena.agents.specs import make_agent
 class OpponentPool:
     """Weighted opponent kinds plus the list of frozen snapshot directories (kept in checkpoints)."""
 
-    def __init__(self, weights: Mapping[str, Any], max_snapshots: int = 3) -> None:
-        self.per_game = per_game_weights(weights)
+    def __init__(
+        self,
+        weights: Mapping[str, Any],
+        max_snapshots: int = 3,
+        game_agents: Callable[[str | None], Collection[str]] | None = None,
+    ) -> None:
+        """``game_agents``: the agents each game registers, which ``weights`` may name besides the four
+        kinds (``TrainConfig.opponent_agents``)."""
+        self.per_game = per_game_weights(weights, game_agents)
         #: Every kind some game draws (``"past" in pool.weights``: snapshots are worth saving).
         self.weights: dict[str, float] = {}
         for game_weights in self.per_game.values():
@@ -63,8 +71,6 @@ class OpponentPool:
         ``snapshot`` (``llm_factory(path, env_id)`` loads it; loaded snapshots are cached)."""
         if kind == "random":
             return RandomAgent(seed)
-        if kind == "scripted":
-            return make_agent("scripted", env_id, seed=seed)
         if kind == "past":
             if snapshot is None:
                 raise ValueError("a past opponent needs the snapshot directory it plays")
@@ -75,7 +81,9 @@ class OpponentPool:
                     self._loaded = {k: a for k, a in self._loaded.items() if k[0] != paths[0]}
                 self._loaded[key] = llm_factory(snapshot, env_id)
             return self._loaded[key]
-        raise ValueError(f"no opponent agent for kind {kind!r}")
+        if kind == "self":
+            raise ValueError("a self-play group has no opponent agent")
+        return make_agent(kind, env_id, seed=seed)  # scripted, or another agent the game registers
 
     def state_dict(self) -> dict[str, Any]:
         return {"snapshots": list(self.snapshots)}
@@ -88,18 +96,21 @@ class OpponentPool:
 OPPONENT_KINDS = ("self", "random", "scripted", "past")
 
 
-def per_game_weights(weights: Mapping[str, Any]) -> dict[str | None, dict[str, float]]:
+def per_game_weights(
+    weights: Mapping[str, Any], game_agents: Callable[[str | None], Collection[str]] | None = None
+) -> dict[str | None, dict[str, float]]:
     """``opponents`` as ``{game or None: {kind: weight > 0}}``: None keys the one set shared by every game.
-    Raises ``ValueError`` for an unknown kind, a negative weight, or a set whose weights are all 0."""
+    ``game_agents(game)`` names the agents a game registers, which are kinds too (for None: those every game
+    of the run registers); without it only ``OPPONENT_KINDS`` are known. Raises ``ValueError`` for an unknown
+    kind, a negative weight, or a set whose weights are all 0."""
 
-    def one(value: Mapping[str, Any], where: str) -> dict[str, float]:
+    def one(value: Mapping[str, Any], where: str, game: str | None) -> dict[str, float]:
         if not isinstance(value, Mapping):
             raise ValueError(f"opponents{where} must map kinds to weights, got {value!r}")
-        unknown = set(value) - set(OPPONENT_KINDS)
+        known = [*OPPONENT_KINDS, *(k for k in (game_agents(game) if game_agents else ()) if k not in OPPONENT_KINDS)]
+        unknown = set(value) - set(known)
         if unknown:
-            raise ValueError(
-                f"opponents{where}: unknown kind(s) {sorted(map(str, unknown))}; use {list(OPPONENT_KINDS)}"
-            )
+            raise ValueError(f"opponents{where}: unknown kind(s) {sorted(map(str, unknown))}; use {known}")
         numbers = {}
         for kind, weight in value.items():
             if isinstance(weight, bool) or not isinstance(weight, int | float) or weight < 0:
@@ -113,5 +124,5 @@ def per_game_weights(weights: Mapping[str, Any]) -> dict[str | None, dict[str, f
     if not isinstance(weights, Mapping) or not weights:
         raise ValueError(f"opponents must weight some of {list(OPPONENT_KINDS)}, got {weights!r}")
     if all(isinstance(v, Mapping) for v in weights.values()):
-        return {str(game): one(value, f" of {game}") for game, value in weights.items()}
-    return {None: one(weights, "")}
+        return {str(game): one(value, f" of {game}", str(game)) for game, value in weights.items()}
+    return {None: one(weights, "", None)}

@@ -58,7 +58,7 @@ class RolloutWorker:
         self.index = index
         self.backend = TransformersBackend(str(model_dir))
         self.learners = learner_agents(self.backend, self.config)
-        self.pool = OpponentPool(self.config.opponents)
+        self.pool = OpponentPool(self.config.opponents, game_agents=self.config.opponent_agents)
         self.past_policies = PastPolicies(self.config, keep=self.pool.max_snapshots)
 
     def _reseed(self, iteration_seed: int) -> None:

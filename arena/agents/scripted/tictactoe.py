@@ -1,9 +1,12 @@
-"""Scripted TicTacToe players: a perfect minimax player (``scripted``) and the old rule heuristic.
+"""Scripted TicTacToe players: a perfect minimax player (``scripted``), a random player that takes a win in
+one (``opportunist``) and the old rule heuristic.
 
 ``TicTacToeScripted`` searches the whole game tree (memoised; TicTacToe has 5,478 reachable
 positions) and plays a move of best minimax value, so it never loses from either seat. Among equally
 good moves it prefers the one that wins soonest (or loses latest), then breaks ties with a seeded RNG,
-so self-play is a draw and a weak opponent is beaten quickly. ``choose_cell`` keeps the classic
+so self-play is a draw and a weak opponent is beaten quickly. ``TicTacToeOpportunist`` plays like the random
+agent except that it always completes a line of its own when it can: every threat the learner leaves
+unblocked is punished at once, where a random opponent punishes it by chance. ``choose_cell`` keeps the classic
 win/block/centre/corner rule, which can be forked (it loses as O to 0 → 4 → 8 then a fork).
 """
 
@@ -88,3 +91,22 @@ class TicTacToeScripted(BaseAgent):
             return legal[0]
         cells = best_cells(board, mark)
         return f"[{cells[int(self.rng.integers(len(cells)))]}]"
+
+
+class TicTacToeOpportunist(BaseAgent):
+    """A random player that always takes a win in one: uniform over the legal moves otherwise."""
+
+    name = "opportunist"
+
+    def __init__(self, seed: int | None = None) -> None:
+        self.rng = np.random.default_rng(seed)
+
+    def act(self, observation: Observation, info: Info) -> str:
+        legal = info.get("legal_actions") or ["[4]"]
+        board = read_board(observation["text"])
+        if board is not None:
+            wins = [f"[{cell}]" for cell in completing_cells(board, info.get("role", "X"))]
+            wins = [move for move in wins if move in legal]
+            if wins:
+                return wins[int(self.rng.integers(len(wins)))]
+        return legal[int(self.rng.integers(len(legal)))]
