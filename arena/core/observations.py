@@ -4,8 +4,9 @@ An arena observation is ``{"text": ...}`` (plus ``"image"`` in visual games). It
 the visible history and the prompt joined (:func:`arena.core.transcript.compose_observation`): work that a
 loop driving random or scripted agents, which read ``infos``, never needs. :class:`LazyObservation` is a
 real ``dict`` that holds those three parts as of the ``observe`` call (the history as its live list and its
-length then: the message log only appends to a list, so later moves do not change those lines) and joins them the first time ``"text"`` is read, by any read path (see
-:class:`arena.core.infos.OnePendingKey`). The text read is the one an eager ``observe`` would have returned.
+length then: the message log only appends to a list, so later moves do not change those lines) and joins
+them the first time ``"text"`` is read, by any read path (see :class:`arena.core.infos.OnePendingKey`).
+The text read is the one an eager ``observe`` would have returned.
 """
 
 from __future__ import annotations
