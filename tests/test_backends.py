@@ -183,3 +183,30 @@ def test_tiny_vision_language_model_sees_the_image(tmp_path):
     np.testing.assert_allclose(again.logprobs, a.logprobs, atol=1e-5)
     with pytest.raises(ArenaError, match="image"):
         backend.score(prompts[:1], ["x"])
+
+
+def test_tiny_vlm_for_play_has_the_text_models_size_and_tokenizer(tmp_path):
+    """The visual preset's model: the text part sized as asked, the tokenizer trained on the games' text (a
+    visual-spy prompt in far fewer tokens than with the test model's near-byte tokenizer), the image in the
+    asked number of patches."""
+    import arena
+    from arena.agents.tiny import build_tiny_vlm
+
+    small = TransformersBackend(str(build_tiny_vlm(tmp_path / "small")))
+    played = TransformersBackend(
+        str(
+            build_tiny_vlm(
+                tmp_path / "play", hidden_size=96, num_layers=2, intermediate_size=192, game_corpus=True, image_size=32
+            )
+        )
+    )
+    text = played.model.config.text_config
+    assert (text.hidden_size, text.num_hidden_layers, text.intermediate_size) == (96, 2, 192)
+    env = arena.make("visual-spy-v0", image_size=48)
+    env.reset(seed=0)
+    prompt = env.observe(env.agent_selection)["text"]
+    assert len(played.tokenizer(prompt)["input_ids"]) < 0.5 * len(small.tokenizer(prompt)["input_ids"])
+    image = np.zeros((48, 48, 3), dtype=np.uint8)
+    messages = [[{"role": "user", "content": [{"type": "image", "image": image}, {"type": "text", "text": "which?"}]}]]
+    (reply,) = played.generate(messages, GREEDY)
+    assert reply.prompt_ids.count(played.tokenizer.convert_tokens_to_ids("<image>")) == 16  # (32/8)^2 patches

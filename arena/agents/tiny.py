@@ -209,12 +209,28 @@ VLM_CHAT_TEMPLATE = (
 
 
 def build_tiny_vlm(
-    out_dir: str | os.PathLike[str], seed: int = 0, *, image_size: int = 16, patch_size: int = 8
+    out_dir: str | os.PathLike[str],
+    seed: int = 0,
+    *,
+    image_size: int = 16,
+    patch_size: int = 8,
+    hidden_size: int = 64,
+    num_layers: int = 1,
+    intermediate_size: int = 128,
+    num_heads: int = 4,
+    num_kv_heads: int = 2,
+    initializer_range: float = 0.02,
+    game_corpus: bool = False,
 ) -> Path:
     """Build and save a tiny random LLaVA (CLIP vision tower + Qwen2 text model) with its processor, locally.
 
     It loads through ``AutoProcessor`` / ``AutoModelForImageTextToText.from_pretrained`` (the
-    ``TransformersBackend`` multimodal path); images are resized to ``image_size`` pixels square.
+    ``TransformersBackend`` multimodal path); images are resized to ``image_size`` pixels square, cut into
+    ``patch_size`` patches (one image token each, plus one). The defaults are the smallest that work, for
+    tests: a one-layer text model whose tokenizer knows little more than bytes. To play a game, give the
+    text model :func:`build_tiny_model`'s size (``hidden_size=128, num_layers=4, intermediate_size=384,
+    initializer_range=0.08``) and ``game_corpus=True``: its tokenizer is then trained on the registered
+    games' text, as the text model's is, so a visual-spy prompt takes about a third of the tokens.
     """
     import tempfile
 
@@ -231,13 +247,16 @@ def build_tiny_vlm(
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    text_dir = build_tiny_model(
+    small_corpus = [VLM_CHAT_TEMPLATE, "<think></think><answer>[4]</answer>", "Which cell is red? [0] [1] [2]"] * 10
+    text_dir = build_tiny_model(  # its tokenizer (the weights are made again below, inside the LLaVA)
         Path(tempfile.mkdtemp(prefix="arena-vlm-text-")),
         seed=seed,
-        hidden_size=64,
-        num_layers=1,
-        intermediate_size=128,
-        corpus=[VLM_CHAT_TEMPLATE, "<think></think><answer>[4]</answer>", "Which cell is red? [0] [1] [2]"] * 10,
+        hidden_size=hidden_size,
+        num_layers=num_layers,
+        intermediate_size=intermediate_size,
+        num_heads=num_heads,
+        num_kv_heads=num_kv_heads,
+        corpus=None if game_corpus else small_corpus,
     )
     tok = AutoTokenizer.from_pretrained(text_dir)
     tok.add_special_tokens({"additional_special_tokens": ["<image>"]})
@@ -264,11 +283,12 @@ def build_tiny_vlm(
     )
     text = Qwen2Config(
         vocab_size=len(tok),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=1,
-        num_attention_heads=4,
-        num_key_value_heads=2,
+        hidden_size=hidden_size,
+        intermediate_size=intermediate_size,
+        num_hidden_layers=num_layers,
+        num_attention_heads=num_heads,
+        num_key_value_heads=num_kv_heads,
+        initializer_range=initializer_range,
         eos_token_id=tok.eos_token_id,
         pad_token_id=tok.pad_token_id,
         bos_token_id=tok.bos_token_id,
