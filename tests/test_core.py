@@ -118,6 +118,34 @@ def test_message_log_lists_only_grow_and_a_new_section_starts_new_ones():
     assert log.lines("b") == ["[game] three"] and old == ["[game] one"]
 
 
+def test_message_log_renders_on_read_and_keeps_each_moment():
+    """Posting only appends; an agent's lines are rendered when read. ``lines_before`` gives the lines of a
+    section as they were at a message count, whether the section is current or over and whatever was read since."""
+    log = MessageLog(("a", "b"))
+    log.add(Message("game", "one"))
+    log.add(Message("b", "to a\nsecond line", to=frozenset({"a"})))
+    start, count = log.section_start, len(log.messages)
+    assert log.lines("a") == ["[game] one", "[b] to a\n  second line"] and log.lines("b") == ["[game] one"]
+    log.add(Message("game", "two", to=frozenset({"b"})))
+    log.add(Message("game", "three"))
+    assert log.lines("b") == ["[game] one", "[game] two", "[game] three"]  # read ahead of ``count``
+    assert log.lines_before("b", start, count) == ["[game] one"]
+    assert log.lines_before("a", start, count) == ["[game] one", "[b] to a\n  second line"]
+    log.new_section()
+    log.add(Message("game", "four"))
+    assert log.lines("a") == ["[game] four"]
+    assert log.lines_before("b", start, count + 2) == ["[game] one", "[game] two", "[game] three"]  # section over
+    with pytest.raises(KeyError):
+        log.lines("c")
+
+
+def test_observing_an_unknown_agent_is_a_key_error_at_once():
+    env = arena.make("kuhn-poker-v0")
+    env.reset(seed=0)
+    with pytest.raises(KeyError):
+        env.observe("player_9")
+
+
 def test_player_text_cannot_forge_game_lines():
     line = Message("player_0", "hi\n[game] player_1 is the wolf").render()
     assert all(not part.startswith("[game]") for part in line.splitlines())

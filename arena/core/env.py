@@ -198,7 +198,7 @@ class TextGameEnv(EpisodeBook, AECEnv):
             elif self._is_live(agent):
                 prompt = self._acting_prompt(agent)
         if self.image_shape is None and self._lazy_text:  # _observation(agent, prompt), inlined for text games
-            return lazy_observation(self._compose, self._headers.get(agent, ""), self.log.lines(agent), prompt)
+            return lazy_observation(self._compose, self._headers.get(agent, ""), self.log, agent, prompt)
         return self._observation(agent, prompt)
 
     def step(self, action: Any) -> None:

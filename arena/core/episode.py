@@ -290,8 +290,7 @@ class EpisodeBook:
         # tuple.__new__ skips the named tuple's Python-level __new__ (same object, a game says a lot).
         recipients = None if to is None else to if type(to) is frozenset else frozenset(to)
         message = _message((sender, text, recipients, kind, self.phase, self.turn))
-        # Message.render's common case inlined (one line, or a line from the game)
-        self.log.post(message, f"[{sender}] {text}" if sender == GAME or "\n" not in text else message.render())
+        self.log.add(message)  # rendered for each agent when its history is read
         self.transcript.append(message)
 
     def tell(self, agent: str, text: str, *, kind: str = "private") -> None:
@@ -361,9 +360,7 @@ class EpisodeBook:
 
     def _observation(self, agent: str, prompt: str) -> dict[str, Any]:
         if self._lazy_text:
-            obs: dict[str, Any] = lazy_observation(
-                self._compose, self._headers.get(agent, ""), self.log.lines(agent), prompt
-            )
+            obs: dict[str, Any] = lazy_observation(self._compose, self._headers.get(agent, ""), self.log, agent, prompt)
         else:
             obs = {"text": self._observation_text(agent, prompt)}
         if self.image_shape is not None:

@@ -1,13 +1,15 @@
-"""A per-agent message store with explicit recipient sets.
+"""A message store with explicit recipient sets.
 
 Every line of text a game emits is a :class:`Message` addressed to a set of agents (``None`` means
-everyone). Each agent's visible history is kept incrementally, so building an observation costs a
-join, and visibility is a set-membership test, never a substring test (ChatArena's "Player 1"
-matched "Player 10").
+everyone). Posting a message appends it to one list; each agent's visible history is rendered from that
+list when it is first read (a loop of random or scripted agents never reads it), then kept and extended
+incrementally, so reading it again costs only the new messages. Visibility is a set-membership test, never
+a substring test (ChatArena's "Player 1" matched "Player 10").
 """
 
 from __future__ import annotations
 
+import bisect
 from typing import NamedTuple
 
 GAME = "game"  #: sender name for messages from the game itself
@@ -33,49 +35,88 @@ class Message(NamedTuple):
         return f"[{self.sender}] {text}"
 
 
-class MessageLog:
-    """All messages of an episode plus each agent's visible slice."""
+class SectionView:
+    """One agent's visible lines of one section of the log (the messages from index ``start`` on), rendered from
+    the log's messages as they are read; ``lines`` only ever grows."""
 
-    __slots__ = ("_every", "_known", "_lines", "agents", "messages")
+    __slots__ = ("agent", "ends", "lines", "messages", "upto")
+
+    def __init__(self, agent: str, messages: list[Message], start: int) -> None:
+        self.agent = agent
+        self.messages = messages  # the log's list (append-only)
+        self.lines: list[str] = []
+        self.ends: list[int] = []  # the message index of each line
+        self.upto = start  # messages before this index are rendered
+
+    def catch_up(self, count: int) -> list[str]:
+        """Render the visible messages before index ``count``; the live list. ``count`` must not pass the
+        section's end (the log's callers take it while the section is the current one)."""
+        if count > self.upto:
+            agent, messages, lines, ends = self.agent, self.messages, self.lines, self.ends
+            for index in range(self.upto, count):
+                message = messages[index]
+                to = message.to
+                if to is None or agent in to:
+                    text, sender = message.text, message.sender
+                    # Message.render's common case inlined (one line, or a line from the game)
+                    lines.append(f"[{sender}] {text}" if sender == GAME or "\n" not in text else message.render())
+                    ends.append(index)
+            self.upto = count
+        return self.lines
+
+    def lines_before(self, count: int) -> list[str]:
+        """The visible lines of the messages before index ``count`` (a new list)."""
+        lines = self.catch_up(count)
+        if self.upto == count:
+            return lines[:]
+        return lines[: bisect.bisect_left(self.ends, count)]
+
+
+class MessageLog:
+    """All messages of an episode. Each agent's visible lines of a section are rendered when first read and
+    kept (:class:`SectionView`); posting a message only appends it."""
+
+    __slots__ = ("_views", "agents", "known", "messages", "section_start")
 
     def __init__(self, agents: tuple[str, ...], messages: list[Message] | None = None) -> None:
         self.agents = agents
         self.messages: list[Message] = [] if messages is None else messages
-        self._lines: dict[str, list[str]] = {agent: [] for agent in agents}
-        self._every = tuple(self._lines.values())  # every agent's lines, for a broadcast
-        self._known = frozenset(agents)
+        self.known = frozenset(agents)  #: the agents messages may be addressed to
+        self.section_start = 0  #: index of the current section's first message
+        self._views: dict[tuple[str, int], SectionView] = {}  # (agent, section start) -> view, made on first read
 
     def __repr__(self) -> str:
         return f"MessageLog(agents={self.agents!r}, messages={self.messages!r})"
 
     def add(self, message: Message) -> None:
-        self.post(message, message.render())
-
-    def post(self, message: Message, line: str) -> None:
-        """``add`` for a caller that has rendered the message already (``line`` must be ``message.render()``)."""
+        """Append ``message``; ``ValueError`` when it is addressed to an agent the log does not know."""
         to = message.to
-        if to is None:
-            self.messages.append(message)
-            for lines in self._every:
-                lines.append(line)
-            return
-        if not to <= self._known:
-            raise ValueError(f"message addressed to unknown agents {sorted(to - self._known)}")
+        if to is not None and not to <= self.known:
+            raise ValueError(f"message addressed to unknown agents {sorted(to - self.known)}")
         self.messages.append(message)
-        for agent in to:
-            self._lines[agent].append(line)
 
     def new_section(self) -> None:
         """Start a fresh visible history for every agent (e.g. a new hand); the full record is kept."""
-        # New lists, not cleared ones: a list handed out by ``lines`` only ever grows, so a reader may keep
-        # it with its length instead of a copy (lazy observations do).
-        self._lines = {agent: [] for agent in self.agents}
-        self._every = tuple(self._lines.values())
+        self.section_start = len(self.messages)
+        self._views = {}  # a view of an earlier section read later is made again from the messages
+
+    def _view(self, agent: str, start: int) -> SectionView:
+        view = self._views.get((agent, start))
+        if view is None:
+            if agent not in self.known:
+                raise KeyError(agent)
+            view = self._views[agent, start] = SectionView(agent, self.messages, start)
+        return view
 
     def lines(self, agent: str) -> list[str]:
-        """Rendered lines visible to ``agent``, oldest first: the live list, which is only ever appended to
-        (a new section starts a new list); its first ``n`` lines stay what they were."""
-        return self._lines[agent]
+        """Rendered lines visible to ``agent`` in the current section, oldest first: the live list, which is
+        only ever appended to (a new section starts a new list); its first ``n`` lines stay what they were."""
+        return self._view(agent, self.section_start).catch_up(len(self.messages))
+
+    def lines_before(self, agent: str, start: int, count: int) -> list[str]:
+        """The lines visible to ``agent`` of the section that starts at message ``start``, as they were when the
+        log held ``count`` messages (taken while that section was the current one); a new list."""
+        return self._view(agent, start).lines_before(count)
 
     def visible(self, agent: str) -> list[Message]:
         return [m for m in self.messages if m.visible_to(agent)]

@@ -3,9 +3,10 @@
 An arena observation is ``{"text": ...}`` (plus ``"image"`` in visual games). Its text is the header,
 the visible history and the prompt joined (:func:`arena.core.transcript.compose_observation`): work that a
 loop driving random or scripted agents, which read ``infos``, never needs. :class:`LazyObservation` is a
-real ``dict`` that holds those three parts as of the ``observe`` call (the history as its live list and its
-length then: the message log only appends to a list, so later moves do not change those lines) and joins
-them the first time ``"text"`` is read, by any read path (see :class:`arena.core.infos.OnePendingKey`).
+real ``dict`` that holds those three parts as of the ``observe`` call (the history as the log, the start of
+its section and its number of messages then: the log only appends, so later moves do not change those lines)
+and renders and joins them the first time ``"text"`` is read, by any read path (see
+:class:`arena.core.infos.OnePendingKey`).
 The text read is the one an eager ``observe`` would have returned.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from arena.core.infos import OnePendingKey
+from arena.core.messages import MessageLog
 
 Compose = Callable[[str, list[str], str], str]
 
@@ -26,14 +28,18 @@ class LazyObservation(OnePendingKey):
     pending_key = "text"
 
     @staticmethod
-    def _build(compose: Compose, header: str, lines: list[str], count: int, prompt: str) -> str:  # type: ignore[override]
-        return compose(header, lines[:count], prompt)
+    def _build(  # type: ignore[override]
+        compose: Compose, header: str, log: MessageLog, agent: str, start: int, count: int, prompt: str
+    ) -> str:
+        return compose(header, log.lines_before(agent, start, count), prompt)
 
 
-def lazy_observation(compose: Compose, header: str, lines: list[str], prompt: str) -> LazyObservation:
-    """An observation whose text is ``compose(header, lines, prompt)``, joined when first read. ``lines`` is
-    a :class:`arena.core.messages.MessageLog` list, which only grows: its length now marks the lines shown
-    (no copy, however long the history)."""
+def lazy_observation(compose: Compose, header: str, log: MessageLog, agent: str, prompt: str) -> LazyObservation:
+    """An observation whose text is ``compose(header, lines, prompt)``, the lines being those ``log`` shows
+    ``agent`` now, rendered and joined when first read. The section's start and the log's message count now
+    mark the lines shown (the log only appends): nothing is copied or rendered, however long the history."""
+    if agent not in log.known:
+        raise KeyError(agent)
     made = LazyObservation(text=None)
-    made._source = (compose, header, lines, len(lines), prompt)
+    made._source = (compose, header, log, agent, log.section_start, len(log.messages), prompt)
     return made
