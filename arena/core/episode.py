@@ -286,16 +286,30 @@ class EpisodeBook:
         kind: str = "info",
         sender: str = GAME,
     ) -> None:
-        """Append a message; ``to=None`` broadcasts, otherwise only the listed agents see it."""
-        # tuple.__new__ skips the named tuple's Python-level __new__ (same object, a game says a lot).
-        recipients = None if to is None else to if type(to) is frozenset else frozenset(to)
-        message = _message((sender, text, recipients, kind, self.phase, self.turn))
-        self.log.add(message)  # rendered for each agent when its history is read
+        """Append a message; ``to=None`` broadcasts, otherwise only the listed agents see it (``ValueError``
+        for an agent the game does not have). Each agent's history renders it when read."""
+        # tuple.__new__ skips the named tuple's Python-level __new__ (same object, a game says a lot);
+        # MessageLog.add inlined
+        log = self.log
+        if to is None:
+            message = _message((sender, text, None, kind, self.phase, self.turn))
+        else:
+            recipients = to if type(to) is frozenset else frozenset(to)
+            if not recipients <= log.known:
+                raise ValueError(f"message addressed to unknown agents {sorted(recipients - log.known)}")
+            message = _message((sender, text, recipients, kind, self.phase, self.turn))
+        log.messages.append(message)
         self.transcript.append(message)
 
     def tell(self, agent: str, text: str, *, kind: str = "private") -> None:
         """A private message from the game to one agent."""
-        self.say(text, to=self._solo.get(agent) or (agent,), kind=kind)  # an unknown agent: MessageLog.add refuses it
+        to = self._solo.get(agent)  # the agent's own recipient set; None for an agent the game does not have
+        if to is None:
+            self.say(text, to=(agent,), kind=kind)  # refused there, with the reason
+            return
+        message = _message((GAME, text, to, kind, self.phase, self.turn))  # say(text, to=to), inlined
+        self.log.messages.append(message)
+        self.transcript.append(message)
 
     def new_section(self, title: str = "") -> None:
         """Clear every agent's visible history (a new hand or round); ``title`` opens the new section."""

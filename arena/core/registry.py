@@ -204,9 +204,14 @@ def _accepted_kwargs(factory: Callable[..., Any]) -> tuple[str, ...] | None:
     return tuple(n for n, p in params.items() if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and n != "self")
 
 
+@functools.lru_cache(maxsize=256)
+def _as_set(names: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(names)
+
+
 def _check_kwargs(env_spec: EnvSpec, factory: Callable[..., Any], kwargs: dict[str, Any]) -> None:
     valid = _accepted_kwargs(factory)
-    if valid is None:
+    if valid is None or kwargs.keys() <= _as_set(valid):
         return
     bad = sorted(set(kwargs) - set(valid))
     if bad:
