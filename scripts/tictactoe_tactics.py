@@ -17,7 +17,7 @@ from typing import Any
 import arena
 from arena.agents import RandomAgent
 from arena.agents.specs import make_agent
-from arena.envs.tictactoe import completing_cells
+from arena.envs.tictactoe import BOARD_VIEWS, completing_cells
 
 SEAT_MARKS = {"player_0": "X", "player_1": "O"}
 
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> dict[str, Counter]:
     parser.add_argument("agent", help="an agent spec: scripted, random, llm:DIR,sample=0 (greedy), ...")
     parser.add_argument("--games", type=int, default=300)
     parser.add_argument("--seed", type=int, default=20_000)
-    parser.add_argument("--board-view", default="grid", choices=("grid", "lines"))
+    parser.add_argument("--board-view", default="grid", choices=BOARD_VIEWS)
     args = parser.parse_args(argv)
     counts = measure(args.agent, args.games, args.seed, args.board_view)
     print(table(counts))

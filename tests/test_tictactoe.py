@@ -199,3 +199,18 @@ def test_lines_view_lists_every_line_with_its_marks_and_reads_the_same_board():
     assert "Lines of three" not in play_moves(["[4]"]).last()[0]["text"]  # the default view has none
     with pytest.raises(ArenaError, match="board_view"):
         arena.make("tictactoe-v0", board_view="cells")
+
+
+def test_line_cells_view_lists_every_line_as_marks_and_empty_cell_numbers():
+    from arena.envs.tictactoe import LINES
+
+    env = arena.make("tictactoe-v0", board_view="line-cells")
+    env.reset(seed=0)
+    for move in ["[4]", "[0]", "[8]"]:
+        env.step(move)
+    text = env.last()[0]["text"]
+    board = env.unwrapped.board
+    listed = text.split("(a mark, or the number of an empty cell):\n")[1].split("\nYou play")[0].splitlines()
+    assert listed == [" ".join(board[i] if board[i] != " " else str(i) for i in line) for line in LINES]
+    assert "O X X" in listed and "2 X 6" in listed  # the diagonals: 0 4 8 and 2 4 6
+    assert read_board(text) == board

@@ -13,7 +13,10 @@
 Cells are numbered row-major as in TextArena (PettingZoo's classic TicTacToe is column-major).
 ``board_view="lines"`` adds to each prompt the eight lines of three (rows, columns, diagonals) with their
 marks, one per line (``0 1 2: X . O``): the same state, laid out so that a small model reads a line as three
-neighbouring tokens instead of cells spread over a drawn grid. It names no move as good or bad.
+neighbouring tokens instead of cells spread over a drawn grid. ``board_view="line-cells"`` lists the same
+lines as their cells, a mark or the number of an empty cell (``X X 2``), as the grid writes them: a line
+that two marks of one player share then holds the number of the cell that completes it. Neither names a
+move as good or bad.
 The game is perfect-information: nothing is secret. ``infos[agent]["state_key"]`` digests the board
 and the mover's mark.
 """
@@ -33,7 +36,7 @@ MARKS = ("X", "O")
 _MOVE = re.compile(r"\[?\s*(\d{1,3})\s*\]?")
 
 _CELLS = tuple(f"[{i}]" for i in range(9))
-BOARD_VIEWS = ("grid", "lines")
+BOARD_VIEWS = ("grid", "lines", "line-cells")
 
 RULES = (
     "You are playing TicTacToe. Players alternate placing their mark on a 3x3 board; X moves first. "
@@ -75,6 +78,18 @@ def lines_text(board: list[str]) -> str:
     return "\n".join(
         f"{a} {b} {c}: " + " ".join(board[i] if board[i] != " " else "." for i in (a, b, c)) for a, b, c in LINES
     )
+
+
+def line_cells_text(board: list[str]) -> str:
+    """Every line of three as its cells, a mark or the number of an empty cell, one per line: ``X X 2``."""
+    return "\n".join(" ".join(board[i] if board[i] != " " else str(i) for i in line) for line in LINES)
+
+
+_LINE_HEADINGS = {
+    "lines": "Lines of three (cells: marks, . empty)",
+    "line-cells": "Lines of three (a mark, or the number of an empty cell)",
+}
+_LINE_TEXT = {"lines": lines_text, "line-cells": line_cells_text}
 
 
 def parse_move(action: str) -> int | None:
@@ -123,9 +138,8 @@ class TicTacToeEnv(TextGameEnv):
 
     def _prompt(self, agent: str) -> str:
         moves = " ".join(self._free)
-        lines = (
-            f"\nLines of three (cells: marks, . empty):\n{lines_text(self.board)}" if self.board_view == "lines" else ""
-        )
+        view = self.board_view
+        lines = f"\n{_LINE_HEADINGS[view]}:\n{_LINE_TEXT[view](self.board)}" if view != "grid" else ""
         return f"Board:\n{board_text(self.board)}{lines}\nYou play {self.mark(agent)}. Legal moves: {moves}"
 
     def legal_actions(self, agent: str) -> list[str]:
