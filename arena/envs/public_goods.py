@@ -276,8 +276,9 @@ class PublicGoodsEnv(TextParallelEnv):
             self._info_common = common = self._metrics(common)
         info = common.copy()
         info["round_contribution_rates"] = list(common["round_contribution_rates"])
-        last = self.history[-1] if self.history else {}
-        info["previous_contributions"] = {a: c for a, c in last.items() if a != agent}
+        previous = dict(self.history[-1]) if self.history else {}  # the last round's, less the agent's own
+        previous.pop(agent, None)
+        info["previous_contributions"] = previous
         info["my_contributions"] = self._own[agent].copy()
         return info
 
