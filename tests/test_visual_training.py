@@ -58,6 +58,41 @@ def test_the_learner_recomputes_logprobs_with_the_turns_image(vlm):
         completion_logprobs(vlm.model, [turn], pad, processor=None)
 
 
+def test_image_turns_share_their_text_prefix_and_get_the_plain_passs_logits(vlm):
+    """Rows whose prompts share text before their images run that text once; each row's own image still
+    reaches it (rows' images differ), and the logits equal one plain padded pass's."""
+    from arena.agents.backends.base import SamplingParams
+    from arena.agents.llm import LLMAgent
+    from arena.agents.logits import _text_prefix, image_completion_logits, pixel_values
+    from arena.agents.scheduler import play_many
+    from arena.trainers.episodes import episode_from_outcome
+
+    agent = LLMAgent(vlm, env_id=ENV, name="learner", sampling=SamplingParams(max_new_tokens=6, seed=0))
+    env = arena.make(ENV, **KWARGS)
+    outcome = play_many([(env, {s: agent for s in env.possible_agents}, 7)], max_steps=3)[0]
+    turns = episode_from_outcome(outcome, "learner", "g", "self").turns[:3]
+    assert len(turns) == 3
+    base = turns[0].images[0]
+    half = base.copy()
+    half[:24] = 255 - half[:24]
+    images = [base, 255 - base, half]  # three different pictures (civilians are shown the same one)
+    prompts, completions = [t.prompt_ids for t in turns], [t.completion_ids for t in turns]
+    shared = _text_prefix(vlm.model, prompts)
+    image_token = vlm.model.config.image_token_id
+    assert shared > 0 and all(image_token not in p[:shared] and image_token in p[shared:] for p in prompts)
+    pixels = pixel_values(images, vlm.processor)
+    pad = vlm.tokenizer.pad_token_id
+    with torch.no_grad():
+        one, targets, mask = image_completion_logits(vlm.model, prompts, completions, pad, pixels)
+        plain, plain_targets, plain_mask = image_completion_logits(
+            vlm.model, prompts, completions, pad, pixels, share_prefix=False
+        )
+        swapped, _, _ = image_completion_logits(vlm.model, prompts, completions, pad, pixels.flip(0))
+    assert torch.equal(targets, plain_targets) and torch.equal(mask, plain_mask)
+    assert torch.allclose(one[mask], plain[mask], atol=1e-4)
+    assert (swapped[mask] - one[mask]).abs().max() > 1e-4  # the rows' own images are what they read
+
+
 def test_one_update_on_a_visual_game_starts_on_policy(vlm):
     import copy
 

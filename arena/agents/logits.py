@@ -121,20 +121,66 @@ def pixel_values(images: Sequence[Any], processor: Any) -> Any:
 
 
 def image_completion_logits(
-    model: Any, prompts: Sequence[Sequence[int]], completions: Sequence[Sequence[int]], pad_id: int, pixel_values: Any
+    model: Any,
+    prompts: Sequence[Sequence[int]],
+    completions: Sequence[Sequence[int]],
+    pad_id: int,
+    pixel_values: Any,
+    *,
+    share_prefix: bool = True,
 ) -> tuple[Any, Any, Any]:
     """:func:`completion_logits` for prompts that hold image tokens (an image-text-to-text model such as
-    LLaVA): one plain padded forward pass that also gets ``pixel_values``, the images in the order their
-    tokens appear across the rows (no prefix sharing: a prefix pass would see image tokens without their
-    pixels)."""
+    LLaVA), the images' ``pixel_values`` in the order their tokens appear across the rows. With
+    ``share_prefix`` the prompt prefix every row shares up to the first image token runs once (the text before
+    any image: the system prompt, and more when the prompt puts its image after the text); the rows then run
+    their own tokens, images included, on its KV cache in one left-padded pass. Otherwise (or when there is no
+    such prefix) one plain padded pass. The results agree up to float rounding."""
+    import torch
 
     device = next(model.parameters()).device
     targets, mask = _targets_and_mask(completions)
     width = targets.shape[1]
-    seqs = [list(p) + list(c) for p, c in zip(prompts, completions, strict=True)]
     pixels = pixel_values.to(device=device, dtype=next(model.parameters()).dtype)
-    logits = _padded_logits(model, prompts, seqs, pad_id, width, device, pixel_values=pixels)
+    shared = _text_prefix(model, prompts) if share_prefix else 0
+    if shared < MIN_SHARED_PREFIX:
+        seqs = [list(p) + list(c) for p, c in zip(prompts, completions, strict=True)]
+        logits = _padded_logits(model, prompts, seqs, pad_id, width, device, pixel_values=pixels)
+        return logits, targets.to(device), mask.to(device)
+    kwargs = {"logits_to_keep": 1} if forward_accepts(model, "logits_to_keep") else {}
+    prefix = model(input_ids=torch.tensor(list(prompts[0][:shared]), device=device)[None], use_cache=True, **kwargs)
+    cache_arg = cache_argument(model)
+    cache = returned_cache(prefix, cache_arg)
+    _repeat_rows(cache, len(prompts), device)
+    seqs = [list(p[shared:]) + list(c) for p, c in zip(prompts, completions, strict=True)]
+    # left padding keeps the image tokens in row order, the order of ``pixel_values``
+    logits = _suffix_logits(
+        model, cache, cache_arg, shared, seqs, [len(c) for c in completions], pad_id, width, device,
+        pixel_values=pixels,
+    )  # fmt: skip
     return logits, targets.to(device), mask.to(device)
+
+
+#: A shared prefix shorter than this runs with the rows (a separate pass would cost more than it saves).
+MIN_SHARED_PREFIX = 16
+
+
+def _text_prefix(model: Any, prompts: Sequence[Sequence[int]]) -> int:
+    """The number of leading prompt tokens every row shares before any image token (0 when the model takes no
+    KV cache or position ids, or names no image token); every row keeps at least its last prompt token."""
+    if not (forward_accepts(model, "position_ids") and forward_accepts(model, cache_argument(model))):
+        return 0
+    config = getattr(model, "config", None)
+    image_token = getattr(config, "image_token_id", None)
+    if image_token is None:
+        image_token = getattr(config, "image_token_index", None)
+    if image_token is None:
+        return 0
+    shared = min(common_prefix(prompts), min(len(p) for p in prompts) - 1)
+    first = prompts[0]
+    for i in range(max(0, shared)):
+        if first[i] == image_token:
+            return i
+    return max(0, shared)
 
 
 def choice_logprobs(
@@ -427,10 +473,12 @@ def _suffix_logits(
     pad_id: int,
     width: int,
     device: Any,
+    **inputs: Any,
 ) -> Any:
     """Logits ``[len(seqs), width, V]`` for rows that continue a cached ``shared``-token prefix with their own
     tokens ``seqs`` (the end of each prompt, then its completion). The rows are left-padded, so that every
-    completion ends at the last position and the logits are computed for only ``width`` positions."""
+    completion ends at the last position and the logits are computed for only ``width`` positions. ``inputs``
+    go to the model too (the ``pixel_values`` of image tokens among ``seqs``)."""
     import torch
 
     length = max(len(s) for s in seqs)
@@ -444,7 +492,14 @@ def _suffix_logits(
         positions[i, length - len(s) :] = shared + torch.arange(len(s))
     lo, hi = max(0, length - 1 - width), max(1, length - 1)  # window [lo, hi) of predicting positions
     logits = window_logits(
-        model, ids.to(device), attention.to(device), lo, hi, position_ids=positions.to(device), **{cache_arg: cache}
+        model,
+        ids.to(device),
+        attention.to(device),
+        lo,
+        hi,
+        position_ids=positions.to(device),
+        **{cache_arg: cache},
+        **inputs,
     )
     if hi - lo == width and all(n == width for n in completion_lengths):
         return logits  # every completion fills the window: nothing to realign

@@ -29,12 +29,14 @@ def completion_logprobs(
 
     Logits come from :func:`~arena.agents.logits.completion_logits`: only at positions that predict a
     completion token, with the prompt prefix that the batch's turns share run once (not under gradient
-    checkpointing). Turns with images (visual games) go through one plain pass that also gets the images'
-    pixel values from ``processor`` (the backend's ``AutoProcessor``), exactly as generation saw them."""
+    checkpointing). Turns with images (visual games) share only the text before their first image token, and get
+    the images' pixel values from ``processor`` (the backend's ``AutoProcessor``), exactly as generation saw them."""
     prompts = [t.prompt_ids for t in batch]
     completions = [t.completion_ids for t in batch]
     if any(t.images for t in batch):
-        logits, targets, mask = image_completion_logits(model, prompts, completions, pad_id, _pixels(batch, processor))
+        logits, targets, mask = image_completion_logits(
+            model, prompts, completions, pad_id, _pixels(batch, processor), share_prefix=_share_prefix(model)
+        )
     else:
         logits, targets, mask = completion_logits(
             model, prompts, completions, pad_id, share_prefix=_share_prefix(model)
