@@ -58,7 +58,9 @@ def test_prompt_holds_system_prompt_observation_turn_instructions_and_image():
     assert "listed above" in agent.build_prompt(listed, INFO)[1]["content"]
     img = np.ones((2, 2, 3), dtype=np.uint8)
     mm = agent.build_prompt({"text": "see", "image": img}, {})
-    assert mm[1]["content"][0]["type"] == "image" and mm[1]["content"][1]["text"].startswith("see\n\n")
+    parts = mm[1]["content"]  # the observation, the image, then the instructions
+    assert [p["type"] for p in parts] == ["text", "image", "text"] and parts[0]["text"] == "see\n\n"
+    assert "<answer>" in parts[2]["text"] and parts[1]["image"] is img
     assert "whole reply" in system_prompt_for(None, "raw")
 
 

@@ -165,10 +165,11 @@ class LLMAgent(BaseAgent):
             user = f"{observation_text}\n\n{instructions}" if observation_text else instructions
             content: Any = user
             if image is not None:
-                content = [
-                    {"type": "image", "image": image},
-                    {"type": "text", "text": user},
-                ]
+                # The image after the observation, before the instructions: the text that every player's prompt
+                # shares (system prompt, rules) then comes first, so training runs it once for a batch.
+                content = [{"type": "image", "image": image}, {"type": "text", "text": instructions}]
+                if observation_text:
+                    content.insert(0, {"type": "text", "text": f"{observation_text}\n\n"})
             system = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
             return [*system, {"role": "user", "content": content}]
 
