@@ -181,16 +181,20 @@ def test_a_flood_of_digits_is_an_invalid_move_not_an_int_conversion_error():
     assert parse_move("[123]") == 123 and parse_move("1234") is None
 
 
+def _view_after_three_moves(board_view: str) -> tuple[str, list[str]]:
+    """The text O reads after X 4, O 0, X 8 in ``board_view``, and the board."""
+    env = arena.make("tictactoe-v0", board_view=board_view)
+    env.reset(seed=0)
+    for move in ["[4]", "[0]", "[8]"]:
+        env.step(move)
+    return env.last()[0]["text"], env.unwrapped.board
+
+
 def test_lines_view_lists_every_line_with_its_marks_and_reads_the_same_board():
     from arena.core.errors import ArenaError
     from arena.envs.tictactoe import LINES
 
-    env = arena.make("tictactoe-v0", board_view="lines")
-    env.reset(seed=0)
-    for move in ["[4]", "[0]", "[8]"]:
-        env.step(move)
-    text = env.last()[0]["text"]
-    board = env.unwrapped.board
+    text, board = _view_after_three_moves("lines")
     for a, b, c in LINES:
         marks = " ".join(board[i] if board[i] != " " else "." for i in (a, b, c))
         assert f"\n{a} {b} {c}: {marks}\n" in text
@@ -204,12 +208,7 @@ def test_lines_view_lists_every_line_with_its_marks_and_reads_the_same_board():
 def test_line_cells_view_lists_every_line_as_marks_and_empty_cell_numbers():
     from arena.envs.tictactoe import LINES
 
-    env = arena.make("tictactoe-v0", board_view="line-cells")
-    env.reset(seed=0)
-    for move in ["[4]", "[0]", "[8]"]:
-        env.step(move)
-    text = env.last()[0]["text"]
-    board = env.unwrapped.board
+    text, board = _view_after_three_moves("line-cells")
     listed = text.split("(a mark, or the number of an empty cell):\n")[1].split("\nYou play")[0].splitlines()
     assert listed == [" ".join(board[i] if board[i] != " " else str(i) for i in line) for line in LINES]
     assert "O X X" in listed and "2 X 6" in listed  # the diagonals: 0 4 8 and 2 4 6
