@@ -92,6 +92,18 @@ def test_image_turns_share_their_text_prefix_and_get_the_plain_passs_logits(vlm)
     assert torch.allclose(one[mask], plain[mask], atol=1e-4)
     assert (swapped[mask] - one[mask]).abs().max() > 1e-4  # the rows' own images are what they read
 
+    def gradients(share: bool) -> list:
+        vlm.model.zero_grad()
+        logits, _, _ = image_completion_logits(vlm.model, prompts, completions, pad, pixels, share_prefix=share)
+        logits[mask].logsumexp(-1).sum().backward()
+        grads = [p.grad.clone() for p in vlm.model.parameters() if p.grad is not None]
+        vlm.model.zero_grad()
+        return grads
+
+    shared_grads, plain_grads = gradients(True), gradients(False)  # the prefix collects every row's gradient
+    assert len(shared_grads) == len(plain_grads) > 0
+    assert all(torch.allclose(a, b, atol=1e-4, rtol=1e-3) for a, b in zip(shared_grads, plain_grads, strict=True))
+
 
 def test_one_update_on_a_visual_game_starts_on_policy(vlm):
     import copy
