@@ -37,6 +37,21 @@ def returned_cache(outputs: Any, argument: str) -> Any:
     return outputs["cache"] if argument == "cache" else outputs.past_key_values
 
 
+def takes_cache(model: Any) -> bool:
+    """Whether ``model.forward`` takes position ids and a KV cache: what running a shared prefix once needs."""
+    return forward_accepts(model, "position_ids") and forward_accepts(model, cache_argument(model))
+
+
+def prefix_cache(model: Any, prefix: Sequence[int], device: Any) -> Any:
+    """The KV cache of one forward pass over ``prefix`` (batch 1; its logits are not needed, so only the last
+    position's are computed where the model allows it)."""
+    import torch
+
+    kwargs = {"logits_to_keep": 1} if forward_accepts(model, "logits_to_keep") else {}
+    outputs = model(input_ids=torch.tensor(list(prefix), device=device)[None], use_cache=True, **kwargs)
+    return returned_cache(outputs, cache_argument(model))
+
+
 def window_logits(model: Any, ids: Any, attention_mask: Any, lo: int, hi: int, **inputs: Any) -> Any:
     """Float logits ``[B, hi - lo, V]`` of positions ``lo .. hi-1`` (with grad when enabled), passing any
     further ``inputs`` (position ids, a KV cache) to the model. Uses the model's ``logits_to_keep``
@@ -73,9 +88,7 @@ def completion_logits(
     import torch
 
     device = next(model.parameters()).device
-    share_prefix = (
-        share_prefix and forward_accepts(model, "position_ids") and forward_accepts(model, cache_argument(model))
-    )
+    share_prefix = share_prefix and takes_cache(model)
     targets, mask = _targets_and_mask(completions)
     width = targets.shape[1]
     groups: dict[tuple[int, ...], list[int]] = {}
@@ -135,8 +148,6 @@ def image_completion_logits(
     any image: the system prompt, and more when the prompt puts its image after the text); the rows then run
     their own tokens, images included, on its KV cache in one left-padded pass. Otherwise (or when there is no
     such prefix) one plain padded pass. The results agree up to float rounding."""
-    import torch
-
     device = next(model.parameters()).device
     targets, mask = _targets_and_mask(completions)
     width = targets.shape[1]
@@ -146,15 +157,12 @@ def image_completion_logits(
         seqs = [list(p) + list(c) for p, c in zip(prompts, completions, strict=True)]
         logits = _padded_logits(model, prompts, seqs, pad_id, width, device, pixel_values=pixels)
         return logits, targets.to(device), mask.to(device)
-    kwargs = {"logits_to_keep": 1} if forward_accepts(model, "logits_to_keep") else {}
-    prefix = model(input_ids=torch.tensor(list(prompts[0][:shared]), device=device)[None], use_cache=True, **kwargs)
-    cache_arg = cache_argument(model)
-    cache = returned_cache(prefix, cache_arg)
+    cache = prefix_cache(model, prompts[0][:shared], device)
     _repeat_rows(cache, len(prompts), device)
     seqs = [list(p[shared:]) + list(c) for p, c in zip(prompts, completions, strict=True)]
     # left padding keeps the image tokens in row order, the order of ``pixel_values``
     logits = _suffix_logits(
-        model, cache, cache_arg, shared, seqs, [len(c) for c in completions], pad_id, width, device,
+        model, cache, cache_argument(model), shared, seqs, [len(c) for c in completions], pad_id, width, device,
         pixel_values=pixels,
     )  # fmt: skip
     return logits, targets.to(device), mask.to(device)
@@ -167,7 +175,7 @@ MIN_SHARED_PREFIX = 16
 def _text_prefix(model: Any, prompts: Sequence[Sequence[int]]) -> int:
     """The number of leading prompt tokens every row shares before any image token (0 when the model takes no
     KV cache or position ids, or names no image token); every row keeps at least its last prompt token."""
-    if not (forward_accepts(model, "position_ids") and forward_accepts(model, cache_argument(model))):
+    if not takes_cache(model):
         return 0
     config = getattr(model, "config", None)
     image_token = getattr(config, "image_token_id", None)
@@ -175,12 +183,12 @@ def _text_prefix(model: Any, prompts: Sequence[Sequence[int]]) -> int:
         image_token = getattr(config, "image_token_index", None)
     if image_token is None:
         return 0
-    shared = min(common_prefix(prompts), min(len(p) for p in prompts) - 1)
+    shared = shared_prompt_prefix(prompts)
     first = prompts[0]
-    for i in range(max(0, shared)):
+    for i in range(shared):
         if first[i] == image_token:
             return i
-    return max(0, shared)
+    return shared
 
 
 def choice_logprobs(
@@ -211,7 +219,7 @@ def choice_logprobs(
     replies = [list(r) for alts in alternatives for r in alts]
     if any(not r for r in replies):
         raise ValueError("every alternative needs at least one token")
-    if share_prefix and forward_accepts(model, "position_ids") and forward_accepts(model, cache_argument(model)):
+    if share_prefix and takes_cache(model):
         groups: dict[tuple[int, ...], list[int]] = {}  # prompts that agree on their first tokens share a pass
         for i, p in enumerate(prompts):
             groups.setdefault(tuple(p[:GROUP_KEY]), []).append(i)
@@ -269,9 +277,7 @@ def _shared_choice_logprobs(
     shared = max(0, min(common_prefix(extended), min(len(p) for p in prompts) - 1))
     cache = None
     if shared:
-        kwargs = {"logits_to_keep": 1} if forward_accepts(model, "logits_to_keep") else {}
-        prefix = model(input_ids=torch.tensor(extended[0][:shared], device=device)[None], use_cache=True, **kwargs)
-        cache = returned_cache(prefix, cache_arg)
+        cache = prefix_cache(model, extended[0][:shared], device)
         _repeat_rows(cache, len(prompts), device)
     # level 2: each prompt's remainder and its replies' opening, left-padded so that all end at the last position
     rest = [e[shared:] for e in extended]
@@ -371,6 +377,12 @@ def _packed_reply_logprobs(
     )
 
 
+def shared_prompt_prefix(prompts: Sequence[Sequence[int]]) -> int:
+    """The prefix length all ``prompts`` share that a pass may run once: every row keeps at least its last prompt
+    token, whose logits predict its first completion token."""
+    return max(0, min(common_prefix(prompts), min(len(p) for p in prompts) - 1))
+
+
 def common_prefix(prompts: Sequence[Sequence[int]]) -> int:
     """The length of the longest token prefix that every prompt starts with."""
     first, n = prompts[0], min(len(p) for p in prompts)
@@ -416,17 +428,12 @@ def _group_logits(
     """:func:`completion_logits` for one group of rows (``[len(prompts), width, V]``)."""
     import torch
 
-    # every row keeps at least its last prompt token, whose logits predict its first completion token
-    shared = max(0, min(common_prefix(prompts), min(len(p) for p in prompts) - 1)) if share_prefix else 0
+    shared = shared_prompt_prefix(prompts) if share_prefix else 0
     seqs = [list(p[shared:]) + list(c) for p, c in zip(prompts, completions, strict=True)]
     if shared == 0:
         return _padded_logits(model, prompts, seqs, pad_id, width, device)
-    kwargs = {}
-    if forward_accepts(model, "logits_to_keep"):
-        kwargs["logits_to_keep"] = 1  # the prefix's logits are not needed
-    prefix = model(input_ids=torch.tensor(list(prompts[0][:shared]), device=device)[None], use_cache=True, **kwargs)
     cache_arg = cache_argument(model)
-    cache = returned_cache(prefix, cache_arg)
+    cache = prefix_cache(model, prompts[0][:shared], device)
     parts, order = [], []
     for rows in length_buckets([len(s) for s in seqs], BUCKET_MIN_SAVING):
         if parts:
