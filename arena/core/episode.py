@@ -288,17 +288,14 @@ class EpisodeBook:
     ) -> None:
         """Append a message; ``to=None`` broadcasts, otherwise only the listed agents see it (``ValueError``
         for an agent the game does not have). Each agent's history renders it when read."""
-        # tuple.__new__ skips the named tuple's Python-level __new__ (same object, a game says a lot);
-        # MessageLog.add inlined
-        log = self.log
-        if to is None:
+        # tuple.__new__ skips the named tuple's Python-level __new__ (same object, a game says a lot)
+        if to is None:  # a broadcast needs no recipient check: append it directly
             message = _message((sender, text, None, kind, self.phase, self.turn))
+            self.log.messages.append(message)
         else:
             recipients = to if type(to) is frozenset else frozenset(to)
-            if not recipients <= log.known:
-                raise ValueError(f"message addressed to unknown agents {sorted(recipients - log.known)}")
             message = _message((sender, text, recipients, kind, self.phase, self.turn))
-        log.messages.append(message)
+            self.log.add(message)  # checks the recipients
         self.transcript.append(message)
 
     def tell(self, agent: str, text: str, *, kind: str = "private") -> None:

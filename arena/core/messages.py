@@ -55,11 +55,8 @@ class SectionView:
             agent, messages, lines, ends = self.agent, self.messages, self.lines, self.ends
             for index in range(self.upto, count):
                 message = messages[index]
-                to = message.to
-                if to is None or agent in to:
-                    text, sender = message.text, message.sender
-                    # Message.render's common case inlined (one line, or a line from the game)
-                    lines.append(f"[{sender}] {text}" if sender == GAME or "\n" not in text else message.render())
+                if message.to is None or agent in message.to:
+                    lines.append(message.render())
                     ends.append(index)
             self.upto = count
         return self.lines

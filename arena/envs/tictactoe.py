@@ -85,11 +85,11 @@ def line_cells_text(board: list[str]) -> str:
     return "\n".join(" ".join(board[i] if board[i] != " " else str(i) for i in line) for line in LINES)
 
 
-_LINE_HEADINGS = {
-    "lines": "Lines of three (cells: marks, . empty)",
-    "line-cells": "Lines of three (a mark, or the number of an empty cell)",
+#: The board views that add the lines of three: (heading, how a board's lines are written).
+_LINE_VIEWS = {
+    "lines": ("Lines of three (cells: marks, . empty)", lines_text),
+    "line-cells": ("Lines of three (a mark, or the number of an empty cell)", line_cells_text),
 }
-_LINE_TEXT = {"lines": lines_text, "line-cells": line_cells_text}
 
 
 def parse_move(action: str) -> int | None:
@@ -138,8 +138,10 @@ class TicTacToeEnv(TextGameEnv):
 
     def _prompt(self, agent: str) -> str:
         moves = " ".join(self._free)
-        view = self.board_view
-        lines = f"\n{_LINE_HEADINGS[view]}:\n{_LINE_TEXT[view](self.board)}" if view != "grid" else ""
+        lines = ""
+        if self.board_view in _LINE_VIEWS:
+            heading, write = _LINE_VIEWS[self.board_view]
+            lines = f"\n{heading}:\n{write(self.board)}"
         return f"Board:\n{board_text(self.board)}{lines}\nYou play {self.mark(agent)}. Legal moves: {moves}"
 
     def legal_actions(self, agent: str) -> list[str]:
