@@ -181,8 +181,13 @@ def test_tiny_vision_language_model_sees_the_image(tmp_path):
     assert not np.allclose(a.logprobs[:1], b.logprobs[:1])  # the pixels reach the model
     (again,) = backend.generate(prompts[:1], GREEDY)
     np.testing.assert_allclose(again.logprobs, a.logprobs, atol=1e-5)
-    with pytest.raises(ArenaError, match="image"):
-        backend.score(prompts[:1], ["x"])
+    # score() reads each prompt's image too (constrained mode in visual games), and agrees with generation:
+    first = backend.tokenizer.decode(a.completion_ids[:1])
+    assert backend.encode(first) == a.completion_ids[:1]
+    scored = backend.score([*prompts, [{"role": "user", "content": "which?"}]], [first] * 3)
+    assert scored[0].logprobs == pytest.approx(a.logprobs[:1], abs=1e-5)
+    assert not np.allclose(scored[0].logprobs, scored[1].logprobs)  # the other picture
+    assert len(scored[2].logprobs) == 1  # a text-only prompt in the same call
 
 
 def test_tiny_vlm_for_play_has_the_text_models_size_and_tokenizer(tmp_path):

@@ -69,6 +69,26 @@ def test_episode_level_estimators_use_one_return_per_trajectory():
     assert mars[3] < mars[0]
 
 
+def test_trajectory_turn_weight_gives_each_trajectory_equal_weight():
+    # The long trajectory lost (a lost game lasts longer): broadcasting its advantage to each of its three
+    # turns makes the turns' advantages sum below zero; weighting by trajectory makes each group's sum zero.
+    long = Episode(
+        "g", 1, "grp", {}, {}, ["player_0"], "random", [_turn("player_0", 0.0)] * 2 + [_turn("player_0", -1.0)]
+    )
+    short = Episode("g", 1, "grp", {}, {}, ["player_0"], "random", [_turn("player_0", 1.0)])
+    _, per_turn = compute_advantages([long, short], "grpo")
+    assert per_turn.tolist() == pytest.approx([-1.0, -1.0, -1.0, 1.0]) and per_turn.sum() < 0
+    _, per_traj = compute_advantages([long, short], "grpo", turn_weight="trajectory")
+    # Mean length 2: the long trajectory's turns get -1 × 2/3, the short one's +1 × 2/1.
+    assert per_traj.tolist() == pytest.approx([-2 / 3, -2 / 3, -2 / 3, 2.0]) and per_traj.sum() == pytest.approx(0.0)
+    _, mars = compute_advantages([long, short], "mars", turn_weight="trajectory")  # turn-level: unchanged
+    assert mars.tolist() == pytest.approx(compute_advantages([long, short], "mars")[1].tolist())
+    with pytest.raises(ArenaError, match="turn, trajectory"):
+        compute_advantages([long, short], "grpo", turn_weight="episode")
+    with pytest.raises(ArenaError, match="turn_weight"):
+        load_config("cpu", overrides=["turn_weight=seq"])
+
+
 def _trainer(tmp_path, **overrides):
     from arena.agents.tiny import cached_tiny_model
     from arena.trainers.loop import Trainer

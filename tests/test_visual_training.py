@@ -188,3 +188,47 @@ def test_the_warm_start_feeds_a_visual_games_images_to_the_model(vlm):
     assert first_loss(examples) != pytest.approx(first_loss(other), abs=1e-6)
     text = TransformersBackend(str(cached_tiny_model()))
     assert all(not e.images for e in collect_examples(text, [ENV], matches_per_env=1, seed=0, env_kwargs={ENV: KWARGS}))
+
+
+def test_constrained_votes_in_a_visual_game_score_and_train_with_the_turns_image(vlm):
+    """A constrained agent chooses a visual-spy vote from the softmax over the legal replies' likelihoods
+    given the prompt *with its image*; the learner recomputes that distribution (the PPO ratio starts at 1),
+    and another picture changes it."""
+    import math
+
+    from arena.agents.backends.base import SamplingParams
+    from arena.agents.llm import LLMAgent
+    from arena.agents.scheduler import play_many
+    from arena.trainers.episodes import episode_from_outcome
+    from arena.trainers.learner import _image_choice_scores, choice_logprob, turn_logprobs
+
+    agent = LLMAgent(
+        vlm,
+        env_id=ENV,
+        name="learner",
+        constrained=True,
+        sample=True,
+        seed=0,
+        sampling=SamplingParams(max_new_tokens=6),
+    )
+    env = arena.make(ENV, **KWARGS)
+    outcome = play_many([(env, {s: agent for s in env.possible_agents}, 3)], max_steps=9)[0]
+    votes = [r for r in outcome.turns if r.trace.alternatives is not None]
+    assert len(votes) == 3, "three clue turns (each with its retry), then the votes"
+    turns = [t for t in episode_from_outcome(outcome, "learner", "g", "self").turns if t.alternatives is not None]
+    assert len(turns) == len(votes) and all(len(t.images) == 1 for t in turns)
+    pad = vlm.tokenizer.pad_token_id
+    with torch.no_grad():
+        chosen = choice_logprob(vlm.model, turns, pad, vlm.processor)
+        logp, mask = turn_logprobs(vlm.model, turns, pad, vlm.processor)
+    for i, (turn, record) in enumerate(zip(turns, votes, strict=True)):
+        agent_probs = list(record.trace.legal_probs.values())
+        assert len(agent_probs) == len(turn.alternatives) == 3  # the two other players and [abstain]
+        assert turn.old_logprobs[0] == pytest.approx(math.log(agent_probs[turn.chosen]), abs=1e-9)
+        assert float(chosen[i]) == pytest.approx(turn.old_logprobs[0], abs=1e-4)
+        assert mask[i].tolist() == [True] + [False] * (mask.shape[1] - 1) and float(logp[i, 0]) == float(chosen[i])
+    with torch.no_grad():  # the replies' likelihoods read the picture (the untrained model's choice may be sure)
+        scores = _image_choice_scores(vlm.model, turns[:1], pad, vlm.processor)
+        turns[0].images = [255 - turns[0].images[0]]
+        changed = _image_choice_scores(vlm.model, turns[:1], pad, vlm.processor)
+    assert (changed - scores).abs().max() > 1e-5

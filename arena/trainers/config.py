@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from arena.core.errors import ArenaError
-from arena.trainers.episodes import ANCHORS, RewardOptions
+from arena.trainers.episodes import ANCHORS, TURN_WEIGHTS, RewardOptions
 
 PRESETS_DIR = Path(__file__).with_name("presets")
 ADVANTAGES = ("mars", "grpo", "rae", "gigpo", "reinforce", "rebn")
@@ -44,6 +44,7 @@ class TrainConfig:
     anchor: str = "state"
     gigpo_omega: float = 1.0
     gigpo_scale_std: bool = False
+    turn_weight: str = "turn"
     invalid_penalty: float = -0.5
     rewards: dict[str, dict[str, float]] = field(default_factory=dict)
     invalid_rule: str | None = None
@@ -86,6 +87,8 @@ class TrainConfig:
             raise ArenaError(f"anchor must be one of {', '.join(ANCHORS)}, got {self.anchor!r}")
         if not isinstance(self.gigpo_scale_std, bool) or not _number(self.gigpo_omega) or self.gigpo_omega < 0:
             raise ArenaError("gigpo_omega must be a number ≥ 0 and gigpo_scale_std true or false")
+        if self.turn_weight not in TURN_WEIGHTS:
+            raise ArenaError(f"turn_weight must be one of {', '.join(TURN_WEIGHTS)}, got {self.turn_weight!r}")
         if not _number(self.gamma) or not 0 < self.gamma <= 1:
             raise ArenaError(f"gamma must be in (0, 1], got {self.gamma!r}")
         self._validate_rewards()

@@ -90,6 +90,8 @@ class RewardOptions:
 
 
 ANCHORS = ("state", "observation")
+#: How an episode-level advantage is spread over a trajectory's turns (:func:`compute_advantages`).
+TURN_WEIGHTS = ("turn", "trajectory")
 
 
 def role_key(env_id: str, seat: str, role: Any, roles: Mapping[str, Any] | None = None) -> str:
@@ -210,9 +212,19 @@ def compute_advantages(
     baseline: adv.RoleBaseline | None = None,
     gigpo_omega: float = 1.0,
     gigpo_scale_std: bool = False,
+    turn_weight: str = "turn",
 ) -> tuple[list[Turn], np.ndarray]:
     """One advantage per learner turn (every token of the turn gets it) with ``method``; ``gamma``
-    discounts the turn-level returns of ``mars``, ``gigpo`` and ``rebn``."""
+    discounts the turn-level returns of ``mars``, ``gigpo`` and ``rebn``.
+
+    ``turn_weight`` applies to the episode-level estimators (``reinforce``, ``grpo``, ``rae``), which give
+    every turn of a trajectory its one advantage: ``turn`` leaves it so (a trajectory weighs as many turns
+    as it has), ``trajectory`` divides it by the trajectory's number of turns, times the batch's mean, so
+    that each trajectory weighs the same in the loss, as one sequence does in single-turn GRPO. Where
+    longer trajectories have lower returns (a lost game lasts longer), ``turn`` makes the turns' advantages
+    negative on average, which can push down what every reply shares (the answer format)."""
+    if turn_weight not in TURN_WEIGHTS:
+        raise ArenaError(f"turn_weight must be one of {', '.join(TURN_WEIGHTS)}, got {turn_weight!r}")
     turns, a = flatten(episodes)
     if not turns:
         return turns, np.zeros(0)
@@ -244,4 +256,7 @@ def compute_advantages(
         per_traj = baseline.advantages(traj_returns, list(a["roles"][starts]))
     else:
         raise ValueError(f"unknown advantage method {method!r}")
+    if turn_weight == "trajectory":
+        lengths = np.diff(np.r_[starts, len(traj)])
+        per_traj = per_traj * (lengths.mean() / lengths)
     return turns, per_traj[owner]

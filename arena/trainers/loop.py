@@ -191,6 +191,7 @@ class Trainer:
             baseline=self.baseline,
             gigpo_omega=cfg.gigpo_omega,
             gigpo_scale_std=cfg.gigpo_scale_std,
+            turn_weight=cfg.turn_weight,
         )
         pad_id = int(self.backend.tokenizer.pad_token_id)
         if self.rollout_backend is not self.backend:  # a separate engine frees its GPU memory while we train

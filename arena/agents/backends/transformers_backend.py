@@ -379,7 +379,7 @@ class TransformersBackend:
         if len(prompts) != len(continuations):
             raise ArenaError(f"score: {len(prompts)} prompts but {len(continuations)} continuations")
         if self.multimodal and any(images_of(p) for p in prompts):
-            raise ArenaError("score() does not support image prompts yet (constrained mode needs text-only prompts)")
+            return self._score_images(prompts, continuations)
         cache: dict[int, list[int]] = {}
         prompt_ids = []
         for p in prompts:  # the constrained agent repeats one prompt per legal action
@@ -388,6 +388,39 @@ class TransformersBackend:
                 cache[key] = self.apply_chat(p)
             prompt_ids.append(cache[key])
         return self.score_ids(prompt_ids, [self.encode(c) for c in continuations])
+
+    def _score_images(self, prompts: Sequence[ChatPrompt], continuations: Sequence[str]) -> list[Scored]:
+        """:meth:`score` of prompts that hold images (a constrained agent in a visual game): each prompt +
+        continuation is a row with its prompt's images, the text every row shares before the first image run
+        once (:func:`~arena.agents.logits.image_completion_logits`), ``max_batch_size`` rows per pass."""
+        import torch
+
+        from arena.agents.logits import completion_logits, image_completion_logits, pixel_values
+
+        ids: dict[int, list[int]] = {}  # the constrained agent repeats one prompt per legal action
+        for p in prompts:
+            if id(p) not in ids:
+                ids[id(p)] = self.apply_chat(p)
+        out: list[Scored] = []
+        pad = int(self.tokenizer.pad_token_id)
+        for start in range(0, len(prompts), self.max_batch_size):
+            chunk = list(prompts[start : start + self.max_batch_size])
+            prompt_ids = [ids[id(p)] for p in chunk]
+            conts = [self.encode(c) for c in continuations[start : start + self.max_batch_size]]
+            if not any(conts):
+                out.extend(Scored(list(p), [], []) for p in prompt_ids)
+                continue
+            images = [img for p in chunk for img in images_of(p)]
+            with torch.no_grad():
+                if images:
+                    pixels = pixel_values(images, self.processor)
+                    logits, targets, _ = image_completion_logits(self.model, prompt_ids, conts, pad, pixels)
+                else:  # a chunk of text-only prompts
+                    logits, targets, _ = completion_logits(self.model, prompt_ids, conts, pad)
+                logp = torch.log_softmax(logits.float(), dim=-1).gather(-1, targets[..., None]).squeeze(-1)
+            for row, (p, c) in enumerate(zip(prompt_ids, conts, strict=True)):
+                out.append(Scored(prompt_ids=list(p), continuation_ids=c, logprobs=logp[row, : len(c)].tolist()))
+        return out
 
     def score_ids(
         self,
