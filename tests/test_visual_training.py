@@ -191,26 +191,18 @@ def test_the_warm_start_feeds_a_visual_games_images_to_the_model(vlm):
 
 
 def test_constrained_votes_in_a_visual_game_score_and_train_with_the_turns_image(vlm):
-    """A constrained agent chooses a visual-spy vote from the softmax over the legal replies' likelihoods
+    """The preset's agent chooses a visual-spy vote from the softmax over the legal replies' likelihoods
     given the prompt *with its image*; the learner recomputes that distribution (the PPO ratio starts at 1),
     and another picture changes it."""
     import math
 
-    from arena.agents.backends.base import SamplingParams
-    from arena.agents.llm import LLMAgent
     from arena.agents.scheduler import play_many
     from arena.trainers.episodes import episode_from_outcome
     from arena.trainers.learner import _image_choice_scores, choice_logprob, turn_logprobs
+    from arena.trainers.rollout import policy_agent
 
-    agent = LLMAgent(
-        vlm,
-        env_id=ENV,
-        name="learner",
-        constrained=True,
-        sample=True,
-        seed=0,
-        sampling=SamplingParams(max_new_tokens=6),
-    )
+    agent = policy_agent(vlm, load_config("cpu-visual-spy", overrides=["max_new_tokens=6"]), ENV, seed=0)
+    assert agent.constrained and agent.sample  # the preset's votes: sampled from the legal votes' likelihoods
     env = arena.make(ENV, **KWARGS)
     outcome = play_many([(env, {s: agent for s in env.possible_agents}, 3)], max_steps=9)[0]
     votes = [r for r in outcome.turns if r.trace.alternatives is not None]
