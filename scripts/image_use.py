@@ -61,7 +61,8 @@ def image_dependence(
     maximum."""
     import torch
 
-    from arena.trainers.learner import _image_choice_scores, completion_logprobs
+    from arena.agents.logits import choice_logprobs
+    from arena.trainers.learner import completion_logprobs
 
     def replaced(batch: Sequence[Any]) -> list[Any]:
         out = []
@@ -84,8 +85,16 @@ def image_dependence(
                 clue_tokens=float(change.numel()), clue_dlogp=float(change.mean()), clue_dlogp_max=float(change.max())
             )
         if votes:
-            seen = torch.softmax(_image_choice_scores(backend.model, votes, pad, backend.processor), -1)
-            other = torch.softmax(_image_choice_scores(backend.model, replaced(votes), pad, backend.processor), -1)
+
+            def distribution(batch: Sequence[Any]) -> Any:
+                prompts, replies = [t.prompt_ids for t in batch], [t.alternatives for t in batch]
+                images = [t.images for t in batch]
+                scores = choice_logprobs(
+                    backend.model, prompts, replies, pad, images=images, processor=backend.processor
+                )
+                return torch.softmax(scores, -1)
+
+            seen, other = distribution(votes), distribution(replaced(votes))
             tv = 0.5 * (seen - other).abs().sum(-1)
             result.update(vote_tv=float(tv.mean()), vote_tv_max=float(tv.max()))
     return result

@@ -196,9 +196,10 @@ def test_constrained_votes_in_a_visual_game_score_and_train_with_the_turns_image
     and another picture changes it."""
     import math
 
+    from arena.agents.logits import choice_logprobs
     from arena.agents.scheduler import play_many
     from arena.trainers.episodes import episode_from_outcome
-    from arena.trainers.learner import _image_choice_scores, choice_logprob, turn_logprobs
+    from arena.trainers.learner import choice_logprob, turn_logprobs
     from arena.trainers.rollout import policy_agent
 
     agent = policy_agent(vlm, load_config("cpu-visual-spy", overrides=["max_new_tokens=6"]), ENV, seed=0)
@@ -220,7 +221,12 @@ def test_constrained_votes_in_a_visual_game_score_and_train_with_the_turns_image
         assert float(chosen[i]) == pytest.approx(turn.old_logprobs[0], abs=1e-4)
         assert mask[i].tolist() == [True] + [False] * (mask.shape[1] - 1) and float(logp[i, 0]) == float(chosen[i])
     with torch.no_grad():  # the replies' likelihoods read the picture (the untrained model's choice may be sure)
-        scores = _image_choice_scores(vlm.model, turns[:1], pad, vlm.processor)
-        turns[0].images = [255 - turns[0].images[0]]
-        changed = _image_choice_scores(vlm.model, turns[:1], pad, vlm.processor)
+        turn = turns[0]
+        scores = choice_logprobs(
+            vlm.model, [turn.prompt_ids], [turn.alternatives], pad, images=[turn.images], processor=vlm.processor
+        )
+        other = [255 - turn.images[0]]
+        changed = choice_logprobs(
+            vlm.model, [turn.prompt_ids], [turn.alternatives], pad, images=[other], processor=vlm.processor
+        )
     assert (changed - scores).abs().max() > 1e-5

@@ -198,6 +198,8 @@ def choice_logprobs(
     pad_id: int,
     *,
     share_prefix: bool = True,
+    images: Sequence[Sequence[Any]] | None = None,
+    processor: Any = None,
 ) -> Any:
     """Sequence log-likelihoods ``[B, A]`` (with grad when enabled) of every alternative reply after its
     prompt: ``[i, a]`` = Σ_j log p(alternatives[i][a][j] | prompts[i], alternatives[i][a][:j]), ``-inf``
@@ -210,7 +212,9 @@ def choice_logprobs(
     own remaining tokens, all of a prompt's alternatives packed in one row on that prompt's KV cache with a
     4-D attention mask that keeps them apart. Without ``share_prefix`` (gradient checkpointing keeps no KV
     cache), and for models whose forward takes no cache or position ids, every prompt + alternative runs in
-    full (same numbers)."""
+    full (same numbers). Prompts that hold image tokens (``images[i]``: prompt ``i``'s images, read by
+    ``processor``) run each prompt + alternative as a row with its prompt's images, sharing only the text
+    before the first image (:func:`image_completion_logits`)."""
     import torch
 
     device = next(model.parameters()).device
@@ -219,7 +223,14 @@ def choice_logprobs(
     replies = [list(r) for alts in alternatives for r in alts]
     if any(not r for r in replies):
         raise ValueError("every alternative needs at least one token")
-    if share_prefix and takes_cache(model):
+    if images is not None and any(images):
+        pixels = pixel_values([img for i in owner for img in images[i]], processor)
+        logits, targets, mask = image_completion_logits(
+            model, [prompts[i] for i in owner], replies, pad_id, pixels, share_prefix=share_prefix
+        )
+        token = torch.log_softmax(logits, dim=-1).gather(-1, targets[..., None]).squeeze(-1)
+        scores = (token * mask).sum(-1)
+    elif share_prefix and takes_cache(model):
         groups: dict[tuple[int, ...], list[int]] = {}  # prompts that agree on their first tokens share a pass
         for i, p in enumerate(prompts):
             groups.setdefault(tuple(p[:GROUP_KEY]), []).append(i)

@@ -51,38 +51,19 @@ def _pixels(batch: Sequence[Turn], processor: Any) -> torch.Tensor:
 
 def choice_logprob(model: Any, batch: Sequence[Turn], pad_id: int, processor: Any = None) -> torch.Tensor:
     """For constrained turns: log π(chosen | prompt) [B] under the distribution the agent sampled from, the
-    softmax over every legal reply's sequence log-likelihood: ``s_chosen − logsumexp(s_all)``."""
-    scores = (
-        _image_choice_scores(model, batch, pad_id, processor)
-        if any(t.images for t in batch)
-        else choice_logprobs(
-            model,
-            [t.prompt_ids for t in batch],
-            [t.alternatives or [] for t in batch],
-            pad_id,
-            share_prefix=_share_prefix(model),
-        )
+    softmax over every legal reply's sequence log-likelihood: ``s_chosen − logsumexp(s_all)``. Turns of visual
+    games score their replies with their images (``processor``: the backend's ``AutoProcessor``)."""
+    scores = choice_logprobs(
+        model,
+        [t.prompt_ids for t in batch],
+        [t.alternatives or [] for t in batch],
+        pad_id,
+        share_prefix=_share_prefix(model),
+        images=[t.images for t in batch],
+        processor=processor,
     )
     chosen = torch.tensor([t.chosen for t in batch], device=scores.device)
     return scores.gather(1, chosen[:, None]).squeeze(1) - torch.logsumexp(scores, dim=-1)
-
-
-def _image_choice_scores(model: Any, batch: Sequence[Turn], pad_id: int, processor: Any) -> torch.Tensor:
-    """:func:`~arena.agents.logits.choice_logprobs` for turns whose prompts hold images: one row per turn and
-    legal reply with the turn's images, the text every row shares before the first image run once."""
-    owner = [i for i, t in enumerate(batch) for _ in t.alternatives or []]
-    slot = [a for t in batch for a in range(len(t.alternatives or []))]
-    replies = [list(r) for t in batch for r in t.alternatives or []]
-    if any(not r for r in replies):
-        raise ValueError("every alternative needs at least one token")
-    pixels = pixel_values([img for i in owner for img in batch[i].images], processor)
-    logits, targets, mask = image_completion_logits(
-        model, [batch[i].prompt_ids for i in owner], replies, pad_id, pixels, share_prefix=_share_prefix(model)
-    )
-    token = torch.log_softmax(logits, dim=-1).gather(-1, targets[..., None]).squeeze(-1)
-    values = (token * mask).sum(-1)
-    out = torch.full((len(batch), max(slot) + 1), float("-inf"), device=values.device, dtype=values.dtype)
-    return out.index_put((torch.tensor(owner, device=values.device), torch.tensor(slot, device=values.device)), values)
 
 
 def turn_logprobs(
