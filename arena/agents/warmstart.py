@@ -46,6 +46,7 @@ import numpy as np
 
 from arena.agents.answers import format_answer
 from arena.agents.backends.base import images_of
+from arena.agents.captions import train_captions
 from arena.agents.llm import LLMAgent
 from arena.agents.logits import completion_logits, image_completion_logits, pixel_values
 from arena.agents.prompts import INSTRUCTIONS_START, answer_spec
@@ -210,6 +211,7 @@ def collect_examples(
     env_kwargs: Mapping[str, Mapping[str, Any]] | None = None,
     hide_legal: Sequence[str] = (),
     history_lines: Mapping[str, int | None] | None = None,
+    blank_images: bool = False,
 ) -> list[Example]:
     """Play ``matches_per_env`` matches per game (one number, or one per game id with :data:`MATCHES` for
     the others; every registered game when ``env_ids`` is None) and return (prompt ids, reply ids) pairs
@@ -222,7 +224,8 @@ def collect_examples(
     mistakes. ``env_kwargs`` gives a game's ``arena.make`` kwargs (the variant a trainer plays, such as
     negotiation's ``proposal_list``); in the games of ``hide_legal`` the prompts leave the legal list out
     (as the agent does with ``show_legal=False``); ``history_lines`` gives a game's history window (the
-    agent's ``history_lines``)."""
+    agent's ``history_lines``); ``blank_images`` makes every prompt's image flat grey (the agent's option of
+    that name, for the twin run that proves a policy reads its images)."""
     import arena
 
     rng = np.random.default_rng(seed)
@@ -245,6 +248,7 @@ def collect_examples(
             think=think,
             show_legal=env_id not in hide_legal,
             history_lines=(history_lines or {}).get(env_id),
+            blank_images=blank_images,
         )
         matches = matches_per_env if isinstance(matches_per_env, int) else matches_per_env.get(env_id, MATCHES)
         prompts: list[Any] = []
@@ -475,6 +479,16 @@ def train_examples(
     return losses
 
 
+def caption_pictures(env_kwargs: Mapping[str, Mapping[str, Any]] | None) -> tuple[str, int]:
+    """The kind (``scene``) and side (``image_size``) of the pictures to caption: those of the first game
+    whose kwargs set them, else visual spy's defaults (either kind, 336 pixels)."""
+    kind, side = "mixed", 336
+    for kwargs in (env_kwargs or {}).values():
+        if "image_size" in kwargs or "scene" in kwargs:
+            return str(kwargs.get("scene", kind)), int(kwargs.get("image_size", side))
+    return kind, side
+
+
 def warmstart(
     model_dir: str | os.PathLike[str],
     out_dir: str | os.PathLike[str] | None = None,
@@ -495,13 +509,21 @@ def warmstart(
     env_kwargs: Mapping[str, Mapping[str, Any]] | None = None,
     hide_legal: Sequence[str] = (),
     history_lines: Mapping[str, int | None] | None = None,
+    blank_images: bool = False,
+    caption_steps: int = 0,
+    caption_lr: float = 1e-3,
+    caption_batch_size: int = 16,
     log: Callable[[str], None] | None = None,
 ) -> Path:
     """Fine-tune the model in ``model_dir`` on play of ``env_ids`` (default: every registered game) by
     ``agents`` (random, scripted, mixed or mixed-expert; default per game, :data:`AGENTS_PER_ENV`) and save it to
     ``out_dir`` (default: overwrite ``model_dir``). Returns the output directory. ``env_kwargs``,
     ``hide_legal`` and ``history_lines`` as in :func:`collect_examples`; ``steps`` defaults to
-    :func:`default_steps` of the games."""
+    :func:`default_steps` of the games.
+
+    ``caption_steps`` > 0 (vision-language models) first trains that many steps of captions of the visual
+    games' pictures at ``caption_lr`` (:mod:`arena.agents.captions`): without them the model learns to ignore
+    its image. ``blank_images`` greys every picture, captions included (a run's blank-image twin)."""
     import torch
 
     from arena.agents.backends.transformers_backend import TransformersBackend
@@ -521,6 +543,7 @@ def warmstart(
             env_kwargs=env_kwargs,
             hide_legal=hide_legal,
             history_lines=history_lines,
+            blank_images=blank_images,
         )
         if log:
             lengths = [len(e.prompt_ids) + len(e.target_ids) for e in examples]
@@ -528,6 +551,19 @@ def warmstart(
             log(
                 f"{len(examples)} examples ({', '.join(f'{env} {n}' for env, n in counts.items())}; "
                 f"mean {np.mean(lengths):.0f} tokens) in {time.perf_counter() - t0:.1f}s"
+            )
+        if caption_steps:
+            kind, side = caption_pictures(env_kwargs)
+            train_captions(
+                backend,
+                steps=caption_steps,
+                lr=caption_lr,
+                batch_size=caption_batch_size,
+                kind=kind,
+                side=side,
+                blank=blank_images,
+                seed=seed,
+                log=log,
             )
         train_examples(
             backend.model,

@@ -334,6 +334,26 @@ def render(item: Scene | Chart, side: int) -> np.ndarray:
     return render_scene(item, side) if isinstance(item, Scene) else render_chart(item, side)
 
 
+ROW_NAMES, COLUMN_NAMES = ("top", "middle", "bottom"), ("left", "centre", "right")
+
+
+def caption(item: Scene | Chart) -> str:
+    """What the picture shows, in the words a player would use: a scene's objects in reading order, each as
+    size, colour, shape and its cell of the 3×3 grid; a chart's kind and its values from left to right
+    (the texts are left out: at the small sizes a tiny model sees, they are not legible). For teaching a model
+    to read the pictures (``arena.agents.captions``), never shown to players."""
+    if isinstance(item, Chart):
+        return f"{item.kind} chart: {' '.join(map(str, item.values))}"
+
+    def cell(obj: Obj) -> tuple[int, int]:
+        return divmod(cell_of(obj), GRID)
+
+    return "; ".join(
+        f"{o.size} {o.colour} {o.shape} {ROW_NAMES[cell(o)[0]]} {COLUMN_NAMES[cell(o)[1]]}"
+        for o in sorted(item.objects, key=cell)
+    )
+
+
 def describe(item: Scene | Chart) -> str:
     """A full-information description (for spectators and end-of-game infos, never for players)."""
     if isinstance(item, Chart):

@@ -87,6 +87,7 @@ def warm_start(config: TrainConfig, base: str | Path, out: str | Path, log: Log)
         env_kwargs=config.games(),  # the variants trained (negotiation's legal list, invalid_rule), as played
         hide_legal=config.hide_legal,
         history_lines={env_id: config.history_lines_for(env_id) for env_id in config.envs},
+        blank_images=config.blank_images,  # the blank twin greys its warm start's pictures too
         seed=config.seed,
         log=log,
         **config.warmstart,
