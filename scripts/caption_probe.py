@@ -8,8 +8,8 @@ Usage::
 Trains ``--model`` on the pictures visual spy deals (``--kind``: CLEVR-like scenes, charts or either, drawn by
 :mod:`arena.envs.scenes`; nothing is downloaded), each with its caption (``large purple circle top left; small
 red square middle centre; ...``, ``bar chart: 3 7 2 5``), ``--batch`` pictures per step
-(:mod:`arena.agents.captions`, whose ``train_captions`` the visual warm start runs with ``caption_steps``). Every ``--eval-every`` steps it prints the mean caption loss
-on 64 held-out scenes with their images and with each image a flat grey picture (what ``blank_images``
+(:mod:`arena.agents.captions`, whose ``train_captions`` the visual warm start runs with ``caption_steps``).
+Every ``--eval-every`` steps it prints the mean caption loss on 64 held-out pictures with their images and with each image a flat grey picture (what ``blank_images``
 shows): a gap above zero means the model reads its images. Results: ``docs/results.md`` (visual spy).
 """
 

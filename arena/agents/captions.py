@@ -94,9 +94,9 @@ def train_captions(
     after_step: Callable[[int], None] | None = None,
 ) -> list[float]:
     """``steps`` AdamW steps on batches of fresh captioned pictures (constant ``lr``, gradients clipped at 1);
-        returns the loss curve. ``blank`` trains on grey pictures instead (the ``blank_images`` twin of a run,
-        which then learns the captions' text only). ``after_step(step)`` runs after each step (1-based), for probes
-    that evaluate along the way. Needs a model with an image processor."""
+    returns the loss curve. ``blank`` trains on grey pictures instead (the ``blank_images`` twin of a run,
+    which then learns the captions' text only). ``after_step(step)`` runs after each step (1-based), for
+    probes that evaluate along the way. Needs a model with an image processor."""
     import torch
 
     if getattr(backend, "processor", None) is None or not getattr(backend, "multimodal", False):
