@@ -33,7 +33,9 @@ ENV_ID = "visual-spy-v0"
 
 def grey(image: np.ndarray) -> np.ndarray:
     """The flat grey picture that ``blank_images`` shows in place of ``image``."""
-    return np.full_like(image, 128)
+    from arena.agents.llm import blank_image
+
+    return blank_image(image)
 
 
 def policy_turns(backend: Any, config: Any, games: int, seed: int = 0) -> list[Any]:

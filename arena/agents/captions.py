@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from arena.agents.answers import format_answer
+from arena.agents.llm import blank_image
 from arena.agents.logits import image_completion_logits, pixel_values
 from arena.core.errors import ArenaError
 from arena.envs import scenes
@@ -53,7 +54,7 @@ def caption_loss(backend: Any, batch: Sequence[CaptionExample], *, blank: bool =
     grey picture that ``blank_images`` shows (the same loss with nothing to see)."""
     import torch
 
-    images = [np.full_like(image, 128) if blank else image for _, _, image in batch]
+    images = [blank_image(image) if blank else image for _, _, image in batch]
     logits, targets, mask = image_completion_logits(
         backend.model,
         [prompt for prompt, _, _ in batch],

@@ -75,6 +75,11 @@ class ActionTrace:
     images: list[Any] = field(default_factory=list)
 
 
+def blank_image(image: np.ndarray) -> np.ndarray:
+    """The flat grey picture that ``blank_images`` shows in place of ``image`` (same shape and dtype)."""
+    return np.full_like(image, 128)
+
+
 def _softmax(values: Sequence[float]) -> np.ndarray:
     x = np.asarray(values, dtype=np.float64)
     x = x - np.max(x)
@@ -158,7 +163,7 @@ class LLMAgent(BaseAgent):
         if image is not None:
             image = np.asarray(image, dtype=np.uint8)
             if self.blank_images:
-                image = np.full_like(image, 128)
+                image = blank_image(image)
         instructions = turn_instructions(answer_spec(info), text, self.answer_format, show_legal=self.show_legal)
 
         def messages(observation_text: str) -> ChatPrompt:

@@ -191,6 +191,32 @@ def _text_prefix(model: Any, prompts: Sequence[Sequence[int]]) -> int:
     return shared
 
 
+def completion_token_logprobs(
+    model: Any,
+    prompts: Sequence[Sequence[int]],
+    completions: Sequence[Sequence[int]],
+    pad_id: int,
+    pixels: Any = None,
+    *,
+    share_prefix: bool = True,
+    upcast: bool = False,
+) -> tuple[Any, Any]:
+    """Per-token log-probabilities ``[B, C]`` of each completion after its prompt (zero past its end) and the
+    mask: :func:`image_completion_logits` when the prompts hold images (``pixels``, their pixel values in
+    order), else :func:`completion_logits`. ``upcast`` takes the softmax in float32 (for scoring, not training)."""
+    import torch
+
+    if pixels is not None:
+        logits, targets, mask = image_completion_logits(
+            model, prompts, completions, pad_id, pixels, share_prefix=share_prefix
+        )
+    else:
+        logits, targets, mask = completion_logits(model, prompts, completions, pad_id, share_prefix=share_prefix)
+    logits = logits.float() if upcast else logits
+    token = torch.log_softmax(logits, dim=-1).gather(-1, targets[..., None]).squeeze(-1)
+    return token * mask, mask
+
+
 def choice_logprobs(
     model: Any,
     prompts: Sequence[Sequence[int]],
@@ -225,11 +251,10 @@ def choice_logprobs(
         raise ValueError("every alternative needs at least one token")
     if images is not None and any(images):
         pixels = pixel_values([img for i in owner for img in images[i]], processor)
-        logits, targets, mask = image_completion_logits(
+        token, _ = completion_token_logprobs(
             model, [prompts[i] for i in owner], replies, pad_id, pixels, share_prefix=share_prefix
         )
-        token = torch.log_softmax(logits, dim=-1).gather(-1, targets[..., None]).squeeze(-1)
-        scores = (token * mask).sum(-1)
+        scores = token.sum(-1)
     elif share_prefix and takes_cache(model):
         groups: dict[tuple[int, ...], list[int]] = {}  # prompts that agree on their first tokens share a pass
         for i, p in enumerate(prompts):
@@ -253,11 +278,8 @@ def choice_logprobs(
         if order != list(range(len(order))):
             scores = scores[torch.argsort(torch.tensor(order, device=device))]
     else:
-        logits, targets, mask = completion_logits(
-            model, [prompts[i] for i in owner], replies, pad_id, share_prefix=False
-        )
-        token = torch.log_softmax(logits, dim=-1).gather(-1, targets[..., None]).squeeze(-1)
-        scores = (token * mask).sum(-1)
+        token, _ = completion_token_logprobs(model, [prompts[i] for i in owner], replies, pad_id, share_prefix=False)
+        scores = token.sum(-1)
     out = torch.full((len(prompts), max(len(a) for a in alternatives)), float("-inf"), device=device)
     return out.index_put((torch.tensor(owner, device=device), torch.tensor(slot, device=device)), scores)
 

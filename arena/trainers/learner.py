@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from arena.agents.logits import choice_logprobs, completion_logits, image_completion_logits, pixel_values
+from arena.agents.logits import choice_logprobs, completion_token_logprobs, pixel_values
 from arena.trainers.episodes import Turn
 from arena.trainers.loss import policy_loss, truncated_importance_weights
 from arena.trainers.memory import autocast, uses_checkpointing
@@ -30,18 +30,14 @@ def completion_logprobs(
     completion token, with the prompt prefix that the batch's turns share run once (not under gradient
     checkpointing). Turns with images (visual games) share only the text before their first image token, and get
     the images' pixel values from ``processor`` (the backend's ``AutoProcessor``), exactly as generation saw them."""
-    prompts = [t.prompt_ids for t in batch]
-    completions = [t.completion_ids for t in batch]
-    if any(t.images for t in batch):
-        logits, targets, mask = image_completion_logits(
-            model, prompts, completions, pad_id, _pixels(batch, processor), share_prefix=_share_prefix(model)
-        )
-    else:
-        logits, targets, mask = completion_logits(
-            model, prompts, completions, pad_id, share_prefix=_share_prefix(model)
-        )
-    logp = torch.log_softmax(logits, dim=-1).gather(-1, targets[..., None]).squeeze(-1)
-    return logp * mask, mask
+    return completion_token_logprobs(
+        model,
+        [t.prompt_ids for t in batch],
+        [t.completion_ids for t in batch],
+        pad_id,
+        _pixels(batch, processor) if any(t.images for t in batch) else None,
+        share_prefix=_share_prefix(model),
+    )
 
 
 def _pixels(batch: Sequence[Turn], processor: Any) -> torch.Tensor:

@@ -395,7 +395,7 @@ class TransformersBackend:
         once (:func:`~arena.agents.logits.image_completion_logits`), ``max_batch_size`` rows per pass."""
         import torch
 
-        from arena.agents.logits import completion_logits, image_completion_logits, pixel_values
+        from arena.agents.logits import completion_token_logprobs, pixel_values
 
         ids: dict[int, list[int]] = {}  # the constrained agent repeats one prompt per legal action
         for p in prompts:
@@ -411,13 +411,9 @@ class TransformersBackend:
                 out.extend(Scored(list(p), [], []) for p in prompt_ids)
                 continue
             images = [img for p in chunk for img in images_of(p)]
+            pixels = pixel_values(images, self.processor) if images else None  # None: a chunk of text-only prompts
             with torch.no_grad():
-                if images:
-                    pixels = pixel_values(images, self.processor)
-                    logits, targets, _ = image_completion_logits(self.model, prompt_ids, conts, pad, pixels)
-                else:  # a chunk of text-only prompts
-                    logits, targets, _ = completion_logits(self.model, prompt_ids, conts, pad)
-                logp = torch.log_softmax(logits.float(), dim=-1).gather(-1, targets[..., None]).squeeze(-1)
+                logp, _ = completion_token_logprobs(self.model, prompt_ids, conts, pad, pixels, upcast=True)
             for row, (p, c) in enumerate(zip(prompt_ids, conts, strict=True)):
                 out.append(Scored(prompt_ids=list(p), continuation_ids=c, logprobs=logp[row, : len(c)].tolist()))
         return out
