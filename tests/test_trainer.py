@@ -221,6 +221,17 @@ def test_run_writes_metrics_and_a_loadable_checkpoint(tmp_path):
     assert backend.model is not None
 
 
+def test_run_without_the_evaluation_before_training_evaluates_only_after(tmp_path):
+    from arena.trainers.loop import run
+
+    trainer = _trainer(tmp_path, iterations=1, eval_games=4, eval_before=False)
+    summary = run(trainer, progress=False)
+    assert "before" not in summary and "eval/kuhn-poker-v0/exploitability" in summary["after"]
+    lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [line["iteration"] for line in lines] == [1, 1]
+    assert not any(key.startswith("eval/") for key in lines[0])
+
+
 def test_kl_to_the_frozen_reference_starts_at_zero_and_grows(tmp_path):
     from arena.trainers import learner
 

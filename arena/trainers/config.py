@@ -64,6 +64,7 @@ class TrainConfig:
     max_new_tokens: int | dict[str, int] | None = None
     history_lines: int | dict[str, int] | None = None
     eval_every: int = 0
+    eval_before: bool = True
     eval_sample: bool = False
     eval_opponents: list[str] | dict[str, list[str]] | None = None
     eval_games: int = 500

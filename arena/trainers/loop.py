@@ -425,14 +425,15 @@ def _tensorboard(out: Path) -> Any:
 
 
 def run(trainer: Trainer, progress: bool = True) -> dict[str, Any]:
-    """Train for the configured iterations with a rich progress bar; evaluate before and after."""
+    """Train for the configured iterations with a rich progress bar; evaluate before (unless the config's
+    ``eval_before`` is false: a run from a model whose evaluation is known) and after."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     cfg = trainer.config
     log = trainer.log
     summary: dict[str, Any] = {}
     try:
-        if trainer.iteration == 0:
+        if trainer.iteration == 0 and cfg.eval_before:
             before = trainer.evaluate()
             trainer.record({"iteration": 0, **before})
             summary["before"] = before
