@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -47,6 +49,23 @@ def test_k3_kl_is_zero_at_the_reference_and_positive_elsewhere():
     assert float(loss) == pytest.approx(0.0) and metrics["kl_ref"] == pytest.approx(0.0)
     loss, metrics = policy_loss(logp, logp, adv, mask, ref_logprobs=logp - 1.0, kl_coef=0.5)
     assert metrics["kl_ref"] > 0 and float(loss) == pytest.approx(0.5 * metrics["kl_ref"])
+
+
+def test_k3_kl_counts_each_token_at_most_ten_as_roll_and_verl_do():
+    """A token whose probability fell far below the reference's counts 10, not exp(Δ), and pulls no gradient;
+    a moderate one keeps the exact k3 value and its gradient 1 − exp(Δ)."""
+    ref = torch.tensor([[-1.0, -1.0]])
+    logp = torch.tensor([[-9.0, -2.0]], requires_grad=True)  # Δ = 8 (k3 ≈ 2,972 unclamped) and Δ = 1
+    mask = torch.ones(1, 2)
+    loss, metrics = policy_loss(logp, logp.detach(), torch.zeros(1), mask, ref_logprobs=ref, kl_coef=1.0)
+    moderate = math.exp(1.0) - 1.0 - 1.0
+    assert metrics["kl_ref"] == pytest.approx((10.0 + moderate) / 2)
+    loss.backward()
+    assert logp.grad[0, 0] == pytest.approx(0.0)
+    assert logp.grad[0, 1] == pytest.approx((1.0 - math.exp(1.0)) / 2)
+    far = torch.tensor([[-1000.0]])  # no overflow however far apart
+    _, metrics = policy_loss(far, far, torch.zeros(1), torch.ones(1, 1), ref_logprobs=torch.zeros(1, 1), kl_coef=1.0)
+    assert metrics["kl_ref"] == pytest.approx(10.0)
 
 
 def test_aggregation_modes_by_hand():

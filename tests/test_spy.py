@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 import arena
 from arena.agents.match import play
 from arena.agents.random_agent import RandomAgent
-from arena.agents.scripted.spy import SpyScripted, facts_in, word_facts
+from arena.agents.scripted.spy import SpyNaiveScripted, SpyScripted, facts_in, word_facts
 from arena.core.errors import ArenaError
 from arena.envs.spy import mentions_word
 from arena.envs.spy_words import HELD_OUT_PAIRS, TRAIN_PAIRS, WORD_PAIRS
@@ -304,6 +304,37 @@ def test_silence_weighs_more_than_repeating_a_fact():
     scores = SpyScripted(0).suspicion(text, "player_0", set(word_facts("coffee")))
     assert scores["player_2"] == 1 and scores["player_1"] == 0  # an echo is a weak sign
     assert scores["player_3"] == scores["player_4"] == 3 > scores["player_2"]  # saying nothing is stronger
+
+
+def test_the_naive_spy_echoes_what_others_said_where_the_list_reader_describes_the_other_word():
+    """A spy (gym) that hears two clues against its word: the list-reading one states a fresh fact of the
+    civilians' word (stadium, the other word of its pair); the naive one only repeats what it heard."""
+    text = "You are player_2.\nYour secret word is: gym.\n[player_0] 7 characters.\n[player_1] letter 3 is 'a'.\n"
+    heard = {"7 characters", "letter 3 is 'a'"}
+    info = {"alive": [f"player_{i}" for i in range(5)]}
+    for seed in range(5):
+        reader = facts_in(SpyScripted(seed).act({"text": text}, info))
+        assert reader and set(reader) <= set(word_facts("stadium")) and not set(reader) <= heard
+        naive = facts_in(SpyNaiveScripted(seed).act({"text": text}, info))
+        assert naive and set(naive) <= heard
+    assert SpyNaiveScripted(0).act({"text": text + "Name the civilians' word.\n"}, {}) == "I do not know"
+
+
+def test_civilians_find_the_naive_spy_and_not_the_list_reader():
+    """Against the spy that reads the civilians' word off the public list, scripted civilians vote no better
+    than random ones; against the naive spy far better: only its clues carry a signal to learn from."""
+    from arena.trainers.evaluation import evaluate_side
+
+    kwargs = {"num_players": 5, "allow_abstain": False}
+    accuracy = {
+        (civilians, spy): evaluate_side(
+            SpyScripted(1) if civilians == "scripted" else RandomAgent(1), "spy-v0", kwargs, spy, 60, ["civilian"]
+        )["vote_accuracy"]
+        for civilians in ("scripted", "random")
+        for spy in ("scripted", "scripted-naive")
+    }
+    assert accuracy["scripted", "scripted-naive"] > accuracy["random", "scripted-naive"] + 0.2, accuracy
+    assert accuracy["scripted", "scripted"] < accuracy["random", "scripted"] + 0.1, accuracy
 
 
 def _civilian_rate(games: int, spy_agent=None) -> float:

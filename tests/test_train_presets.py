@@ -29,7 +29,7 @@ PRINTED: dict[str, tuple[str, ...]] = {
     "cpu-sequential-public-goods": ("sequential-public-goods-v0/vs_self/contribution_rate",),
     "cpu-household": ("household-v0/solo/win_rate", "household-v0/solo/win_ci_high"),
     "cpu-werewolf": ("werewolf-v0/village_vs_scripted/win_rate", "werewolf-v0/werewolves_vs_scripted/win_rate"),
-    "cpu-spy": ("spy-v0/civilians_vs_scripted/vote_accuracy", "spy-v0/civilians_vs_scripted/win_rate"),
+    "cpu-spy": ("spy-v0/civilians_vs_scripted-naive/vote_accuracy", "spy-v0/civilians_vs_scripted-naive/win_rate"),
     "cpu-visual-spy": ("visual-spy-v0/civilians_vs_scripted/vote_accuracy",),
     "cpu-mixed": (
         "kuhn-poker-v0/exploitability",

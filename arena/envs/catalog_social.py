@@ -20,7 +20,10 @@ register(
     max_players=12,
     kind="competitive",
     description="Who is the Spy: civilians share a word, the spy has a related one; clues, then votes.",
-    agents={"scripted": "arena.agents.scripted.spy:SpyScripted"},
+    agents={
+        "scripted": "arena.agents.scripted.spy:SpyScripted",
+        "scripted-naive": "arena.agents.scripted.spy:SpyNaiveScripted",
+    },
 )
 
 register(

@@ -3,7 +3,8 @@
 Per token: ``ρ = exp(log π_θ − log π_old)``, ``L = max(−ρA, −clip(ρ, 1−ε_low, 1+ε_high)A)``
 (Schulman et al. 2017; separate low/high clip as in DAPO). Optional dual clip (Ye et al. 2020):
 for ``A < 0``, ``L ← min(L, −c·A)``. Optional KL to a frozen reference with the k3 estimator
-``exp(Δ) − Δ − 1``, ``Δ = log π_ref − log π_θ`` (clamped to [−10, 10]) added as ``β·KL``.
+``exp(Δ) − Δ − 1``, ``Δ = log π_ref − log π_θ``, each token's value clamped to at most 10 (as ROLL, verl
+and OpenRLHF clamp it; ``Δ`` itself to ±20 so ``exp`` stays finite), added as ``β·KL``.
 Only tokens where ``mask`` is 1 (completion tokens) count. Aggregation modes:
 
 * ``token-mean``: mean over every completion token in the batch;
@@ -21,6 +22,7 @@ from typing import Any
 import torch
 
 AGGREGATIONS = ("token-mean", "seq-mean-token-mean", "seq-mean-token-sum")
+K3_MAX = 10.0  # the most one token's k3 term counts: a few collapsed tokens cannot swamp the batch's KL
 
 
 def aggregate(values: torch.Tensor, mask: torch.Tensor, mode: str) -> torch.Tensor:
@@ -75,8 +77,8 @@ def policy_loss(
         metrics["approx_kl_old"] = float((((ratio - 1) - log_ratio) * maskf).sum() / n_tokens)
         metrics["pg_loss"] = float(loss)
     if ref_logprobs is not None and kl_coef:
-        delta = (ref_logprobs - logprobs).clamp(-10.0, 10.0)
-        kl = torch.exp(delta) - delta - 1.0
+        delta = (ref_logprobs - logprobs).clamp(-20.0, 20.0)
+        kl = (torch.exp(delta) - delta - 1.0).clamp(max=K3_MAX)
         kl_term = aggregate(kl, mask, aggregation)
         loss = loss + kl_coef * kl_term
         metrics["kl_ref"] = float(kl_term.detach())

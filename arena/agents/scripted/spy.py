@@ -22,6 +22,10 @@
   earlier facts; −1 (images) per fresh fact that matches mine. Civilians vote for the top score; when
   nobody scores they abstain or guess at random, half and half; a spy votes for whom the civilians
   suspect most.
+* **Without the list** (``scripted-naive``, :class:`SpyNaiveScripted`): the same player knowing only its own
+  word, as a human spy does. A spy then cannot describe the civilians' word; it repeats what most others said,
+  so its clues carry the signal a civilian can learn to read (the list-reading spy's clues are true facts of
+  the civilians' word, and no civilian finds it more often than a random voter; docs/envs/spy.md).
 """
 
 from __future__ import annotations
@@ -394,3 +398,18 @@ class SpyScripted(BaseAgent):
         word = _WORD.search(text)
         mine = word.group(1).lower() if word else ""
         return PARTNER.get(mine, "I do not know")
+
+
+class SpyNaiveScripted(SpyScripted):
+    """:class:`SpyScripted` without the public word list: it knows only its own word, never the other one of
+    its pair, so a spy blends in by repeating what others said and a caught spy cannot name the civilians' word."""
+
+    name = "scripted-naive"
+
+    @staticmethod
+    def _partner_facts(text: str) -> set[str] | None:
+        return None
+
+    @staticmethod
+    def _guess(text: str) -> str:
+        return "I do not know"
