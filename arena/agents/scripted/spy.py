@@ -25,7 +25,7 @@
 * **Without the list** (``scripted-naive``, :class:`SpyNaiveScripted`): the same player knowing only its own
   word, as a human spy does. A spy then cannot describe the civilians' word; it repeats what most others said,
   so its clues carry the signal a civilian can learn to read (the list-reading spy's clues are true facts of
-  the civilians' word, and no civilian finds it more often than a random voter; docs/envs/spy.md).
+  the civilians' word, and scripted civilians find it no more often than random voters; docs/envs/spy.md).
 """
 
 from __future__ import annotations
