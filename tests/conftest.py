@@ -16,9 +16,7 @@ settings.register_profile(
     "arena", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
 )
 # A longer, randomised search for a spare machine: HYPOTHESIS_PROFILE=deep pytest tests/test_conformance.py ...
-settings.register_profile(
-    "deep", max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=False
-)
+settings.register_profile("deep", parent=settings.get_profile("arena"), max_examples=400, derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "arena"))
 
 
