@@ -213,3 +213,21 @@ def test_line_cells_view_lists_every_line_as_marks_and_empty_cell_numbers():
     assert listed == [" ".join(board[i] if board[i] != " " else str(i) for i in line) for line in LINES]
     assert "O X X" in listed and "2 X 6" in listed  # the diagonals: 0 4 8 and 2 4 6
     assert read_board(text) == board
+
+
+def test_line_cells_csv_view_writes_each_line_with_commas_and_one_token_per_cell(tmp_path):
+    pytest.importorskip("transformers")
+    from transformers import AutoTokenizer
+
+    from arena.agents.tiny import build_tiny_model
+    from arena.envs.tictactoe import LINES
+
+    text, board = _view_after_three_moves("line-cells-csv")
+    listed = text.split("(a mark, or the number of an empty cell):\n")[1].split("\nYou play")[0].splitlines()
+    assert listed == [",".join(board[i] if board[i] != " " else str(i) for i in line) for line in LINES]
+    assert "O,X,X" in listed and "2,X,6" in listed
+    assert read_board(text) == board
+    tokenizer = AutoTokenizer.from_pretrained(build_tiny_model(tmp_path / "tiny", seed=0))
+    for line in listed:  # the point of the commas: cell, comma, cell, comma, cell
+        pieces = [tokenizer.decode([i]) for i in tokenizer(line)["input_ids"]]
+        assert pieces == [line[0], ",", line[2], ",", line[4]], pieces

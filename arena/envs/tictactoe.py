@@ -15,8 +15,11 @@ Cells are numbered row-major as in TextArena (PettingZoo's classic TicTacToe is 
 marks, one per line (``0 1 2: X . O``): the same state, laid out so that a small model reads a line as three
 neighbouring tokens instead of cells spread over a drawn grid. ``board_view="line-cells"`` lists the same
 lines as their cells, a mark or the number of an empty cell (``X X 2``), as the grid writes them: a line
-that two marks of one player share then holds the number of the cell that completes it. Neither names a
-move as good or bad.
+that two marks of one player share then holds the number of the cell that completes it.
+``board_view="line-cells-csv"`` writes the same lines with commas between the cells (``X,X,2``): with arena's
+tiny tokenizer every cell is then one token at a fixed place in its line (the spaced form splits into 4 to 6
+tokens, as the tokenizer joins a space to a mark but not to a digit). None of the views names a move as good
+or bad.
 The game is perfect-information: nothing is secret. ``infos[agent]["state_key"]`` digests the board
 and the mover's mark.
 """
@@ -36,7 +39,7 @@ MARKS = ("X", "O")
 _MOVE = re.compile(r"\[?\s*(\d{1,3})\s*\]?")
 
 _CELLS = tuple(f"[{i}]" for i in range(9))
-BOARD_VIEWS = ("grid", "lines", "line-cells")
+BOARD_VIEWS = ("grid", "lines", "line-cells", "line-cells-csv")
 
 RULES = (
     "You are playing TicTacToe. Players alternate placing their mark on a 3x3 board; X moves first. "
@@ -85,10 +88,16 @@ def line_cells_text(board: list[str]) -> str:
     return "\n".join(" ".join(board[i] if board[i] != " " else str(i) for i in line) for line in LINES)
 
 
+def line_cells_csv_text(board: list[str]) -> str:
+    """:func:`line_cells_text` with commas between the cells (``X,X,2``): one token per cell for the tiny tokenizer."""
+    return "\n".join(",".join(board[i] if board[i] != " " else str(i) for i in line) for line in LINES)
+
+
 #: The board views that add the lines of three: (heading, how a board's lines are written).
 _LINE_VIEWS = {
     "lines": ("Lines of three (cells: marks, . empty)", lines_text),
     "line-cells": ("Lines of three (a mark, or the number of an empty cell)", line_cells_text),
+    "line-cells-csv": ("Lines of three (a mark, or the number of an empty cell)", line_cells_csv_text),
 }
 
 
