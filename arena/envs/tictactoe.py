@@ -17,7 +17,7 @@ neighbouring tokens instead of cells spread over a drawn grid. ``board_view="lin
 lines as their cells, a mark or the number of an empty cell (``X X 2``), as the grid writes them: a line
 that two marks of one player share then holds the number of the cell that completes it.
 ``board_view="line-cells-csv"`` writes the same lines with commas between the cells (``X,X,2``): with arena's
-tiny tokenizer every cell is then one token at a fixed place in its line (the spaced form splits into 4 to 6
+tiny tokenizer every cell is then one token at a fixed place in its line (the spaced form splits into 3 to 5
 tokens, as the tokenizer joins a space to a mark but not to a digit). None of the views names a move as good
 or bad.
 The game is perfect-information: nothing is secret. ``infos[agent]["state_key"]`` digests the board
