@@ -83,14 +83,15 @@ def lines_text(board: list[str]) -> str:
     )
 
 
-def line_cells_text(board: list[str]) -> str:
-    """Every line of three as its cells, a mark or the number of an empty cell, one per line: ``X X 2``."""
-    return "\n".join(" ".join(board[i] if board[i] != " " else str(i) for i in line) for line in LINES)
+def line_cells_text(board: list[str], sep: str = " ") -> str:
+    """Every line of three as its cells, a mark or the number of an empty cell, one per line: ``X X 2``
+    (``sep`` between the cells)."""
+    return "\n".join(sep.join(board[i] if board[i] != " " else str(i) for i in line) for line in LINES)
 
 
 def line_cells_csv_text(board: list[str]) -> str:
     """:func:`line_cells_text` with commas between the cells (``X,X,2``): one token per cell for the tiny tokenizer."""
-    return "\n".join(",".join(board[i] if board[i] != " " else str(i) for i in line) for line in LINES)
+    return line_cells_text(board, sep=",")
 
 
 #: The board views that add the lines of three: (heading, how a board's lines are written).
