@@ -32,11 +32,13 @@ def one_torch_thread():
 
 @pytest.fixture(scope="session")
 def tiny_vlm(tmp_path_factory):
-    """The tiny vision-language model's directory, built once for every test that trains on a visual game."""
+    """The tiny vision-language model's directory, built once for every test that trains on a visual game. Its
+    tokenizer is trained on one random match of each game (as the presets' models are, on more): a visual-spy
+    prompt then takes about a third of the tokens that the builder's near-byte default needs, and so of the time."""
     pytest.importorskip("torch")
     from arena.agents.tiny import build_tiny_vlm
 
-    return build_tiny_vlm(tmp_path_factory.mktemp("vlm"))
+    return build_tiny_vlm(tmp_path_factory.mktemp("vlm"), game_corpus=True, matches_per_env=1)
 
 
 @pytest.fixture(scope="session")

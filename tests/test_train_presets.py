@@ -1,5 +1,5 @@
 """Every shipped training preset runs: one iteration of ``arena train --preset NAME`` with tiny settings (the
-preset's games, opponents, estimator and evaluation, not its budget), printing the before/after numbers
+preset's games, opponents, estimator and evaluation, not its budget or reply lengths), printing the before/after numbers
 that its target in docs/results.md is stated in. Not a test of what the presets reach (docs/results.md)."""
 
 from __future__ import annotations
@@ -67,6 +67,7 @@ def test_preset_trains_one_iteration_and_prints_its_before_and_after_numbers(pre
         "threads": 1,
         "ppo_epochs": 1,
         "minibatches": 1,
+        "max_new_tokens": 8,  # free-text turns (speeches, clues) cut short: a budget, as the games per iteration
     }
     args = ["train", "--preset", preset, "--quiet"]
     for key, value in overrides.items():

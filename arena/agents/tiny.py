@@ -221,6 +221,7 @@ def build_tiny_vlm(
     num_kv_heads: int = 2,
     initializer_range: float = 0.02,
     game_corpus: bool = False,
+    matches_per_env: int = 20,
 ) -> Path:
     """Build and save a tiny random LLaVA (CLIP vision tower + Qwen2 text model) with its processor, locally.
 
@@ -230,7 +231,8 @@ def build_tiny_vlm(
     tests: a one-layer text model whose tokenizer knows little more than bytes. To play a game, give the
     text model :func:`build_tiny_model`'s size (``hidden_size=128, num_layers=4, intermediate_size=384,
     initializer_range=0.08``) and ``game_corpus=True``: its tokenizer is then trained on the registered
-    games' text, as the text model's is, so a visual-spy prompt takes about a third of the tokens.
+    games' text, as the text model's is, so a visual-spy prompt takes about a third of the tokens
+    (``matches_per_env``: random matches per game in that corpus).
     """
     import tempfile
 
@@ -257,6 +259,7 @@ def build_tiny_vlm(
         num_heads=num_heads,
         num_kv_heads=num_kv_heads,
         corpus=None if game_corpus else small_corpus,
+        matches_per_env=matches_per_env,
     )
     tok = AutoTokenizer.from_pretrained(text_dir)
     tok.add_special_tokens({"additional_special_tokens": ["<image>"]})
