@@ -231,3 +231,19 @@ def test_line_cells_csv_view_writes_each_line_with_commas_and_one_token_per_cell
     for line in listed:  # the point of the commas: cell, comma, cell, comma, cell
         pieces = [tokenizer.decode([i]) for i in tokenizer(line)["input_ids"]]
         assert pieces == [line[0], ",", line[2], ",", line[4]], pieces
+
+
+def test_line_cells_mine_view_writes_each_line_from_the_readers_side():
+    from arena.envs.tictactoe import LINES
+
+    text, board = _view_after_three_moves("line-cells-mine")  # O to move: X 4 and 8 are the opponent's, O 0 its own
+    listed = text.split("or the number of an empty cell):\n")[1].split("\nYou play")[0].splitlines()
+    relative = {"X": "T", "O": "M", " ": None}
+    assert listed == [",".join(relative[board[i]] or str(i) for i in line) for line in LINES]
+    assert "M,T,T" in listed and "2,T,6" in listed  # the diagonals 0 4 8 and 2 4 6, as O reads them
+    assert read_board(text) == board  # the grid keeps X and O
+    env = arena.make("tictactoe-v0", board_view="line-cells-mine")
+    env.reset(seed=0)
+    env.step("[4]")
+    env.step("[0]")  # now X reads the same board from its side: its 4 is M, O's 0 is T
+    assert "\nT,1,2\n" in env.last()[0]["text"] and "\nT,M,8\n" in env.last()[0]["text"]

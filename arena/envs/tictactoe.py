@@ -18,8 +18,10 @@ lines as their cells, a mark or the number of an empty cell (``X X 2``), as the 
 that two marks of one player share then holds the number of the cell that completes it.
 ``board_view="line-cells-csv"`` writes the same lines with commas between the cells (``X,X,2``): with arena's
 tiny tokenizer every cell is then one token at a fixed place in its line (the spaced form splits into 3 to 5
-tokens, as the tokenizer joins a space to a mark but not to a digit). None of the views names a move as good
-or bad.
+tokens, as the tokenizer joins a space to a mark but not to a digit). ``board_view="line-cells-mine"`` writes
+the comma lines from the reader's side, ``M`` for its own marks and ``T`` for the opponent's (``T,T,2``), as
+AlphaZero's inputs are relative to the player to move: a win in one and a block then read the same to X and
+to O. None of the views names a move as good or bad.
 The game is perfect-information: nothing is secret. ``infos[agent]["state_key"]`` digests the board
 and the mover's mark.
 """
@@ -39,7 +41,7 @@ MARKS = ("X", "O")
 _MOVE = re.compile(r"\[?\s*(\d{1,3})\s*\]?")
 
 _CELLS = tuple(f"[{i}]" for i in range(9))
-BOARD_VIEWS = ("grid", "lines", "line-cells", "line-cells-csv")
+BOARD_VIEWS = ("grid", "lines", "line-cells", "line-cells-csv", "line-cells-mine")
 
 RULES = (
     "You are playing TicTacToe. Players alternate placing their mark on a 3x3 board; X moves first. "
@@ -94,12 +96,20 @@ def line_cells_csv_text(board: list[str]) -> str:
     return line_cells_text(board, sep=",")
 
 
+def line_cells_mine_text(board: list[str], mark: str) -> str:
+    """:func:`line_cells_csv_text` from the side of the player with ``mark``: ``M`` for its marks, ``T`` for the
+    opponent's (``T,T,2``)."""
+    relative = [" " if m == " " else ("M" if m == mark else "T") for m in board]
+    return line_cells_text(relative, sep=",")
+
+
 #: The board views that add the lines of three: (heading, how a board's lines are written).
 _LINE_VIEWS = {
     "lines": ("Lines of three (cells: marks, . empty)", lines_text),
     "line-cells": ("Lines of three (a mark, or the number of an empty cell)", line_cells_text),
     "line-cells-csv": ("Lines of three (a mark, or the number of an empty cell)", line_cells_csv_text),
 }
+_MINE_HEADING = "Lines of three from your side (M: your mark, T: the opponent's, or the number of an empty cell)"
 
 
 def parse_move(action: str) -> int | None:
@@ -152,6 +162,8 @@ class TicTacToeEnv(TextGameEnv):
         if self.board_view in _LINE_VIEWS:
             heading, write = _LINE_VIEWS[self.board_view]
             lines = f"\n{heading}:\n{write(self.board)}"
+        elif self.board_view == "line-cells-mine":
+            lines = f"\n{_MINE_HEADING}:\n{line_cells_mine_text(self.board, self.mark(agent))}"
         return f"Board:\n{board_text(self.board)}{lines}\nYou play {self.mark(agent)}. Legal moves: {moves}"
 
     def legal_actions(self, agent: str) -> list[str]:
