@@ -260,8 +260,7 @@ def plot(boards: list[Board], path: Path) -> Path:
         raise ArenaError("--plot needs matplotlib: pip install 'arena-selfplay[plot]'") from None
     fig, axes = plt.subplots(len(boards), 2, figsize=(12, 4.5 * len(boards)), squeeze=False)
     for (ax_matrix, ax_rating), board in zip(axes, boards, strict=True):
-        cmap = plt.get_cmap("RdBu").copy()
-        cmap.set_bad("lightgrey")  # pairs that never met
+        cmap = plt.get_cmap("RdBu").with_extremes(bad="lightgrey")  # grey: pairs that never met
         image = ax_matrix.imshow(np.ma.masked_invalid(board.rate), vmin=0, vmax=1, cmap=cmap)
         for (i, j), value in np.ndenumerate(board.rate):
             if not np.isnan(value):
