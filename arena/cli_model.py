@@ -85,6 +85,7 @@ def warmstart_command(
     threads: Annotated[
         int | None, typer.Option(help="torch threads (1 is fastest on a CPU shared with other jobs) [default: torch's]")
     ] = None,
+    device: Annotated[str, typer.Option(help="where to train: cpu, cuda or cuda:N")] = "cpu",
 ) -> None:
     """Fine-tune on random/scripted play of every game so the model answers in the right format, with legal
     moves, before any RL."""
@@ -112,6 +113,7 @@ def warmstart_command(
         mistake_rate=mistake_rate,
         observation_weight=observation_weight,
         endgame_weight=endgame_weight,
+        device=device,
         log=console.print,
     )
     console.print(f"warm-started model written to {path}")

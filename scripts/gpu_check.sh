@@ -56,7 +56,7 @@ except md.PackageNotFoundError:
 EOF
 
 step "2. GPU tests (limit 230 s)"
-if timeout 230 python3 -m pytest -p no:cacheprovider -q -s -m gpu tests/test_vllm_backend.py -rs 2>&1 | tee "$OUT/gpu_tests.log"; then
+if timeout 230 python3 -m pytest -p no:cacheprovider -s -m gpu tests/test_vllm_backend.py -rs 2>&1 | tee "$OUT/gpu_tests.log"; then
     note "GPU tests: $(grep -E '[0-9]+ (passed|failed)' "$OUT/gpu_tests.log" | tail -1)"
 else
     note "GPU tests: FAILED or timed out ($(grep -E '[0-9]+ (passed|failed)' "$OUT/gpu_tests.log" | tail -1)); see $OUT/gpu_tests.log"

@@ -120,6 +120,11 @@ def test_config_checks_sides_eval_opponents_and_tiny_model_keys():
         load_config("cpu", overrides=[*base, "eval_opponents=[expert]"])
     with pytest.raises(ArenaError, match="tiny_model: unknown keys"):
         load_config("cpu", overrides=["tiny_model={width: 3}"])
+    with pytest.raises(ArenaError, match=r"warmstart: unknown keys \['stepz'\]"):  # before any model is built
+        load_config("cpu", overrides=["warmstart.stepz=10"])
+    with pytest.raises(ArenaError, match=r"unknown keys \['device'\]"):  # the run's own `device` sets it
+        load_config("cpu", overrides=["warmstart.device=cuda"])
+    assert load_config("cpu", overrides=["warmstart.caption_steps=2"]).warmstart["caption_steps"] == 2
     with pytest.raises(ArenaError, match="side_seats"):
         load_config("cpu", overrides=[*base, "side_seats=-1"])
 

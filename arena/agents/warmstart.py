@@ -513,6 +513,7 @@ def warmstart(
     caption_steps: int = 0,
     caption_lr: float = 1e-3,
     caption_batch_size: int = 16,
+    device: str = "cpu",
     log: Callable[[str], None] | None = None,
 ) -> Path:
     """Fine-tune the model in ``model_dir`` on play of ``env_ids`` (default: every registered game) by
@@ -523,12 +524,13 @@ def warmstart(
 
     ``caption_steps`` > 0 (vision-language models) first trains that many steps of captions of the visual
     games' pictures at ``caption_lr`` (:mod:`arena.agents.captions`): without them the model learns to ignore
-    its image. ``blank_images`` greys every picture, captions included (a run's blank-image twin)."""
+    its image. ``blank_images`` greys every picture, captions included (a run's blank-image twin). ``device``
+    (``cpu``, ``cuda``, ``cuda:N``) is where the model trains; the saved weights are the same either way."""
     import torch
 
     from arena.agents.backends.transformers_backend import TransformersBackend
 
-    backend = TransformersBackend(str(model_dir))
+    backend = TransformersBackend(str(model_dir), device=device)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         t0 = time.perf_counter()

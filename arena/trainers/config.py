@@ -17,6 +17,21 @@ PRESETS_DIR = Path(__file__).with_name("presets")
 ADVANTAGES = ("mars", "grpo", "rae", "gigpo", "reinforce", "rebn")
 REWARD_KEYS = ("scale", "invalid_penalty")
 ROLLOUT_BACKENDS = ("shared", "transformers", "vllm")
+#: Warm-start arguments that a run sets from its own settings (arena.trainers.loop.warm_start), not from ``warmstart``.
+WARMSTART_SET_BY_RUN = frozenset(
+    {
+        "model_dir",
+        "out_dir",
+        "env_ids",
+        "env_kwargs",
+        "hide_legal",
+        "history_lines",
+        "blank_images",
+        "seed",
+        "device",
+        "log",
+    }
+)
 
 
 @dataclass
@@ -126,6 +141,7 @@ class TrainConfig:
         self._validate_gpu_options()
         self._check_sides()
         self._check_tiny_model()
+        self._check_warmstart()
         return self
 
     def _check_sides(self) -> None:
@@ -152,6 +168,21 @@ class TrainConfig:
         unknown = set(options) - accepted
         if unknown:
             raise ArenaError(f"tiny_model: unknown keys {sorted(unknown)}; {builder.__name__} takes {sorted(accepted)}")
+
+    def _check_warmstart(self) -> None:
+        """``warmstart`` holds keyword arguments of :func:`arena.agents.warmstart.warmstart`, except those the run
+        sets itself (its games and their settings, seed, device): an unknown key fails here, not after the model
+        is built."""
+        import inspect
+
+        from arena.agents.warmstart import warmstart
+
+        if not isinstance(self.warmstart, dict):
+            raise ArenaError(f"warmstart must be a mapping of warm-start options, got {self.warmstart!r}")
+        accepted = set(inspect.signature(warmstart).parameters) - WARMSTART_SET_BY_RUN
+        unknown = set(self.warmstart) - accepted
+        if unknown:
+            raise ArenaError(f"warmstart: unknown keys {sorted(unknown)}; the warm start takes {sorted(accepted)}")
 
     def eval_opponents_for(self, env_id: str) -> list[str]:
         """Who the policy is evaluated against in ``env_id``: ``eval_opponents`` (one list for every game, or

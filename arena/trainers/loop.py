@@ -89,6 +89,7 @@ def warm_start(config: TrainConfig, base: str | Path, out: str | Path, log: Log)
         history_lines={env_id: config.history_lines_for(env_id) for env_id in config.envs},
         blank_images=config.blank_images,  # the blank twin greys its warm start's pictures too
         seed=config.seed,
+        device=config.device,  # the warm start trains where the run does
         log=log,
         **config.warmstart,
     )

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# The GPU check without vLLM: the transformers backend, the warm start and the trainer on one CUDA GPU, in one run
+# of under 8 minutes (a lease of the device tool is 15 minutes, start included). Needs no network: every model
+# is built here from random weights; arena runs from the checkout (PYTHONPATH), its few missing pure-Python
+# dependencies installed beforehand (docs/gpu.md says how). scripts/gpu_check.sh is the check with vLLM.
+#
+#   bash scripts/gpu_check_hf.sh            # artifacts (logs, metrics, summary.txt) under $GPU_CHECK_OUT
+#
+# Steps, each under its own time limit (a step that fails or runs out of time is noted and the next one runs):
+#   1. the stack (GPU, driver, python, torch/CUDA, transformers, peft; whether vllm is there);
+#   2. the GPU tests that need no vLLM (tests/test_cuda.py), and tests/test_vllm_backend.py (skips without vllm);
+#   3. generation throughput of the transformers backend on a ~180M-parameter model, bf16, 64 and 256 prompts;
+#   4. the README's main job on the GPU: `arena train --preset cpu --set device=cuda` (warm start and RL there);
+#   5. whole matches batched on the GPU with the transformers backend and the 180M model (issue 24):
+#      lock-step and continuous episode batching against the same decisions as full raw batches.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+OUT=${GPU_CHECK_OUT:-$(mktemp -d /tmp/arena-gpu-check-XXXX)}
+mkdir -p "$OUT"
+SUMMARY="$OUT/summary.txt"
+: >"$SUMMARY"
+start=$SECONDS
+step() { echo; echo "== [$((SECONDS - start))s] $*"; }
+note() { echo "$*" | tee -a "$SUMMARY"; }
+ARENA=(python3 -c "import sys; from arena.cli import main; sys.argv[0] = 'arena'; main()")
+
+step "1. stack"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee -a "$SUMMARY" || {
+    echo "no NVIDIA GPU visible (nvidia-smi failed)" >&2
+    exit 1
+}
+python3 - <<'EOF' | tee -a "$SUMMARY"
+import importlib.metadata as md
+import sys
+
+import torch
+
+line = [f"python {sys.version.split()[0]}", f"torch {torch.__version__} (CUDA {torch.version.cuda})"]
+for dist in ("transformers", "peft", "pettingzoo", "gymnasium", "vllm"):
+    try:
+        line.append(f"{dist} {md.version(dist)}")
+    except md.PackageNotFoundError:
+        line.append(f"{dist} missing")
+print(", ".join(line))
+if not torch.cuda.is_available():
+    sys.exit("torch sees no CUDA device")
+EOF
+
+step "2. GPU tests (limit 150 s)"
+timeout 150 python3 -m pytest -p no:cacheprovider -m gpu tests/test_cuda.py tests/test_vllm_backend.py -rs \
+    --durations=8 >"$OUT/gpu_tests.log" 2>&1
+note "GPU tests (exit $?): $(grep -E '[0-9]+ (passed|failed|skipped|error)' "$OUT/gpu_tests.log" | tail -1 || tail -1 "$OUT/gpu_tests.log")"
+grep -E "^(FAILED|ERROR|SKIPPED)" "$OUT/gpu_tests.log" | head -8 | sed 's/^/  /' | tee -a "$SUMMARY"
+
+step "3. generation throughput, transformers backend, 180M bf16 (limit 75 s)"
+timeout 75 python3 - "$OUT" <<'EOF' >"$OUT/throughput.log" 2>&1
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from arena.agents.backends.base import SamplingParams
+from arena.agents.backends.transformers_backend import TransformersBackend
+from arena.agents.tiny import build_tiny_model
+
+out = Path(sys.argv[1])
+t0 = time.perf_counter()
+model = build_tiny_model(out / "model-180m", hidden_size=1024, num_layers=16, intermediate_size=2816,
+                         num_heads=16, num_kv_heads=4, initializer_range=0.02, matches_per_env=2)
+backend = TransformersBackend(str(model), device="cuda", dtype="bfloat16", max_batch_size=256)
+n = sum(p.numel() for p in backend.model.parameters())
+print(f"model: {n / 1e6:.0f}M parameters, built and loaded in {time.perf_counter() - t0:.0f}s")
+prompts = [[{"role": "user", "content": f"Game {i}: your move. " * 8}] for i in range(256)]
+sampling = SamplingParams(temperature=1.0, max_new_tokens=128, seed=0)
+backend.generate(prompts[:16], sampling)  # warm-up
+for batch in (64, 256):
+    torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    done = backend.generate(prompts[:batch], sampling)
+    torch.cuda.synchronize()
+    seconds = time.perf_counter() - t0
+    tokens = sum(len(c.completion_ids) for c in done)
+    print(f"tokens/s: {tokens / seconds:,.0f} ({batch} prompts, {tokens} new tokens in {seconds:.2f}s, temperature 1)")
+print(f"memory: peak {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB allocated")
+EOF
+note "throughput (exit $?):"
+grep -E "^(model|tokens/s|memory)" "$OUT/throughput.log" | sed 's/^/  /' | tee -a "$SUMMARY"
+
+step "4. the main job on the GPU (limit 200 s)"
+t0=$SECONDS
+timeout 200 "${ARENA[@]}" train --preset cpu --set device=cuda --set threads=4 --set "out=$OUT/main" >"$OUT/main.log" 2>&1
+note "main job (exit $?) in $((SECONDS - t0)) s:"
+grep -E "built tiny|examples|step [0-9]+/|exploitability|win_rate:|done|took" "$OUT/main.log" | grep -vE "player_|ci_" | head -24 \
+    | sed 's/^/  /' | tee -a "$SUMMARY"
+[ -f "$OUT/main/metrics.jsonl" ] && python3 - "$OUT/main/metrics.jsonl" <<'EOF' | tee -a "$SUMMARY"
+import json
+import sys
+
+steps = [r for r in map(json.loads, open(sys.argv[1])) if "step_s" in r]
+if steps:
+    mean = lambda k: sum(r.get(k, 0.0) for r in steps) / len(steps)  # noqa: E731
+    print(f"  {len(steps)} iterations: step {mean('step_s'):.2f}s, rollout {mean('rollout_s'):.2f}s")
+EOF
+
+step "5. whole-match batching, transformers backend on the GPU (limit 90 s)"
+if [ -f "$OUT/model-180m/config.json" ]; then
+    timeout 90 python3 -m benchmarks.match_batching --backend transformers --device cuda --model "$OUT/model-180m" \
+        --generate --options '{"dtype": "bfloat16", "max_batch_size": 64}' --matches 256 --concurrency 64 \
+        --new-tokens 32 --repeats 1 --threads 4 --json "$OUT/match_batching.json" >"$OUT/match_batching.log" 2>&1
+    note "match batching (exit $?):"
+    grep -E "lock-step|continuous|occupancy" "$OUT/match_batching.log" | sort -u | head -8 | sed 's/^/  /' | tee -a "$SUMMARY"
+else
+    note "match batching: skipped (step 3 built no model)"
+fi
+rm -rf "$OUT/model-180m" "$OUT/main/warmstart" "$OUT/main/tiny-base" "$OUT/main/checkpoint"
+
+step "done in $((SECONDS - start))s; summary ($SUMMARY):"
+cat "$SUMMARY"
