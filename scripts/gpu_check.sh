@@ -19,41 +19,9 @@
 # Paste the summary at the end into docs/gpu.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false VLLM_NO_USAGE_STATS=1 DO_NOT_TRACK=1
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
-OUT=${GPU_CHECK_OUT:-$(mktemp -d /tmp/arena-gpu-check-XXXX)}
-mkdir -p "$OUT"
-SUMMARY="$OUT/summary.txt"
-: >"$SUMMARY"
-start=$SECONDS
-step() { echo; echo "== [$((SECONDS - start))s] $*"; }
-note() { echo "$*" | tee -a "$SUMMARY"; }
-
-step "1. stack"
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee -a "$SUMMARY" || {
-    echo "no NVIDIA GPU visible (nvidia-smi failed)" >&2
-    exit 1
-}
-python3 - <<'EOF' | tee -a "$SUMMARY"
-import importlib.metadata as md
-import sys
-
-import torch
-
-line = [f"python {sys.version.split()[0]}", f"torch {torch.__version__} (CUDA {torch.version.cuda})"]
-for dist in ("vllm", "transformers", "peft", "safetensors"):
-    try:
-        line.append(f"{dist} {md.version(dist)}")
-    except md.PackageNotFoundError:
-        line.append(f"{dist} MISSING")
-print(", ".join(line))
-if not torch.cuda.is_available():
-    sys.exit("torch sees no CUDA device")
-try:
-    md.version("vllm")
-except md.PackageNotFoundError:
-    sys.exit("vllm is not installed: install it (pip install -e '.[train,vllm,dev]') where there is network")
-EOF
+# shellcheck source=scripts/gpu_common.sh
+source scripts/gpu_common.sh
+gpu_stack vllm
 
 step "2. GPU tests (limit 230 s)"
 if timeout 230 python3 -m pytest -p no:cacheprovider -s -m gpu tests/test_vllm_backend.py -rs 2>&1 | tee "$OUT/gpu_tests.log"; then

@@ -15,38 +15,10 @@
 #      lock-step and continuous episode batching against the same decisions as full raw batches.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
-OUT=${GPU_CHECK_OUT:-$(mktemp -d /tmp/arena-gpu-check-XXXX)}
-mkdir -p "$OUT"
-SUMMARY="$OUT/summary.txt"
-: >"$SUMMARY"
-start=$SECONDS
-step() { echo; echo "== [$((SECONDS - start))s] $*"; }
-note() { echo "$*" | tee -a "$SUMMARY"; }
-ARENA=(python3 -c "import sys; from arena.cli import main; sys.argv[0] = 'arena'; main()")
-
-step "1. stack"
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee -a "$SUMMARY" || {
-    echo "no NVIDIA GPU visible (nvidia-smi failed)" >&2
-    exit 1
-}
-python3 - <<'EOF' | tee -a "$SUMMARY"
-import importlib.metadata as md
-import sys
-
-import torch
-
-line = [f"python {sys.version.split()[0]}", f"torch {torch.__version__} (CUDA {torch.version.cuda})"]
-for dist in ("transformers", "peft", "pettingzoo", "gymnasium", "vllm"):
-    try:
-        line.append(f"{dist} {md.version(dist)}")
-    except md.PackageNotFoundError:
-        line.append(f"{dist} missing")
-print(", ".join(line))
-if not torch.cuda.is_available():
-    sys.exit("torch sees no CUDA device")
-EOF
+# shellcheck source=scripts/gpu_common.sh
+source scripts/gpu_common.sh
+ARENA=(python3 -c "import sys; from arena.cli import main; sys.argv[0] = 'arena'; main()")  # arena from the checkout
+gpu_stack
 
 step "2. GPU tests (limit 150 s)"
 timeout 150 python3 -m pytest -p no:cacheprovider -m gpu tests/test_cuda.py tests/test_vllm_backend.py -rs \
