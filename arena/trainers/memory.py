@@ -6,7 +6,7 @@ Three options make a 0.5B-7B model trainable next to a vLLM engine on one GPU:
   (float32 weights, the forward pass autocast to bfloat16), ``bf16`` (weights stored in bfloat16 and the
   forward pass autocast; with LoRA only the frozen base is bfloat16, peft keeps the adapters in float32).
 * ``gradient_checkpointing``: keep only each layer's input and recompute the rest in the backward pass
-  (``transformers``' ``gradient_checkpointing_enable``, non-reentrant). Layers then drop their KV cache,
+  (``transformers``' ``activation_checkpointing_enable``, non-reentrant). Layers then drop their KV cache,
   so the learner runs each turn's whole prompt instead of sharing the common prefix once.
 * ``lora``: train low-rank adapters (peft) instead of the weights. The frozen base with the adapters
   switched off *is* the starting policy, so it serves as the KL reference (:class:`FrozenBase`) instead of
@@ -76,9 +76,20 @@ def load_learner(model_dir: str | Path, *, device: str, precision: str, gradient
         if lora is not None:
             backend.model = with_lora(backend.model, lora)
     if gradient_checkpointing:
-        backend.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        enable_checkpointing(backend.model)
     backend.model.eval()
     return backend
+
+
+def enable_checkpointing(model: Any) -> None:
+    """Non-reentrant activation checkpointing under the name this transformers has: ``activation_checkpointing_enable``
+    (newer releases, where the older ``gradient_checkpointing_enable`` is a deprecated alias that warns) or
+    ``gradient_checkpointing_enable`` (older ones)."""
+    enable = getattr(model, "activation_checkpointing_enable", None)
+    if enable is not None:
+        enable(activation_checkpointing_kwargs={"use_reentrant": False})
+    else:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
 
 
 def with_lora(model: Any, options: dict[str, Any]) -> Any:
