@@ -29,6 +29,7 @@ and the mover's mark.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from arena.core.env import TextGameEnv
 from arena.core.errors import ArenaError
@@ -103,13 +104,22 @@ def line_cells_mine_text(board: list[str], mark: str) -> str:
     return line_cells_text(relative, sep=",")
 
 
-#: The board views that add the lines of three: (heading, how a board's lines are written).
-_LINE_VIEWS = {
-    "lines": ("Lines of three (cells: marks, . empty)", lines_text),
-    "line-cells": ("Lines of three (a mark, or the number of an empty cell)", line_cells_text),
-    "line-cells-csv": ("Lines of three (a mark, or the number of an empty cell)", line_cells_csv_text),
+#: The board views that add the lines of three: (heading, how a board's lines are written for the reader's mark).
+_LINE_VIEWS: dict[str, tuple[str, Callable[[list[str], str], str]]] = {
+    "lines": ("Lines of three (cells: marks, . empty)", lambda board, _mark: lines_text(board)),
+    "line-cells": (
+        "Lines of three (a mark, or the number of an empty cell)",
+        lambda board, _mark: line_cells_text(board),
+    ),
+    "line-cells-csv": (
+        "Lines of three (a mark, or the number of an empty cell)",
+        lambda board, _mark: line_cells_csv_text(board),
+    ),
+    "line-cells-mine": (
+        "Lines of three from your side (M: your mark, T: the opponent's, or the number of an empty cell)",
+        line_cells_mine_text,
+    ),
 }
-_MINE_HEADING = "Lines of three from your side (M: your mark, T: the opponent's, or the number of an empty cell)"
 
 
 def parse_move(action: str) -> int | None:
@@ -161,9 +171,7 @@ class TicTacToeEnv(TextGameEnv):
         lines = ""
         if self.board_view in _LINE_VIEWS:
             heading, write = _LINE_VIEWS[self.board_view]
-            lines = f"\n{heading}:\n{write(self.board)}"
-        elif self.board_view == "line-cells-mine":
-            lines = f"\n{_MINE_HEADING}:\n{line_cells_mine_text(self.board, self.mark(agent))}"
+            lines = f"\n{heading}:\n{write(self.board, self.mark(agent))}"
         return f"Board:\n{board_text(self.board)}{lines}\nYou play {self.mark(agent)}. Legal moves: {moves}"
 
     def legal_actions(self, agent: str) -> list[str]:
