@@ -34,7 +34,10 @@ SKIP: tuple[tuple[str, str], ...] = (
     ),
     (r"\bruns/", "reads a training run's output (runs/...), which only `arena train` makes"),
     (r"\barena play\b.*=human", "interactive: a human seat reads the keyboard"),
-    (r"vllm|--device cuda|device=cuda|CUDA_VISIBLE_DEVICES|\bray\b|gpu_check(_hf)?\.sh", "needs a GPU / vLLM / a Ray cluster"),
+    (
+        r"vllm|--device cuda|device=cuda|CUDA_VISIBLE_DEVICES|\bray\b|gpu_check(_hf)?\.sh",
+        "needs a GPU / vLLM / a Ray cluster",
+    ),
     (r"\[--?[\w-]+", "usage synopsis with [optional] placeholders, not a literal command"),
     (r"^\s*bash scripts/test\.sh", "runs the whole test suite (this check is part of it)"),
     (r"\bFILE\b|\bENV\b|\bDIR\b|PATH_OR_NAME", "placeholder argument"),

@@ -6,18 +6,25 @@ decision of the policy, checks the board: a *win available* is a line holding tw
 cell (taking any such cell counts), a *block needed* a line holding two of the opponent's marks and an empty
 cell while no win is available (taking any such cell counts). Prints one row per seat: games, loss rate,
 wins taken and blocks made. The perfect minimax player (``scripted``) takes every win and makes every block.
+
+``--reference`` prints instead the exact loss rates against random play (by enumerating every game, no
+sampling) of reference players that take a win in one with probability ``win`` and make a needed block with
+probability ``block``, and play uniformly at random otherwise: what a given rate of wins taken and blocks made is
+worth, so a policy's tactics can be read against the < 10 % target.
 """
 
 from __future__ import annotations
 
 import argparse
 from collections import Counter
+from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 import arena
 from arena.agents import RandomAgent
 from arena.agents.specs import make_agent
-from arena.envs.tictactoe import BOARD_VIEWS, completing_cells
+from arena.envs.tictactoe import BOARD_VIEWS, completing_cells, winner_mark
 
 SEAT_MARKS = {"player_0": "X", "player_1": "O"}
 
@@ -64,6 +71,60 @@ def measure(agent_spec: str, games: int, seed: int = 20_000, board_view: str = "
     return counts
 
 
+#: A player as a distribution over cells for a board (9 cells, " " empty) and its mark.
+Policy = Callable[[tuple[str, ...], str], dict[int, float]]
+
+
+def tactic_policy(win: float = 1.0, block: float = 1.0) -> Policy:
+    """Where a win in one is open, takes it with probability ``win``; where none is but a block is needed, makes it
+    with probability ``block``; otherwise (and when it does neither) plays a uniformly random empty cell, as the
+    tactics table counts wins taken and blocks made. ``win=0, block=0`` is the random agent."""
+
+    def play(board: tuple[str, ...], mark: str) -> dict[int, float]:
+        empty = [i for i, c in enumerate(board) if c == " "]
+        other = "O" if mark == "X" else "X"
+        dist = {i: 1.0 / len(empty) for i in empty}
+        for tactic, p in ((completing_cells(list(board), mark), win), (completing_cells(list(board), other), block)):
+            if tactic:
+                dist = {i: (1 - p) * q for i, q in dist.items()}
+                dist[tactic[0]] += p
+                return dist
+        return dist
+
+    return play
+
+
+def exact_loss_rate(policy: Policy, mark: str) -> float:
+    """The probability that ``policy`` playing ``mark`` loses to the uniformly random player, over every game."""
+    random_player = tactic_policy(0.0, 0.0)
+
+    @cache
+    def lose(board: tuple[str, ...], to_move: str) -> float:
+        won = winner_mark(list(board))
+        if won is not None:
+            return float(won != mark)
+        if " " not in board:
+            return 0.0
+        dist = (policy if to_move == mark else random_player)(board, to_move)
+        nxt = "O" if to_move == "X" else "X"
+        return sum(p * lose((*board[:i], to_move, *board[i + 1 :]), nxt) for i, p in dist.items() if p > 0)
+
+    return lose((" ",) * 9, "X")
+
+
+def reference_table(
+    settings: tuple[tuple[float, float], ...] = ((0, 0), (1, 0), (0, 1), (1, 0.5), (1, 0.75), (1, 0.9), (1, 1)),
+) -> str:
+    """Exact loss rates against random play, as X and as O, of :func:`tactic_policy` at each (win, block)."""
+    rows = ["| wins taken | blocks made | loss rate as X | loss rate as O |", "|---:|---:|---:|---:|"]
+    for win, block in settings:
+        policy = tactic_policy(win, block)
+        rows.append(
+            f"| {win:.2f} | {block:.2f} | {exact_loss_rate(policy, 'X'):.3f} | {exact_loss_rate(policy, 'O'):.3f} |"
+        )
+    return "\n".join(rows)
+
+
 def table(counts: dict[str, Counter]) -> str:
     rows = ["| seat | games | loss rate | wins taken | blocks made |", "|---|---:|---:|---:|---:|"]
     for mark, c in counts.items():
@@ -75,11 +136,17 @@ def table(counts: dict[str, Counter]) -> str:
 
 def main(argv: list[str] | None = None) -> dict[str, Counter]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("agent", help="an agent spec: scripted, random, llm:DIR,sample=0 (greedy), ...")
+    parser.add_argument("agent", nargs="?", help="an agent spec: scripted, random, llm:DIR,sample=0 (greedy), ...")
     parser.add_argument("--games", type=int, default=300)
     parser.add_argument("--seed", type=int, default=20_000)
     parser.add_argument("--board-view", default="grid", choices=BOARD_VIEWS)
+    parser.add_argument("--reference", action="store_true", help="print the exact table of reference players")
     args = parser.parse_args(argv)
+    if args.reference:
+        print(reference_table())
+        return {}
+    if args.agent is None:
+        parser.error("an agent spec is needed (or --reference)")
     counts = measure(args.agent, args.games, args.seed, args.board_view)
     print(table(counts))
     return counts

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import arena
@@ -247,3 +248,23 @@ def test_line_cells_mine_view_writes_each_line_from_the_readers_side():
     env.step("[4]")
     env.step("[0]")  # now X reads the same board from its side: its 4 is M, O's 0 is T
     assert "\nT,1,2\n" in env.last()[0]["text"] and "\nT,M,8\n" in env.last()[0]["text"]
+
+
+def test_line_sorted_mine_view_writes_marks_first_then_the_empty_cells():
+    from arena.envs.tictactoe import LINES, line_sorted_mine_text
+
+    text, board = _view_after_three_moves("line-sorted-mine")  # O to move: O 0, X 4 and 8
+    listed = text.split("numbers of the empty cells):\n")[1].split("\nYou play")[0].splitlines()
+    assert listed == ["M:1,2", "T:3,5", "T:6,7", "M:3,6", "T:1,7", "T:2,5", "M,T,T:", "T:2,6"]
+    assert read_board(text) == board
+    # every board: each line lists the reader's marks, then the opponent's, then exactly its empty cells
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        cells = [str(c) for c in rng.choice([" ", "X", "O"], size=9)]
+        for mark in ("X", "O"):
+            for line, row in zip(LINES, line_sorted_mine_text(cells, mark).splitlines(), strict=True):
+                marks, empty = row.split(":")
+                own = sum(cells[i] == mark for i in line)
+                theirs = sum(cells[i] not in (" ", mark) for i in line)
+                assert marks == ",".join(["M"] * own + ["T"] * theirs)
+                assert empty == ",".join(str(i) for i in line if cells[i] == " ")

@@ -21,7 +21,10 @@ tiny tokenizer every cell is then one token at a fixed place in its line (the sp
 tokens, as the tokenizer joins a space to a mark but not to a digit). ``board_view="line-cells-mine"`` writes
 the comma lines from the reader's side, ``M`` for its own marks and ``T`` for the opponent's (``T,T,2``), as
 AlphaZero's inputs are relative to the player to move: a win in one and a block then read the same to X and
-to O. None of the views names a move as good or bad.
+to O. ``board_view="line-sorted-mine"`` writes each line from the reader's side with its marks first (``M`` then
+``T``), a colon, then the numbers of its empty cells (``T,T:2``): a model that reads left to right (a causal
+transformer) meets an empty cell's number after the marks that share its line, where in ``2,T,T`` the number
+comes first. None of the views names a move as good or bad.
 The game is perfect-information: nothing is secret. ``infos[agent]["state_key"]`` digests the board
 and the mover's mark.
 """
@@ -42,7 +45,7 @@ MARKS = ("X", "O")
 _MOVE = re.compile(r"\[?\s*(\d{1,3})\s*\]?")
 
 _CELLS = tuple(f"[{i}]" for i in range(9))
-BOARD_VIEWS = ("grid", "lines", "line-cells", "line-cells-csv", "line-cells-mine")
+BOARD_VIEWS = ("grid", "lines", "line-cells", "line-cells-csv", "line-cells-mine", "line-sorted-mine")
 
 RULES = (
     "You are playing TicTacToe. Players alternate placing their mark on a 3x3 board; X moves first. "
@@ -104,6 +107,19 @@ def line_cells_mine_text(board: list[str], mark: str) -> str:
     return line_cells_text(relative, sep=",")
 
 
+def line_sorted_mine_text(board: list[str], mark: str) -> str:
+    """Every line of three from the side of the player with ``mark``: its marks first (``M`` its own, then ``T`` the
+    opponent's), a colon, then the numbers of its empty cells (``T,T:2``, ``M:0,8``, ``:2,4,6``). Each line's empty
+    cells come after its marks, so a left-to-right (causal) reader meets an empty cell's number knowing the marks
+    that share its line."""
+    rows = []
+    for line in LINES:
+        marks = sorted((board[i] for i in line if board[i] != " "), key=lambda m: m != mark)
+        empty = [str(i) for i in line if board[i] == " "]
+        rows.append(",".join("M" if m == mark else "T" for m in marks) + ":" + ",".join(empty))
+    return "\n".join(rows)
+
+
 #: The board views that add the lines of three: (heading, how a board's lines are written for the reader's mark).
 _LINE_VIEWS: dict[str, tuple[str, Callable[[list[str], str], str]]] = {
     "lines": ("Lines of three (cells: marks, . empty)", lambda board, _mark: lines_text(board)),
@@ -118,6 +134,10 @@ _LINE_VIEWS: dict[str, tuple[str, Callable[[list[str], str], str]]] = {
     "line-cells-mine": (
         "Lines of three from your side (M: your mark, T: the opponent's, or the number of an empty cell)",
         line_cells_mine_text,
+    ),
+    "line-sorted-mine": (
+        "Lines of three from your side (M: your marks, T: the opponent's, then : and the numbers of the empty cells)",
+        line_sorted_mine_text,
     ),
 }
 
