@@ -100,11 +100,15 @@ def line_cells_csv_text(board: list[str]) -> str:
     return line_cells_text(board, sep=",")
 
 
+def relative_board(board: list[str], mark: str) -> list[str]:
+    """``board`` from the side of the player with ``mark``: ``M`` for its marks, ``T`` for the opponent's."""
+    return [" " if m == " " else ("M" if m == mark else "T") for m in board]
+
+
 def line_cells_mine_text(board: list[str], mark: str) -> str:
     """:func:`line_cells_csv_text` from the side of the player with ``mark``: ``M`` for its marks, ``T`` for the
     opponent's (``T,T,2``)."""
-    relative = [" " if m == " " else ("M" if m == mark else "T") for m in board]
-    return line_cells_text(relative, sep=",")
+    return line_cells_text(relative_board(board, mark), sep=",")
 
 
 def line_sorted_mine_text(board: list[str], mark: str) -> str:
@@ -112,11 +116,12 @@ def line_sorted_mine_text(board: list[str], mark: str) -> str:
     opponent's), a colon, then the numbers of its empty cells (``T,T:2``, ``M:0,8``, ``:2,4,6``). Each line's empty
     cells come after its marks, so a left-to-right (causal) reader meets an empty cell's number knowing the marks
     that share its line."""
+    relative = relative_board(board, mark)
     rows = []
     for line in LINES:
-        marks = sorted((board[i] for i in line if board[i] != " "), key=lambda m: m != mark)
-        empty = [str(i) for i in line if board[i] == " "]
-        rows.append(",".join("M" if m == mark else "T" for m in marks) + ":" + ",".join(empty))
+        marks = sorted(relative[i] for i in line if relative[i] != " ")  # M sorts before T
+        empty = [str(i) for i in line if relative[i] == " "]
+        rows.append(",".join(marks) + ":" + ",".join(empty))
     return "\n".join(rows)
 
 
