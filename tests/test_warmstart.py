@@ -155,6 +155,31 @@ def test_mixed_expert_play_labels_every_position_with_the_experts_move(backend):
             assert e.target_ids[branch] in legal_ids
 
 
+def test_scripted_agent_picks_which_registered_agent_makes_the_scripted_moves(backend):
+    """Spy's warm start can imitate civilians playing against the naive spy; a name the game lacks is an error."""
+    from arena.agents.scripted.spy import SpyNaiveScripted, SpyScripted
+    from arena.agents.warmstart import _make_agent
+    from arena.core.errors import ArenaError
+
+    naive = _make_agent("spy-v0", "mixed-expert", 0, "scripted-naive")
+    assert isinstance(naive.scripted, SpyNaiveScripted) and naive.label_with_expert
+    default = _make_agent("spy-v0", "scripted", 0)
+    assert isinstance(default, SpyScripted) and not isinstance(default, SpyNaiveScripted)
+    with pytest.raises(ArenaError, match="no agent 'scripted-naive'"):
+        collect_examples(
+            backend,
+            ["tictactoe-v0"],
+            agents="scripted",
+            matches_per_env=1,
+            scripted_agent={"tictactoe-v0": "scripted-naive"},
+        )
+    plain = collect_examples(backend, ["spy-v0"], agents="scripted", matches_per_env=3, seed=1)
+    against_naive = collect_examples(
+        backend, ["spy-v0"], agents="scripted", matches_per_env=3, seed=1, scripted_agent={"spy-v0": "scripted-naive"}
+    )
+    assert against_naive and [e.target_ids for e in against_naive] != [e.target_ids for e in plain]
+
+
 def test_legality_term_moves_mass_onto_legal_moves(backend):
     """Ten steps with the legality term leave more mass on legal cells than ten steps without it."""
     from transformers import AutoModelForCausalLM

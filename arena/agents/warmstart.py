@@ -177,17 +177,22 @@ class _Mixed:
         return str(self.random.act(observation, info)) if self.rng.random() < 0.5 else move
 
 
-def _make_agent(env_id: str, kind: str, seed: int) -> Any:
-    """A player of ``kind`` (random, scripted, mixed or mixed-expert) for ``env_id``."""
+def _make_agent(env_id: str, kind: str, seed: int, scripted: str = "scripted") -> Any:
+    """A player of ``kind`` (random, scripted, mixed or mixed-expert) for ``env_id``; ``scripted`` names the
+    game's registered agent that makes the scripted moves (such as spy's ``scripted-naive``)."""
     if kind == "random":
         return RandomAgent(seed=seed)
     if kind not in AGENT_KINDS:
         raise ArenaError(f"agents must be one of {', '.join(AGENT_KINDS)}, got {kind!r}")
     if kind in ("mixed", "mixed-expert"):
-        return _Mixed(_make_agent(env_id, "scripted", seed), seed, label_with_expert=kind == "mixed-expert")
+        expert = _make_agent(env_id, "scripted", seed, scripted)
+        return _Mixed(expert, seed, label_with_expert=kind == "mixed-expert")
     import arena
 
-    entry = arena.spec(env_id).agents.get("scripted")
+    entries = arena.spec(env_id).agents
+    if scripted != "scripted" and scripted not in entries:
+        raise ArenaError(f"{env_id} has no agent {scripted!r}; it has {', '.join(sorted(entries)) or 'none'}")
+    entry = entries.get(scripted)
     if entry:
         module, _, attr = entry.partition(":")
         try:
@@ -212,6 +217,7 @@ def collect_examples(
     hide_legal: Sequence[str] = (),
     history_lines: Mapping[str, int | None] | None = None,
     blank_images: bool = False,
+    scripted_agent: Mapping[str, str] | None = None,
 ) -> list[Example]:
     """Play ``matches_per_env`` matches per game (one number, or one per game id with :data:`MATCHES` for
     the others; every registered game when ``env_ids`` is None) and return (prompt ids, reply ids) pairs
@@ -225,7 +231,9 @@ def collect_examples(
     negotiation's ``proposal_list``); in the games of ``hide_legal`` the prompts leave the legal list out
     (as the agent does with ``show_legal=False``); ``history_lines`` gives a game's history window (the
     agent's ``history_lines``); ``blank_images`` makes every prompt's image flat grey (the agent's option of
-    that name, for the twin run that proves a policy reads its images)."""
+    that name, for the twin run that proves a policy reads its images); ``scripted_agent`` names, per game id,
+    the registered agent that plays the scripted moves (default ``scripted``): spy's ``scripted-naive`` spy,
+    which the scripted civilians can find, makes their votes worth imitating."""
     import arena
 
     rng = np.random.default_rng(seed)
@@ -241,6 +249,7 @@ def collect_examples(
     for env_id in env_ids if env_ids is not None else registered_games():
         env = arena.make(env_id, **(env_kwargs or {}).get(env_id, {}))
         kind = agents or AGENTS_PER_ENV.get(env_id, "random")
+        scripted = (scripted_agent or {}).get(env_id, "scripted")
         llm = LLMAgent(
             backend,
             env_id=env_id,
@@ -255,7 +264,9 @@ def collect_examples(
         turns: list[tuple[Any, Any]] = []  # (observation, info) of each prompt, to refit an overlong one
         decisions: list[tuple[list[int], list[tuple[int, list[int]]], int]] = []  # target, branches, legal
         for m in range(matches):
-            players = {a: _make_agent(env_id, kind, seed + 1000 * m + i) for i, a in enumerate(env.possible_agents)}
+            players = {
+                a: _make_agent(env_id, kind, seed + 1000 * m + i, scripted) for i, a in enumerate(env.possible_agents)
+            }
             env.reset(seed=seed + m)
             seen: set[str] = set()  # every action that was legal at some point of this match
             erred = None  # the seat whose retry comes next
@@ -510,6 +521,7 @@ def warmstart(
     hide_legal: Sequence[str] = (),
     history_lines: Mapping[str, int | None] | None = None,
     blank_images: bool = False,
+    scripted_agent: Mapping[str, str] | None = None,
     caption_steps: int = 0,
     caption_lr: float = 1e-3,
     caption_batch_size: int = 16,
@@ -519,7 +531,7 @@ def warmstart(
     """Fine-tune the model in ``model_dir`` on play of ``env_ids`` (default: every registered game) by
     ``agents`` (random, scripted, mixed or mixed-expert; default per game, :data:`AGENTS_PER_ENV`) and save it to
     ``out_dir`` (default: overwrite ``model_dir``). Returns the output directory. ``env_kwargs``,
-    ``hide_legal`` and ``history_lines`` as in :func:`collect_examples`; ``steps`` defaults to
+    ``hide_legal``, ``history_lines`` and ``scripted_agent`` as in :func:`collect_examples`; ``steps`` defaults to
     :func:`default_steps` of the games.
 
     ``caption_steps`` > 0 (vision-language models) first trains that many steps of captions of the visual
@@ -546,6 +558,7 @@ def warmstart(
             hide_legal=hide_legal,
             history_lines=history_lines,
             blank_images=blank_images,
+            scripted_agent=scripted_agent,
         )
         if log:
             lengths = [len(e.prompt_ids) + len(e.target_ids) for e in examples]
