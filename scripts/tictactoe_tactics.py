@@ -10,7 +10,9 @@ wins taken and blocks made. The perfect minimax player (``scripted``) takes ever
 ``--reference`` prints instead the exact loss rates against random play (by enumerating every game, no
 sampling) of reference players that take a win in one with probability ``win`` and make a needed block with
 probability ``block``, and play uniformly at random otherwise: what a given rate of wins taken and blocks made is
-worth, so a policy's tactics can be read against the < 10 % target.
+worth, so a policy's tactics can be read against the < 10 % target. It also prints the best response to random
+play, the policy that maximises the return (+1 win, -1 loss) a learner is trained on: whether that return and the
+target agree.
 """
 
 from __future__ import annotations
@@ -73,6 +75,12 @@ def measure(agent_spec: str, games: int, seed: int = 20_000, board_view: str = "
 
 #: A player as a distribution over cells for a board (9 cells, " " empty) and its mark.
 Policy = Callable[[tuple[str, ...], str], dict[int, float]]
+OTHER_MARK = {"X": "O", "O": "X"}
+
+
+def next_boards(board: tuple[str, ...], to_move: str) -> list[tuple[int, tuple[str, ...]]]:
+    """Each empty cell of ``board`` and the board after ``to_move`` plays there."""
+    return [(i, (*board[:i], to_move, *board[i + 1 :])) for i, c in enumerate(board) if c == " "]
 
 
 def tactic_policy(win: float = 1.0, block: float = 1.0) -> Policy:
@@ -82,9 +90,11 @@ def tactic_policy(win: float = 1.0, block: float = 1.0) -> Policy:
 
     def play(board: tuple[str, ...], mark: str) -> dict[int, float]:
         empty = [i for i, c in enumerate(board) if c == " "]
-        other = "O" if mark == "X" else "X"
         dist = {i: 1.0 / len(empty) for i in empty}
-        for tactic, p in ((completing_cells(list(board), mark), win), (completing_cells(list(board), other), block)):
+        for tactic, p in (
+            (completing_cells(list(board), mark), win),
+            (completing_cells(list(board), OTHER_MARK[mark]), block),
+        ):
             if tactic:
                 dist = {i: (1 - p) * q for i, q in dist.items()}
                 dist[tactic[0]] += p
@@ -106,8 +116,11 @@ def exact_loss_rate(policy: Policy, mark: str) -> float:
         if " " not in board:
             return 0.0
         dist = (policy if to_move == mark else random_player)(board, to_move)
-        nxt = "O" if to_move == "X" else "X"
-        return sum(p * lose((*board[:i], to_move, *board[i + 1 :]), nxt) for i, p in dist.items() if p > 0)
+        return sum(
+            dist.get(i, 0.0) * lose(after, OTHER_MARK[to_move])
+            for i, after in next_boards(board, to_move)
+            if dist.get(i)
+        )
 
     return lose((" ",) * 9, "X")
 
@@ -123,6 +136,26 @@ def reference_table(
             f"| {win:.2f} | {block:.2f} | {exact_loss_rate(policy, 'X'):.3f} | {exact_loss_rate(policy, 'O'):.3f} |"
         )
     return "\n".join(rows)
+
+
+def best_response(mark: str) -> tuple[float, float]:
+    """(win rate, loss rate) against the uniformly random player of the policy that maximises the expected return,
+    +1 for a win and -1 for a loss, playing ``mark`` (ties between moves broken toward the higher win rate)."""
+
+    @cache
+    def value(board: tuple[str, ...], to_move: str) -> tuple[float, float, float]:  # (return, P(win), P(loss))
+        won = winner_mark(list(board))
+        if won is not None:
+            return (1.0, 1.0, 0.0) if won == mark else (-1.0, 0.0, 1.0)
+        if " " not in board:
+            return (0.0, 0.0, 0.0)
+        children = [value(after, OTHER_MARK[to_move]) for _, after in next_boards(board, to_move)]
+        if to_move == mark:
+            return max(children)
+        return tuple(sum(child[k] for child in children) / len(children) for k in range(3))  # type: ignore[return-value]
+
+    _, win, loss = value((" ",) * 9, "X")
+    return win, loss
 
 
 def table(counts: dict[str, Counter]) -> str:
@@ -144,6 +177,9 @@ def main(argv: list[str] | None = None) -> dict[str, Counter]:
     args = parser.parse_args(argv)
     if args.reference:
         print(reference_table())
+        for mark in ("X", "O"):
+            win, loss = best_response(mark)
+            print(f"best response to random play as {mark}: loss rate {loss:.3f}, win rate {win:.3f}")
         return {}
     if args.agent is None:
         parser.error("an agent spec is needed (or --reference)")
