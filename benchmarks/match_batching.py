@@ -174,7 +174,15 @@ def measure(
 
     def agents(policy: Any) -> dict[str, Any]:
         return {
-            env_id: LLMAgent(policy, env_id=env_id, sampling=sampling, constrained=not generate, sample=True, seed=0)
+            env_id: LLMAgent(  # greedy retries: every decision of a tick in one call, as the replay sends them
+                policy,
+                env_id=env_id,
+                sampling=sampling,
+                constrained=not generate,
+                sample=True,
+                seed=0,
+                retry_temperature=None,
+            )
             for env_id in games
         }
 

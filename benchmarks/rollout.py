@@ -78,7 +78,7 @@ def measure(matches: int = 32, new_tokens: int = 16, threads: int = 1, repeats: 
     model = build_tiny_model(tempfile.mkdtemp(prefix="arena-bench-"), matches_per_env=2)
     backend = TransformersBackend(str(model), max_batch_size=max(64, matches))
     sampling = SamplingParams(temperature=0, max_new_tokens=new_tokens)
-    agent = LLMAgent(backend, env_id=ENV_ID, sampling=sampling)
+    agent = LLMAgent(backend, env_id=ENV_ID, sampling=sampling, retry_temperature=None)  # one call per tick
     params = sum(p.numel() for p in backend.model.parameters())
     backend.generate([[{"role": "user", "content": "warm up"}]], sampling)
 

@@ -211,3 +211,78 @@ def test_context_budget_follows_the_reply_length_and_rejects_one_that_leaves_no_
     with pytest.raises(ArenaError, match="lower max_new_tokens"):
         LLMAgent(Sized(), sampling=SamplingParams(max_new_tokens=990))
     assert LLMAgent(FakeBackend()).prompt_budget is None  # no limit known: no budget
+
+
+class RetryBackend:
+    """Greedy (temperature 0) replies name an off-board cell; sampled replies the first legal cell."""
+
+    version = 0
+
+    def __init__(self) -> None:
+        self.temperatures: list[float] = []
+
+    def generate(self, prompts, sampling):
+        import re
+
+        from arena.agents.backends.base import Completion
+
+        self.temperatures.append(sampling.temperature)
+        replies = []
+        for prompt in prompts:
+            legal = re.findall(r"Legal moves: (\[\d\])", prompt[-1]["content"])
+            cell = legal[-1] if sampling.temperature > 0 and legal else "[9]"
+            replies.append(Completion(f"<answer>{cell}</answer>", [1], [2], [-0.1]))
+        return replies
+
+    def score(self, prompts, continuations):
+        raise AssertionError("generation only")
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_a_greedy_agent_samples_its_retry_after_an_invalid_move(batched):
+    """Greedy decoding of a retry would repeat the refused reply; the retry samples, and the game goes on."""
+    import arena
+    from arena.agents.backends.base import SamplingParams
+    from arena.agents.match import play
+    from arena.agents.random_agent import RandomAgent
+    from arena.agents.scheduler import play_many
+
+    def match(retry_temperature):
+        backend = RetryBackend()
+        greedy = SamplingParams(temperature=0.0, max_new_tokens=8)
+        agent = LLMAgent(backend, env_id="tictactoe-v0", sampling=greedy, retry_temperature=retry_temperature)
+        seats = {"player_0": agent, "player_1": RandomAgent(seed=1)}
+        if batched:
+            outcome = play_many([(arena.make("tictactoe-v0"), seats, 3)])[0]
+            returns, reason = outcome.returns, outcome.transcript.result["reason"]
+        else:
+            result = play("tictactoe-v0", seats, seed=3)
+            returns, reason = result.returns, result.transcript.result["reason"]
+        return backend.temperatures, returns, reason
+
+    temperatures, _returns, reason = match(1.0)
+    assert temperatures[0] == 0.0 and 1.0 in temperatures  # each move: a greedy try, then a sampled retry
+    assert temperatures == [0.0, 1.0] * (len(temperatures) // 2)
+    assert "forfeit" not in str(reason).lower() and "invalid" not in str(reason).lower()
+    temperatures, returns, reason = match(None)  # greedy retries: the refused reply again, then the forfeit
+    assert set(temperatures) == {0.0} and len(temperatures) == 2
+    assert returns["player_0"] == -1.0 and "invalid" in str(reason).lower()
+
+
+def test_retry_temperature_applies_only_to_a_greedy_agents_generated_retries():
+    from arena.agents.backends.base import SamplingParams
+
+    greedy = LLMAgent(FakeBackend(), env_id="tictactoe-v0", sampling=SamplingParams(temperature=0.0))
+    retry = {**INFO, "invalid_move": "cell 9 is off the board"}
+    assert greedy.sampling_for(INFO).temperature == 0.0
+    assert greedy.sampling_for(retry).temperature == 1.0
+    sampled = LLMAgent(FakeBackend(), env_id="tictactoe-v0", sampling=SamplingParams(temperature=0.7))
+    assert sampled.sampling_for(retry).temperature == 0.7
+    constrained = LLMAgent(
+        FakeBackend(), env_id="tictactoe-v0", sampling=SamplingParams(temperature=0.0), constrained=True
+    )
+    assert constrained.sampling_for(retry).temperature == 0.0  # a choice among legal actions: nothing to retry
+    assert parse_agent_spec("m,retry_temperature=0").agent == {"retry_temperature": 0}
+    for bad in (-1.0, float("nan"), True, "1"):
+        with pytest.raises(ArenaError, match="retry_temperature"):
+            LLMAgent(FakeBackend(), retry_temperature=bad)  # type: ignore[arg-type]

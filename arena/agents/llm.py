@@ -22,6 +22,8 @@ Per turn: observation -> chat messages -> backend -> reply -> the move (or an in
   back to generation.
 * **Training.** :meth:`LLMAgent.act_batch_traced` returns :class:`ActionTrace`s (prompt ids, completion
   ids, per-token logprobs, policy version); :mod:`arena.agents.scheduler` batches many matches.
+* **Retries.** A greedy agent (temperature 0) whose generated move was invalid retries at
+  ``retry_temperature`` (default 1), so that its retries are not the refused reply again.
 * **Reply length.** Without explicit sampling settings, ``max_new_tokens`` is
   :func:`~arena.agents.prompts.default_max_new_tokens` of the game: room to think and to answer in full.
 """
@@ -45,6 +47,10 @@ from arena.core.errors import ArenaError
 
 #: Fewest prompt tokens a context budget must leave (less is a configuration error).
 MIN_PROMPT_TOKENS = 64
+#: Temperature of a greedy agent's generated reply when it retries after an invalid move: greedy decoding of
+#: the same prompt plus a warning mostly repeats the refused reply word for word (measured: a spy clue refused
+#: as a repeat is retried with the same clue), which spends every retry on one answer.
+RETRY_TEMPERATURE = 1.0
 
 
 @dataclass
@@ -107,6 +113,7 @@ class LLMAgent(BaseAgent):
         max_model_len: int | None = None,
         blank_images: bool = False,
         history_lines: int | None = None,
+        retry_temperature: float | None = RETRY_TEMPERATURE,
     ) -> None:
         if answer_format not in ("tags", "raw"):
             try:
@@ -133,6 +140,14 @@ class LLMAgent(BaseAgent):
         ):
             raise ArenaError(f"history_lines must be null or an integer >= 0, got {history_lines!r}")
         self.history_lines = history_lines  # None: the whole history, as far as the context budget allows
+        if retry_temperature is not None and (
+            isinstance(retry_temperature, bool)
+            or not isinstance(retry_temperature, int | float)
+            or not math.isfinite(retry_temperature)
+            or retry_temperature < 0
+        ):
+            raise ArenaError(f"retry_temperature must be null or a number >= 0, got {retry_temperature!r}")
+        self.retry_temperature = retry_temperature  # 0 or None: greedy retries
         self.blank_images = bool(blank_images)  # an ablation: the same prompts with every image a flat grey
         self._budgets: dict[int, PromptBudget | None] = {}
         self._prompt_budget()  # a max_new_tokens that leaves no room for a prompt fails here, not mid-game
@@ -198,12 +213,26 @@ class LLMAgent(BaseAgent):
     def _uses_scoring(self, info: Info) -> bool:
         return self.constrained and bool((info or {}).get("legal_actions"))
 
-    def _next_sampling(self) -> SamplingParams:
-        """Sampling params for the next call (a fixed seed advances per call, so moves still vary)."""
+    def sampling_for(self, info: Info) -> SamplingParams:
+        """How this request's reply is generated: the agent's sampling, except that a greedy agent retrying
+        after an invalid move samples at ``retry_temperature`` (see :data:`RETRY_TEMPERATURE`)."""
+        if (
+            self.retry_temperature
+            and self.sampling.temperature == 0
+            and (info or {}).get("invalid_move") is not None
+            and not self._uses_scoring(info)
+        ):
+            return replace(self.sampling, temperature=float(self.retry_temperature))
+        return self.sampling
+
+    def _next_sampling(self, sampling: SamplingParams | None = None) -> SamplingParams:
+        """Sampling params for the next call (``sampling``, default the agent's; a fixed seed advances per
+        call, so moves still vary)."""
+        sampling = self.sampling if sampling is None else sampling
         self._calls += 1
-        if self.sampling.seed is None:
-            return self.sampling
-        return replace(self.sampling, seed=int(self.sampling.seed) + self._calls - 1)
+        if sampling.seed is None:
+            return sampling
+        return replace(sampling, seed=int(sampling.seed) + self._calls - 1)
 
     # -- two-phase API (used by the batching scheduler) -------------------------------------------
     def generation_requests(self, requests: Sequence[tuple[Observation, Info]]) -> list[ChatPrompt]:
@@ -285,11 +314,20 @@ class LLMAgent(BaseAgent):
 
     # -- agent API ---------------------------------------------------------------------------------
     def act_batch_traced(self, requests: Sequence[tuple[Observation, Info]]) -> list[ActionTrace]:
-        """Decide every request with at most one ``generate`` and one ``score`` backend call."""
+        """Decide every request with one ``generate`` call per sampling in use (one, unless some requests
+        are greedy retries: :meth:`sampling_for`) and at most one ``score`` backend call."""
         requests = list(requests)
-        gen_prompts = self.generation_requests(requests)
+        generated = [(o, i) for o, i in requests if not self._uses_scoring(i)]
+        by_sampling: dict[tuple[Any, ...], list[int]] = {}
+        for k, (_obs, info) in enumerate(generated):
+            by_sampling.setdefault(self.sampling_for(info).key(), []).append(k)
+        completions: list[Any] = [None] * len(generated)
+        for ks in by_sampling.values():
+            sampling = self._next_sampling(self.sampling_for(generated[ks[0]][1]))
+            replies = self.backend.generate(self.generation_requests([generated[k] for k in ks]), sampling)
+            for k, reply in zip(ks, replies, strict=True):
+                completions[k] = reply
         score_prompts, conts = self.scoring_requests(requests)
-        completions = self.backend.generate(gen_prompts, self._next_sampling()) if gen_prompts else []
         scored = self.backend.score(score_prompts, conts) if score_prompts else []
         return self.finish(requests, completions, scored)
 
@@ -334,6 +372,7 @@ _AGENT_KEYS = {
     "think",
     "max_model_len",
     "history_lines",
+    "retry_temperature",
 }
 _SAMPLING_KEYS = {"temperature", "top_p", "max_new_tokens", "seed"}
 
@@ -367,7 +406,7 @@ def parse_agent_spec(spec: str) -> AgentSpec:
     Keys: ``backend`` (transformers|vllm|openai); agent keys ``constrained``, ``sample``,
     ``answer_format``, ``name``, ``system_prompt``, ``show_legal``, ``think``, ``max_model_len`` (the
     context budget's limit, for backends that cannot report it), ``history_lines`` (latest history lines
-    shown); sampling keys
+    shown), ``retry_temperature`` (a greedy agent's retries after an invalid move); sampling keys
     ``temperature``, ``top_p``, ``max_new_tokens``, ``seed``, ``stop`` (``|``-separated); every other
     key goes to the backend constructor (``device``, ``dtype``, ``base_url``, ``api_key``, ``timeout``...).
     """

@@ -292,9 +292,9 @@ class BatchScheduler:
 
         llm_groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
         other_groups: dict[int, list[int]] = defaultdict(list)
-        for k, (_run, _seat, _obs, _info, agent) in enumerate(pending):
+        for k, (_run, _seat, _obs, info, agent) in enumerate(pending):
             if isinstance(agent, LLMAgent):
-                llm_groups[(id(agent.backend), agent.sampling.key())].append(k)
+                llm_groups[(id(agent.backend), agent.sampling_for(info).key())].append(k)
             else:
                 other_groups[id(agent)].append(k)
         for idxs in other_groups.values():
@@ -329,7 +329,8 @@ class BatchScheduler:
             conts.extend(sc)
         first: LLMAgent = pending[idxs[0]][4]
         backend = first.backend
-        completions = backend.generate(gen_prompts, first._next_sampling()) if gen_prompts else []
+        sampling = first.sampling_for(pending[idxs[0]][3])  # the group's (a greedy retry's: sampled)
+        completions = backend.generate(gen_prompts, first._next_sampling(sampling)) if gen_prompts else []
         scored = backend.score(score_prompts, conts) if score_prompts else []
         self.backend_calls += bool(gen_prompts) + bool(score_prompts)
         for agent, ks, requests, g0, gn, s0, sn in slices:

@@ -127,8 +127,9 @@ class Trainer:
         self.pool = OpponentPool(config.opponents, game_agents=config.opponent_agents)
         self.iteration = 0
         self.learners = learner_agents(self.rollout_backend, config)
-        self.greedy = {
-            env_id: policy_agent(self.rollout_backend, config, env_id, sample=False) for env_id in config.envs
+        self.greedy = {  # seeded for their retries after an invalid move, which sample (RETRY_TEMPERATURE)
+            env_id: policy_agent(self.rollout_backend, config, env_id, sample=False, seed=config.seed + 20_000 + i)
+            for i, env_id in enumerate(config.envs)
         }
         self.past_policies = PastPolicies(config, keep=self.pool.max_snapshots)
         # the frozen starting policy: LoRA's base with the adapters off, else a copy
