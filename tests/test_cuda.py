@@ -73,3 +73,12 @@ def test_two_iterations_of_self_play_run_on_the_gpu(memory, tmp_path):
     rows = [trainer.step() for _ in range(2)]
     assert all(row["turns"] > 0 and np.isfinite(row["update/pg_loss"]) for row in rows), rows
     json.dumps(rows)  # metrics are plain numbers, not CUDA tensors
+
+
+def test_a_seeded_call_leaves_the_cuda_generator_as_it_was():
+    """A seeded generate reseeds the generators (torch.manual_seed); the CUDA one is restored afterwards too."""
+    gpu = TransformersBackend(str(cached_tiny_model()), device="cuda")
+    torch.cuda.manual_seed(123)
+    before = torch.cuda.get_rng_state()
+    gpu.generate(PROMPTS[:2], SamplingParams(temperature=1.0, max_new_tokens=4, seed=7))
+    assert torch.equal(torch.cuda.get_rng_state(), before)

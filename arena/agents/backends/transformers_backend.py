@@ -338,7 +338,11 @@ class TransformersBackend:
             from transformers import SuppressTokensLogitsProcessor
 
             processors.append(SuppressTokensLogitsProcessor(self._image_token_ids(), device=self.device))
-        rng = torch.random.fork_rng(devices=[]) if sampling.seed is not None else contextlib.nullcontext()
+        rng = (
+            torch.random.fork_rng(devices=self._rng_devices())
+            if sampling.seed is not None
+            else contextlib.nullcontext()
+        )
         with rng, torch.no_grad():
             if sampling.seed is not None:
                 torch.manual_seed(int(sampling.seed))
@@ -350,6 +354,15 @@ class TransformersBackend:
         for row in range(new_tokens.shape[0]):
             outs.append(self._finish(prompt_ids[row], new_tokens[row].tolist(), logp[row].tolist(), sampling))
         return outs
+
+    def _rng_devices(self) -> list[int]:
+        """The CUDA devices whose generator a seeded call forks besides the CPU's (``manual_seed`` reseeds them,
+        and a seeded call must leave the unseeded sampling that follows as it was)."""
+        import torch
+
+        if self.device.type != "cuda":
+            return []
+        return [self.device.index if self.device.index is not None else torch.cuda.current_device()]
 
     def _finish(
         self, prompt_ids: list[int], tokens: list[int], logps: list[float], sampling: SamplingParams
