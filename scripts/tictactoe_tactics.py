@@ -10,7 +10,9 @@ wins taken and blocks made. The perfect minimax player (``scripted``) takes ever
 ``--reference`` prints instead the exact loss rates against random play (by enumerating every game, no
 sampling) of reference players that take a win in one with probability ``win`` and make a needed block with
 probability ``block``, and play uniformly at random otherwise: what a given rate of wins taken and blocks made is
-worth, so a policy's tactics can be read against the < 10 % target. It also prints the best response to random
+worth, so a policy's tactics can be read against the < 10 % target; and two deterministic players that prefer the
+centre, then the corners, then the edges, without and with wins and blocks (what a fixed preference of cells is
+worth without reading threats). It also prints the best response to random
 play, the policy that maximises the return (+1 win, -1 loss) a learner is trained on: whether that return and the
 target agree.
 """
@@ -104,6 +106,25 @@ def tactic_policy(win: float = 1.0, block: float = 1.0) -> Policy:
     return play
 
 
+#: A fixed order of preference with no reading of the board: the centre, the corners, then the edges.
+CENTRE_CORNERS_EDGES = (4, 0, 2, 6, 8, 1, 3, 5, 7)
+
+
+def preference_policy(order: tuple[int, ...] = CENTRE_CORNERS_EDGES, tactics: bool = False) -> Policy:
+    """A deterministic player: the first empty cell of ``order``; with ``tactics``, first a win in one, else a
+    needed block (the earliest such cell in ``order``). What a policy that prefers some cells, without reading
+    threats, is worth against random play."""
+
+    def play(board: tuple[str, ...], mark: str) -> dict[int, float]:
+        if tactics:
+            for cells in (completing_cells(list(board), mark), completing_cells(list(board), OTHER_MARK[mark])):
+                if cells:
+                    return {min(cells, key=order.index): 1.0}
+        return {next(i for i in order if board[i] == " "): 1.0}
+
+    return play
+
+
 def exact_loss_rate(policy: Policy, mark: str) -> float:
     """The probability that ``policy`` playing ``mark`` loses to the uniformly random player, over every game."""
     random_player = tactic_policy(0.0, 0.0)
@@ -128,12 +149,19 @@ def exact_loss_rate(policy: Policy, mark: str) -> float:
 def reference_table(
     settings: tuple[tuple[float, float], ...] = ((0, 0), (1, 0), (0, 1), (1, 0.5), (1, 0.75), (1, 0.9), (1, 1)),
 ) -> str:
-    """Exact loss rates against random play, as X and as O, of :func:`tactic_policy` at each (win, block)."""
+    """Exact loss rates against random play, as X and as O, of :func:`tactic_policy` at each (win, block), then of
+    the centre-corners-edges :func:`preference_policy` without and with tactics."""
     rows = ["| wins taken | blocks made | loss rate as X | loss rate as O |", "|---:|---:|---:|---:|"]
     for win, block in settings:
         policy = tactic_policy(win, block)
         rows.append(
             f"| {win:.2f} | {block:.2f} | {exact_loss_rate(policy, 'X'):.3f} | {exact_loss_rate(policy, 'O'):.3f} |"
+        )
+    for tactics in (False, True):
+        policy = preference_policy(tactics=tactics)
+        what = "with every win and block" if tactics else "no tactics"
+        rows.append(
+            f"| centre, corners, edges ({what}) | | {exact_loss_rate(policy, 'X'):.3f} | {exact_loss_rate(policy, 'O'):.3f} |"
         )
     return "\n".join(rows)
 
