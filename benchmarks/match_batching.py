@@ -212,7 +212,9 @@ def measure(
         "new_tokens": new_tokens if generate else None,
         "repeats": repeats,
     }
-    BatchScheduler().run(_matches(agents(backend), min(4, matches)))  # warm up kernels and caches
+    # Warm up kernels and caches on one full wave: a GPU picks its kernels per batch shape, so a small warm-up
+    # leaves the full batches' first calls to whichever variant runs first (docs/gpu.md, 2026-12-04).
+    BatchScheduler().run(_matches(agents(backend), min(concurrency, matches)))
     runs: dict[str, list[dict[str, float]]] = {"lock-step": [], "continuous": []}
     for _ in range(repeats):  # the variants alternate, so machine load affects them alike
         for name, times in runs.items():
