@@ -12,9 +12,8 @@ sampling) of reference players that take a win in one with probability ``win`` a
 probability ``block``, and play uniformly at random otherwise: what a given rate of wins taken and blocks made is
 worth, so a policy's tactics can be read against the < 10 % target; and two deterministic players that prefer the
 centre, then the corners, then the edges, without and with wins and blocks (what a fixed preference of cells is
-worth without reading threats). It also prints the best response to random
-play, the policy that maximises the return (+1 win, -1 loss) a learner is trained on: whether that return and the
-target agree.
+worth without reading threats). It also prints the best response to random play, the policy that maximises the
+return (+1 win, -1 loss) a learner is trained on: whether that return and the target agree.
 """
 
 from __future__ import annotations
