@@ -86,6 +86,14 @@ def warmstart_command(
         int | None, typer.Option(help="torch threads (1 is fastest on a CPU shared with other jobs) [default: torch's]")
     ] = None,
     device: Annotated[str, typer.Option(help="where to train: cpu, cuda or cuda:N")] = "cpu",
+    scripted_agent: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--scripted-agent",
+            help="GAME=AGENT (repeatable): the game's registered agent that makes the scripted moves, e.g. "
+            "spy-v0=scripted-naive [default: scripted]",
+        ),
+    ] = None,
 ) -> None:
     """Fine-tune on random/scripted play of every game so the model answers in the right format, with legal
     moves, before any RL."""
@@ -98,6 +106,12 @@ def warmstart_command(
         import torch
 
         torch.set_num_threads(max(1, threads))
+    scripted: dict[str, str] = {}
+    for item in scripted_agent or []:
+        game, sep, name = (part.strip() for part in item.partition("="))
+        if not (sep and game and name):
+            raise ArenaError(f"--scripted-agent takes GAME=AGENT, e.g. spy-v0=scripted-naive, got {item!r}")
+        scripted[game] = name
     if not (model_dir / "config.json").exists():
         raise ArenaError(f"no model at {model_dir} (make one with `arena model init-tiny {model_dir}`)")
     path = warmstart(
@@ -114,6 +128,7 @@ def warmstart_command(
         observation_weight=observation_weight,
         endgame_weight=endgame_weight,
         device=device,
+        scripted_agent=scripted or None,
         log=console.print,
     )
     console.print(f"warm-started model written to {path}")

@@ -116,3 +116,11 @@ def test_model_cli_init_tiny_and_warmstart(tmp_path, no_network):
     assert "examples" in result.output and (model / "model.safetensors").read_bytes() != before
     result = runner.invoke(app, ["model", "warmstart", str(model), "--agents", "oracle"])
     assert result.exit_code != 0 and isinstance(result.exception, ArenaError)
+    for bad, message in (("spy-v0", "GAME=AGENT"), ("spy-v0=nobody", "has no agent 'nobody'")):
+        result = runner.invoke(
+            app, ["model", "warmstart", str(model), "--envs", "spy-v0", "--agents", "scripted", "--scripted-agent", bad]
+        )
+        assert result.exit_code != 0 and message in str(result.exception)
+    naive = ["--envs", "spy-v0", "--agents", "scripted", "--scripted-agent", "spy-v0=scripted-naive"]
+    result = runner.invoke(app, ["model", "warmstart", str(model), *naive, "--steps", "1", "--matches", "1"])
+    assert result.exit_code == 0, result.output
