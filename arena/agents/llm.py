@@ -318,13 +318,14 @@ class LLMAgent(BaseAgent):
         are greedy retries: :meth:`sampling_for`) and at most one ``score`` backend call."""
         requests = list(requests)
         generated = [(o, i) for o, i in requests if not self._uses_scoring(i)]
-        by_sampling: dict[tuple[Any, ...], list[int]] = {}
+        by_sampling: dict[tuple[Any, ...], tuple[SamplingParams, list[int]]] = {}
         for k, (_obs, info) in enumerate(generated):
-            by_sampling.setdefault(self.sampling_for(info).key(), []).append(k)
+            sampling = self.sampling_for(info)
+            by_sampling.setdefault(sampling.key(), (sampling, []))[1].append(k)
         completions: list[Any] = [None] * len(generated)
-        for ks in by_sampling.values():
-            sampling = self._next_sampling(self.sampling_for(generated[ks[0]][1]))
-            replies = self.backend.generate(self.generation_requests([generated[k] for k in ks]), sampling)
+        for sampling, ks in by_sampling.values():
+            prompts = self.generation_requests([generated[k] for k in ks])
+            replies = self.backend.generate(prompts, self._next_sampling(sampling))
             for k, reply in zip(ks, replies, strict=True):
                 completions[k] = reply
         score_prompts, conts = self.scoring_requests(requests)
