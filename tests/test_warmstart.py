@@ -158,12 +158,12 @@ def test_mixed_expert_play_labels_every_position_with_the_experts_move(backend):
 def test_scripted_agent_picks_which_registered_agent_makes_the_scripted_moves(backend):
     """Spy's warm start can imitate civilians playing against the naive spy; a name the game lacks is an error."""
     from arena.agents.scripted.spy import SpyNaiveScripted, SpyScripted
-    from arena.agents.warmstart import _make_agent
+    from arena.agents.warmstart import _make_agent, scripted_factory
     from arena.core.errors import ArenaError
 
-    naive = _make_agent("spy-v0", "mixed-expert", 0, "scripted-naive")
+    naive = _make_agent("mixed-expert", 0, scripted_factory("spy-v0", "scripted-naive"))
     assert isinstance(naive.scripted, SpyNaiveScripted) and naive.label_with_expert
-    default = _make_agent("spy-v0", "scripted", 0)
+    default = _make_agent("scripted", 0, scripted_factory("spy-v0"))
     assert isinstance(default, SpyScripted) and not isinstance(default, SpyNaiveScripted)
     with pytest.raises(ArenaError, match="no agent 'scripted-naive'"):
         collect_examples(

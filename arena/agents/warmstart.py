@@ -177,16 +177,9 @@ class _Mixed:
         return str(self.random.act(observation, info)) if self.rng.random() < 0.5 else move
 
 
-def _make_agent(env_id: str, kind: str, seed: int, scripted: str = "scripted") -> Any:
-    """A player of ``kind`` (random, scripted, mixed or mixed-expert) for ``env_id``; ``scripted`` names the
-    game's registered agent that makes the scripted moves (such as spy's ``scripted-naive``)."""
-    if kind == "random":
-        return RandomAgent(seed=seed)
-    if kind not in AGENT_KINDS:
-        raise ArenaError(f"agents must be one of {', '.join(AGENT_KINDS)}, got {kind!r}")
-    if kind in ("mixed", "mixed-expert"):
-        expert = _make_agent(env_id, "scripted", seed, scripted)
-        return _Mixed(expert, seed, label_with_expert=kind == "mixed-expert")
+def scripted_factory(env_id: str, scripted: str = "scripted") -> Callable[..., Any]:
+    """The constructor (``factory(seed=...)``) of ``env_id``'s registered agent ``scripted`` (such as spy's
+    ``scripted-naive``); random play where the game registers no ``scripted`` agent. Resolved once per game."""
     import arena
 
     entries = arena.spec(env_id).agents
@@ -196,10 +189,22 @@ def _make_agent(env_id: str, kind: str, seed: int, scripted: str = "scripted") -
     if entry:
         module, _, attr = entry.partition(":")
         try:
-            return getattr(importlib.import_module(module), attr)(seed=seed)
+            return getattr(importlib.import_module(module), attr)
         except (ImportError, AttributeError):
             pass
-    return RandomAgent(seed=seed)
+    return RandomAgent
+
+
+def _make_agent(kind: str, seed: int, scripted: Callable[..., Any]) -> Any:
+    """A player of ``kind`` (random, scripted, mixed or mixed-expert) whose scripted moves come from the
+    agent that ``scripted`` (:func:`scripted_factory`) builds."""
+    if kind == "random":
+        return RandomAgent(seed=seed)
+    if kind not in AGENT_KINDS:
+        raise ArenaError(f"agents must be one of {', '.join(AGENT_KINDS)}, got {kind!r}")
+    if kind in ("mixed", "mixed-expert"):
+        return _Mixed(scripted(seed=seed), seed, label_with_expert=kind == "mixed-expert")
+    return scripted(seed=seed)
 
 
 def collect_examples(
@@ -249,7 +254,7 @@ def collect_examples(
     for env_id in env_ids if env_ids is not None else registered_games():
         env = arena.make(env_id, **(env_kwargs or {}).get(env_id, {}))
         kind = agents or AGENTS_PER_ENV.get(env_id, "random")
-        scripted = (scripted_agent or {}).get(env_id, "scripted")
+        scripted = scripted_factory(env_id, (scripted_agent or {}).get(env_id, "scripted"))
         llm = LLMAgent(
             backend,
             env_id=env_id,
@@ -264,9 +269,7 @@ def collect_examples(
         turns: list[tuple[Any, Any]] = []  # (observation, info) of each prompt, to refit an overlong one
         decisions: list[tuple[list[int], list[tuple[int, list[int]]], int]] = []  # target, branches, legal
         for m in range(matches):
-            players = {
-                a: _make_agent(env_id, kind, seed + 1000 * m + i, scripted) for i, a in enumerate(env.possible_agents)
-            }
+            players = {a: _make_agent(kind, seed + 1000 * m + i, scripted) for i, a in enumerate(env.possible_agents)}
             env.reset(seed=seed + m)
             seen: set[str] = set()  # every action that was legal at some point of this match
             erred = None  # the seat whose retry comes next
