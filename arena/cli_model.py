@@ -17,6 +17,7 @@ from arena.agents.warmstart import (
     MISTAKE_RATE,
     OBSERVATION_WEIGHT,
     STEPS_PER_WEIGHT,
+    THREAT_WEIGHT,
 )
 
 model_app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -82,6 +83,10 @@ def warmstart_command(
     endgame_weight: Annotated[
         float, typer.Option(help="how much more often positions with one or two legal moves are drawn")
     ] = ENDGAME_WEIGHT,
+    threat_weight: Annotated[
+        float,
+        typer.Option(help="how much more often positions with a win to take or a block to make are drawn (TicTacToe)"),
+    ] = THREAT_WEIGHT,
     threads: Annotated[
         int | None, typer.Option(help="torch threads (1 is fastest on a CPU shared with other jobs) [default: torch's]")
     ] = None,
@@ -127,6 +132,7 @@ def warmstart_command(
         mistake_rate=mistake_rate,
         observation_weight=observation_weight,
         endgame_weight=endgame_weight,
+        threat_weight=threat_weight,
         device=device,
         scripted_agent=scripted or None,
         log=console.print,

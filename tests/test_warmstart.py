@@ -69,6 +69,13 @@ def test_sampling_weights_favour_end_game_positions_and_share_the_batches_by_gam
     assert sampling_weights(ttt + kuhn * 50, 1.0)[: len(ttt)].sum() == pytest.approx(0.5)  # not by count
 
 
+def test_sampling_weights_favour_threats_on_top_of_end_games():
+    examples = [Example([0], [1], "tictactoe-v0", num_legal=n, threat=t) for n, t in ((9, False), (5, True), (2, True))]
+    weights = sampling_weights(examples, 3.0, threat_weight=4.0)
+    assert list(weights / weights[0]) == pytest.approx([1, 4, 12])  # the factors multiply
+    assert sampling_weights(examples, 1.0, threat_weight=1.0) is None
+
+
 def test_each_batch_comes_from_one_game_in_proportion_to_its_weight():
     examples = [Example([0], [1], "a")] * 10 + [Example([0], [1], "b")] * 30
     draw = batch_sampler(examples, sampling_weights(examples, 1.0, {"a": 3.0}), batch_size=5)
@@ -97,6 +104,22 @@ def test_examples_mark_the_legal_cells(backend):
         cells = sorted(backend.tokenizer.decode([t]) for t in legal_ids)
         assert cells == sorted(cell.strip("[]") for cell in legal)
         assert backend.tokenizer.decode(e.prompt_ids[e.observed :]).startswith("Now reply")
+
+
+def test_examples_flag_the_positions_with_a_win_to_take_or_a_block_to_make(backend):
+    """``threat`` agrees with the board in the prompt: some line holds two of one mark and an empty cell."""
+    from arena.agents.scripted.tictactoe import read_board
+    from arena.envs.tictactoe import completing_cells
+
+    examples = collect_examples(backend, ["tictactoe-v0"], agents="random", matches_per_env=30, seed=5)
+    flags = []
+    for e in examples:
+        board = read_board(backend.tokenizer.decode(e.prompt_ids))
+        flags.append(bool(completing_cells(board, "X") or completing_cells(board, "O")))
+        assert e.threat == flags[-1]
+    assert 0 < sum(flags) < len(flags)
+    kuhn = collect_examples(backend, ["kuhn-poker-v0"], agents="random", matches_per_env=3, seed=5)
+    assert kuhn and not any(e.threat for e in kuhn)  # no detector: no threats
 
 
 def test_prompts_are_tokenized_as_the_agent_would_and_matches_are_counted_per_game(backend, monkeypatch):

@@ -91,6 +91,7 @@ OBSERVATION_WEIGHT = 1.0
 #: end of a Kuhn Poker history, a vote's candidates (the system prompt and the rules repeat in every prompt).
 OBSERVATION_TOKENS = 64
 ENDGAME_WEIGHT = 3.0
+THREAT_WEIGHT = 1.0
 #: Positions with at most this many legal moves count as end-game positions (in games that offer more).
 ENDGAME_MOVES = 2
 
@@ -128,6 +129,7 @@ class Example:
     num_legal: int = 0
     observation_end: int | None = None
     images: list[Any] = field(default_factory=list)  # the prompt's images (visual games), fed again in training
+    threat: bool = False  # a move of this position wins or must block at once (THREATS)
 
     @property
     def observed(self) -> int:
@@ -156,6 +158,18 @@ def branch_points(
         all_alive = [r for r in all_alive if len(r) > k and r[k] == token]
     return points
 
+
+def _tictactoe_threat(env: Any) -> bool:
+    """A line of the board holds two of one mark and an empty cell: a win to take or a block to make."""
+    from arena.envs.tictactoe import completing_cells
+
+    board = list(env.unwrapped.board)
+    return bool(completing_cells(board, "X") or completing_cells(board, "O"))
+
+
+#: Per game, whether the position about to be played holds a *threat*: a move that wins or must block at once.
+#: ``threat_weight`` draws those positions more often (the tactics a model must compute, not a cell preference).
+THREATS: dict[str, Callable[[Any], bool]] = {"tictactoe-v0": _tictactoe_threat}
 
 AGENT_KINDS = ("scripted", "random", "mixed", "mixed-expert")
 
@@ -255,6 +269,7 @@ def collect_examples(
         env = arena.make(env_id, **(env_kwargs or {}).get(env_id, {}))
         kind = agents or AGENTS_PER_ENV.get(env_id, "random")
         scripted = scripted_factory(env_id, (scripted_agent or {}).get(env_id, "scripted"))
+        threatened = THREATS.get(env_id)
         llm = LLMAgent(
             backend,
             env_id=env_id,
@@ -267,7 +282,9 @@ def collect_examples(
         matches = matches_per_env if isinstance(matches_per_env, int) else matches_per_env.get(env_id, MATCHES)
         prompts: list[Any] = []
         turns: list[tuple[Any, Any]] = []  # (observation, info) of each prompt, to refit an overlong one
-        decisions: list[tuple[list[int], list[tuple[int, list[int]]], int]] = []  # target, branches, legal
+        decisions: list[
+            tuple[list[int], list[tuple[int, list[int]]], int, bool]
+        ] = []  # target, branches, legal, threat
         for m in range(matches):
             players = {a: _make_agent(kind, seed + 1000 * m + i, scripted) for i, a in enumerate(env.possible_agents)}
             env.reset(seed=seed + m)
@@ -294,6 +311,7 @@ def collect_examples(
                 # list does not hold, where there is one, teaches nothing and is left out)
                 label = getattr(player, "expert_label", None) or action
                 prompt = llm.build_prompt(obs, info, fit=False)  # fitted below, after one batched count
+                threat = bool(threatened and threatened(env))
                 env.step(action)
                 if "invalid_move" in env.infos.get(seat, {}) or (label != action and legal and label not in legal):
                     continue
@@ -309,7 +327,7 @@ def collect_examples(
                 )
                 prompts.append(prompt)
                 turns.append((obs, info))
-                decisions.append((list(target), branches, len(legal)))
+                decisions.append((list(target), branches, len(legal), threat))
         tokenized = _tokenize(backend, prompts)
         budget = llm.prompt_budget
         if budget is not None:  # the few prompts over the context budget: shortened as the agent would
@@ -317,9 +335,11 @@ def collect_examples(
             refit = _tokenize(backend, [llm.build_prompt(*turns[k]) for k in over])
             for k, item in zip(over, refit, strict=True):
                 tokenized[k] = item
-        for (ids, end), (target, branches, num_legal), prompt in zip(tokenized, decisions, prompts, strict=True):
+        for (ids, end), (target, branches, num_legal, threat), prompt in zip(
+            tokenized, decisions, prompts, strict=True
+        ):
             images = images_of(prompt) if multimodal else []  # a text-only model's prompts carry no image
-            examples.append(Example(ids, target, env_id, branches, num_legal, end, images))
+            examples.append(Example(ids, target, env_id, branches, num_legal, end, images, threat))
     return examples
 
 
@@ -346,7 +366,10 @@ def _tokenize(backend: Any, prompts: Sequence[Any]) -> list[tuple[list[int], int
 
 
 def sampling_weights(
-    examples: Sequence[Example], endgame_weight: float, game_weights: Mapping[str, float] | None = None
+    examples: Sequence[Example],
+    endgame_weight: float,
+    game_weights: Mapping[str, float] | None = None,
+    threat_weight: float = 1.0,
 ) -> np.ndarray | None:
     """Probabilities of drawing each example into a batch. With several games, each game's share of the
     draws is proportional to its ``game_weights`` entry (1 when absent), whatever its number of examples;
@@ -354,11 +377,18 @@ def sampling_weights(
     likely, in games whose other positions offer more (TicTacToe's last cells, not every Kuhn Poker
     decision). ``None`` when every example is equally likely. Random play rarely reaches end games (7.5 %
     of TicTacToe examples), but every long self-play game does, and there a model that copies a familiar
-    cell number has nothing legal left to stumble on."""
+    cell number has nothing legal left to stumble on. Positions that hold a threat (:data:`THREATS`: a win to
+    take or a block to make) are ``threat_weight`` times as likely, on top of that."""
     most: dict[str, int] = {}
     for e in examples:
         most[e.env_id] = max(most.get(e.env_id, 0), e.num_legal)
-    weights = np.array([endgame_weight if 0 < e.num_legal <= ENDGAME_MOVES < most[e.env_id] else 1.0 for e in examples])
+    weights = np.array(
+        [
+            (endgame_weight if 0 < e.num_legal <= ENDGAME_MOVES < most[e.env_id] else 1.0)
+            * (threat_weight if e.threat else 1.0)
+            for e in examples
+        ]
+    )
     if len(most) > 1:
         mass: dict[str, float] = {}
         for e, w in zip(examples, weights, strict=True):
@@ -420,6 +450,7 @@ def train_examples(
     observation_tokens: int = OBSERVATION_TOKENS,
     endgame_weight: float = 1.0,
     game_weights: Mapping[str, float] | None = None,
+    threat_weight: float = 1.0,
     processor: Any = None,
 ) -> list[float]:
     """Cross-entropy on reply tokens (AdamW, linear warmup then cosine decay). Returns the loss curve
@@ -433,7 +464,8 @@ def train_examples(
     tokens of each prompt's observation (the current state, before the answer instructions). A model
     trained from scratch has never read a board: predicting the legal-move list from the board, and the
     board from the history, teaches it to read which cells are taken, which the answer then needs.
-    ``endgame_weight`` and ``game_weights`` set how often examples are drawn (:func:`sampling_weights`).
+    ``endgame_weight``, ``game_weights`` and ``threat_weight`` set how often examples are drawn
+    (:func:`sampling_weights`).
     Examples with images (visual games) need ``processor``, the model's ``AutoProcessor``."""
     import torch
 
@@ -453,7 +485,7 @@ def train_examples(
     model.train()
     losses: list[float] = []
     start = time.perf_counter()
-    draw = batch_sampler(examples, sampling_weights(examples, endgame_weight, game_weights), batch_size)
+    draw = batch_sampler(examples, sampling_weights(examples, endgame_weight, game_weights, threat_weight), batch_size)
     for step in range(steps):
         batch = [examples[i] for i in draw(rng)]
         # The last `window[i]` tokens of the observation run as part of the completion, so that they get
@@ -519,6 +551,7 @@ def warmstart(
     mistake_rate: float = MISTAKE_RATE,
     observation_weight: float = OBSERVATION_WEIGHT,
     endgame_weight: float = ENDGAME_WEIGHT,
+    threat_weight: float = THREAT_WEIGHT,
     game_weights: Mapping[str, float] | None = GAME_WEIGHTS,
     env_kwargs: Mapping[str, Mapping[str, Any]] | None = None,
     hide_legal: Sequence[str] = (),
@@ -596,6 +629,7 @@ def warmstart(
             observation_weight=observation_weight,
             endgame_weight=endgame_weight,
             game_weights=game_weights,
+            threat_weight=threat_weight,
             processor=getattr(backend, "processor", None),
         )
     return backend.save(out_dir if out_dir is not None else model_dir)
