@@ -369,3 +369,18 @@ def test_default_steps_give_each_game_the_same_batches_in_any_company():
         pair = batches(game, [game, "tictactoe-v0" if game != "tictactoe-v0" else "kuhn-poker-v0"])
         assert alone == pytest.approx(everyone, rel=0.01) == pytest.approx(pair, rel=0.01)
     assert default_steps() > 10 * default_steps(["kuhn-poker-v0"])
+
+
+def test_restarts_split_the_steps_into_cycles_with_their_own_draws(tmp_path, monkeypatch):
+    """``restarts`` trains in cycles (a fresh optimizer and schedule each, seeded ``seed + cycle``) whose steps
+    add up to ``steps``; fewer than one cycle is a clear error."""
+    from arena.agents import warmstart as ws
+    from arena.core.errors import ArenaError
+
+    calls = []
+    monkeypatch.setattr(ws, "collect_examples", lambda *a, **k: [Example([1, 2], [3], "tictactoe-v0")])
+    monkeypatch.setattr(ws, "train_examples", lambda model, examples, **k: calls.append((k["steps"], k["seed"])))
+    ws.warmstart(cached_tiny_model(), tmp_path / "out", env_ids=["tictactoe-v0"], steps=11, restarts=3, seed=7)
+    assert calls == [(4, 7), (4, 8), (3, 9)]
+    with pytest.raises(ArenaError, match="restarts must be at least 1"):
+        ws.warmstart(cached_tiny_model(), tmp_path / "bad", env_ids=["tictactoe-v0"], steps=2, restarts=0)

@@ -561,6 +561,7 @@ def warmstart(
     caption_steps: int = 0,
     caption_lr: float = 1e-3,
     caption_batch_size: int = 16,
+    restarts: int = 1,
     device: str = "cpu",
     log: Callable[[str], None] | None = None,
 ) -> Path:
@@ -572,12 +573,16 @@ def warmstart(
 
     ``caption_steps`` > 0 (vision-language models) first trains that many steps of captions of the visual
     games' pictures at ``caption_lr`` (:mod:`arena.agents.captions`): without them the model learns to ignore
-    its image. ``blank_images`` greys every picture, captions included (a run's blank-image twin). ``device``
+    its image. ``blank_images`` greys every picture, captions included (a run's blank-image twin). ``restarts``
+    splits the steps into that many cycles, each with a fresh optimizer, its own warmup and cosine decay and its
+    own draws (``seed + cycle``): warm restarts (SGDR, Loshchilov & Hutter 2017). ``device``
     (``cpu``, ``cuda``, ``cuda:N``) is where the model trains; the saved weights are the same either way."""
     import torch
 
     from arena.agents.backends.transformers_backend import TransformersBackend
 
+    if restarts < 1:
+        raise ArenaError(f"restarts must be at least 1, got {restarts}")
     backend = TransformersBackend(str(model_dir), device=device)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -616,20 +621,22 @@ def warmstart(
                 seed=seed,
                 log=log,
             )
-        train_examples(
-            backend.model,
-            examples,
-            steps=default_steps(env_ids, game_weights) if steps is None else steps,
-            batch_size=batch_size,
-            lr=lr,
-            seed=seed,
-            pad_id=int(backend.tokenizer.pad_token_id),
-            log=log,
-            legal_weight=legal_weight,
-            observation_weight=observation_weight,
-            endgame_weight=endgame_weight,
-            game_weights=game_weights,
-            threat_weight=threat_weight,
-            processor=getattr(backend, "processor", None),
-        )
+        total = default_steps(env_ids, game_weights) if steps is None else steps
+        for cycle in range(restarts):  # warm restarts: a fresh optimizer, warmup and cosine decay per cycle
+            train_examples(
+                backend.model,
+                examples,
+                steps=total // restarts + (cycle < total % restarts),
+                batch_size=batch_size,
+                lr=lr,
+                seed=seed + cycle,
+                pad_id=int(backend.tokenizer.pad_token_id),
+                log=log,
+                legal_weight=legal_weight,
+                observation_weight=observation_weight,
+                endgame_weight=endgame_weight,
+                game_weights=game_weights,
+                threat_weight=threat_weight,
+                processor=getattr(backend, "processor", None),
+            )
     return backend.save(out_dir if out_dir is not None else model_dir)
