@@ -87,6 +87,9 @@ def warmstart_command(
         float,
         typer.Option(help="how much more often positions with a win to take or a block to make are drawn (TicTacToe)"),
     ] = THREAT_WEIGHT,
+    restarts: Annotated[
+        int, typer.Option(help="train in this many cycles, each with a fresh optimizer and schedule (warm restarts)")
+    ] = 1,
     threads: Annotated[
         int | None, typer.Option(help="torch threads (1 is fastest on a CPU shared with other jobs) [default: torch's]")
     ] = None,
@@ -133,6 +136,7 @@ def warmstart_command(
         observation_weight=observation_weight,
         endgame_weight=endgame_weight,
         threat_weight=threat_weight,
+        restarts=restarts,
         device=device,
         scripted_agent=scripted or None,
         log=console.print,
