@@ -282,9 +282,8 @@ def collect_examples(
         matches = matches_per_env if isinstance(matches_per_env, int) else matches_per_env.get(env_id, MATCHES)
         prompts: list[Any] = []
         turns: list[tuple[Any, Any]] = []  # (observation, info) of each prompt, to refit an overlong one
-        decisions: list[
-            tuple[list[int], list[tuple[int, list[int]]], int, bool]
-        ] = []  # target, branches, legal, threat
+        # each decision's target, branches, number of legal moves and threat flag
+        decisions: list[tuple[list[int], list[tuple[int, list[int]]], int, bool]] = []
         for m in range(matches):
             players = {a: _make_agent(kind, seed + 1000 * m + i, scripted) for i, a in enumerate(env.possible_agents)}
             env.reset(seed=seed + m)
