@@ -285,6 +285,26 @@ def test_household_examples_answer_by_the_label_of_the_command_played(backend):
         assert e.num_legal == p.num_legal and e.branches  # which label: told apart from the others
 
 
+def test_household_examples_flag_the_positions_where_the_task_object_can_be_taken(backend):
+    """Household's threat is the take the task hinges on: every expert ``take`` is flagged, a flagged position
+    lists a ``take``, and most positions (go to, open, move) are not."""
+    import re
+
+    tok = backend.tokenizer
+    kwargs = {"household-v0": {"numbered": False, "task_types": ["pick_and_place_simple"], "max_steps": 20}}
+    examples = collect_examples(
+        backend, ["household-v0"], agents="scripted", matches_per_env=6, seed=3, env_kwargs=kwargs
+    )
+    commands = [re.search(r"<answer>(.*)</answer>", tok.decode(e.target_ids)).group(1) for e in examples]
+    takes = [e for e, c in zip(examples, commands, strict=True) if c.startswith("take ")]
+    assert len(takes) == 6 and all(e.threat for e in takes)  # one take per match, each flagged
+    for e in examples:
+        if e.threat:
+            listing = tok.decode(e.prompt_ids).rsplit("Admissible commands:", 1)[1]
+            assert "take " in listing
+    assert sum(e.threat for e in examples) < len(examples) / 2
+
+
 def test_examples_play_the_game_variant_the_trainer_plays(backend):
     """``env_kwargs`` reach the games (random play of negotiation's legal list makes proposals; the free-text
     game's random words never do) and ``hide_legal`` keeps the list out of the prompts."""

@@ -167,9 +167,18 @@ def _tictactoe_threat(env: Any) -> bool:
     return bool(completing_cells(board, "X") or completing_cells(board, "O"))
 
 
-#: Per game, whether the position about to be played holds a *threat*: a move that wins or must block at once.
+def _household_take(env: Any) -> bool:
+    """The object the task names can be taken here: the step an ALFWorld-like task hinges on (the model must
+    match a name in the task line against the 1-8 listed ``take`` commands; the rest stand alone)."""
+    world = env.unwrapped
+    prefix = f"take {world.task.goal.obj} "
+    return any(command.startswith(prefix) for command in world.legal_actions(world.agent_selection))
+
+
+#: Per game, whether the position about to be played holds a *threat*: a decisive move that must be read from
+#: the position (TicTacToe: a win to take or a block to make; household: the take of the task's object).
 #: ``threat_weight`` draws those positions more often (the tactics a model must compute, not a cell preference).
-THREATS: dict[str, Callable[[Any], bool]] = {"tictactoe-v0": _tictactoe_threat}
+THREATS: dict[str, Callable[[Any], bool]] = {"tictactoe-v0": _tictactoe_threat, "household-v0": _household_take}
 
 AGENT_KINDS = ("scripted", "random", "mixed", "mixed-expert")
 
