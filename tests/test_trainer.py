@@ -435,6 +435,31 @@ def test_resume_with_a_linear_schedule_and_more_iterations_is_exact(tmp_path):
         assert torch.allclose(pa, pb, atol=1e-6)
 
 
+def test_lr_warmup_ramps_the_first_optimizer_steps_and_a_resume_continues_the_ramp(tmp_path):
+    from arena.trainers.loop import Trainer
+
+    def record(trainer):
+        seen = []
+        trainer.optimizer.register_step_pre_hook(lambda opt, *_: seen.append(opt.param_groups[0]["lr"]))
+        return seen
+
+    trainer = _trainer(tmp_path / "a", iterations=2, lr=0.001, lr_warmup_steps=6, minibatches=2, ppo_epochs=2)
+    seen = record(trainer)
+    trainer.step()
+    assert seen == pytest.approx([0.001 * k / 6 for k in (1, 2, 3, 4)])  # 2 epochs x 2 mini-batches
+    resumed = Trainer.resume(
+        trainer.save_checkpoint(tmp_path / "ckpt"), log=lambda _: None, overrides={"out": str(tmp_path / "b")}
+    )
+    seen = record(resumed)
+    resumed.step()
+    half = 0.0005  # the preset's linear schedule: iteration 2 of 2 at half the rate, the ramp on top
+    assert seen == pytest.approx([half * 5 / 6, half, half, half])
+    plain = _trainer(tmp_path / "c", lr=0.001, minibatches=2, ppo_epochs=2)
+    seen = record(plain)
+    plain.step()
+    assert seen == pytest.approx([0.001] * 4)
+
+
 def test_first_and_second_mover_are_normalised_apart_when_seats_share_a_role():
     # negotiation-v0 gives both seats the role "negotiator": MARS and RAE must still key by position.
     roles = {"player_0": "negotiator", "player_1": "negotiator"}

@@ -65,6 +65,7 @@ class TrainConfig:
     invalid_rule: str | None = None
     lr: float = 2e-3
     lr_schedule: str = "constant"
+    lr_warmup_steps: int = 0
     ppo_epochs: int = 2
     minibatches: int = 1
     micro_batch: int = 32
@@ -307,7 +308,7 @@ class TrainConfig:
     # game in envs exists and accepts its kwargs; one line naming the key each.
     _POSITIVE = ("lr", "temperature", "threads", "ppo_epochs", "micro_batch", "clip_low", "clip_high")
     _NON_NEGATIVE = ("kl_coef", "eval_every", "checkpoint_every", "snapshot_every", "iterations", "eval_games")
-    _NON_NEGATIVE += ("side_seats",)
+    _NON_NEGATIVE += ("side_seats", "lr_warmup_steps")
 
     def _check_values(self) -> None:
         for f in dataclasses.fields(self):

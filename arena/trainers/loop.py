@@ -122,6 +122,8 @@ class Trainer:
         trainable = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(trainable, lr=config.lr, weight_decay=0.0)
         self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self._lr_factor)
+        if config.lr_warmup_steps:
+            self.optimizer.register_step_pre_hook(self._warm_up)
         self.rng = np.random.default_rng(config.seed)
         self.baseline = RoleBaseline()
         self.pool = OpponentPool(config.opponents, game_agents=config.opponent_agents)
@@ -148,6 +150,16 @@ class Trainer:
         if self.config.lr_schedule != "linear":
             return 1.0
         return max(0.0, 1.0 - iteration / max(1, self.config.iterations))
+
+    def _warm_up(self, optimizer: torch.optim.Optimizer, *_: Any) -> None:
+        """Before each of the first ``lr_warmup_steps`` optimizer steps, scale the scheduled learning rate by
+        (step + 1) / warmup: Adam's first steps move every weight by about the full rate whatever its gradient,
+        which from a warm start is a jump (household: KL 0.52 to the acting policy in the first iteration at
+        lr 1e-3, 0.06-0.08 after). The step count is the optimizer's own, so a resume continues the ramp."""
+        done = next((int(state["step"]) for state in optimizer.state.values() if "step" in state), 0)
+        ramp = min(1.0, (done + 1) / self.config.lr_warmup_steps)
+        for group in optimizer.param_groups:
+            group["lr"] = float(self.config.lr) * self._lr_factor(self.lr_scheduler.last_epoch) * ramp
 
     def eval_agent(self, env_id: str) -> Any:
         """The policy as evaluated: argmax (default), or with ``eval_sample`` a fresh agent that samples at
