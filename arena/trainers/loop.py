@@ -151,7 +151,7 @@ class Trainer:
             return 1.0
         return max(0.0, 1.0 - iteration / max(1, self.config.iterations))
 
-    def _warm_up(self, optimizer: torch.optim.Optimizer, *_: Any) -> None:
+    def _warm_up(self, optimizer: Any, *_: Any) -> None:
         """Before each of the first ``lr_warmup_steps`` optimizer steps, scale the scheduled learning rate by
         (step + 1) / warmup: Adam's first steps move every weight by about the full rate whatever its gradient,
         which from a warm start is a jump (household: KL 0.52 to the acting policy in the first iteration at
