@@ -151,6 +151,11 @@ class Trainer:
             return 1.0
         return max(0.0, 1.0 - iteration / max(1, self.config.iterations))
 
+    def _scheduled_lr(self) -> float:
+        """The learning rate ``lr_schedule`` gives the current iteration (from this run's config, so also right
+        after a resume that changed ``lr`` or ``iterations``)."""
+        return float(self.config.lr) * self._lr_factor(self.lr_scheduler.last_epoch)
+
     def _warm_up(self, optimizer: Any, *_: Any) -> None:
         """Before each of the first ``lr_warmup_steps`` optimizer steps, scale the scheduled learning rate by
         (step + 1) / warmup: Adam's first steps move every weight by about the full rate whatever its gradient,
@@ -159,7 +164,7 @@ class Trainer:
         done = next((int(state["step"]) for state in optimizer.state.values() if "step" in state), 0)
         ramp = min(1.0, (done + 1) / self.config.lr_warmup_steps)
         for group in optimizer.param_groups:
-            group["lr"] = float(self.config.lr) * self._lr_factor(self.lr_scheduler.last_epoch) * ramp
+            group["lr"] = self._scheduled_lr() * ramp
 
     def eval_agent(self, env_id: str) -> Any:
         """The policy as evaluated: argmax (default), or with ``eval_sample`` a fresh agent that samples at
@@ -390,7 +395,7 @@ class Trainer:
         # so the linear decay) or the lr: continue from the saved step on this run's schedule.
         self.lr_scheduler.base_lrs = [float(self.config.lr)] * len(self.optimizer.param_groups)
         for group in self.optimizer.param_groups:
-            group["lr"] = float(self.config.lr) * self._lr_factor(self.lr_scheduler.last_epoch)
+            group["lr"] = self._scheduled_lr()
         self.rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch_rng"])
         for env_id, (calls, rng_state) in state["learner_state"].items():
