@@ -232,6 +232,21 @@ def test_run_without_the_evaluation_before_training_evaluates_only_after(tmp_pat
     assert not any(key.startswith("eval/") for key in lines[0])
 
 
+def test_run_with_no_iterations_evaluates_once_and_reports_it_before_and_after(tmp_path):
+    from arena.trainers.loop import run
+
+    trainer = _trainer(tmp_path, iterations=0, eval_games=4)
+    calls = []
+    evaluate = trainer.evaluate
+    trainer.evaluate = lambda *a, **k: calls.append(a) or evaluate(*a, **k)
+    summary = run(trainer, progress=False)
+    assert len(calls) == 1 and summary["after"] == summary["before"]
+    assert "eval/kuhn-poker-v0/exploitability" in summary["after"]
+    lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [line["iteration"] for line in lines] == [0, 0]
+    assert (tmp_path / "checkpoint").is_dir()
+
+
 def test_kl_to_the_frozen_reference_starts_at_zero_and_grows(tmp_path):
     from arena.trainers import learner
 

@@ -445,7 +445,9 @@ def _tensorboard(out: Path) -> Any:
 
 def run(trainer: Trainer, progress: bool = True) -> dict[str, Any]:
     """Train for the configured iterations with a rich progress bar; evaluate before (unless the config's
-    ``eval_before`` is false: a run from a model whose evaluation is known) and after."""
+    ``eval_before`` is false: a run from a model whose evaluation is known) and after. With no iteration to
+    run (``iterations: 0``, the way to evaluate a model) the one evaluation is both: the policy and the
+    seeded games are the same, so a second pass would only repeat it."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     cfg = trainer.config
@@ -483,7 +485,8 @@ def run(trainer: Trainer, progress: bool = True) -> dict[str, Any]:
                 bar.update(task, completed=trainer.iteration, description=desc)
                 if not progress:
                     log(f"iter {trainer.iteration}: {desc} ({metrics['step_s']:.1f}s)")
-        after = trainer.evaluate()
+        unchanged = "before" in summary and trainer.iteration == 0
+        after = summary["before"] if unchanged else trainer.evaluate()
         trainer.record({"iteration": trainer.iteration, **after, "train_s": round(time.perf_counter() - t0, 1)})
         trainer.save_checkpoint()
         summary["after"] = after
