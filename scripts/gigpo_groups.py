@@ -71,11 +71,11 @@ def collect_turns(
             f"constrained=[{env_id}]" if "image" not in arena.spec(env_id).modalities else "constrained=[]",
             "max_new_tokens=8",
         ]
-    else:
-        overrides.append(f"envs={json.dumps({env_id: load_config(preset).envs[env_id]})}")
     config = load_config(preset or "cpu", overrides=overrides)
     trainer = Trainer(config, model, log=lambda _: None)
-    plans = plan_groups(trainer.config.games(), groups, group_size, trainer.pool, trainer.rng)
+    # planned as the trainer plans an iteration (its learner sides too), for this one game of the config
+    game = {env_id: config.games()[env_id]}
+    plans = plan_groups(game, groups, group_size, trainer.pool, trainer.rng, config.learner_sides, config.side_seats)
     episodes, _ = collect(*build_specs(plans, trainer.learners, trainer.pool, trainer.past_policies), trainer.config)
     return episodes, float(config.gamma)
 

@@ -49,3 +49,10 @@ def test_a_preset_is_played_with_its_own_game_settings_and_discount(groups, one_
     assert gamma == 0.95 and len(episodes) == 2
     assert all(0 < len(e.turns) <= 20 for e in episodes)  # the preset's max_steps (the game's default is 50)
     assert all(t.state_key is not None for e in episodes for t in e.turns)
+
+
+def test_one_game_of_a_multi_game_preset_is_played_alone_with_the_presets_opponents(groups, one_torch_thread):
+    from arena.agents.tiny import cached_tiny_model
+
+    episodes, _ = groups.collect_turns(str(cached_tiny_model()), "kuhn-poker-v0", "state", 2, 2, 0, preset="cpu-mixed")
+    assert len(episodes) == 4 and {e.env_id for e in episodes} == {"kuhn-poker-v0"}
