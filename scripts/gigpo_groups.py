@@ -27,7 +27,7 @@ import json
 import statistics
 import sys
 import tempfile
-from collections import Counter, defaultdict
+from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -89,18 +89,16 @@ def step_group_stats(episodes: list, gamma: float = 0.95) -> dict:
     if any(t.state_key is None for e in episodes for t in e.turns):
         return {"missing": True}
     anchors: dict[tuple[str, str], set] = defaultdict(set)
-    sizes: Counter = Counter()
-    owners: dict[tuple[str, str, str], set] = defaultdict(set)
+    members: dict[tuple[str, str, str], list[int]] = defaultdict(list)  # step group -> its turns' episode indices
     for k, episode in enumerate(episodes):
         for turn in episode.turns:
             anchors[(episode.group, turn.agent)].add(turn.state_key)
-            sizes[(episode.group, turn.agent, turn.state_key)] += 1
-            owners[(episode.group, turn.agent, turn.state_key)].add(k)
+            members[(episode.group, turn.agent, turn.state_key)].append(k)
     # A_S alone: GiGPO's advantage with the step term (omega 1) minus the episode term (omega 0)
     _, both = compute_advantages(episodes, "gigpo", gamma=gamma, gigpo_omega=1.0)
     _, episode_only = compute_advantages(episodes, "gigpo", gamma=gamma, gigpo_omega=0.0)
     per_seat = [len(a) for a in anchors.values()]
-    group_sizes = list(sizes.values())
+    group_sizes = [len(m) for m in members.values()]
     turns = sum(group_sizes)
     return {
         "missing": False,
@@ -113,7 +111,7 @@ def step_group_stats(episodes: list, gamma: float = 0.95) -> dict:
         "size_max": max(group_sizes),
         "repeated": sum(1 for s in group_sizes if s > 1),
         "singletons": sum(1 for s in group_sizes if s == 1) / turns,
-        "across": sum(sizes[key] for key, who in owners.items() if len(who) > 1) / turns,
+        "across": sum(len(m) for m in members.values() if len(set(m)) > 1) / turns,
         "signal": float(np.mean(np.abs(both - episode_only) > 1e-9)),
     }
 
