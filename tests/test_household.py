@@ -516,3 +516,89 @@ def test_seeded_random_episodes_are_reproducible():
             env.step(None if term or trunc else conformance.policy_action(env, agent, rng, 0.2))
         runs.append(env.unwrapped.transcript.events)
     assert runs[0] == runs[1]
+
+
+# -- the recap option ----------------------------------------------------------------------------------
+RECAP = "Seen so far: "
+
+
+def read_recap(text: str) -> tuple[dict[str, str], list[str]]:
+    """The recap line of an acting agent's observation: ({receptacle: contents text}, unvisited receptacles)."""
+    line = next(line for line in text.splitlines() if line.startswith(RECAP))
+    shown, unvisited = line[len(RECAP) :].split(". Not visited: ")
+    entries = {} if shown == "nothing yet" else dict(entry.split(": ", 1) for entry in shown.split("; "))
+    return entries, [] if unvisited == "none." else unvisited.removesuffix(".").split(", ")
+
+
+def test_recap_is_off_by_default_and_sits_in_the_turn_prompt():
+    env = arena.make(ENV)
+    env.reset(seed=3)
+    assert RECAP not in env.observe("player_0")["text"]
+    env = arena.make(ENV, recap=True)
+    env.reset(seed=3)
+    text = env.observe("player_0")["text"]
+    prompt = text.split("\n\n")[-1]  # the paragraph a history window never cuts
+    assert prompt.startswith(RECAP) and "\nStep 1 of 50. Admissible commands:" in prompt
+    entries, unvisited = read_recap(text)
+    assert entries == {} and unvisited == list(env.unwrapped.world.scene.names)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), policy=st.integers(0, 2**31 - 1))
+def test_recap_lists_exactly_what_the_agent_saw_and_it_matches_the_house(seed, policy):
+    env = arena.make(ENV, recap=True, max_steps=30)
+    env.reset(seed=seed)
+    world = env.unwrapped.world
+    rng = np.random.default_rng(policy)
+    visited: set[str] = set()
+    for agent in env.agent_iter(max_iter=100):
+        obs, _, term, trunc, info = env.last()
+        if term or trunc:
+            env.step(None)
+            continue
+        entries, unvisited = read_recap(obs["text"])
+        assert set(entries) == visited and set(unvisited) == set(world.scene.names) - visited
+        for receptacle, contents in entries.items():  # one agent: nothing changed behind its back
+            if contents == "closed":
+                assert not world.is_open[receptacle]
+            else:
+                assert contents == (", ".join(world.contents(receptacle)) or "nothing")
+        legal = info["legal_actions"]
+        env.step(legal[int(rng.integers(len(legal)))])
+        if world.location[agent] is not None:
+            visited.add(world.location[agent])
+
+
+def test_recap_shows_a_closed_receptacle_until_opened_then_what_was_taken():
+    env = arena.make(ENV, recap=True)
+    env.reset(seed=0)
+    world = env.unwrapped.world
+    closed = next(r for r in world.scene.names if world.openable(r) and world.contents(r))
+    env.step(f"go to {closed}")
+    assert read_recap(env.observe("player_0")["text"])[0] == {closed: "closed"}
+    env.step(f"open {closed}")
+    inside = world.contents(closed)
+    assert read_recap(env.observe("player_0")["text"])[0] == {closed: ", ".join(inside)}
+    env.step(f"take {inside[0]} from {closed}")
+    left = ", ".join(inside[1:]) or "nothing"
+    assert read_recap(env.observe("player_0")["text"])[0] == {closed: left}
+
+
+def test_cooperative_recap_holds_only_the_agents_own_sightings():
+    env = arena.make(ENV, num_agents=2, recap=True)
+    env.reset(seed=5)
+    names = env.unwrapped.world.scene.names
+    env.step(f"go to {names[0]}")  # player_0
+    env.step(f"go to {names[1]}")  # player_1
+    env.step(f"go to {names[2]}")  # player_0
+    assert RECAP not in env.observe("player_0")["text"]  # not acting: no prompt, no recap
+    assert set(read_recap(env.observe("player_1")["text"])[0]) == {names[1]}
+    env.step("look")  # player_1
+    assert set(read_recap(env.observe("player_0")["text"])[0]) == {names[0], names[2]}
+
+
+def test_expert_still_solves_every_task_with_the_recap_shown():
+    env = arena.make(ENV, recap=True, max_steps=50)
+    for seed in range(20):
+        _, won, _ = play(env, {"player_0": HouseholdExpert(seed=0)}, seed)
+        assert won, seed

@@ -11,6 +11,7 @@
 | Reward | 1 to every agent the step the goal holds (the episode terminates); 0 otherwise |
 | Truncation | after ``max_steps`` steps (default 50) per agent |
 | Splits | ``split="train"`` / ``"valid_seen"`` (new goals in training houses) / ``"valid_unseen"`` (held-out house layouts) |
+| Recap | ``recap=True`` (off by default; ALFWorld has none) adds a line above each turn's command list: every receptacle the agent's own commands showed, with its contents as last seen (or ``closed``), then the receptacles it has not visited. It is the player's own knowledge, the map a scripted expert keeps, for a model whose prompt shows only the last few steps |
 
 ``infos[agent]["state_key"]`` digests what that agent knows, for GiGPO step grouping: the house and
 goal, its own location and held object, and what its own commands revealed (each receptacle's open
@@ -64,6 +65,7 @@ class HouseholdEnv(TextGameEnv):
         task_types: Sequence[str] | None = None,
         invalid_rule: str = "default",
         numbered: bool = True,
+        recap: bool = False,
         render_mode: str | None = None,
     ) -> None:
         agents = num_players if num_players is not None else num_agents
@@ -86,6 +88,8 @@ class HouseholdEnv(TextGameEnv):
         # Numbered commands: an LLM answers [3] instead of copying a long command, which a small model
         # tends to rewrite into a plausible command the house does not have (docs/agents.md).
         self.numbered = bool(numbered)
+        # A recap of what the agent has seen: the expert's map, for a model shown only its last few steps.
+        self.recap = bool(recap)
         self.world: World | None = None
         self.task: Task | None = None
 
@@ -121,7 +125,23 @@ class HouseholdEnv(TextGameEnv):
         step = self.steps_taken[agent] + 1
         labels = self._labels(legal)
         listing = labelled_actions(labels, legal) if labels else legal
-        return f"Step {step} of {self.max_steps}. Admissible commands: {', '.join(listing)}.{extra}"
+        turn = f"Step {step} of {self.max_steps}. Admissible commands: {', '.join(listing)}.{extra}"
+        return f"{self.recap_text(agent)}\n{turn}" if self.recap else turn
+
+    def recap_text(self, agent: str) -> str:
+        """What ``agent``'s own commands showed, receptacle by receptacle in the order first visited, and the
+        receptacles it has not visited yet (in the room's order). One line, so it stays in the turn's prompt."""
+        assert self.world is not None
+        seen = self.seen[agent]
+        shown = []
+        for receptacle, (_, items) in seen.items():
+            contents = "closed" if items is None else ", ".join(items) if items else "nothing"
+            shown.append(f"{receptacle}: {contents}")
+        unvisited = [name for name in self.world.scene.names if name not in seen]
+        return (
+            f"Seen so far: {'; '.join(shown) if shown else 'nothing yet'}. "
+            f"Not visited: {', '.join(unvisited) if unvisited else 'none'}."
+        )
 
     def _labels(self, legal: Sequence[str]) -> list[str] | None:
         """The labels ``[1]`` … ``[n]`` of the listed commands, or None when the list is not numbered."""
