@@ -157,12 +157,14 @@ def measure(
     new_tokens: int = 16,
     temperature: float = 1.0,
     repeats: int = 1,
+    progress: Any = None,
 ) -> dict[str, Any]:
     """Play ``matches`` matches lock-step (waves of ``concurrency``) and continuously; replay each as full
     batches. ``games`` (a list or comma-separated ids, default settings) take turns match by match; all
     share one backend and sampling settings, so one call serves every game's pending turns.
     ``backend`` defaults to the tiny model on CPU. Times are medians over ``repeats`` (every repeat plays
-    the same decisions). Returns timings, shares and occupancies."""
+    the same decisions). Returns timings, shares and occupancies. ``progress``, if given, is called with a line
+    per variant and repeat as soon as it is timed (a run cut short by a time limit still leaves its timings)."""
     from arena.agents.backends.base import SamplingParams
     from arena.agents.llm import LLMAgent
     from arena.agents.scheduler import BatchScheduler
@@ -216,12 +218,17 @@ def measure(
     # leaves the full batches' first calls to whichever variant runs first (docs/gpu.md, 2026-12-04).
     BatchScheduler().run(_matches(agents(backend), min(concurrency, matches)))
     runs: dict[str, list[dict[str, float]]] = {"lock-step": [], "continuous": []}
-    for _ in range(repeats):  # the variants alternate, so machine load affects them alike
+    for repeat in range(repeats):  # the variants alternate, so machine load affects them alike
         for name, times in runs.items():
             recorder, played, occupancy = play(continuous=name == "continuous")
             raw = replay_full_batches(backend, recorder.decisions, concurrency, recorder.sampling or sampling)
             ticks = [n for run in occupancy for n in run]
             times.append({"wall": played.wall, "cpu": played.cpu, "raw_wall": raw.wall, "raw_cpu": raw.cpu})
+            if progress:
+                progress(
+                    f"  repeat {repeat + 1}/{repeats} {name}: {played.decisions} decisions in {played.calls} calls, "
+                    f"{played.wall:.2f}s; full batches {raw.calls} calls, {raw.wall:.2f}s; share {raw.wall / played.wall:.2f}"
+                )
             result[name] = {  # the same every repeat: seeds, agents and greedy/seeded choices repeat
                 "decisions": played.decisions,
                 "backend_calls": played.calls,
@@ -308,6 +315,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         backend=backend,
         new_tokens=args.new_tokens,
         repeats=args.repeats,
+        progress=lambda line: print(line, flush=True),
     )
     result["backend"] = f"{args.backend} {args.model or 'tiny'} on {args.device}"
     print(f"  backend {result['backend']}, torch threads {args.threads}")

@@ -51,8 +51,15 @@ def test_recorder_groups_scored_rows_into_decisions_and_replay_uses_full_batches
 @pytest.mark.parametrize("generate", [False, True])
 def test_measure_plays_every_match_both_ways_and_replays_the_same_decisions(generate):
     backend = HashBackend()
-    result = measure("tictactoe-v0,kuhn-poker-v0", 24, 8, generate=generate, backend=backend, repeats=2)
+    lines: list[str] = []
+    result = measure(
+        "tictactoe-v0,kuhn-poker-v0", 24, 8, generate=generate, backend=backend, repeats=2, progress=lines.append
+    )
     lock, cont = result["lock-step"], result["continuous"]
+    names = [line.split(":")[0].split()[-1] for line in lines]
+    assert names == ["lock-step", "continuous"] * 2  # one line per variant and repeat, as each is timed
+    for name, line in zip(names, lines, strict=True):
+        assert f"{result[name]['decisions']} decisions in {result[name]['backend_calls']} calls" in line
     for row in (lock, cont):
         assert row["full_batch_calls"] == math.ceil(row["decisions"] / 8)
         assert 0 < row["mean_occupancy"] <= 1
