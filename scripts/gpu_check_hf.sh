@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The GPU check without vLLM: the transformers backend, the warm start and the trainer on one CUDA GPU, in one run
-# of under 8 minutes (a lease of the device tool is 15 minutes, start included). Needs no network: every model
-# is built here from random weights; arena runs from the checkout (PYTHONPATH), its few missing pure-Python
-# dependencies installed beforehand (docs/gpu.md says how). scripts/gpu_check.sh is the check with vLLM.
+# The GPU check without vLLM: the transformers backend, the warm start and the trainer on one CUDA GPU. Steps 1-5
+# ran in 222 s on one H200 (2026-12-04); step 6 is expected to take about 4 minutes more, and every step's limit
+# together is 15.5 minutes, over a device lease's 10-minute command: run steps 2 and 6 alone (GPU_CHECK_STEPS) on a
+# short lease. Needs no network: every model is built here (random weights, or warm-started here); arena runs
+# from the checkout (PYTHONPATH), its few missing pure-Python dependencies installed beforehand (docs/gpu.md says
+# how). scripts/gpu_check.sh is the check with vLLM.
 #
 #   bash scripts/gpu_check_hf.sh            # artifacts (logs, metrics, summary.txt) under $GPU_CHECK_OUT
 #   GPU_CHECK_STEPS="2 6" bash scripts/gpu_check_hf.sh   # only these steps (the stack, step 1, always runs)
