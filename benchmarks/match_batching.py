@@ -35,7 +35,7 @@ import os
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -157,7 +157,7 @@ def measure(
     new_tokens: int = 16,
     temperature: float = 1.0,
     repeats: int = 1,
-    progress: Any = None,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Play ``matches`` matches lock-step (waves of ``concurrency``) and continuously; replay each as full
     batches. ``games`` (a list or comma-separated ids, default settings) take turns match by match; all
