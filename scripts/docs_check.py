@@ -50,6 +50,7 @@ SLOW: tuple[tuple[str, str], ...] = (
     (r"--games\s+\d{4,}", "a round robin of thousands of games"),
     (r"--plot", "draws a plot with matplotlib"),
     (r"scripts/\w+_eval\.py", "evaluation scripts play hundreds of games"),
+    (r"scripts/\w+_probe\.py", "probes train a model for thousands of steps"),
     (r"\barena model\b", "builds and warm-starts a model"),
 )
 

@@ -61,6 +61,8 @@ def test_skip_table() -> None:
     assert docs_check.reason_to_skip("arena list  # a comment naming FILE", quick=False) is None
     assert docs_check.reason_to_skip("python -m benchmarks", quick=True)
     assert docs_check.reason_to_skip("python -m benchmarks", quick=False) is None
+    probe = "python3 scripts/spy_fact_probe.py --out /tmp/p --steps 4000"
+    assert docs_check.reason_to_skip(probe, quick=True) and docs_check.reason_to_skip(probe, quick=False) is None
 
 
 def test_broken_command_fails_and_good_one_passes(tmp_path: Path, capsys) -> None:
