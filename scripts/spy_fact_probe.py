@@ -100,12 +100,13 @@ def probe(
     prompt: str = "game",
     batch: int = 32,
     eval_every: int = 200,
-    held_out: int = 600,
+    eval_examples: int = 600,
     seed: int = 0,
     log: Callable[[str], None] = print,
 ) -> list[dict[str, Any]]:
     """Train the model in ``model_dir`` on ``steps`` batches of the yes/no task (AdamW at ``lr``, 30 warmup steps,
-    linear decay to 5 %); return (and ``log`` as JSON) a row every ``eval_every`` steps and at the end."""
+    linear decay to 5 %); return (and ``log`` as JSON) a row every ``eval_every`` steps and at the end, scored on
+    ``eval_examples`` fresh examples of the training words and as many of the held-out words."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -146,10 +147,10 @@ def probe(
         schedule.step()
         if step % eval_every == 0 or step == steps:
             train_acc, train_kinds = accuracy(
-                predict, [example(TRAIN_PAIRS, rng, view, prompt) for _ in range(held_out)]
+                predict, [example(TRAIN_PAIRS, rng, view, prompt) for _ in range(eval_examples)]
             )
             held_acc, held_kinds = accuracy(
-                predict, [example(HELD_OUT_PAIRS, rng, view, prompt) for _ in range(held_out)]
+                predict, [example(HELD_OUT_PAIRS, rng, view, prompt) for _ in range(eval_examples)]
             )
             row = {
                 "step": step, "seconds": round(time.perf_counter() - start), "loss": round(loss.item(), 3),
@@ -163,7 +164,7 @@ def probe(
 
 def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", required=True, help="where the fresh tiny model is built (unless --model)")
+    parser.add_argument("--out", help="where the fresh tiny model is built (needed without --model)")
     parser.add_argument("--model", help="train this model instead of a fresh tiny one")
     parser.add_argument("--view", choices=VIEWS, default="spelled")
     parser.add_argument("--prompt", choices=PROMPTS, default="game")
@@ -174,6 +175,8 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
+    if args.model is None and args.out is None:
+        parser.error("give --out (a fresh tiny model is built there) or --model")
     import torch
 
     torch.set_num_threads(args.threads)

@@ -63,7 +63,7 @@ def test_accuracy_scores_an_oracle_at_one_and_a_constant_answer_at_the_label_sha
 def test_probe_trains_a_tiny_model_and_reports_each_evaluation(probe):
     lines: list[str] = []
     rows = probe.probe(
-        cached_tiny_model(), steps=4, lr=1e-3, prompt="minimal", batch=4, eval_every=2, held_out=20, log=lines.append
+        cached_tiny_model(), 4, 1e-3, prompt="minimal", batch=4, eval_every=2, eval_examples=20, log=lines.append
     )
     assert [r["step"] for r in rows] == [2, 4] and len(lines) == 2
     for row in rows:
@@ -71,3 +71,9 @@ def test_probe_trains_a_tiny_model_and_reports_each_evaluation(probe):
         assert row["loss"] > 0 and set(row["by_kind_train_words"]) <= {
             "letter", "starts", "ends", "has", "no", "characters", "vowels", "family",
         }  # fmt: skip
+
+
+def test_the_command_line_needs_a_model_or_a_place_to_build_one(probe, capsys):
+    with pytest.raises(SystemExit):
+        probe.main(["--steps", "1"])
+    assert "--out" in capsys.readouterr().err
