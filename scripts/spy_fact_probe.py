@@ -9,7 +9,7 @@ The scripted civilians find the spy by checking each clue's facts (``starts with
 ``5 characters``: :func:`arena.agents.scripted.spy.word_facts`) against their own word; the tiny model does not
 learn their votes (docs/results.md, spy). This isolates that check as a yes/no task with a label on every
 example: a word from the shipped pairs, one fact that holds for it or, half the time, one of its pair's other
-word that does not; the model answers ``yes`` or ``no`` (cross-entropy on that token only). ``--view``: the
+word that does not; the model answers ``yes`` or ``no`` (cross-entropy over the two answers' first tokens). ``--view``: the
 word as the game shows it (``plain``), followed by its letters (``spelled``: ``pear (p-e-a-r)``), or followed by
 its facts (``facts``, where the check is finding the clue's fact in a list). ``--prompt``: the game's secret line
 and a clue line (``game``) or the bare word and fact (``minimal``). It trains on the training pairs and prints,
@@ -64,7 +64,8 @@ def example(pairs: Sequence[tuple[str, str, str]], rng: random.Random, view: str
     first, second, _ = pairs[rng.randrange(len(pairs))]
     mine, other = (first, second) if rng.random() < 0.5 else (second, first)
     own = word_facts(mine)
-    foreign = [f for f in word_facts(other) if f not in set(own)]
+    own_set = set(own)
+    foreign = [f for f in word_facts(other) if f not in own_set]
     holds = rng.random() < 0.5 or not foreign
     fact = rng.choice(own) if holds else rng.choice(foreign)
     if prompt == "minimal":
