@@ -7,14 +7,15 @@ Usage::
     python3 scripts/spy_vote_probe.py --model DIR --agents scripted   # every move scripted: every clue a fact
 
 It plays ``spy-v0`` as the spy preset does (5 players, one spy, no abstaining) with the warm start's
-``mixed-expert`` players (or, with ``--agents scripted``, scripted ones) and the naive spy (``scripted-naive``, which knows only its own word), on seeds the warm
-start never used (it plays seeds 0, 1, ...). At every civilian vote it asks the model for its distribution over the
-legal players (``LLMAgent.action_distribution``, what constrained mode samples from) and takes the most likely one;
-the match itself goes on with the mixed player's move, so every model is scored on the same votes. It prints one
-JSON line: the votes scored, how often the model's choice agrees with the scripted civilian's vote (the warm
-start's label) and names the spy, how often the label names the spy, and how often a uniform choice among the legal
-players would name it (the chance level: fewer candidates remain in later rounds). Measures imitation on the warm
-start's own distribution of play, without the model's own clues (docs/results.md, spy).
+``mixed-expert`` players (or, with ``--agents scripted``, scripted ones) and the naive spy (``scripted-naive``,
+which knows only its own word), on seeds the warm start never used (it plays seeds 0, 1, ...). At every civilian
+vote it asks the model for its distribution over the legal players (``LLMAgent.action_distribution``, what
+constrained mode samples from) and takes the most likely one; the match itself goes on with the player's own move,
+so every model is scored on the same votes. It prints one JSON line: the votes scored, how often the model's choice
+agrees with the scripted civilian's vote (the warm start's label) and names the spy, how often the label names the
+spy, and how often a uniform choice among the legal players would name it (the chance level: fewer candidates
+remain in later rounds). Measures imitation on the warm start's own distribution of play, without the model's own
+clues (docs/results.md, spy).
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ AGENTS = ("mixed-expert", "scripted")
 
 
 class Vote(NamedTuple):
-    """One civilian's vote turn: the voter, what it saw, the scripted vote (the label) and the spy's answer."""
+    """One civilian's vote turn: the voter, what it saw, the legal answers, the scripted vote (the label) and the
+    answer that names the spy (``[player_k]``)."""
 
     voter: str
     observation: Any

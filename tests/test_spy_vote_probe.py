@@ -23,7 +23,6 @@ class _Fixed:
 
     def __init__(self, votes, pick):
         self.answers = {id(v.info): pick(v) for v in votes}
-        self.by_info = {id(v.info): v for v in votes}
 
     def action_distribution(self, observation, info):
         return {self.answers[id(info)]: 1.0}
@@ -47,7 +46,7 @@ def test_choosing_the_label_agrees_with_it_on_every_vote(probe, votes):
     assert result["votes_for_spy"] == result["label_names_spy"]
 
 
-def test_an_oracle_always_names_the_spy_and_chance_is_one_over_the_candidates_when_it_is_one(probe, votes):
+def test_an_oracle_names_the_spy_whenever_it_is_a_candidate_and_chance_is_one_over_the_candidates(probe, votes):
     candidates = [v for v in votes if v.spy in v.legal]  # a revote among tied players may leave the spy out
     oracle = probe.score(_Fixed(candidates, lambda v: v.spy), candidates)
     assert oracle["votes_for_spy"] == 1.0
