@@ -61,7 +61,7 @@ def civilian_votes(matches: int, seed: int = SEED, agents: str = "mixed-expert")
         # the players' seeds as the warm start draws them (``collect_examples``)
         players = {a: _make_agent(agents, seed + 1000 * m + i, scripted) for i, a in enumerate(env.possible_agents)}
         env.reset(seed=seed + m)
-        spies = env.unwrapped.spies
+        (spy,) = env.unwrapped.spies  # the preset's game has one spy
         for seat in env.agent_iter():
             observation, _, terminated, truncated, info = env.last()
             if terminated or truncated:
@@ -70,8 +70,7 @@ def civilian_votes(matches: int, seed: int = SEED, agents: str = "mixed-expert")
             player = players[seat]
             move = str(player.act(observation, info))
             legal = tuple(str(a) for a in info.get("legal_actions") or ())
-            if legal and seat not in spies:
-                (spy,) = spies
+            if legal and seat != spy:
                 label = getattr(player, "expert_label", None) or move  # a scripted player's move is its own label
                 yield Vote(seat, observation, dict(info), legal, label, f"[{spy}]")
             env.step(move)
