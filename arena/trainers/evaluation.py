@@ -111,6 +111,35 @@ def _opponent(opponent: str, env_id: str, seed: int) -> Any:
     return RandomAgent(seed) if opponent == "random" else make_agent(opponent, env_id, seed=seed)
 
 
+def match_specs(
+    learner: Any,
+    env_id: str,
+    env_kwargs: Mapping[str, Any],
+    opponent: str,
+    games: int,
+    roles: Sequence[str] | None = None,
+    *,
+    side_seats: int = 0,
+    seed: int = 10_000,
+) -> tuple[list[MatchSpec], list[list[str]]]:
+    """The matches :func:`evaluate_side` plays (same arguments) and, per match, the learner's seats: probes that
+    need more than its summary play exactly these."""
+    from arena.trainers.rollout import side_seats_of
+
+    specs, seats_of = [], []
+    for k in range(games):
+        env = make(env_id, **env_kwargs)
+        if roles is None:
+            mine = list(env.possible_agents)
+        else:
+            mine = side_seats_of(env_id, env_kwargs, seed + k, roles, limit=side_seats, turn=k)
+        # opponent "self": the learner plays the other side too (the side's win rate is then its role's)
+        agents = _lineup(env.possible_agents, mine, learner, opponent, env_id, seed + k)
+        specs.append(MatchSpec(env=env, agents=agents, seed=seed + k))
+        seats_of.append(mine)
+    return specs, seats_of
+
+
 def evaluate_side(
     learner: Any,
     env_id: str,
@@ -133,19 +162,7 @@ def evaluate_side(
     the game reports votes (``votes`` and ``spies`` in the final info, or ``vote_accuracy``) the share of
     the learner's non-abstaining votes cast on a spy or werewolf, with its vote and abstention counts; and
     the mean of each :data:`OUTCOME_METRICS` key the game reports at its end."""
-    from arena.trainers.rollout import side_seats_of
-
-    specs, seats_of = [], []
-    for k in range(games):
-        env = make(env_id, **env_kwargs)
-        if roles is None:
-            mine = list(env.possible_agents)
-        else:
-            mine = side_seats_of(env_id, env_kwargs, seed + k, roles, limit=side_seats, turn=k)
-        # opponent "self": the learner plays the other side too (the side's win rate is then its role's)
-        agents = _lineup(env.possible_agents, mine, learner, opponent, env_id, seed + k)
-        specs.append(MatchSpec(env=env, agents=agents, seed=seed + k))
-        seats_of.append(mine)
+    specs, seats_of = match_specs(learner, env_id, env_kwargs, opponent, games, roles, side_seats=side_seats, seed=seed)
     outcomes = play_many(specs, traced=False, concurrency=EVAL_CONCURRENCY)
     wins = truncated = 0
     returns: list[float] = []
