@@ -94,12 +94,10 @@ def probe(model: str, config: Any, games: int, seed: int = 10_000) -> dict[str, 
 
 
 def eval_opponent(config: Any) -> str:
-    """The first opponent the config evaluates ``spy-v0`` against (``eval_opponents``, a list or a per-game
-    mapping of lists), else ``scripted``."""
-    chosen = config.eval_opponents
-    if isinstance(chosen, Mapping):
-        chosen = chosen.get(ENV_ID)
-    return str(chosen[0]) if chosen else "scripted"
+    """The first opponent the run evaluates ``spy-v0`` against (``TrainConfig.eval_opponents_for``) other than
+    ``random``: the probe counts the votes of scripted civilians."""
+    opponents = config.eval_opponents_for(ENV_ID)
+    return next((name for name in opponents if name != "random"), opponents[0])
 
 
 def rates(totals: Mapping[str, int]) -> dict[str, float]:

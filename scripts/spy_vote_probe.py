@@ -6,9 +6,9 @@ Usage::
     python3 scripts/spy_vote_probe.py --model DIR --matches 20 --seed 5
     python3 scripts/spy_vote_probe.py --model DIR --agents scripted   # every move scripted: every clue a fact
 
-It plays ``spy-v0`` as the spy preset does (5 players, one spy, no abstaining) with the warm start's
-``mixed-expert`` players (or, with ``--agents scripted``, scripted ones) and the naive spy (``scripted-naive``,
-which knows only its own word), on seeds the warm start never used (it plays seeds 0, 1, ...). At every civilian
+It plays ``spy-v0`` in the classic game the spy preset played until 2026-12-06 (5 players, one spy, no abstaining,
+rounds until the spy is out) with the warm start's ``mixed-expert`` players (or, with ``--agents scripted``,
+scripted ones) and the naive spy (``scripted-naive``, which knows only its own word), on seeds the warm start never used (it plays seeds 0, 1, ...). At every civilian
 vote it asks the model for its distribution over the legal players (``LLMAgent.action_distribution``, what
 constrained mode samples from) and takes the most likely one; the match itself goes on with the player's own move,
 so every model is scored on the same votes. It prints one JSON line: the votes scored, how often the model's choice
@@ -33,7 +33,7 @@ import arena
 from arena.agents.warmstart import _make_agent, scripted_factory
 
 ENV_ID = "spy-v0"
-ENV_KWARGS = {"num_players": 5, "allow_abstain": False}  # the cpu-spy preset's game
+ENV_KWARGS = {"num_players": 5, "allow_abstain": False}  # the cpu-spy preset's game until 2026-12-06
 SEED = 900_000  # far from the warm start's match seeds (0 .. matches_per_env - 1)
 AGENTS = ("mixed-expert", "scripted")
 
