@@ -4,6 +4,10 @@ Usage::
 
     python3 scripts/spy_seat_probe.py --model DIR                      # the cpu-spy preset's game, 200 matches
     python3 scripts/spy_seat_probe.py --model DIR --config FILE --games 500
+    python3 scripts/spy_seat_probe.py --model DIR --preset cpu-visual-spy --config FILE   # the visual game
+
+The game is the config's ``spy-v0`` or ``visual-spy-v0`` (the first of them it trains on); a run's
+``blank_images`` greys the learner's pictures here as in its evaluation.
 
 It plays the evaluation a run with ``side_seats: 1`` plays (``evaluate_side``: seeds 10,000 and up, the learner
 greedy in one civilian seat, rotating, the preset's opponent in every other seat) and counts, per match and over
@@ -27,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from arena.core.errors import ArenaError
 
-ENV_ID = "spy-v0"
+GAMES = ("spy-v0", "visual-spy-v0")
 ROLES = ("civilian",)
 COUNTS = (
     "matches",
@@ -71,8 +75,8 @@ def count_match(info: Mapping[str, Any], seat: str, turns: Sequence[Any]) -> dic
 
 
 def probe(model: str, config: Any, games: int, seed: int = 10_000) -> dict[str, float]:
-    """Play ``games`` evaluation matches of ``config`` (a ``TrainConfig`` with ``spy-v0``) with ``model`` greedy in
-    one civilian seat; return the summed counts and their rates."""
+    """Play ``games`` evaluation matches of ``config`` (a ``TrainConfig`` with ``spy-v0`` or ``visual-spy-v0``) with
+    ``model`` greedy in one civilian seat; return the summed counts and their rates."""
     from arena.agents.backends import load_backend
     from arena.agents.scheduler import play_many
     from arena.trainers.evaluation import EVAL_CONCURRENCY, match_specs
@@ -80,11 +84,10 @@ def probe(model: str, config: Any, games: int, seed: int = 10_000) -> dict[str, 
 
     if games < 1:
         raise ArenaError(f"--games must be at least 1, got {games}")
-    if ENV_ID not in config.envs:
-        raise ArenaError(f"the config has no {ENV_ID} game (its games: {', '.join(config.envs)})")
-    opponent = eval_opponent(config)
-    learner = policy_agent(load_backend(model, "transformers"), config, ENV_ID, sample=False, seed=config.seed + 10_000)
-    specs, seats = match_specs(learner, ENV_ID, config.envs[ENV_ID], opponent, games, ROLES, side_seats=1, seed=seed)
+    env_id = spy_game(config)
+    opponent = eval_opponent(config, env_id)
+    learner = policy_agent(load_backend(model, "transformers"), config, env_id, sample=False, seed=config.seed + 10_000)
+    specs, seats = match_specs(learner, env_id, config.envs[env_id], opponent, games, ROLES, side_seats=1, seed=seed)
     totals = dict.fromkeys(COUNTS, 0)
     for outcome, mine in zip(play_many(specs, traced=False, concurrency=EVAL_CONCURRENCY), seats, strict=True):
         info = ((outcome.transcript.result if outcome.transcript is not None else None) or {}).get("info") or {}
@@ -93,10 +96,18 @@ def probe(model: str, config: Any, games: int, seed: int = 10_000) -> dict[str, 
     return {**totals, **rates(totals)}
 
 
-def eval_opponent(config: Any) -> str:
-    """The first opponent the run evaluates ``spy-v0`` against (``TrainConfig.eval_opponents_for``) other than
+def spy_game(config: Any) -> str:
+    """The Who-is-the-Spy game of ``config`` the probe plays (the first of :data:`GAMES` it trains on)."""
+    found = next((env_id for env_id in GAMES if env_id in config.envs), None)
+    if found is None:
+        raise ArenaError(f"the config has no {' or '.join(GAMES)} game (its games: {', '.join(config.envs)})")
+    return found
+
+
+def eval_opponent(config: Any, env_id: str = "spy-v0") -> str:
+    """The first opponent the run evaluates ``env_id`` against (``TrainConfig.eval_opponents_for``) other than
     ``random``: the probe counts the votes of scripted civilians."""
-    opponents = config.eval_opponents_for(ENV_ID)
+    opponents = config.eval_opponents_for(env_id)
     return next((name for name in opponents if name != "random"), opponents[0])
 
 

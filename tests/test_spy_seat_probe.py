@@ -8,6 +8,7 @@ import pytest
 
 from arena.agents.scheduler import play_many
 from arena.agents.specs import make_agent
+from arena.core.errors import ArenaError
 from arena.trainers.config import load_config
 from arena.trainers.evaluation import match_specs
 
@@ -82,4 +83,18 @@ def test_bad_arguments_get_a_clear_error(probe, capsys):
     assert probe.main(["--model", "unused", "--games", "0"]) == 2
     assert "--games must be at least 1" in capsys.readouterr().err
     assert probe.main(["--model", "unused", "--preset", "cpu"]) == 2
-    assert "no spy-v0 game" in capsys.readouterr().err
+    assert "no spy-v0 or visual-spy-v0 game" in capsys.readouterr().err
+
+
+def test_the_game_is_the_configs_text_or_visual_spy(probe):
+    assert probe.spy_game(load_config("cpu-spy")) == "spy-v0"
+    assert probe.spy_game(load_config("cpu-visual-spy")) == "visual-spy-v0"
+    with pytest.raises(ArenaError, match="no spy-v0 or visual-spy-v0"):
+        probe.spy_game(load_config("cpu"))
+
+
+def test_a_vision_model_plays_the_visual_game_in_one_civilian_seat(probe, tiny_vlm):
+    config = load_config("cpu-visual-spy", overrides=["max_new_tokens=8"])
+    result = probe.probe(str(tiny_vlm), config, 2)
+    assert result["matches"] == 2 and result["learner_clues"] >= 2
+    assert result["learner_votes"] >= 2 and 0.0 <= result["learner_vote_accuracy"] <= 1.0
