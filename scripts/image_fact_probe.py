@@ -91,20 +91,9 @@ def make_question(backend: Any, rng: np.random.Generator, question: str = "fact"
 
 def reply_losses(backend: Any, batch: list[Question], replies: list[list[int]], blank: bool = False) -> Any:
     """Each row's mean token cross-entropy of its reply after its prompt and picture (grey with ``blank``)."""
-    import torch
+    from arena.agents.captions import reply_token_nll
 
-    from arena.agents.llm import blank_image
-    from arena.agents.logits import image_completion_logits, pixel_values
-
-    images = [blank_image(q.image) if blank else q.image for q in batch]
-    logits, targets, mask = image_completion_logits(
-        backend.model,
-        [q.prompt for q in batch],
-        replies,
-        int(backend.tokenizer.pad_token_id),
-        pixel_values(images, backend.processor),
-    )
-    nll = torch.nn.functional.cross_entropy(logits.float().transpose(1, 2), targets, reduction="none")
+    nll, mask = reply_token_nll(backend, [q.prompt for q in batch], replies, [q.image for q in batch], blank=blank)
     return (nll * mask).sum(1) / mask.sum(1)
 
 

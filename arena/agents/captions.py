@@ -49,20 +49,39 @@ def caption_example(backend: Any, rng: np.random.Generator, *, kind: str = "mixe
     return list(backend.apply_chat(prompt)), reply + ([int(eos)] if eos is not None else []), image
 
 
+def reply_token_nll(
+    backend: Any,
+    prompts: Sequence[list[int]],
+    replies: Sequence[list[int]],
+    images: Sequence[np.ndarray],
+    *,
+    blank: bool = False,
+) -> tuple[Any, Any]:
+    """Each reply token's cross-entropy after its prompt and picture, and the mask of real reply tokens (both
+    ``[batch, tokens]``); with ``blank`` every image is the flat grey picture that ``blank_images`` shows."""
+    import torch
+
+    logits, targets, mask = image_completion_logits(
+        backend.model,
+        list(prompts),
+        list(replies),
+        int(backend.tokenizer.pad_token_id),
+        pixel_values([blank_image(image) if blank else image for image in images], backend.processor),
+    )
+    nll = torch.nn.functional.cross_entropy(logits.float().transpose(1, 2), targets, reduction="none")
+    return nll, mask
+
+
 def caption_loss(backend: Any, batch: Sequence[CaptionExample], *, blank: bool = False) -> Any:
     """Mean token cross-entropy of the captions after their prompts; with ``blank`` every image is the flat
     grey picture that ``blank_images`` shows (the same loss with nothing to see)."""
-    import torch
-
-    images = [blank_image(image) if blank else image for _, _, image in batch]
-    logits, targets, mask = image_completion_logits(
-        backend.model,
+    nll, mask = reply_token_nll(
+        backend,
         [prompt for prompt, _, _ in batch],
         [reply for _, reply, _ in batch],
-        int(backend.tokenizer.pad_token_id),
-        pixel_values(images, backend.processor),
+        [image for _, _, image in batch],
+        blank=blank,
     )
-    nll = torch.nn.functional.cross_entropy(logits.float().transpose(1, 2), targets, reduction="none")
     return (nll * mask).sum() / mask.sum()
 
 
