@@ -5,17 +5,20 @@ Usage::
     python3 scripts/image_fact_probe.py --model DIR --steps 3000            # one object's fact or one chart value
     python3 scripts/image_fact_probe.py --model DIR --steps 300 --question kind   # the sanity check: the picture's kind
     python3 scripts/image_fact_probe.py --model DIR --blank                 # the same with grey pictures
+    python3 scripts/image_fact_probe.py --model DIR --question colour --save D2 && \
+        python3 scripts/image_fact_probe.py --model D2                      # a curriculum: colours first
 
 The scripted civilians of ``visual-spy-v0`` find the spy by checking each clue's facts (``large red circle top``,
 ``v3=7``: :func:`arena.agents.scripted.spy.image_facts`) against their own picture. This isolates that check as a
 yes/no task with a label on every example: a fresh picture as the game deals it (scene or chart, 96 pixels) and
 "Is this true of your image: FACT? Answer yes or no.", FACT half the time one the exact reader takes from the
 picture and half the time one of a copy with one edit (:func:`arena.envs.scenes.edit_scene`, ``edit_chart``).
-``--question kind`` asks instead whether the picture is a bar chart, a line chart or shapes, which a model that
-sees its picture at all learns in about a hundred steps. It trains the model in memory (AdamW, loss on the answer's
-tokens, nothing saved) and prints, every ``--eval-every`` steps, one JSON line: the accuracy on ``--test`` held-out
-pictures by which answer is likelier, with the shares of "yes" said and of facts that hold (docs/results.md,
-visual spy).
+``--question kind`` asks instead whether the picture is a bar chart, a line chart or shapes, which a model that sees
+its picture at all learns in about a hundred steps; ``--question colour`` whether a scene holds an object of a
+colour (``a red object``; the foils the palette's absent colours), one attribute instead of four. It trains the
+model in memory (AdamW, loss on the answer's tokens, saved only with ``--save``) and prints, every ``--eval-every``
+steps, one JSON line: the accuracy on ``--test`` held-out pictures by which answer is likelier, with the shares of
+"yes" said and of facts that hold (docs/results.md, visual spy).
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from arena.agents.captions import random_picture
 from arena.agents.scripted.spy import image_facts
 from arena.envs import scenes
 
-QUESTIONS = ("fact", "kind")
+QUESTIONS = ("fact", "kind", "colour")
 KINDS = {"bar chart": "a bar chart", "line chart": "a line chart", "objects": "shapes"}
 SIDE = 96  # the cpu-visual-spy preset's image size
 TEST_SEED = 10_000
@@ -63,6 +66,12 @@ def facts_and_foils(rng: np.random.Generator, question: str = "fact") -> tuple[n
         if question == "kind":
             mine = next(kind for kind in KINDS if facts[0].endswith(kind))
             return image, [KINDS[mine]], [said for kind, said in KINDS.items() if kind != mine]
+        if question == "colour":
+            if not isinstance(picture, scenes.Scene):
+                continue
+            present = {obj.colour for obj in picture.objects}
+            absent = sorted(set(scenes.PALETTE) - present)
+            return image, [f"a {c} object" for c in sorted(present)], [f"a {c} object" for c in absent]
         if isinstance(picture, scenes.Scene):
             edited, _ = scenes.edit_scene(picture, 1, rng, "medium")
         else:
@@ -130,6 +139,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--eval-every", type=int, default=100)
     parser.add_argument("--blank", action="store_true", help="grey pictures (does the answer need the picture?)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--save", help="save the trained model here (to chain questions: colour, then fact)")
     args = parser.parse_args(argv)
     for name in ("steps", "batch_size", "test", "eval_every"):
         if getattr(args, name) < (0 if name == "steps" else 1):
@@ -168,6 +178,9 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
                 }
             )
             print(json.dumps(rows[-1]), flush=True)
+    if args.save:
+        backend.model.save_pretrained(args.save)
+        backend.processor.save_pretrained(args.save)
     return rows
 
 

@@ -192,8 +192,8 @@ def test_tiny_vision_language_model_sees_the_image(tmp_path):
 
 def test_tiny_vlm_for_play_has_the_text_models_size_and_tokenizer(tmp_path):
     """The visual preset's model: the text part sized as asked, the tokenizer trained on the games' text (a
-    visual-spy prompt in far fewer tokens than with the test model's near-byte tokenizer), the image in the
-    asked number of patches."""
+    visual-spy prompt in far fewer tokens than with the test model's near-byte tokenizer), the vision tower and
+    the image in the asked sizes."""
     import arena
     from arena.agents.tiny import build_tiny_vlm
 
@@ -201,12 +201,22 @@ def test_tiny_vlm_for_play_has_the_text_models_size_and_tokenizer(tmp_path):
     played = TransformersBackend(
         str(
             build_tiny_vlm(
-                tmp_path / "play", hidden_size=96, num_layers=2, intermediate_size=192, game_corpus=True, image_size=32
+                tmp_path / "play",
+                hidden_size=96,
+                num_layers=2,
+                intermediate_size=192,
+                game_corpus=True,
+                image_size=32,
+                vision_hidden_size=48,
+                vision_layers=2,
             )
         )
     )
     text = played.model.config.text_config
     assert (text.hidden_size, text.num_hidden_layers, text.intermediate_size) == (96, 2, 192)
+    vision = played.model.config.vision_config
+    assert (vision.hidden_size, vision.num_hidden_layers, vision.intermediate_size) == (48, 2, 96)
+    assert small.model.config.vision_config.hidden_size == 32  # the default tower is unchanged
     env = arena.make("visual-spy-v0", image_size=48)
     env.reset(seed=0)
     prompt = env.observe(env.agent_selection)["text"]

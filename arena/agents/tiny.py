@@ -222,6 +222,8 @@ def build_tiny_vlm(
     initializer_range: float = 0.02,
     game_corpus: bool = False,
     matches_per_env: int = 20,
+    vision_hidden_size: int = 32,
+    vision_layers: int = 1,
 ) -> Path:
     """Build and save a tiny random LLaVA (CLIP vision tower + Qwen2 text model) with its processor, locally.
 
@@ -232,7 +234,8 @@ def build_tiny_vlm(
     text model :func:`build_tiny_model`'s size (``hidden_size=128, num_layers=4, intermediate_size=384,
     initializer_range=0.08``) and ``game_corpus=True``: its tokenizer is then trained on the registered
     games' text, as the text model's is, so a visual-spy prompt takes about a third of the tokens
-    (``matches_per_env``: random matches per game in that corpus).
+    (``matches_per_env``: random matches per game in that corpus). The vision tower is a CLIP encoder of
+    ``vision_layers`` layers of width ``vision_hidden_size``.
     """
     import tempfile
 
@@ -276,9 +279,9 @@ def build_tiny_vlm(
         num_additional_image_tokens=1,
     )
     vision = CLIPVisionConfig(
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=1,
+        hidden_size=vision_hidden_size,
+        intermediate_size=2 * vision_hidden_size,
+        num_hidden_layers=vision_layers,
         num_attention_heads=2,
         image_size=image_size,
         patch_size=patch_size,
