@@ -56,7 +56,8 @@ class Question(NamedTuple):
 
 def facts_and_foils(rng: np.random.Generator, question: str = "fact") -> tuple[np.ndarray, list[str], list[str]]:
     """A fresh picture with the statements that hold for it and some that do not. ``fact``: one object's or one
-    value's fact, the foils those of a copy with one edit; ``kind``: what the picture is."""
+    value's fact, the foils those of a copy with one edit; ``kind``: what the picture is; ``colour``: the colours a
+    scene's objects have, the foils the palette's others."""
     if question not in QUESTIONS:
         raise ValueError(f"question must be one of {QUESTIONS}, got {question!r}")
     while True:
