@@ -62,17 +62,18 @@ def facts_and_foils(rng: np.random.Generator, question: str = "fact") -> tuple[n
         raise ValueError(f"question must be one of {QUESTIONS}, got {question!r}")
     while True:
         picture = random_picture(rng)
+        if question == "colour":  # read off the scene itself: nothing to render for a chart, nor to read
+            if not isinstance(picture, scenes.Scene):
+                continue
+            present = {obj.colour for obj in picture.objects}
+            absent = sorted(set(scenes.PALETTE) - present)
+            colours = [f"a {c} object" for c in sorted(present)], [f"a {c} object" for c in absent]
+            return scenes.render(picture, SIDE), *colours
         image = scenes.render(picture, SIDE)
         facts = image_facts(image)
         if question == "kind":
             mine = next(kind for kind in KINDS if facts[0].endswith(kind))
             return image, [KINDS[mine]], [said for kind, said in KINDS.items() if kind != mine]
-        if question == "colour":
-            if not isinstance(picture, scenes.Scene):
-                continue
-            present = {obj.colour for obj in picture.objects}
-            absent = sorted(set(scenes.PALETTE) - present)
-            return image, [f"a {c} object" for c in sorted(present)], [f"a {c} object" for c in absent]
         if isinstance(picture, scenes.Scene):
             edited, _ = scenes.edit_scene(picture, 1, rng, "medium")
         else:
