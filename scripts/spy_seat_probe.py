@@ -104,7 +104,7 @@ def spy_game(config: Any) -> str:
     return found
 
 
-def eval_opponent(config: Any, env_id: str = "spy-v0") -> str:
+def eval_opponent(config: Any, env_id: str) -> str:
     """The first opponent the run evaluates ``env_id`` against (``TrainConfig.eval_opponents_for``) other than
     ``random``: the probe counts the votes of scripted civilians."""
     opponents = config.eval_opponents_for(env_id)
