@@ -87,6 +87,34 @@ def test_scoring_after_a_shared_prompt_equals_scoring_each_pair_alone(backend, t
     assert set(used) == {"_score_tree" if tree else "_score_chunk"}
 
 
+def test_prompts_that_share_a_prefix_run_it_once_and_score_as_alone(backend, monkeypatch):
+    # One call holds two games' turns: prompts that agree on their first tokens run their common prefix once
+    # (batch 1) and each row only its own tokens on that KV cache; a prompt that is a prefix of another keeps
+    # its last token; max_batch_size=3 splits a group into chunks that reuse the cached prefix.
+    rules = "Rules: " + "take turns and place your mark on a free cell. " * 6
+    texts = [rules + f"Board {i}: " + "[x] " * i for i in range(5)] + [rules, "Kuhn Poker. " * 20 + "You hold K."]
+    prompts = [backend.encode(t) for t in texts]
+    actions = [backend.encode(f"<answer>[{a}]</answer>") for a in ("4", "bet", "check")]
+    pairs = [(p, a) for p in prompts for a in actions]
+    widths = []
+    real_forward = backend.model.forward
+
+    def forward(*args, **kwargs):
+        widths.append(tuple(kwargs["input_ids"].shape))
+        return real_forward(*args, **kwargs)
+
+    monkeypatch.setattr(backend.model, "forward", forward)
+    together = backend.score_ids([p for p, _ in pairs], [a for _, a in pairs])
+    shared = len(backend.encode(rules)) - 1  # the last prompt token of `rules` alone stays in its row
+    assert (1, shared) in widths, widths  # the rules prefix, once
+    assert max(w for _, w in widths) < len(prompts[4]) + 3 * len(actions[0])  # no row holds the whole prompt
+    monkeypatch.setattr(backend.model, "forward", real_forward)
+    for (p, a), got in zip(pairs, together, strict=True):
+        (alone,) = backend.score_ids([p], [a])
+        assert got.prompt_ids == list(p) and got.continuation_ids == list(a)
+        np.testing.assert_allclose(got.logprobs, alone.logprobs, atol=1e-4)
+
+
 def test_seeded_sampling_is_reproducible(backend):
     sampling = SamplingParams(temperature=1.0, max_new_tokens=8, seed=11)
     a = backend.generate(_prompts(3), sampling)

@@ -29,7 +29,13 @@ from arena.agents.backends.base import (
     images_of,
     text_only,
 )
-from arena.agents.logits import cache_argument, returned_cache
+from arena.agents.logits import (
+    GROUP_KEY,
+    cache_argument,
+    prefix_cache,
+    returned_cache,
+    shared_prompt_prefix,
+)
 from arena.core.errors import ArenaError
 
 _DTYPES = ("float32", "float16", "bfloat16", "auto")
@@ -133,6 +139,9 @@ class TransformersBackend:
         #: Score a prompt's continuations as one masked sequence (:meth:`_score_tree`); False: from the
         #: prompt's KV cache copied per continuation (the same numbers; kept for models without custom masks).
         self.prefix_tree = True
+        #: With ``prefix_tree``: distinct prompts that agree on their first tokens (one game's turns) run the
+        #: prefix they share once, from its KV cache (:meth:`_score_group`); False: each prompt runs in full.
+        self.group_prefix = True
         self.version = 0
         self.processor = processor
         self.name_or_path = (
@@ -475,18 +484,11 @@ class TransformersBackend:
         prompt's KV cache copied to each continuation, ``max_batch_size`` continuations per chunk."""
         results: list[Scored | None] = [None] * len(pairs)
         if self._takes_custom_masks() and all(by_prompt):  # every prompt has a token to predict from
-            chunk_rows: list[tuple[tuple[int, ...], list[int]]] = []
-            longest = 0
-            for prompt, members in by_prompt.items():
-                length = len(prompt) + sum(len(pairs[i][1]) for i in members)
-                rows, width = len(chunk_rows) + 1, max(longest, length)
-                if chunk_rows and (rows > self.max_batch_size or rows * width * width > TREE_MASK_BUDGET):
-                    self._score_tree(chunk_rows, pairs, results)
-                    chunk_rows, width = [], length
-                chunk_rows.append((prompt, members))
-                longest = width
-            if chunk_rows:
-                self._score_tree(chunk_rows, pairs, results)
+            groups: dict[tuple[int, ...], list[tuple[int, ...]]] = {}  # prompts that agree on their first tokens
+            for prompt in by_prompt:
+                groups.setdefault(prompt[:GROUP_KEY], []).append(prompt)
+            for prompts in groups.values():
+                self._score_group(prompts, by_prompt, pairs, results)
             return [r for r in results if r is not None]
         chunk: list[tuple[tuple[int, ...], list[int]]] = []
         size = 0
@@ -508,43 +510,75 @@ class TransformersBackend:
         config = getattr(self.model, "config", None)
         return getattr(config, "_attn_implementation", None) in ("eager", "sdpa") and not self.multimodal
 
+    def _score_group(
+        self,
+        prompts: Sequence[tuple[int, ...]],
+        by_prompt: dict[tuple[int, ...], list[int]],
+        pairs: Sequence[tuple[Sequence[int], Sequence[int]]],
+        results: list[Scored | None],
+    ) -> None:
+        """Score distinct ``prompts`` that agree on their first tokens (one game's turns: the system prompt and
+        the rules): the prefix they all share runs once and its KV cache serves every row
+        (:meth:`_score_tree`), in chunks of at most ``max_batch_size`` rows and :data:`TREE_MASK_BUDGET`."""
+        shared = shared_prompt_prefix(prompts) if self.group_prefix and len(prompts) > 1 else 0
+        cache = prefix_cache(self.model, prompts[0][:shared], self.device) if shared else None
+        chunk_rows: list[tuple[tuple[int, ...], list[int]]] = []
+        longest = 0
+        for prompt in prompts:
+            members = by_prompt[prompt]
+            length = len(prompt) - shared + sum(len(pairs[i][1]) for i in members)
+            rows, width = len(chunk_rows) + 1, max(longest, length)
+            if chunk_rows and (rows > self.max_batch_size or rows * width * (shared + width) > TREE_MASK_BUDGET):
+                self._score_tree(chunk_rows, pairs, results, shared, cache)
+                chunk_rows, width = [], length
+            chunk_rows.append((prompt, members))
+            longest = width
+        if chunk_rows:
+            self._score_tree(chunk_rows, pairs, results, shared, cache)
+
     def _score_tree(
         self,
         chunk: Sequence[tuple[tuple[int, ...], list[int]]],
         pairs: Sequence[tuple[Sequence[int], Sequence[int]]],
         results: list[Scored | None],
+        shared: int = 0,
+        cache: Any = None,
     ) -> None:
         """Score ``chunk`` (prompt, indices of its pairs) with one row per prompt: the prompt, then each of
         its continuations in turn, positioned right after the prompt and masked so that it sees the prompt
         and its own earlier tokens only. Exactly the numbers of running each pair alone (to float noise),
-        with each prompt's tokens computed once and no per-continuation copy of its KV cache."""
+        with each prompt's tokens computed once and no per-continuation copy of its KV cache. With ``cache``
+        (the KV cache of the first ``shared`` tokens, which every prompt of the chunk starts with) a row holds
+        only its prompt's tokens after them, and every token also sees the cached prefix."""
         import torch
 
-        from arena.agents.logits import forward_accepts
+        from arena.agents.logits import _repeat_rows, forward_accepts
 
         rows = []
         for prompt, members in chunk:
-            seq, positions, spans = list(prompt), list(range(len(prompt))), []
+            seq, positions, spans = list(prompt[shared:]), list(range(shared, len(prompt))), []
             for i in members:
                 cont = list(pairs[i][1])
                 spans.append((i, len(seq), len(cont)))
                 seq += cont
                 positions += range(len(prompt), len(prompt) + len(cont))
-            rows.append((len(prompt), seq, positions, spans))
+            rows.append((len(prompt) - shared, seq, positions, spans))
         width = max(len(seq) for _, seq, _, _ in rows)
         ids = torch.full((len(rows), width), int(self.tokenizer.pad_token_id), dtype=torch.long)
         position_ids = torch.zeros((len(rows), width), dtype=torch.long)
-        allowed = torch.zeros((len(rows), width, width), dtype=torch.bool)
+        allowed = torch.zeros((len(rows), width, shared + width), dtype=torch.bool)
+        allowed[:, :, :shared] = True  # every token sees the cached prefix
+        own = allowed[:, :, shared:]  # a row's own tokens (a view)
         causal = torch.ones((width, width), dtype=torch.bool).tril()
         for r, (length, seq, positions, spans) in enumerate(rows):  # right-padded: content from index 0
             ids[r, : len(seq)] = torch.tensor(seq, dtype=torch.long)
             position_ids[r, : len(seq)] = torch.tensor(positions, dtype=torch.long)
-            allowed[r, :length, :length] = causal[:length, :length]
+            own[r, :length, :length] = causal[:length, :length]
             for _, start, n in spans:
-                allowed[r, start : start + n, :length] = True
-                allowed[r, start : start + n, start : start + n] = causal[:n, :n]
+                own[r, start : start + n, :length] = True
+                own[r, start : start + n, start : start + n] = causal[:n, :n]
             pad = torch.arange(len(seq), width)
-            allowed[r, pad, pad] = True  # padding sees itself only (no fully masked row)
+            own[r, pad, pad] = True  # padding sees itself only (no fully masked row)
         dtype = next(self.model.parameters()).dtype
         mask = torch.zeros(allowed.shape, dtype=dtype).masked_fill_(~allowed, torch.finfo(dtype).min)[:, None]
         # Logits only where a continuation token is predicted: each prompt's last position and every
@@ -560,6 +594,11 @@ class TransformersBackend:
         keep = torch.tensor(needed, dtype=torch.long, device=self.device)
         if forward_accepts(self.model, "logits_to_keep"):
             kwargs["logits_to_keep"] = keep
+        if cache is not None:
+            if cache.get_seq_length() > shared:  # an earlier chunk's tokens (a negative count drops them)
+                cache.crop(shared - cache.get_seq_length())
+            _repeat_rows(cache, len(rows), self.device)
+            kwargs[cache_argument(self.model)] = cache
         with torch.no_grad():
             logits = self.model(
                 input_ids=ids.to(self.device),
