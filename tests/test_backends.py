@@ -96,17 +96,19 @@ def test_prompts_that_share_a_prefix_run_it_once_and_score_as_alone(backend, mon
     prompts = [backend.encode(t) for t in texts]
     actions = [backend.encode(f"<answer>[{a}]</answer>") for a in ("4", "bet", "check")]
     pairs = [(p, a) for p in prompts for a in actions]
-    widths = []
+    widths, with_grad = [], []
     real_forward = backend.model.forward
 
     def forward(*args, **kwargs):
         widths.append(tuple(kwargs["input_ids"].shape))
+        with_grad.append(torch.is_grad_enabled())
         return real_forward(*args, **kwargs)
 
     monkeypatch.setattr(backend.model, "forward", forward)
     together = backend.score_ids([p for p, _ in pairs], [a for _, a in pairs])
     shared = len(backend.encode(rules)) - 1  # the last prompt token of `rules` alone stays in its row
     assert (1, shared) in widths, widths  # the rules prefix, once
+    assert not any(with_grad)  # scoring builds no autograd graph, not even for the prefix
     assert max(w for _, w in widths) < len(prompts[4]) + 3 * len(actions[0])  # no row holds the whole prompt
     monkeypatch.setattr(backend.model, "forward", real_forward)
     for (p, a), got in zip(pairs, together, strict=True):

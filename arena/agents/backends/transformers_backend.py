@@ -520,8 +520,13 @@ class TransformersBackend:
         """Score distinct ``prompts`` that agree on their first tokens (one game's turns: the system prompt and
         the rules): the prefix they all share runs once and its KV cache serves every row
         (:meth:`_score_tree`), in chunks of at most ``max_batch_size`` rows and :data:`TREE_MASK_BUDGET`."""
+        import torch
+
         shared = shared_prompt_prefix(prompts) if self.group_prefix and len(prompts) > 1 else 0
-        cache = prefix_cache(self.model, prompts[0][:shared], self.device) if shared else None
+        cache = None
+        if shared:
+            with torch.no_grad():  # the model may be the trainer's: no graph for a scoring pass
+                cache = prefix_cache(self.model, prompts[0][:shared], self.device)
         chunk_rows: list[tuple[tuple[int, ...], list[int]]] = []
         longest = 0
         for prompt in prompts:
