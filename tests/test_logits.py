@@ -149,14 +149,14 @@ def test_caches_without_layer_tensors_repeat_rows_through_their_own_api():
     ``batch_select_indices``; DynamicCache layers are expanded in place."""
     from transformers import AutoModelForCausalLM
 
-    from arena.agents.logits import _repeat_rows, cache_argument, returned_cache
+    from arena.agents.logits import cache_argument, repeat_cache_rows, returned_cache
 
     class Selecting:
         def batch_select_indices(self, indices):
             self.indices = indices.tolist()
 
     stub = Selecting()
-    _repeat_rows(stub, 3, "cpu")
+    repeat_cache_rows(stub, 3, "cpu")
     assert stub.indices == [0, 0, 0]
     model = AutoModelForCausalLM.from_pretrained(str(cached_tiny_model())).eval()
     with torch.no_grad():
@@ -165,7 +165,7 @@ def test_caches_without_layer_tensors_repeat_rows_through_their_own_api():
     if not hasattr(cache, "layers"):  # transformers < 4.56: the stub's path above is the one taken
         return
     keys = cache.layers[0].keys.clone()
-    _repeat_rows(cache, 4, "cpu")
+    repeat_cache_rows(cache, 4, "cpu")
     assert cache.layers[0].keys.shape[0] == 4
     torch.testing.assert_close(cache.layers[0].keys[3], keys[0])
 

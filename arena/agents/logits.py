@@ -158,7 +158,7 @@ def image_completion_logits(
         logits = _padded_logits(model, prompts, seqs, pad_id, width, device, pixel_values=pixels)
         return logits, targets.to(device), mask.to(device)
     cache = prefix_cache(model, prompts[0][:shared], device)
-    _repeat_rows(cache, len(prompts), device)
+    repeat_cache_rows(cache, len(prompts), device)
     seqs = [list(p[shared:]) + list(c) for p, c in zip(prompts, completions, strict=True)]
     # left padding keeps the image tokens in row order, the order of ``pixel_values``
     logits = _suffix_logits(
@@ -311,7 +311,7 @@ def _shared_choice_logprobs(
     cache = None
     if shared:
         cache = prefix_cache(model, extended[0][:shared], device)
-        _repeat_rows(cache, len(prompts), device)
+        repeat_cache_rows(cache, len(prompts), device)
     # level 2: each prompt's remainder and its replies' opening, left-padded so that all end at the last position
     rest = [e[shared:] for e in extended]
     length = max(len(r) for r in rest)
@@ -473,7 +473,7 @@ def _group_logits(
             # drop the previous bucket's tokens (a negative count: transformers 4 and 5 agree on its meaning);
             # what stays is the prefix, repeated
             cache.crop(shared - cache.get_seq_length())
-        _repeat_rows(cache, len(rows), device)
+        repeat_cache_rows(cache, len(rows), device)
         bucket = [seqs[i] for i in rows]
         parts.append(
             _suffix_logits(
@@ -487,7 +487,7 @@ def _group_logits(
     return logits
 
 
-def _repeat_rows(cache: Any, n: int, device: Any) -> None:
+def repeat_cache_rows(cache: Any, n: int, device: Any) -> None:
     """Make every layer of a cache whose rows all hold the same prefix ``n`` rows long. Expands row 0 (a
     view, whose gradient is a plain sum over the rows) where the cache keeps ``layers`` of ``keys`` and
     ``values`` tensors; otherwise selects row 0 ``n`` times through the cache's own API (a copy, whose

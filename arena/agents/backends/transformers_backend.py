@@ -32,7 +32,9 @@ from arena.agents.backends.base import (
 from arena.agents.logits import (
     GROUP_KEY,
     cache_argument,
+    forward_accepts,
     prefix_cache,
+    repeat_cache_rows,
     returned_cache,
     shared_prompt_prefix,
 )
@@ -557,8 +559,6 @@ class TransformersBackend:
         only its prompt's tokens after them, and every token also sees the cached prefix."""
         import torch
 
-        from arena.agents.logits import _repeat_rows, forward_accepts
-
         rows = []
         for prompt, members in chunk:
             seq, positions, spans = list(prompt[shared:]), list(range(shared, len(prompt))), []
@@ -602,7 +602,7 @@ class TransformersBackend:
         if cache is not None:
             if cache.get_seq_length() > shared:  # an earlier chunk's tokens (a negative count drops them)
                 cache.crop(shared - cache.get_seq_length())
-            _repeat_rows(cache, len(rows), self.device)
+            repeat_cache_rows(cache, len(rows), self.device)
             kwargs[cache_argument(self.model)] = cache
         with torch.no_grad():
             logits = self.model(
