@@ -68,6 +68,15 @@ def window_logits(model: Any, ids: Any, attention_mask: Any, lo: int, hi: int, *
 GROUP_KEY = 32
 
 
+def opening_groups(prompts: Sequence[Sequence[int]]) -> list[list[int]]:
+    """Indices of ``prompts`` grouped by their first ``GROUP_KEY`` tokens, in order of first appearance: the
+    prompts of a group (one game's turns) share at least that opening, so their common prefix can run once."""
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for i, p in enumerate(prompts):
+        groups.setdefault(tuple(p[:GROUP_KEY]), []).append(i)
+    return list(groups.values())
+
+
 def completion_logits(
     model: Any,
     prompts: Sequence[Sequence[int]],
@@ -91,16 +100,14 @@ def completion_logits(
     share_prefix = share_prefix and takes_cache(model)
     targets, mask = _targets_and_mask(completions)
     width = targets.shape[1]
-    groups: dict[tuple[int, ...], list[int]] = {}
-    for i, p in enumerate(prompts):
-        groups.setdefault(tuple(p[:GROUP_KEY]) if share_prefix else (), []).append(i)
+    groups = opening_groups(prompts) if share_prefix else [list(range(len(prompts)))]
     parts = [
         _group_logits(
             model, [prompts[i] for i in rows], [completions[i] for i in rows], pad_id, width, share_prefix, device
         )
-        for rows in groups.values()
+        for rows in groups
     ]
-    order = [i for rows in groups.values() for i in rows]
+    order = [i for rows in groups for i in rows]
     logits = parts[0] if len(parts) == 1 else torch.cat(parts)
     if order != list(range(len(order))):
         logits = logits[torch.argsort(torch.tensor(order, device=logits.device))]
@@ -256,11 +263,8 @@ def choice_logprobs(
         )
         scores = token.sum(-1)
     elif share_prefix and takes_cache(model):
-        groups: dict[tuple[int, ...], list[int]] = {}  # prompts that agree on their first tokens share a pass
-        for i, p in enumerate(prompts):
-            groups.setdefault(tuple(p[:GROUP_KEY]), []).append(i)
         parts, order = [], []
-        for members in groups.values():
+        for members in opening_groups(prompts):  # prompts that agree on their first tokens share a pass
             local = {i: k for k, i in enumerate(members)}
             picked = [r for r, i in enumerate(owner) if i in local]
             parts.append(
@@ -469,11 +473,7 @@ def _group_logits(
     cache = prefix_cache(model, prompts[0][:shared], device)
     parts, order = [], []
     for rows in length_buckets([len(s) for s in seqs], BUCKET_MIN_SAVING):
-        if parts:
-            # drop the previous bucket's tokens (a negative count: transformers 4 and 5 agree on its meaning);
-            # what stays is the prefix, repeated
-            cache.crop(shared - cache.get_seq_length())
-        repeat_cache_rows(cache, len(rows), device)
+        cache_for_rows(cache, shared, len(rows), device)
         bucket = [seqs[i] for i in rows]
         parts.append(
             _suffix_logits(
@@ -485,6 +485,14 @@ def _group_logits(
     if order != list(range(len(order))):
         logits = logits[torch.argsort(torch.tensor(order, device=logits.device))]
     return logits
+
+
+def cache_for_rows(cache: Any, shared: int, n: int, device: Any) -> None:
+    """Ready the KV cache of a ``shared``-token prefix for a pass of ``n`` rows: drop the tokens an earlier pass
+    appended (a negative count: transformers 4 and 5 agree on its meaning), then repeat the prefix ``n`` times."""
+    if cache.get_seq_length() > shared:
+        cache.crop(shared - cache.get_seq_length())
+    repeat_cache_rows(cache, n, device)
 
 
 def repeat_cache_rows(cache: Any, n: int, device: Any) -> None:

@@ -30,11 +30,11 @@ from arena.agents.backends.base import (
     text_only,
 )
 from arena.agents.logits import (
-    GROUP_KEY,
     cache_argument,
+    cache_for_rows,
     forward_accepts,
+    opening_groups,
     prefix_cache,
-    repeat_cache_rows,
     returned_cache,
     shared_prompt_prefix,
 )
@@ -486,11 +486,9 @@ class TransformersBackend:
         prompt's KV cache copied to each continuation, ``max_batch_size`` continuations per chunk."""
         results: list[Scored | None] = [None] * len(pairs)
         if self._takes_custom_masks() and all(by_prompt):  # every prompt has a token to predict from
-            groups: dict[tuple[int, ...], list[tuple[int, ...]]] = {}  # prompts that agree on their first tokens
-            for prompt in by_prompt:
-                groups.setdefault(prompt[:GROUP_KEY], []).append(prompt)
-            for prompts in groups.values():
-                self._score_group(prompts, by_prompt, pairs, results)
+            distinct = list(by_prompt)
+            for members in opening_groups(distinct):  # prompts that agree on their first tokens
+                self._score_group([distinct[i] for i in members], by_prompt, pairs, results)
             return [r for r in results if r is not None]
         chunk: list[tuple[tuple[int, ...], list[int]]] = []
         size = 0
@@ -600,9 +598,7 @@ class TransformersBackend:
         if forward_accepts(self.model, "logits_to_keep"):
             kwargs["logits_to_keep"] = keep
         if cache is not None:
-            if cache.get_seq_length() > shared:  # an earlier chunk's tokens (a negative count drops them)
-                cache.crop(shared - cache.get_seq_length())
-            repeat_cache_rows(cache, len(rows), self.device)
+            cache_for_rows(cache, shared, len(rows), self.device)  # an earlier chunk's tokens dropped
             kwargs[cache_argument(self.model)] = cache
         with torch.no_grad():
             logits = self.model(
