@@ -62,7 +62,7 @@ def test_the_learner_recomputes_the_distribution_the_agent_sampled_from(backend,
     with torch.no_grad():
         scores = choice_logprobs(backend.model, [t.prompt_ids for t in turns], [t.alternatives for t in turns], pad)
         chosen = choice_logprob(backend.model, turns, pad)
-        logp, mask = turn_logprobs(backend.model, turns, pad)
+        logp, mask, _ = turn_logprobs(backend.model, turns, pad)
     for i, (turn, agent_probs) in enumerate(zip(turns, probs, strict=True)):
         learner_probs = torch.softmax(scores[i, : len(agent_probs)], -1).tolist()
         assert learner_probs == pytest.approx(agent_probs, abs=1e-5)
@@ -91,3 +91,43 @@ def test_a_positive_advantage_makes_the_agent_choose_it_more_often(backend, tmp_
     metrics = learner.update(model, optimizer, [turn], np.array([1.0]), pad_id=pad)
     assert metrics["turns_used"] == 1 and metrics["clip_frac"] == 0.0  # on-policy: ratio 1 at the first step
     assert prob() > before
+
+
+def test_choice_entropy_is_the_entropy_of_the_sampled_distribution(backend):
+    from arena.trainers.learner import entropy, turn_logprobs
+
+    assert float(entropy(torch.tensor([[math.log(0.5), math.log(0.5), -math.inf]]))[0]) == pytest.approx(math.log(2))
+    turns, probs = _constrained_turns(backend, "tictactoe-v0", seeds=[4])
+    pad = backend.tokenizer.pad_token_id
+    with torch.no_grad():
+        spread = turn_logprobs(backend.model, turns, pad).choice_entropy
+    for i, agent_probs in enumerate(probs):
+        expected = -sum(p * math.log(p) for p in agent_probs if p > 0)
+        assert float(spread[i, 0]) == pytest.approx(expected, abs=1e-4)
+        assert not spread[i, 1:].any()  # one value per constrained turn, where its choice's logprob is
+
+
+def test_an_entropy_bonus_spreads_a_choice_that_no_advantage_moves(backend):
+    """Zero advantages and no KL: without the bonus the turn carries no gradient (skipped); with it the
+    choice distribution's entropy rises, the cure for a policy collapsed onto one action."""
+    import copy
+
+    from arena.trainers import learner
+
+    turns, _ = _constrained_turns(backend, "tictactoe-v0", seeds=[5])
+    turns = turns[:4]
+    pad = backend.tokenizer.pad_token_id
+    zero = np.zeros(len(turns))
+
+    def mean_entropy(model) -> float:
+        with torch.no_grad():
+            return float(learner.turn_logprobs(model, turns, pad).choice_entropy[:, 0].mean())
+
+    model = copy.deepcopy(backend.model)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=0.01)
+    assert learner.update(model, optimizer, turns, zero, pad_id=pad)["turns_used"] == 0
+    before = mean_entropy(model)
+    metrics = learner.update(model, optimizer, turns, zero, pad_id=pad, entropy_coef=0.1, epochs=3)
+    assert metrics["turns_used"] == len(turns)
+    assert metrics["choice_entropy"] == pytest.approx(before, rel=0.2)  # reported: the mean over the steps
+    assert mean_entropy(model) > before + 1e-3

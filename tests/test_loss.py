@@ -83,3 +83,18 @@ def test_masked_tokens_get_no_gradient():
     loss, _ = policy_loss(logp, logp.detach(), torch.tensor([1.0]), torch.tensor([[0, 1, 0]]))
     loss.backward()
     assert logp.grad[0, 0] == 0 and logp.grad[0, 2] == 0 and logp.grad[0, 1] != 0
+
+
+def test_entropy_bonus_is_subtracted_as_aggregated_and_off_at_zero():
+    logp = torch.log(torch.tensor([[0.5, 0.9], [0.3, 0.4]]))  # [0, 1] is off the mask
+    adv = torch.tensor([1.0, -1.0])
+    mask = torch.tensor([[True, False], [True, True]])
+    spread = torch.tensor([[0.6, 0.0], [0.0, 0.0]])  # one constrained turn (column 0), one free-text turn
+    base, _ = policy_loss(logp, logp, adv, mask)
+    off, _ = policy_loss(logp, logp, adv, mask, entropy=spread)
+    assert float(off) == float(base)
+    for mode in ("token-mean", "seq-mean-token-mean"):
+        plain, _ = policy_loss(logp, logp, adv, mask, aggregation=mode)
+        bonus, _ = policy_loss(logp, logp, adv, mask, aggregation=mode, entropy=spread, entropy_coef=0.5)
+        share = 0.6 / 3 if mode == "token-mean" else 0.6 / 2  # three tokens, or two sequences
+        assert float(plain - bonus) == pytest.approx(0.5 * share)

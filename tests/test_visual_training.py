@@ -213,7 +213,7 @@ def test_constrained_votes_in_a_visual_game_score_and_train_with_the_turns_image
     pad = vlm.tokenizer.pad_token_id
     with torch.no_grad():
         chosen = choice_logprob(vlm.model, turns, pad, vlm.processor)
-        logp, mask = turn_logprobs(vlm.model, turns, pad, vlm.processor)
+        logp, mask, _ = turn_logprobs(vlm.model, turns, pad, vlm.processor)
     for i, (turn, record) in enumerate(zip(turns, votes, strict=True)):
         agent_probs = list(record.trace.legal_probs.values())
         assert len(agent_probs) == len(turn.alternatives) == 3  # the two other players and [abstain]

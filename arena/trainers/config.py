@@ -73,6 +73,7 @@ class TrainConfig:
     clip_high: float = 0.28
     dual_clip: float | None = None
     kl_coef: float = 0.0
+    entropy_coef: float = 0.0
     aggregation: str = "token-mean"
     temperature: float = 1.0
     constrained: list[str] = field(default_factory=list)
@@ -307,7 +308,15 @@ class TrainConfig:
     # Checked before anything is built (issue 23): each value's type, the positive knobs, and that every
     # game in envs exists and accepts its kwargs; one line naming the key each.
     _POSITIVE = ("lr", "temperature", "threads", "ppo_epochs", "micro_batch", "clip_low", "clip_high")
-    _NON_NEGATIVE = ("kl_coef", "eval_every", "checkpoint_every", "snapshot_every", "iterations", "eval_games")
+    _NON_NEGATIVE = (
+        "kl_coef",
+        "entropy_coef",
+        "eval_every",
+        "checkpoint_every",
+        "snapshot_every",
+        "iterations",
+        "eval_games",
+    )
     _NON_NEGATIVE += ("side_seats", "lr_warmup_steps")
 
     def _check_values(self) -> None:

@@ -4,7 +4,7 @@ clipped policy-gradient loss of :mod:`arena.trainers.loss` over every learner tu
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -45,10 +45,10 @@ def _pixels(batch: Sequence[Turn], processor: Any) -> torch.Tensor:
     return pixel_values([img for t in batch for img in t.images], processor)
 
 
-def choice_logprob(model: Any, batch: Sequence[Turn], pad_id: int, processor: Any = None) -> torch.Tensor:
-    """For constrained turns: log π(chosen | prompt) [B] under the distribution the agent sampled from, the
-    softmax over every legal reply's sequence log-likelihood: ``s_chosen − logsumexp(s_all)``. Turns of visual
-    games score their replies with their images (``processor``: the backend's ``AutoProcessor``)."""
+def choice_log_distribution(model: Any, batch: Sequence[Turn], pad_id: int, processor: Any = None) -> torch.Tensor:
+    """For constrained turns: log π(a | prompt) [B, A] over every legal reply ``a``, the distribution the agent
+    sampled from: the softmax over the replies' sequence log-likelihoods (``-inf`` past a turn's own replies).
+    Turns of visual games score their replies with their images (``processor``: the backend's ``AutoProcessor``)."""
     scores = choice_logprobs(
         model,
         [t.prompt_ids for t in batch],
@@ -58,33 +58,63 @@ def choice_logprob(model: Any, batch: Sequence[Turn], pad_id: int, processor: An
         images=[t.images for t in batch],
         processor=processor,
     )
-    chosen = torch.tensor([t.chosen for t in batch], device=scores.device)
-    return scores.gather(1, chosen[:, None]).squeeze(1) - torch.logsumexp(scores, dim=-1)
+    return scores - torch.logsumexp(scores, dim=-1, keepdim=True)
 
 
-def turn_logprobs(
-    model: Any, batch: Sequence[Turn], pad_id: int, processor: Any = None
-) -> tuple[torch.Tensor, torch.Tensor]:
+def choice_logprob(model: Any, batch: Sequence[Turn], pad_id: int, processor: Any = None) -> torch.Tensor:
+    """For constrained turns: log π(chosen | prompt) [B] under :func:`choice_log_distribution`,
+    ``s_chosen − logsumexp(s_all)``."""
+    log_dist = choice_log_distribution(model, batch, pad_id, processor)
+    chosen = torch.tensor([t.chosen for t in batch], device=log_dist.device)
+    return log_dist.gather(1, chosen[:, None]).squeeze(1)
+
+
+def entropy(log_dist: torch.Tensor) -> torch.Tensor:
+    """The entropy [B] of each row's distribution given as log-probabilities [B, A] (``-inf`` entries: none)."""
+    safe = log_dist.masked_fill(~torch.isfinite(log_dist), 0.0)  # no inf in the graph: its gradient would be nan
+    return -(safe.exp() * safe).sum(-1)
+
+
+class TurnLogprobs(NamedTuple):
+    """What the loss reads of a batch of turns (:func:`turn_logprobs`), each [B, T] over the same mask."""
+
+    logprobs: torch.Tensor  #: every completion token's log-probability; a constrained turn's choice in column 0
+    mask: torch.Tensor  #: which of those values count
+    choice_entropy: torch.Tensor  #: a constrained turn's choice entropy in column 0; 0 elsewhere
+
+
+def turn_logprobs(model: Any, batch: Sequence[Turn], pad_id: int, processor: Any = None) -> TurnLogprobs:
     """The log-probabilities the loss compares, [B, T] with the mask: every completion token of a free-text
-    turn; for a constrained turn one value in column 0, the log-probability of its choice
-    (:func:`choice_logprob`)."""
+    turn; for a constrained turn one value in column 0, the log-probability of its choice under
+    :func:`choice_log_distribution`, whose entropy comes along in ``choice_entropy`` (free-text turns: 0)."""
     free = [i for i, t in enumerate(batch) if t.alternatives is None]
     chosen = [i for i, t in enumerate(batch) if t.alternatives is not None]
     width = max([1] + [len(batch[i].completion_ids) for i in free])
     rows: dict[int, torch.Tensor] = {}
     masks: dict[int, torch.Tensor] = {}
+    entropies: dict[int, torch.Tensor] = {}
     if free:
         logp, mask = completion_logprobs(model, [batch[i] for i in free], pad_id, processor)
         logp = torch.nn.functional.pad(logp, (0, width - logp.shape[1]))
         mask = torch.nn.functional.pad(mask, (0, width - mask.shape[1]))
         for row, i in enumerate(free):
-            rows[i], masks[i] = logp[row], mask[row]
+            rows[i], masks[i], entropies[i] = logp[row], mask[row], torch.zeros_like(logp[row])
     if chosen:
-        values = choice_logprob(model, [batch[i] for i in chosen], pad_id, processor)
+        turns = [batch[i] for i in chosen]
+        log_dist = choice_log_distribution(model, turns, pad_id, processor)
+        picked = torch.tensor([t.chosen for t in turns], device=log_dist.device)
+        values = log_dist.gather(1, picked[:, None]).squeeze(1)
+        spread = entropy(log_dist)
         first = torch.arange(width, device=values.device) == 0
         for row, i in enumerate(chosen):
             rows[i], masks[i] = torch.nn.functional.pad(values[row : row + 1], (0, width - 1)), first
-    return torch.stack([rows[i] for i in range(len(batch))]), torch.stack([masks[i] for i in range(len(batch))])
+            entropies[i] = torch.nn.functional.pad(spread[row : row + 1], (0, width - 1))
+    order = range(len(batch))
+    return TurnLogprobs(
+        torch.stack([rows[i] for i in order]),
+        torch.stack([masks[i] for i in order]),
+        torch.stack([entropies[i] for i in order]),
+    )
 
 
 def loss_tokens(turn: Turn) -> int:
@@ -108,7 +138,7 @@ def frozen_logprobs(
     with torch.no_grad(), autocast(model, precision):
         for start in range(0, len(by_length), micro_batch):
             idx = by_length[start : start + micro_batch]
-            logp, _ = turn_logprobs(model, [turns[i] for i in idx], pad_id, processor)
+            logp = turn_logprobs(model, [turns[i] for i in idx], pad_id, processor).logprobs
             for row, i in enumerate(idx):
                 out[i] = logp[row, : loss_tokens(turns[i])].float()
     return out
@@ -143,21 +173,30 @@ def update(
     precision: str = "fp32",
     tis_cap: float | None = None,
     processor: Any = None,
+    entropy_coef: float = 0.0,
 ) -> dict[str, float]:
     """``epochs`` passes over the batch, each split into ``minibatches`` shuffled mini-batches with one
     optimizer step each (PPO's ``num_minibatches``; 1 = one full-batch step per epoch, in a fixed order).
     Within a mini-batch, gradients are accumulated over micro-batches of at most ``micro_batch`` turns,
     each weighted by its share of tokens or sequences so the result equals the mini-batch loss. With
     ``reference`` and ``kl_coef`` > 0 the loss adds the k3 KL estimate to that frozen model on every turn;
-    without it, turns whose advantage is zero carry no gradient and are skipped. Constrained turns enter
-    the loss as one value each, their choice's log-probability (:func:`turn_logprobs`); ``processor``
+    without it, turns whose advantage is zero carry no gradient and are skipped (constrained ones are kept
+    under an entropy bonus). Constrained turns enter the loss as one value each, their choice's
+    log-probability (:func:`turn_logprobs`); ``processor``
     turns the images of visual games' turns into pixel values. ``precision`` autocasts the forward passes
     (:mod:`arena.trainers.memory`). With ``tis_cap`` the ratio's ``π_old`` is the learner's own logprob
     before the update and each token is reweighted by truncated importance sampling against the engine's
     logprob (:func:`~arena.trainers.loss.truncated_importance_weights`); without it, the engine's
-    logprobs are ``π_old``. Gradients are freed at the end (``zero_grad(set_to_none=True)``)."""
+    logprobs are ``π_old``. ``entropy_coef`` > 0 adds an entropy bonus on constrained turns (the entropy of
+    the choice distribution, averaged like the loss with free-text tokens counting 0), which keeps a choice
+    from collapsing onto one action before the advantages that separate states can act; the constrained turns'
+    mean entropy over the update's passes is reported either way (``choice_entropy``). Gradients are freed at the end (``zero_grad(set_to_none=True)``)."""
     with_kl = reference is not None and bool(kl_coef)
-    keep = [i for i, a in enumerate(advantages) if (with_kl or abs(a) > 1e-8) and turns[i].completion_ids]
+
+    def carries_gradient(i: int) -> bool:  # a zero advantage still moves the KL term and the entropy bonus
+        return with_kl or abs(advantages[i]) > 1e-8 or (bool(entropy_coef) and turns[i].alternatives is not None)
+
+    keep = [i for i in range(len(turns)) if carries_gradient(i) and turns[i].completion_ids]
     metrics: dict[str, float] = {
         "turns_used": float(len(keep)),
         "turns_with_advantage": float(sum(abs(advantages[i]) > 1e-8 for i in keep)),
@@ -178,6 +217,7 @@ def update(
         learner_old = frozen_logprobs(model, turns, keep, pad_id, micro_batch, precision, processor)
     model.train()
     sums: dict[str, float] = {}
+    entropy_sum, entropy_count = 0.0, 0
     steps = epochs * minibatches
     for _ in range(epochs):
         order = keep if minibatches == 1 else [keep[i] for i in rng.permutation(len(keep))]
@@ -188,9 +228,14 @@ def update(
             for start in range(0, len(chunk_ids), micro_batch):
                 idx = chunk_ids[start : start + micro_batch]
                 batch = [turns[i] for i in idx]
+                constrained = any(t.alternatives is not None for t in batch)
                 with autocast(model, precision):
-                    logp, mask = turn_logprobs(model, batch, pad_id, processor)
+                    logp, mask, spread = turn_logprobs(model, batch, pad_id, processor)
                 logp = logp.float()
+                if constrained:
+                    rows = torch.tensor([t.alternatives is not None for t in batch], device=spread.device)
+                    entropy_sum += float(spread[rows, 0].detach().sum())
+                    entropy_count += int(rows.sum())
                 old = torch.zeros_like(logp)
                 for row, turn in enumerate(batch):
                     n = min(len(turn.old_logprobs), logp.shape[1])
@@ -213,6 +258,8 @@ def update(
                     kl_coef=kl_coef,
                     aggregation=aggregation,
                     token_weights=weights,
+                    entropy=spread.float() if constrained else None,
+                    entropy_coef=entropy_coef,
                 )
                 if weights is not None:
                     info.update(tis_info)
@@ -229,4 +276,6 @@ def update(
     optimizer.zero_grad(set_to_none=True)  # no gradient memory held while the engine plays
     model.eval()
     metrics.update(sums)
+    if entropy_count:
+        metrics["choice_entropy"] = entropy_sum / entropy_count
     return metrics

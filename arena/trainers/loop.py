@@ -230,6 +230,7 @@ class Trainer:
             aggregation=cfg.aggregation,
             reference=self.reference,
             kl_coef=cfg.kl_coef,
+            entropy_coef=cfg.entropy_coef,
             minibatches=cfg.minibatches,
             rng=np.random.default_rng([cfg.seed, self.iteration]),  # mini-batch shuffle: a function of the step
             precision=cfg.precision,

@@ -12,7 +12,9 @@ Only tokens where ``mask`` is 1 (completion tokens) count. Aggregation modes:
 * ``seq-mean-token-sum``: mean over sequences of each sequence's token sum.
 
 Optional per-token ``token_weights`` multiply the clipped term before aggregation; truncated importance
-sampling (:func:`truncated_importance_weights`) supplies them.
+sampling (:func:`truncated_importance_weights`) supplies them. An optional ``entropy`` [B, T] with
+``entropy_coef`` subtracts ``coef·H`` aggregated like the loss (verl's ``entropy_coeff``; the trainer gives the
+exact entropy of a constrained turn's choice and 0 for free-text tokens).
 """
 
 from __future__ import annotations
@@ -52,9 +54,12 @@ def policy_loss(
     kl_coef: float = 0.0,
     aggregation: str = "token-mean",
     token_weights: torch.Tensor | None = None,
+    entropy: torch.Tensor | None = None,
+    entropy_coef: float = 0.0,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """The loss to minimise and its diagnostics. ``advantages`` is [B] (one per turn) or [B, T];
-    ``token_weights`` [B, T] (no gradient) scale each token's policy-gradient term."""
+    ``token_weights`` [B, T] (no gradient) scale each token's policy-gradient term; ``entropy`` [B, T]
+    (with grad) is rewarded by ``entropy_coef``."""
     if advantages.dim() == 1:
         advantages = advantages[:, None].expand_as(logprobs)
     if dual_clip is not None and dual_clip <= 1.0:
@@ -82,6 +87,8 @@ def policy_loss(
         kl_term = aggregate(kl, mask, aggregation)
         loss = loss + kl_coef * kl_term
         metrics["kl_ref"] = float(kl_term.detach())
+    if entropy is not None and entropy_coef:
+        loss = loss - entropy_coef * aggregate(entropy, mask, aggregation)
     return loss, metrics
 
 
