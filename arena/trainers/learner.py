@@ -70,7 +70,8 @@ def choice_logprob(model: Any, batch: Sequence[Turn], pad_id: int, processor: An
 
 
 def entropy(log_dist: torch.Tensor) -> torch.Tensor:
-    """The entropy [B] of each row's distribution given as log-probabilities [B, A] (``-inf`` entries: none)."""
+    """The entropy [B] of each row's distribution given as log-probabilities [B, A]; ``-inf`` entries (a turn with
+    fewer choices than the widest) add nothing."""
     safe = log_dist.masked_fill(~torch.isfinite(log_dist), 0.0)  # no inf in the graph: its gradient would be nan
     return -(safe.exp() * safe).sum(-1)
 
@@ -182,15 +183,15 @@ def update(
     ``reference`` and ``kl_coef`` > 0 the loss adds the k3 KL estimate to that frozen model on every turn;
     without it, turns whose advantage is zero carry no gradient and are skipped (constrained ones are kept
     under an entropy bonus). Constrained turns enter the loss as one value each, their choice's
-    log-probability (:func:`turn_logprobs`); ``processor``
-    turns the images of visual games' turns into pixel values. ``precision`` autocasts the forward passes
-    (:mod:`arena.trainers.memory`). With ``tis_cap`` the ratio's ``π_old`` is the learner's own logprob
-    before the update and each token is reweighted by truncated importance sampling against the engine's
-    logprob (:func:`~arena.trainers.loss.truncated_importance_weights`); without it, the engine's
-    logprobs are ``π_old``. ``entropy_coef`` > 0 adds an entropy bonus on constrained turns (the entropy of
-    the choice distribution, averaged like the loss with free-text tokens counting 0), which keeps a choice
-    from collapsing onto one action before the advantages that separate states can act; the constrained turns'
-    mean entropy over the update's passes is reported either way (``choice_entropy``). Gradients are freed at the end (``zero_grad(set_to_none=True)``)."""
+    log-probability (:func:`turn_logprobs`); ``processor`` turns the images of visual games' turns into pixel
+    values. ``precision`` autocasts the forward passes (:mod:`arena.trainers.memory`). With ``tis_cap`` the
+    ratio's ``π_old`` is the learner's own logprob before the update and each token is reweighted by truncated
+    importance sampling against the engine's logprob (:func:`~arena.trainers.loss.truncated_importance_weights`);
+    without it, the engine's logprobs are ``π_old``. ``entropy_coef`` > 0 adds an entropy bonus on constrained
+    turns (the entropy of the choice distribution, averaged like the loss with free-text tokens counting 0),
+    meant to keep a choice from collapsing onto one action before the advantages that separate states can act;
+    the constrained turns' mean entropy over the update's passes is reported either way (``choice_entropy``).
+    Gradients are freed at the end (``zero_grad(set_to_none=True)``)."""
     with_kl = reference is not None and bool(kl_coef)
 
     def carries_gradient(i: int) -> bool:  # a zero advantage still moves the KL term and the entropy bonus
