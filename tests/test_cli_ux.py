@@ -86,6 +86,7 @@ def test_usage_errors_show_usage_and_name_the_option(capsys, args, usage, messag
         (("leaderboard", "--bootstrap", "-1"), "--bootstrap must be at least 0"),
         (("train", "--set", "iterations=abc"), "iterations must be an integer, got 'abc'"),
         (("train", "--set", "lr=-1"), "lr must be > 0"),
+        (("train", "--set", "entropy_coef=-0.1"), "entropy_coef must be ≥ 0"),
         (("train", "--set", "envs.nosuch-v0={}"), "unknown env 'nosuch-v0'"),
         (("train", "--set", "eval_sample=3"), "eval_sample must be true or false"),
         (("train", "--set", "nokey=1"), "unknown config key 'nokey'"),
