@@ -64,7 +64,11 @@ def choice_log_distribution(model: Any, batch: Sequence[Turn], pad_id: int, proc
 def choice_logprob(model: Any, batch: Sequence[Turn], pad_id: int, processor: Any = None) -> torch.Tensor:
     """For constrained turns: log π(chosen | prompt) [B] under :func:`choice_log_distribution`,
     ``s_chosen − logsumexp(s_all)``."""
-    log_dist = choice_log_distribution(model, batch, pad_id, processor)
+    return _chosen(choice_log_distribution(model, batch, pad_id, processor), batch)
+
+
+def _chosen(log_dist: torch.Tensor, batch: Sequence[Turn]) -> torch.Tensor:
+    """Each turn's entry of ``log_dist`` [B, A] at the choice it played: [B]."""
     chosen = torch.tensor([t.chosen for t in batch], device=log_dist.device)
     return log_dist.gather(1, chosen[:, None]).squeeze(1)
 
@@ -103,9 +107,7 @@ def turn_logprobs(model: Any, batch: Sequence[Turn], pad_id: int, processor: Any
     if chosen:
         turns = [batch[i] for i in chosen]
         log_dist = choice_log_distribution(model, turns, pad_id, processor)
-        picked = torch.tensor([t.chosen for t in turns], device=log_dist.device)
-        values = log_dist.gather(1, picked[:, None]).squeeze(1)
-        spread = entropy(log_dist)
+        values, spread = _chosen(log_dist, turns), entropy(log_dist)
         first = torch.arange(width, device=values.device) == 0
         for row, i in enumerate(chosen):
             rows[i], masks[i] = torch.nn.functional.pad(values[row : row + 1], (0, width - 1)), first
@@ -229,14 +231,14 @@ def update(
             for start in range(0, len(chunk_ids), micro_batch):
                 idx = chunk_ids[start : start + micro_batch]
                 batch = [turns[i] for i in idx]
-                constrained = any(t.alternatives is not None for t in batch)
+                is_choice = [t.alternatives is not None for t in batch]
+                constrained = any(is_choice)
                 with autocast(model, precision):
                     logp, mask, spread = turn_logprobs(model, batch, pad_id, processor)
                 logp = logp.float()
                 if constrained:
-                    rows = torch.tensor([t.alternatives is not None for t in batch], device=spread.device)
-                    entropy_sum += float(spread[rows, 0].detach().sum())
-                    entropy_count += int(rows.sum())
+                    entropy_sum += float(spread[torch.tensor(is_choice, device=spread.device), 0].detach().sum())
+                    entropy_count += sum(is_choice)
                 old = torch.zeros_like(logp)
                 for row, turn in enumerate(batch):
                     n = min(len(turn.old_logprobs), logp.shape[1])
