@@ -4,6 +4,7 @@ Usage::
 
     python3 scripts/werewolf_free_text.py --model runs/cpu-werewolf/warmstart          # the preset's settings
     python3 scripts/werewolf_free_text.py --model DIR --games 20 --max-new-tokens 160
+    python3 scripts/werewolf_free_text.py --model runs/cpu-werewolf/checkpoint --temperature 0 --answers 5
 
 Scripted agents play every seat of ``--games`` werewolf games (the ``cpu-werewolf`` preset's settings:
 ``xu7``, speeches of at most 120 characters). At each free-text turn (a speech, wolf chat or role
@@ -12,7 +13,9 @@ training; 0 is greedy, as the preset's evaluation), at most ``--max-new-tokens``
 reply is played on a copy of the game: it has no closed answer, or the game accepts it, or the game
 rejects it (the reason, with player names generalised). The scripted move is then played, so every game
 runs to its end. The evaluation's ``invalid_rate_text`` counts unclosed and rejected replies alike (and
-retries after a warning); this splits them. Results: ``docs/results.md`` (werewolf).
+retries after a warning); this splits them. ``--answers N`` also prints each kind's N most frequent answers and
+how many distinct ones there were: a policy whose speeches collapse onto one accepted string still counts as 100 %
+accepted. Results: ``docs/results.md`` (werewolf).
 """
 
 from __future__ import annotations
@@ -48,10 +51,16 @@ def _general(reason: str) -> str:
 
 
 def classify(
-    backend: Any, games: int, seed: int = 0, max_new_tokens: int = PRESET_MAX_NEW_TOKENS, temperature: float = 1.0
+    backend: Any,
+    games: int,
+    seed: int = 0,
+    max_new_tokens: int = PRESET_MAX_NEW_TOKENS,
+    temperature: float = 1.0,
+    answers: Counter | None = None,
 ) -> Counter:
     """Counts of ``(turn kind, outcome)`` over the free-text turns of ``games`` scripted games (``temperature``
-    0: greedy, as the preset's evaluation plays)."""
+    0: greedy, as the preset's evaluation plays). ``answers``, when given, counts ``(turn kind, answer)`` of every
+    closed answer, accepted or not."""
     env = arena.make(ENV_ID, **PRESET_KWARGS)
     sampling = SamplingParams(temperature=temperature, max_new_tokens=max_new_tokens, seed=seed)
     agent = LLMAgent(backend, env_id=ENV_ID, sampling=sampling)  # its prompts fit the reply length asked for
@@ -77,6 +86,8 @@ def classify(
         if isinstance(answer, InvalidReply):
             counts[kind, UNCLOSED] += 1
             continue
+        if answers is not None:
+            answers[kind, answer] += 1
         game_copy.step(answer)
         reason = game_copy.infos[seat].get("invalid_move")
         counts[kind, ACCEPTED if reason is None else _general(str(reason))] += 1
@@ -93,6 +104,15 @@ def report(counts: Counter) -> None:
                 print(f"  {n:>5}  {n / total:6.1%}  {outcome}")
 
 
+def report_answers(answers: Counter, top: int) -> None:
+    """Print each turn kind's ``top`` most frequent closed answers and how many distinct answers it gave."""
+    for kind in sorted({k for k, _ in answers}):
+        mine = Counter({a: n for (k, a), n in answers.items() if k == kind})
+        print(f"{kind}: {len(mine)} distinct answers in {sum(mine.values())}")
+        for answer, n in mine.most_common(top):
+            print(f"  {n:>5}  {answer[:100]!r}")
+
+
 def main(argv: list[str] | None = None) -> Counter:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True, help="model directory (a werewolf warm start or checkpoint)")
@@ -101,16 +121,21 @@ def main(argv: list[str] | None = None) -> Counter:
     parser.add_argument("--max-new-tokens", type=int, default=PRESET_MAX_NEW_TOKENS)
     parser.add_argument("--temperature", type=float, default=1.0, help="0: greedy, as the preset's evaluation")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    parser.add_argument("--answers", type=int, default=0, help="also print each kind's N most frequent answers")
     args = parser.parse_args(argv)
-    if args.games < 1 or args.max_new_tokens < 1:
-        parser.error("--games and --max-new-tokens must be at least 1")
+    if args.games < 1 or args.max_new_tokens < 1 or args.answers < 0:
+        parser.error("--games and --max-new-tokens must be at least 1, --answers at least 0")
     import torch
 
     from arena.agents.backends.transformers_backend import TransformersBackend
 
     torch.set_num_threads(args.threads)
-    counts = classify(TransformersBackend(args.model), args.games, args.seed, args.max_new_tokens, args.temperature)
+    answers: Counter = Counter()
+    backend = TransformersBackend(args.model)
+    counts = classify(backend, args.games, args.seed, args.max_new_tokens, args.temperature, answers)
     report(counts)
+    if args.answers:
+        report_answers(answers, args.answers)
     return counts
 
 

@@ -3,6 +3,8 @@ rejected replies, each judged by the game itself on a copy."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
 from arena.agents.backends.base import Completion
@@ -41,3 +43,17 @@ def test_an_unclosed_reply_never_reaches_the_game_and_sampling_follows_the_flags
     counts = probe.classify(backend, games=1, seed=0, max_new_tokens=17, temperature=0.0)
     assert counts and all(outcome == probe.UNCLOSED for _, outcome in counts)
     assert backend.sampling.max_new_tokens == 17 and backend.sampling.temperature == 0.0
+
+
+def test_answers_counts_every_closed_answer_by_kind_and_report_shows_the_collapse(probe, capsys):
+    answers = Counter()
+    counts = probe.classify(Fixed("<think>x</think><answer>no</answer>"), games=1, seed=0, answers=answers)
+    closed = sum(n for (_, outcome), n in counts.items() if outcome != probe.UNCLOSED)
+    assert sum(answers.values()) == closed > 0
+    assert {answer for _, answer in answers} == {"no"}  # one string for every kind of turn
+    probe.report_answers(answers, top=3)
+    out = capsys.readouterr().out
+    assert "speech: 1 distinct answers in" in out and "'no'" in out
+    unclosed = Counter()
+    probe.classify(Fixed("<think></think><answer>player_3"), games=1, seed=0, answers=unclosed)
+    assert not unclosed  # an unclosed reply has no answer to count
