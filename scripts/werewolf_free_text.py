@@ -94,20 +94,26 @@ def classify(
     return counts
 
 
+def _per_kind(counts: Counter) -> dict[str, Counter]:
+    """A ``(turn kind, x)`` counter split into one counter of ``x`` per kind, the kinds in sorted order."""
+    split: dict[str, Counter] = {}
+    for (kind, x), n in counts.items():
+        split.setdefault(kind, Counter())[x] += n
+    return dict(sorted(split.items()))
+
+
 def report(counts: Counter) -> None:
     """Print each turn kind's outcomes, most frequent first."""
-    for kind in sorted({k for k, _ in counts}):
-        total = sum(n for (k, _), n in counts.items() if k == kind)
+    for kind, outcomes in _per_kind(counts).items():
+        total = sum(outcomes.values())
         print(f"{kind}: {total} turns")
-        for (k, outcome), n in counts.most_common():
-            if k == kind:
-                print(f"  {n:>5}  {n / total:6.1%}  {outcome}")
+        for outcome, n in outcomes.most_common():
+            print(f"  {n:>5}  {n / total:6.1%}  {outcome}")
 
 
 def report_answers(answers: Counter, top: int) -> None:
     """Print each turn kind's ``top`` most frequent closed answers and how many distinct answers it gave."""
-    for kind in sorted({k for k, _ in answers}):
-        mine = Counter({a: n for (k, a), n in answers.items() if k == kind})
+    for kind, mine in _per_kind(answers).items():
         print(f"{kind}: {len(mine)} distinct answers in {sum(mine.values())}")
         for answer, n in mine.most_common(top):
             print(f"  {n:>5}  {answer[:100]!r}")
