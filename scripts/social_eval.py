@@ -2,14 +2,19 @@
 """Play seeded games of the social deduction games; print win rates per lineup and per role, with 95 % intervals.
 
 Usage: ``python3 scripts/social_eval.py [--games 1000] [--env werewolf-v0 spy-v0 visual-spy-v0:vision-zero ...]
-[--difficulty-table]``. An env is ``id`` or ``id:preset``. Seeds ``0 .. games-1`` are played in each lineup:
+[--difficulty-table] [--speech-menu]``. An env is ``id`` or ``id:preset``. Seeds ``0 .. games-1`` are played in each lineup:
 
 * ``random``: every seat a :class:`RandomAgent` (checks the game ends without an error or a hang);
 * ``scripted``: every seat the game's scripted agent;
 * ``mixed``: the wolves / spies scripted, everyone else random;
 * exploit lineups, everyone else scripted: werewolf ``honest-wolves`` (wolves never fake-claim Seer) and
   ``fake-seer`` (one wolf always claims Seer); spy games ``random-spy`` (the spy plays at random) and
-  ``silent-spy`` (the spy never describes anything and abstains).
+  ``silent-spy`` (the spy never describes anything and abstains);
+* werewolf speech lineups, what the village's speech is worth: ``silent-village`` (scripted villagers, seer and
+  doctor whose every day speech is ``I have no information yet.``) and ``seer-speaks`` (the same, but the seer
+  speaks as scripted).
+
+``--speech-menu`` plays werewolf with ``speech_menu=True`` (speeches chosen among fixed statements).
 
 Printed per lineup: games, errors, truncated games, the good side's (village / civilians) win rate with
 its 95 % Wilson interval, the spy-finding rate (spy games), invalid moves per game, time; then the win
@@ -38,6 +43,7 @@ from arena.agents.match import play
 from arena.agents.random_agent import RandomAgent
 from arena.agents.scripted.spy import SpyScripted
 from arena.agents.scripted.werewolf import WerewolfScripted
+from arena.envs.werewolf import SPEECH_PASS
 
 
 class SilentSpy(BaseAgent):
@@ -55,6 +61,18 @@ class SilentSpy(BaseAgent):
         return "I would rather listen first."
 
 
+class SilentVillager(WerewolfScripted):
+    """A scripted werewolf player whose every day speech is the pass statement; night moves, votes and role
+    predictions as scripted. With the speech menu or without: the speech turn is recognised by its ask."""
+
+    name = "silent-villager"
+
+    def act(self, observation: Observation, info: Info) -> str:
+        if "Speak to everyone" in str(observation.get("text", "")).rsplit("\n", 1)[-1]:
+            return SPEECH_PASS
+        return super().act(observation, info)
+
+
 Factory = Callable[[int], BaseAgent]
 #: game family: (scripted agent, the bad role, end-info key of the winner, the good side)
 FAMILIES = {
@@ -68,6 +86,11 @@ EXPLOITS: dict[str, dict[str, Factory]] = {
         "fake-seer": lambda seed: WerewolfScripted(seed, fake_claim=1.0),
     },
     "spy": {"random-spy": RandomAgent, "silent-spy": SilentSpy},
+}
+#: werewolf speech lineups: name -> (seed, role) -> the agent a village role plays (wolves scripted)
+VILLAGE_LINEUPS: dict[str, Callable[[int, str], BaseAgent]] = {
+    "silent-village": lambda seed, role: SilentVillager(seed),
+    "seer-speaks": lambda seed, role: WerewolfScripted(seed) if role == "seer" else SilentVillager(seed),
 }
 
 
@@ -92,6 +115,8 @@ def lineup_agent(env_id: str, lineup: str, role: str, seed: int) -> BaseAgent:
     exploit = EXPLOITS[family(env_id)].get(lineup)
     if exploit is not None and role == bad_role:
         return exploit(seed)
+    if lineup in VILLAGE_LINEUPS and role != bad_role:
+        return VILLAGE_LINEUPS[lineup](seed, role)
     return scripted(seed=seed)
 
 
@@ -148,7 +173,8 @@ def run(env_id: str, lineup: str, games: int, **env_kwargs: Any) -> dict[str, An
 
 
 def lineups(env_id: str) -> list[str]:
-    return ["random", "scripted", "mixed", *EXPLOITS[family(env_id)]]
+    speech = list(VILLAGE_LINEUPS) if family(env_id) == "werewolf" else []
+    return ["random", "scripted", "mixed", *EXPLOITS[family(env_id)], *speech]
 
 
 def interval(successes: int, n: int) -> str:
@@ -180,6 +206,7 @@ def main() -> int:
     parser.add_argument("--env", nargs="*", default=["werewolf-v0", "spy-v0", "visual-spy-v0:vision-zero"])
     parser.add_argument("--lineup", nargs="*", default=None, help="only these lineups")
     parser.add_argument("--difficulty-table", action="store_true")
+    parser.add_argument("--speech-menu", action="store_true", help="werewolf with speech_menu=True")
     args = parser.parse_args()
     errors = 0
     for env_id in args.env:
@@ -191,7 +218,8 @@ def main() -> int:
         for lineup in args.lineup or lineups(env_id):
             if lineup not in lineups(env_id):
                 continue
-            s = run(env_id, lineup, args.games)
+            menu = {"speech_menu": True} if args.speech_menu and family(env_id) == "werewolf" else {}
+            s = run(env_id, lineup, args.games, **menu)
             n = max(s["games"], 1)
             found = f"{s['spy_found'] / n:9.3f}" if s["bad_role"] == "spy" else f"{'-':>9}"
             print(

@@ -11,9 +11,10 @@ import pytest
 import arena
 from arena.agents.match import play
 from arena.agents.random_agent import RandomAgent
-from arena.agents.scripted.werewolf import WerewolfScripted
+from arena.agents.scripted.werewolf import WerewolfScripted, menu_statement
 from arena.core.conformance import policy_action
 from arena.core.errors import ArenaError
+from arena.envs.werewolf import SPEECH_PASS, menu_statements
 
 # seats: player_0, player_1 wolves; player_2 seer; player_3 doctor; player_4..6 villagers
 SEATING = ["werewolf", "werewolf", "seer", "doctor", "villager", "villager", "villager"]
@@ -608,3 +609,71 @@ def test_turn_snapshots_expand_to_the_information_state_read_from_the_game(kwarg
             env.step(legal[int(rng.integers(len(legal)))] if legal else "player_1: werewolf")
             turns += 1
     assert turns > 100
+
+
+# -- the speech menu (speech_menu=True): speeches chosen among fixed statements ---------------------------
+def _menu_turns(seed: int):
+    """(agent, role, legal actions, answer) at every menu speech of a random-play game with the menu."""
+    env = arena.make("werewolf-v0", preset="xu7", speech_menu=True)
+    env.reset(seed=seed)
+    raw, rng, turns = env.unwrapped, np.random.default_rng(seed), []
+    for agent in env.agent_iter(max_iter=5000):
+        _, _, terminated, truncated, info = env.last()
+        if terminated or truncated:
+            env.step(None)
+            continue
+        if raw.queue[0][0] == "speech":
+            turns.append((agent, raw.roles[agent], info["legal_actions"], info["answer"], list(raw.alive)))
+        env.step(policy_action(env, agent, rng, 0.0))
+    return turns
+
+
+def test_menu_speeches_offer_every_speaker_the_same_statements_about_the_other_living_players():
+    turns = [t for seed in range(4) for t in _menu_turns(seed)]
+    assert {role for _, role, *_ in turns} >= {"werewolf", "seer", "villager"}
+    for agent, _role, legal, answer, alive in turns:
+        others = [a for a in alive if a != agent]
+        assert legal == list(menu_statements(others))  # nothing in the list depends on the speaker's role
+        assert legal[0] == SPEECH_PASS and len(legal) == 1 + 3 * len(others)
+        assert answer["kind"] == "choice" and answer["example"] == SPEECH_PASS
+        assert not any(agent in statement for statement in legal)
+
+
+def test_a_menu_statement_reaches_everyone_and_a_reply_that_names_none_is_retried_then_passes():
+    env = arena.make("werewolf-v0", preset="xu7", speech_menu=True, role_prediction=False)
+    env.reset(seed=0, options={"roles": SEATING})
+    raw = env.unwrapped
+    while raw.queue[0][0] != "speech":
+        env.step(_default(raw.queue[0][0], env.agent_selection, raw))
+    speaker = env.agent_selection
+    target = env.infos[speaker]["legal_actions"][1].split()[-1].rstrip(".")  # "I suspect <target>."
+    env.step(f"  i SUSPECT {target}  ")  # case, spacing and the missing full stop are tolerated
+    assert "invalid_move" not in env.infos[speaker]
+    assert messages(raw, "player_6").endswith(f"[{speaker}] I suspect {target}.")
+    second = env.agent_selection
+    target = env.infos[second]["legal_actions"][1].split()[-1].rstrip(".")
+    env.step(f"I suspect {target}. I am the Seer. My findings: {target} is a Werewolf.")  # two statements
+    assert "Ambiguous" in env.infos[second]["invalid_move"] and env.agent_selection == second
+    env.step(f"{target} looks nervous to me")  # no statement at all: the retries are spent
+    assert messages(raw, "player_6").endswith(f"[{second}] {SPEECH_PASS}")
+    assert raw.invalid_counts[second] == 2
+
+
+def test_the_scripted_seer_claims_its_finding_from_the_menu_and_scripted_listeners_read_it():
+    menu = list(menu_statements(["player_1", "player_3", "player_5"]))
+    both = "I am the Seer. My findings: player_1 is a good player, player_3 is a Werewolf. I suspect player_3."
+    assert menu_statement(both, menu) == "I am the Seer. My findings: player_3 is a Werewolf."
+    dead_wolf = "I am the Seer. My findings: player_2 is a Werewolf, player_5 is a good player."
+    assert menu_statement(dead_wolf, menu) == "I am the Seer. My findings: player_5 is a good player."
+    assert menu_statement("player_3 is lying and is not the Seer. I suspect player_3.", menu) == "I suspect player_3."
+    assert menu_statement("I suspect player_2.", menu) == SPEECH_PASS  # not a living other player
+    claims = []
+    for seed in range(6):
+        result = play(
+            "werewolf-v0", [WerewolfScripted(seed * 7 + k) for k in range(7)], seed=seed, preset="xu7", speech_menu=True
+        )
+        claims += [m.text for m in result.transcript.messages() if m.kind == "chat" and "I am the Seer" in m.text]
+        assert result.invalid_moves == dict.fromkeys(result.invalid_moves, 0)
+    assert claims and all(c.count("player_") == 1 for c in claims)
+    table = _table("[player_2] I am the Seer. My findings: player_4 is a Werewolf.")
+    assert table.claims == {"player_2": {"player_4": "werewolf"}}

@@ -12,8 +12,9 @@
 | Reward | +1 to every member of the winning team, -1 to every member of the losing team, dead players included, paid at the end |
 | Dead players | stay in ``env.agents`` with ``infos[agent]["eliminated"]`` True and are never selected; they take their dead step when the game ends, so the final reward reaches them through ``last()`` |
 | Answers | ``infos[agent]["answer"]``: speeches and wolf chat are ``text`` (``max_chars`` = ``max_speech_chars``, default 400: newlines are flattened and a longer speech is cut to its first ``max_speech_chars`` characters, ending in "…"); votes, night actions and bids are ``choice`` over ``legal_actions``; role predictions are ``structured`` |
+| Speech menu | ``speech_menu=True`` (off by default) makes each day speech a ``choice`` among fixed statements in the scripted players' convention, for every speaker alike: ``I have no information yet.``, ``I suspect player_k.``, ``I am the Seer. My findings: player_k is a Werewolf.`` and ``… is a good player.`` for every other living player (Xu et al. 2023 let an RL policy choose among candidate statements; here the candidates are fixed). Wolf chat stays free text |
 | Accepted forms | targets are read by :func:`arena.core.parsing.match_choice`: ``[player_3]``, ``player_3``, ``Player 3``, ``[3]``, ``3``, ``**[player_3]**``, ``[player_3].``, ``I vote for [player_3]``, ``I abstain``; naming two different players (``[player_1] or [player_3]``) is ambiguous and invalid |
-| Invalid move | speeches are never invalid. A bad target, bid or prediction gets a private warning and ``invalid_retries`` retries, then the default move: ``[abstain]`` for votes (a random candidate where abstaining is off), a random legal target at night, bid 0, no role prediction; ``invalid_rule="spiral"``: −1.5 to the offender, +0.5 to everyone else, and the game ends |
+| Invalid move | free speeches are never invalid (a menu speech that names no statement gets a warning and a retry, then ``I have no information yet.``). A bad target, bid or prediction gets a private warning and ``invalid_retries`` retries, then the default move: ``[abstain]`` for votes (a random candidate where abstaining is off), a random legal target at night, bid 0, no role prediction; ``invalid_rule="spiral"``: −1.5 to the offender, +0.5 to everyone else, and the game ends |
 | Truncation | after ``max_rounds`` nights and days without a winner (default 10), or ``max_turns`` valid moves; nobody is paid |
 
 Paper presets (``arena.make("werewolf-v0", preset=...)``, explicit kwargs override them): ``"lspo"``
@@ -39,7 +40,7 @@ from __future__ import annotations
 import functools
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from arena.core.answers import choice_answer, structured_answer, text_answer
@@ -99,6 +100,8 @@ TIE_RULES = ("random", "none", "revote")
 WOLF_WIN_RULES = ("strict", "parity")
 
 SPEECH_EXAMPLE = "I have no firm suspicion yet; I would like to hear what everyone noticed."
+#: The first statement of a speech menu (``speech_menu=True``), and the default speech after invalid replies.
+SPEECH_PASS = "I have no information yet."
 WOLF_CHAT_EXAMPLE = "Let us agree on tonight's victim before we pick."
 # Matched with fullmatch on stripped text (leading and trailing ``\s*`` around optional tokens backtrack
 # quadratically on a long run of spaces).
@@ -117,6 +120,7 @@ _ASKS = {
     "seer": "Choose a player to inspect: {legal}",
     "doctor": "Choose a player to protect tonight: {legal}",
     "speech": "Speak to everyone (free text).",
+    "speech_menu": "Speak to everyone with one of these statements: {legal}",
     "vote": "Vote to exile a player: {legal}",
     "revote": "Revote among the tied players: {legal}",
     "bid": "Bid for the next speaking turn (secret): {legal} — 0 listen, 1 general thoughts, 2 something "
@@ -158,6 +162,23 @@ def tally(votes: dict[str, str], *, electorate: int, rule: str) -> tuple[list[st
 def flatten_speech(text: str, limit: int) -> str:
     """One line of at most ``limit`` characters, so a speech cannot fake a ``[game]`` line."""
     return clip_text(" ".join(text.split()), limit, keep="start")
+
+
+@functools.lru_cache(maxsize=256)
+def _menu(others: tuple[str, ...]) -> tuple[str, ...]:
+    return (
+        SPEECH_PASS,
+        *(f"I suspect {p}." for p in others),
+        *(f"I am the Seer. My findings: {p} is a Werewolf." for p in others),
+        *(f"I am the Seer. My findings: {p} is a good player." for p in others),
+    )
+
+
+def menu_statements(others: Iterable[str]) -> tuple[str, ...]:
+    """The statements of a menu speech (``speech_menu=True``), the same for every speaker: pass, accuse one
+    of ``others`` (the other living players), or claim the Seer's finding that one of them is a Werewolf or
+    a good player. Every speaker may claim to be the Seer, as in the free-text game."""
+    return _menu(tuple(others))
 
 
 def bounded_observation(header: str, lines: list[str], prompt: str) -> str:
@@ -246,6 +267,7 @@ def _rules_text(
     tie_rule: str,
     allow_abstain: bool,
     wolf_win: str,
+    speech_menu: bool = False,
 ) -> str:
     """The rules every player's header starts with (the env's settings only)."""
     wolf_rule = "outnumber" if wolf_win == "strict" else "equal or outnumber"
@@ -269,7 +291,8 @@ def _rules_text(
         + (" You may [abstain]." if allow_abstain else ""),
         f"The village wins when every werewolf is dead; the werewolves win when they {wolf_rule} the others. "
         "Winners get +1, losers -1. Roles are revealed only at the end.",
-        "Answer votes and night choices with a bracketed name such as [player_3]; speeches are free text.",
+        "Answer votes and night choices with a bracketed name such as [player_3]; "
+        + ("speeches are one of the statements listed." if speech_menu else "speeches are free text."),
     ]
     return "\n".join(lines)
 
@@ -297,6 +320,7 @@ class WerewolfEnv(TextGameEnv):
         role_prediction: bool = False,
         max_rounds: int = 10,
         max_speech_chars: int = 400,
+        speech_menu: bool = False,
         max_turns: int | None = None,
         invalid_retries: int = 1,
         invalid_rule: str = "default",
@@ -323,6 +347,7 @@ class WerewolfEnv(TextGameEnv):
         self.wolf_chat_rounds = _positive(wolf_chat_rounds, "wolf_chat_rounds", minimum=0)
         self.max_rounds = _positive(max_rounds, "max_rounds")
         self.max_speech_chars = _positive(max_speech_chars, "max_speech_chars", minimum=10)
+        self.speech_menu = bool(_choose(speech_menu, None, (True, False), "speech_menu"))
         self._text_specs: dict[str | None, dict[str, Any]] = {}  # answer_spec of free-text turns, by kind
         super().__init__(
             len(self.role_list),
@@ -665,7 +690,9 @@ class WerewolfEnv(TextGameEnv):
             return tuple(f"[{a}]" for a in self.alive)
         if kind == "bid":
             return _BIDS
-        return None  # speeches, wolf chat and role predictions are free text
+        if kind == "speech" and self.speech_menu:
+            return menu_statements(a for a in self.alive if a != agent)
+        return None  # speeches (without the menu), wolf chat and role predictions are free text
 
     def _play(self, agent: str, action: str) -> str | None:
         kind = self.queue[0][0]
@@ -683,7 +710,13 @@ class WerewolfEnv(TextGameEnv):
             self._record_prediction(agent, roles)
             self._apply(kind, agent, action)
             return None
-        if legal is not None:
+        if kind == "speech" and legal is not None:  # a menu speech: one statement, read as any choice
+            if action not in legal:
+                match = match_choice(action, legal)
+                if match.action is None:
+                    return match.reason
+                action = match.action
+        elif legal is not None:
             if action not in legal:  # an exact legal action is what read_choice returns first
                 match = read_choice(action, legal, self.possible_agents)
                 if match.action is None:
@@ -697,7 +730,7 @@ class WerewolfEnv(TextGameEnv):
         self._legal_memo = None  # every move goes through here: what is legal changes from now on
         self.queue.pop(0)
         if kind == "speech":
-            speech = flatten_speech(action, self.max_speech_chars)
+            speech = action if self.speech_menu else flatten_speech(action, self.max_speech_chars)
             self.say(speech or "(stays silent)", sender=agent, kind="chat")
             self.last_speaker, self.last_speech = agent, speech
         elif kind == "bid":
@@ -741,6 +774,10 @@ class WerewolfEnv(TextGameEnv):
             self.tell(agent, "Too many invalid moves; the default bid 0 is played.", kind="warning")
             self._apply(kind, agent, "0")
             return
+        if kind == "speech" and legal is not None:
+            self.tell(agent, f"Too many invalid moves; the default statement is said: {SPEECH_PASS}", kind="warning")
+            self._apply(kind, agent, SPEECH_PASS)
+            return
         if legal is None:
             move = ""  # speeches are never invalid; kept total for safety: a silent speech
         elif ABSTAIN in legal:
@@ -757,7 +794,7 @@ class WerewolfEnv(TextGameEnv):
     def _header(self, agent: str) -> str:
         rules = _rules_text(
             tuple(self.possible_agents), self.seer_result, self._day_rule(), self.role_prediction,
-            self.exile_rule, self.tie_rule, self.allow_abstain, self.wolf_win,
+            self.exile_rule, self.tie_rule, self.allow_abstain, self.wolf_win, self.speech_menu,
         )  # fmt: skip
         lines = [rules, self._identity_line(agent)]
         if self.roles[agent] == WEREWOLF:
@@ -780,9 +817,12 @@ class WerewolfEnv(TextGameEnv):
         if not self.queue or self.queue[0][1] != agent:
             return ""
         kind = self.queue[0][0]
-        ask = _ASKS[kind]
-        if "{legal}" in ask:  # only the asks that list the legal actions compute them
-            ask = ask.replace("{legal}", " ".join(self._legal(agent) or ()))
+        if kind == "speech" and self.speech_menu:
+            ask = _ASKS["speech_menu"].replace("{legal}", " | ".join(self._legal(agent) or ()))
+        else:
+            ask = _ASKS[kind]
+            if "{legal}" in ask:  # only the asks that list the legal actions compute them
+                ask = ask.replace("{legal}", " ".join(self._legal(agent) or ()))
         # The head changes with the phase and the deaths only; players only die, so (phase, living count)
         # names it within an episode (_setup clears the memo).
         key = (self.phase, len(self.alive))

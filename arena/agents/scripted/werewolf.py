@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from arena.agents.base import BaseAgent, Info, Observation
-from arena.envs.werewolf import NOT_WEREWOLF
+from arena.envs.werewolf import NOT_WEREWOLF, SPEECH_PASS
 
 _ME = re.compile(r"You are (player_\d+), and your role is (\w+)")
 _SPEECH = re.compile(r"^\[(player_\d+)\] (.*)$")
@@ -131,6 +131,26 @@ def read_table(text: str, wolves: set[str]) -> Table:
     return table
 
 
+def menu_statement(speech: str, menu: list[str]) -> str:
+    """The menu statement (``speech_menu=True``) that keeps the most of a free scripted speech: a Seer claim
+    keeps one finding about a living player (the last Werewolf named, else the last finding), an accusation
+    its target. Claims made over several days still add up: scripted listeners merge a claimant's findings."""
+    claim = _CLAIM.search(speech)
+    if claim:
+        found = _FINDING.findall(claim.group(1))[::-1]
+        verdicts = [(t, "a Werewolf") for t, r in found if r == "Werewolf"]
+        verdicts += [(t, "a good player") for t, r in found if r != "Werewolf"]
+        for target, verdict in verdicts:  # the menu lists living players only
+            statement = f"I am the Seer. My findings: {target} is {verdict}."
+            if statement in menu:
+                return statement
+    for target in reversed(_ACCUSE.findall(speech)):
+        statement = f"I suspect {target}."
+        if statement in menu:
+            return statement
+    return SPEECH_PASS
+
+
 def _says_wolf(role: str) -> bool:
     return role == "werewolf"
 
@@ -174,6 +194,8 @@ class WerewolfScripted(BaseAgent):
             if phase.startswith("night"):
                 return self._wolf_chat(table, alive, wolves)
             return self._speech(role, table, alive, wolves, info)
+        if legal[0] == SPEECH_PASS:  # a menu speech (speech_menu=True): the statement nearest to the free one
+            return menu_statement(self._speech(role, table, alive, wolves, info), legal)
         if legal and legal[0] == "[0]":
             return f"[{self._bid(role, table, alive, wolves, info)}]"
         targets = [a.strip("[]") for a in legal if a != "[abstain]"]
