@@ -613,7 +613,7 @@ def test_turn_snapshots_expand_to_the_information_state_read_from_the_game(kwarg
 
 # -- the speech menu (speech_menu=True): speeches chosen among fixed statements ---------------------------
 def _menu_turns(seed: int):
-    """(agent, role, legal actions, answer) at every menu speech of a random-play game with the menu."""
+    """(agent, role, legal actions, answer, living players) at every menu speech of a random-play game."""
     env = arena.make("werewolf-v0", preset="xu7", speech_menu=True)
     env.reset(seed=seed)
     raw, rng, turns = env.unwrapped, np.random.default_rng(seed), []
