@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from arena.agents.base import Agent, BaseAgent, Info, Observation
 from arena.agents.match import play
 from arena.agents.scripted.werewolf import WerewolfScripted
-from arena.envs.werewolf import NOT_WEREWOLF, SPEECH_PASS
+from arena.envs.werewolf import NOT_WEREWOLF, SPEECH_PASS, claim_statement, suspect_statement
 
 ENV_ID = "werewolf-v0"
 #: The ``cpu-werewolf`` preset's game settings, with the menu.
@@ -43,9 +43,9 @@ def statement_kind(statement: str, info: Info) -> str:
     if statement == SPEECH_PASS:
         return "pass"
     target = _TARGET.search(statement)
-    if statement.startswith("I suspect") or target is None:
+    if target is None or statement == suspect_statement(target.group(0)):
         return "suspect"
-    wolf = statement.endswith("is a Werewolf.")
+    wolf = statement == claim_statement(target.group(0), True)
     kind = "claim wolf" if wolf else "claim good"
     found = dict(info.get("inspections", {})).get(target.group(0))
     if found is not None and (str(found) == "werewolf") == wolf and str(found) in ("werewolf", NOT_WEREWOLF):

@@ -164,13 +164,23 @@ def flatten_speech(text: str, limit: int) -> str:
     return clip_text(" ".join(text.split()), limit, keep="start")
 
 
+def suspect_statement(player: str) -> str:
+    """The menu statement accusing ``player``."""
+    return f"I suspect {player}."
+
+
+def claim_statement(player: str, werewolf: bool) -> str:
+    """The menu statement claiming the Seer's finding that ``player`` is a Werewolf (else a good player)."""
+    return f"I am the Seer. My findings: {player} is {'a Werewolf' if werewolf else 'a good player'}."
+
+
 @functools.lru_cache(maxsize=256)
 def _menu(others: tuple[str, ...]) -> tuple[str, ...]:
     return (
         SPEECH_PASS,
-        *(f"I suspect {p}." for p in others),
-        *(f"I am the Seer. My findings: {p} is a Werewolf." for p in others),
-        *(f"I am the Seer. My findings: {p} is a good player." for p in others),
+        *(suspect_statement(p) for p in others),
+        *(claim_statement(p, True) for p in others),
+        *(claim_statement(p, False) for p in others),
     )
 
 
@@ -710,19 +720,18 @@ class WerewolfEnv(TextGameEnv):
             self._record_prediction(agent, roles)
             self._apply(kind, agent, action)
             return None
-        if kind == "speech" and legal is not None:  # a menu speech: one statement, read as any choice
-            if action not in legal:
-                match = match_choice(action, legal)
+        if legal is not None:
+            if action not in legal:  # an exact legal action is what the readers return first
+                # A menu speech is read as any choice; targets also know every seat (a whole reply 3 is player_3).
+                match = (
+                    match_choice(action, legal)
+                    if kind == "speech"
+                    else read_choice(action, legal, self.possible_agents)
+                )
                 if match.action is None:
                     return match.reason
                 action = match.action
-        elif legal is not None:
-            if action not in legal:  # an exact legal action is what read_choice returns first
-                match = read_choice(action, legal, self.possible_agents)
-                if match.action is None:
-                    return match.reason
-                action = match.action
-            action = action if action == ABSTAIN else action.strip("[]")
+            action = action if action == ABSTAIN else action.strip("[]")  # a menu statement has no brackets
         self._apply(kind, agent, action)
         return None
 
@@ -817,12 +826,10 @@ class WerewolfEnv(TextGameEnv):
         if not self.queue or self.queue[0][1] != agent:
             return ""
         kind = self.queue[0][0]
-        if kind == "speech" and self.speech_menu:
-            ask = _ASKS["speech_menu"].replace("{legal}", " | ".join(self._legal(agent) or ()))
-        else:
-            ask = _ASKS[kind]
-            if "{legal}" in ask:  # only the asks that list the legal actions compute them
-                ask = ask.replace("{legal}", " ".join(self._legal(agent) or ()))
+        menu = kind == "speech" and self.speech_menu
+        ask = _ASKS["speech_menu" if menu else kind]
+        if "{legal}" in ask:  # only the asks that list the legal actions compute them (statements split by " | ")
+            ask = ask.replace("{legal}", (" | " if menu else " ").join(self._legal(agent) or ()))
         # The head changes with the phase and the deaths only; players only die, so (phase, living count)
         # names it within an episode (_setup clears the memo).
         key = (self.phase, len(self.alive))

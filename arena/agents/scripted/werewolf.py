@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from arena.agents.base import BaseAgent, Info, Observation
-from arena.envs.werewolf import NOT_WEREWOLF, SPEECH_PASS
+from arena.envs.werewolf import NOT_WEREWOLF, SPEECH_PASS, claim_statement, suspect_statement
 
 _ME = re.compile(r"You are (player_\d+), and your role is (\w+)")
 _SPEECH = re.compile(r"^\[(player_\d+)\] (.*)$")
@@ -138,14 +138,13 @@ def menu_statement(speech: str, menu: list[str]) -> str:
     claim = _CLAIM.search(speech)
     if claim:
         found = _FINDING.findall(claim.group(1))[::-1]
-        verdicts = [(t, "a Werewolf") for t, r in found if r == "Werewolf"]
-        verdicts += [(t, "a good player") for t, r in found if r != "Werewolf"]
-        for target, verdict in verdicts:  # the menu lists living players only
-            statement = f"I am the Seer. My findings: {target} is {verdict}."
+        verdicts = [(t, True) for t, r in found if r == "Werewolf"] + [(t, False) for t, r in found if r != "Werewolf"]
+        for target, werewolf in verdicts:  # the menu lists living players only
+            statement = claim_statement(target, werewolf)
             if statement in menu:
                 return statement
     for target in reversed(_ACCUSE.findall(speech)):
-        statement = f"I suspect {target}."
+        statement = suspect_statement(target)
         if statement in menu:
             return statement
     return SPEECH_PASS
@@ -194,7 +193,7 @@ class WerewolfScripted(BaseAgent):
             if phase.startswith("night"):
                 return self._wolf_chat(table, alive, wolves)
             return self._speech(role, table, alive, wolves, info)
-        if legal[0] == SPEECH_PASS:  # a menu speech (speech_menu=True): the statement nearest to the free one
+        if legal and legal[0] == SPEECH_PASS:  # a menu speech (speech_menu=True): the statement nearest to the free one
             return menu_statement(self._speech(role, table, alive, wolves, info), legal)
         if legal and legal[0] == "[0]":
             return f"[{self._bid(role, table, alive, wolves, info)}]"
