@@ -2,7 +2,7 @@
 """Play seeded games of the social deduction games; print win rates per lineup and per role, with 95 % intervals.
 
 Usage: ``python3 scripts/social_eval.py [--games 1000] [--env werewolf-v0 spy-v0 visual-spy-v0:vision-zero ...]
-[--difficulty-table] [--speech-menu]``. An env is ``id`` or ``id:preset``. Seeds ``0 .. games-1`` are played in each lineup:
+[--difficulty-table] [--speech-menu [ROLE ...]]``. An env is ``id`` or ``id:preset``. Seeds ``0 .. games-1`` are played in each lineup:
 
 * ``random``: every seat a :class:`RandomAgent` (checks the game ends without an error or a hang);
 * ``scripted``: every seat the game's scripted agent;
@@ -12,9 +12,11 @@ Usage: ``python3 scripts/social_eval.py [--games 1000] [--env werewolf-v0 spy-v0
   ``silent-spy`` (the spy never describes anything and abstains);
 * werewolf speech lineups, what the village's speech is worth: ``silent-village`` (scripted villagers, seer and
   doctor whose every day speech is ``I have no information yet.``) and ``seer-speaks`` (the same, but the seer
-  speaks as scripted).
+  speaks as scripted); and what the seer alone is worth, everyone else scripted: ``silent-seer`` (the seer's every
+  speech is the pass) and ``random-seer`` (the seer plays at random).
 
-``--speech-menu`` plays werewolf with ``speech_menu=True`` (speeches chosen among fixed statements).
+``--speech-menu`` plays werewolf with ``speech_menu=True`` (speeches chosen among fixed statements);
+``--speech-menu seer`` gives only the listed roles the menu.
 
 Printed per lineup: games, errors, truncated games, the good side's (village / civilians) win rate with
 its 95 % Wilson interval, the spy-finding rate (spy games), invalid moves per game, time; then the win
@@ -91,6 +93,8 @@ EXPLOITS: dict[str, dict[str, Factory]] = {
 VILLAGE_LINEUPS: dict[str, Callable[[int, str], BaseAgent]] = {
     "silent-village": lambda seed, role: SilentVillager(seed),
     "seer-speaks": lambda seed, role: WerewolfScripted(seed) if role == "seer" else SilentVillager(seed),
+    "silent-seer": lambda seed, role: SilentVillager(seed) if role == "seer" else WerewolfScripted(seed),
+    "random-seer": lambda seed, role: RandomAgent(seed=seed) if role == "seer" else WerewolfScripted(seed),
 }
 
 
@@ -206,7 +210,9 @@ def main() -> int:
     parser.add_argument("--env", nargs="*", default=["werewolf-v0", "spy-v0", "visual-spy-v0:vision-zero"])
     parser.add_argument("--lineup", nargs="*", default=None, help="only these lineups")
     parser.add_argument("--difficulty-table", action="store_true")
-    parser.add_argument("--speech-menu", action="store_true", help="werewolf with speech_menu=True")
+    parser.add_argument(
+        "--speech-menu", nargs="*", default=None, help="werewolf with speech_menu=True, or for the roles listed"
+    )
     args = parser.parse_args()
     errors = 0
     for env_id in args.env:
@@ -218,7 +224,9 @@ def main() -> int:
         for lineup in args.lineup or lineups(env_id):
             if lineup not in lineups(env_id):
                 continue
-            menu = {"speech_menu": True} if args.speech_menu and family(env_id) == "werewolf" else {}
+            menu = {}
+            if args.speech_menu is not None and family(env_id) == "werewolf":
+                menu = {"speech_menu": args.speech_menu or True}
             s = run(env_id, lineup, args.games, **menu)
             n = max(s["games"], 1)
             found = f"{s['spy_found'] / n:9.3f}" if s["bad_role"] == "spy" else f"{'-':>9}"

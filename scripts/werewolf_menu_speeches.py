@@ -5,9 +5,10 @@ Usage::
     python3 scripts/werewolf_menu_speeches.py --model runs/ww-menu/warmstart            # 100 games, greedy
     python3 scripts/werewolf_menu_speeches.py --model runs/ww-menu/checkpoint --games 20
 
-The model plays every village seat (seer, doctor, villagers) of ``--games`` games of the ``cpu-werewolf`` preset's
-settings with the menu (``xu7``), choosing every move among the legal ones by their likelihood, greedily, as the
-preset's evaluation does; scripted werewolves play the other seats. Each menu speech is counted by the speaker's
+The model plays every village seat (seer, doctor, villagers; ``--roles seer``: the seer's only) of ``--games`` games of
+the ``cpu-werewolf`` preset's settings with the menu (``xu7``; ``--menu-roles seer``: the menu for the seer only),
+choosing every move among the legal ones by their likelihood, greedily, as the preset's evaluation does; scripted
+players take the other seats. Each menu speech is counted by the speaker's
 role and the statement's kind: ``pass``, ``suspect``, ``claim wolf`` or ``claim good``, a seer's claim marked
 ``(own finding)`` when it repeats what its inspection told it. Prints the village's win rate too. The seer's claim
 is what the scripted village wins with (docs/envs/werewolf.md, "The speech menu"); results: docs/results.md
@@ -35,6 +36,7 @@ ENV_ID = "werewolf-v0"
 #: The ``cpu-werewolf`` preset's game settings, with the menu.
 MENU_KWARGS: dict[str, Any] = {"preset": "xu7", "max_speech_chars": 120, "speech_menu": True}
 _TARGET = re.compile(r"player_\d+")
+VILLAGE_ROLES = ("seer", "doctor", "villager")
 
 
 def statement_kind(statement: str, info: Info) -> str:
@@ -54,21 +56,21 @@ def statement_kind(statement: str, info: Info) -> str:
 
 
 class VillageSeat(BaseAgent):
-    """A seat that a scripted werewolf plays when dealt a werewolf, ``learner`` otherwise; counts the learner's
-    menu speeches as ``(role, statement kind)``."""
+    """A seat that ``learner`` plays when dealt one of ``roles`` (a village role), the scripted agent otherwise;
+    counts the learner's menu speeches as ``(role, statement kind)``."""
 
     name = "village-seat"
 
-    def __init__(self, learner: Agent, seed: int, counts: Counter) -> None:
-        self.learner, self.wolf, self.counts = learner, WerewolfScripted(seed=seed), counts
+    def __init__(self, learner: Agent, seed: int, counts: Counter, roles: tuple[str, ...] = VILLAGE_ROLES) -> None:
+        self.learner, self.scripted, self.counts, self.roles = learner, WerewolfScripted(seed=seed), counts, roles
 
     def reset(self) -> None:
         self.learner.reset()
-        self.wolf.reset()
+        self.scripted.reset()
 
     def act(self, observation: Observation, info: Info) -> Any:
-        if info.get("role") == "werewolf":
-            return self.wolf.act(observation, info)
+        if info.get("role") not in self.roles:
+            return self.scripted.act(observation, info)
         action = self.learner.act(observation, info)
         legal = info.get("legal_actions") or []
         if legal and legal[0] == SPEECH_PASS and str(action) in legal:
@@ -76,14 +78,22 @@ class VillageSeat(BaseAgent):
         return action
 
 
-def count_speeches(make_learner: Callable[[int], Agent], games: int, seed: int = 10_000) -> tuple[float, Counter]:
+def count_speeches(
+    make_learner: Callable[[int], Agent],
+    games: int,
+    seed: int = 10_000,
+    roles: tuple[str, ...] = VILLAGE_ROLES,
+    menu_roles: tuple[str, ...] | None = None,
+) -> tuple[float, Counter]:
     """(the village's win rate, counts of ``(role, statement kind)``) over ``games`` games (seeds ``seed`` on),
-    ``make_learner(k)`` giving the agent of seat ``k``."""
+    ``make_learner(k)`` giving the agent of seat ``k`` when it is dealt one of ``roles``; the menu for
+    ``menu_roles`` (None: everyone)."""
+    kwargs = MENU_KWARGS if menu_roles is None else {**MENU_KWARGS, "speech_menu": list(menu_roles)}
     counts: Counter = Counter()
     wins = 0
     for game in range(games):
-        seats = [VillageSeat(make_learner(k), seed=1000 * game + k, counts=counts) for k in range(7)]
-        result = play(ENV_ID, seats, seed=seed + game, **MENU_KWARGS)
+        seats = [VillageSeat(make_learner(k), seed=1000 * game + k, counts=counts, roles=roles) for k in range(7)]
+        result = play(ENV_ID, seats, seed=seed + game, **kwargs)
         wins += (result.transcript.result or {}).get("info", {}).get("winning_team") == "village"
     return wins / max(games, 1), counts
 
@@ -105,6 +115,10 @@ def main(argv: list[str] | None = None) -> tuple[float, Counter]:
     parser.add_argument("--games", type=int, default=100)
     parser.add_argument("--seed", type=int, default=10_000, help="first game seed (the evaluation's: 10,000)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    parser.add_argument("--roles", nargs="+", default=list(VILLAGE_ROLES), choices=VILLAGE_ROLES,
+                        help="the village roles the model plays (scripted players take the others)")  # fmt: skip
+    parser.add_argument("--menu-roles", nargs="+", default=None, choices=(*VILLAGE_ROLES, "werewolf"),
+                        help="only these roles' speeches are menu choices (default: everyone's)")  # fmt: skip
     args = parser.parse_args(argv)
     if args.games < 1:
         parser.error("--games must be at least 1")
@@ -118,7 +132,11 @@ def main(argv: list[str] | None = None) -> tuple[float, Counter]:
     backend = TransformersBackend(args.model)
     sampling = SamplingParams(temperature=0.0, max_new_tokens=40)
     win_rate, counts = count_speeches(
-        lambda _k: LLMAgent(backend, env_id=ENV_ID, constrained=True, sampling=sampling), args.games, args.seed
+        lambda _k: LLMAgent(backend, env_id=ENV_ID, constrained=True, sampling=sampling),
+        args.games,
+        args.seed,
+        tuple(args.roles),
+        None if args.menu_roles is None else tuple(args.menu_roles),
     )
     report(win_rate, counts, args.games)
     return win_rate, counts

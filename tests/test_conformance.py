@@ -106,6 +106,7 @@ SECRECY_VARIANTS = [
     ("werewolf-v0", {"seer_result": "team"}),
     ("werewolf-v0", {"preset": "arena8"}),
     ("werewolf-v0", {"preset": "xu7", "speech_menu": True}),
+    ("werewolf-v0", {"preset": "xu7", "speech_menu": ["seer"]}),
     ("spy-v0", {"spy_knows": True, "num_spies": 2, "num_players": 6}),
     ("visual-spy-v0", {"spy_knows": False}),
     ("sequential-public-goods-v0", {"observation": "last", "num_rounds": 2}),

@@ -628,6 +628,48 @@ def _menu_turns(seed: int):
     return turns
 
 
+def _speech_kinds(menu, seeds=range(4)) -> dict[str, set[str]]:
+    """{role: the answer kinds of its day speeches} over random-play games with ``speech_menu=menu``."""
+    kinds: dict[str, set[str]] = {}
+    for seed in seeds:
+        env = arena.make("werewolf-v0", preset="xu7", speech_menu=menu)
+        env.reset(seed=seed)
+        raw, rng = env.unwrapped, np.random.default_rng(seed)
+        for agent in env.agent_iter(max_iter=5000):
+            _, _, terminated, truncated, info = env.last()
+            if terminated or truncated:
+                env.step(None)
+                continue
+            if raw.queue[0][0] == "speech":
+                kinds.setdefault(raw.roles[agent], set()).add(info["answer"]["kind"])
+            env.step(policy_action(env, agent, rng, 0.0))
+    return kinds
+
+
+def test_a_menu_for_some_roles_only_makes_their_speeches_choices_and_says_so_in_everyones_rules():
+    assert _speech_kinds(["seer"]) == {
+        "seer": {"choice"},
+        "doctor": {"text"},
+        "villager": {"text"},
+        "werewolf": {"text"},
+    }
+    assert set().union(*_speech_kinds(True).values()) == {"choice"}
+    assert set().union(*_speech_kinds([]).values()) == {"text"}
+    env = arena.make("werewolf-v0", preset="xu7", speech_menu=["Seer"])  # role names are case-insensitive
+    env.reset(seed=0)
+    rules = {env.unwrapped._header(a).split("\nYou are")[0] for a in env.possible_agents}
+    assert (
+        len(rules) == 1
+        and "speeches are free text; the Seer's speeches are one of the statements listed" in rules.pop()
+    )
+
+
+@pytest.mark.parametrize("menu", [["mayor"], ["werewolf", "bard"], "seer", 1])
+def test_a_speech_menu_that_is_not_a_flag_or_a_list_of_dealt_roles_is_refused(menu):
+    with pytest.raises(ArenaError, match="speech_menu"):
+        arena.make("werewolf-v0", preset="xu7", speech_menu=menu)
+
+
 def test_menu_speeches_offer_every_speaker_the_same_statements_about_the_other_living_players():
     turns = [t for seed in range(4) for t in _menu_turns(seed)]
     assert {role for _, role, *_ in turns} >= {"werewolf", "seer", "villager"}

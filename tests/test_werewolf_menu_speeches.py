@@ -36,6 +36,16 @@ def test_the_scripted_seer_claims_its_findings_and_random_seats_say_every_kind(p
     assert out.startswith("village win rate over 8 games:") and "seer:" in out
 
 
+@pytest.mark.parametrize("menu_roles", [None, ("seer",)])
+def test_with_roles_the_learner_plays_only_those_seats(probe, menu_roles):
+    rate, counts = probe.count_speeches(lambda k: RandomAgent(seed=k), 12, 0, ("seer",), menu_roles)
+    assert {role for role, _ in counts} == {"seer"} and sum(counts.values()) >= 12  # a seer speaks at least on day 1
+    assert 0.0 <= rate <= 1.0
+    # the scripted villagers beside it speak free text unless the menu is everyone's
+    _, villagers = probe.count_speeches(lambda k: RandomAgent(seed=k), 4, 0, ("villager",), menu_roles)
+    assert (sum(villagers.values()) > 0) == (menu_roles is None)
+
+
 @pytest.mark.parametrize("menu", [{}, {"speech_menu": True}])
 def test_social_eval_speech_lineups_show_the_seers_claim_is_what_the_village_wins_with(load_script, menu):
     evaluation = load_script("social_eval")

@@ -12,7 +12,7 @@
 | Reward | +1 to every member of the winning team, -1 to every member of the losing team, dead players included, paid at the end |
 | Dead players | stay in ``env.agents`` with ``infos[agent]["eliminated"]`` True and are never selected; they take their dead step when the game ends, so the final reward reaches them through ``last()`` |
 | Answers | ``infos[agent]["answer"]``: speeches and wolf chat are ``text`` (``max_chars`` = ``max_speech_chars``, default 400: newlines are flattened and a longer speech is cut to its first ``max_speech_chars`` characters, ending in "…"); votes, night actions and bids are ``choice`` over ``legal_actions``; role predictions are ``structured`` |
-| Speech menu | ``speech_menu=True`` (off by default) makes each day speech a ``choice`` among fixed statements in the scripted players' convention, for every speaker alike: ``I have no information yet.``, ``I suspect player_k.``, ``I am the Seer. My findings: player_k is a Werewolf.`` and ``… is a good player.`` for every other living player (Xu et al. 2023 let an RL policy choose among candidate statements; here the candidates are fixed). Wolf chat stays free text |
+| Speech menu | ``speech_menu=True`` (off by default) makes each day speech a ``choice`` among fixed statements in the scripted players' convention, for every speaker alike: ``I have no information yet.``, ``I suspect player_k.``, ``I am the Seer. My findings: player_k is a Werewolf.`` and ``… is a good player.`` for every other living player (Xu et al. 2023 let an RL policy choose among candidate statements; here the candidates are fixed). ``speech_menu=["seer"]`` (a list of roles): only those roles' speeches are menu choices, the others speak freely (the rules say which). Wolf chat stays free text |
 | Accepted forms | targets are read by :func:`arena.core.parsing.match_choice`: ``[player_3]``, ``player_3``, ``Player 3``, ``[3]``, ``3``, ``**[player_3]**``, ``[player_3].``, ``I vote for [player_3]``, ``I abstain``; naming two different players (``[player_1] or [player_3]``) is ambiguous and invalid |
 | Invalid move | free speeches are never invalid (a menu speech that names no statement gets a warning and a retry, then ``I have no information yet.``). A bad target, bid or prediction gets a private warning and ``invalid_retries`` retries, then the default move: ``[abstain]`` for votes (a random candidate where abstaining is off), a random legal target at night, bid 0, no role prediction; ``invalid_rule="spiral"``: −1.5 to the offender, +0.5 to everyone else, and the game ends |
 | Truncation | after ``max_rounds`` nights and days without a winner (default 10), or ``max_turns`` valid moves; nobody is paid |
@@ -267,6 +267,30 @@ def _positive(value: Any, name: str, *, minimum: int = 1) -> int:
     return value
 
 
+def _menu_roles(speech_menu: bool | Iterable[str], dealt: Sequence[str]) -> frozenset[str]:
+    """The roles whose day speeches are menu choices: every role (``True``), none (``False``) or the roles
+    listed (a role the game does not deal is refused)."""
+    if isinstance(speech_menu, bool):
+        return frozenset(dealt) if speech_menu else frozenset()
+    if isinstance(speech_menu, str) or not isinstance(speech_menu, Iterable):
+        raise ArenaError(f"speech_menu must be True, False or a list of roles, got {speech_menu!r}")
+    roles = frozenset(str(r).lower() for r in speech_menu)
+    unknown = sorted(roles - set(dealt))
+    if unknown:
+        raise ArenaError(f"speech_menu lists roles this game does not deal: {unknown} (it deals {sorted(set(dealt))})")
+    return roles
+
+
+def _speech_rule(menu: frozenset[str], roles: frozenset[str]) -> str:
+    """How speeches are answered, for the rules: free text, statements from a list, or by role."""
+    if not menu:
+        return "speeches are free text."
+    if menu >= roles:
+        return "speeches are one of the statements listed."
+    titles = " and the ".join(f"{_ROLE_TITLE[r]}'s" for r in ROLES if r in menu)
+    return f"speeches are free text; the {titles} speeches are one of the statements listed."
+
+
 @functools.lru_cache(maxsize=64)  # the same text every episode of an env
 def _rules_text(
     players: tuple[str, ...],
@@ -277,9 +301,11 @@ def _rules_text(
     tie_rule: str,
     allow_abstain: bool,
     wolf_win: str,
-    speech_menu: bool = False,
+    speech_menu: frozenset[str] = frozenset(),
+    roles: frozenset[str] = frozenset(ROLES),
 ) -> str:
-    """The rules every player's header starts with (the env's settings only)."""
+    """The rules every player's header starts with (the env's settings only; ``speech_menu``: the roles whose
+    day speeches are menu choices)."""
     wolf_rule = "outnumber" if wolf_win == "strict" else "equal or outnumber"
     exile = "the most votes" if exile_rule == "plurality" else "more than half of the living players' votes"
     ties = {
@@ -301,8 +327,7 @@ def _rules_text(
         + (" You may [abstain]." if allow_abstain else ""),
         f"The village wins when every werewolf is dead; the werewolves win when they {wolf_rule} the others. "
         "Winners get +1, losers -1. Roles are revealed only at the end.",
-        "Answer votes and night choices with a bracketed name such as [player_3]; "
-        + ("speeches are one of the statements listed." if speech_menu else "speeches are free text."),
+        "Answer votes and night choices with a bracketed name such as [player_3]; " + _speech_rule(speech_menu, roles),
     ]
     return "\n".join(lines)
 
@@ -330,7 +355,7 @@ class WerewolfEnv(TextGameEnv):
         role_prediction: bool = False,
         max_rounds: int = 10,
         max_speech_chars: int = 400,
-        speech_menu: bool = False,
+        speech_menu: bool | Sequence[str] = False,
         max_turns: int | None = None,
         invalid_retries: int = 1,
         invalid_rule: str = "default",
@@ -357,7 +382,7 @@ class WerewolfEnv(TextGameEnv):
         self.wolf_chat_rounds = _positive(wolf_chat_rounds, "wolf_chat_rounds", minimum=0)
         self.max_rounds = _positive(max_rounds, "max_rounds")
         self.max_speech_chars = _positive(max_speech_chars, "max_speech_chars", minimum=10)
-        self.speech_menu = bool(_choose(speech_menu, None, (True, False), "speech_menu"))
+        self.speech_menu = _menu_roles(speech_menu, self.role_list)
         self._text_specs: dict[str | None, dict[str, Any]] = {}  # answer_spec of free-text turns, by kind
         super().__init__(
             len(self.role_list),
@@ -700,7 +725,7 @@ class WerewolfEnv(TextGameEnv):
             return tuple(f"[{a}]" for a in self.alive)
         if kind == "bid":
             return _BIDS
-        if kind == "speech" and self.speech_menu:
+        if kind == "speech" and self.roles[agent] in self.speech_menu:
             return menu_statements(a for a in self.alive if a != agent)
         return None  # speeches (without the menu), wolf chat and role predictions are free text
 
@@ -739,7 +764,7 @@ class WerewolfEnv(TextGameEnv):
         self._legal_memo = None  # every move goes through here: what is legal changes from now on
         self.queue.pop(0)
         if kind == "speech":
-            speech = action if self.speech_menu else flatten_speech(action, self.max_speech_chars)
+            speech = action if self.roles[agent] in self.speech_menu else flatten_speech(action, self.max_speech_chars)
             self.say(speech or "(stays silent)", sender=agent, kind="chat")
             self.last_speaker, self.last_speech = agent, speech
         elif kind == "bid":
@@ -804,6 +829,7 @@ class WerewolfEnv(TextGameEnv):
         rules = _rules_text(
             tuple(self.possible_agents), self.seer_result, self._day_rule(), self.role_prediction,
             self.exile_rule, self.tie_rule, self.allow_abstain, self.wolf_win, self.speech_menu,
+            frozenset(self.role_list),
         )  # fmt: skip
         lines = [rules, self._identity_line(agent)]
         if self.roles[agent] == WEREWOLF:
@@ -826,7 +852,7 @@ class WerewolfEnv(TextGameEnv):
         if not self.queue or self.queue[0][1] != agent:
             return ""
         kind = self.queue[0][0]
-        menu = kind == "speech" and self.speech_menu
+        menu = kind == "speech" and self.roles[agent] in self.speech_menu
         ask = _ASKS["speech_menu" if menu else kind]
         if "{legal}" in ask:  # only the asks that list the legal actions compute them (statements split by " | ")
             ask = ask.replace("{legal}", (" | " if menu else " ").join(self._legal(agent) or ()))
