@@ -612,37 +612,35 @@ def test_turn_snapshots_expand_to_the_information_state_read_from_the_game(kwarg
 
 
 # -- the speech menu (speech_menu=True): speeches chosen among fixed statements ---------------------------
-def _menu_turns(seed: int):
-    """(agent, role, legal actions, answer, living players) at every menu speech of a random-play game."""
-    env = arena.make("werewolf-v0", preset="xu7", speech_menu=True)
+def _speech_turns(seed: int, **kwargs):
+    """(agent, role, infos, living players) at every day speech of a random-play ``xu7`` game."""
+    env = arena.make("werewolf-v0", preset="xu7", **kwargs)
     env.reset(seed=seed)
-    raw, rng, turns = env.unwrapped, np.random.default_rng(seed), []
+    raw, rng = env.unwrapped, np.random.default_rng(seed)
     for agent in env.agent_iter(max_iter=5000):
         _, _, terminated, truncated, info = env.last()
         if terminated or truncated:
             env.step(None)
             continue
         if raw.queue[0][0] == "speech":
-            turns.append((agent, raw.roles[agent], info["legal_actions"], info["answer"], list(raw.alive)))
+            yield agent, raw.roles[agent], info, list(raw.alive)
         env.step(policy_action(env, agent, rng, 0.0))
-    return turns
+
+
+def _menu_turns(seed: int):
+    """(agent, role, legal actions, answer, living players) at every menu speech of a random-play game."""
+    return [
+        (agent, role, info["legal_actions"], info["answer"], alive)
+        for agent, role, info, alive in _speech_turns(seed, speech_menu=True)
+    ]
 
 
 def _speech_kinds(menu, seeds=range(4)) -> dict[str, set[str]]:
     """{role: the answer kinds of its day speeches} over random-play games with ``speech_menu=menu``."""
     kinds: dict[str, set[str]] = {}
     for seed in seeds:
-        env = arena.make("werewolf-v0", preset="xu7", speech_menu=menu)
-        env.reset(seed=seed)
-        raw, rng = env.unwrapped, np.random.default_rng(seed)
-        for agent in env.agent_iter(max_iter=5000):
-            _, _, terminated, truncated, info = env.last()
-            if terminated or truncated:
-                env.step(None)
-                continue
-            if raw.queue[0][0] == "speech":
-                kinds.setdefault(raw.roles[agent], set()).add(info["answer"]["kind"])
-            env.step(policy_action(env, agent, rng, 0.0))
+        for _agent, role, info, _alive in _speech_turns(seed, speech_menu=menu):
+            kinds.setdefault(role, set()).add(info["answer"]["kind"])
     return kinds
 
 
