@@ -1,4 +1,4 @@
-"""``scripts/werewolf_menu_speeches.py``: a learner's menu speeches in the village seats, counted by role and kind."""
+"""``scripts/werewolf_menu_speeches.py``: a learner's menu speeches in its seats, counted by role and kind."""
 
 from __future__ import annotations
 
@@ -22,28 +22,42 @@ def test_statement_kinds_mark_a_claim_as_the_seers_own_only_when_it_repeats_its_
     assert probe.statement_kind(good.format("player_5"), seer) == "claim good (own finding)"
     assert probe.statement_kind(good.format("player_3"), seer) == "claim good"  # contradicts its finding
     assert probe.statement_kind(wolf.format("player_3"), {}) == "claim wolf"  # a villager's claim is never its own
+    pack = {"werewolves": ["player_1", "player_3"]}
+    assert probe.statement_kind(good.format("player_3"), pack) == "claim good (on the pack)"
+    assert probe.statement_kind(wolf.format("player_5"), pack) == "claim wolf"
+    assert probe.statement_kind("I suspect player_1.", pack) == "suspect (on the pack)"
+    assert probe.statement_kind("I suspect player_1.", seer) == "suspect"  # the pack is in a wolf's infos only
 
 
 def test_the_scripted_seer_claims_its_findings_and_random_seats_say_every_kind(probe, capsys):
-    rate, counts = probe.count_speeches(lambda k: WerewolfScripted(seed=k), games=8, seed=0)
+    rates, counts = probe.count_speeches(lambda k: WerewolfScripted(seed=k), games=8, seed=0)
     assert counts["seer", "claim wolf (own finding)"] + counts["seer", "claim good (own finding)"] > 0
     assert not any(kind.startswith("claim") for role, kind in counts if role != "seer")  # only wolves fake-claim
-    assert 0.0 <= rate <= 1.0
+    assert set(rates) == {"village", "werewolves"} and 0.0 <= rates["village"] + rates["werewolves"] <= 1.0
     _, noise = probe.count_speeches(lambda k: RandomAgent(seed=k), games=12, seed=0)
     assert {kind for _, kind in noise} >= {"pass", "suspect", "claim wolf", "claim good"}
-    probe.report(rate, counts, 8)
+    probe.report(rates, counts, 8)
     out = capsys.readouterr().out
-    assert out.startswith("village win rate over 8 games:") and "seer:" in out
+    assert out.startswith(f"win rate over 8 games: village {rates['village']:.3f}, werewolves") and "seer:" in out
 
 
 @pytest.mark.parametrize("menu_roles", [None, ("seer",)])
 def test_with_roles_the_learner_plays_only_those_seats(probe, menu_roles):
-    rate, counts = probe.count_speeches(lambda k: RandomAgent(seed=k), 12, 0, ("seer",), menu_roles)
+    rates, counts = probe.count_speeches(lambda k: RandomAgent(seed=k), 12, 0, ("seer",), menu_roles)
     assert {role for role, _ in counts} == {"seer"} and sum(counts.values()) >= 12  # a seer speaks at least on day 1
-    assert 0.0 <= rate <= 1.0
+    assert 0.0 <= rates["village"] <= 1.0
     # the scripted villagers beside it speak free text unless the menu is everyone's
     _, villagers = probe.count_speeches(lambda k: RandomAgent(seed=k), 4, 0, ("villager",), menu_roles)
     assert (sum(villagers.values()) > 0) == (menu_roles is None)
+
+
+def test_the_learner_in_the_wolves_seats_is_counted_with_its_pack_marked(probe):
+    rates, counts = probe.count_speeches(lambda k: RandomAgent(seed=k), 12, 0, ("werewolf",))
+    assert {role for role, _ in counts} == {"werewolf"}
+    kinds = {kind for _, kind in counts}
+    assert any(kind.endswith("(on the pack)") for kind in kinds) and "suspect" in kinds
+    assert not any("own finding" in kind for kind in kinds)  # a wolf has no inspections
+    assert rates["werewolves"] > 0  # random wolves against the scripted village still win some
 
 
 @pytest.mark.parametrize("menu", [{}, {"speech_menu": True}])
