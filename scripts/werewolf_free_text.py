@@ -2,12 +2,13 @@
 
 Usage::
 
-    python3 scripts/werewolf_free_text.py --model runs/cpu-werewolf/warmstart          # the preset's settings
+    python3 scripts/werewolf_free_text.py --model runs/cpu-werewolf/warmstart          # free speech, 40 tokens
     python3 scripts/werewolf_free_text.py --model DIR --games 20 --max-new-tokens 160
     python3 scripts/werewolf_free_text.py --model runs/cpu-werewolf/checkpoint --temperature 0 --answers 5
 
-Scripted agents play every seat of ``--games`` werewolf games (the ``cpu-werewolf`` preset's settings:
-``xu7``, speeches of at most 120 characters). At each free-text turn (a speech, wolf chat or role
+Scripted agents play every seat of ``--games`` werewolf games (``xu7``, free speeches of at most 120 characters:
+the ``cpu-werewolf`` preset's game until 2026-12-07, when its speeches became menu choices; wolf chat and role
+predictions are free text in both). At each free-text turn (a speech, wolf chat or role
 prediction) the model is asked too, as the LLM agent would ask it: sampling at ``--temperature`` (1, as in
 training; 0 is greedy, as the preset's evaluation), at most ``--max-new-tokens`` (the preset's 40). Its
 reply is played on a copy of the game: it has no closed answer, or the game accepts it, or the game
@@ -38,7 +39,7 @@ from arena.agents.specs import make_agent
 from arena.core.replies import InvalidReply
 
 ENV_ID = "werewolf-v0"
-#: The ``cpu-werewolf`` preset's game settings and reply length.
+#: The free-speech game (``cpu-werewolf``'s until 2026-12-07) and the preset's reply length.
 PRESET_KWARGS: dict[str, Any] = {"preset": "xu7", "max_speech_chars": 120}
 PRESET_MAX_NEW_TOKENS = 40
 UNCLOSED = "no closed answer"
