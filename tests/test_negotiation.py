@@ -502,3 +502,57 @@ def test_a_fixed_context_draws_nothing_from_the_episode_rng(first_mover):
     env.reset(seed=7, options=CONTEXT)
     assert env.unwrapped.py_random.random() == random.Random(7).random()  # the stream the game draws from
     assert env.unwrapped.np_random.integers(10**9) == np.random.default_rng(7).integers(10**9)
+
+
+def _reference_information_state(game, agent):
+    """The negotiation's information state built directly from the game (what it was before turns took cheap
+    snapshots): the reference the snapshot's expansion must equal."""
+    offer = game.offer
+    return {
+        "agent": agent,
+        "mode": game.mode,
+        "values": game.values[agent],
+        "totals": game.totals,
+        "inventories": [game.inventory[a] for a in game.possible_agents],
+        "turn": game.turns_taken,
+        "turn_limit": game.turn_limit,
+        "disagreement_payoff": game.disagreement_payoff,
+        "offer": None if offer is None else (offer.proposer, offer.alloc0, offer.give, offer.get),
+        "moves": game._move_keys,
+        "opener": game.opener,
+        "ending": game.ending,
+        "reward": game.reward_kind,
+        "my_choice": None if game.selection is None else game.selection.moves.get(agent, "to choose"),
+    }
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{}, {"mode": "trade"}, {"ending": "selection"}, {"proposal_list": True, "first_mover": "alternate"}],
+)
+def test_turn_snapshots_expand_to_the_information_state_read_from_the_game(kwargs):
+    """Each turn's ``state_key`` comes from a snapshot expanded when the key is read: the expansion must equal
+    the information state built from the game at that turn, and its digest the key read after later moves."""
+    from arena.core.keys import state_digest
+
+    env = arena.make("negotiation-v0", **kwargs)
+    game = env.unwrapped
+    rng = np.random.default_rng(0)
+    moves = ["[Accept]", "hello", "[Walk away]", "[Selection]", "[Take: 1 book 1 hat 1 ball]"]
+    moves += ["[Propose: me 1 book 0 hat 1 ball]", "[Offer: 1 Wood -> 1 Gold]", "[Propose: me 0 book 1 hat 0 ball]"]
+    held, turns = [], 0
+    for seed in range(20):
+        env.reset(seed=seed)
+        for agent in env.agent_iter(500):
+            if env.terminations[agent] or env.truncations[agent]:
+                env.step(None)
+                continue
+            reference = _reference_information_state(game, agent)
+            assert game.information_state(agent) == reference
+            held.append((env.infos[agent], state_digest(reference)))  # the key read only after the episode
+            legal = env.infos[agent].get("legal_actions")
+            pool = legal if legal and rng.random() < 0.7 else moves
+            env.step(pool[int(rng.integers(len(pool)))])
+            turns += 1
+    assert turns > 40
+    assert [info["state_key"] for info, _ in held] == [key for _, key in held]

@@ -85,6 +85,28 @@ _PAIR = re.compile(r"(\d{1,4})\s*([a-z]+)")
 _FILLER = re.compile(r"[\s,;&+]+|\band\b")
 
 
+def _expand_state(snapshot: tuple[Any, ...]) -> dict[str, Any]:
+    """``information_state`` from a snapshot of :meth:`NegotiationEnv._state_snapshot` (a new dict and list)."""
+    agent, fixed, values, inventory, turn, offer, moves, my_choice = snapshot
+    mode, totals, turn_limit, disagreement_payoff, opener, ending, reward, seats = fixed
+    return {
+        "agent": agent,
+        "mode": mode,
+        "values": values,
+        "totals": totals,
+        "inventories": [inventory[a] for a in seats],
+        "turn": turn,
+        "turn_limit": turn_limit,
+        "disagreement_payoff": disagreement_payoff,
+        "offer": None if offer is None else (offer.proposer, offer.alloc0, offer.give, offer.get),
+        "moves": moves,  # immutable: shared with the states captured before
+        "opener": opener,
+        "ending": ending,
+        "reward": reward,
+        "my_choice": my_choice,
+    }
+
+
 @dataclass(frozen=True)
 class Proposal:
     """A standing proposal: ``alloc0`` is player_0's bundle if it is accepted. ``give``/``get`` are the
@@ -362,6 +384,7 @@ class NegotiationEnv(TextGameEnv):
         self._totals_info = dict(zip(self.names, self.totals, strict=True))
         self._values_info = {a: dict(zip(self.names, self.values[a], strict=True)) for a in (p0, p1)}
         self._half_token = _half_token(self.totals, self.names)  # the example proposal: keep half of each item
+        self._deal_answers: dict[bool, dict[str, Any]] = {}  # answer_spec's deal-mode talk specs, by can_accept
         self.offer: Proposal | None = None
         self.turns_taken = 0
         self.trades = 0
@@ -375,6 +398,8 @@ class NegotiationEnv(TextGameEnv):
         self._move_keys: tuple[tuple[Any, ...], ...] = ()
         self.phase = "negotiation"
         first = self._first_mover()
+        self._fixed_state = (self.mode, self.totals, self.turn_limit, self.disagreement_payoff, self.opener,
+                             self.ending, self.reward_kind, self.possible_agents)  # fmt: skip
         if self.mode == "deal":
             self.say(
                 f"A negotiation begins over {_bundle_text(self.totals, self.names)}. "
@@ -699,6 +724,15 @@ class NegotiationEnv(TextGameEnv):
                 syntax="one of the legal actions, optionally after a message to the other player",
             )
         can_accept = self.offer is not None and self.offer.proposer != agent and self.ending != "selection"
+        if self.mode == "deal":  # the same two specs all episode (by can_accept): made once, copied per turn
+            made = self._deal_answers.get(can_accept)
+            if made is None:
+                made = self._deal_answers[can_accept] = self._free_text_answer(can_accept, agent)
+            return dict(made)
+        return self._free_text_answer(can_accept, agent)
+
+    def _free_text_answer(self, can_accept: bool, agent: str) -> dict[str, Any]:
+        """The talk's answer spec: a message and/or one token (deal mode's depends only on ``can_accept``)."""
         if self.mode == "deal":
             token = "[Propose: me <n> book <n> hat <n> ball] (what you keep; the other player gets the rest)"
             example = "Here is a split I can accept. " + self._half_token
@@ -716,24 +750,16 @@ class NegotiationEnv(TextGameEnv):
         syntax = f"A message to the other player and/or one token: {token}, {accept}or [Walk away]."
         return structured_answer(example, syntax, MAX_CHAT_CHARS)
 
-    def information_state(self, agent: str) -> dict[str, Any]:
-        offer = self.offer
-        return {
-            "agent": agent,
-            "mode": self.mode,
-            "values": self.values[agent],
-            "totals": self.totals,
-            "inventories": [self.inventory[a] for a in self.possible_agents],
-            "turn": self.turns_taken,
-            "turn_limit": self.turn_limit,
-            "disagreement_payoff": self.disagreement_payoff,
-            "offer": None if offer is None else (offer.proposer, offer.alloc0, offer.give, offer.get),
-            "moves": self._move_keys,  # immutable: shared with the states captured before
-            "opener": self.opener,
-            "ending": self.ending,
-            "reward": self.reward_kind,
-            "my_choice": None if self.selection is None else self.selection.moves.get(agent, "to choose"),
-        }
+    _expand_snapshot = staticmethod(_expand_state)  # information_state: _expand_state(_state_snapshot(agent))
+
+    def _state_snapshot(self, agent: str) -> tuple[Any, ...]:
+        """What :meth:`information_state` reads, captured on every turn: the episode's fixed part (one tuple made
+        at the first mover's choice), and what moves replace rather than change (values, inventories, the offer,
+        the tuple of moves) by reference; the private choice of the selection ending as it is now."""
+        selection = self.selection
+        my_choice = None if selection is None else selection.moves.get(agent, "to choose")
+        return (agent, self._fixed_state, self.values[agent], self.inventory, self.turns_taken, self.offer,
+                self._move_keys, my_choice)  # fmt: skip
 
     def _values_line(self, agent: str) -> str:
         values = self._values_text[agent]
