@@ -263,8 +263,8 @@ class EpisodeBook:
             return expand(self._state_snapshot(agent))
         return {"agent": agent, "observation": self._observation_text(agent, self._prompt(agent))}
 
-    #: For a game whose information state costs much to build on every turn (werewolf, Kuhn Poker, negotiation): a function
-    #: (a ``staticmethod``) that turns ``_state_snapshot(agent)``, a cheaper capture taken on every turn, into
+    #: For a game whose information state costs much to build on every turn (werewolf, Kuhn Poker, negotiation): a
+    #: function (a ``staticmethod``) that turns ``_state_snapshot(agent)``, a cheaper capture taken on every turn, into
     #: ``information_state(agent)`` as of the capture whenever it is called; the state key is digested from
     #: it when first read. None: the information state is built on every turn.
     _expand_snapshot: ClassVar[Callable[[Any], Any] | None] = None
