@@ -50,10 +50,15 @@ def _outcomes(hi: int) -> dict[str, tuple[int, int]]:
 _OUTCOMES = {1: _outcomes(1), -1: _outcomes(-1)}  # by whether the first actor holds the higher card
 
 
+def _payoffs(first_card: str, second_card: str) -> dict[str, tuple[int, int]]:
+    """Chip gains (first actor, second actor) by finished betting history, for this deal (a shared table)."""
+    return _OUTCOMES[1 if RANK[first_card] > RANK[second_card] else -1]
+
+
 def hand_payoff(first_card: str, second_card: str, history: str) -> tuple[int, int] | None:
-    """Chip gains (first actor, second actor) for a finished betting ``history`` such as ``"cbc"``
-    (c=check/call, b=bet, f=fold written as the action letters), or None while the hand is open."""
-    return _OUTCOMES[1 if RANK[first_card] > RANK[second_card] else -1].get(history)
+    """Chip gains (first actor, second actor) for a finished betting ``history`` such as ``"kbc"``
+    (k=check, b=bet, c=call, f=fold), or None while the hand is open."""
+    return _payoffs(first_card, second_card).get(history)
 
 
 _LETTER = {"check": "k", "bet": "b", "call": "c", "fold": "f"}
@@ -68,6 +73,13 @@ _YOUR_CARD = {card: f"Your card: {name}." for card, name in CARD_NAMES.items()}
 #: The acting player's prompt by (hand index, card, facing a bet), made on first use for the first hands.
 _PROMPTS: dict[tuple[int, str, bool], str] = {}
 _PROMPT_CACHE_HANDS = 64
+#: A finished hand's (result message, summary line) by (hand index, winner, chips won, the deal when it went to a
+#: showdown else None), made on first use for the first hands: a hand ends in one of a few dozen ways.
+_SETTLED: dict[tuple[int, str, int, tuple[str, str] | None], tuple[str, str]] = {}
+#: A hand's (phase, opening line) by (number of hands, the summary lines of the hands before it), which fix the hand,
+#: the chips and who acts first; made on first use for the first three hands (a few hundred ways to get there).
+_OPENINGS: dict[tuple[Any, ...], tuple[str, str]] = {}
+_OPENING_CACHE_HANDS = 3
 
 
 def _expand_state(snapshot: tuple[Any, ...]) -> dict[str, Any]:
@@ -128,20 +140,33 @@ class KuhnPokerEnv(TextGameEnv):
         else:
             cards = self.py_random.choice(DEALS)  # one of the six deals, uniformly
         p0, p1 = self.possible_agents
+        self._dealt = cards
         self.cards = {p0: cards[0], p1: cards[1]}
         first, second = (p0, p1) if self.hand % 2 == 0 else (p1, p0)
         self.order = [first, second]
+        self._hand_payoffs = _payoffs(self.cards[first], self.cards[second])  # hand_payoff's table for this deal
         self.history = ""
         self.revealed = False
-        self.phase = f"hand {self.hand + 1}"
-        chips = self.chips
-        opening = f"Hand {self.hand + 1} of {self.num_hands}. Chips so far: {p0} {chips[p0]:+d}, {p1} {chips[p1]:+d}."
-        if self.summary:
-            opening += " Previous hands: " + " ".join(self.summary)
-        self.new_section(f"{opening} {first} acts first.")
+        key = (self.num_hands, *self.summary)
+        opening = _OPENINGS.get(key)
+        if opening is None:
+            opening = self._opening(first)
+            if self.hand < _OPENING_CACHE_HANDS:
+                _OPENINGS[key] = opening
+        self.phase = opening[0]
+        self.new_section(opening[1])
         self.tell(p0, _YOUR_CARD[cards[0]])
         self.tell(p1, _YOUR_CARD[cards[1]])
         self.agent_selection = first
+
+    def _opening(self, first: str) -> tuple[str, str]:
+        """The phase name and the opening line of the hand being dealt (its number, the chips so far, the
+        previous hands, who acts first)."""
+        (p0, chips0), (p1, chips1) = self.chips.items()
+        opening = f"Hand {self.hand + 1} of {self.num_hands}. Chips so far: {p0} {chips0:+d}, {p1} {chips1:+d}."
+        if self.summary:
+            opening += " Previous hands: " + " ".join(self.summary)
+        return f"hand {self.hand + 1}", f"{opening} {first} acts first."
 
     # -- rules -------------------------------------------------------------------------------------
     def legal_actions(self, agent: str) -> list[str]:
@@ -159,12 +184,12 @@ class KuhnPokerEnv(TextGameEnv):
 
     def _apply(self, agent: str, action: str) -> None:
         letter, text = _MOVES[action]
-        self.history += letter
+        history = self.history = self.history + letter
         self.say(text, sender=agent, kind="action")
         order = self.order
-        payoff = hand_payoff(self.cards[order[0]], self.cards[order[1]], self.history)
+        payoff = self._hand_payoffs.get(history)  # hand_payoff(first card, second card, history)
         if payoff is None:
-            self.agent_selection = order[len(self.history) % 2]
+            self.agent_selection = order[len(history) % 2]
             return
         self._settle({order[0]: payoff[0], order[1]: payoff[1]}, showdown=letter != "f")
 
@@ -173,17 +198,14 @@ class KuhnPokerEnv(TextGameEnv):
         winner, loser = (one, other) if gains[one] > gains[other] else (other, one)
         if showdown:
             self.revealed = True
-            a, b = self.possible_agents
-            self.say(
-                f"Showdown: {a} shows {CARD_NAMES[self.cards[a]]}, {b} shows {CARD_NAMES[self.cards[b]]}. "
-                f"{winner} wins {gains[winner]} chip(s).",
-                kind="result",
-            )
-            how = f"showdown ({a} {self.cards[a]}, {b} {self.cards[b]})"
-        else:
-            self.say(f"{loser} folds. {winner} wins {gains[winner]} chip(s).", kind="result")
-            how = f"{loser} folded"
-        self.summary.append(f"hand {self.hand + 1}: {winner} +{gains[winner]} by {how}.")
+        key = (self.hand, winner, gains[winner], self._dealt if showdown else None)  # the seats fix the loser
+        texts = _SETTLED.get(key)
+        if texts is None:
+            texts = self._settled_texts(winner, loser, gains[winner], showdown)
+            if self.hand < _PROMPT_CACHE_HANDS:
+                _SETTLED[key] = texts
+        self.say(texts[0], kind="result")
+        self.summary.append(texts[1])
         for agent, gain in gains.items():
             self.chips[agent] += gain
             self.reward(agent, gain)
@@ -198,6 +220,17 @@ class KuhnPokerEnv(TextGameEnv):
             f"after {self.num_hands} hand(s), chips: " + ", ".join(f"{a} {c:+d}" for a, c in self.chips.items()),
             winners=winners,
         )
+
+    def _settled_texts(self, winner: str, loser: str, won: int, showdown: bool) -> tuple[str, str]:
+        """The result message of the hand just finished and its line in the summary of previous hands."""
+        if showdown:
+            (a, card_a), (b, card_b) = self.cards.items()
+            result = f"Showdown: {a} shows {CARD_NAMES[card_a]}, {b} shows {CARD_NAMES[card_b]}. {winner} wins {won} chip(s)."
+            how = f"showdown ({a} {card_a}, {b} {card_b})"
+        else:
+            result = f"{loser} folds. {winner} wins {won} chip(s)."
+            how = f"{loser} folded"
+        return result, f"hand {self.hand + 1}: {winner} +{won} by {how}."
 
     def _on_invalid_exhausted(self, agent: str, reason: str) -> None:
         """The offender folds the current hand."""
