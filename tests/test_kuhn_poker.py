@@ -47,6 +47,54 @@ def test_second_hand_is_opened_by_the_other_seat_and_paid_per_hand():
     assert env.unwrapped.returns == {"player_0": 2.0, "player_1": -2.0}
 
 
+def _play_hands(num_hands, deals, lines):
+    """Play ``lines`` (one betting line per hand) on ``deals``; return each hand's opening line as player_0 reads it."""
+    env = arena.make("kuhn-poker-v0", num_hands=num_hands)
+    env.reset(seed=0, options={"deals": deals})
+    openings = []
+    for line in lines:
+        openings.append(env.observe("player_0")["text"].split("Hand ")[1].split("\n")[0])
+        for action in line:
+            env.step(f"[{action}]")
+    return openings, env
+
+
+def test_each_hand_opens_with_the_chips_and_every_earlier_result_past_the_hands_whose_lines_are_made_once():
+    # Kuhn Poker makes a hand's opening and result lines once per way to get there, for the first hands only: the
+    # fifth hand's line is formatted afresh, and games of another length must not read another game's lines.
+    deals = [("K", "J"), ("J", "Q"), ("Q", "K"), ("K", "Q"), ("J", "K")]
+    lines = [("check", "check"), ("check", "check"), ("bet", "fold"), ("check", "check"), ("bet", "call")]
+    for num_hands in (4, 5, 5):  # the second five-hand game reads what the first one made
+        openings, env = _play_hands(num_hands, deals[:num_hands], lines[:num_hands])
+        assert openings[0] == f"1 of {num_hands}. Chips so far: player_0 +0, player_1 +0. player_0 acts first."
+        assert openings[1] == (
+            f"2 of {num_hands}. Chips so far: player_0 +1, player_1 -1. Previous hands: hand 1: player_0 +1 by "
+            "showdown (player_0 K, player_1 J). player_1 acts first."
+        )
+        assert openings[3] == (
+            f"4 of {num_hands}. Chips so far: player_0 +1, player_1 -1. Previous hands: hand 1: player_0 +1 by "
+            "showdown (player_0 K, player_1 J). hand 2: player_1 +1 by showdown (player_0 J, player_1 Q). hand 3: "
+            "player_0 +1 by player_1 folded. player_1 acts first."
+        )
+    assert openings[4] == (
+        "5 of 5. Chips so far: player_0 +2, player_1 -2. Previous hands: hand 1: player_0 +1 by showdown (player_0 K, "
+        "player_1 J). hand 2: player_1 +1 by showdown (player_0 J, player_1 Q). hand 3: player_0 +1 by player_1 "
+        "folded. hand 4: player_0 +1 by showdown (player_0 K, player_1 Q). player_0 acts first."
+    )
+    assert env.unwrapped.returns == {"player_0": 0.0, "player_1": 0.0}  # the last hand: J bets, K calls, -2
+    # Hands that end with the same winner and chips but other cards, or by a showdown instead of a fold, read their own.
+    other_deals = [("Q", "J"), ("J", "Q"), ("K", "Q"), ("K", "Q"), ("J", "K")]
+    openings, _ = _play_hands(5, other_deals, [("check", "check")] * 4)
+    assert openings[3] == (
+        "4 of 5. Chips so far: player_0 +1, player_1 -1. Previous hands: hand 1: player_0 +1 by showdown (player_0 Q, "
+        "player_1 J). hand 2: player_1 +1 by showdown (player_0 J, player_1 Q). hand 3: player_0 +1 by showdown "
+        "(player_0 K, player_1 Q). player_1 acts first."
+    )
+    results = [m.text for m in env.unwrapped.log.messages if m.kind == "result"]
+    assert results[-2:] == ["Showdown: player_0 shows Jack, player_1 shows King. player_1 wins 2 chip(s).",
+                            "Game over: after 5 hand(s), chips: player_0 +0, player_1 +0"]  # fmt: skip
+
+
 def test_repeated_invalid_moves_fold_the_hand():
     env = arena.make("kuhn-poker-v0", num_hands=1)
     env.reset(seed=0, options={"deals": [("K", "J")]})
