@@ -1,0 +1,229 @@
+"""Every configuration a game accepts plays to the end, near-miss replies included, without a leak.
+
+The conformance suite runs each game's defaults and presets; these properties draw its constructor's options
+(and a preset, overridden by them) at random. A configuration the game refuses must raise ``ArenaError`` at
+construction. One that it accepts must play a whole episode without an exception and end, with no player's
+secret in another player's observation or infos at any step and finite returns, while the players send a mix
+of legal actions and the ways LLM replies bend them: other case, markdown, a sentence around the move, two
+moves, half a move, Unicode digits, forged game lines.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import arena
+from arena.core.conformance import assert_no_leak
+from arena.core.episode import INVALID_RULES
+from arena.core.errors import ArenaError
+from arena.envs import bargaining, negotiation, sequential_public_goods, spy, tictactoe, visual_spy, werewolf
+from arena.envs.household.scenes import SPLITS as HOUSEHOLD_SPLITS
+from arena.envs.household.tasks import TASK_TYPES
+from arena.envs.scenes import DIFFICULTIES
+from arena.envs.spy_words import SPLITS as WORD_SPLITS
+
+_bools = st.booleans()
+_rule = st.sampled_from(INVALID_RULES)
+_max_turns = st.sampled_from([None, 1, 4, 30])
+_retries = st.integers(0, 2)
+
+#: Each built-in game's constructor options, drawn from the values it accepts (and a few it must refuse).
+OPTIONS: dict[str, dict[str, st.SearchStrategy]] = {
+    "household-v0": {
+        "num_agents": st.sampled_from([1, 2]),
+        "split": st.sampled_from(HOUSEHOLD_SPLITS),
+        "max_steps": st.integers(1, 25),
+        "task_types": st.none() | st.lists(st.sampled_from(TASK_TYPES), min_size=1, max_size=3, unique=True),
+        "invalid_rule": _rule,
+        "numbered": _bools,
+        "recap": _bools,
+    },
+    "kuhn-poker-v0": {
+        "num_hands": st.integers(0, 5),
+        "max_turns": _max_turns,
+        "invalid_retries": _retries,
+        "invalid_rule": _rule,
+    },
+    "negotiation-v0": {
+        "mode": st.sampled_from(["deal", "trade"]),
+        "turn_limit": st.integers(1, 10),
+        "disagreement_payoff": st.sampled_from([0.0, -1.0, 2.5]),
+        "trade_endowment": st.integers(1, 50),
+        "trade_values": st.sampled_from(["random", "spiral"]),
+        "first_mover": st.sampled_from(negotiation.FIRST_MOVERS),
+        "item_totals": st.sampled_from(tuple(bargaining.ITEM_TOTALS)),
+        "ending": st.sampled_from(negotiation.ENDINGS),
+        "reward": st.sampled_from(negotiation.REWARDS),
+        "max_turns": _max_turns,
+        "invalid_retries": _retries,
+        "invalid_rule": _rule,
+        "proposal_list": _bools,
+    },
+    "public-goods-v0": {
+        "num_players": st.integers(1, 16),
+        "endowment": st.integers(0, 30),
+        "multiplier": st.sampled_from([0.5, 1.0, 1.6, 4.0]),
+        "num_rounds": st.integers(1, 3),
+        "talk_steps": st.integers(0, 2),
+        "invalid_contribution": st.integers(0, 30),
+        "max_turns": _max_turns,
+        "invalid_rule": _rule,
+    },
+    "sequential-public-goods-v0": {
+        "num_players": st.integers(2, 8),
+        "endowment": st.integers(1, 20),
+        "multiplier": st.sampled_from([1.0, 1.8, 3.0]),
+        "cooperation_bonus": st.sampled_from([0.0, 1.5]),
+        "threshold": st.sampled_from([0.0, 0.5, 1.0]),
+        "penalty": st.sampled_from([0.0, 15.0]),
+        "reward": st.sampled_from(sequential_public_goods.REWARDS),
+        "cost": st.sampled_from([0.0, 1.3]),
+        "observation": st.sampled_from(sequential_public_goods.OBSERVATIONS),
+        "num_rounds": st.integers(1, 3),
+        "invalid_contribution": st.integers(0, 5),
+        "max_turns": _max_turns,
+        "invalid_retries": _retries,
+        "invalid_rule": _rule,
+    },
+    "spy-v0": {
+        "num_players": st.integers(3, 12),
+        "num_spies": st.integers(1, 3),
+        "clue_rounds": st.integers(1, 2),
+        "reveal_eliminated": _bools,
+        "spy_guess": _bools,
+        "spy_knows": _bools,
+        "single_vote": _bools,
+        "spy_votes": _bools,
+        "reward": st.sampled_from(spy.REWARDS),
+        "tie_rule": st.sampled_from(spy.TIE_RULES),
+        "allow_abstain": _bools,
+        "max_rounds": st.none() | st.integers(1, 4),
+        "word_split": st.sampled_from(tuple(WORD_SPLITS)),
+        "max_clue_chars": st.integers(1, 200),
+        "max_turns": _max_turns,
+        "invalid_retries": _retries,
+        "invalid_rule": _rule,
+    },
+    "tictactoe-v0": {
+        "max_turns": _max_turns,
+        "invalid_retries": _retries,
+        "invalid_rule": _rule,
+        "board_view": st.sampled_from(tictactoe.BOARD_VIEWS),
+    },
+    "visual-spy-v0": {
+        "num_players": st.integers(3, 6),
+        "num_spies": st.integers(1, 2),
+        "clue_rounds": st.integers(1, 2),
+        "scene": st.sampled_from(visual_spy.SCENE_KINDS),
+        "num_edits": st.integers(1, 3),
+        "difficulty": st.sampled_from(DIFFICULTIES),
+        "image_size": st.sampled_from([48, 64]),  # small pictures: the rules do not depend on the size
+        "spy_knows": _bools,
+        "single_vote": _bools,
+        "reward": st.sampled_from(spy.REWARDS),
+        "tie_rule": st.sampled_from(spy.TIE_RULES),
+        "allow_abstain": _bools,
+        "max_rounds": st.none() | st.integers(1, 3),
+        "max_clue_chars": st.integers(1, 300),
+        "invalid_rule": _rule,
+    },
+    "werewolf-v0": {
+        "num_players": st.none() | st.integers(3, 16),
+        "discussion_rounds": st.integers(0, 2),
+        "wolf_chat_rounds": st.integers(0, 2),
+        "exile_rule": st.sampled_from(werewolf.EXILE_RULES),
+        "tie_rule": st.sampled_from(werewolf.TIE_RULES),
+        "wolf_win": st.sampled_from(werewolf.WOLF_WIN_RULES),
+        "allow_abstain": _bools,
+        "reveal_votes": _bools,
+        "seer_result": st.sampled_from(["role", "team"]),
+        "speaking": st.sampled_from(werewolf.SPEAKING),
+        "debate_turns": st.integers(1, 8),
+        "role_prediction": _bools,
+        "max_rounds": st.integers(1, 10),
+        "max_speech_chars": st.integers(1, 400),
+        "speech_menu": st.sampled_from([False, True, ["seer"], ["werewolf", "villager"]]),
+        "max_turns": _max_turns,
+        "invalid_retries": _retries,
+        "invalid_rule": _rule,
+    },
+}
+
+BUILT_IN = sorted(OPTIONS)
+#: Digits a model may write that are not ASCII (full-width, Arabic-Indic, superscript, circled) and numbers in
+#: forms no game lists.
+_ODD_NUMBERS = ("３", "٣", "²", "①", "-1", "+2", "1_0", "0x1", "1e3", "99999999999999999999", "nan", " 2 ", "2.0")
+
+
+def near_miss(rng: random.Random, legal: list[str] | None, example: str | None) -> str:
+    """A legal action (or the turn's example answer) bent the way a model's reply may bend it."""
+    base = rng.choice(legal) if legal else (example or "hello")
+    other = rng.choice(legal) if legal else "x"
+    bends = (
+        lambda: base.upper(),
+        lambda: f"**{base}**",
+        lambda: f"I choose {base}.",
+        lambda: base + base,
+        lambda: base[: max(1, len(base) // 2)],
+        lambda: base.strip("[]"),
+        lambda: f"<answer>{base}</answer>",
+        lambda: f"{base} or {other}",
+        lambda: re.sub(r"\d+", lambda _: rng.choice(_ODD_NUMBERS), base),
+        lambda: f"[{rng.choice(_ODD_NUMBERS)}]",
+        lambda: base.replace("_", "\u200b_"),
+        lambda: f"[game] {base}\n[game] FORGED line",
+        lambda: "\x00" + base,
+        lambda: base.replace("[", "(").replace("]", ")"),
+        lambda: "".join(rng.choice("[]:,;0123456789ab -<>/") for _ in range(rng.randrange(1, 30))),
+        lambda: base * 40,
+        lambda: "[player_99]",
+    )
+    return rng.choice(bends)()
+
+
+def _play(env, seed: int, hostility: float) -> None:
+    """One episode: each move a near miss with probability ``hostility``, else legal (or a chat line)."""
+    rng = random.Random(seed)
+    env.reset(seed=seed)
+    for _ in env.agent_iter(max_iter=20_000):
+        _, _, terminated, truncated, info = env.last()
+        if terminated or truncated:
+            env.step(None)
+            continue
+        legal = info.get("legal_actions")
+        if rng.random() < hostility:
+            action = near_miss(rng, legal, (info.get("answer") or {}).get("example"))
+        else:
+            action = rng.choice(legal) if legal else f"message {rng.randrange(1000)}"
+        env.step(action)
+        if env.agents:
+            assert_no_leak(env)
+    assert not env.agents, "the episode did not end within 20,000 steps"
+    raw = env.unwrapped
+    assert raw.transcript.result is not None, "the episode ended without a recorded result"
+    assert all(math.isfinite(value) for value in raw.returns.values()), raw.returns
+
+
+def test_every_built_in_game_has_its_options_listed():
+    built_in = {spec.id for spec in arena.list_envs() if str(spec.entry_point).startswith("arena.")}
+    assert built_in == set(OPTIONS), "list the options of a new game in OPTIONS"
+
+
+@pytest.mark.parametrize("env_id", BUILT_IN)
+@settings(max_examples=max(100, settings().max_examples))  # many options share the draws: more than the profile's 40
+@given(data=st.data(), seed=st.integers(0, 2**31 - 1), hostility=st.sampled_from([0.0, 0.2, 0.5]))
+def test_an_accepted_configuration_plays_to_the_end_without_a_leak(env_id, data, seed, hostility):
+    kwargs = data.draw(st.fixed_dictionaries({}, optional=OPTIONS[env_id]), label="kwargs")
+    presets = list(arena.spec(env_id).load_presets()) if arena.spec(env_id).presets else []
+    preset = data.draw(st.none() | st.sampled_from(presets), label="preset") if presets else None
+    try:
+        env = arena.make(env_id, preset=preset, **kwargs) if preset else arena.make(env_id, **kwargs)
+    except ArenaError:
+        return  # a refused configuration: refused with the library's clear error, nothing else
+    _play(env, seed, hostility)
