@@ -10,6 +10,7 @@ moves, half a move, Unicode digits, forged game lines.
 
 from __future__ import annotations
 
+import inspect
 import math
 import random
 import re
@@ -32,11 +33,13 @@ _bools = st.booleans()
 _rule = st.sampled_from(INVALID_RULES)
 _max_turns = st.sampled_from([None, 1, 4, 30])
 _retries = st.integers(0, 2)
+_clue_weight = st.sampled_from([0.0, 0.1, 1.0])
 
 #: Each built-in game's constructor options, drawn from the values it accepts (and a few it must refuse).
 OPTIONS: dict[str, dict[str, st.SearchStrategy]] = {
     "household-v0": {
         "num_agents": st.sampled_from([1, 2]),
+        "num_players": st.none() | st.sampled_from([1, 2, 3]),
         "split": st.sampled_from(HOUSEHOLD_SPLITS),
         "max_steps": st.integers(1, 25),
         "task_types": st.none() | st.lists(st.sampled_from(TASK_TYPES), min_size=1, max_size=3, unique=True),
@@ -101,9 +104,12 @@ OPTIONS: dict[str, dict[str, st.SearchStrategy]] = {
         "single_vote": _bools,
         "spy_votes": _bools,
         "reward": st.sampled_from(spy.REWARDS),
+        "clue_beta": _clue_weight,
+        "clue_lambda": _clue_weight,
         "tie_rule": st.sampled_from(spy.TIE_RULES),
         "allow_abstain": _bools,
         "max_rounds": st.none() | st.integers(1, 4),
+        "word_pairs": st.none() | st.just([("apple", "pear"), ("river", "lake")]) | st.just([("a", "a")]),
         "word_split": st.sampled_from(tuple(WORD_SPLITS)),
         "max_clue_chars": st.integers(1, 200),
         "max_turns": _max_turns,
@@ -124,16 +130,23 @@ OPTIONS: dict[str, dict[str, st.SearchStrategy]] = {
         "num_edits": st.integers(1, 3),
         "difficulty": st.sampled_from(DIFFICULTIES),
         "image_size": st.sampled_from([48, 64]),  # small pictures: the rules do not depend on the size
+        "reveal_eliminated": _bools,
         "spy_knows": _bools,
         "single_vote": _bools,
+        "spy_votes": _bools,
         "reward": st.sampled_from(spy.REWARDS),
+        "clue_beta": _clue_weight,
+        "clue_lambda": _clue_weight,
         "tie_rule": st.sampled_from(spy.TIE_RULES),
         "allow_abstain": _bools,
         "max_rounds": st.none() | st.integers(1, 3),
         "max_clue_chars": st.integers(1, 300),
+        "max_turns": _max_turns,
+        "invalid_retries": _retries,
         "invalid_rule": _rule,
     },
     "werewolf-v0": {
+        "roles": st.none() | st.lists(st.sampled_from(werewolf.ROLES), min_size=3, max_size=9),
         "num_players": st.none() | st.integers(3, 16),
         "discussion_rounds": st.integers(0, 2),
         "wolf_chat_rounds": st.integers(0, 2),
@@ -211,8 +224,12 @@ def _play(env, seed: int, hostility: float) -> None:
 
 
 def test_every_built_in_game_has_its_options_listed():
-    built_in = {spec.id for spec in arena.list_envs() if str(spec.entry_point).startswith("arena.")}
-    assert built_in == set(OPTIONS), "list the options of a new game in OPTIONS"
+    # A misspelt option would only ever be refused, and a new one never drawn: both fail here.
+    specs = [spec for spec in arena.list_envs() if str(spec.entry_point).startswith("arena.")]
+    assert {spec.id for spec in specs} == set(OPTIONS), "list the options of a new game in OPTIONS"
+    for spec in specs:
+        taken = set(inspect.signature(spec.load()).parameters) - {"render_mode"}
+        assert set(OPTIONS[spec.id]) == taken, f"{spec.id}: OPTIONS differ from the constructor's options"
 
 
 @pytest.mark.parametrize("env_id", BUILT_IN)
