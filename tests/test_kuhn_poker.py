@@ -82,6 +82,9 @@ def test_each_hand_opens_with_the_chips_and_every_earlier_result_past_the_hands_
         "folded. hand 4: player_0 +1 by showdown (player_0 K, player_1 Q). player_0 acts first."
     )
     assert env.unwrapped.returns == {"player_0": 0.0, "player_1": 0.0}  # the last hand: J bets, K calls, -2
+    results = [m.text for m in env.unwrapped.log.messages if m.kind == "result"]
+    assert results[-2:] == ["Showdown: player_0 shows Jack, player_1 shows King. player_1 wins 2 chip(s).",
+                            "Game over: after 5 hand(s), chips: player_0 +0, player_1 +0"]  # fmt: skip
     # Hands that end with the same winner and chips but other cards, or by a showdown instead of a fold, read their own.
     other_deals = [("Q", "J"), ("J", "Q"), ("K", "Q"), ("K", "Q"), ("J", "K")]
     openings, _ = _play_hands(5, other_deals, [("check", "check")] * 4)
@@ -90,9 +93,6 @@ def test_each_hand_opens_with_the_chips_and_every_earlier_result_past_the_hands_
         "player_1 J). hand 2: player_1 +1 by showdown (player_0 J, player_1 Q). hand 3: player_0 +1 by showdown "
         "(player_0 K, player_1 Q). player_1 acts first."
     )
-    results = [m.text for m in env.unwrapped.log.messages if m.kind == "result"]
-    assert results[-2:] == ["Showdown: player_0 shows Jack, player_1 shows King. player_1 wins 2 chip(s).",
-                            "Game over: after 5 hand(s), chips: player_0 +0, player_1 +0"]  # fmt: skip
 
 
 def test_repeated_invalid_moves_fold_the_hand():
