@@ -34,6 +34,18 @@ _rule = st.sampled_from(INVALID_RULES)
 _max_turns = st.sampled_from([None, 1, 4, 30])
 _retries = st.integers(0, 2)
 _clue_weight = st.sampled_from([0.0, 0.1, 1.0])
+#: The voting and reward options that Who-is-the-Spy and its visual variant share.
+_SPY_RULES: dict[str, st.SearchStrategy] = {
+    "reveal_eliminated": _bools,
+    "spy_knows": _bools,
+    "single_vote": _bools,
+    "spy_votes": _bools,
+    "reward": st.sampled_from(spy.REWARDS),
+    "clue_beta": _clue_weight,
+    "clue_lambda": _clue_weight,
+    "tie_rule": st.sampled_from(spy.TIE_RULES),
+    "allow_abstain": _bools,
+}
 
 #: Each built-in game's constructor options, drawn from the values it accepts (and a few it must refuse).
 OPTIONS: dict[str, dict[str, st.SearchStrategy]] = {
@@ -98,16 +110,8 @@ OPTIONS: dict[str, dict[str, st.SearchStrategy]] = {
         "num_players": st.integers(3, 12),
         "num_spies": st.integers(1, 3),
         "clue_rounds": st.integers(1, 2),
-        "reveal_eliminated": _bools,
+        **_SPY_RULES,
         "spy_guess": _bools,
-        "spy_knows": _bools,
-        "single_vote": _bools,
-        "spy_votes": _bools,
-        "reward": st.sampled_from(spy.REWARDS),
-        "clue_beta": _clue_weight,
-        "clue_lambda": _clue_weight,
-        "tie_rule": st.sampled_from(spy.TIE_RULES),
-        "allow_abstain": _bools,
         "max_rounds": st.none() | st.integers(1, 4),
         "word_pairs": st.none() | st.just([("apple", "pear"), ("river", "lake")]) | st.just([("a", "a")]),
         "word_split": st.sampled_from(tuple(WORD_SPLITS)),
@@ -130,15 +134,7 @@ OPTIONS: dict[str, dict[str, st.SearchStrategy]] = {
         "num_edits": st.integers(1, 3),
         "difficulty": st.sampled_from(DIFFICULTIES),
         "image_size": st.sampled_from([48, 64]),  # small pictures: the rules do not depend on the size
-        "reveal_eliminated": _bools,
-        "spy_knows": _bools,
-        "single_vote": _bools,
-        "spy_votes": _bools,
-        "reward": st.sampled_from(spy.REWARDS),
-        "clue_beta": _clue_weight,
-        "clue_lambda": _clue_weight,
-        "tie_rule": st.sampled_from(spy.TIE_RULES),
-        "allow_abstain": _bools,
+        **_SPY_RULES,
         "max_rounds": st.none() | st.integers(1, 3),
         "max_clue_chars": st.integers(1, 300),
         "max_turns": _max_turns,
