@@ -140,7 +140,6 @@ class KuhnPokerEnv(TextGameEnv):
         else:
             cards = self.py_random.choice(DEALS)  # one of the six deals, uniformly
         p0, p1 = self.possible_agents
-        self._dealt = cards
         self.cards = {p0: cards[0], p1: cards[1]}
         first, second = (p0, p1) if self.hand % 2 == 0 else (p1, p0)
         self.order = [first, second]
@@ -198,7 +197,8 @@ class KuhnPokerEnv(TextGameEnv):
         winner, loser = (one, other) if gains[one] > gains[other] else (other, one)
         if showdown:
             self.revealed = True
-        key = (self.hand, winner, gains[winner], self._dealt if showdown else None)  # the seats fix the loser
+        deal = tuple(self.cards.values()) if showdown else None  # (player_0's card, player_1's)
+        key = (self.hand, winner, gains[winner], deal)  # the seats fix the loser
         texts = _SETTLED.get(key)
         if texts is None:
             texts = self._settled_texts(winner, loser, gains[winner], showdown)
