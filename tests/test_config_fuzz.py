@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import arena
-from arena.core.conformance import assert_no_leak
+from arena.core.conformance import assert_no_leak, run_episode
 from arena.core.episode import INVALID_RULES
 from arena.core.errors import ArenaError
 from arena.envs import bargaining, negotiation, sequential_public_goods, spy, tictactoe, visual_spy, werewolf
@@ -199,21 +199,15 @@ def near_miss(rng: random.Random, legal: list[str] | None, example: str | None) 
 def _play(env, seed: int, hostility: float) -> None:
     """One episode: each move a near miss with probability ``hostility``, else legal (or a chat line)."""
     rng = random.Random(seed)
-    env.reset(seed=seed)
-    for _ in env.agent_iter(max_iter=20_000):
-        _, _, terminated, truncated, info = env.last()
-        if terminated or truncated:
-            env.step(None)
-            continue
+
+    def policy(env, agent: str) -> str:
+        info = env.infos[agent]
         legal = info.get("legal_actions")
         if rng.random() < hostility:
-            action = near_miss(rng, legal, (info.get("answer") or {}).get("example"))
-        else:
-            action = rng.choice(legal) if legal else f"message {rng.randrange(1000)}"
-        env.step(action)
-        if env.agents:
-            assert_no_leak(env)
-    assert not env.agents, "the episode did not end within 20,000 steps"
+            return near_miss(rng, legal, (info.get("answer") or {}).get("example"))
+        return rng.choice(legal) if legal else f"message {rng.randrange(1000)}"
+
+    run_episode(env, seed, policy=policy, on_step=assert_no_leak)
     raw = env.unwrapped
     assert raw.transcript.result is not None, "the episode ended without a recorded result"
     assert all(math.isfinite(value) for value in raw.returns.values()), raw.returns

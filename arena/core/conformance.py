@@ -70,8 +70,10 @@ def run_episode(
     garbage: float = 0.1,
     on_step: Callable[[AECEnv], None] | None = None,
     max_steps: int = 20_000,
+    policy: Callable[[AECEnv, str], Any] | None = None,
 ) -> int:
-    """Play one episode with :func:`policy_action`; returns the number of steps. Fails on a hang."""
+    """Play one episode with ``policy(env, agent)`` (default :func:`policy_action` with ``garbage``); returns the
+    number of steps. Fails on a hang."""
     rng = np.random.default_rng(seed + 1)
     env.reset(seed=seed)
     if on_step is not None:
@@ -79,7 +81,10 @@ def run_episode(
     steps = 0
     for agent in env.agent_iter(max_iter=max_steps):
         _, _, terminated, truncated, _ = env.last()
-        action = None if (terminated or truncated) else policy_action(env, agent, rng, garbage)
+        if terminated or truncated:
+            action = None
+        else:
+            action = policy_action(env, agent, rng, garbage) if policy is None else policy(env, agent)
         env.step(action)
         steps += 1
         if on_step is not None and env.agents:
