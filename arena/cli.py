@@ -176,6 +176,8 @@ def play(
     as_player: Annotated[str | None, typer.Option("--as", help="show only what this player sees")] = None,
 ) -> None:
     """Play one match (seats default to random; use player_k=human to play yourself)."""
+    if seed is not None:
+        at_least(seed, 0, "--seed")
     kwargs = parse_kwargs(kw)
     specs = _seat_specs(env_id, list(agent or []), kwargs)
     _check_viewer(specs, as_player)
@@ -202,6 +204,8 @@ def watch(
     from arena.core.registry import spec
 
     at_least(delay, 0, "--delay")
+    if seed is not None:
+        at_least(seed, 0, "--seed")
     env_spec = spec(env_id)
     default = "scripted" if "scripted" in env_spec.agents else "random"
     kwargs = parse_kwargs(kw)

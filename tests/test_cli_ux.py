@@ -78,6 +78,8 @@ def test_usage_errors_show_usage_and_name_the_option(capsys, args, usage, messag
         (("watch", "tictactoe-v0", "--save", "/proc/x.jsonl"), "--save /proc/x.jsonl: cannot write there"),
         (("watch", "tictactoe-v0", "--as", "player_9"), "--as player_9: unknown player"),
         (("watch", "tictactoe-v0", "--delay", "-1"), "--delay must be at least 0"),
+        (("play", "kuhn-poker-v0", "--seed", "-5"), "--seed must be at least 0"),
+        (("watch", "kuhn-poker-v0", "--seed", "-1"), "--seed must be at least 0"),
         (("replay", "/"), "/ is a folder"),
         (("eval", "kuhn-poker-v0", "-a", "r=random", "--workers", "-2"), "--workers must be at least 1"),
         (("eval", "kuhn-poker-v0", "-a", "r=player_0"), "unknown agent 'player_0'"),

@@ -32,10 +32,13 @@ def _action(info: dict, rng: np.random.Generator, wording: str = "zqx") -> str:
     return f"{wording} {answer.get('example', 'hello')}"
 
 
-def _play(env_id: str, seed: int, *, wording: str = "zqx", garbage: float = 0.0, **kwargs) -> tuple:
-    """Play one AEC episode; returns (env, [(agent, state_key)] per acting turn, rewards summed from last())."""
+def _play(
+    env_id: str, seed: int, *, wording: str = "zqx", garbage: float = 0.0, seed_value: object = None, **kwargs
+) -> tuple:
+    """Play one AEC episode; returns (env, [(agent, state_key)] per acting turn, rewards summed from last()).
+    ``seed_value`` (default ``seed``) is what ``reset`` gets; ``seed`` also seeds the moves."""
     env = arena.make(env_id, **kwargs)
-    env.reset(seed=seed)
+    env.reset(seed=seed if seed_value is None else seed_value)
     rng = np.random.default_rng(seed)
     noise = np.random.default_rng(seed + 99)
     keys, received = [], dict.fromkeys(env.possible_agents, 0.0)
@@ -424,6 +427,50 @@ def test_the_episode_generator_is_default_rngs_stream(seed):
     assert env.unwrapped.np_random.integers(1 << 30, size=8).tolist() == (
         np.random.default_rng(seed).integers(1 << 30, size=8).tolist()
     )
+
+
+def _seen(observation) -> tuple:
+    """An observation as comparable values: its text, and the bytes of any picture (visual games)."""
+    if not isinstance(observation, dict):
+        return (observation,)
+    return tuple((k, np.asarray(v).tobytes() if not isinstance(v, str) else v) for k, v in sorted(observation.items()))
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_a_bad_seed_is_refused_at_reset_and_leaves_the_episode_in_play(env_id):
+    """A negative, fractional or text seed is an ArenaError from every game, whether or not it draws at reset
+    (numpy's own errors came from some games, others took the seed silently); the episode before it goes on."""
+    env = arena.make(env_id)
+    env.reset(seed=3)
+    before = _seen(env.observe(env.agent_selection))
+    for seed in (-1, 1.5, "3", [1.5]):
+        with pytest.raises(ArenaError, match="seed must be a non-negative integer"):
+            env.reset(seed=seed)
+    assert _seen(env.observe(env.agent_selection)) == before
+    legal = env.infos[env.agent_selection].get("legal_actions")
+    env.step(legal[0] if legal else env.infos[env.agent_selection]["answer"]["example"])  # still plays
+    parallel = arena.make_parallel(env_id)
+    parallel.reset(seed=3)
+    with pytest.raises(ArenaError, match="seed must be a non-negative integer"):
+        parallel.reset(seed=-2)
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_a_numpy_integer_seed_gives_the_plain_ints_episode(env_id):
+    """Seeds drawn from a numpy array deal what the same Python ints deal (their Python-side draws once
+    differed), and a SeedSequence seeds reproducibly."""
+
+    def episode(seed):
+        env, keys, received = _play(env_id, 0, seed_value=seed)
+        events = env.unwrapped.transcript.events
+        json.dumps(events)  # what Transcript.save writes: a numpy or SeedSequence seed must not break it
+        return keys, received, events
+
+    assert episode(np.int64(11)) == episode(11)
+    assert episode(np.uint32(5)) == episode(5)
+    sequence = episode(np.random.SeedSequence(11))
+    assert sequence == episode(np.random.SeedSequence(11))
+    assert sequence[2][0]["seed"].startswith("SeedSequence(")
 
 
 @pytest.mark.parametrize("env_id", ["kuhn-poker-v0", "tictactoe-v0"])

@@ -22,7 +22,9 @@ A game subclass describes its rules through a few hooks (``_setup``, ``_play``, 
   such as Werewolf's night actions); every value must follow from what the agent observed
   (``arena.core.conformance.check_info_secrecy`` tests it);
 * seeding: ``reset(seed)`` fixes the episode's ``np.random.Generator`` (``np_random``) and its Python
-  ``random.Random`` (``py_random``), each made when the game first draws;
+  ``random.Random`` (``py_random``), each made when the game first draws. A seed is None, an integer ≥ 0 (a
+  numpy integer deals what the same Python int deals) or a numpy ``SeedSequence``/``Generator``; anything
+  else is an ``ArenaError`` at ``reset``, in every game;
 * transcript events and ``render_mode="ansi"``.
 
 Simultaneous phases (votes, sealed bids) use :class:`SimultaneousPhase`: actions are buffered and

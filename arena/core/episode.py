@@ -17,6 +17,7 @@ Invalid-move rules (``invalid_rule``, every game's kwarg):
 from __future__ import annotations
 
 import functools
+import numbers
 import random
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
@@ -133,7 +134,15 @@ class EpisodeBook:
     # -- episode start -----------------------------------------------------------------------------
     def _start_episode(self, seed: int | None) -> None:
         """Fresh RNG, message store, transcript and returns; called first thing in ``reset``."""
-        self._np_random: np.random.Generator | None = None  # made on first use: seeding costs ~10 us
+        generator = None  # made on first use for a plain int: seeding costs ~10 us
+        if seed is not None and type(seed) is not int:
+            if isinstance(seed, numbers.Integral):  # a numpy integer (seeds drawn from an array) is its int
+                seed = int(seed)
+            else:  # a SeedSequence or Generator is used as numpy uses it; anything else is refused now
+                generator = _checked_generator(seed)
+        if type(seed) is int and seed < 0:
+            raise ArenaError(f"seed must be a non-negative integer or None, got {seed}")
+        self._np_random: np.random.Generator | None = generator
         self._py_random: random.Random | None = None  # likewise (~5 us)
         self.seed_used = seed
         self.turn = 0
@@ -159,7 +168,8 @@ class EpisodeBook:
         self.transcript.record_first(
             "reset",
             env_id=self.env_id or self.metadata.get("name", ""),
-            seed=self.seed_used,
+            # a SeedSequence or Generator seed is named, not kept: a transcript holds JSON
+            seed=self.seed_used if self.seed_used is None or type(self.seed_used) is int else repr(self.seed_used),
             kwargs=dict(self.env_kwargs),
             agents=list(self.possible_agents),
             headers=dict(self._headers),
@@ -395,3 +405,13 @@ class EpisodeBook:
         """Agent output is untrusted input: text of any size becomes a clean, clipped string; a
         non-text action raises ``ArenaError`` (see :mod:`arena.core.actions`)."""
         return action_text(action, agent)
+
+
+def _checked_generator(seed: Any) -> np.random.Generator:
+    """``np.random.default_rng(seed)`` for a seed that is not a plain ``int`` (a numpy integer, a
+    ``SeedSequence``, a ``Generator``), or an :class:`ArenaError` that names the seed: a game that never draws
+    would otherwise accept a float or a string silently, and one that does would fail deep inside numpy."""
+    try:
+        return np.random.default_rng(seed)
+    except (TypeError, ValueError) as err:
+        raise ArenaError(f"seed must be a non-negative integer or None, got {seed!r} ({err})") from None
