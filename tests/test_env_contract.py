@@ -456,6 +456,20 @@ def test_a_bad_seed_is_refused_at_reset_and_leaves_the_episode_in_play(env_id):
 
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
+def test_calls_before_reset_and_unknown_agents_are_clear_errors(env_id):
+    env = arena.make(env_id)
+    if isinstance(env.unwrapped, TextParallelEnv):
+        return  # a simultaneous game's AEC form is PettingZoo's own wrapper, which answers these itself
+    for call in (env.last, lambda: env.observe("player_0"), lambda: env.step("x")):
+        with pytest.raises(ArenaError, match="call reset"):
+            call()
+    env.reset(seed=0)
+    with pytest.raises(KeyError, match="unknown agent 'nobody'; the players are player_0"):
+        env.observe("nobody")
+    assert env.last()[1:4] == (0.0, False, False)  # the episode is untouched
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
 def test_a_numpy_integer_seed_gives_the_plain_ints_episode(env_id):
     """Seeds drawn from a numpy array deal what the same Python ints deal (their Python-side draws once
     differed), and a SeedSequence seeds reproducibly."""

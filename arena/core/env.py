@@ -179,6 +179,8 @@ class TextGameEnv(EpisodeBook, AECEnv):
     def last(self, observe: bool = True) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         """PettingZoo's ``last``: the selected agent's observation, cumulative reward, termination,
         truncation and infos."""
+        if not self._ready:
+            self._require_reset()
         agent = self.agent_selection
         assert agent is not None
         return (

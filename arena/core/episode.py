@@ -216,7 +216,7 @@ class EpisodeBook:
 
     def _require_reset(self) -> None:
         if not self._ready:
-            raise ArenaError(f"{type(self).__name__}: call reset() before step() or observe()")
+            raise ArenaError(f"{type(self).__name__}: call reset() first")
 
     # -- hooks a game may override -----------------------------------------------------------------
     def _header(self, agent: str) -> str:

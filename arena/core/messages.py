@@ -12,6 +12,8 @@ from __future__ import annotations
 import bisect
 from typing import NamedTuple
 
+from arena.core.errors import UnknownAgentError
+
 GAME = "game"  #: sender name for messages from the game itself
 
 
@@ -101,7 +103,7 @@ class MessageLog:
         view = self._views.get((agent, start))
         if view is None:
             if agent not in self.known:
-                raise KeyError(agent)
+                raise UnknownAgentError(agent, self.known)
             view = self._views[agent, start] = SectionView(agent, self.messages, start)
         return view
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from arena.core.errors import UnknownAgentError
 from arena.core.infos import OnePendingKey
 from arena.core.messages import MessageLog
 
@@ -39,7 +40,7 @@ def lazy_observation(compose: Compose, header: str, log: MessageLog, agent: str,
     ``agent`` now, rendered and joined when first read. The section's start and the log's message count now
     mark the lines shown (the log only appends): nothing is copied or rendered, however long the history."""
     if agent not in log.known:
-        raise KeyError(agent)
+        raise UnknownAgentError(agent, log.known)
     made = LazyObservation(text=None)
     made._source = (compose, header, log, agent, log.section_start, len(log.messages), prompt)
     return made
