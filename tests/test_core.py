@@ -194,6 +194,34 @@ def test_render_ansi_returns_a_string():
 def test_play_validates_seats():
     with pytest.raises(ArenaError, match="agents for 2 seats"):
         arena.play("tictactoe-v0", [RandomAgent()])
+    with pytest.raises(ArenaError, match="no agent for seat"):
+        arena.play("tictactoe-v0", {"player_0": RandomAgent()})
+    with pytest.raises(ArenaError, match="unknown seat.*p9; the seats are player_0, player_1"):  # once ignored
+        arena.play("tictactoe-v0", {"player_0": RandomAgent(), "player_1": RandomAgent(), "p9": RandomAgent()})
+    with pytest.raises(ArenaError, match=r"player_1 \(int\) has no act"):
+        arena.play("tictactoe-v0", {"player_0": RandomAgent(), "player_1": 5})
+    with pytest.raises(ArenaError, match="needs a PettingZoo env or an env id"):
+        arena.play(5, [RandomAgent()])
+
+
+class _ActOnly:
+    """An agent with act() only: no name, no reset, no act_batch."""
+
+    def act(self, observation, info):
+        return info["legal_actions"][0]
+
+
+def test_play_takes_an_agent_with_act_only_and_a_parallel_form():
+    result = arena.play("tictactoe-v0", [_ActOnly(), _ActOnly()], seed=0)
+    moves = [e for e in result.transcript.events if e.get("event") == "action"]
+    assert len(moves) == 7 and result.winners == ["player_0"]  # both take the first free cell: X wins at move 7
+    for env_id in ("public-goods-v0", "kuhn-poker-v0"):  # a native simultaneous game; a turn-based one converted
+        seats = arena.make(env_id).possible_agents
+        from_aec = arena.play(env_id, [RandomAgent(seed=i) for i in range(len(seats))], seed=4)
+        from_parallel = arena.play(
+            arena.make_parallel(env_id), [RandomAgent(seed=i) for i in range(len(seats))], seed=4
+        )
+        assert from_parallel.returns == from_aec.returns and from_parallel.transcript == from_aec.transcript
 
 
 def test_a_duplicate_registration_names_both_sources_and_a_broken_plugin_breaks_nothing(monkeypatch):

@@ -11,7 +11,7 @@ from pettingzoo import AECEnv
 from arena.agents.base import Agent
 from arena.agents.reasoning import record_reasoning
 from arena.core.errors import ArenaError
-from arena.core.registry import make
+from arena.core.registry import as_aec, make
 from arena.core.transcript import Transcript
 
 
@@ -56,8 +56,9 @@ def play(
 ) -> MatchResult:
     """Play one episode and return per-agent returns, the winner(s) and the transcript.
 
-    ``env`` is an AEC env or an env id (built with ``env_kwargs``); ``agents`` maps seats to agents
-    or lists them in seat order. ``on_step(env, agent, action)`` is called after every live move
+    ``env`` is an AEC env, a parallel one (played in its AEC form) or an env id (built with ``env_kwargs``);
+    ``agents`` maps seats to agents or lists them in seat order. An agent needs ``act(observation, info)``;
+    its ``reset()``, where it has one, is called first. ``on_step(env, agent, action)`` is called after every live move
     (the live viewer uses it; ``action`` may be an ``InvalidReply``). ``max_steps`` guards against a game
     that never ends. LLM replies are recorded in the transcript as spectator-only ``reasoning`` events.
     """
@@ -65,6 +66,9 @@ def play(
         env = make(env, **env_kwargs)
     elif env_kwargs:
         raise ArenaError("env_kwargs only apply when env is given as an id")
+    env = as_aec(env)  # a parallel form (make_parallel) plays as its AEC form
+    if not hasattr(env, "agent_iter"):
+        raise ArenaError(f"play needs a PettingZoo env or an env id, got {type(env).__name__}")
     seats = list(env.possible_agents)
     if not isinstance(agents, Mapping):
         agents = list(agents)
@@ -74,8 +78,16 @@ def play(
     missing = [s for s in seats if s not in agents]
     if missing:
         raise ArenaError(f"no agent for seat(s) {', '.join(missing)}")
+    unknown = [s for s in agents if s not in seats]
+    if unknown:
+        raise ArenaError(f"unknown seat(s) {', '.join(map(str, unknown))}; the seats are {', '.join(seats)}")
+    for seat, agent in agents.items():
+        if not callable(getattr(agent, "act", None)):
+            raise ArenaError(f"the agent for {seat} ({type(agent).__name__}) has no act(observation, info) method")
     for agent in agents.values():
-        agent.reset()
+        reset = getattr(agent, "reset", None)  # optional: an agent with only act() plays too
+        if reset is not None:
+            reset()
     env.reset(seed=seed)
     steps = 0
     for seat in env.agent_iter(max_iter=max_steps):

@@ -221,7 +221,14 @@ def _check_kwargs(env_spec: EnvSpec, factory: Callable[..., Any], kwargs: dict[s
 def make(env_id: str, preset: str | None = None, **kwargs: Any) -> AECEnv:
     """Build a game as a PettingZoo ``AECEnv`` (simultaneous games through ``parallel_to_aec``).
     ``preset`` applies a registered bundle of kwargs (e.g. ``"vision-zero"``); explicit kwargs override it."""
-    env = _build(env_id, kwargs, preset)
+    return as_aec(_build(env_id, kwargs, preset))
+
+
+def as_aec(env: AECEnv | ParallelEnv) -> AECEnv:
+    """``env`` itself if it is an ``AECEnv``; a simultaneous game in the AEC form ``make`` gives it; the AEC game
+    inside a turn-based game's parallel form (``make_parallel``)."""
+    if isinstance(env, TextTurnBasedToParallel):
+        return env.aec_env
     if isinstance(env, ParallelEnv):
         return text_parallel_to_aec(env) if isinstance(env, EpisodeBook) else parallel_to_aec(env)
     return env
