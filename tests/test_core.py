@@ -44,6 +44,34 @@ def test_register_rejects_duplicates_and_bad_metadata():
         arena.register("x-v0", "a.b:C", kind="friendly")
 
 
+def test_register_rejects_bad_ids_and_entry_points():
+    with pytest.raises(RegistrationError, match="without spaces"):
+        arena.register("my game-v0", "arena.envs.tictactoe:TicTacToeEnv")
+    with pytest.raises(RegistrationError, match="entry_point must be 'pkg.module:Class' or a callable, got int"):
+        arena.register("x-v0", 5)
+    assert "x-v0" not in registry._REGISTRY and "my game-v0" not in registry._REGISTRY
+
+
+def test_a_broken_user_game_is_a_clear_error_at_make():
+    arena.register("no-module-v0", "no_such_module_zq:Game", override=True)
+    arena.register("not-an-env-v0", lambda: 5, override=True)
+    try:
+        with pytest.raises(RegistrationError, match="no-module-v0: cannot import entry point .*no_such_module_zq"):
+            arena.make("no-module-v0")
+        with pytest.raises(ArenaError, match="not-an-env-v0: its entry point returned int, not a PettingZoo"):
+            arena.make("not-an-env-v0")
+    finally:
+        registry._REGISTRY.pop("no-module-v0", None)
+        registry._REGISTRY.pop("not-an-env-v0", None)
+
+
+def test_a_preset_of_a_game_without_presets_says_so():
+    with pytest.raises(ArenaError, match=r"kuhn-poker-v0 has no presets \(asked for preset 'nope'\)"):
+        arena.make("kuhn-poker-v0", preset="nope")
+    with pytest.raises(ArenaError, match="werewolf-v0 has no preset 'nope'; presets: .*xu7"):
+        arena.make("werewolf-v0", preset="nope")
+
+
 def test_register_and_make_a_user_game():
     spec = arena.register(
         "tiny-ttt-v0", "arena.envs.tictactoe:TicTacToeEnv", kwargs={"max_turns": 3}, override=True, min_players=2

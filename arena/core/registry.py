@@ -53,7 +53,12 @@ class EnvSpec:
         module_name, _, attr = self.entry_point.partition(":")
         if not attr:
             raise RegistrationError(f"{self.id}: entry point {self.entry_point!r} must look like 'pkg.module:Class'")
-        module = sys.modules.get(module_name) or importlib.import_module(module_name)  # imported: no import machinery
+        module = sys.modules.get(module_name)  # imported: no import machinery
+        if module is None:
+            try:
+                module = importlib.import_module(module_name)
+            except ImportError as err:
+                raise RegistrationError(f"{self.id}: cannot import entry point {self.entry_point!r}: {err}") from err
         try:
             return getattr(module, attr)
         except AttributeError:
@@ -99,8 +104,14 @@ def register(
     **metadata: Any,
 ) -> EnvSpec:
     """Register a game under ``env_id`` (``name-vN``). ``metadata`` fills the other ``EnvSpec`` fields."""
-    if not isinstance(env_id, str) or not env_id.strip():
-        raise RegistrationError("env_id must be a non-empty string such as 'my-game-v0'")
+    if not isinstance(env_id, str) or not env_id.strip() or any(c.isspace() for c in env_id):
+        raise RegistrationError(
+            f"env_id must be a non-empty string without spaces such as 'my-game-v0', got {env_id!r}"
+        )
+    if not (isinstance(entry_point, str) or callable(entry_point)):
+        raise RegistrationError(
+            f"{env_id}: entry_point must be 'pkg.module:Class' or a callable, got {type(entry_point).__name__}"
+        )
     if env_id in _REGISTRY and not override:
         raise RegistrationError(
             f"{env_id!r} is already registered ({_SOURCES.get(env_id, 'unknown source')}); registering it again "
@@ -171,10 +182,17 @@ def _build(env_id: str, kwargs: dict[str, Any], preset: str | None) -> AECEnv | 
     factory = env_spec.load()
     bundle = _preset_kwargs(env_spec, preset) if preset is not None else {}
     if preset is not None and not env_spec.presets:
+        accepted = _accepted_kwargs(factory)
+        if accepted is not None and "preset" not in accepted:
+            raise ArenaError(f"{env_id} has no presets (asked for preset {preset!r})")
         kwargs = {"preset": preset, **kwargs}  # a game without registered presets may take its own
     merged = {**env_spec.kwargs, **bundle, **kwargs}
     _check_kwargs(env_spec, factory, merged)
     env = factory(**merged)
+    if not hasattr(env, "possible_agents"):
+        raise ArenaError(
+            f"{env_id}: its entry point returned {type(env).__name__}, not a PettingZoo AEC or parallel env"
+        )
     raw = getattr(env, "unwrapped", env)
     raw.env_id = env_id
     raw.env_kwargs = merged
