@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from arena.agents.answers import format_answer
+from arena.agents.backends.base import SamplingParams
 from arena.agents.llm import LLMAgent, agent_from_spec, parse_agent_spec
 from arena.agents.prompts import default_max_new_tokens, system_prompt_for
 from arena.core import InvalidReply
@@ -148,6 +149,64 @@ def test_parse_agent_spec():
     for bad in ["", "backend=vllm", "m,backend=tpu", "m,novalue"]:
         with pytest.raises(ArenaError):
             parse_agent_spec(bad)
+
+
+def test_spec_numbers_are_numbers_and_flags_are_flags():
+    """``1`` and ``0`` are ints for numeric keys (they once became True / False), and a flag takes only a
+    true/false word or 1/0."""
+    spec = parse_agent_spec("m,seed=1,max_new_tokens=0,temperature=0,sample=no,show_legal=1,max_batch_size=1")
+    assert spec.sampling == {"seed": 1, "max_new_tokens": 0, "temperature": 0}
+    assert all(type(v) is int for v in spec.sampling.values()) and spec.backend_options == {"max_batch_size": 1}
+    assert spec.agent == {"sample": False, "show_legal": True}
+    for flag in ("constrained=maybe", "sample=2", "show_legal=0.5"):
+        with pytest.raises(ArenaError, match="must be true or false"):
+            parse_agent_spec(f"m,{flag}")
+
+
+@pytest.mark.parametrize(
+    "fields,needle",
+    [
+        ({"temperature": -1}, "temperature must be a number >= 0"),
+        ({"temperature": float("nan")}, "temperature must be a number >= 0"),
+        ({"top_p": 0}, r"top_p must be in \(0, 1\]"),
+        ({"top_p": 1.5}, r"top_p must be in \(0, 1\]"),
+        ({"max_new_tokens": "abc"}, "max_new_tokens must be an integer >= 0"),
+        ({"max_new_tokens": 2.5}, "max_new_tokens must be an integer >= 0"),
+        ({"max_new_tokens": -1}, "max_new_tokens must be an integer >= 0"),
+        ({"seed": -3}, "seed must be an integer >= 0"),
+        ({"stop": "</answer>"}, "stop must be a sequence of strings"),
+    ],
+)
+def test_sampling_params_refuse_what_no_backend_can_sample_with(fields, needle):
+    with pytest.raises(ArenaError, match=needle):
+        SamplingParams(**fields)
+    SamplingParams(temperature=0, top_p=1, max_new_tokens=0, seed=np.int64(3), stop=("x",))  # the edges are fine
+
+
+def test_bad_llm_options_fail_when_the_agent_is_built():
+    pytest.importorskip("transformers")
+    from arena.agents.tiny import cached_tiny_model
+
+    model = str(cached_tiny_model())
+    for option, needle in [
+        ("max_model_len=abc", "max_model_len must be null or a positive integer"),
+        ("max_batch_size=abc", "max_batch_size must be an integer >= 1"),
+        ("device=banana", "device must be cpu, cuda, cuda:N or mps"),
+        ("temperature=-0.5", "temperature must be a number >= 0"),
+    ]:
+        with pytest.raises(ArenaError, match=needle):
+            agent_from_spec(f"{model},{option}", env_id="kuhn-poker-v0")
+
+
+def test_a_gpu_device_without_a_gpu_is_one_clear_error():
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    from arena.agents.backends.devices import checked_device
+
+    assert checked_device("cpu").type == "cpu"
+    with pytest.raises(ArenaError, match="no usable CUDA GPU here"):
+        checked_device("cuda:0")
 
 
 def test_agent_from_spec_and_cli_play(tmp_path):

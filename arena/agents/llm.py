@@ -134,6 +134,10 @@ class LLMAgent(BaseAgent):
         if seed is not None and self.sampling.seed is None:
             self.sampling = replace(self.sampling, seed=seed)
         self._calls = 0
+        if max_model_len is not None and (
+            isinstance(max_model_len, bool) or not isinstance(max_model_len, int) or max_model_len < 1
+        ):
+            raise ArenaError(f"max_model_len must be null or a positive integer, got {max_model_len!r}")
         self.max_model_len = max_model_len
         if history_lines is not None and (
             isinstance(history_lines, bool) or not isinstance(history_lines, int) or history_lines < 0
@@ -376,18 +380,18 @@ _AGENT_KEYS = {
     "retry_temperature",
 }
 _SAMPLING_KEYS = {"temperature", "top_p", "max_new_tokens", "seed"}
+_BOOL_KEYS = {"constrained", "sample", "show_legal"}
 
 
 def _convert(value: str) -> Any:
-    low = value.strip().lower()
-    if low in _BOOL:
-        return _BOOL[low]
+    """A spec value as the number it spells (``1`` is the int 1: ``seed=1``, ``max_new_tokens=1``), else the
+    bool it spells (``true``, ``off``), else the text."""
     for cast in (int, float):
         try:
             return cast(value)
         except ValueError:
             pass
-    return value
+    return _BOOL.get(value.strip().lower(), value)
 
 
 @dataclass
@@ -427,7 +431,14 @@ def parse_agent_spec(spec: str) -> AgentSpec:
         if key == "backend":
             out.backend = value.strip()
         elif key in _AGENT_KEYS:
-            out.agent[key] = value if key in ("name", "system_prompt", "answer_format", "think") else _convert(value)
+            if key in _BOOL_KEYS:
+                if value.strip().lower() not in _BOOL:
+                    raise ArenaError(f"llm spec option {key}={value} must be true or false (or 1 / 0)")
+                out.agent[key] = _BOOL[value.strip().lower()]
+            else:
+                out.agent[key] = (
+                    value if key in ("name", "system_prompt", "answer_format", "think") else _convert(value)
+                )
         elif key == "stop":
             out.sampling["stop"] = tuple(s for s in value.split("|") if s)
         elif key in _SAMPLING_KEYS:

@@ -29,6 +29,7 @@ from arena.agents.backends.base import (
     images_of,
     text_only,
 )
+from arena.agents.backends.devices import checked_device
 from arena.agents.logits import (
     cache_argument,
     cache_for_rows,
@@ -130,13 +131,12 @@ class TransformersBackend:
         max_batch_size: int = 64,
         processor: Any = None,
     ) -> None:
-        import torch
 
         if dtype not in _DTYPES:
             raise ArenaError(f"dtype must be one of {_DTYPES}, got {dtype!r}")
-        if max_batch_size < 1:
-            raise ArenaError(f"max_batch_size must be >= 1, got {max_batch_size}")
-        self.device = torch.device(device)
+        if isinstance(max_batch_size, bool) or not isinstance(max_batch_size, int) or max_batch_size < 1:
+            raise ArenaError(f"max_batch_size must be an integer >= 1, got {max_batch_size!r}")
+        self.device = checked_device(device)
         self.max_batch_size = int(max_batch_size)
         #: Score a prompt's continuations as one masked sequence (:meth:`_score_tree`); False: from the
         #: prompt's KV cache copied per continuation (the same numbers; kept for models without custom masks).
