@@ -113,7 +113,9 @@ def warmstart_command(
     if threads is not None:
         import torch
 
-        torch.set_num_threads(max(1, threads))
+        if threads < 1:
+            raise ArenaError(f"--threads must be at least 1, got {threads}")
+        torch.set_num_threads(threads)
     scripted: dict[str, str] = {}
     for item in scripted_agent or []:
         game, sep, name = (part.strip() for part in item.partition("="))

@@ -105,6 +105,44 @@ def test_bad_input_is_one_line_before_any_work(capsys, tmp_path, monkeypatch, ar
     assert "Game over" not in out and not list(tmp_path.glob("*.db"))  # nothing ran, nothing was stored
 
 
+@pytest.mark.parametrize(
+    "options,needle",
+    [
+        (("--batch-size", "0"), "batch_size must be an integer >= 1, got 0"),
+        (("--steps", "-1"), "steps must be an integer >= 0, got -1"),
+        (("--threads", "0"), "--threads must be at least 1"),
+        (("--mistake-rate", "1.5"), "mistake_rate must be between 0 and 1"),
+        (("--matches", "0"), "matches per game must be positive integers"),
+        (("--endgame-weight", "0"), "endgame_weight must be a number > 0"),
+        (("--legal-weight", "-1"), "legal_weight must be a number >= 0"),
+    ],
+)
+def test_warmstart_refuses_bad_numbers_before_playing_a_game(capsys, options, needle):
+    """A zero batch size once failed with a bare ValueError after every game had been played."""
+    from arena.agents.tiny import cached_tiny_model
+
+    model = cached_tiny_model()
+    capsys.readouterr()  # building it (the first time) wrote progress bars
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in model.iterdir())
+    code, out, err = run_cli(capsys, "model", "warmstart", str(model), "--envs", "kuhn-poker-v0", *options)
+    assert code == 2 and needle in first(err) and len(err.strip().splitlines()) == 1, err
+    assert "examples" not in out  # nothing was collected
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in model.iterdir()) == before  # nor written
+
+
+def test_init_tiny_refuses_a_file_and_bad_sizes(capsys, tmp_path):
+    (tmp_path / "taken").write_text("x")
+    for args, needle in [
+        ((str(tmp_path / "taken"),), "is a file; the model needs a folder"),
+        ((str(tmp_path / "m"), "--hidden-size", "0"), "hidden_size must be a positive integer"),
+        ((str(tmp_path / "m"), "--layers", "0"), "num_layers must be a positive integer"),
+        ((str(tmp_path / "m"), "--seed", "-1"), "seed must be an integer >= 0"),
+    ]:
+        code, _, err = run_cli(capsys, "model", "init-tiny", *args)
+        assert code == 2 and needle in first(err), err
+    assert not (tmp_path / "m").exists()
+
+
 def test_human_reprompts_on_slips_without_spending_retries(tmp_path, monkeypatch, capsys):
     typed = iter(["", "9", "banana", "4", *[str(cell) for cell in range(9)] * 5])  # then every cell in turn
     monkeypatch.setattr("builtins.input", lambda prompt="": next(typed))

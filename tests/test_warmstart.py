@@ -402,5 +402,5 @@ def test_restarts_split_the_steps_into_cycles_with_their_own_draws(tmp_path, mon
     monkeypatch.setattr(ws, "train_examples", lambda model, examples, **k: calls.append((k["steps"], k["seed"])))
     ws.warmstart(cached_tiny_model(), tmp_path / "out", env_ids=["tictactoe-v0"], steps=11, restarts=3, seed=7)
     assert calls == [(4, 7), (4, 8), (3, 9)]
-    with pytest.raises(ArenaError, match="restarts must be at least 1"):
+    with pytest.raises(ArenaError, match="restarts must be an integer >= 1"):
         ws.warmstart(cached_tiny_model(), tmp_path / "bad", env_ids=["tictactoe-v0"], steps=2, restarts=0)

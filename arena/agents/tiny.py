@@ -142,13 +142,33 @@ def build_tiny_model(
     """
     if arch not in ARCHS:
         raise ArenaError(f"arch must be one of {ARCHS}, got {arch!r}")
+    sizes = {
+        "hidden_size": hidden_size,
+        "num_layers": num_layers,
+        "intermediate_size": intermediate_size,
+        "num_heads": num_heads,
+        "num_kv_heads": num_kv_heads,
+        "vocab_size": vocab_size,
+        "max_position_embeddings": max_position_embeddings,
+        "matches_per_env": matches_per_env,
+    }
+    for name, value in sizes.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ArenaError(f"{name} must be a positive integer, got {value!r}")
     if hidden_size % num_heads or num_heads % num_kv_heads:
         raise ArenaError("hidden_size must be divisible by num_heads, and num_heads by num_kv_heads")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ArenaError(f"seed must be an integer >= 0, got {seed!r}")
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ArenaError(f"{out} is a file; the model needs a folder")
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ArenaError(f"cannot make the model folder {out}: {err.strerror or err}") from None
     texts = list(corpus) if corpus is not None else list(_game_corpus(seed, matches_per_env))
     tokenizer = build_tokenizer(texts, vocab_size, arch=arch)
     config_cls, model_cls = (Qwen2Config, Qwen2ForCausalLM) if arch == "qwen2" else (LlamaConfig, LlamaForCausalLM)

@@ -533,6 +533,27 @@ def train_examples(
     return losses
 
 
+def _check_numbers(
+    *,
+    at_least_one: Mapping[str, Any],
+    at_least_zero: Mapping[str, Any],
+    non_negative: Mapping[str, Any],
+    positive: Mapping[str, Any],
+) -> None:
+    """One :class:`ArenaError` naming the first option out of range, before any example is collected (a
+    zero batch size once failed only after the games were played)."""
+    for low, table in ((1, at_least_one), (0, at_least_zero)):
+        for name, value in table.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ArenaError(f"{name} must be an integer >= {low}, got {value!r}")
+    for name, value in non_negative.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
+            raise ArenaError(f"{name} must be a number >= 0, got {value!r}")
+    for name, value in positive.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
+            raise ArenaError(f"{name} must be a number > 0, got {value!r}")
+
+
 def caption_pictures(env_kwargs: Mapping[str, Mapping[str, Any]] | None) -> tuple[str, int]:
     """The kind (``scene``) and side (``image_size``) of the pictures to caption: those of the first game
     whose kwargs set them, else visual spy's defaults (either kind, 336 pixels)."""
@@ -589,8 +610,17 @@ def warmstart(
 
     from arena.agents.backends.transformers_backend import TransformersBackend
 
-    if restarts < 1:
-        raise ArenaError(f"restarts must be at least 1, got {restarts}")
+    _check_numbers(
+        at_least_one={"restarts": restarts, "batch_size": batch_size, "caption_batch_size": caption_batch_size},
+        at_least_zero={"steps": 0 if steps is None else steps, "caption_steps": caption_steps, "seed": seed},
+        non_negative={"legal_weight": legal_weight, "observation_weight": observation_weight},
+        positive={"lr": lr, "caption_lr": caption_lr, "endgame_weight": endgame_weight, "threat_weight": threat_weight},
+    )
+    if not 0 <= mistake_rate <= 1:
+        raise ArenaError(f"mistake_rate must be between 0 and 1, got {mistake_rate!r}")
+    counts = matches_per_env.values() if isinstance(matches_per_env, Mapping) else [matches_per_env]
+    if any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in counts):
+        raise ArenaError(f"matches per game must be positive integers, got {matches_per_env!r}")
     backend = TransformersBackend(str(model_dir), device=device)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
