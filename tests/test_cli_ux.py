@@ -82,6 +82,8 @@ def test_usage_errors_show_usage_and_name_the_option(capsys, args, usage, messag
         (("watch", "kuhn-poker-v0", "--seed", "-1"), "--seed must be at least 0"),
         (("replay", "/"), "/ is a folder"),
         (("eval", "kuhn-poker-v0", "-a", "r=random", "--workers", "-2"), "--workers must be at least 1"),
+        (("eval", "kuhn-poker-v0", "-a", "r=random", "--seed", "-1"), "--seed must be at least 0"),
+        (("plot", "/bin/sh"), "/bin/sh: not a metrics file (not UTF-8 text"),
         (("eval", "kuhn-poker-v0", "-a", "r=player_0"), "unknown agent 'player_0'"),
         (("eval", "kuhn-poker-v0", "-a", "r=random", "--db", "/proc/x/l.db"), "/proc/x/l.db"),
         (("eval", "kuhn-poker-v0", "-a", "r=random", "--kw", "num_hands=-1"), "num_hands"),

@@ -68,6 +68,7 @@ def eval_command(
     for entrant in entrants:
         check_agent_spec(entrant.spec, env_id)
     at_least(games, 1, "--games")
+    at_least(seed, 0, "--seed")
     at_least(workers, 1, "--workers")
     output_folder(transcripts, "--transcripts")
     err = Console(stderr=True)

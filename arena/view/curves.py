@@ -23,8 +23,12 @@ def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
     path = path / "metrics.jsonl" if path.is_dir() else path
     if not path.is_file():
         raise ArenaError(f"no metrics at {path} (arena train writes RUN_DIR/metrics.jsonl)")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ArenaError(f"{path}: not a metrics file (not UTF-8 text; give the run folder)") from None
     rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
