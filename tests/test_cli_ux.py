@@ -92,6 +92,8 @@ def test_usage_errors_show_usage_and_name_the_option(capsys, args, usage, messag
         (("train", "--set", "lr=-1"), "lr must be > 0"),
         (("train", "--set", "entropy_coef=-0.1"), "entropy_coef must be ≥ 0"),
         (("train", "--set", "envs.nosuch-v0={}"), "unknown env 'nosuch-v0'"),
+        (("train", "--set", "history_lines={tictactoe-v9: 2}"), "unknown env 'tictactoe-v9'. Did you mean"),
+        (("train", "--set", "max_new_tokens={kuhn-poker: 8}"), "unknown env 'kuhn-poker'"),
         (("train", "--set", "eval_sample=3"), "eval_sample must be true or false"),
         (("train", "--set", "nokey=1"), "unknown config key 'nokey'"),
         (("train", "--config", "/no/such.yaml"), "no such file: /no/such.yaml"),

@@ -264,6 +264,13 @@ class TrainConfig:
             raise ArenaError(
                 f"{key} must be null ({null_means}), an integer ≥ {minimum} or {{game: integer}}, got {value!r}"
             )
+        if isinstance(
+            value, dict
+        ):  # a misspelt game would be ignored; like `constrained`, it may name games not in envs
+            from arena.core.registry import spec
+
+            for env_id in value:
+                spec(str(env_id))
 
     def history_lines_for(self, env_id: str) -> int | None:
         """How many of the latest history lines ``env_id``'s prompts show (None: all that fit)."""
