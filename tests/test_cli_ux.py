@@ -134,6 +134,13 @@ def test_warmstart_refuses_bad_numbers_before_playing_a_game(capsys, options, ne
     assert sorted((p.name, p.stat().st_mtime_ns) for p in model.iterdir()) == before  # nor written
 
 
+def test_resume_with_a_preset_or_config_is_refused_not_ignored(capsys, tmp_path):
+    (tmp_path / "trainer_state.pt").write_bytes(b"")  # looks like a checkpoint; the check comes before loading it
+    for extra in (("--preset", "cpu-tictactoe"), ("--config", str(tmp_path / "trainer_state.pt"))):
+        code, _, err = run_cli(capsys, "train", "--resume", str(tmp_path), *extra)
+        assert code == 2 and "--resume continues the checkpoint's own config" in first(err), err
+
+
 def test_init_tiny_refuses_a_file_and_bad_sizes(capsys, tmp_path):
     (tmp_path / "taken").write_text("x")
     for args, needle in [

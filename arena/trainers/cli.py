@@ -36,6 +36,11 @@ def train(
         input_file(config, "a YAML config")
     if resume is not None and not (Path(resume) / "trainer_state.pt").is_file():
         raise ArenaError(f"--resume {resume}: not a checkpoint (no trainer_state.pt there)")
+    if resume is not None and (preset is not None or config is not None):
+        raise ArenaError(
+            "--resume continues the checkpoint's own config; --preset and --config cannot change it "
+            "(use --set key=value, e.g. --set iterations=40)"
+        )
     cfg = None if resume is not None else load_config(preset or ("cpu" if config is None else None), config, set_)
 
     import torch
