@@ -142,3 +142,32 @@ def test_invalid_moves_of_a_simultaneous_game_are_judged_when_the_round_is_playe
     invalid = [(t.seat, t.env_turn) for t in o.turns if t.invalid is not None]
     assert invalid == [("player_0", 0)]
     assert next(t for t in o.turns if t.invalid).invalid == "no closed answer"
+
+
+def test_matches_are_checked_before_they_start_and_take_what_play_takes():
+    """An unknown seat was ignored, a missing one found only when it came to act, a list of agents, an env id
+    or a parallel env raised AttributeError, and a second match on a live env reset it under the first."""
+    from arena.core.errors import ArenaError
+
+    def agents(n=2):
+        return {f"player_{i}": RandomAgent(seed=i) for i in range(n)}
+
+    with pytest.raises(ArenaError, match="match 0: unknown seat.*p9"):
+        play_many([(arena.make("kuhn-poker-v0"), {**agents(), "p9": RandomAgent()}, 1)])
+    with pytest.raises(ArenaError, match="match 1: no agent for seat.*player_6"):
+        play_many([(arena.make("kuhn-poker-v0"), agents(), 1), (arena.make("werewolf-v0"), agents(6), 1)])
+    shared = arena.make("kuhn-poker-v0")
+    with pytest.raises(ArenaError, match="match 1: its env is still playing another match"):
+        play_many([(shared, agents(), 1), (shared, agents(), 2)])
+    one_after_another = play_many([(shared, agents(), 1), (shared, agents(), 2)], concurrency=1)
+    assert [o.seed for o in one_after_another] == [1, 2]  # the same env, one match at a time, is fine
+    forms = play_many(
+        [
+            ("kuhn-poker-v0", [RandomAgent(seed=0), RandomAgent(seed=1)], 3),
+            (arena.make("kuhn-poker-v0"), agents(), 3),
+            (arena.make_parallel("public-goods-v0"), agents(4), 5),
+            (arena.make("public-goods-v0"), agents(4), 5),
+        ]
+    )
+    assert forms[0].returns == forms[1].returns and forms[0].transcript == forms[1].transcript
+    assert forms[2].returns == forms[3].returns and forms[2].transcript == forms[3].transcript

@@ -10,8 +10,9 @@ from pettingzoo import AECEnv
 
 from arena.agents.base import Agent
 from arena.agents.reasoning import record_reasoning
+from arena.agents.seats import match_env, reset_agents, seat_agents
 from arena.core.errors import ArenaError
-from arena.core.registry import as_aec, make
+from arena.core.registry import make
 from arena.core.transcript import Transcript
 
 
@@ -66,28 +67,9 @@ def play(
         env = make(env, **env_kwargs)
     elif env_kwargs:
         raise ArenaError("env_kwargs only apply when env is given as an id")
-    env = as_aec(env)  # a parallel form (make_parallel) plays as its AEC form
-    if not hasattr(env, "agent_iter"):
-        raise ArenaError(f"play needs a PettingZoo env or an env id, got {type(env).__name__}")
-    seats = list(env.possible_agents)
-    if not isinstance(agents, Mapping):
-        agents = list(agents)
-        if len(agents) != len(seats):
-            raise ArenaError(f"{len(agents)} agents for {len(seats)} seats")
-        agents = dict(zip(seats, agents, strict=True))
-    missing = [s for s in seats if s not in agents]
-    if missing:
-        raise ArenaError(f"no agent for seat(s) {', '.join(missing)}")
-    unknown = [s for s in agents if s not in seats]
-    if unknown:
-        raise ArenaError(f"unknown seat(s) {', '.join(map(str, unknown))}; the seats are {', '.join(seats)}")
-    for seat, agent in agents.items():
-        if not callable(getattr(agent, "act", None)):
-            raise ArenaError(f"the agent for {seat} ({type(agent).__name__}) has no act(observation, info) method")
-    for agent in agents.values():
-        reset = getattr(agent, "reset", None)  # optional: an agent with only act() plays too
-        if reset is not None:
-            reset()
+    env = match_env(env)  # an AEC env; a parallel form (make_parallel) plays as its AEC form
+    agents = seat_agents(env, agents)
+    reset_agents(agents)
     env.reset(seed=seed)
     steps = 0
     for seat in env.agent_iter(max_iter=max_steps):

@@ -63,6 +63,7 @@ from typing import Any
 
 from arena.agents.llm import ActionTrace, LLMAgent
 from arena.agents.reasoning import record_reasoning
+from arena.agents.seats import match_env, reset_agents, seat_agents
 from arena.core.errors import ArenaError
 from arena.core.keys import state_digest
 
@@ -249,7 +250,7 @@ class BatchScheduler:
                 item = next(source, None)
                 if item is None:
                     break
-                run = self._start(*item)
+                run = self._start(*item, live)
                 if run.done:  # over before anyone acted (e.g. max_steps=0)
                     yield self._outcome(run)
                 else:
@@ -264,13 +265,19 @@ class BatchScheduler:
                     yield self._outcome(run)
             live = [run for run in live if not run.done]
 
-    def _start(self, index: int, match: Any) -> _Running:
-        """Reset a match's env and agents and take its dead steps up to the first decision."""
-        run = _Running(index, _as_spec(match))
+    def _start(self, index: int, match: Any, live: Sequence[_Running] = ()) -> _Running:
+        """Check a match's seats, reset its env and agents and take its dead steps up to the first decision.
+        ``live``: the matches still playing, none of which may share this match's env."""
+        spec = _as_spec(match)
+        env = match_env(spec.env)
+        raw = getattr(env, "unwrapped", env)
+        if any(run.raw is raw for run in live):
+            raise ArenaError(f"match {index}: its env is still playing another match; give each match its own env")
+        spec = replace(spec, env=env, agents=seat_agents(env, spec.agents, f"match {index}: "))
+        run = _Running(index, spec)
         run.env.reset(seed=run.spec.seed, options=run.spec.options)
         run.last_returns = run._returns()
-        for agent in {id(a): a for a in run.spec.agents.values()}.values():
-            agent.reset()
+        reset_agents(run.spec.agents)
         _advance_dead(run, self.max_steps)
         return run
 
