@@ -1,4 +1,5 @@
-"""The agent protocol: ``act(observation, info) -> str``, batched ``act_batch``, and ``reset``.
+"""The agent protocol: ``act(observation, info) -> str``, batched ``act_batch``, and ``reset``. Only ``act`` is
+required to play (``arena.play``, ``play_many``): the others are used where an agent has them.
 
 Agents see exactly what a player sees: the observation dict (``{"text": ...}`` plus ``"image"``
 for visual games) and that player's ``infos`` entry (``legal_actions``, ``role``, ...).
