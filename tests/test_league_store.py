@@ -64,6 +64,20 @@ def test_matches_are_deterministic_and_transcripts_saved(tmp_path):
     assert Transcript.load(a.transcript).result["returns"] == a.returns
 
 
+def test_matches_another_run_stored_meanwhile_are_counted_apart(tmp_path):
+    """Two evals on one database: each match is stored once, and the run that lost the race says how many it
+    played that the other stored (it said "0 played" before, with every match played)."""
+
+    def rival(report):  # after this run has planned its matches, another connection stores them all
+        with Store(tmp_path / "l.db") as other:
+            assert run_tournament("kuhn-poker-v0", ENTRANTS, 3, other, env_kwargs=KUHN).played == 6
+
+    with Store(tmp_path / "l.db") as store:
+        report = run_tournament("kuhn-poker-v0", ENTRANTS, 3, store, env_kwargs=KUHN, on_start=rival)
+        assert (report.planned, report.skipped, report.played, report.stored_elsewhere) == (6, 0, 0, 6)
+        assert report.remaining == 0 and store.count("kuhn-poker-v0") == 6
+
+
 def test_rerun_resumes_without_duplicates(tmp_path):
     with Store(tmp_path / "l.db") as store:
         first = run_tournament("kuhn-poker-v0", ENTRANTS, 4, store, env_kwargs=KUHN)

@@ -96,7 +96,9 @@ def eval_command(
                 raise Interrupted(str(stop) or "nothing was stored") from None
         console.print(
             f"{env_id}: {report.planned} matches planned, {report.skipped} already stored, "
-            f"{report.played} played, {len(report.failed)} failed → {store.path}",
+            f"{report.played} played"
+            + (f" ({report.stored_elsewhere} more, stored first by another run)" if report.stored_elsewhere else "")
+            + f", {len(report.failed)} failed → {store.path}",
             markup=False,
             highlight=False,
             soft_wrap=True,

@@ -207,11 +207,13 @@ class TournamentReport:
     skipped: int = 0
     played: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
+    #: Played here, but another process writing to the same database stored the same match first.
+    stored_elsewhere: int = 0
 
     @property
     def remaining(self) -> int:
         """Matches neither stored before nor finished (played or failed) in this call."""
-        return self.planned - self.skipped - self.played - len(self.failed)
+        return self.planned - self.skipped - self.played - self.stored_elsewhere - len(self.failed)
 
 
 class TournamentInterrupted(KeyboardInterrupt):
@@ -265,6 +267,8 @@ def run_tournament(
                 record.transcript = _relative(record.transcript, store.path.parent)
             if store.add(record):
                 report.played += 1
+            else:
+                report.stored_elsewhere += 1
         if on_match is not None:
             on_match(record, report)
 
