@@ -253,6 +253,65 @@ def test_unreachable_server_and_bad_options():
         OpenAIBackend("tiny", base_url="http://x/v1", concurrency=0)
 
 
+class CannedServer:
+    """A loopback server that answers every POST with one canned JSON body (what a misbehaving server sends)."""
+
+    def __init__(self) -> None:
+        self.payload: object = {}
+        canned = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                data = json.dumps(canned.payload).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+
+def _reply(**choice):
+    return {"choices": [{"message": {"content": "hi"}, "finish_reason": "stop", **choice}]}
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        _reply(logprobs={"content": [{"token": "token_id:5", "logprob": "x"}]}),
+        _reply(logprobs={"content": 7}),
+        _reply(logprobs=[1, 2]),
+        _reply(logprobs={"content": [{"token": "token_id:5", "logprob": float("nan")}]}),
+        _reply(token_ids=["a", "b"]),
+        {**_reply(), "prompt_token_ids": "zz"},
+        {"choices": [{"message": "hi", "finish_reason": "stop"}]},
+    ],
+)
+def test_a_malformed_completion_is_one_clear_error(payload):
+    """Each of these raised a bare ValueError, TypeError or AttributeError from the parser (or, NaN, was kept)."""
+    server = CannedServer()
+    try:
+        server.payload = payload
+        backend = OpenAIBackend("tiny", base_url=server.url, max_retries=0)
+        with pytest.raises(ArenaError, match="openai backend: malformed completion"):
+            backend.generate(PROMPTS[:1], GREEDY)
+        # an empty reply is a reply (the game judges it), not an error
+        server.payload = {"choices": [{"message": {"content": None}, "finish_reason": "stop"}]}
+        (completion,) = backend.generate(PROMPTS[:1], GREEDY)
+        assert completion.text == "" and completion.finish_reason == "stop"
+    finally:
+        server.httpd.shutdown()
+        server.httpd.server_close()
+
+
 def test_images_become_data_urls():
     image = np.zeros((3, 3, 3), dtype=np.uint8)
     (msg,) = to_openai_messages(

@@ -29,6 +29,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import math
 import re
 import threading
 import time
@@ -289,20 +290,26 @@ class OpenAIBackend:
         if not choices or not isinstance(choices[0], dict):
             raise ArenaError(f"openai backend: response without choices: {str(data)[:200]}")
         choice = choices[0]
-        message = choice.get("message") or {}
-        text = message.get("content") or ""
-        entries = ((choice.get("logprobs") or {}).get("content")) or []
-        logprobs = [float(e.get("logprob", 0.0)) for e in entries if isinstance(e, dict)]
-        ids = choice.get("token_ids")
-        if not isinstance(ids, list):
-            parsed = [_token_id(e) for e in entries if isinstance(e, dict)]
-            ids = parsed if parsed and all(i is not None for i in parsed) else []
-        prompt_ids = data.get("prompt_token_ids") or choice.get("prompt_token_ids") or []
+        try:  # a server's reply of another shape is an error that names it, not a TypeError from deep in here
+            message = choice.get("message") or {}
+            text = message.get("content") or ""
+            entries = ((choice.get("logprobs") or {}).get("content")) or []
+            logprobs = [float(e.get("logprob", 0.0)) for e in entries if isinstance(e, dict)]
+            if not all(math.isfinite(x) for x in logprobs):  # NaN would reach the loss
+                raise ValueError("a logprob is not a finite number")
+            ids = choice.get("token_ids")
+            if not isinstance(ids, list):
+                parsed = [_token_id(e) for e in entries if isinstance(e, dict)]
+                ids = parsed if parsed and all(i is not None for i in parsed) else []
+            prompt_ids = [int(i) for i in data.get("prompt_token_ids") or choice.get("prompt_token_ids") or []]
+            ids = [int(i) for i in ids]
+        except (AttributeError, TypeError, ValueError) as err:
+            raise ArenaError(f"openai backend: malformed completion ({err}): {str(choice)[:200]}") from None
         if text:
             self._noted("logprobs", bool(logprobs))
             self._noted("token_ids", bool(ids))
         reason = "length" if choice.get("finish_reason") == "length" else "stop"
-        return Completion(str(text), [int(i) for i in prompt_ids], [int(i) for i in ids], logprobs, reason)
+        return Completion(str(text), prompt_ids, ids, logprobs, reason)
 
     def generate(self, prompts: Sequence[ChatPrompt], sampling: SamplingParams | None = None) -> list[Completion]:
         """One reply per prompt; up to ``concurrency`` requests in flight."""
@@ -330,8 +337,11 @@ class OpenAIBackend:
             },
             required="prompt_logprobs",
         )
-        prompt_ids = [int(i) for i in head.get("prompt_token_ids") or []]
-        full_ids = [int(i) for i in full.get("prompt_token_ids") or []]
+        try:
+            prompt_ids = [int(i) for i in head.get("prompt_token_ids") or []]
+            full_ids = [int(i) for i in full.get("prompt_token_ids") or []]
+        except (TypeError, ValueError) as err:
+            raise ArenaError(f"openai backend: malformed prompt_token_ids ({err})") from None
         table = full.get("prompt_logprobs")
         if not prompt_ids or full_ids[: len(prompt_ids)] != prompt_ids or not isinstance(table, list):
             raise ArenaError(
@@ -340,10 +350,14 @@ class OpenAIBackend:
         values = []
         for i in range(len(prompt_ids), len(full_ids)):
             entry = table[i] if i < len(table) else None
-            tok = (entry or {}).get(str(full_ids[i])) or (entry or {}).get(full_ids[i])
+            entry = entry if isinstance(entry, dict) else {}
+            tok = entry.get(str(full_ids[i])) or entry.get(full_ids[i])
             if not isinstance(tok, dict):
                 raise ArenaError(f"openai backend: no prompt logprob for token {full_ids[i]} at position {i}")
-            values.append(float(tok.get("logprob", 0.0)))
+            try:
+                values.append(float(tok.get("logprob", 0.0)))
+            except (TypeError, ValueError):
+                raise ArenaError(f"openai backend: malformed prompt logprob at position {i}: {tok!r}") from None
         return Scored(prompt_ids, full_ids[len(prompt_ids) :], values)
 
     def _require(self, capability: str, message: str = "") -> None:
