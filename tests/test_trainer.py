@@ -186,6 +186,27 @@ def _assert_same_metrics(got: dict, expected: dict, keys: tuple[str, ...], rel: 
             assert got[key] == pytest.approx(expected[key], rel=rel, abs=abs_), key
 
 
+def test_a_resume_refuses_other_games_and_broken_checkpoints(tmp_path):
+    """A resume with other games failed with a KeyError deep in load_state, and a truncated checkpoint with
+    pickle's own error."""
+    import torch
+
+    from arena.trainers.loop import Trainer
+
+    a = _trainer(tmp_path / "a")
+    ckpt = a.save_checkpoint(tmp_path / "ckpt")
+    with pytest.raises(ArenaError, match="a resume keeps the checkpoint's envs"):
+        Trainer.resume(ckpt, log=lambda _: None, overrides={"envs": {"tictactoe-v0": {}}})
+    state = torch.load(ckpt / "trainer_state.pt", weights_only=False)
+    del state["optimizer"]
+    torch.save(state, ckpt / "trainer_state.pt")
+    with pytest.raises(ArenaError, match="incomplete checkpoint \\(no 'optimizer'\\)"):
+        Trainer.resume(ckpt, log=lambda _: None, overrides={"out": str(tmp_path / "b")})
+    (ckpt / "trainer_state.pt").write_bytes(b"garbage")
+    with pytest.raises(ArenaError, match="not a readable checkpoint"):
+        Trainer.resume(ckpt, log=lambda _: None)
+
+
 def test_resume_reproduces_the_next_iteration(tmp_path):
     from arena.trainers.loop import Trainer
 

@@ -423,10 +423,26 @@ class Trainer:
         path = Path(path)
         if not (path / "trainer_state.pt").exists():
             raise ArenaError(f"no checkpoint at {path} (expected {path / 'trainer_state.pt'})")
-        data = torch.load(path / "trainer_state.pt", weights_only=False)["config"]
+        try:
+            state = torch.load(path / "trainer_state.pt", weights_only=False)
+        except Exception as err:  # a truncated or foreign file: torch and pickle raise many kinds
+            raise ArenaError(
+                f"{path / 'trainer_state.pt'}: not a readable checkpoint ({type(err).__name__}: {err})"
+            ) from None
+        if not isinstance(state, dict) or not isinstance(state.get("config"), dict):
+            raise ArenaError(f"{path / 'trainer_state.pt'}: not an arena checkpoint (no config in it)")
+        data = dict(state["config"])
+        fixed = [k for k in ("envs", "model") if k in (overrides or {}) and overrides[k] != data.get(k)]
+        if fixed:
+            raise ArenaError(
+                f"a resume keeps the checkpoint's {' and '.join(fixed)}; start a new run (--set model=CHECKPOINT) instead"
+            )
         data.update(overrides or {})
         trainer = cls(TrainConfig(**data).validate(), path, log=log)
-        trainer.load_state(path)
+        try:
+            trainer.load_state(path)
+        except KeyError as err:
+            raise ArenaError(f"{path / 'trainer_state.pt'}: incomplete checkpoint (no {err.args[0]!r})") from None
         return trainer
 
 
