@@ -186,3 +186,35 @@ def test_tiny_or_one_sided_records_get_no_zero_width_interval():
     assert [r.ci_note for r in sweep.rows] == ["no losses: unbounded", "no wins: unbounded"]
     mixed = compute("x-v0", [record(s, s % 3 != 0) for s in range(40)], bootstrap=50, exploitability=False)
     assert all(r.ci_note is None and r.high - r.low > 1 for r in mixed.rows)
+
+
+def test_a_single_player_league_ranks_its_agents_by_win_rate_unrated(tmp_path):
+    """A household league (one seat per match) had no row at all: ratings compare agents that met."""
+    import json
+
+    from arena.league.leaderboard import UNRATED, compute, csv_text, json_text, markdown, plot, rich_table
+
+    def solo(seed: int, agent: str, solved: bool) -> MatchRecord:
+        return MatchRecord(
+            key=f"{agent}{seed}", env_id="solo-v0", seed=seed, agents={"player_0": agent},
+            specs={"player_0": agent}, roles={"player_0": "player"}, returns={"player_0": float(solved)},
+            winners=["player_0"] if solved else [],
+        )  # fmt: skip
+
+    records = [solo(s, "expert", s % 4 != 0) for s in range(8)] + [solo(s, "novice", s % 4 == 0) for s in range(8)]
+    board = compute("solo-v0", records, bootstrap=20, exploitability=False)
+    assert [(r.rank, r.entity, r.games, r.win_rate, r.ci_note) for r in board.rows] == [
+        (1, "expert", 8, 0.75, UNRATED),
+        (2, "novice", 8, 0.25, UNRATED),
+    ]
+    data = json.loads(json_text([board]))  # strict JSON: no NaN for the missing rating
+    assert data[0]["ratings"][0]["rating"] is None and data[0]["ratings"][0]["win_rate"] == 0.75
+    console = Console(width=120, record=True)
+    console.print(rich_table(board))
+    shown = console.export_text()
+    assert "expert" in shown and "75%" in shown and "nan" not in shown and "unrated: met no other agent" in shown
+    assert "nan" not in markdown(board) and "nan" not in csv_text([board])
+    pytest.importorskip("matplotlib")
+    assert plot([board], tmp_path / "solo.png").stat().st_size > 0
+    self_play = compute("toy-v0", [duel("k", "r", "r", 1.0)], bootstrap=20, exploitability=False)
+    assert [(r.entity, r.ci_note) for r in self_play.rows] == [("r", UNRATED)]

@@ -59,7 +59,7 @@ class Row:
         return {
             "rank": self.rank,
             "agent": self.entity,
-            "rating": round(self.rating, 1),
+            "rating": _round(self.rating, 1),
             "ci_low": None if self.ci_note else round(self.low, 1),
             "ci_high": None if self.ci_note else round(self.high, 1),
             "ci_note": self.ci_note,
@@ -117,8 +117,45 @@ def compute(env_id: str, records: list[MatchRecord], *, bootstrap: int = 200, ex
                 ci_note=interval_note(r.games, r.wins, r.high - r.low) if bootstrap else None,
             )
         )
+    rows += _unrated_rows(roles, {r.entity for r in ratings}, exploit, first_rank=len(rows) + 1)
     entities, rate, games = win_rate_matrix(records)
     return Board(env_id, len(records), rows, entities, rate, games)
+
+
+#: The interval note of a row without a rating.
+UNRATED = "unrated"
+
+
+def _unrated_rows(
+    roles: dict[str, dict[str, tuple[float, int]]], rated: set[str], exploit: dict[str, float], first_rank: int
+) -> list[Row]:
+    """Rows for the agents that met no other agent, best win rate first: every agent of a single-player game
+    (household, where a win is a solved task) and one that only played itself. The ratings compare agents that
+    met, so these have none; without these rows such a league showed an empty table."""
+    unrated = [e for e in roles if e not in rated]
+    unrated.sort(key=lambda e: (-_or_minus_one(roles[e].get("all", (math.nan, 0))[0]), e))
+    rows = []
+    for rank, entity in enumerate(unrated, first_rank):
+        win_rate, games = roles[entity].get("all", (math.nan, 0))
+        rows.append(
+            Row(
+                rank=rank,
+                entity=entity,
+                rating=math.nan,
+                low=math.nan,
+                high=math.nan,
+                games=games,
+                win_rate=win_rate,
+                roles={k: v for k, v in roles[entity].items() if k != "all"},
+                exploitability=exploit.get(entity.partition("@")[0]),
+                ci_note=UNRATED,
+            )
+        )
+    return rows
+
+
+def _or_minus_one(x: float) -> float:
+    return -1.0 if math.isnan(x) else x
 
 
 def _single_role_skill(
@@ -186,10 +223,13 @@ def rich_table(board: Board) -> Table:
     for name, justify in columns:
         table.add_column(name, justify=justify, overflow="fold", no_wrap=name in ("rating", "win"))
     for row in board.rows:
-        cells: list[str | Text] = [str(row.rank), Text(row.entity), f"{row.rating:.0f}", _ci(row), str(row.games)]
+        rating = "–" if math.isnan(row.rating) else f"{row.rating:.0f}"
+        cells: list[str | Text] = [str(row.rank), Text(row.entity), rating, _ci(row), str(row.games)]
         cells += [_pct(row.win_rate)] + ([Text(_roles_text(row))] if by_role else [])
         cells += [_skill(row)] + ([_exploit(row)] if exploit else [])
         table.add_row(*cells)
+    if any(row.ci_note == UNRATED for row in board.rows):
+        table.caption = "unrated: met no other agent (a single-player game, or only itself); ranked by win rate"
     return table
 
 
@@ -200,7 +240,7 @@ def _flat(row: Row) -> list[str]:
     return [
         str(row.rank),
         row.entity,
-        f"{row.rating:.1f}",
+        "" if math.isnan(row.rating) else f"{row.rating:.1f}",
         row.ci_note or f"{row.low:.1f}",
         row.ci_note or f"{row.high:.1f}",
         str(row.games),
@@ -260,22 +300,32 @@ def plot(boards: list[Board], path: Path) -> Path:
         raise ArenaError("--plot needs matplotlib: pip install 'arena-selfplay[plot]'") from None
     fig, axes = plt.subplots(len(boards), 2, figsize=(12, 4.5 * len(boards)), squeeze=False)
     for (ax_matrix, ax_rating), board in zip(axes, boards, strict=True):
-        cmap = plt.get_cmap("RdBu").with_extremes(bad="lightgrey")  # grey: pairs that never met
-        image = ax_matrix.imshow(np.ma.masked_invalid(board.rate), vmin=0, vmax=1, cmap=cmap)
-        for (i, j), value in np.ndenumerate(board.rate):
-            if not np.isnan(value):
-                ax_matrix.text(j, i, f"{value:.2f}\n{int(board.games[i, j])}", ha="center", va="center", fontsize=8)
-        ax_matrix.set_xticks(range(len(board.entities)), board.entities, rotation=45, ha="right")
-        ax_matrix.set_yticks(range(len(board.entities)), board.entities)
+        if board.rate.size:
+            cmap = plt.get_cmap("RdBu").with_extremes(bad="lightgrey")  # grey: pairs that never met
+            image = ax_matrix.imshow(np.ma.masked_invalid(board.rate), vmin=0, vmax=1, cmap=cmap)
+            for (i, j), value in np.ndenumerate(board.rate):
+                if not np.isnan(value):
+                    ax_matrix.text(j, i, f"{value:.2f}\n{int(board.games[i, j])}", ha="center", va="center", fontsize=8)
+            ax_matrix.set_xticks(range(len(board.entities)), board.entities, rotation=45, ha="right")
+            ax_matrix.set_yticks(range(len(board.entities)), board.entities)
+            fig.colorbar(image, ax=ax_matrix)
+        else:  # a single-player game: no agent met another
+            ax_matrix.axis("off")
+            ax_matrix.text(0.5, 0.5, "no agent met another", ha="center", va="center", transform=ax_matrix.transAxes)
         ax_matrix.set_title(f"{board.env_id}: row's win rate against column")
-        fig.colorbar(image, ax=ax_matrix)
-        names = [r.entity for r in board.rows][::-1]
-        ratings = np.array([r.rating for r in board.rows][::-1])
-        shown = [(0.0, 0.0) if r.ci_note else (r.rating - r.low, r.high - r.rating) for r in board.rows][::-1]
-        err = np.array(shown).T.reshape(2, -1)
-        ax_rating.errorbar(ratings, range(len(names)), xerr=err, fmt="o", capsize=4)
-        ax_rating.set_yticks(range(len(names)), names)
-        ax_rating.set_xlabel("Bradley–Terry rating (Elo scale), 95% bootstrap CI")
+        rated = [r for r in board.rows if r.ci_note != UNRATED][::-1]
+        if rated:
+            shown = [(0.0, 0.0) if r.ci_note else (r.rating - r.low, r.high - r.rating) for r in rated]
+            err = np.array(shown).T.reshape(2, -1)
+            ax_rating.errorbar([r.rating for r in rated], range(len(rated)), xerr=err, fmt="o", capsize=4)
+            ax_rating.set_yticks(range(len(rated)), [r.entity for r in rated])
+            ax_rating.set_xlabel("Bradley–Terry rating (Elo scale), 95% bootstrap CI")
+        else:  # unrated agents only: their win rates (a single-player game's success rates)
+            unrated = board.rows[::-1]
+            ax_rating.barh(range(len(unrated)), [0.0 if math.isnan(r.win_rate) else r.win_rate for r in unrated])
+            ax_rating.set_yticks(range(len(unrated)), [r.entity for r in unrated])
+            ax_rating.set_xlim(0, 1)
+            ax_rating.set_xlabel("win rate (unrated: no agent met another)")
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
