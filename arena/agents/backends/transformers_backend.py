@@ -131,7 +131,6 @@ class TransformersBackend:
         max_batch_size: int = 64,
         processor: Any = None,
     ) -> None:
-
         if dtype not in _DTYPES:
             raise ArenaError(f"dtype must be one of {_DTYPES}, got {dtype!r}")
         if isinstance(max_batch_size, bool) or not isinstance(max_batch_size, int) or max_batch_size < 1:
