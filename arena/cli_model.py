@@ -34,6 +34,11 @@ def init_tiny(
 ) -> None:
     """Build a tiny random-weight chat model locally (no download), loadable with from_pretrained."""
     from arena.agents.tiny import build_tiny_model
+    from arena.cli_checks import at_least
+
+    at_least(hidden_size, 1, "--hidden-size")
+    at_least(layers, 1, "--layers")
+    at_least(seed, 0, "--seed")
 
     path = build_tiny_model(
         out_dir, arch=arch, seed=seed, hidden_size=hidden_size, num_layers=layers, intermediate_size=3 * hidden_size

@@ -145,9 +145,10 @@ def test_init_tiny_refuses_a_file_and_bad_sizes(capsys, tmp_path):
     (tmp_path / "taken").write_text("x")
     for args, needle in [
         ((str(tmp_path / "taken"),), "is a file; the model needs a folder"),
-        ((str(tmp_path / "m"), "--hidden-size", "0"), "hidden_size must be a positive integer"),
-        ((str(tmp_path / "m"), "--layers", "0"), "num_layers must be a positive integer"),
-        ((str(tmp_path / "m"), "--seed", "-1"), "seed must be an integer >= 0"),
+        ((str(tmp_path / "m"), "--hidden-size", "0"), "--hidden-size must be at least 1"),
+        ((str(tmp_path / "m"), "--layers", "0"), "--layers must be at least 1"),
+        ((str(tmp_path / "m"), "--seed", "-1"), "--seed must be at least 0"),
+        ((str(tmp_path / "m"), "--hidden-size", "130"), "hidden_size must be divisible by num_heads"),
     ]:
         code, _, err = run_cli(capsys, "model", "init-tiny", *args)
         assert code == 2 and needle in first(err), err

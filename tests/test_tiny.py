@@ -124,3 +124,24 @@ def test_model_cli_init_tiny_and_warmstart(tmp_path, no_network):
     naive = ["--envs", "spy-v0", "--agents", "scripted", "--scripted-agent", "spy-v0=scripted-naive"]
     result = runner.invoke(app, ["model", "warmstart", str(model), *naive, "--steps", "1", "--matches", "1"])
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    "kwargs,needle",
+    [
+        ({"num_layers": 0}, "num_layers must be a positive integer"),
+        ({"hidden_size": 0}, "hidden_size must be a positive integer"),
+        ({"vocab_size": -5}, "vocab_size must be a positive integer"),
+        ({"num_heads": 3}, "hidden_size must be divisible by num_heads"),
+        ({"seed": -1}, "seed must be an integer >= 0"),
+        ({"matches_per_env": 0}, "matches_per_env must be a positive integer"),
+    ],
+)
+def test_build_tiny_model_refuses_sizes_it_cannot_build_before_any_work(tmp_path, kwargs, needle):
+    """A zero width divided by zero, zero layers built an empty model, a negative seed failed in numpy."""
+    with pytest.raises(ArenaError, match=needle):
+        build_tiny_model(tmp_path / "m", **kwargs)
+    assert not (tmp_path / "m").exists()
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ArenaError, match="is a file; the model needs a folder"):
+        build_tiny_model(tmp_path / "file")
