@@ -96,6 +96,8 @@ def test_usage_errors_show_usage_and_name_the_option(capsys, args, usage, messag
         (("train", "--set", "max_new_tokens={kuhn-poker: 8}"), "unknown env 'kuhn-poker'"),
         (("train", "--set", "eval_sample=3"), "eval_sample must be true or false"),
         (("train", "--set", "nokey=1"), "unknown config key 'nokey'"),
+        (("train", "--set", "out=/proc/self/status"), "out /proc/self/status: is a file, give a folder"),
+        (("train", "--set", "out=/proc/arena-run"), "out /proc/arena-run: cannot write there"),
         (("train", "--config", "/no/such.yaml"), "no such file: /no/such.yaml"),
         (("train", "--resume", "/"), "--resume /: not a checkpoint"),
         (("plot", "/no/such/run"), "no metrics at /no/such/run"),

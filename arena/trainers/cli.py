@@ -28,7 +28,7 @@ def train(
     quiet: Annotated[bool, typer.Option(help="log lines instead of a progress bar")] = False,
 ) -> None:
     """Train an LLM policy by self-play (collect, advantages, PPO/GRPO update, evaluate, checkpoint)."""
-    from arena.cli_checks import input_file
+    from arena.cli_checks import input_file, output_folder
     from arena.core.errors import ArenaError
     from arena.trainers.config import apply_override, load_config
 
@@ -42,6 +42,8 @@ def train(
             "(use --set key=value, e.g. --set iterations=40)"
         )
     cfg = None if resume is not None else load_config(preset or ("cpu" if config is None else None), config, set_)
+    if cfg is not None:
+        output_folder(Path(cfg.out), "out")  # before the warm start, not after it
 
     import torch
 
