@@ -42,6 +42,7 @@ from arena.agents.answers import Answer, extract_answer, format_answer
 from arena.agents.backends.base import ChatPrompt, Completion, PolicyBackend, SamplingParams, Scored, images_of
 from arena.agents.base import BaseAgent, Info, Observation
 from arena.agents.context import PromptBudget, fit_observation, max_model_len, recent_history
+from arena.agents.control_tokens import control_pattern, neutralize, tokenizer_control_tokens
 from arena.agents.prompts import answer_spec, default_max_new_tokens, system_prompt_for, turn_instructions
 from arena.core.errors import ArenaError
 
@@ -154,6 +155,9 @@ class LLMAgent(BaseAgent):
         self.retry_temperature = retry_temperature  # 0 or None: greedy retries
         self.blank_images = bool(blank_images)  # an ablation: the same prompts with every image a flat grey
         self._budgets: dict[int, PromptBudget | None] = {}
+        #: Chat-control tokens that other players' text may hold, made inert in every observation (see
+        #: :mod:`arena.agents.control_tokens`): the common families and this backend's tokenizer's own.
+        self._control = control_pattern(tokenizer_control_tokens(backend))
         self._prompt_budget()  # a max_new_tokens that leaves no room for a prompt fails here, not mid-game
 
     # -- prompts -----------------------------------------------------------------------------------
@@ -177,7 +181,7 @@ class LLMAgent(BaseAgent):
         the oldest history is left out when the prompt would not fit the context budget (``fit=False``
         skips that check, for callers that count the tokens themselves)."""
         obs = observation if isinstance(observation, dict) else {"text": str(observation)}
-        text = str(obs.get("text", ""))
+        text = neutralize(str(obs.get("text", "")), self._control)  # others' speech must not forge a turn
         image = obs.get("image")
         if image is not None:
             image = np.asarray(image, dtype=np.uint8)
