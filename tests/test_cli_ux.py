@@ -123,11 +123,13 @@ def test_bad_input_is_one_line_before_any_work(capsys, tmp_path, monkeypatch, ar
         (("--legal-weight", "-1"), "legal_weight must be a number >= 0"),
     ],
 )
-def test_warmstart_refuses_bad_numbers_before_playing_a_game(capsys, options, needle):
+def test_warmstart_refuses_bad_numbers_before_playing_a_game(capsys, tmp_path, options, needle):
     """A zero batch size once failed with a bare ValueError after every game had been played."""
+    import shutil
+
     from arena.agents.tiny import cached_tiny_model
 
-    model = cached_tiny_model()
+    model = shutil.copytree(cached_tiny_model(), tmp_path / "model")  # a regression must not train the shared one
     capsys.readouterr()  # building it (the first time) wrote progress bars
     before = sorted((p.name, p.stat().st_mtime_ns) for p in model.iterdir())
     code, out, err = run_cli(capsys, "model", "warmstart", str(model), "--envs", "kuhn-poker-v0", *options)
