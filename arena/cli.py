@@ -162,6 +162,12 @@ def _run_match(
     except KeyboardInterrupt as stop:
         why = f"{stop.args[0]} " if stop.args and isinstance(stop.args[0], str) else ""
         raise _interrupted(env, save, why) from None
+    except ArenaError as failure:  # e.g. a model server that went away mid-game: keep what was played
+        moves = sum(1 for e in env.unwrapped.transcript.events if e.get("event") == "action")
+        if save is None or not moves:
+            raise
+        path = env.unwrapped.transcript.save(save)
+        raise ArenaError(f"{failure} (after {moves} moves; partial transcript saved to {path})") from None
     if save is not None:
         console.print(f"transcript saved to {result.transcript.save(save)}", markup=False, highlight=False)
 

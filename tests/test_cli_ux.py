@@ -193,6 +193,34 @@ def test_end_of_input_or_ctrl_c_leaves_play_cleanly(tmp_path, monkeypatch, capsy
     assert path.exists()
 
 
+class ServerGoneAfterTwoMoves(BaseAgent):
+    """Plays two moves, then fails as a backend does when its model server goes away."""
+
+    name = "gone"
+
+    def __init__(self, seed=None):
+        self.moves = 0
+
+    def act(self, observation, info):
+        from arena.core.errors import ArenaError
+
+        self.moves += 1
+        if self.moves > 2:
+            raise ArenaError("openai backend: POST http://127.0.0.1:9/v1/chat/completions failed after 4 attempts")
+        return info["legal_actions"][0]
+
+
+def test_a_backend_failure_mid_game_keeps_the_moves_played(tmp_path, capsys):
+    path = tmp_path / "t.jsonl"
+    spec = f"player_0={__name__}:ServerGoneAfterTwoMoves"
+    code, _, err = run_cli(capsys, "watch", "tictactoe-v0", "-a", spec, "-a", "player_1=random", "--save", str(path))
+    assert code == 2 and "Traceback" not in err
+    assert "failed after 4 attempts (after 4 moves; partial transcript saved to" in first(err), err
+    assert sum('"event": "action"' in line for line in path.read_text().splitlines()) == 4  # X, O, X, O
+    code, _, err = run_cli(capsys, "watch", "tictactoe-v0", "-a", spec, "-a", "player_1=random")
+    assert code == 2 and "failed after 4 attempts" in first(err) and "saved" not in err  # no --save: nothing kept
+
+
 class FailsOnOddSeed(BaseAgent):
     """Raises when built with an odd seed: a deterministic subset of matches fails."""
 
