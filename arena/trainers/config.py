@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -304,7 +305,7 @@ class TrainConfig:
         validate(self.precision, self.lora)
         if not isinstance(self.gradient_checkpointing, bool):
             raise ArenaError(f"gradient_checkpointing must be true or false, got {self.gradient_checkpointing!r}")
-        if self.tis_cap is not None and (isinstance(self.tis_cap, bool) or not float(self.tis_cap) > 0):
+        if self.tis_cap is not None and (not _number(self.tis_cap) or not self.tis_cap > 0):
             raise ArenaError(f"tis_cap must be a number > 0 (e.g. 2.0) or null, got {self.tis_cap!r}")
         if self.rollout_backend == "vllm" and not 0 <= self.temperature <= 2:
             raise ArenaError(f"vLLM samples at temperatures in [0, 2], got temperature={self.temperature}")
@@ -324,19 +325,29 @@ class TrainConfig:
         "iterations",
         "eval_games",
     )
-    _NON_NEGATIVE += ("side_seats", "lr_warmup_steps")
+    _NON_NEGATIVE += ("side_seats", "lr_warmup_steps", "seed")
 
     def _check_values(self) -> None:
         for f in dataclasses.fields(self):
             default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
             value = getattr(self, f.name)
-            if default is None:  # optional knobs (model, dual_clip): any value the trainer accepts
+            if default is None:  # optional knobs (model, dual_clip, tis_cap, lora...): checked one by one
                 continue
             kinds = {bool: (bool,), int: (int,), float: (int, float), str: (str,), dict: (dict,), list: (list,)}
             wanted = kinds.get(type(default))
             if wanted and (not isinstance(value, wanted) or (isinstance(value, bool) and bool not in wanted)):
                 name = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
                 raise ArenaError(f"{f.name} must be {name.get(type(default), type(default).__name__)}, got {value!r}")
+            if type(default) is float and not math.isfinite(value):  # nan or inf: training would diverge silently
+                raise ArenaError(f"{f.name} must be a finite number, got {value!r}")
+        if self.model is not None and (not isinstance(self.model, str) or not self.model.strip()):
+            raise ArenaError(f"model must be null (build the tiny model) or a model path or name, got {self.model!r}")
+        if self.dual_clip is not None and (not _number(self.dual_clip) or not 1 < self.dual_clip < math.inf):
+            raise ArenaError(f"dual_clip must be null or a number > 1 (e.g. 3.0), got {self.dual_clip!r}")
+        from arena.trainers.loss import AGGREGATIONS
+
+        if self.aggregation not in AGGREGATIONS:
+            raise ArenaError(f"aggregation must be one of {', '.join(AGGREGATIONS)}, got {self.aggregation!r}")
         for key in self._POSITIVE:
             if isinstance(getattr(self, key, 1), int | float) and getattr(self, key, 1) <= 0:
                 raise ArenaError(f"{key} must be > 0, got {getattr(self, key)!r}")
