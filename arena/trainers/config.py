@@ -246,7 +246,7 @@ class TrainConfig:
 
     def _validate_rewards(self) -> None:
         if not _number(self.invalid_penalty):
-            raise ArenaError(f"invalid_penalty must be a number, got {self.invalid_penalty!r}")
+            raise ArenaError(f"invalid_penalty must be a finite number, got {self.invalid_penalty!r}")
         if not isinstance(self.rewards, dict):
             raise ArenaError(f"rewards must map games to {{scale, invalid_penalty}}, got {self.rewards!r}")
         for env_id, options in self.rewards.items():
@@ -255,7 +255,7 @@ class TrainConfig:
             if not isinstance(options, dict) or set(options) - set(REWARD_KEYS):
                 raise ArenaError(f"rewards.{env_id} takes the keys {', '.join(REWARD_KEYS)}, got {options!r}")
             if not all(_number(v) for v in options.values()):
-                raise ArenaError(f"rewards.{env_id} values must be numbers, got {options!r}")
+                raise ArenaError(f"rewards.{env_id} values must be finite numbers, got {options!r}")
 
     def _validate_per_game_integer(self, key: str, minimum: int, null_means: str) -> None:
         """``key`` is null, an integer ≥ ``minimum``, or ``{game: such an integer}``."""
@@ -365,7 +365,8 @@ class TrainConfig:
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """A finite int or float (not a bool): NaN or infinity in a reward or a knob would spread silently."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _parse_value(text: str) -> Any:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +48,9 @@ def validate(precision: str, lora: dict[str, Any] | None) -> None:
     if unknown:
         raise ArenaError(f"unknown lora options {sorted(unknown)}; valid: {', '.join(LORA_DEFAULTS)}")
     options = {**LORA_DEFAULTS, **lora}
-    if not isinstance(options["r"], int) or options["r"] < 1 or float(options["alpha"]) <= 0:
+    alpha = options["alpha"]
+    alpha_ok = isinstance(alpha, int | float) and not isinstance(alpha, bool) and 0 < alpha < math.inf
+    if isinstance(options["r"], bool) or not isinstance(options["r"], int) or options["r"] < 1 or not alpha_ok:
         raise ArenaError(
             f"lora r must be an integer >= 1 and alpha > 0, got r={options['r']}, alpha={options['alpha']}"
         )

@@ -10,6 +10,7 @@ run over several games can train each against the opponents its single-game pres
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
@@ -113,8 +114,8 @@ def per_game_weights(
             raise ValueError(f"opponents{where}: unknown kind(s) {sorted(map(str, unknown))}; use {known}")
         numbers = {}
         for kind, weight in value.items():
-            if isinstance(weight, bool) or not isinstance(weight, int | float) or weight < 0:
-                raise ValueError(f"opponents{where}: the weight of {kind} must be a number >= 0, got {weight!r}")
+            if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 <= weight < math.inf:
+                raise ValueError(f"opponents{where}: the weight of {kind} must be a finite number >= 0, got {weight!r}")
             if weight > 0:
                 numbers[str(kind)] = float(weight)
         if not numbers:
