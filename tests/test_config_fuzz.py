@@ -234,3 +234,26 @@ def test_an_accepted_configuration_plays_to_the_end_without_a_leak(env_id, data,
     except ArenaError:
         return  # a refused configuration: refused with the library's clear error, nothing else
     _play(env, seed, hostility)
+
+
+#: Values of the wrong shape for most options: what a YAML or ``--kw`` typo gives (``bool(nan)`` is True,
+#: ``tuple("abc")`` three letters, ``"x" in {...}`` with a list a TypeError).
+WRONG_SHAPES = (math.nan, math.inf, -math.inf, "abc", 1.5, -1, [], {}, [1.5], ["x"], {"a": 1}, None)
+
+
+@pytest.mark.parametrize("env_id", BUILT_IN)
+def test_every_option_given_a_value_of_the_wrong_shape_is_refused_or_plays(env_id):
+    """Each option alone, set to each of WRONG_SHAPES: an ArenaError, or a game that plays to the end. Found a
+    TypeError from ``task_types``, ``roles``, ``word_pairs`` and ``word_split``, and NaN taken as True by the
+    true/false options of household and the spy games."""
+    accepted = []
+    for name in OPTIONS[env_id]:
+        for value in WRONG_SHAPES:
+            try:
+                env = arena.make(env_id, **{name: value})
+            except ArenaError:
+                continue
+            _play(env, 0, 0.0)
+            accepted.append((name, value))
+    flags = {n for n, strategy in OPTIONS[env_id].items() if strategy is _bools}
+    assert not [(n, v) for n, v in accepted if n in flags], "a true/false option took a value that is neither"

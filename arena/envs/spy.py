@@ -37,6 +37,7 @@ from arena.core.answers import choice_answer, text_answer
 from arena.core.env import SimultaneousPhase, TextGameEnv
 from arena.core.episode import pick
 from arena.core.errors import ArenaError
+from arena.core.options import flag_option, list_option
 from arena.envs.spy_words import SPLITS
 from arena.envs.werewolf import ABSTAIN, bounded_observation, flatten_speech, read_choice, tally
 
@@ -143,6 +144,12 @@ class SpyEnv(TextGameEnv):
     ) -> None:
         _int(num_players, "num_players", 3, 12)
         _int(num_spies, "num_spies", 1)
+        reveal_eliminated, spy_guess = (
+            flag_option(reveal_eliminated, "reveal_eliminated"),
+            flag_option(spy_guess, "spy_guess"),
+        )
+        spy_knows, single_vote = flag_option(spy_knows, "spy_knows"), flag_option(single_vote, "single_vote")
+        spy_votes, allow_abstain = flag_option(spy_votes, "spy_votes"), flag_option(allow_abstain, "allow_abstain")
         if num_spies * 2 >= num_players:
             raise ArenaError(f"num_spies must be fewer than half the players, got {num_spies} of {num_players}")
         if tie_rule not in TIE_RULES:
@@ -156,23 +163,25 @@ class SpyEnv(TextGameEnv):
         for name, value in (("clue_beta", clue_beta), ("clue_lambda", clue_lambda)):
             if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value < 100:
                 raise ArenaError(f"{name} must be a number from 0 to 100, got {value!r}")
-        if word_split not in SPLITS:
+        if not isinstance(word_split, str) or word_split not in SPLITS:
             raise ArenaError(f"word_split must be one of {list(SPLITS)}, got {word_split!r}")
         self.num_spies = num_spies
         self.clue_rounds = _int(clue_rounds, "clue_rounds", 1)
-        self.reveal_eliminated = bool(reveal_eliminated)
-        self.spy_guess = bool(spy_guess)
-        self.spy_knows = bool(spy_knows)
-        self.single_vote = bool(single_vote)
-        self.spy_votes = bool(spy_votes)
+        self.reveal_eliminated = reveal_eliminated
+        self.spy_guess = spy_guess
+        self.spy_knows = spy_knows
+        self.single_vote = single_vote
+        self.spy_votes = spy_votes
         self.reward_kind = reward
         self.clue_beta, self.clue_lambda = float(clue_beta), float(clue_lambda)
         self.tie_rule = tie_rule
-        self.allow_abstain = bool(allow_abstain)
+        self.allow_abstain = allow_abstain
         self.max_rounds = _int(num_players if max_rounds is None else max_rounds, "max_rounds", 1)
         self.max_clue_chars = _int(max_clue_chars, "max_clue_chars", 10)
-        pairs = SPLITS[word_split] if word_pairs is None else tuple(word_pairs)
-        if not pairs or any(len(p) < 2 or not str(p[0]).strip() or p[0] == p[1] for p in pairs):
+        pairs = SPLITS[word_split] if word_pairs is None else list_option(word_pairs, "word_pairs")
+        if not pairs or any(
+            not isinstance(p, list | tuple) or len(p) < 2 or not str(p[0]).strip() or p[0] == p[1] for p in pairs
+        ):
             raise ArenaError("word_pairs must be non-empty pairs of two different words")
         self.word_pairs = tuple((str(p[0]), str(p[1])) for p in pairs)
         super().__init__(

@@ -47,6 +47,7 @@ from arena.core.answers import choice_answer, structured_answer, text_answer
 from arena.core.env import SimultaneousPhase, TextGameEnv
 from arena.core.episode import pick
 from arena.core.errors import ArenaError
+from arena.core.options import list_option
 from arena.core.parsing import Match, match_choice
 from arena.core.spaces import MAX_OBSERVATION_CHARS, clip_text
 from arena.core.transcript import compose_observation
@@ -361,6 +362,7 @@ class WerewolfEnv(TextGameEnv):
         invalid_rule: str = "default",
         render_mode: str | None = None,
     ) -> None:
+        roles = None if roles is None else list_option(roles, "roles")
         if roles is not None and num_players is not None and len(roles) != num_players:
             raise ArenaError(f"num_players={num_players!r} does not match the {len(roles)} roles given")
         if roles is None and num_players is not None:

@@ -30,6 +30,7 @@ from typing import Any
 from arena.core.answers import choice_answer, labelled_actions, numbered_labels
 from arena.core.env import TextGameEnv
 from arena.core.errors import ArenaError
+from arena.core.options import flag_option, list_option
 from arena.core.parsing import match_choice
 from arena.envs.household.catalog import name_key
 from arena.envs.household.generate import Task, draw_task, populate
@@ -75,7 +76,8 @@ class HouseholdEnv(TextGameEnv):
             raise ArenaError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
         if not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps < 1:
             raise ArenaError(f"max_steps must be a positive integer, got {max_steps!r}")
-        types = tuple(task_types) if task_types else TASK_TYPES
+        types = list_option(task_types, "task_types") if task_types is not None else ()
+        types = types or TASK_TYPES
         unknown = [t for t in types if t not in TASK_TYPES]
         if unknown:
             raise ArenaError(f"unknown task types {unknown}; choose from {', '.join(TASK_TYPES)}")
@@ -87,9 +89,9 @@ class HouseholdEnv(TextGameEnv):
         self.task_types = types
         # Numbered commands: an LLM answers [3] instead of copying a long command, which a small model
         # tends to rewrite into a plausible command the house does not have (docs/agents.md).
-        self.numbered = bool(numbered)
+        self.numbered = flag_option(numbered, "numbered")
         # A recap of what the agent has seen: the expert's map, for a model shown only its last few steps.
-        self.recap = bool(recap)
+        self.recap = flag_option(recap, "recap")
         self.world: World | None = None
         self.task: Task | None = None
 
