@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import inspect
 import math
 import os
 import time
@@ -533,6 +534,53 @@ def train_examples(
     return losses
 
 
+def check_options(**options: Any) -> None:
+    """Refuse out-of-range :func:`warmstart` options (its keyword arguments; one not given takes warmstart's
+    default) with one :class:`ArenaError` naming the first, before any work: ``warmstart`` calls it, and so does a
+    training config as it is read, so that a bad ``warmstart.lr`` fails before the model is built."""
+    defaults = {
+        name: p.default for name, p in inspect.signature(warmstart).parameters.items() if p.default is not p.empty
+    }
+    value = {**defaults, **options}
+    steps = value["steps"]
+    _check_numbers(
+        at_least_one={name: value[name] for name in ("restarts", "batch_size", "caption_batch_size")},
+        at_least_zero={
+            "steps": 0 if steps is None else steps,
+            "caption_steps": value["caption_steps"],
+            "seed": value["seed"],
+        },
+        non_negative={name: value[name] for name in ("legal_weight", "observation_weight")},
+        positive={name: value[name] for name in ("lr", "caption_lr", "endgame_weight", "threat_weight")},
+    )
+    rate = value["mistake_rate"]
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1:
+        raise ArenaError(f"mistake_rate must be between 0 and 1, got {rate!r}")
+    matches = value["matches_per_env"]
+    counts = matches.values() if isinstance(matches, Mapping) else [matches]
+    if any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in counts):
+        raise ArenaError(f"matches per game must be positive integers, got {matches!r}")
+    if value["agents"] is not None and value["agents"] not in AGENT_KINDS:
+        raise ArenaError(f"agents must be one of {', '.join(AGENT_KINDS)} (or null: per game), got {value['agents']!r}")
+    weights = value["game_weights"]
+    if weights is not None and (
+        not isinstance(weights, Mapping)
+        or not all(
+            isinstance(w, int | float) and not isinstance(w, bool) and 0 <= w < math.inf for w in weights.values()
+        )
+    ):
+        raise ArenaError(f"game_weights must map games to numbers >= 0, got {weights!r}")
+    chosen = value["scripted_agent"]
+    if chosen is not None and (
+        not isinstance(chosen, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in chosen.items())
+    ):
+        raise ArenaError(
+            f"scripted_agent must map games to agent names, e.g. {{spy-v0: scripted-naive}}, got {chosen!r}"
+        )
+    if not isinstance(value["think"], str):
+        raise ArenaError(f"think must be text (the reasoning the targets open with), got {value['think']!r}")
+
+
 def _check_numbers(
     *,
     at_least_one: Mapping[str, Any],
@@ -610,17 +658,25 @@ def warmstart(
 
     from arena.agents.backends.transformers_backend import TransformersBackend
 
-    _check_numbers(
-        at_least_one={"restarts": restarts, "batch_size": batch_size, "caption_batch_size": caption_batch_size},
-        at_least_zero={"steps": 0 if steps is None else steps, "caption_steps": caption_steps, "seed": seed},
-        non_negative={"legal_weight": legal_weight, "observation_weight": observation_weight},
-        positive={"lr": lr, "caption_lr": caption_lr, "endgame_weight": endgame_weight, "threat_weight": threat_weight},
+    check_options(
+        agents=agents,
+        matches_per_env=matches_per_env,
+        steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        seed=seed,
+        think=think,
+        legal_weight=legal_weight,
+        mistake_rate=mistake_rate,
+        observation_weight=observation_weight,
+        endgame_weight=endgame_weight,
+        threat_weight=threat_weight,
+        caption_steps=caption_steps,
+        caption_lr=caption_lr,
+        caption_batch_size=caption_batch_size,
+        restarts=restarts,
+        game_weights=game_weights,
     )
-    if not 0 <= mistake_rate <= 1:
-        raise ArenaError(f"mistake_rate must be between 0 and 1, got {mistake_rate!r}")
-    counts = matches_per_env.values() if isinstance(matches_per_env, Mapping) else [matches_per_env]
-    if any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in counts):
-        raise ArenaError(f"matches per game must be positive integers, got {matches_per_env!r}")
     backend = TransformersBackend(str(model_dir), device=device)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

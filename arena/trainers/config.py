@@ -178,7 +178,7 @@ class TrainConfig:
         is built."""
         import inspect
 
-        from arena.agents.warmstart import warmstart
+        from arena.agents.warmstart import check_options, warmstart
 
         if not isinstance(self.warmstart, dict):
             raise ArenaError(f"warmstart must be a mapping of warm-start options, got {self.warmstart!r}")
@@ -186,6 +186,10 @@ class TrainConfig:
         unknown = set(self.warmstart) - accepted
         if unknown:
             raise ArenaError(f"warmstart: unknown keys {sorted(unknown)}; the warm start takes {sorted(accepted)}")
+        try:
+            check_options(**self.warmstart)
+        except ArenaError as err:
+            raise ArenaError(f"warmstart: {err}") from None
 
     def eval_opponents_for(self, env_id: str) -> list[str]:
         """Who the policy is evaluated against in ``env_id``: ``eval_opponents`` (one list for every game, or
