@@ -104,6 +104,8 @@ def test_usage_errors_show_usage_and_name_the_option(capsys, args, usage, messag
         (("train", "--set", "warmstart.lr=.nan"), "warmstart: lr must be a number > 0, got nan"),
         (("train", "--set", "warmstart.agents=expert"), "warmstart: agents must be one of scripted, random"),
         (("train", "--set", "warmstart.scripted_agent=5"), "warmstart: scripted_agent must map games to agent"),
+        (("train", "--set", "tiny_model.initializer_range=.nan"), "tiny_model: initializer_range must be a number > 0"),
+        (("train", "--set", "tiny_model.num_heads=3"), "tiny_model: hidden_size must be divisible by num_heads"),
         (("train", "--set", "envs.nosuch-v0={}"), "unknown env 'nosuch-v0'"),
         (("train", "--set", "history_lines={tictactoe-v9: 2}"), "unknown env 'tictactoe-v9'. Did you mean"),
         (("train", "--set", "max_new_tokens={kuhn-poker: 8}"), "unknown env 'kuhn-poker'"),

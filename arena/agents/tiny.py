@@ -15,9 +15,12 @@ Example::
 
 from __future__ import annotations
 
+import inspect
+import math
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from arena.core.errors import ArenaError
 
@@ -116,6 +119,40 @@ def build_tokenizer(corpus: Iterable[str], vocab_size: int = 2048, max_token_len
     return hf_tok
 
 
+def check_model_options(**options: Any) -> None:
+    """Refuse :func:`build_tiny_model` options it cannot build (its keyword arguments; one not given takes its
+    default) with an :class:`ArenaError` naming the first: ``build_tiny_model`` runs it first, and a training
+    config as it reads its ``tiny_model`` section."""
+    defaults = {
+        name: p.default
+        for name, p in inspect.signature(build_tiny_model).parameters.items()
+        if p.default is not p.empty
+    }
+    value = {**defaults, **options}
+    if value["arch"] not in ARCHS:
+        raise ArenaError(f"arch must be one of {ARCHS}, got {value['arch']!r}")
+    sizes = (
+        "hidden_size",
+        "num_layers",
+        "intermediate_size",
+        "num_heads",
+        "num_kv_heads",
+        "vocab_size",
+        "max_position_embeddings",
+        "matches_per_env",
+    )
+    for name in sizes:
+        if isinstance(value[name], bool) or not isinstance(value[name], int) or value[name] < 1:
+            raise ArenaError(f"{name} must be a positive integer, got {value[name]!r}")
+    if value["hidden_size"] % value["num_heads"] or value["num_heads"] % value["num_kv_heads"]:
+        raise ArenaError("hidden_size must be divisible by num_heads, and num_heads by num_kv_heads")
+    seed, init = value["seed"], value["initializer_range"]
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ArenaError(f"seed must be an integer >= 0, got {seed!r}")
+    if isinstance(init, bool) or not isinstance(init, int | float) or not 0 < init < math.inf:
+        raise ArenaError(f"initializer_range must be a number > 0 (the weights' init std), got {init!r}")
+
+
 def build_tiny_model(
     out_dir: str | os.PathLike[str],
     arch: str = "qwen2",
@@ -140,25 +177,19 @@ def build_tiny_model(
     attention stays uniform over a 300-token prompt for ~100 Adam steps, so it cannot tell a Kuhn Poker
     card from the rest of the prompt in time; at 0.08 it learns to within ~40 steps (docs/results.md).
     """
-    if arch not in ARCHS:
-        raise ArenaError(f"arch must be one of {ARCHS}, got {arch!r}")
-    sizes = {
-        "hidden_size": hidden_size,
-        "num_layers": num_layers,
-        "intermediate_size": intermediate_size,
-        "num_heads": num_heads,
-        "num_kv_heads": num_kv_heads,
-        "vocab_size": vocab_size,
-        "max_position_embeddings": max_position_embeddings,
-        "matches_per_env": matches_per_env,
-    }
-    for name, value in sizes.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ArenaError(f"{name} must be a positive integer, got {value!r}")
-    if hidden_size % num_heads or num_heads % num_kv_heads:
-        raise ArenaError("hidden_size must be divisible by num_heads, and num_heads by num_kv_heads")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ArenaError(f"seed must be an integer >= 0, got {seed!r}")
+    check_model_options(
+        arch=arch,
+        seed=seed,
+        hidden_size=hidden_size,
+        num_layers=num_layers,
+        intermediate_size=intermediate_size,
+        num_heads=num_heads,
+        num_kv_heads=num_kv_heads,
+        vocab_size=vocab_size,
+        max_position_embeddings=max_position_embeddings,
+        initializer_range=initializer_range,
+        matches_per_env=matches_per_env,
+    )
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ArenaError(f"{out} is a file; the model needs a folder")

@@ -171,6 +171,11 @@ class TrainConfig:
         unknown = set(options) - accepted
         if unknown:
             raise ArenaError(f"tiny_model: unknown keys {sorted(unknown)}; {builder.__name__} takes {sorted(accepted)}")
+        if builder is tiny.build_tiny_model:
+            try:
+                tiny.check_model_options(**options)
+            except ArenaError as err:
+                raise ArenaError(f"tiny_model: {err}") from None
 
     def _check_warmstart(self) -> None:
         """``warmstart`` holds keyword arguments of :func:`arena.agents.warmstart.warmstart`, except those the run
