@@ -7,13 +7,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
 from arena.core.errors import ArenaError
 
 
 def flag_option(value: Any, name: str) -> bool:
-    """A true/false option: a bool, or 0 / 1 (what ``--kw name=1`` parses to)."""
-    if isinstance(value, bool):
-        return value
+    """A true/false option: a bool (numpy's too), or 0 / 1 (what ``--kw name=1`` parses to)."""
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
     if isinstance(value, int) and value in (0, 1):
         return bool(value)
     raise ArenaError(f"{name} must be true or false, got {value!r}")
