@@ -144,12 +144,12 @@ class SpyEnv(TextGameEnv):
     ) -> None:
         _int(num_players, "num_players", 3, 12)
         _int(num_spies, "num_spies", 1)
-        reveal_eliminated, spy_guess = (
-            flag_option(reveal_eliminated, "reveal_eliminated"),
-            flag_option(spy_guess, "spy_guess"),
-        )
-        spy_knows, single_vote = flag_option(spy_knows, "spy_knows"), flag_option(single_vote, "single_vote")
-        spy_votes, allow_abstain = flag_option(spy_votes, "spy_votes"), flag_option(allow_abstain, "allow_abstain")
+        reveal_eliminated = flag_option(reveal_eliminated, "reveal_eliminated")
+        spy_guess = flag_option(spy_guess, "spy_guess")
+        spy_knows = flag_option(spy_knows, "spy_knows")
+        single_vote = flag_option(single_vote, "single_vote")
+        spy_votes = flag_option(spy_votes, "spy_votes")
+        allow_abstain = flag_option(allow_abstain, "allow_abstain")
         if num_spies * 2 >= num_players:
             raise ArenaError(f"num_spies must be fewer than half the players, got {num_spies} of {num_players}")
         if tie_rule not in TIE_RULES:

@@ -274,9 +274,8 @@ class TrainConfig:
             raise ArenaError(
                 f"{key} must be null ({null_means}), an integer ≥ {minimum} or {{game: integer}}, got {value!r}"
             )
-        if isinstance(
-            value, dict
-        ):  # a misspelt game would be ignored; like `constrained`, it may name games not in envs
+        # a misspelt game would be ignored; like `constrained`, the map may name games not in envs
+        if isinstance(value, dict):
             from arena.core.registry import spec
 
             for env_id in value:
