@@ -257,3 +257,18 @@ def test_every_option_given_a_value_of_the_wrong_shape_is_refused_or_plays(env_i
             accepted.append((name, value))
     flags = {n for n, strategy in OPTIONS[env_id].items() if strategy is _bools}
     assert not [(n, v) for n, v in accepted if n in flags], "a true/false option took a value that is neither"
+
+
+def test_flag_and_list_options_take_their_shapes_only():
+    import numpy as np
+
+    from arena.core.options import flag_option, list_option
+
+    assert [flag_option(v, "f") for v in (True, False, 1, 0, np.True_, np.False_)] == [True, False] * 3
+    for wrong in (2, -1, 0.5, math.nan, "true", "no", None, [], np.int64(1) + 1):
+        with pytest.raises(ArenaError, match="f must be true or false"):
+            flag_option(wrong, "f")
+    assert list_option(["a", "b"], "l") == ("a", "b") and list_option((x for x in "ab"), "l") == ("a", "b")
+    for wrong in ("ab", b"ab", 1.5, None, 3):
+        with pytest.raises(ArenaError, match="l must be a list"):
+            list_option(wrong, "l")
