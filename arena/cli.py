@@ -139,10 +139,15 @@ def list_command() -> None:
     console.print(table)
 
 
+def _moves_played(env: Any) -> int:
+    """How many moves the match on ``env`` has recorded so far."""
+    return sum(1 for e in env.unwrapped.transcript.events if e.get("event") == "action")
+
+
 def _interrupted(env: Any, save: Path | None, why: str) -> Interrupted:
     """The one-line summary of an interrupted match: how far it got and where a partial transcript went."""
     raw = env.unwrapped
-    moves = sum(1 for e in raw.transcript.events if e.get("event") == "action")
+    moves = _moves_played(env)
     if save is None:
         return Interrupted(f"{why}after {moves} moves; nothing was stored (--save keeps a transcript)")
     return Interrupted(f"{why}after {moves} moves; partial transcript saved to {raw.transcript.save(save)}")
@@ -163,7 +168,7 @@ def _run_match(
         why = f"{stop.args[0]} " if stop.args and isinstance(stop.args[0], str) else ""
         raise _interrupted(env, save, why) from None
     except ArenaError as failure:  # e.g. a model server that went away mid-game: keep what was played
-        moves = sum(1 for e in env.unwrapped.transcript.events if e.get("event") == "action")
+        moves = _moves_played(env)
         if save is None or not moves:
             raise
         path = env.unwrapped.transcript.save(save)
