@@ -18,6 +18,9 @@ PRESETS_DIR = Path(__file__).with_name("presets")
 ADVANTAGES = ("mars", "grpo", "rae", "gigpo", "reinforce", "rebn")
 REWARD_KEYS = ("scale", "invalid_penalty")
 ROLLOUT_BACKENDS = ("shared", "transformers", "vllm")
+#: How the policy loss reduces its per-token terms (``arena.trainers.loss.aggregate``); here, not in the loss
+#: module, so that reading a config does not import torch.
+AGGREGATIONS = ("token-mean", "seq-mean-token-mean", "seq-mean-token-sum")
 #: Warm-start arguments that a run sets from its own settings (arena.trainers.loop.warm_start), not from ``warmstart``.
 WARMSTART_SET_BY_RUN = frozenset(
     {
@@ -352,8 +355,6 @@ class TrainConfig:
             raise ArenaError(f"model must be null (build the tiny model) or a model path or name, got {self.model!r}")
         if self.dual_clip is not None and (not _number(self.dual_clip) or not 1 < self.dual_clip < math.inf):
             raise ArenaError(f"dual_clip must be null or a number > 1 (e.g. 3.0), got {self.dual_clip!r}")
-        from arena.trainers.loss import AGGREGATIONS
-
         if self.aggregation not in AGGREGATIONS:
             raise ArenaError(f"aggregation must be one of {', '.join(AGGREGATIONS)}, got {self.aggregation!r}")
         for key in self._POSITIVE:

@@ -23,7 +23,8 @@ from typing import Any
 
 import torch
 
-AGGREGATIONS = ("token-mean", "seq-mean-token-mean", "seq-mean-token-sum")
+from arena.trainers.config import AGGREGATIONS
+
 K3_MAX = 10.0  # the most one token's k3 term counts: a few collapsed tokens cannot swamp the batch's KL
 
 
