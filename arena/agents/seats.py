@@ -12,7 +12,7 @@ from arena.core.registry import as_aec, make
 
 def match_env(env: Any) -> Any:
     """The AEC env a match plays: ``env`` itself, built from an env id, or the AEC form of a parallel env."""
-    env = as_aec(make(env) if isinstance(env, str) else env)
+    env = make(env) if isinstance(env, str) else as_aec(env)
     if not hasattr(env, "agent_iter"):
         raise ArenaError(f"a match needs a PettingZoo env or an env id, got {type(env).__name__}")
     return env

@@ -132,11 +132,11 @@ def _unrated_rows(
     """Rows for the agents that met no other agent, best win rate first: every agent of a single-player game
     (household, where a win is a solved task) and one that only played itself. The ratings compare agents that
     met, so these have none; without these rows such a league showed an empty table."""
-    unrated = [e for e in roles if e not in rated]
-    unrated.sort(key=lambda e: (-_or_minus_one(roles[e].get("all", (math.nan, 0))[0]), e))
+    overall = {e: r.get("all", (math.nan, 0)) for e, r in roles.items() if e not in rated}  # (win rate, games)
+    unrated = sorted(overall, key=lambda e: (-_or_minus_one(overall[e][0]), e))
     rows = []
     for rank, entity in enumerate(unrated, first_rank):
-        win_rate, games = roles[entity].get("all", (math.nan, 0))
+        win_rate, games = overall[entity]
         rows.append(
             Row(
                 rank=rank,
