@@ -286,9 +286,7 @@ class BatchScheduler:
         pending: list[tuple[_Running, str, Any, dict[str, Any], Any]] = []
         for run in live:
             seat = run.env.agent_selection
-            agent = run.spec.agents.get(seat)
-            if agent is None:
-                raise ArenaError(f"match {run.index}: no agent for seat {seat!r}")
+            agent = run.spec.agents[seat]  # every seat has one: checked when the match started (seat_agents)
             obs = run.env.observe(seat)
             info = run.env.infos.get(seat, {})
             if seat not in run.roles:

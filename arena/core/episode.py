@@ -408,8 +408,8 @@ class EpisodeBook:
 
 
 def _checked_generator(seed: Any) -> np.random.Generator:
-    """``np.random.default_rng(seed)`` for a seed that is not a plain ``int`` (a numpy integer, a
-    ``SeedSequence``, a ``Generator``), or an :class:`ArenaError` that names the seed: a game that never draws
+    """``np.random.default_rng(seed)`` for a seed that is not an integer (a ``SeedSequence``, a ``Generator``),
+    or an :class:`ArenaError` that names the seed: a game that never draws
     would otherwise accept a float or a string silently, and one that does would fail deep inside numpy."""
     try:
         return np.random.default_rng(seed)

@@ -104,7 +104,7 @@ def register(
     **metadata: Any,
 ) -> EnvSpec:
     """Register a game under ``env_id`` (``name-vN``). ``metadata`` fills the other ``EnvSpec`` fields."""
-    if not isinstance(env_id, str) or not env_id.strip() or any(c.isspace() for c in env_id):
+    if not isinstance(env_id, str) or not env_id or any(c.isspace() for c in env_id):
         raise RegistrationError(
             f"env_id must be a non-empty string without spaces such as 'my-game-v0', got {env_id!r}"
         )
