@@ -111,6 +111,7 @@ def warmstart_command(
     """Fine-tune on random/scripted play of every game so the model answers in the right format, with legal
     moves, before any RL."""
     from arena.agents.warmstart import warmstart
+    from arena.cli_checks import at_least
     from arena.core.errors import ArenaError
 
     if agents is not None and agents not in AGENT_KINDS:
@@ -118,8 +119,7 @@ def warmstart_command(
     if threads is not None:
         import torch
 
-        if threads < 1:
-            raise ArenaError(f"--threads must be at least 1, got {threads}")
+        at_least(threads, 1, "--threads")
         torch.set_num_threads(threads)
     scripted: dict[str, str] = {}
     for item in scripted_agent or []:
