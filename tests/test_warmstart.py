@@ -404,3 +404,53 @@ def test_restarts_split_the_steps_into_cycles_with_their_own_draws(tmp_path, mon
     assert calls == [(4, 7), (4, 8), (3, 9)]
     with pytest.raises(ArenaError, match="restarts must be an integer >= 1"):
         ws.warmstart(cached_tiny_model(), tmp_path / "bad", env_ids=["tictactoe-v0"], steps=2, restarts=0)
+
+
+def test_the_warm_start_logs_each_games_held_out_legal_mass_without_changing_training(tmp_path):
+    """With a log, the end of the warm start reports each choice game's legal mass on held-out turns; played
+    after training, the report leaves the trained weights exactly as without it."""
+    from safetensors.torch import load_file
+
+    from arena.agents import warmstart as ws
+
+    options = {"env_ids": ["tictactoe-v0", "negotiation-v0"], "matches_per_env": 3, "steps": 3, "batch_size": 4}
+    lines: list[str] = []
+    ws.warmstart(cached_tiny_model(), tmp_path / "reported", log=lines.append, **options)
+    (report,) = [line for line in lines if line.startswith("held-out legal mass")]
+    mass = float(report.rsplit("tictactoe-v0 ", 1)[1])
+    assert 0 < mass < 1 and "negotiation" not in report  # free text has no legal list to measure
+    silent: list[str] = []
+    ws.warmstart(cached_tiny_model(), tmp_path / "silent", log=silent.append, heldout_per_game=0, **options)
+    assert not any(line.startswith("held-out") for line in silent)
+    reported = load_file(tmp_path / "reported" / "model.safetensors")
+    plain = load_file(tmp_path / "silent" / "model.safetensors")
+    assert reported.keys() == plain.keys() and all(torch.equal(reported[k], plain[k]) for k in plain)
+
+
+def test_without_a_log_no_held_out_matches_are_played(tmp_path, monkeypatch):
+    from arena.agents import warmstart as ws
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("held-out matches played with nobody to report to")
+
+    monkeypatch.setattr(ws, "heldout_examples", refuse)
+    ws.warmstart(cached_tiny_model(), tmp_path / "out", env_ids=["kuhn-poker-v0"], matches_per_env=2, steps=1)
+
+
+def test_a_negative_held_out_count_is_refused():
+    from arena.agents.warmstart import check_options
+    from arena.core.errors import ArenaError
+
+    with pytest.raises(ArenaError, match="heldout_per_game must be an integer >= 0"):
+        check_options(heldout_per_game=-1)
+
+
+def test_heldout_turns_come_from_other_matches_than_training(backend):
+    from arena.agents.warmstart import heldout_examples
+
+    play = {"agents": "random"}
+    train = collect_examples(backend, ["tictactoe-v0"], matches_per_env=20, seed=0, **play)
+    held = heldout_examples(backend, ["tictactoe-v0"], 20, 5, 0, play)
+    assert len(held) == 5 and all(e.branches for e in held)
+    # a held-out prompt with the same board as a training one is possible, but not the whole set
+    assert not {tuple(e.prompt_ids) for e in held} <= {tuple(e.prompt_ids) for e in train}

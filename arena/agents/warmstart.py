@@ -48,6 +48,7 @@ import numpy as np
 from arena.agents.answers import format_answer
 from arena.agents.backends.base import images_of
 from arena.agents.captions import train_captions
+from arena.agents.legal_mass import legal_mass
 from arena.agents.llm import LLMAgent
 from arena.agents.logits import completion_logits, image_completion_logits, pixel_values
 from arena.agents.prompts import INSTRUCTIONS_START, answer_spec
@@ -95,6 +96,10 @@ ENDGAME_WEIGHT = 3.0
 THREAT_WEIGHT = 1.0
 #: Positions with at most this many legal moves count as end-game positions (in games that offer more).
 ENDGAME_MOVES = 2
+#: Held-out choice turns per game on which :func:`warmstart` measures each game's legal mass
+#: (:mod:`arena.agents.legal_mass`), from matches seeded apart from the training matches.
+HELDOUT_PER_GAME = 48
+HELDOUT_SEED_OFFSET = 50_000
 
 
 def game_share(env_id: str, game_weights: Mapping[str, float] | None) -> float:
@@ -461,6 +466,7 @@ def train_examples(
     game_weights: Mapping[str, float] | None = None,
     threat_weight: float = 1.0,
     processor: Any = None,
+    on_step: Callable[[int], None] | None = None,
 ) -> list[float]:
     """Cross-entropy on reply tokens (AdamW, linear warmup then cosine decay). Returns the loss curve
     (cross-entropy only).
@@ -475,7 +481,8 @@ def train_examples(
     board from the history, teaches it to read which cells are taken, which the answer then needs.
     ``endgame_weight``, ``game_weights`` and ``threat_weight`` set how often examples are drawn
     (:func:`sampling_weights`).
-    Examples with images (visual games) need ``processor``, the model's ``AutoProcessor``."""
+    Examples with images (visual games) need ``processor``, the model's ``AutoProcessor``. ``on_step(step)``
+    runs after each optimizer step (0-based), to watch held-out :func:`arena.agents.legal_mass.legal_mass`."""
     import torch
 
     if not examples:
@@ -528,6 +535,8 @@ def train_examples(
         opt.step()
         sched.step()
         losses.append(float(loss.detach()))
+        if on_step is not None:
+            on_step(step)
         if log and (step % log_every == 0 or step == steps - 1):
             log(f"step {step + 1}/{steps}  loss {np.mean(losses[-log_every:]):.4f}  {time.perf_counter() - start:.0f}s")
     model.eval()
@@ -547,6 +556,7 @@ def check_options(**options: Any) -> None:
         at_least_one={name: value[name] for name in ("restarts", "batch_size", "caption_batch_size")},
         at_least_zero={
             "steps": 0 if steps is None else steps,
+            "heldout_per_game": value["heldout_per_game"],
             "caption_steps": value["caption_steps"],
             "seed": value["seed"],
         },
@@ -639,6 +649,7 @@ def warmstart(
     caption_lr: float = 1e-3,
     caption_batch_size: int = 16,
     restarts: int = 1,
+    heldout_per_game: int = HELDOUT_PER_GAME,
     device: str = "cpu",
     log: Callable[[str], None] | None = None,
 ) -> Path:
@@ -653,7 +664,11 @@ def warmstart(
     its image. ``blank_images`` greys every picture, captions included (a run's blank-image twin). ``restarts``
     splits the steps into that many cycles, each with a fresh optimizer, its own warmup and cosine decay and its
     own draws (``seed + cycle``): warm restarts (SGDR, Loshchilov & Hutter 2017). ``device``
-    (``cpu``, ``cuda``, ``cuda:N``) is where the model trains; the saved weights are the same either way."""
+    (``cpu``, ``cuda``, ``cuda:N``) is where the model trains; the saved weights are the same either way.
+
+    With ``log``, ``heldout_per_game`` choice turns per game, from matches played apart from the training ones,
+    measure each game's legal mass at the end (:func:`arena.agents.legal_mass.legal_mass`: the probability of a
+    legal reply, teacher-forced), logged per game (0: not measured)."""
     import torch
 
     from arena.agents.backends.transformers_backend import TransformersBackend
@@ -676,25 +691,23 @@ def warmstart(
         caption_batch_size=caption_batch_size,
         restarts=restarts,
         game_weights=game_weights,
+        heldout_per_game=heldout_per_game,
     )
     backend = TransformersBackend(str(model_dir), device=device)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         t0 = time.perf_counter()
-        examples = collect_examples(
-            backend,
-            env_ids,
-            agents=agents,
-            matches_per_env=matches_per_env,
-            seed=seed,
-            think=think,
-            mistake_rate=mistake_rate,
-            env_kwargs=env_kwargs,
-            hide_legal=hide_legal,
-            history_lines=history_lines,
-            blank_images=blank_images,
-            scripted_agent=scripted_agent,
-        )
+        play = {
+            "agents": agents,
+            "think": think,
+            "mistake_rate": mistake_rate,
+            "env_kwargs": env_kwargs,
+            "hide_legal": hide_legal,
+            "history_lines": history_lines,
+            "blank_images": blank_images,
+            "scripted_agent": scripted_agent,
+        }
+        examples = collect_examples(backend, env_ids, matches_per_env=matches_per_env, seed=seed, **play)
         if log:
             lengths = [len(e.prompt_ids) + len(e.target_ids) for e in examples]
             counts = {env: sum(e.env_id == env for e in examples) for env in dict.fromkeys(e.env_id for e in examples)}
@@ -715,6 +728,8 @@ def warmstart(
                 seed=seed,
                 log=log,
             )
+        pad_id = int(backend.tokenizer.pad_token_id)
+        processor = getattr(backend, "processor", None)
         total = default_steps(env_ids, game_weights) if steps is None else steps
         for cycle in range(restarts):  # warm restarts: a fresh optimizer, warmup and cosine decay per cycle
             train_examples(
@@ -724,13 +739,49 @@ def warmstart(
                 batch_size=batch_size,
                 lr=lr,
                 seed=seed + cycle,
-                pad_id=int(backend.tokenizer.pad_token_id),
+                pad_id=pad_id,
                 log=log,
                 legal_weight=legal_weight,
                 observation_weight=observation_weight,
                 endgame_weight=endgame_weight,
                 game_weights=game_weights,
                 threat_weight=threat_weight,
-                processor=getattr(backend, "processor", None),
+                processor=processor,
             )
+        if heldout_per_game and log:  # played after training, which it cannot then disturb
+            heldout = heldout_examples(backend, env_ids, matches_per_env, heldout_per_game, seed, play)
+            masses = legal_mass(backend.model, heldout, pad_id=pad_id, processor=processor, batch_size=batch_size)
+            if masses:  # none where every game is free text
+                log(
+                    "held-out legal mass (the probability of a legal reply at choice turns, docs/agents.md): "
+                    + ", ".join(f"{env} {m:.3f}" for env, m in sorted(masses.items()))
+                )
     return backend.save(out_dir if out_dir is not None else model_dir)
+
+
+def heldout_examples(
+    backend: Any,
+    env_ids: Sequence[str] | None,
+    matches_per_env: int | Mapping[str, int],
+    per_game: int,
+    seed: int,
+    play: Mapping[str, Any],
+) -> list[Example]:
+    """Up to ``per_game`` choice turns (examples with branch points) of each game, drawn (seeded by ``seed``)
+    from a tenth as many matches as it trains on (at least 4), played with seeds :data:`HELDOUT_SEED_OFFSET`
+    apart from the training matches' and otherwise as they are (``play``: :func:`collect_examples`' options)."""
+    games = env_ids if env_ids is not None else registered_games()
+    count = {g: matches_per_env if isinstance(matches_per_env, int) else matches_per_env.get(g, MATCHES) for g in games}
+    rows = collect_examples(
+        backend,
+        games,
+        matches_per_env={g: max(4, n // 10) for g, n in count.items()},
+        seed=seed + HELDOUT_SEED_OFFSET,
+        **play,
+    )
+    rng = np.random.default_rng(seed)
+    picked: list[Example] = []
+    for g in games:
+        choices = [e for e in rows if e.env_id == g and e.branches]
+        picked += [choices[int(i)] for i in rng.permutation(len(choices))[:per_game]]
+    return picked

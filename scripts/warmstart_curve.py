@@ -1,0 +1,99 @@
+"""Each game's held-out legal mass along a warm start: when does the model learn each game's legal moves?
+
+Usage::
+
+    arena model init-tiny /tmp/tiny
+    python3 scripts/warmstart_curve.py --model /tmp/tiny --every 91 --json curve.json   # the default recipe
+    python3 scripts/warmstart_curve.py --model /tmp/tiny --envs tictactoe-v0 --steps 300 --every 50
+
+Runs :func:`arena.agents.warmstart.warmstart`'s default recipe (its collection, weights and schedule; ``--steps``
+sets the schedule's length) on the model in ``--model`` without saving it, and every ``--every`` steps prints
+each game's legal mass (:mod:`arena.agents.legal_mass`) on ``--heldout`` choice turns per game from matches
+seeded apart from the training ones: the same numbers the warm start logs at its end. Results: docs/agents.md
+(warm start).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def curve(
+    model_dir: str, envs: list[str] | None, steps: int | None, every: int, heldout: int, matches: int | None, seed: int
+) -> list[dict[str, Any]]:
+    """The rows ``{"step", "train_s", game: legal mass, ...}`` measured along the warm start."""
+    import torch
+
+    from arena.agents import warmstart as ws
+    from arena.agents.backends.transformers_backend import TransformersBackend
+    from arena.agents.legal_mass import legal_mass
+
+    backend = TransformersBackend(model_dir)
+    matches_per_env = ws.MATCHES_PER_ENV if matches is None else matches
+    play = {"agents": None, "mistake_rate": ws.MISTAKE_RATE}
+    held = ws.heldout_examples(backend, envs, matches_per_env, heldout, seed, play)
+    pad_id = int(backend.tokenizer.pad_token_id)
+    processor = getattr(backend, "processor", None)
+    rows: list[dict[str, Any]] = []
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)  # as warmstart() seeds it
+        examples = ws.collect_examples(backend, envs, matches_per_env=matches_per_env, seed=seed, **play)
+        total = ws.default_steps(envs) if steps is None else steps
+        start, probing = time.perf_counter(), 0.0
+
+        def on_step(step: int) -> None:
+            nonlocal probing
+            if (step + 1) % every and step + 1 != total:
+                return
+            t = time.perf_counter()
+            masses = legal_mass(backend.model, held, pad_id=pad_id, processor=processor)
+            probing += time.perf_counter() - t
+            rows.append({"step": step + 1, "train_s": round(time.perf_counter() - start - probing, 1), **masses})
+            print(step + 1, "  ".join(f"{g} {m:.3f}" for g, m in sorted(masses.items())), flush=True)
+
+        ws.train_examples(
+            backend.model,
+            examples,
+            steps=total,
+            batch_size=ws.BATCH_SIZE,
+            seed=seed,
+            pad_id=pad_id,
+            legal_weight=ws.LEGAL_WEIGHT,
+            observation_weight=ws.OBSERVATION_WEIGHT,
+            endgame_weight=ws.ENDGAME_WEIGHT,
+            game_weights=ws.GAME_WEIGHTS,
+            threat_weight=ws.THREAT_WEIGHT,
+            processor=processor,
+            on_step=on_step,
+        )
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", required=True, help="model directory (e.g. from `arena model init-tiny`)")
+    parser.add_argument("--envs", action="append", help="game ids (repeatable; default: every registered game)")
+    parser.add_argument("--steps", type=int, help="schedule length (default: the warm start's default steps)")
+    parser.add_argument("--every", type=int, default=91, help="measure every this many steps (and at the end)")
+    parser.add_argument("--heldout", type=int, default=48, help="held-out choice turns per game")
+    parser.add_argument("--matches", type=int, help="matches per game (default: the warm start's, per game)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", type=Path, help="also write the rows here")
+    args = parser.parse_args(argv)
+    if args.every < 1 or args.heldout < 1 or (args.steps is not None and args.steps < 1):
+        parser.error("--every, --heldout and --steps must be positive")
+    rows = curve(args.model, args.envs, args.steps, args.every, args.heldout, args.matches, args.seed)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
