@@ -748,15 +748,16 @@ def warmstart(
                 threat_weight=threat_weight,
                 processor=processor,
             )
-        if heldout_per_game and log:  # played after training, which it cannot then disturb
-            heldout = heldout_examples(backend, env_ids, matches_per_env, heldout_per_game, seed, play)
-            masses = legal_mass(backend.model, heldout, pad_id=pad_id, processor=processor, batch_size=batch_size)
-            if masses:  # none where every game is free text
-                log(
-                    "held-out legal mass (the probability of a legal reply at choice turns, docs/agents.md): "
-                    + ", ".join(f"{env} {m:.3f}" for env, m in sorted(masses.items()))
-                )
-    return backend.save(out_dir if out_dir is not None else model_dir)
+    path = backend.save(out_dir if out_dir is not None else model_dir)
+    if heldout_per_game and log:  # after training (which it cannot disturb) and saving (which it cannot lose)
+        heldout = heldout_examples(backend, env_ids, matches_per_env, heldout_per_game, seed, play)
+        masses = legal_mass(backend.model, heldout, pad_id=pad_id, processor=processor, batch_size=batch_size)
+        if masses:  # none where every game is free text
+            log(
+                "held-out legal mass (the probability of a legal reply at choice turns, docs/agents.md): "
+                + ", ".join(f"{env} {m:.3f}" for env, m in sorted(masses.items()))
+            )
+    return path
 
 
 def heldout_examples(
