@@ -6,8 +6,8 @@ Usage::
     python3 scripts/warmstart_curve.py --model /tmp/tiny --every 91 --json curve.json   # the default recipe
     python3 scripts/warmstart_curve.py --model /tmp/tiny --envs tictactoe-v0 --steps 300 --every 50
 
-Runs :func:`arena.agents.warmstart.warmstart`'s default recipe (its collection, weights and schedule; ``--steps``
-sets the schedule's length) on the model in ``--model`` without saving it, and every ``--every`` steps prints
+Runs :func:`arena.agents.warmstart.warmstart` with its defaults (``--steps`` sets the schedule's length) on the
+model in ``--model``, writing the result to a temporary folder only, and every ``--every`` steps prints
 each game's legal mass (:mod:`arena.agents.legal_mass`) on ``--heldout`` choice turns per game from matches
 seeded apart from the training ones: the same numbers the warm start logs at its end. Results: docs/agents.md
 (warm start).
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -28,50 +29,35 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 def curve(
     model_dir: str, envs: list[str] | None, steps: int | None, every: int, heldout: int, matches: int | None, seed: int
 ) -> list[dict[str, Any]]:
-    """The rows ``{"step", "train_s", game: legal mass, ...}`` measured along the warm start."""
-    import torch
-
+    """The rows ``{"step", "train_s", game: legal mass, ...}`` measured along :func:`warmstart` (its defaults but
+    for ``steps``, ``matches`` and ``seed``), whose model goes to a temporary folder."""
     from arena.agents import warmstart as ws
     from arena.agents.backends.transformers_backend import TransformersBackend
     from arena.agents.legal_mass import legal_mass
 
-    backend = TransformersBackend(model_dir)
+    backend = TransformersBackend(model_dir)  # the tokenizer and processor of the held-out turns
     matches_per_env = ws.MATCHES_PER_ENV if matches is None else matches
-    play = {"agents": None, "mistake_rate": ws.MISTAKE_RATE}
+    play = {"agents": None, "mistake_rate": ws.MISTAKE_RATE}  # warmstart's defaults
     held = ws.heldout_examples(backend, envs, matches_per_env, heldout, seed, play)
     pad_id = int(backend.tokenizer.pad_token_id)
     processor = getattr(backend, "processor", None)
+    total = ws.default_steps(envs) if steps is None else steps
     rows: list[dict[str, Any]] = []
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)  # as warmstart() seeds it
-        examples = ws.collect_examples(backend, envs, matches_per_env=matches_per_env, seed=seed, **play)
-        total = ws.default_steps(envs) if steps is None else steps
-        start, probing = time.perf_counter(), 0.0
+    start, probing = time.perf_counter(), 0.0
 
-        def on_step(step: int) -> None:
-            nonlocal probing
-            if (step + 1) % every and step + 1 != total:
-                return
-            t = time.perf_counter()
-            masses = legal_mass(backend.model, held, pad_id=pad_id, processor=processor)
-            probing += time.perf_counter() - t
-            rows.append({"step": step + 1, "train_s": round(time.perf_counter() - start - probing, 1), **masses})
-            print(step + 1, "  ".join(f"{g} {m:.3f}" for g, m in sorted(masses.items())), flush=True)
+    def probe(step: int, model: Any) -> None:
+        nonlocal probing
+        if (step + 1) % every and step + 1 != total:
+            return
+        t = time.perf_counter()
+        masses = legal_mass(model, held, pad_id=pad_id, processor=processor)
+        probing += time.perf_counter() - t
+        rows.append({"step": step + 1, "train_s": round(time.perf_counter() - start - probing, 1), **masses})
+        print(step + 1, "  ".join(f"{g} {m:.3f}" for g, m in sorted(masses.items())), flush=True)
 
-        ws.train_examples(
-            backend.model,
-            examples,
-            steps=total,
-            batch_size=ws.BATCH_SIZE,
-            seed=seed,
-            pad_id=pad_id,
-            legal_weight=ws.LEGAL_WEIGHT,
-            observation_weight=ws.OBSERVATION_WEIGHT,
-            endgame_weight=ws.ENDGAME_WEIGHT,
-            game_weights=ws.GAME_WEIGHTS,
-            threat_weight=ws.THREAT_WEIGHT,
-            processor=processor,
-            on_step=on_step,
+    with tempfile.TemporaryDirectory() as out:
+        ws.warmstart(
+            model_dir, out, env_ids=envs, steps=total, matches_per_env=matches_per_env, seed=seed, on_step=probe
         )
     return rows
 

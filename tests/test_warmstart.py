@@ -454,3 +454,20 @@ def test_heldout_turns_come_from_other_matches_than_training(backend):
     assert len(held) == 5 and all(e.branches for e in held)
     # a held-out prompt with the same board as a training one is possible, but not the whole set
     assert not {tuple(e.prompt_ids) for e in held} <= {tuple(e.prompt_ids) for e in train}
+
+
+def test_on_step_counts_steps_across_restart_cycles_and_sees_the_training_model(tmp_path):
+    from arena.agents import warmstart as ws
+
+    seen: list[tuple[int, bool]] = []
+    ws.warmstart(
+        cached_tiny_model(),
+        tmp_path / "out",
+        env_ids=["kuhn-poker-v0"],
+        matches_per_env=2,
+        steps=5,
+        restarts=2,
+        batch_size=2,
+        on_step=lambda step, model: seen.append((step, isinstance(model, torch.nn.Module))),
+    )
+    assert seen == [(k, True) for k in range(5)]

@@ -652,6 +652,7 @@ def warmstart(
     heldout_per_game: int = HELDOUT_PER_GAME,
     device: str = "cpu",
     log: Callable[[str], None] | None = None,
+    on_step: Callable[[int, Any], None] | None = None,
 ) -> Path:
     """Fine-tune the model in ``model_dir`` on play of ``env_ids`` (default: every registered game) by
     ``agents`` (random, scripted, mixed or mixed-expert; default per game, :data:`AGENTS_PER_ENV`) and save it to
@@ -668,7 +669,8 @@ def warmstart(
 
     With ``log``, ``heldout_per_game`` choice turns per game, from matches played apart from the training ones,
     measure each game's legal mass at the end (:func:`arena.agents.legal_mass.legal_mass`: the probability of a
-    legal reply, teacher-forced), logged per game (0: not measured)."""
+    legal reply, teacher-forced), logged per game (0: not measured). ``on_step(step, model)`` runs after each
+    optimizer step (0-based, counted across cycles), to watch the model as it trains (``scripts/warmstart_curve.py``)."""
     import torch
 
     from arena.agents.backends.transformers_backend import TransformersBackend
@@ -731,11 +733,13 @@ def warmstart(
         pad_id = int(backend.tokenizer.pad_token_id)
         processor = getattr(backend, "processor", None)
         total = default_steps(env_ids, game_weights) if steps is None else steps
+        done = 0
         for cycle in range(restarts):  # warm restarts: a fresh optimizer, warmup and cosine decay per cycle
+            n = total // restarts + (cycle < total % restarts)
             train_examples(
                 backend.model,
                 examples,
-                steps=total // restarts + (cycle < total % restarts),
+                steps=n,
                 batch_size=batch_size,
                 lr=lr,
                 seed=seed + cycle,
@@ -747,7 +751,9 @@ def warmstart(
                 game_weights=game_weights,
                 threat_weight=threat_weight,
                 processor=processor,
+                on_step=None if on_step is None else lambda k, base=done: on_step(base + k, backend.model),
             )
+            done += n
     path = backend.save(out_dir if out_dir is not None else model_dir)
     if heldout_per_game and log:  # after training (which it cannot disturb) and saving (which it cannot lose)
         heldout = heldout_examples(backend, env_ids, matches_per_env, heldout_per_game, seed, play)
