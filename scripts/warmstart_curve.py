@@ -7,7 +7,7 @@ Usage::
     python3 scripts/warmstart_curve.py --model /tmp/tiny --envs tictactoe-v0 --steps 300 --every 50
 
 Runs :func:`arena.agents.warmstart.warmstart` with its defaults (``--steps`` sets the schedule's length) on the
-model in ``--model``, writing the result to a temporary folder only, and every ``--every`` steps prints
+model in ``--model``, writing the result to ``--out`` (default: a temporary folder), and every ``--every`` steps prints
 each game's legal mass (:mod:`arena.agents.legal_mass`) on ``--heldout`` choice turns per game from matches
 seeded apart from the training ones: the same numbers the warm start logs at its end. Results: docs/agents.md
 (warm start).
@@ -27,10 +27,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def curve(
-    model_dir: str, envs: list[str] | None, steps: int | None, every: int, heldout: int, matches: int | None, seed: int
+    model_dir: str,
+    envs: list[str] | None,
+    steps: int | None,
+    every: int,
+    heldout: int,
+    matches: int | None,
+    seed: int,
+    out: Path | None = None,
 ) -> list[dict[str, Any]]:
     """The rows ``{"step", "train_s", game: legal mass, ...}`` measured along :func:`warmstart` (its defaults but
-    for ``steps``, ``matches`` and ``seed``), whose model goes to a temporary folder."""
+    for ``steps``, ``matches`` and ``seed``), whose model goes to ``out`` (None: a temporary folder)."""
     from arena.agents import warmstart as ws
     from arena.agents.backends.transformers_backend import TransformersBackend
     from arena.agents.legal_mass import legal_mass
@@ -55,9 +62,15 @@ def curve(
         rows.append({"step": step + 1, "train_s": round(time.perf_counter() - start - probing, 1), **masses})
         print(step + 1, "  ".join(f"{g} {m:.3f}" for g, m in sorted(masses.items())), flush=True)
 
-    with tempfile.TemporaryDirectory() as out:
+    with tempfile.TemporaryDirectory() as scratch:
         ws.warmstart(
-            model_dir, out, env_ids=envs, steps=total, matches_per_env=matches_per_env, seed=seed, on_step=probe
+            model_dir,
+            out or scratch,
+            env_ids=envs,
+            steps=total,
+            matches_per_env=matches_per_env,
+            seed=seed,
+            on_step=probe,
         )
     return rows
 
@@ -72,10 +85,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--matches", type=int, help="matches per game (default: the warm start's, per game)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="also write the rows here")
+    parser.add_argument("--out", type=Path, help="keep the warm-started model here (default: not kept)")
     args = parser.parse_args(argv)
     if args.every < 1 or args.heldout < 1 or (args.steps is not None and args.steps < 1):
         parser.error("--every, --heldout and --steps must be positive")
-    rows = curve(args.model, args.envs, args.steps, args.every, args.heldout, args.matches, args.seed)
+    rows = curve(args.model, args.envs, args.steps, args.every, args.heldout, args.matches, args.seed, args.out)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     return 0

@@ -33,6 +33,7 @@ def test_the_curve_measures_every_choice_game_at_each_checkpoint_and_the_end(tmp
         == 0
     )
     rows = json.loads(out.read_text())
+    assert not (tmp_path / "model").exists()
     assert [r["step"] for r in rows] == [2, 4, 5]
     for r in rows:
         assert set(r) == {"step", "train_s", "tictactoe-v0", "kuhn-poker-v0"}
@@ -44,3 +45,9 @@ def test_the_curve_measures_every_choice_game_at_each_checkpoint_and_the_end(tmp
 def test_bad_arguments_are_refused():
     with pytest.raises(SystemExit):
         _script().main(["--model", "x", "--every", "0"])
+
+
+def test_out_keeps_the_warm_started_model(tmp_path):
+    argv = ["--model", str(cached_tiny_model()), "--envs", "kuhn-poker-v0", "--steps", "2", "--matches", "2"]
+    assert _script().main([*argv, "--heldout", "2", "--out", str(tmp_path / "model")]) == 0
+    assert (tmp_path / "model" / "config.json").exists()
