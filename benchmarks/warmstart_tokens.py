@@ -59,11 +59,11 @@ def batch_prefix_tokens(
 
 def count(backend: Any, games: Sequence[str], fraction: float, seed: int, draws: int) -> list[dict[str, Any]]:
     """One row per game: examples and tokens per example under each scheme."""
-    from arena.agents.warmstart import BATCH_SIZE, MATCHES, MATCHES_PER_ENV, MISTAKE_RATE, collect_examples
+    from arena.agents.warmstart import BATCH_SIZE, MATCHES_PER_ENV, MISTAKE_RATE, collect_examples, matches_for
 
     rows = []
     for env_id in games:
-        matches = max(4, round(MATCHES_PER_ENV.get(env_id, MATCHES) * fraction))
+        matches = max(4, round(matches_for(env_id, MATCHES_PER_ENV) * fraction))
         examples = collect_examples(backend, [env_id], matches_per_env=matches, seed=seed, mistake_rate=MISTAKE_RATE)
         if not examples:
             continue

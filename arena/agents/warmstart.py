@@ -109,7 +109,7 @@ def game_share(env_id: str, game_weights: Mapping[str, float] | None) -> float:
 
 def default_steps(env_ids: Sequence[str] | None = None, game_weights: Mapping[str, float] | None = GAME_WEIGHTS) -> int:
     """:data:`STEPS_PER_WEIGHT` times the summed weights of ``env_ids`` (default: every registered game)."""
-    games = env_ids if env_ids is not None else registered_games()
+    games = games_of(env_ids)
     return max(1, round(STEPS_PER_WEIGHT * sum(game_share(g, game_weights) for g in games)))
 
 
@@ -118,6 +118,16 @@ def registered_games() -> tuple[str, ...]:
     import arena
 
     return tuple(spec.id for spec in arena.list_envs())
+
+
+def games_of(env_ids: Sequence[str] | None) -> Sequence[str]:
+    """``env_ids``, or every registered game when it is None."""
+    return env_ids if env_ids is not None else registered_games()
+
+
+def matches_for(env_id: str, matches_per_env: int | Mapping[str, int]) -> int:
+    """The matches ``env_id`` plays: ``matches_per_env`` itself, or its entry (:data:`MATCHES` when absent)."""
+    return matches_per_env if isinstance(matches_per_env, int) else matches_per_env.get(env_id, MATCHES)
 
 
 @dataclass
@@ -280,7 +290,7 @@ def collect_examples(
 
     examples: list[Example] = []
     multimodal = bool(getattr(backend, "multimodal", False))
-    for env_id in env_ids if env_ids is not None else registered_games():
+    for env_id in games_of(env_ids):
         env = arena.make(env_id, **(env_kwargs or {}).get(env_id, {}))
         kind = agents or AGENTS_PER_ENV.get(env_id, "random")
         scripted = scripted_factory(env_id, (scripted_agent or {}).get(env_id, "scripted"))
@@ -294,7 +304,7 @@ def collect_examples(
             history_lines=(history_lines or {}).get(env_id),
             blank_images=blank_images,
         )
-        matches = matches_per_env if isinstance(matches_per_env, int) else matches_per_env.get(env_id, MATCHES)
+        matches = matches_for(env_id, matches_per_env)
         prompts: list[Any] = []
         turns: list[tuple[Any, Any]] = []  # (observation, info) of each prompt, to refit an overlong one
         # each decision's target, branches, number of legal moves and threat flag
@@ -777,12 +787,11 @@ def heldout_examples(
     """Up to ``per_game`` choice turns (examples with branch points) of each game, drawn (seeded by ``seed``)
     from a tenth as many matches as it trains on (at least 4), played with seeds :data:`HELDOUT_SEED_OFFSET`
     apart from the training matches' and otherwise as they are (``play``: :func:`collect_examples`' options)."""
-    games = env_ids if env_ids is not None else registered_games()
-    count = {g: matches_per_env if isinstance(matches_per_env, int) else matches_per_env.get(g, MATCHES) for g in games}
+    games = games_of(env_ids)
     rows = collect_examples(
         backend,
         games,
-        matches_per_env={g: max(4, n // 10) for g, n in count.items()},
+        matches_per_env={g: max(4, matches_for(g, matches_per_env) // 10) for g in games},
         seed=seed + HELDOUT_SEED_OFFSET,
         **play,
     )
