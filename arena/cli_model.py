@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from arena.agents.pretrain import PRETRAIN_STEPS
 from arena.agents.warmstart import (
     AGENT_KINDS,
     BATCH_SIZE,
@@ -31,17 +32,33 @@ def init_tiny(
     seed: Annotated[int, typer.Option(help="weight-init seed")] = 0,
     hidden_size: Annotated[int, typer.Option(help="model width")] = 128,
     layers: Annotated[int, typer.Option(help="transformer layers")] = 4,
+    pretrain_steps: Annotated[
+        int,
+        typer.Option(
+            help=f"steps of synthetic pretraining on random tokens (copying, picking from the latest list), "
+            f"e.g. {PRETRAIN_STEPS}; 0: none"
+        ),
+    ] = 0,
 ) -> None:
-    """Build a tiny random-weight chat model locally (no download), loadable with from_pretrained."""
+    """Build a tiny random-weight chat model locally (no download), loadable with from_pretrained; with
+    --pretrain-steps, then pretrained on random tokens to copy and to pick from a list (arena.agents.pretrain)."""
     from arena.agents.tiny import build_tiny_model
     from arena.cli_checks import at_least
 
     at_least(hidden_size, 1, "--hidden-size")
     at_least(layers, 1, "--layers")
     at_least(seed, 0, "--seed")
+    at_least(pretrain_steps, 0, "--pretrain-steps")
 
     path = build_tiny_model(
-        out_dir, arch=arch, seed=seed, hidden_size=hidden_size, num_layers=layers, intermediate_size=3 * hidden_size
+        out_dir,
+        arch=arch,
+        seed=seed,
+        hidden_size=hidden_size,
+        num_layers=layers,
+        intermediate_size=3 * hidden_size,
+        pretrain_steps=pretrain_steps,
+        log=console.print,
     )
     console.print(f"tiny {arch} model written to {path}")
 

@@ -120,6 +120,11 @@ def test_config_checks_sides_eval_opponents_and_tiny_model_keys():
         load_config("cpu", overrides=[*base, "eval_opponents=[expert]"])
     with pytest.raises(ArenaError, match="tiny_model: unknown keys"):
         load_config("cpu", overrides=["tiny_model={width: 3}"])
+    assert load_config("cpu", overrides=["tiny_model={pretrain_steps: 5}"]).tiny_model == {"pretrain_steps": 5}
+    with pytest.raises(ArenaError, match=r"tiny_model: unknown keys \['log'\]"):  # the builder's log is the run's
+        load_config("cpu", overrides=["tiny_model={log: x}"])
+    with pytest.raises(ArenaError, match="tiny_model: pretrain_steps must be an integer >= 0"):
+        load_config("cpu", overrides=["tiny_model={pretrain_steps: -2}"])
     with pytest.raises(ArenaError, match=r"warmstart: unknown keys \['stepz'\]"):  # before any model is built
         load_config("cpu", overrides=["warmstart.stepz=10"])
     with pytest.raises(ArenaError, match=r"unknown keys \['device'\]"):  # the run's own `device` sets it

@@ -105,9 +105,14 @@ def test_model_cli_init_tiny_and_warmstart(tmp_path, no_network):
 
     runner = CliRunner()
     model = tmp_path / "m"
-    result = runner.invoke(app, ["model", "init-tiny", str(model), "--hidden-size", "32", "--layers", "1"])
+    small = ["--hidden-size", "32", "--layers", "1"]
+    result = runner.invoke(app, ["model", "init-tiny", str(model), *small])
     assert result.exit_code == 0, result.output
-    assert (model / "config.json").exists()
+    assert (model / "config.json").exists() and "pretrain" not in result.output
+    result = runner.invoke(app, ["model", "init-tiny", str(tmp_path / "p"), *small, "--pretrain-steps", "2"])
+    assert result.exit_code == 0 and "pretrain step 2/2" in result.output, result.output
+    result = runner.invoke(app, ["model", "init-tiny", str(tmp_path / "q"), "--pretrain-steps", "-1"])
+    assert result.exit_code != 0 and "--pretrain-steps" in str(result.exception) + result.output
     before = (model / "model.safetensors").read_bytes()
     result = runner.invoke(
         app, ["model", "warmstart", str(model), "--envs", "tictactoe-v0", "--steps", "2", "--matches", "2"]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import inspect
 import math
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -146,6 +146,9 @@ def check_model_options(**options: Any) -> None:
             raise ArenaError(f"{name} must be a positive integer, got {value[name]!r}")
     if value["hidden_size"] % value["num_heads"] or value["num_heads"] % value["num_kv_heads"]:
         raise ArenaError("hidden_size must be divisible by num_heads, and num_heads by num_kv_heads")
+    pretrain = value["pretrain_steps"]
+    if isinstance(pretrain, bool) or not isinstance(pretrain, int) or pretrain < 0:
+        raise ArenaError(f"pretrain_steps must be an integer >= 0, got {pretrain!r}")
     seed, init = value["seed"], value["initializer_range"]
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ArenaError(f"seed must be an integer >= 0, got {seed!r}")
@@ -168,6 +171,8 @@ def build_tiny_model(
     initializer_range: float = 0.08,
     corpus: Iterable[str] | None = None,
     matches_per_env: int = 20,
+    pretrain_steps: int = 0,
+    log: Callable[[str], None] | None = None,
 ) -> Path:
     """Build, save and return the directory of a tiny random-weight chat model.
 
@@ -176,6 +181,8 @@ def build_tiny_model(
     ``initializer_range`` is the weights' init std: at the 0.02 of large models a width-128 model's
     attention stays uniform over a 300-token prompt for ~100 Adam steps, so it cannot tell a Kuhn Poker
     card from the rest of the prompt in time; at 0.08 it learns to within ~40 steps (docs/results.md).
+    ``pretrain_steps`` > 0 then trains that many steps of :mod:`arena.agents.pretrain` (copying and picking
+    from the latest list, on random tokens; ``arena model init-tiny --pretrain-steps``), logged to ``log``.
     """
     check_model_options(
         arch=arch,
@@ -189,6 +196,7 @@ def build_tiny_model(
         max_position_embeddings=max_position_embeddings,
         initializer_range=initializer_range,
         matches_per_env=matches_per_env,
+        pretrain_steps=pretrain_steps,
     )
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -220,6 +228,10 @@ def build_tiny_model(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = model_cls(config)
+        if pretrain_steps:
+            from arena.agents.pretrain import synthetic_pretrain
+
+            synthetic_pretrain(model, tokenizer, steps=pretrain_steps, seed=seed, log=log)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     model.generation_config.bos_token_id = tokenizer.bos_token_id

@@ -457,6 +457,18 @@ def legality_loss(branch_logits: Any, legal_ids: Sequence[Sequence[int]]) -> Any
     return -torch.logsumexp(logp.masked_fill(~legal, -math.inf), dim=-1).mean()
 
 
+def warmup_cosine(steps: int, warmup: int) -> Callable[[int], float]:
+    """The learning-rate factor of step ``step``: linear warmup over ``warmup`` steps, then cosine decay to 0 at
+    ``steps``."""
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup)))
+
+    return factor
+
+
 def train_examples(
     model: Any,
     examples: Sequence[Example],
@@ -500,14 +512,7 @@ def train_examples(
     rng = np.random.default_rng(seed)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    warmup = max(1, steps // 20)
-
-    def schedule(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup)))
-
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, schedule)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_cosine(steps, max(1, steps // 20)))
     model.train()
     losses: list[float] = []
     start = time.perf_counter()

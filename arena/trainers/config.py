@@ -170,7 +170,7 @@ class TrainConfig:
 
         options = dict(self.tiny_model)
         builder = tiny.build_tiny_vlm if options.pop("vlm", False) else tiny.build_tiny_model
-        accepted = set(inspect.signature(builder).parameters) - {"out_dir", "seed"}
+        accepted = set(inspect.signature(builder).parameters) - {"out_dir", "seed", "log"}
         unknown = set(options) - accepted
         if unknown:
             raise ArenaError(f"tiny_model: unknown keys {sorted(unknown)}; {builder.__name__} takes {sorted(accepted)}")
