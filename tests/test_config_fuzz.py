@@ -272,3 +272,25 @@ def test_flag_and_list_options_take_their_shapes_only():
     for wrong in ("ab", b"ab", 1.5, None, 3):
         with pytest.raises(ArenaError, match="l must be a list"):
             list_option(wrong, "l")
+
+
+def test_integer_and_number_options_take_finite_values_in_range_only():
+    """The shared checks behind the model builder, pretraining, the warm start and sampling options: bools,
+    fractions, strings, nan and inf are refused with the option's name, numpy scalars are taken."""
+    import numpy as np
+
+    from arena.core.options import integer_option, number_option
+
+    assert [integer_option(v, "n", 1) for v in (1, 7, np.int64(3))] == [1, 7, 3]
+    assert isinstance(integer_option(np.int64(3), "n"), int)
+    for wrong in (0, -2, True, np.True_, 2.0, 1.5, "3", None, math.inf):
+        with pytest.raises(ArenaError, match=r"n must be an integer >= 1, got"):
+            integer_option(wrong, "n", 1)
+    assert integer_option(0, "n") == 0
+    assert [number_option(v, "x") for v in (0, 0.0, 2, np.float32(0.5))] == [0.0, 0.0, 2.0, 0.5]
+    for wrong in (-0.1, math.nan, math.inf, True, "1", None):
+        with pytest.raises(ArenaError, match=r"x must be a number >= 0 \(0: off\), got"):
+            number_option(wrong, "x", hint="0: off")
+    with pytest.raises(ArenaError, match=r"x must be a number > 0, got 0"):
+        number_option(0, "x", positive=True)
+    assert number_option(1e-9, "x", positive=True) == 1e-9

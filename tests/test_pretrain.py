@@ -98,11 +98,11 @@ def test_build_tiny_model_pretrains_only_when_asked_and_reproducibly(tmp_path):
 @pytest.mark.parametrize(
     "options,needle",
     [
-        ({"steps": -1}, "steps must be a whole number >= 0"),
-        ({"steps": 2.5}, "steps must be a whole number >= 0"),
-        ({"batch_size": 1}, "batch_size must be a whole number >= 2"),
-        ({"lr": 0.0}, "lr must be a positive finite number"),
-        ({"lr": float("nan")}, "lr must be a positive finite number"),
+        ({"steps": -1}, "steps must be an integer >= 0"),
+        ({"steps": 2.5}, "steps must be an integer >= 0"),
+        ({"batch_size": 1}, "batch_size must be an integer >= 2"),
+        ({"lr": 0.0}, "lr must be a number > 0"),
+        ({"lr": float("nan")}, "lr must be a number > 0"),
     ],
 )
 def test_bad_options_are_refused(options, needle):

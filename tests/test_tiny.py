@@ -134,12 +134,12 @@ def test_model_cli_init_tiny_and_warmstart(tmp_path, no_network):
 @pytest.mark.parametrize(
     "kwargs,needle",
     [
-        ({"num_layers": 0}, "num_layers must be a positive integer"),
-        ({"hidden_size": 0}, "hidden_size must be a positive integer"),
-        ({"vocab_size": -5}, "vocab_size must be a positive integer"),
+        ({"num_layers": 0}, "num_layers must be an integer >= 1"),
+        ({"hidden_size": 0}, "hidden_size must be an integer >= 1"),
+        ({"vocab_size": -5}, "vocab_size must be an integer >= 1"),
         ({"num_heads": 3}, "hidden_size must be divisible by num_heads"),
         ({"seed": -1}, "seed must be an integer >= 0"),
-        ({"matches_per_env": 0}, "matches_per_env must be a positive integer"),
+        ({"matches_per_env": 0}, "matches_per_env must be an integer >= 1"),
     ],
 )
 def test_build_tiny_model_refuses_sizes_it_cannot_build_before_any_work(tmp_path, kwargs, needle):

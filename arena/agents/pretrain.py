@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from arena.core.errors import ArenaError
+from arena.core.options import integer_option, number_option
 
 #: Steps of a pretraining run (``arena model init-tiny --pretrain-steps``): both skills form after a few hundred
 #: steps (docs/agents.md); 1,000 took 4 min 35 s on 2 threads.
@@ -107,12 +108,9 @@ class RowMaker:
 
 def check_pretrain_options(steps: int, batch_size: int, lr: float) -> None:
     """Clear errors for options that cannot train."""
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-        raise ArenaError(f"pretrain steps must be a whole number >= 0, got {steps!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 2:
-        raise ArenaError(f"pretrain batch_size must be a whole number >= 2, got {batch_size!r}")
-    if not isinstance(lr, int | float) or isinstance(lr, bool) or not (0 < float(lr) < float("inf")):
-        raise ArenaError(f"pretrain lr must be a positive finite number, got {lr!r}")
+    integer_option(steps, "pretrain steps", 0)
+    integer_option(batch_size, "pretrain batch_size", 2)
+    number_option(lr, "pretrain lr", positive=True)
 
 
 def batch_losses(model: Any, rows: list[Row]) -> tuple[Any, Any]:

@@ -16,13 +16,13 @@ Example::
 from __future__ import annotations
 
 import inspect
-import math
 import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from arena.core.errors import ArenaError
+from arena.core.options import integer_option, number_option
 
 SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|pad|>")
 #: A Qwen/ChatML-style template; contents must already be strings (backends flatten multimodal parts).
@@ -142,18 +142,12 @@ def check_model_options(**options: Any) -> None:
         "matches_per_env",
     )
     for name in sizes:
-        if isinstance(value[name], bool) or not isinstance(value[name], int) or value[name] < 1:
-            raise ArenaError(f"{name} must be a positive integer, got {value[name]!r}")
+        integer_option(value[name], name, 1)
     if value["hidden_size"] % value["num_heads"] or value["num_heads"] % value["num_kv_heads"]:
         raise ArenaError("hidden_size must be divisible by num_heads, and num_heads by num_kv_heads")
-    pretrain = value["pretrain_steps"]
-    if isinstance(pretrain, bool) or not isinstance(pretrain, int) or pretrain < 0:
-        raise ArenaError(f"pretrain_steps must be an integer >= 0, got {pretrain!r}")
-    seed, init = value["seed"], value["initializer_range"]
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ArenaError(f"seed must be an integer >= 0, got {seed!r}")
-    if isinstance(init, bool) or not isinstance(init, int | float) or not 0 < init < math.inf:
-        raise ArenaError(f"initializer_range must be a number > 0 (the weights' init std), got {init!r}")
+    integer_option(value["pretrain_steps"], "pretrain_steps", 0)
+    integer_option(value["seed"], "seed", 0)
+    number_option(value["initializer_range"], "initializer_range", positive=True, hint="the weights' init std")
 
 
 def build_tiny_model(

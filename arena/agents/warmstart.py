@@ -54,6 +54,7 @@ from arena.agents.logits import completion_logits, image_completion_logits, pixe
 from arena.agents.prompts import INSTRUCTIONS_START, answer_spec
 from arena.agents.random_agent import RandomAgent
 from arena.core.errors import ArenaError
+from arena.core.options import integer_option, number_option
 
 #: Defaults of :func:`warmstart` (see docs/agents.md for how they were chosen).
 #: Matches played per game, sized to a few thousand decisions each: Kuhn Poker's decisions repeat (a card
@@ -617,14 +618,11 @@ def _check_numbers(
     zero batch size once failed only after the games were played)."""
     for low, table in ((1, at_least_one), (0, at_least_zero)):
         for name, value in table.items():
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ArenaError(f"{name} must be an integer >= {low}, got {value!r}")
+            integer_option(value, name, low)
     for name, value in non_negative.items():
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
-            raise ArenaError(f"{name} must be a number >= 0, got {value!r}")
+        number_option(value, name)
     for name, value in positive.items():
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
-            raise ArenaError(f"{name} must be a number > 0, got {value!r}")
+        number_option(value, name, positive=True)
 
 
 def caption_pictures(env_kwargs: Mapping[str, Mapping[str, Any]] | None) -> tuple[str, int]:

@@ -1,9 +1,12 @@
-"""Checks for a game's constructor options of two shapes that ``bool(...)`` and ``tuple(...)`` would take
-silently or crash on: a true/false flag (``bool(nan)`` is True) and a list (``tuple("abc")`` is three letters,
-``tuple(1.5)`` a ``TypeError``). Each wrong value is an :class:`ArenaError` that names the option."""
+"""Checks for options (a game's constructor, a model builder's, a training recipe's) that Python would take
+silently or crash on later: a true/false flag (``bool(nan)`` is True), a list (``tuple("abc")`` is three letters,
+``tuple(1.5)`` a ``TypeError``), a whole number (``True`` is an ``int``, ``2.5`` steps a crash deep in a loop) and a
+finite number (``nan`` passes every ``<`` test). Each wrong value is an :class:`ArenaError` that names the option."""
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Iterable
 from typing import Any
 
@@ -26,3 +29,20 @@ def list_option(value: Any, name: str) -> tuple[Any, ...]:
     if isinstance(value, str | bytes) or not isinstance(value, Iterable):
         raise ArenaError(f"{name} must be a list, got {value!r}")
     return tuple(value)
+
+
+def integer_option(value: Any, name: str, low: int = 0) -> int:
+    """A whole number ``>= low`` (numpy's too; not a bool, not ``2.0``)."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral) or value < low:
+        raise ArenaError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def number_option(value: Any, name: str, *, positive: bool = False, hint: str = "") -> float:
+    """A finite real number, ``> 0`` when ``positive`` else ``>= 0``; ``hint`` (e.g. ``"0: greedy"``) goes in
+    the error's parentheses."""
+    bad = isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real)
+    if bad or not (0 < value < math.inf if positive else 0 <= value < math.inf):
+        note = f" ({hint})" if hint else ""
+        raise ArenaError(f"{name} must be a number {'>' if positive else '>='} 0{note}, got {value!r}")
+    return float(value)
