@@ -1,9 +1,13 @@
-"""Synthetic pretraining of a freshly built tiny model: a few minutes on random tokens that give it two
-skills a pretrained LLM brings and every game's choice turn relies on, so the warm start need not grow them
-from game text (where they appear only after hundreds of steps, and on some seeds only partly).
+"""Synthetic pretraining of a freshly built tiny model: a few minutes on random tokens aimed at two skills a
+pretrained LLM brings and every game's choice turn relies on, so the warm start need not grow them from game
+text (where they appear only after hundreds of steps, and on some seeds only partly). Opt-in: what the tiny
+model learns from these rows is tied to their layout (a copy at the rows' fixed offset, picks at their length
+only) and carries nothing measurable to a game's prompt; it fixed seed 1's votes and broke seed 0's household
+(docs/agents.md, "Why: what the tiny model learns from these rows is tied to their layout").
 
 - **Induction**: a random run of tokens seen earlier is continued as it went (Olsson et al. 2022, "In-context
-  learning and induction heads"): the copy that reading a legal move off the prompt needs.
+  learning and induction heads"): the copy that reading a legal move off the prompt needs. The repeat always
+  starts a third of a row after the run, so a copy by offset solves these rows as well as one by content.
 - **Pick from the latest list**: lines that mention bracketed names (`` [x]``), then a list of bracketed
   names, then ``>[``; the next token must be one of that list's names, while the earlier lines (and earlier
   lists) mention others. This is a vote's or a cell's shape: the history names dead players, the list only
