@@ -6,7 +6,6 @@ finite number (``nan`` passes every ``<`` test). Each wrong value is an :class:`
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Iterable
 from typing import Any
 
@@ -32,16 +31,17 @@ def list_option(value: Any, name: str) -> tuple[Any, ...]:
 
 
 def integer_option(value: Any, name: str, low: int = 0) -> int:
-    """A whole number ``>= low`` (numpy's too; not a bool, not ``2.0``)."""
-    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral) or value < low:
+    """A Python ``int`` ``>= low``: not a bool, not ``2.0``, not a numpy integer (the strict fields of a
+    transformers config refuse ``hidden_size=np.int64(32)``, mid-build)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise ArenaError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
+    return value
 
 
 def number_option(value: Any, name: str, *, positive: bool = False, hint: str = "") -> float:
-    """A finite real number, ``> 0`` when ``positive`` else ``>= 0``; ``hint`` (e.g. ``"0: greedy"``) goes in
-    the error's parentheses."""
-    bad = isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real)
+    """A finite Python ``int`` or ``float`` (numpy's float64 is one), ``> 0`` when ``positive`` else ``>= 0``;
+    ``hint`` (e.g. ``"the weights' init std"``) goes in the error's parentheses."""
+    bad = isinstance(value, bool) or not isinstance(value, int | float)
     if bad or not (0 < value < math.inf if positive else 0 <= value < math.inf):
         note = f" ({hint})" if hint else ""
         raise ArenaError(f"{name} must be a number {'>' if positive else '>='} 0{note}, got {value!r}")

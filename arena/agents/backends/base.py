@@ -16,13 +16,13 @@ the raw value is what a trainer recomputes with a plain forward pass, so the PPO
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from arena.core.errors import ArenaError
-from arena.core.options import integer_option, number_option
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -47,10 +47,16 @@ class SamplingParams:
         """Refuse what no backend can sample with, naming the field (a CLI spec's ``temperature=-1`` or
         ``max_new_tokens=abc`` once reached a backend as is)."""
         temperature, top_p, budget, seed = self.temperature, self.top_p, self.max_new_tokens, self.seed
-        number_option(temperature, "temperature", hint="0: greedy")
+        if (
+            isinstance(temperature, bool)
+            or not isinstance(temperature, numbers.Real)
+            or not 0 <= temperature < math.inf
+        ):
+            raise ArenaError(f"temperature must be a number >= 0 (0: greedy), got {temperature!r}")
         if isinstance(top_p, bool) or not isinstance(top_p, numbers.Real) or not 0 < top_p <= 1:
             raise ArenaError(f"top_p must be in (0, 1], got {top_p!r}")
-        integer_option(budget, "max_new_tokens", 0)
+        if isinstance(budget, bool) or not isinstance(budget, numbers.Integral) or budget < 0:
+            raise ArenaError(f"max_new_tokens must be an integer >= 0, got {budget!r}")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
             raise ArenaError(f"seed must be an integer >= 0 or None, got {seed!r}")
         if isinstance(self.stop, str):
