@@ -445,6 +445,27 @@ def test_a_negative_held_out_count_is_refused():
         check_options(heldout_per_game=-1)
 
 
+@pytest.mark.parametrize(
+    "options,needle",
+    [
+        ({"batch_size": 0}, "batch_size must be an integer >= 1"),
+        ({"steps": -1}, "steps must be an integer >= 0"),
+        ({"steps": 2.5}, "steps must be an integer >= 0"),
+        ({"seed": True}, "seed must be an integer >= 0"),
+        ({"observation_weight": float("nan")}, "observation_weight must be a number >= 0"),
+        ({"lr": 0.0}, "lr must be a number > 0"),
+        ({"threat_weight": float("inf")}, "threat_weight must be a number > 0"),
+    ],
+)
+def test_each_kind_of_number_option_is_refused_by_name(options, needle):
+    from arena.agents.warmstart import check_options
+    from arena.core.errors import ArenaError
+
+    check_options(steps=None, caption_steps=0)  # None: the default schedule
+    with pytest.raises(ArenaError, match=needle):
+        check_options(**options)
+
+
 def test_heldout_turns_come_from_other_matches_than_training(backend):
     from arena.agents.warmstart import heldout_examples
 

@@ -567,18 +567,17 @@ def check_options(**options: Any) -> None:
         name: p.default for name, p in inspect.signature(warmstart).parameters.items() if p.default is not p.empty
     }
     value = {**defaults, **options}
-    steps = value["steps"]
-    _check_numbers(
-        at_least_one={name: value[name] for name in ("restarts", "batch_size", "caption_batch_size")},
-        at_least_zero={
-            "steps": 0 if steps is None else steps,
-            "heldout_per_game": value["heldout_per_game"],
-            "caption_steps": value["caption_steps"],
-            "seed": value["seed"],
-        },
-        non_negative={name: value[name] for name in ("legal_weight", "observation_weight")},
-        positive={name: value[name] for name in ("lr", "caption_lr", "endgame_weight", "threat_weight")},
-    )
+    # numbers first, each named (a zero batch size once failed only after the games were played)
+    for name in ("restarts", "batch_size", "caption_batch_size"):
+        integer_option(value[name], name, 1)
+    if value["steps"] is not None:  # None: the default schedule
+        integer_option(value["steps"], "steps", 0)
+    for name in ("heldout_per_game", "caption_steps", "seed"):
+        integer_option(value[name], name, 0)
+    for name in ("legal_weight", "observation_weight"):
+        number_option(value[name], name)
+    for name in ("lr", "caption_lr", "endgame_weight", "threat_weight"):
+        number_option(value[name], name, positive=True)
     rate = value["mistake_rate"]
     if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1:
         raise ArenaError(f"mistake_rate must be between 0 and 1, got {rate!r}")
@@ -605,24 +604,6 @@ def check_options(**options: Any) -> None:
         )
     if not isinstance(value["think"], str):
         raise ArenaError(f"think must be text (the reasoning the targets open with), got {value['think']!r}")
-
-
-def _check_numbers(
-    *,
-    at_least_one: Mapping[str, Any],
-    at_least_zero: Mapping[str, Any],
-    non_negative: Mapping[str, Any],
-    positive: Mapping[str, Any],
-) -> None:
-    """One :class:`ArenaError` naming the first option out of range, before any example is collected (a
-    zero batch size once failed only after the games were played)."""
-    for low, table in ((1, at_least_one), (0, at_least_zero)):
-        for name, value in table.items():
-            integer_option(value, name, low)
-    for name, value in non_negative.items():
-        number_option(value, name)
-    for name, value in positive.items():
-        number_option(value, name, positive=True)
 
 
 def caption_pictures(env_kwargs: Mapping[str, Mapping[str, Any]] | None) -> tuple[str, int]:
