@@ -19,6 +19,8 @@ from arena.agents.warmstart import (
     OBSERVATION_WEIGHT,
     STEPS_PER_WEIGHT,
     THREAT_WEIGHT,
+    TOPUP_BELOW,
+    TOPUPS,
 )
 
 model_app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -112,6 +114,13 @@ def warmstart_command(
     restarts: Annotated[
         int, typer.Option(help="train in this many cycles, each with a fresh optimizer and schedule (warm restarts)")
     ] = 1,
+    topups: Annotated[
+        int | None,
+        typer.Option(
+            help="at most this many top-up cycles while a game's held-out legal mass is under "
+            f"{TOPUP_BELOW} [default: {TOPUPS} after the default schedule, none with --steps]"
+        ),
+    ] = None,
     threads: Annotated[
         int | None, typer.Option(help="torch threads (1 is fastest on a CPU shared with other jobs) [default: torch's]")
     ] = None,
@@ -161,6 +170,7 @@ def warmstart_command(
         endgame_weight=endgame_weight,
         threat_weight=threat_weight,
         restarts=restarts,
+        topups=topups,
         device=device,
         scripted_agent=scripted or None,
         log=console.print,

@@ -9,7 +9,8 @@ Usage::
 Runs :func:`arena.agents.warmstart.warmstart` with its defaults (``--steps`` sets the schedule's length) on the
 model in ``--model``, writing the result to ``--out`` (default: a temporary folder), and every ``--every`` steps prints
 each game's legal mass (:mod:`arena.agents.legal_mass`) on ``--heldout`` choice turns per game from matches
-seeded apart from the training ones: the same numbers the warm start logs at its end. Results: docs/agents.md
+seeded apart from the training ones (and at the end of the schedule and of each top-up the default schedule
+adds, :data:`arena.agents.warmstart.TOPUPS`): the same numbers the warm start logs at its end. Results: docs/agents.md
 (warm start).
 """
 
@@ -52,9 +53,12 @@ def curve(
     rows: list[dict[str, Any]] = []
     start, probing = time.perf_counter(), 0.0
 
+    def ends_a_cycle(n: int) -> bool:  # the schedule's last step, or a top-up's
+        return n == total or (n > total and (n - total) % ws.TOPUP_STEPS == 0)
+
     def probe(step: int, model: Any) -> None:
         nonlocal probing
-        if (step + 1) % every and step + 1 != total:
+        if (step + 1) % every and not ends_a_cycle(step + 1):
             return
         t = time.perf_counter()
         masses = legal_mass(model, held, pad_id=pad_id, processor=processor)
@@ -67,7 +71,7 @@ def curve(
             model_dir,
             out or scratch,
             env_ids=envs,
-            steps=total,
+            steps=steps,  # None: the default schedule, and its top-ups where a game's legal mass is low
             matches_per_env=matches_per_env,
             seed=seed,
             on_step=probe,

@@ -492,3 +492,82 @@ def test_on_step_counts_steps_across_restart_cycles_and_sees_the_training_model(
         on_step=lambda step, model: seen.append((step, isinstance(model, torch.nn.Module))),
     )
     assert seen == [(k, True) for k in range(5)]
+
+
+def run_with_masses(tmp_path, monkeypatch, masses, **options):
+    """Run :func:`warmstart` with its games, training and legal mass stubbed: the legal mass measured after the
+    main schedule and after each top-up comes from ``masses`` in turn. Returns the training calls and the log."""
+    from arena.agents import warmstart as ws
+
+    calls: list[dict] = []
+    measured = iter(masses)
+
+    def train(model, examples, **k):
+        calls.append(k)
+        if k["on_step"] is not None:
+            k["on_step"](0)
+
+    monkeypatch.setattr(ws, "collect_examples", lambda *a, **k: [Example([1, 2], [3], "tictactoe-v0")])
+    monkeypatch.setattr(ws, "heldout_examples", lambda *a, **k: [Example([1, 2], [3], "tictactoe-v0")])
+    monkeypatch.setattr(ws, "legal_mass", lambda *a, **k: next(measured))
+    monkeypatch.setattr(ws, "train_examples", train)
+    lines: list[str] = []
+    envs = ["tictactoe-v0", "kuhn-poker-v0", "werewolf-v0"]
+    ws.warmstart(cached_tiny_model(), tmp_path / "out", env_ids=envs, seed=5, log=lines.append, **options)
+    return calls, lines
+
+
+def test_games_under_the_legal_mass_line_get_top_ups_until_they_pass(tmp_path, monkeypatch):
+    """After the default schedule a game whose held-out legal mass is under TOPUP_BELOW gets a top-up cycle on
+    every game, at a share of the learning rate, the lagging games drawn TOPUP_BOOST times as often; they stop
+    as soon as every game passes."""
+    from arena.agents import warmstart as ws
+
+    low, high = ws.TOPUP_BELOW - 0.1, ws.TOPUP_BELOW + 0.01
+    masses = [
+        {"tictactoe-v0": high, "kuhn-poker-v0": high, "werewolf-v0": low},
+        {"tictactoe-v0": low, "kuhn-poker-v0": high, "werewolf-v0": low},
+        {"tictactoe-v0": high, "kuhn-poker-v0": high, "werewolf-v0": high},
+    ]
+    seen: list[int] = []
+    calls, lines = run_with_masses(tmp_path, monkeypatch, masses, on_step=lambda step, model: seen.append(step))
+    main, first, second = calls  # the third measurement passes: no third top-up
+    assert main["steps"] == ws.default_steps(["tictactoe-v0", "kuhn-poker-v0", "werewolf-v0"])
+    assert main["lr"] == 3e-3 and main["game_weights"] == ws.GAME_WEIGHTS
+    for top_up in (first, second):
+        assert top_up["steps"] == ws.TOPUP_STEPS and top_up["lr"] == pytest.approx(3e-3 * ws.TOPUP_LR_SCALE)
+    assert [c["seed"] for c in calls] == [5, 6, 7]  # seed + restarts + k: draws of their own
+    share = ws.game_share
+    assert first["game_weights"] == {
+        "tictactoe-v0": share("tictactoe-v0", ws.GAME_WEIGHTS),
+        "kuhn-poker-v0": share("kuhn-poker-v0", ws.GAME_WEIGHTS),
+        "werewolf-v0": share("werewolf-v0", ws.GAME_WEIGHTS) * ws.TOPUP_BOOST,
+    }
+    assert second["game_weights"]["tictactoe-v0"] == share("tictactoe-v0", ws.GAME_WEIGHTS) * ws.TOPUP_BOOST
+    assert seen == [0, main["steps"], main["steps"] + ws.TOPUP_STEPS]  # on_step counts on across top-ups
+    top_ups = [line for line in lines if line.startswith("top-up")]
+    assert [line.split(" after")[0] for line in top_ups] == ["top-up 1/3", "top-up 2/3"]
+    assert f"step {main['steps']}, werewolf-v0 drawn 3 times" in top_ups[0]
+    assert f"werewolf-v0 {low:.3f}" in top_ups[0] and f"kuhn-poker-v0 {high:.3f}" in top_ups[0]
+    assert "tictactoe-v0, werewolf-v0 drawn" in top_ups[1]
+    assert lines[-1].startswith("held-out legal mass") and f"werewolf-v0 {high:.3f}" in lines[-1]
+
+
+def test_top_ups_are_bounded_and_only_follow_the_default_schedule(tmp_path, monkeypatch):
+    """A game that never passes gets TOPUPS top-ups, no more; an explicit ``steps`` trains exactly that many
+    (no top-ups unless asked for), and ``topups=0`` turns them off."""
+    from arena.agents import warmstart as ws
+    from arena.core.errors import ArenaError
+
+    never = [{"tictactoe-v0": 0.1}] * (ws.TOPUPS + 1)
+    calls, lines = run_with_masses(tmp_path, monkeypatch, never)
+    assert len(calls) == 1 + ws.TOPUPS
+    assert lines[-1].startswith(f"warning: tictactoe-v0 still under {ws.TOPUP_BELOW} after {ws.TOPUPS} top-up(s)")
+    calls, _ = run_with_masses(tmp_path, monkeypatch, never, steps=40)
+    assert [c["steps"] for c in calls] == [40]
+    calls, _ = run_with_masses(tmp_path, monkeypatch, never, steps=40, topups=1)
+    assert [c["steps"] for c in calls] == [40, ws.TOPUP_STEPS]
+    calls, _ = run_with_masses(tmp_path, monkeypatch, never, topups=0)
+    assert len(calls) == 1
+    with pytest.raises(ArenaError, match="topups must be an integer >= 0"):
+        ws.check_options(topups=-1)
