@@ -24,8 +24,9 @@ that follows the game's invalid-move warning. With ``observation_weight`` the lo
 tokens of each prompt's observation (the board and the legal moves, before the answer instructions): a
 model trained from scratch learns there to read which cells are taken; ``endgame_weight`` draws the
 positions with one or two legal moves more often, and ``game_weights`` sets each game's share of the
-batches. Prompts that share a prefix (system prompt, rules) run it once per batch
-(:func:`arena.agents.logits.completion_logits`).
+batches. After the default schedule, a game whose legal moves were not learned (held-out legal mass under
+:data:`TOPUP_BELOW`) gets top-up cycles in which it is drawn more often. Prompts that share a prefix (system
+prompt, rules) run it once per batch (:func:`arena.agents.logits.completion_logits`).
 
 Invalid-move rates and timings of each recipe are in ``docs/agents.md`` (``benchmarks/invalid_rate.py``).
 """
@@ -104,8 +105,8 @@ HELDOUT_SEED_OFFSET = 50_000
 #: Top-ups after the default schedule (docs/agents.md): while a choice game's held-out legal mass is under
 #: :data:`TOPUP_BELOW`, up to :data:`TOPUPS` more cycles of :data:`TOPUP_STEPS` steps on every game at
 #: :data:`TOPUP_LR_SCALE` of the learning rate, the lagging games drawn :data:`TOPUP_BOOST` times as often
-#: (top-ups on the lagging games alone made the others forget). The passing seeds end at 0.98 or more and
-#: get none; seed 1 ended with its votes at 0.80-0.91.
+#: (top-ups on the lagging games alone made the others forget). Runs that learned their lists end at 0.98 or
+#: more and get none; the one run measured to miss stopped with its votes at 0.80-0.91.
 TOPUPS = 3
 TOPUP_BELOW = 0.97
 TOPUP_STEPS = 260
@@ -775,7 +776,7 @@ def warmstart(
 
             masses = measure()
             for k in range(extra):
-                lagging = sorted(env for env, m in masses.items() if m < TOPUP_BELOW)
+                lagging = lagging_games(masses)
                 if not lagging:
                     break
                 if log:
@@ -799,13 +800,18 @@ def warmstart(
             "held-out legal mass (the probability of a legal reply at choice turns, docs/agents.md): "
             + report(masses, sorted(masses))
         )
-        lagging = sorted(env for env, m in masses.items() if m < TOPUP_BELOW)
+        lagging = lagging_games(masses)
         if extra and lagging:
             log(
                 f"warning: {', '.join(lagging)} still under {TOPUP_BELOW} after {extra} top-up(s): expect invalid "
                 "moves there; more top-ups (--topups) or another seed may learn them (docs/agents.md)"
             )
     return path
+
+
+def lagging_games(masses: Mapping[str, float]) -> list[str]:
+    """The games whose held-out legal mass is under :data:`TOPUP_BELOW`, sorted: those a top-up boosts."""
+    return sorted(env for env, m in masses.items() if m < TOPUP_BELOW)
 
 
 def report(masses: Mapping[str, float], games: Sequence[str]) -> str:
