@@ -678,7 +678,7 @@ def warmstart(
     game's legal mass at the end (:func:`arena.agents.legal_mass.legal_mass`: the probability of a legal reply,
     teacher-forced), logged per game (0: not measured). While a game's mass is under :data:`TOPUP_BELOW`, up to
     ``topups`` top-up cycles follow (default: :data:`TOPUPS` after the default schedule, none when ``steps`` is
-    given; :func:`topup_weights`). Without a log and top-ups nothing is measured. ``on_step(step, model)`` runs
+    given; :func:`topup_weights`). With neither a log nor top-ups nothing is measured. ``on_step(step, model)`` runs
     after each optimizer step (0-based, counted across cycles and top-ups), to watch the model as it trains
     (``scripts/warmstart_curve.py``)."""
     import torch
@@ -744,7 +744,7 @@ def warmstart(
         pad_id = int(backend.tokenizer.pad_token_id)
         processor = getattr(backend, "processor", None)
         total = default_steps(env_ids, game_weights) if steps is None else steps
-        extra = (TOPUPS if steps is None else 0) if topups is None else topups
+        max_topups = (TOPUPS if steps is None else 0) if topups is None else topups
         done = 0
         train = functools.partial(
             train_examples,
@@ -768,21 +768,21 @@ def warmstart(
             train(steps=n, lr=lr, seed=seed + cycle, game_weights=game_weights, on_step=watch(done))
             done += n
         masses: dict[str, float] = {}
-        if heldout_per_game and (log or extra):  # after training, which it cannot disturb
+        if heldout_per_game and (log or max_topups):  # after training, which it cannot disturb
             heldout = heldout_examples(backend, env_ids, matches_per_env, heldout_per_game, seed, play)
 
             def measure() -> dict[str, float]:
                 return legal_mass(backend.model, heldout, pad_id=pad_id, processor=processor, batch_size=batch_size)
 
             masses = measure()
-            for k in range(extra):
+            for k in range(max_topups):
                 lagging = lagging_games(masses)
                 if not lagging:
                     break
                 if log:
                     log(
-                        f"top-up {k + 1}/{extra} after step {done}, {', '.join(lagging)} drawn {TOPUP_BOOST:g} times "
-                        f"as often: held-out legal mass {report(masses, sorted(masses))}"
+                        f"top-up {k + 1}/{max_topups} after step {done}, {', '.join(lagging)} drawn "
+                        f"{TOPUP_BOOST:g} times as often: held-out legal mass {report(masses, sorted(masses))}"
                     )
                 weights = topup_weights(games_of(env_ids), game_weights, lagging)
                 train(
@@ -801,9 +801,9 @@ def warmstart(
             + report(masses, sorted(masses))
         )
         lagging = lagging_games(masses)
-        if extra and lagging:
+        if max_topups and lagging:
             log(
-                f"warning: {', '.join(lagging)} still under {TOPUP_BELOW} after {extra} top-up(s): expect invalid "
+                f"warning: {', '.join(lagging)} still under {TOPUP_BELOW} after {max_topups} top-up(s): expect invalid "
                 "moves there; more top-ups (--topups) or another seed may learn them (docs/agents.md)"
             )
     return path
