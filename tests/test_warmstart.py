@@ -477,23 +477,6 @@ def test_heldout_turns_come_from_other_matches_than_training(backend):
     assert not {tuple(e.prompt_ids) for e in held} <= {tuple(e.prompt_ids) for e in train}
 
 
-def test_on_step_counts_steps_across_restart_cycles_and_sees_the_training_model(tmp_path):
-    from arena.agents import warmstart as ws
-
-    seen: list[tuple[int, bool]] = []
-    ws.warmstart(
-        cached_tiny_model(),
-        tmp_path / "out",
-        env_ids=["kuhn-poker-v0"],
-        matches_per_env=2,
-        steps=5,
-        restarts=2,
-        batch_size=2,
-        on_step=lambda step, model: seen.append((step, isinstance(model, torch.nn.Module))),
-    )
-    assert seen == [(k, True) for k in range(5)]
-
-
 def run_with_masses(tmp_path, monkeypatch, masses, **options):
     """Run :func:`warmstart` with its games, training and legal mass stubbed: the legal mass measured after the
     main schedule and after each top-up comes from ``masses`` in turn. Returns the training calls and the log."""
@@ -575,8 +558,8 @@ def test_top_ups_are_bounded_and_only_follow_the_default_schedule(tmp_path, monk
 
 def test_a_real_top_up_trains_measures_and_saves(tmp_path, monkeypatch):
     """The top-up path end to end on the tiny model (nothing stubbed but the top-up's length): a raw model is far
-    under the line, so the one top-up asked for runs after the schedule, the steps count on, and the model saved
-    is the topped-up one."""
+    under the line, so the one top-up asked for runs after the schedule's two restart cycles; ``on_step`` sees the
+    training model and counts on across cycles and top-up, and the model saved is the topped-up one."""
     from arena.agents import warmstart as ws
 
     monkeypatch.setattr(ws, "TOPUP_STEPS", 2)
@@ -585,6 +568,7 @@ def test_a_real_top_up_trains_measures_and_saves(tmp_path, monkeypatch):
     weights: list[float] = []
 
     def watch(step, model):
+        assert isinstance(model, torch.nn.Module)
         steps.append(step)
         weights.append(float(next(model.parameters()).detach().abs().sum()))
 
@@ -593,14 +577,15 @@ def test_a_real_top_up_trains_measures_and_saves(tmp_path, monkeypatch):
         tmp_path / "out",
         env_ids=["kuhn-poker-v0"],
         matches_per_env=2,
-        steps=1,
+        steps=3,
+        restarts=2,
         topups=1,
         batch_size=2,
         heldout_per_game=4,
         log=lines.append,
         on_step=watch,
     )
-    assert steps == [0, 1, 2]
-    assert any(line.startswith("top-up 1/1 after step 1, kuhn-poker-v0 drawn 3 times") for line in lines)
+    assert steps == [0, 1, 2, 3, 4]
+    assert any(line.startswith("top-up 1/1 after step 3, kuhn-poker-v0 drawn 3 times") for line in lines)
     saved = TransformersBackend(str(out)).model
     assert float(next(saved.parameters()).detach().abs().sum()) == pytest.approx(weights[-1])
