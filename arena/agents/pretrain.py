@@ -153,16 +153,14 @@ def synthetic_pretrain(
     batches. Returns per step the cross-entropy and the pick rows' legal mass (the probability of a listed name)."""
     import torch
 
-    from arena.agents.warmstart import warmup_cosine
+    from arena.agents.warmstart import adamw_warmup_cosine
 
     check_pretrain_options(steps, batch_size, lr)
     if steps == 0:
         return []
     torch.manual_seed(seed)
     maker = RowMaker(tokenizer, seed)
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_cosine(steps, max(1, steps // 10)))
+    params, opt, sched = adamw_warmup_cosine(model, lr, steps, max(1, steps // 10))
     model.train()
     curve: list[tuple[float, float]] = []
     start = time.perf_counter()

@@ -481,6 +481,17 @@ def warmup_cosine(steps: int, warmup: int) -> Callable[[int], float]:
     return factor
 
 
+def adamw_warmup_cosine(model: Any, lr: float, steps: int, warmup: int, weight_decay: float = 0.0) -> tuple[Any, ...]:
+    """``(params, optimizer, scheduler)``: the model's trainable parameters, AdamW over them and its schedule
+    (:func:`warmup_cosine`): the optimizer of the warm start and of synthetic pretraining
+    (:mod:`arena.agents.pretrain`)."""
+    import torch
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    return params, opt, torch.optim.lr_scheduler.LambdaLR(opt, warmup_cosine(steps, warmup))
+
+
 def train_examples(
     model: Any,
     examples: Sequence[Example],
@@ -522,9 +533,7 @@ def train_examples(
     if not examples:
         raise ArenaError("no warm-start examples were collected")
     rng = np.random.default_rng(seed)
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_cosine(steps, max(1, steps // 20)))
+    params, opt, sched = adamw_warmup_cosine(model, lr, steps, max(1, steps // 20), weight_decay)
     model.train()
     losses: list[float] = []
     start = time.perf_counter()
