@@ -44,6 +44,22 @@ def test_register_rejects_duplicates_and_bad_metadata():
         arena.register("x-v0", "a.b:C", kind="friendly")
 
 
+def test_a_built_in_id_is_taken_before_the_first_lookup():
+    """In a fresh interpreter, registering a built-in game's id before any lookup is refused at once, naming the
+    built-in (it used to pass, then break the first ``make`` of any game)."""
+    code = (
+        "import arena\n"
+        "try:\n"
+        "    arena.register('tictactoe-v0', 'arena.envs.kuhn_poker:KuhnPokerEnv')\n"
+        "except arena.core.errors.RegistrationError as err:\n"
+        "    print('refused', 'arena.envs.tictactoe:TicTacToeEnv' in str(err))\n"
+        "arena.register('my-ttt-v0', 'arena.envs.tictactoe:TicTacToeEnv')\n"
+        "print(arena.make('my-ttt-v0').metadata['name'], arena.make('tictactoe-v0').metadata['name'])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["refused", "True", "tictactoe_v0", "tictactoe_v0"]
+
+
 def test_register_rejects_bad_ids_and_entry_points():
     with pytest.raises(RegistrationError, match="without spaces"):
         arena.register("my game-v0", "arena.envs.tictactoe:TicTacToeEnv")
@@ -277,6 +293,43 @@ def test_a_duplicate_registration_names_both_sources_and_a_broken_plugin_breaks_
 
 def _register_dup() -> None:
     arena.register("dup-ttt-v0", "arena.envs.tictactoe:TicTacToeEnv", description="again")
+
+
+SPEC_PLUGIN = registry.EnvSpec(id="spec-ttt-v0", entry_point="arena.envs.tictactoe:TicTacToeEnv", max_players=2)
+#: A plugin's EnvSpec that takes a built-in game's id, one whose kind is not a kind, one with spaces in its id.
+SPEC_TAKEN = registry.EnvSpec(id="kuhn-poker-v0", entry_point="arena.envs.tictactoe:TicTacToeEnv")
+SPEC_BAD_KIND = registry.EnvSpec(id="kind-ttt-v0", entry_point="arena.envs.tictactoe:TicTacToeEnv", kind="friendly")
+SPEC_BAD_ID = registry.EnvSpec(id="bad ttt-v0", entry_point="arena.envs.tictactoe:TicTacToeEnv")
+NOT_A_PLUGIN = 42
+
+
+def test_a_plugins_envspec_gets_registers_checks(monkeypatch):
+    """An entry point that names an ``EnvSpec`` is registered through ``register``'s checks: a valid one plays, one
+    that takes a built-in id or is malformed is skipped with a warning naming the plugin, and the built-in game
+    stays; an entry point that is neither a function nor an EnvSpec is refused the same way."""
+    names = ["SPEC_PLUGIN", "SPEC_TAKEN", "SPEC_BAD_KIND", "SPEC_BAD_ID", "NOT_A_PLUGIN"]
+
+    def fake_entry_points(group):
+        return [EntryPoint(name.lower(), f"tests.test_core:{name}", group) for name in names]
+
+    monkeypatch.setattr(registry, "entry_points", fake_entry_points)
+    monkeypatch.setattr(registry, "_plugins_loaded", False)
+    try:
+        with pytest.warns(UserWarning) as caught:
+            ids = [s.id for s in arena.list_envs()]
+        messages = [str(w.message) for w in caught]
+        assert "spec-ttt-v0" in ids and "kind-ttt-v0" not in ids and "bad ttt-v0" not in ids
+        assert arena.play("spec-ttt-v0", [RandomAgent(seed=0), RandomAgent(seed=1)], seed=0).returns
+        assert registry.spec("kuhn-poker-v0").entry_point == "arena.envs.kuhn_poker:KuhnPokerEnv" and len(arena.make("kuhn-poker-v0").possible_agents) == 2
+        for name, why in [
+            ("spec_taken", "already registered"),
+            ("spec_bad_kind", "kind must be one of"),
+            ("spec_bad_id", "without spaces"),
+            ("not_a_plugin", "got int"),
+        ]:
+            assert any(f"plugin {name!r}" in m and why in m for m in messages), (name, messages)
+    finally:
+        registry._REGISTRY.pop("spec-ttt-v0", None)
 
 
 @pytest.mark.parametrize("size", [1, 2, 3, 6, 17])

@@ -112,6 +112,7 @@ def register(
         raise RegistrationError(
             f"{env_id}: entry_point must be 'pkg.module:Class' or a callable, got {type(entry_point).__name__}"
         )
+    _load_builtins()  # a built-in id is taken even before the first lookup
     if env_id in _REGISTRY and not override:
         raise RegistrationError(
             f"{env_id!r} is already registered ({_SOURCES.get(env_id, 'unknown source')}); registering it again "
@@ -136,21 +137,39 @@ def register(
     return spec
 
 
+def _load_builtins() -> None:
+    """Register the built-in games (importing ``arena.envs`` registers them; while it runs, this does nothing)."""
+    importlib.import_module("arena.envs")
+
+
+def _register_spec(env_spec: EnvSpec, *, override: bool = False) -> EnvSpec:
+    """Register a ready ``EnvSpec`` (a plugin's entry point may name one) through :func:`register`'s checks."""
+    if not isinstance(env_spec, EnvSpec):
+        raise RegistrationError(f"expected an EnvSpec, got {type(env_spec).__name__}")
+    fields = {name: getattr(env_spec, name) for name in EnvSpec.__dataclass_fields__}
+    env_id, entry_point, kwargs = fields.pop("id"), fields.pop("entry_point"), fields.pop("kwargs")
+    return register(env_id, entry_point, kwargs, override=override, **fields)
+
+
 def _load_plugins() -> None:
     global _plugins_loaded, _loading
     if _plugins_loaded:
         return
     _plugins_loaded = True
-    importlib.import_module("arena.envs")  # built-in games
+    _load_builtins()
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         _loading = f"plugin {ep.name!r} ({ep.value})"
         try:  # a broken plugin must not break arena: it is skipped with a warning that names it
             obj = ep.load()
-            if isinstance(obj, EnvSpec):
-                _REGISTRY.setdefault(obj.id, obj)
-                _SOURCES.setdefault(obj.id, _loading)
+            if isinstance(obj, EnvSpec):  # the same checks as register(): an id taken or malformed is refused
+                _register_spec(obj)
             elif callable(obj):
                 obj()
+            else:
+                raise RegistrationError(
+                    f"the entry point must name a function that calls arena.register or an EnvSpec, got "
+                    f"{type(obj).__name__}"
+                )
         except Exception as err:
             import warnings
 
