@@ -320,7 +320,10 @@ def test_a_plugins_envspec_gets_registers_checks(monkeypatch):
         messages = [str(w.message) for w in caught]
         assert "spec-ttt-v0" in ids and "kind-ttt-v0" not in ids and "bad ttt-v0" not in ids
         assert arena.play("spec-ttt-v0", [RandomAgent(seed=0), RandomAgent(seed=1)], seed=0).returns
-        assert registry.spec("kuhn-poker-v0").entry_point == "arena.envs.kuhn_poker:KuhnPokerEnv" and len(arena.make("kuhn-poker-v0").possible_agents) == 2
+        assert (
+            registry.spec("kuhn-poker-v0").entry_point == "arena.envs.kuhn_poker:KuhnPokerEnv"
+            and len(arena.make("kuhn-poker-v0").possible_agents) == 2
+        )
         for name, why in [
             ("spec_taken", "already registered"),
             ("spec_bad_kind", "kind must be one of"),
