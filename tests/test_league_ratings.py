@@ -218,3 +218,23 @@ def test_a_single_player_league_ranks_its_agents_by_win_rate_unrated(tmp_path):
     assert plot([board], tmp_path / "solo.png").stat().st_size > 0
     self_play = compute("toy-v0", [duel("k", "r", "r", 1.0)], bootstrap=20, exploitability=False)
     assert [(r.entity, r.ci_note) for r in self_play.rows] == [("r", UNRATED)]
+
+
+def test_an_agent_name_with_an_at_sign_gets_its_own_skill_and_exploitability():
+    """``x@first`` is its own agent, not agent ``x`` in role ``first``: its row showed x's openskill rating
+    and, in Kuhn Poker, x's exploitability (0 for a random agent)."""
+    from arena.league.leaderboard import compute
+
+    def record(seed: int, a_wins: bool) -> MatchRecord:
+        return MatchRecord(
+            key=f"k{seed}", env_id="kuhn-poker-v0", seed=seed, agents={"player_0": "x", "player_1": "x@first"},
+            specs={"player_0": "scripted", "player_1": "random"}, roles={"player_0": "first", "player_1": "first"},
+            returns={"player_0": 1.0, "player_1": -1.0} if a_wins else {"player_0": -1.0, "player_1": 1.0},
+            winners=["player_0" if a_wins else "player_1"],
+        )  # fmt: skip
+
+    board = compute("kuhn-poker-v0", [record(s, s % 4 != 0) for s in range(20)], bootstrap=10)
+    rows = {row.entity: row for row in board.rows}
+    assert rows["x"].exploitability == pytest.approx(0.0, abs=1e-9) and rows["x@first"].exploitability is None
+    assert rows["x"].mu is not None and rows["x@first"].mu is not None
+    assert rows["x"].mu > rows["x@first"].mu

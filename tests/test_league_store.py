@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from arena.core.errors import ArenaError
 from arena.core.transcript import Transcript
 from arena.league.store import Store
 from arena.league.tournament import Entrant, parse_entrants, plan_matches, run_match, run_tournament
@@ -90,6 +91,50 @@ def test_rerun_resumes_without_duplicates(tmp_path):
         assert record.specs == {s: {"r": "random", "s": "scripted"}[n] for s, n in record.agents.items()}
     mode = sqlite3.connect(tmp_path / "l.db").execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
+
+
+def test_another_programs_database_is_refused_and_left_untouched(tmp_path):
+    """``--db`` naming some other SQLite file got a matches table and WAL mode written into it (and
+    ``arena leaderboard`` called it "empty"); one without our columns failed mid-eval."""
+    foreign = tmp_path / "app.db"
+    with sqlite3.connect(foreign) as conn:
+        conn.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
+    conn.close()
+    before = foreign.read_bytes()
+    with pytest.raises(ArenaError, match="not an arena league database.*users"):
+        Store(foreign)
+    assert foreign.read_bytes() == before and not Path(f"{foreign}-wal").exists()
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE matches (id INTEGER PRIMARY KEY, key TEXT UNIQUE, env_id TEXT)")
+    conn.close()
+    with pytest.raises(ArenaError, match="matches table has no env_kwargs"):
+        Store(other)
+    with Store(tmp_path / "ours.db") as store:  # a new file, and then our own file again, open fine
+        run_tournament("kuhn-poker-v0", ENTRANTS, 1, store, env_kwargs=KUHN)
+    with Store(tmp_path / "ours.db") as store:
+        assert store.count() == 2
+
+
+@pytest.mark.parametrize(
+    "column,value,needle",
+    [
+        ("agents", "{not json", "agents is not JSON"),
+        ("agents", '["r", "s"]', "agents must map seats to text"),
+        ("returns", '{"player_0": NaN, "player_1": 1.0}', "returns must map seats to finite numbers"),
+        ("returns", '{"player_0": "x", "player_1": 1.0}', "returns must map seats to finite numbers"),
+        ("winners", '"player_0"', "winners must be a list of seats"),
+        ("roles", "null", "roles must map seats to text"),
+    ],
+)
+def test_a_corrupt_match_row_is_named_not_rated(tmp_path, column, value, needle):
+    """A hand-edited row failed the leaderboard with ``JSONDecodeError``/``TypeError``, or was rated wrong
+    without a word: a NaN return counted as a tie, a string of winners as no winner."""
+    with Store(tmp_path / "l.db") as store:
+        run_tournament("kuhn-poker-v0", ENTRANTS, 1, store, env_kwargs=KUHN, save_transcripts=False)
+        store.conn.execute(f"UPDATE matches SET {column} = ? WHERE id = 2", (value,))
+        with pytest.raises(ArenaError, match=f"match row 2 is corrupt: {needle}"):
+            store.matches("kuhn-poker-v0")
 
 
 def test_interrupted_run_keeps_finished_matches(tmp_path):

@@ -221,6 +221,31 @@ def test_oversized_transcript_lines_are_refused_fast(tmp_path):
         load_transcript(str(bad))
 
 
+@pytest.mark.parametrize(
+    "event,needle",
+    [
+        ({"event": "message", "to": None, "text": "hi"}, "'sender' and 'text' must be strings"),
+        ({"event": "message", "sender": "player_0", "to": 5, "text": "hi"}, "'to' must be null"),
+        ({"event": "message", "sender": "player_0", "to": "player_1", "text": "hi"}, "'to' must be null"),
+        ({"event": "eliminated", "reason": "voted out"}, "'agent' must be a player name"),
+        ({"event": "prompt", "text": "your move"}, "'agent' must be a player name"),
+        ({"event": "reward", "agent": "player_0", "value": "lots"}, "'value' a number"),
+        ({"event": "end", "returns": [1, -1], "winners": []}, "'returns' must map players to numbers"),
+        ({"event": "end", "returns": {}, "winners": [], "info": "x"}, "'info' an object"),
+    ],
+)
+def test_a_hand_edited_transcript_is_refused_naming_the_line(tmp_path, capsys, event, needle):
+    """A transcript event missing or mistyping a field the viewer reads made ``arena replay`` fail with
+    ``error: KeyError: 'sender'`` (or a TypeError) from deep in the drawing code, exit 1."""
+    path = hostile_transcript(tmp_path, "day 1")
+    path.write_text(path.read_text() + json.dumps(event) + "\n")
+    for args in ([], ["--as", "player_0"]):
+        assert main(["replay", str(path), *args]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {path}:5: malformed {event['event']} event: ") and needle in err
+        assert len(err.strip().splitlines()) == 1 and "Error" not in err
+
+
 def test_list_fits_80_columns_without_breaking_words(capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "80")
     import arena.cli

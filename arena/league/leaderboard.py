@@ -14,7 +14,7 @@ import numpy as np
 from rich.table import Table
 
 from arena.core.errors import ArenaError
-from arena.league.ratings import bt_ratings, openskill_ratings, role_win_rates, win_rate_matrix
+from arena.league.ratings import bt_ratings, openskill_ratings, role_win_rates, sides, win_rate_matrix
 from arena.league.store import MatchRecord
 
 FORMATS = ("table", "md", "csv", "json")
@@ -96,11 +96,13 @@ def compute(env_id: str, records: list[MatchRecord], *, bootstrap: int = 200, ex
     roles = role_win_rates(records)
     skill = openskill_ratings(records)
     exploit = _exploitabilities(env_id, records) if exploitability else {}
+    agent_of = _entity_agents(records)
     rows = []
     for rank, r in enumerate(ratings, 1):
         per_role = {k: v for k, v in roles.get(r.entity, {}).items() if k != "all"}
         overall = roles.get(r.entity, {}).get("all", (float("nan"), 0))
-        live = skill.get(r.entity) or _single_role_skill(skill, r.entity, per_role)
+        teamed = agent_of.get(r.entity, r.entity) != r.entity  # team entities are rated as "agent@team"
+        live = skill.get(r.entity) if teamed else _single_role_skill(skill, r.entity, per_role)
         rows.append(
             Row(
                 rank=rank,
@@ -113,11 +115,11 @@ def compute(env_id: str, records: list[MatchRecord], *, bootstrap: int = 200, ex
                 roles=per_role,
                 mu=None if live is None else live[0],
                 sigma=None if live is None else live[1],
-                exploitability=exploit.get(r.entity.partition("@")[0]),
+                exploitability=exploit.get(agent_of.get(r.entity, r.entity)),
                 ci_note=interval_note(r.games, r.wins, r.high - r.low) if bootstrap else None,
             )
         )
-    rows += _unrated_rows(roles, {r.entity for r in ratings}, exploit, first_rank=len(rows) + 1)
+    rows += _unrated_rows(roles, {r.entity for r in ratings}, exploit, agent_of, first_rank=len(rows) + 1)
     entities, rate, games = win_rate_matrix(records)
     return Board(env_id, len(records), rows, entities, rate, games)
 
@@ -127,7 +129,11 @@ UNRATED = "unrated"
 
 
 def _unrated_rows(
-    roles: dict[str, dict[str, tuple[float, int]]], rated: set[str], exploit: dict[str, float], first_rank: int
+    roles: dict[str, dict[str, tuple[float, int]]],
+    rated: set[str],
+    exploit: dict[str, float],
+    agent_of: dict[str, str],
+    first_rank: int,
 ) -> list[Row]:
     """Rows for the agents that met no other agent, best win rate first: every agent of a single-player game
     (household, where a win is a solved task) and one that only played itself. The ratings compare agents that
@@ -147,11 +153,17 @@ def _unrated_rows(
                 games=games,
                 win_rate=win_rate,
                 roles={k: v for k, v in roles[entity].items() if k != "all"},
-                exploitability=exploit.get(entity.partition("@")[0]),
+                exploitability=exploit.get(agent_of.get(entity, entity)),
                 ci_note=UNRATED,
             )
         )
     return rows
+
+
+def _entity_agents(records: list[MatchRecord]) -> dict[str, str]:
+    """Each entity's agent, taken from the sides rather than split off ``agent@team``: an agent's own
+    name may hold an ``@`` (``x@player`` is not agent ``x`` in role ``player``)."""
+    return {side.entity: side.agent for record in records for side in sides(record)}
 
 
 def _or_minus_one(x: float) -> float:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import sqlite3
 import time
@@ -19,6 +20,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from arena.core.errors import ArenaError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS matches (
@@ -122,12 +125,36 @@ class MatchRecord:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> MatchRecord:
-        """Rebuild a record from a ``SELECT *`` row."""
+        """Rebuild a record from a ``SELECT *`` row; ``ValueError`` names the field of a corrupt row."""
         data = {name: row[name] for name in _COLUMNS}
         for name in _JSON_COLUMNS:
-            data[name] = json.loads(data[name])
+            try:
+                data[name] = json.loads(data[name])
+            except (TypeError, ValueError):
+                raise ValueError(f"{name} is not JSON") from None
+        for name in ("agents", "specs", "roles", "teams"):
+            if not _maps(data[name], str):
+                raise ValueError(f"{name} must map seats to text")
+        if not _maps(data["returns"], float):
+            raise ValueError("returns must map seats to finite numbers")
+        if not isinstance(data["env_kwargs"], dict):
+            raise ValueError("env_kwargs must be an object")
+        if not isinstance(data["winners"], list) or not all(isinstance(w, str) for w in data["winners"]):
+            raise ValueError("winners must be a list of seats")
+        if not isinstance(data["key"], str) or not (data["seed"] is None or isinstance(data["seed"], int)):
+            raise ValueError("key must be text and seed an integer")
         data["truncated"] = bool(data["truncated"])
         return cls(id=row["id"], **data)
+
+
+def _maps(value: Any, kind: type) -> bool:
+    """``value`` is a dict of strings to ``kind`` (``float``: finite numbers, not bools; a NaN return
+    would silently rate as a tie)."""
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        return False
+    if kind is float:
+        return all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in value.values())
+    return all(isinstance(v, kind) for v in value.values())
 
 
 class Store:
@@ -141,15 +168,36 @@ class Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.conn = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
         self.conn.row_factory = sqlite3.Row
-        self._retry(self._init_schema)
+        try:
+            self._retry(self._init_schema)
+        except BaseException:
+            self.conn.close()
+            raise
 
     # -- setup ------------------------------------------------------------------------------------
     def _init_schema(self) -> None:
         self.conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
+        self._check_foreign()
         if self.conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
             self.conn.execute("PRAGMA journal_mode = WAL")
         self.conn.execute("PRAGMA synchronous = NORMAL")
         self.conn.executescript(SCHEMA)
+
+    def _check_foreign(self) -> None:
+        """Refuse another program's SQLite file before anything is written to it (WAL mode, our table)."""
+        tables = {row[0] for row in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "matches" in tables:
+            columns = {row[1] for row in self.conn.execute("PRAGMA table_info(matches)")}
+            missing = [name for name in ("id", *_COLUMNS) if name not in columns]
+            if missing:
+                raise ArenaError(
+                    f"{self.path} is not an arena league database: its matches table has no {', '.join(missing)}"
+                )
+        elif tables - {"sqlite_sequence"}:
+            raise ArenaError(
+                f"{self.path} is not an arena league database (it holds tables {', '.join(sorted(tables))} "
+                "and no matches table)"
+            )
 
     def _retry(self, fn: Any, *args: Any) -> Any:
         """Run ``fn`` again while SQLite reports the database busy/locked (beyond the busy timeout,
@@ -207,7 +255,12 @@ class Store:
             rows = self.conn.execute("SELECT * FROM matches ORDER BY id")
         else:
             rows = self.conn.execute("SELECT * FROM matches WHERE env_id = ? ORDER BY id", (env_id,))
-        records = [MatchRecord.from_row(row) for row in rows]
+        records = []
+        for row in rows:
+            try:
+                records.append(MatchRecord.from_row(row))
+            except ValueError as err:
+                raise ArenaError(f"{self.path}: match row {row['id']} is corrupt: {err}") from None
         if agents is not None:
             allowed = set(agents)
             records = [r for r in records if set(r.agents.values()) <= allowed]

@@ -237,15 +237,60 @@ def load_transcript(path: str, *, max_line: int = MAX_LINE_BYTES, max_total: int
                 raise ArenaError(f"{path}:{number}: not a JSON line ({err})") from None
             if not isinstance(event, dict) or not isinstance(event.get("event"), str):
                 raise ArenaError(f"{path}:{number}: not a transcript event (a JSON object with an 'event' key)")
+            problem = event_problem(event)
+            if problem is not None:
+                raise ArenaError(f"{path}:{number}: malformed {event['event']} event: {problem}")
             events.append(event)
     transcript = Transcript(events)
     try:
-        header = transcript.header
+        transcript.header  # noqa: B018 - a transcript without a reset event is refused here
     except ValueError as err:
         raise ArenaError(f"{path}: {err}") from None
-    if not isinstance(header.get("agents", []), list) or not isinstance(header.get("headers", {}), dict):
-        raise ArenaError(f"{path}: the reset event's agents/headers are malformed")
     return transcript
+
+
+def _strings(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _string_map(value: object, numbers: bool = False) -> bool:
+    kinds = (int, float) if numbers else (str,)
+    return isinstance(value, dict) and all(isinstance(v, kinds) and not isinstance(v, bool) for v in value.values())
+
+
+def event_problem(event: dict[str, Any]) -> str | None:
+    """What is wrong with the fields the viewer reads from one event, or None: a hand-edited transcript is
+    refused with the line and the field named, not a ``KeyError`` from deep in the drawing code."""
+    kind = event["event"]
+    if kind == "reset":
+        if not _strings(event.get("agents", [])):
+            return "'agents' must be a list of player names"
+        if not _string_map(event.get("headers", {})) or not isinstance(event.get("roles", {}), dict):
+            return "'headers' must map players to text and 'roles' players to roles"
+    elif kind == "message":
+        if not isinstance(event.get("sender"), str) or not isinstance(event.get("text"), str):
+            return "'sender' and 'text' must be strings"
+        if event.get("to") is not None and not _strings(event["to"]):
+            return "'to' must be null (everyone) or a list of player names"
+        if not isinstance(event.get("phase", ""), str) or not isinstance(event.get("kind", ""), str):
+            return "'phase' and 'kind' must be strings"
+    elif kind in ("prompt", "action", "eliminated"):
+        if not isinstance(event.get("agent"), str):
+            return "'agent' must be a player name"
+        if kind == "prompt" and not isinstance(event.get("text"), str):
+            return "'text' must be a string"
+    elif kind == "reward":
+        value = event.get("value", 0.0)
+        if not isinstance(event.get("agent"), str) or not isinstance(value, int | float) or isinstance(value, bool):
+            return "'agent' must be a string and 'value' a number"
+    elif kind == "end":
+        if not _string_map(event.get("returns") or {}, numbers=True):
+            return "'returns' must map players to numbers"
+        if not _strings(event.get("winners") or []) or not isinstance(event.get("info") or {}, dict):
+            return "'winners' must be a list of player names and 'info' an object"
+        if not isinstance((event.get("info") or {}).get("roles") or {}, dict):
+            return "'info.roles' must map players to roles"
+    return None
 
 
 def replay_frame(
