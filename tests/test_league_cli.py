@@ -75,6 +75,33 @@ def test_errors_are_one_line(tmp_path, capsys, monkeypatch, args, needle):
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
+def test_seeds_past_the_stores_integers_are_refused_before_any_match(tmp_path, capsys):
+    """A match seed past SQLite's signed 64-bit integers used to stop the run after storing the matches before it."""
+    db = tmp_path / "l.db"
+    args = ("eval", "kuhn-poker-v0", "--agent", "r=random", "--agent", "s=scripted", "--db", str(db), "-n", "2")
+    code, _out, err = run_cli(capsys, *args, "--seed", str(2**63 - 1))
+    assert code == 2 and "2**63 - 1" in err and not db.exists()
+    code, _out, err = run_cli(capsys, *args, "--seed", str(2**63 - 2))
+    assert code == 0, err
+
+
+def test_an_agent_name_cannot_style_the_terminal_or_break_the_markdown_table(tmp_path, capsys):
+    """Names are user text (``--agent``, a shared database): their escape characters are shown, not sent to the
+    terminal, and a newline or pipe in one stays inside its markdown cell."""
+    db = str(tmp_path / "league.db")
+    name = "\x1b[2Jev|il\nname"
+    code, _out, err = run_cli(
+        capsys, "eval", "kuhn-poker-v0", "-a", f"{name}=random", "-a", "s=scripted", "-n", "2", "--db", db
+    )
+    assert code == 0, err
+    code, out, _ = run_cli(capsys, "leaderboard", "kuhn-poker-v0", "--db", db)
+    assert code == 0 and "\x1b" not in out and "\\x1b[2Jev|il" in out
+    code, out, _ = run_cli(capsys, "leaderboard", "kuhn-poker-v0", "--db", db, "--format", "md")
+    rows = out.splitlines()[4:]
+    assert code == 0 and len(rows) == 2 and "\x1b" not in out
+    assert any("| \\x1b[2Jev\\|il\\nname |" in row for row in rows), rows
+
+
 def test_unknown_agent_is_refused_before_any_match(tmp_path, capsys):
     db = tmp_path / "l.db"
     code, _out, err = run_cli(capsys, "eval", "kuhn-poker-v0", "--agent", "x=nosuchagent", "--db", str(db), "-n", "1")

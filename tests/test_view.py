@@ -179,3 +179,13 @@ def test_live_watch_of_werewolf_is_readable_in_80_columns(as_player, reveal):
     final = text[text.rindex("werewolf-v0 · seed 2 · ") :]  # the last frame, printed after the live screen
     assert "Game over" in final and max(len(line) for line in final.splitlines()) <= 80
     assert ("what player_0 sees" in text) == (as_player == "player_0")
+
+
+def test_a_player_view_without_a_header_in_the_transcript_shows_its_messages():
+    """A hand-edited reset event without the player's header line: the view (``replay --as``) shows the player's
+    messages without one, where it used to raise ``KeyError``."""
+    t = toy_transcript()
+    full = t.view("player_1", 6)
+    reset = {k: v for k, v in t.events[0].items() if k != "headers"}
+    bare = Transcript([reset, *t.events[1:]]).view("player_1", 6)
+    assert full == "You are player_1.\n\n" + bare and bare.endswith("[game] player_0 is a wolf.")

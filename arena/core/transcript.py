@@ -96,9 +96,10 @@ class Transcript:
                 yield message_from_event(event)
 
     def view(self, agent: str, upto: int | None = None) -> str:
-        """The observation text ``agent`` had after the first ``upto`` events (all when None)."""
+        """The observation text ``agent`` had after the first ``upto`` events (all when None); no header line
+        where the reset event has none for ``agent`` (a hand-edited transcript)."""
         events = self.events if upto is None else self.events[:upto]
-        header = self.header["headers"][agent]
+        header = self.header.get("headers", {}).get(agent, "")
         lines: list[str] = []
         prompt = ""
         for event in events:

@@ -60,7 +60,7 @@ def eval_command(
     from arena.cli import parse_kwargs
     from arena.cli_checks import Interrupted, at_least, output_folder
     from arena.core.registry import make
-    from arena.league.tournament import parse_entrants, run_tournament
+    from arena.league.tournament import check_seeds, parse_entrants, run_tournament
 
     kwargs = parse_kwargs(kw)
     make(env_id, **kwargs)  # unknown env or bad --kw: one line, before anything runs
@@ -69,6 +69,7 @@ def eval_command(
         check_agent_spec(entrant.spec, env_id)
     at_least(games, 1, "--games")
     at_least(seed, 0, "--seed")
+    check_seeds(seed, games)
     at_least(workers, 1, "--workers")
     output_folder(transcripts, "--transcripts")
     err = Console(stderr=True)

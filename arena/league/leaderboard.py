@@ -222,13 +222,16 @@ def _exploit(row: Row) -> str:
 
 
 def rich_table(board: Board) -> Table:
-    """The leaderboard as a rich table (agent names are plain text, never markup). The by-role column
-    appears when some agent played several roles, the exploitability column when any agent has one."""
+    """The leaderboard as a rich table (agent names are plain text, never markup, their control characters
+    shown as ``\\xNN``: :func:`arena.view.text.safe`). The by-role column appears when some agent played several
+    roles, the exploitability column when any agent has one."""
     from rich.text import Text
+
+    from arena.view.text import safe
 
     by_role = any(len(row.roles) > 1 for row in board.rows)
     exploit = any(row.exploitability is not None for row in board.rows)
-    table = Table(title=Text(f"{board.env_id} · {board.matches} matches"), title_justify="left")
+    table = Table(title=Text(safe(f"{board.env_id} · {board.matches} matches")), title_justify="left")
     columns = [("#", "right"), ("agent", "left"), ("rating", "right"), ("95% CI", "right"), ("games", "right")]
     columns += [("win", "right")] + ([("win by role", "left")] if by_role else [])
     columns += [("skill μ±σ", "right")] + ([("exploit.", "right")] if exploit else [])
@@ -236,8 +239,8 @@ def rich_table(board: Board) -> Table:
         table.add_column(name, justify=justify, overflow="fold", no_wrap=name in ("rating", "win"))
     for row in board.rows:
         rating = "–" if math.isnan(row.rating) else f"{row.rating:.0f}"
-        cells: list[str | Text] = [str(row.rank), Text(row.entity), rating, _ci(row), str(row.games)]
-        cells += [_pct(row.win_rate)] + ([Text(_roles_text(row))] if by_role else [])
+        cells: list[str | Text] = [str(row.rank), Text(safe(row.entity)), rating, _ci(row), str(row.games)]
+        cells += [_pct(row.win_rate)] + ([Text(safe(_roles_text(row)))] if by_role else [])
         cells += [_skill(row)] + ([_exploit(row)] if exploit else [])
         table.add_row(*cells)
     if any(row.ci_note == UNRATED for row in board.rows):
@@ -264,11 +267,15 @@ def _flat(row: Row) -> list[str]:
 
 
 def markdown(board: Board) -> str:
-    """A GitHub markdown table (pipes in agent names escaped)."""
+    """A GitHub markdown table (pipes in agent names escaped, a newline shown as ``\\n``, control characters as
+    ``\\xNN``: a name cannot break the table or style the terminal it is printed on)."""
+    from arena.view.text import safe
+
     lines = [f"**{board.env_id}** · {board.matches} matches", "", "| " + " | ".join(_HEAD) + " |"]
     lines.append("|" + "|".join("---" for _ in _HEAD) + "|")
     for row in board.rows:
-        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in _flat(row)) + " |")
+        cells = (safe(cell).replace("|", "\\|").replace("\n", "\\n").replace("\t", " ") for cell in _flat(row))
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

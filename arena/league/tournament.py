@@ -93,6 +93,21 @@ def seat_teams(env: Any, seed: int) -> dict[str, str]:
     return {seat: str(raw.team(seat)) for seat in raw.possible_agents}
 
 
+#: The largest match seed: the store keeps seeds as SQLite integers (signed 64-bit).
+MAX_SEED = 2**63 - 1
+
+
+def check_seeds(seed: int, games: int) -> None:
+    """``games`` >= 1 match seeds from ``seed`` on, all within the store's integers (a seed past them stopped a
+    run after storing the matches before it)."""
+    if games < 1:
+        raise ArenaError(f"--games must be at least 1, got {games}")
+    if seed < 0 or seed + games - 1 > MAX_SEED:
+        raise ArenaError(
+            f"--seed {seed} with --games {games}: match seeds must lie in 0 to 2**63 - 1 (the store's integers)"
+        )
+
+
 def plan_matches(
     env_id: str,
     entrants: Sequence[Entrant],
@@ -104,8 +119,7 @@ def plan_matches(
     """Every lineup for each of ``games`` seeds (``seed``, ``seed + 1``, ...), in a fixed order."""
     from arena.core.registry import make
 
-    if games < 1:
-        raise ArenaError(f"--games must be at least 1, got {games}")
+    check_seeds(seed, games)
     kwargs = dict(env_kwargs or {})
     env = make(env_id, **kwargs)
     seats = list(env.possible_agents)
