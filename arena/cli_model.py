@@ -137,9 +137,10 @@ def warmstart_command(
     """Fine-tune on random/scripted play of every game so the model answers in the right format, with legal
     moves, before any RL."""
     from arena.agents.warmstart import warmstart
-    from arena.cli_checks import at_least
+    from arena.cli_checks import at_least, output_folder
     from arena.core.errors import ArenaError
 
+    output_folder(out, "--out")  # before the collection and the training, not when saving after them
     if agents is not None and agents not in AGENT_KINDS:
         raise ArenaError(f"--agents must be one of {', '.join(AGENT_KINDS)}, got {agents!r}")
     if threads is not None:

@@ -136,6 +136,7 @@ def test_bad_input_is_one_line_before_any_work(capsys, tmp_path, monkeypatch, ar
         (("--matches", "0"), "matches per game must be positive integers"),
         (("--endgame-weight", "0"), "endgame_weight must be a number > 0"),
         (("--legal-weight", "-1"), "legal_weight must be a number >= 0"),
+        (("--out", __file__), "is a file, give a folder"),  # it used to fail when saving, after the whole training
     ],
 )
 def test_warmstart_refuses_bad_numbers_before_playing_a_game(capsys, tmp_path, options, needle):

@@ -406,6 +406,20 @@ def test_restarts_split_the_steps_into_cycles_with_their_own_draws(tmp_path, mon
         ws.warmstart(cached_tiny_model(), tmp_path / "bad", env_ids=["tictactoe-v0"], steps=2, restarts=0)
 
 
+def test_an_out_dir_that_is_a_file_is_refused_before_any_game_is_played(tmp_path, monkeypatch):
+    """It used to be found when saving, after the whole collection and training (40 minutes by default)."""
+    from arena.agents import warmstart as ws
+    from arena.core.errors import ArenaError
+
+    def no_play(*args, **kwargs):
+        raise AssertionError("played before checking the output folder")
+
+    monkeypatch.setattr(ws, "collect_examples", no_play)
+    (tmp_path / "taken").write_text("x")
+    with pytest.raises(ArenaError, match="is a file; the warm-started model needs a folder"):
+        ws.warmstart(cached_tiny_model(), tmp_path / "taken", env_ids=["tictactoe-v0"], steps=1)
+
+
 def test_the_warm_start_logs_each_games_held_out_legal_mass_without_changing_training(tmp_path):
     """With a log, the end of the warm start reports each choice game's legal mass on held-out turns; played
     after training, the report leaves the trained weights exactly as without it."""

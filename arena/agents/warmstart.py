@@ -715,6 +715,8 @@ def warmstart(
         heldout_per_game=heldout_per_game,
         topups=topups,
     )
+    if out_dir is not None and Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise ArenaError(f"out_dir {out_dir} is a file; the warm-started model needs a folder")  # not after training
     backend = TransformersBackend(str(model_dir), device=device)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
