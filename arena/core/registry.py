@@ -142,13 +142,11 @@ def _load_builtins() -> None:
     importlib.import_module("arena.envs")
 
 
-def _register_spec(env_spec: EnvSpec, *, override: bool = False) -> EnvSpec:
+def _register_spec(env_spec: EnvSpec) -> EnvSpec:
     """Register a ready ``EnvSpec`` (a plugin's entry point may name one) through :func:`register`'s checks."""
-    if not isinstance(env_spec, EnvSpec):
-        raise RegistrationError(f"expected an EnvSpec, got {type(env_spec).__name__}")
     fields = {name: getattr(env_spec, name) for name in EnvSpec.__dataclass_fields__}
     env_id, entry_point, kwargs = fields.pop("id"), fields.pop("entry_point"), fields.pop("kwargs")
-    return register(env_id, entry_point, kwargs, override=override, **fields)
+    return register(env_id, entry_point, kwargs, **fields)
 
 
 def _load_plugins() -> None:
