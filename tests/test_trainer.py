@@ -41,6 +41,22 @@ def test_bad_config_names_the_valid_choices():
         load_config("gpu-huge")
 
 
+def test_a_config_file_or_value_that_is_not_a_yaml_mapping_is_one_clear_error(tmp_path):
+    """A config file with a YAML syntax error, a list or binary bytes, or a ``--set`` value with a syntax
+    error, failed with yaml's multi-line ParserError or ``ValueError: dictionary update sequence...``."""
+    files = {"broken.yaml": b"iterations: [1\n", "list.yaml": b"- a\n- b\n", "binary.yaml": b"\xff\xfe\x00"}
+    for name, content in files.items():
+        (tmp_path / name).write_bytes(content)
+    with pytest.raises(ArenaError, match=r"broken.yaml is not valid YAML \(line 2, column 1\)"):
+        load_config(path=tmp_path / "broken.yaml")
+    with pytest.raises(ArenaError, match="list.yaml must be a mapping of config keys"):
+        load_config(path=tmp_path / "list.yaml")
+    with pytest.raises(ArenaError, match="binary.yaml is not a YAML text file"):
+        load_config(path=tmp_path / "binary.yaml")
+    with pytest.raises(ArenaError, match=r"the value of iterations \('\[1'\) is not valid YAML"):
+        load_config("cpu", overrides=["iterations=[1"])
+
+
 def test_role_key_uses_the_seat_when_every_player_has_the_same_role():
     assert role_key("kuhn-poker-v0", "player_1", "player") == "kuhn-poker-v0/player_1"
     assert role_key("werewolf-v0", "player_1", "seer") == "werewolf-v0/seer"
@@ -205,6 +221,72 @@ def test_a_resume_refuses_other_games_and_broken_checkpoints(tmp_path):
     (ckpt / "trainer_state.pt").write_bytes(b"garbage")
     with pytest.raises(ArenaError, match="not a readable checkpoint"):
         Trainer.resume(ckpt, log=lambda _: None)
+
+
+def test_a_resume_refuses_a_lora_change_and_a_checkpoint_of_another_model_or_version(tmp_path):
+    """Adding LoRA on resume failed in the optimizer with ``ValueError: loaded state dict contains a parameter
+    group...``, an unknown key in the checkpoint's config with ``TypeError``, a truncated ``reference.pt`` with
+    ``UnpicklingError``, and another model's optimizer state with ``ValueError``."""
+    import shutil
+
+    from arena.trainers.loop import Trainer
+
+    ckpt = _trainer(tmp_path / "a", kl_coef=0.1).save_checkpoint(tmp_path / "ckpt")
+    out = {"out": str(tmp_path / "b")}
+    with pytest.raises(ArenaError, match="a resume keeps the checkpoint's lora"):
+        Trainer.resume(ckpt, log=lambda _: None, overrides=out, sets=["lora={r: 4}"])
+
+    def damaged(name, change):
+        copy = shutil.copytree(ckpt, tmp_path / name)
+        change(copy)
+        return copy
+
+    def state(change):
+        def edit(copy):
+            loaded = torch.load(copy / "trainer_state.pt", weights_only=False)
+            change(loaded)
+            torch.save(loaded, copy / "trainer_state.pt")
+
+        return edit
+
+    newer = damaged("newer", state(lambda s: s["config"].update(future_knob=1)))
+    with pytest.raises(ArenaError, match=r"unknown config keys \['future_knob'\] in the checkpoint"):
+        Trainer.resume(newer, log=lambda _: None, overrides=out)
+    other = damaged("other", state(lambda s: s["optimizer"]["param_groups"][0].update(params=[0])))
+    with pytest.raises(ArenaError, match="does not fit its model"):
+        Trainer.resume(other, log=lambda _: None, overrides=out)
+    truncated = damaged("truncated", lambda c: (c / "reference.pt").write_bytes(b"xx"))
+    with pytest.raises(ArenaError, match="a damaged checkpoint"):
+        Trainer.resume(truncated, log=lambda _: None, overrides=out)
+
+
+def test_a_resume_into_an_out_that_is_a_file_is_one_clear_error(tmp_path):
+    """``arena train --resume CKPT --set out=FILE`` failed with ``FileExistsError`` after loading the model (a
+    new run's ``out`` was checked, a resumed run's was not)."""
+    from arena.trainers.loop import Trainer
+
+    ckpt = _trainer(tmp_path / "a").save_checkpoint(tmp_path / "ckpt")
+    (tmp_path / "taken").write_text("x")
+    with pytest.raises(ArenaError, match="out .*taken: is a file, give a folder"):
+        Trainer.resume(ckpt, log=lambda _: None, sets=[f"out={tmp_path / 'taken'}"])
+
+
+def test_a_dotted_set_on_resume_changes_one_entry_and_keeps_the_others(tmp_path, monkeypatch):
+    """``arena train --resume CKPT --set opponents.random=0.5`` replaced the checkpoint's whole ``opponents``
+    with ``{random: 0.5}``: the resumed run silently stopped self-play (a preset keeps the other entries)."""
+    from typer.testing import CliRunner
+
+    from arena.cli import app
+    from arena.trainers import loop
+
+    ckpt = _trainer(tmp_path / "a", opponents="{self: 1.0, random: 0.0}").save_checkpoint(tmp_path / "ckpt")
+    resumed = []
+    monkeypatch.setattr(loop, "run", lambda trainer, progress=True: resumed.append(trainer))
+    sets = ["opponents.random=0.5", f"out={tmp_path / 'b'}", "envs.kuhn-poker-v0.num_hands=1"]  # envs: unchanged
+    result = CliRunner().invoke(app, ["train", "--resume", str(ckpt), "--quiet", *(f"--set={s}" for s in sets)])
+    assert result.exit_code == 0, result.output
+    assert resumed[0].config.opponents == {"self": 1.0, "random": 0.5}
+    assert resumed[0].pool.weights == {"self": 1.0, "random": 0.5}
 
 
 def test_resume_reproduces_the_next_iteration(tmp_path):

@@ -51,10 +51,9 @@ def train(
 
     start = time.perf_counter()
     if resume is not None:
-        overrides: dict = {}
         for item in set_ or []:
-            apply_override(overrides, item)  # e.g. --set iterations=40 to train further
-        trainer = Trainer.resume(resume, overrides=overrides)
+            apply_override({}, item)  # an unknown key or a malformed item fails before the checkpoint loads
+        trainer = Trainer.resume(resume, sets=set_)  # e.g. --set iterations=40 to train further
         torch.set_num_threads(trainer.config.threads)
     else:
         assert cfg is not None

@@ -378,8 +378,32 @@ def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _parse_value(text: str) -> Any:
-    return yaml.safe_load(text) if text.strip() else ""
+def _parse_value(text: str, key: str) -> Any:
+    return _yaml(text, f"the value of {key} ({text!r})") if text.strip() else ""
+
+
+def _yaml(text: str, where: str) -> Any:
+    """``text`` parsed as YAML; a syntax error is one line naming ``where`` and the position, not yaml's own."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        raise ArenaError(f"{where} is not valid YAML{at}: {getattr(err, 'problem', None) or err}") from None
+
+
+def _config_file(path: str | Path, where: str) -> dict[str, Any]:
+    """A preset or config file's keys: its YAML must be a mapping (or empty), as UTF-8 text."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ArenaError(f"{where} {path} is not a YAML text file (not UTF-8)") from None
+    data = _yaml(text, f"{where} {path}")
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ArenaError(f"{where} {path} must be a mapping of config keys (key: value), got {type(data).__name__}")
+    return data
 
 
 def apply_override(data: dict[str, Any], override: str) -> None:
@@ -396,7 +420,7 @@ def apply_override(data: dict[str, Any], override: str) -> None:
         if not isinstance(target.get(part), dict):
             target[part] = {}
         target = target[part]
-    target[parts[-1]] = _parse_value(value)
+    target[parts[-1]] = _parse_value(value, key.strip())
 
 
 def load_config(
@@ -409,9 +433,9 @@ def load_config(
         if not file.exists():
             names = ", ".join(sorted(p.stem for p in PRESETS_DIR.glob("*.yaml")))
             raise ArenaError(f"unknown preset {preset!r}; presets: {names}")
-        data.update(yaml.safe_load(file.read_text()) or {})
+        data.update(_config_file(file, "preset"))
     if path is not None:
-        data.update(yaml.safe_load(Path(path).read_text()) or {})
+        data.update(_config_file(path, "config"))
     for override in overrides or []:
         apply_override(data, override)
     names = {f.name for f in dataclasses.fields(TrainConfig)}

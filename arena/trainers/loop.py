@@ -6,8 +6,10 @@ One :class:`Trainer` owns the model, optimizer, RNG, role baselines and opponent
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import pickle
 import time
 import warnings
 from collections.abc import Callable
@@ -18,7 +20,7 @@ import numpy as np
 
 from arena.agents.llm import POLICY_FILE
 from arena.core.errors import ArenaError
-from arena.trainers.config import TrainConfig
+from arena.trainers.config import TrainConfig, apply_override
 from arena.trainers.episodes import compute_advantages, return_metrics
 from arena.trainers.pool import OpponentPool
 from arena.trainers.rollout import PastPolicies, build_specs, collect, learner_agents, plan_groups, policy_agent
@@ -101,12 +103,14 @@ class Trainer:
     def __init__(self, config: TrainConfig, model_dir: str | Path, log: Log = print) -> None:
         import torch
 
+        from arena.cli_checks import output_folder
         from arena.trainers.advantages import RoleBaseline
         from arena.trainers.memory import load_learner, reference_policy
 
         self.config = config
         self.log = log
         self.out = Path(config.out)
+        output_folder(self.out, "out")  # a file there (e.g. --resume ... --set out=FILE): one line, before the model
         self.out.mkdir(parents=True, exist_ok=True)
         torch.manual_seed(config.seed)
         self.backend = load_learner(  # the learner: trained in place (precision, checkpointing, LoRA: memory.py)
@@ -416,8 +420,18 @@ class Trainer:
             self.ray_rollouts = None
 
     @classmethod
-    def resume(cls, path: str | Path, log: Log = print, overrides: dict[str, Any] | None = None) -> Trainer:
-        """Rebuild a trainer from a checkpoint directory written by :meth:`save_checkpoint`."""
+    def resume(
+        cls,
+        path: str | Path,
+        log: Log = print,
+        overrides: dict[str, Any] | None = None,
+        sets: list[str] | None = None,
+    ) -> Trainer:
+        """Rebuild a trainer from a checkpoint directory written by :meth:`save_checkpoint`. ``sets`` are
+        ``key=value`` overrides applied to the checkpoint's config as ``--set`` applies them to a preset (a dotted
+        key changes one entry of a mapping, keeping the others); then ``overrides`` replace whole keys."""
+        import copy
+
         import torch
 
         path = Path(path)
@@ -431,18 +445,29 @@ class Trainer:
             ) from None
         if not isinstance(state, dict) or not isinstance(state.get("config"), dict):
             raise ArenaError(f"{path / 'trainer_state.pt'}: not an arena checkpoint (no config in it)")
-        data = dict(state["config"])
-        fixed = [k for k in ("envs", "model") if k in (overrides or {}) and overrides[k] != data.get(k)]
+        data = copy.deepcopy(state["config"])
+        for item in sets or []:
+            apply_override(data, item)
+        data.update(overrides or {})
+        # the optimizer's state belongs to the checkpoint's trainable weights: adding, dropping or resizing LoRA
+        # adapters would not fit it
+        fixed = [k for k in ("envs", "model", "lora") if data.get(k) != state["config"].get(k)]
         if fixed:
             raise ArenaError(
                 f"a resume keeps the checkpoint's {' and '.join(fixed)}; start a new run (--set model=CHECKPOINT) instead"
             )
-        data.update(overrides or {})
+        unknown = set(data) - {f.name for f in dataclasses.fields(TrainConfig)}
+        if unknown:  # a checkpoint of another arena version
+            raise ArenaError(f"{path / 'trainer_state.pt'}: unknown config keys {sorted(unknown)} in the checkpoint")
         trainer = cls(TrainConfig(**data).validate(), path, log=log)
         try:
             trainer.load_state(path)
         except KeyError as err:
             raise ArenaError(f"{path / 'trainer_state.pt'}: incomplete checkpoint (no {err.args[0]!r})") from None
+        except (ValueError, TypeError, RuntimeError, pickle.UnpicklingError) as err:  # damaged, or another model's
+            raise ArenaError(
+                f"{path}: a damaged checkpoint, or state that does not fit its model ({type(err).__name__}: {err})"
+            ) from None
         return trainer
 
 
