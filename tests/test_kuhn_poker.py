@@ -145,6 +145,13 @@ def test_num_hands_must_be_positive():
         arena.make("kuhn-poker-v0", num_hands=0)
 
 
+@pytest.mark.parametrize("option", ["num_hands", "max_turns", "invalid_retries"])
+def test_a_true_false_value_is_no_count(option):
+    # True is an int: it was taken as 1 (one hand, a one-move game, one retry) without a word.
+    with pytest.raises(arena.ArenaError, match=option):
+        arena.make("kuhn-poker-v0", **{option: True})
+
+
 def test_seeded_deals_are_uniform():
     counts = {}
     for seed in range(600):

@@ -135,6 +135,8 @@ def test_bad_parameters_are_rejected():
     for kwargs in ({"multiplier": 4.0}, {"multiplier": 1.0}, {"num_players": 1}, {"talk_steps": -1}):
         with pytest.raises(ArenaError):
             arena.make("public-goods-v0", **kwargs)
+    with pytest.raises(ArenaError, match="max_turns"):  # True is an int: it was a one-step game
+        arena.make("public-goods-v0", max_turns=True)
 
 
 @pytest.mark.slow

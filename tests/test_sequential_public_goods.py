@@ -190,6 +190,8 @@ def test_bad_parameters_are_rejected():
         arena.make("sequential-public-goods-v0", reward="win-lose")
     with pytest.raises(ArenaError):
         arena.make("sequential-public-goods-v0", observation="none")
+    with pytest.raises(ArenaError, match="invalid_contribution"):  # True is an int: it was played as "contributes True"
+        arena.make("sequential-public-goods-v0", invalid_contribution=True)
 
 
 def test_scripted_agents():

@@ -190,6 +190,16 @@ def test_bad_configuration_is_rejected():
         arena.make("spy-v0", word_split="test")
 
 
+@pytest.mark.parametrize(
+    "pair", [("apple", ""), ("apple", "  "), ("Apple", "apple"), ("ice cream", "ice-cream"), ("1", "2")]
+)
+def test_word_pairs_without_two_different_words_are_refused(pair):
+    # Only the first word was checked: a blank spy word, or the same word twice, dealt a game with no secret.
+    with pytest.raises(ArenaError, match="word_pairs"):
+        arena.make("spy-v0", word_pairs=[("coffee", "tea"), pair])
+    assert arena.make("spy-v0", word_pairs=[("coffee", "tea", "drink")]).unwrapped.word_pairs == (("coffee", "tea"),)
+
+
 VZ = {"spy_knows": True, "spy_votes": False, "single_vote": True, "reward": "vision-zero", "tie_rule": "none"}
 
 

@@ -209,6 +209,18 @@ def test_roles_kwarg_and_validation():
         arena.make("werewolf-v0", exile_rule="loudest")
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "seer", "doctor"),
+    [({}, True, True), ({"num_players": 4}, True, False), ({"roles": ["werewolf", "doctor", "villager"]}, False, True)],
+)
+def test_the_rules_name_only_the_roles_dealt(kwargs, seer, doctor):
+    # The rules told every player of the 4-player game (no doctor) that a Doctor protects someone each night.
+    env = arena.make("werewolf-v0", **kwargs)
+    env.reset(seed=0)
+    rules = env.unwrapped._header("player_0")
+    assert ("the Seer inspects" in rules) is seer and ("the Doctor protects" in rules) is doctor
+
+
 def test_secrets_reach_only_their_owners_during_and_after_death():
     """Pack identities and the wolf channel only to wolves, inspections only to the seer, at every step,
     including what dead players could still observe."""

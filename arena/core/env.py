@@ -89,9 +89,9 @@ class TextGameEnv(EpisodeBook, AECEnv):
         render_mode: str | None = None,
     ) -> None:
         super().__init__()
-        if max_turns is not None and (not isinstance(max_turns, int) or max_turns < 1):
+        if max_turns is not None and (not isinstance(max_turns, int) or isinstance(max_turns, bool) or max_turns < 1):
             raise ArenaError(f"max_turns must be a positive integer or None, got {max_turns!r}")
-        if not isinstance(invalid_retries, int) or invalid_retries < 0:
+        if not isinstance(invalid_retries, int) or isinstance(invalid_retries, bool) or invalid_retries < 0:
             raise ArenaError(f"invalid_retries must be a non-negative integer, got {invalid_retries!r}")
         self._init_book(num_players, render_mode, invalid_rule)
         self.max_turns = max_turns

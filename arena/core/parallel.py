@@ -46,7 +46,7 @@ class TextParallelEnv(EpisodeBook, ParallelEnv):
         invalid_rule: str = "default",
         render_mode: str | None = None,
     ) -> None:
-        if max_turns is not None and (not isinstance(max_turns, int) or max_turns < 1):
+        if max_turns is not None and (not isinstance(max_turns, int) or isinstance(max_turns, bool) or max_turns < 1):
             raise ArenaError(f"max_turns must be a positive integer or None, got {max_turns!r}")
         self._init_book(num_players, render_mode, invalid_rule)
         self.max_turns = max_turns

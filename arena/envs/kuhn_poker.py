@@ -110,7 +110,7 @@ class KuhnPokerEnv(TextGameEnv):
         invalid_rule: str = "default",
         render_mode: str | None = None,
     ) -> None:
-        if not isinstance(num_hands, int) or num_hands < 1:
+        if not isinstance(num_hands, int) or isinstance(num_hands, bool) or num_hands < 1:
             raise ArenaError(f"num_hands must be a positive integer, got {num_hands!r}")
         super().__init__(
             2, max_turns=max_turns, invalid_retries=invalid_retries, invalid_rule=invalid_rule, render_mode=render_mode

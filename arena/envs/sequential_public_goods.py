@@ -179,7 +179,11 @@ class SequentialPublicGoodsEnv(TextGameEnv):
             raise ArenaError(f"endowment must be an integer from 1 to 1000, got {endowment!r}")
         if not isinstance(num_rounds, int) or isinstance(num_rounds, bool) or not 1 <= num_rounds <= 1000:
             raise ArenaError(f"num_rounds must be an integer from 1 to 1000, got {num_rounds!r}")
-        if not isinstance(invalid_contribution, int) or not 0 <= invalid_contribution <= endowment:
+        if (
+            not isinstance(invalid_contribution, int)
+            or isinstance(invalid_contribution, bool)
+            or not 0 <= invalid_contribution <= endowment
+        ):
             raise ArenaError(
                 f"invalid_contribution must be an integer from 0 to endowment, got {invalid_contribution!r}"
             )

@@ -3,13 +3,13 @@
 | | |
 |---|---|
 | Players | ``num_players`` (default 5, 3–12), ``num_spies`` of them spies (default 1, fewer than half) |
-| Deal | a pair of related words from :mod:`arena.envs.spy_words` (219 pairs written for arena; ``word_split`` "all", "train" or "held-out"); which word the civilians get is random. Civilians share one word, every spy gets the other. By default nobody is told their side (classic rules); ``spy_knows=True`` tells the spies (Vision-Zero) |
+| Deal | a pair of related words from :mod:`arena.envs.spy_words` (219 pairs written for arena; ``word_split`` "all", "train" or "held-out"; or your own ``word_pairs``, each two words that differ once case, spaces and hyphens are set aside); which word the civilians get is random. Civilians share one word, every spy gets the other. By default nobody is told their side (classic rules); ``spy_knows=True`` tells the spies (Vision-Zero) |
 | Round | ``clue_rounds`` clue turns per living player (default 1; the first speaker rotates), then a simultaneous vote ``[player_k]`` or ``[abstain]`` by every living player, or by the civilians only (``spy_votes=False``, Vision-Zero; needs ``spy_knows``) |
 | Clues | one line of free text (``max_clue_chars``, default 200: newlines are flattened and a longer clue is cut to its first ``max_clue_chars`` characters, ending in "…"). Saying or spelling one's own word (also as a plural such as "knives", split or joined differently such as "ice cream" for icecream, or spelled out letter by letter) is an invalid move, as is an empty clue or one that repeats an earlier clue word for word (Vision-Zero) |
 | Answers | ``infos[agent]["answer"]``: clues and the spy's guess are ``text`` (``max_chars`` = ``max_clue_chars``; a guess is cut to 100), votes are ``choice`` over ``legal_actions`` |
 | Accepted votes | read by :func:`arena.core.parsing.match_choice`: ``[player_3]``, ``player_3``, ``Player 3``, ``[3]``, ``3``, ``**[player_3]**``, ``[player_3].``, ``I vote for [player_3]``, ``I abstain``; naming two different players is ambiguous and invalid |
 | Vote | the player with the most votes is voted out; ties: ``tie_rule="revote"`` (one revote among the tied, then nobody; default), ``"none"`` or ``"random"``. Whether the voted-out player was a spy is announced (``reveal_eliminated=True``, default) or kept hidden |
-| Win | civilians: every spy voted out. Spies: the living civilians are no more than the living spies (one spy: the final two), or, with ``single_vote=True`` (Vision-Zero), the one vote misses. With ``spy_guess=True`` a spy who is voted out may name the civilians' word and wins if right |
+| Win | civilians: every spy voted out. Spies: the living civilians are no more than the living spies (one spy: the final two), or, with ``single_vote=True`` (Vision-Zero), the one vote misses. With ``spy_guess=True`` the last living spy, when voted out, may name the civilians' word and wins if right |
 | Reward | ``reward="team"``: +1 to each player of the winning side, -1 to each player of the losing side (dead players included), paid at the end. ``reward="vision-zero"`` (single vote, one spy): each voter's decision reward (+1 on the spy, -0.5 abstain, -1 otherwise) plus the zero-sum clue reward (:meth:`SpyEnv.vision_zero_rewards`) |
 | Invalid move | private warning and ``invalid_retries`` retries, then the default move: a silent clue, an abstention (a random candidate when abstaining is off), a wrong guess; ``invalid_rule="spiral"``: −1.5 to the offender, +0.5 to everyone else, and the game ends |
 | Voted-out players | stay in ``env.agents`` with ``infos[agent]["eliminated"]`` True, never selected, until the game ends; then the final reward reaches them through ``last()`` |
@@ -105,6 +105,15 @@ def mentions_word(text: str, word: str) -> bool:
     return any(target in run for run in spelled)
 
 
+def _word_pair(pair: Any) -> bool:
+    """True for a ``(word, word, ...)`` entry of ``word_pairs``: two strings with letters that are different words
+    once case, spaces and hyphens are set aside (a blank word, or ``Apple``/``apple``, would deal no secret)."""
+    if not isinstance(pair, list | tuple) or len(pair) < 2 or not all(isinstance(w, str) for w in pair[:2]):
+        return False
+    first, second = ("".join(_letters(w)) for w in pair[:2])
+    return bool(first) and bool(second) and first != second
+
+
 def _int(value: Any, name: str, low: int, high: int | None = None) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < low or (high is not None and value > high):
         bound = f"from {low} to {high}" if high is not None else f">= {low}"
@@ -179,10 +188,12 @@ class SpyEnv(TextGameEnv):
         self.max_rounds = _int(num_players if max_rounds is None else max_rounds, "max_rounds", 1)
         self.max_clue_chars = _int(max_clue_chars, "max_clue_chars", 10)
         pairs = SPLITS[word_split] if word_pairs is None else list_option(word_pairs, "word_pairs")
-        if not pairs or any(
-            not isinstance(p, list | tuple) or len(p) < 2 or not str(p[0]).strip() or p[0] == p[1] for p in pairs
-        ):
-            raise ArenaError("word_pairs must be non-empty pairs of two different words")
+        bad = next((p for p in pairs if not _word_pair(p)), None) if pairs else list(pairs)
+        if bad is not None:
+            raise ArenaError(
+                "word_pairs must be non-empty pairs of two different words, each with a letter "
+                f"(case, spaces and hyphens aside), got {bad!r}"
+            )
         self.word_pairs = tuple((str(p[0]), str(p[1])) for p in pairs)
         super().__init__(
             num_players,

@@ -292,6 +292,25 @@ def _speech_rule(menu: frozenset[str], roles: frozenset[str]) -> str:
     return f"speeches are free text; the {titles} speeches are one of the statements listed."
 
 
+def _night_rule(seer_result: str, roles: frozenset[str]) -> str:
+    """The night's sentence of the rules, naming only the roles the game deals (no Seer or Doctor in every line-up)."""
+    seer = f"the Seer inspects one player and learns their {'role' if seer_result == 'role' else 'team'}"
+    doctor = "the Doctor protects one player from the attack"
+    acts = [
+        "the werewolves secretly choose a victim",
+        *([seer] if SEER in roles else []),
+        *([doctor] if DOCTOR in roles else []),
+    ]
+    listed = (
+        acts[0]
+        if len(acts) == 1
+        else " and ".join(acts)
+        if len(acts) == 2
+        else ", ".join(acts[:-1]) + ", and " + acts[-1]
+    )
+    return f"Each night {listed}. "
+
+
 @functools.lru_cache(maxsize=64)  # the same text every episode of an env
 def _rules_text(
     players: tuple[str, ...],
@@ -316,8 +335,7 @@ def _rules_text(
     }
     lines = [
         "You are playing Werewolf. Players: " + ", ".join(players) + ".",
-        "Each night the werewolves secretly choose a victim, the Seer inspects one player and learns their "
-        f"{'role' if seer_result == 'role' else 'team'}, and the Doctor protects one player from the attack. "
+        _night_rule(seer_result, roles)
         + day_rule
         + (
             " Before each vote every living player privately predicts the others' roles (not shown to anyone)."
