@@ -177,6 +177,9 @@ def test_bad_kwargs_are_rejected():
     for kwargs in ({"num_agents": 3}, {"split": "test"}, {"max_steps": 0}, {"task_types": ["cook"]}):
         with pytest.raises(ArenaError):
             arena.make(ENV, **kwargs)
+    for kwargs in ({"num_agents": 1.0}, {"num_players": 2.0}, {"num_agents": True}):  # named, not a max_turns error
+        with pytest.raises(ArenaError, match="supports num_agents=1 or 2"):
+            arena.make(ENV, **kwargs)
 
 
 # -- dynamics on a hand-built world --------------------------------------------------------------------

@@ -70,7 +70,7 @@ class HouseholdEnv(TextGameEnv):
         render_mode: str | None = None,
     ) -> None:
         agents = num_players if num_players is not None else num_agents
-        if agents not in (1, 2) or isinstance(agents, bool):
+        if not isinstance(agents, int) or isinstance(agents, bool) or agents not in (1, 2):  # 1.0 == 1, but no count
             raise ArenaError(f"household-v0 supports num_agents=1 or 2, got {agents!r}")
         if split not in SPLITS:
             raise ArenaError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
