@@ -39,6 +39,9 @@ def test_bad_config_names_the_valid_choices():
         load_config("cpu", overrides=["advantage=ppo"])
     with pytest.raises(ArenaError, match="presets: cpu"):
         load_config("gpu-huge")
+    for envs in ("[[1]]", "[kuhn-poker-v0, kuhn-poker-v0]", "[3]"):  # a TypeError; a game trained once, silently
+        with pytest.raises(ArenaError, match="envs must list game ids, each once"):
+            load_config("cpu", overrides=[f"envs={envs}"])
 
 
 def test_a_config_file_or_value_that_is_not_a_yaml_mapping_is_one_clear_error(tmp_path):

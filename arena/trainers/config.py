@@ -443,5 +443,11 @@ def load_config(
     if unknown:
         raise ArenaError(f"unknown config keys {sorted(unknown)}; valid keys: {', '.join(sorted(names))}")
     if isinstance(data.get("envs"), list):
-        data["envs"] = {env: {} for env in data["envs"]}
+        ids = data["envs"]
+        bad = [env for env in ids if not isinstance(env, str)]
+        if bad or len(set(ids)) < len(ids):
+            raise ArenaError(
+                f"envs must list game ids, each once (or map them to their kwargs), got {ids!r}"
+            )  # a list in the list crashed; a game listed twice was trained once, silently
+        data["envs"] = {env: {} for env in ids}
     return TrainConfig(**data).validate()
