@@ -9,6 +9,7 @@ from arena.agents.answers import format_answer
 from arena.agents.backends.base import SamplingParams
 from arena.agents.llm import LLMAgent, agent_from_spec, parse_agent_spec
 from arena.agents.prompts import default_max_new_tokens, system_prompt_for
+from arena.agents.specs import make_agent
 from arena.core import InvalidReply
 from arena.core.errors import ArenaError
 
@@ -193,9 +194,14 @@ def test_bad_llm_options_fail_when_the_agent_is_built():
         ("max_batch_size=abc", "max_batch_size must be an integer >= 1"),
         ("device=banana", "device must be cpu, cuda, cuda:N or mps"),
         ("temperature=-0.5", "temperature must be a number >= 0"),
+        # an option no backend takes, or one with no key, once reached the constructor: a bare TypeError
+        ("foo=1", r"unknown option\(s\) foo; the transformers backend takes"),
+        ("=3", "must look like key=value"),
     ]:
         with pytest.raises(ArenaError, match=needle):
             agent_from_spec(f"{model},{option}", env_id="kuhn-poker-v0")
+    with pytest.raises(ArenaError, match=r"unknown option\(s\) foo"):
+        make_agent(f"llm:{model},foo=1", "kuhn-poker-v0")
 
 
 def test_a_gpu_device_without_a_gpu_is_one_clear_error():

@@ -253,8 +253,28 @@ def test_unreachable_server_and_bad_options():
         OpenAIBackend("tiny", base_url="http://x/v1", concurrency=0)
 
 
+@pytest.mark.parametrize(
+    "option",
+    [
+        {"timeout": float("nan")},
+        {"timeout": float("inf")},
+        {"timeout": "abc"},
+        {"backoff": -1},
+        {"backoff": float("nan")},
+        {"max_retries": 1.5},
+        {"concurrency": True},
+    ],
+)
+def test_bad_options_are_refused_when_the_backend_is_built(option):
+    """``timeout=nan`` (an llm spec value) passed ``timeout <= 0`` and failed at the first request with a bare
+    ValueError (``inf``: OverflowError; a negative or NaN ``backoff``: ValueError at the first retry)."""
+    with pytest.raises(ArenaError, match="openai backend: timeout must be a number > 0"):
+        OpenAIBackend("tiny", base_url="http://127.0.0.1:9/v1", **option)
+
+
 class CannedServer:
-    """A loopback server that answers every POST with one canned JSON body (what a misbehaving server sends)."""
+    """A loopback server that answers every POST with one canned JSON body (what a misbehaving server sends), or
+    with what ``payload(request_body)`` returns when ``payload`` is callable."""
 
     def __init__(self) -> None:
         self.payload: object = {}
@@ -265,8 +285,9 @@ class CannedServer:
                 pass
 
             def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                data = json.dumps(canned.payload).encode()
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                payload = canned.payload(body) if callable(canned.payload) else canned.payload
+                data = json.dumps(payload).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
@@ -307,6 +328,37 @@ def test_a_malformed_completion_is_one_clear_error(payload):
         server.payload = {"choices": [{"message": {"content": None}, "finish_reason": "stop"}]}
         (completion,) = backend.generate(PROMPTS[:1], GREEDY)
         assert completion.text == "" and completion.finish_reason == "stop"
+    finally:
+        server.httpd.shutdown()
+        server.httpd.server_close()
+
+
+@pytest.mark.parametrize("logprob", [float("nan"), float("inf"), float("-inf"), "1e999", None])
+def test_a_non_finite_prompt_logprob_is_one_clear_error(logprob):
+    """A NaN score once decided a constrained move (argmax of a NaN softmax: always the first legal action) and
+    broke a sampling agent's draw with numpy's ValueError."""
+    server = CannedServer()
+
+    def answer(body: dict) -> dict:
+        if body.get("prompt_logprobs") is None:  # the prompt alone
+            return {"prompt_token_ids": [1, 2], "choices": [{"message": {"content": ""}}]}
+        return {
+            "prompt_token_ids": [1, 2, 3],
+            "prompt_logprobs": [None, {"2": {"logprob": -1.0}}, {"3": {"logprob": logprob}}],
+            "choices": [{"message": {"content": ""}}],
+        }
+
+    try:
+        server.payload = answer
+        backend = OpenAIBackend("tiny", base_url=server.url, max_retries=0)
+        info = {"legal_actions": ["[0]", "[1]"]}
+        for sample in (False, True):
+            agent = LLMAgent(backend, env_id="tictactoe-v0", constrained=True, sample=sample)
+            with pytest.raises(ArenaError, match="openai backend: malformed prompt logprob at position 2"):
+                agent.act({"text": "Your move."}, info)
+        with pytest.raises(ArenaError, match="response without choices"):  # a KeyError once
+            server.payload = {"choices": {"0": {"message": {"content": "hi"}}}}
+            backend.generate(PROMPTS[:1], GREEDY)
     finally:
         server.httpd.shutdown()
         server.httpd.server_close()

@@ -430,7 +430,7 @@ def parse_agent_spec(spec: str) -> AgentSpec:
             continue
         key, sep, value = item.partition("=")
         key = key.strip().replace("-", "_")
-        if not sep:
+        if not sep or not key:
             raise ArenaError(f"llm spec option {item!r} must look like key=value")
         if key == "backend":
             out.backend = value.strip()
@@ -463,6 +463,9 @@ def agent_from_spec(
 
     parsed = parse_agent_spec(spec)
     if backend is None:
+        from arena.agents.specs import check_backend_options
+
+        check_backend_options(parsed, spec)
         backend = load_backend(parsed.model, parsed.backend, **parsed.backend_options)
     trained_agent, trained_sampling = checkpoint_policy(parsed.model, env_id)
     # explicit spec keys win over the checkpoint's policy.json, which wins over the game's default budget

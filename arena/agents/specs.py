@@ -10,11 +10,14 @@ import importlib
 import inspect
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arena.agents.base import Agent
 from arena.core.errors import ArenaError
 from arena.core.registry import spec as env_spec
+
+if TYPE_CHECKING:  # pragma: no cover
+    from arena.agents.llm import AgentSpec
 
 
 def _load(entry_point: str) -> Any:
@@ -81,10 +84,27 @@ def check_agent_spec(agent_spec: str, env_id: str) -> None:
 
 def _check_llm_spec(rest: str) -> None:
     """The llm spec parses, its backend accepts every option given, and a local model path exists."""
-    from arena.agents import backends
     from arena.agents.llm import parse_agent_spec
 
     parsed = parse_agent_spec(rest)
+    check_backend_options(parsed, rest)
+    model = Path(parsed.model).expanduser()
+    looks_local = (
+        parsed.model.startswith((".", "/", "~"))
+        or model.exists()
+        or (str(model.parent) != "." and model.parent.is_dir())
+    )
+    if parsed.backend == "transformers" and looks_local and not (model / "config.json").exists():
+        raise ArenaError(
+            f"no model directory at {parsed.model} (one with config.json, e.g. from `arena model init-tiny`)"
+        )
+
+
+def check_backend_options(parsed: AgentSpec, spec_text: str) -> None:
+    """Raise :class:`ArenaError` naming the options of an llm spec that its backend does not take (they once
+    reached the backend's constructor and failed there with a bare ``TypeError``)."""
+    from arena.agents import backends
+
     classes = {
         "transformers": "arena.agents.backends.transformers_backend:TransformersBackend",
         "vllm": "arena.agents.backends.vllm_backend:VLLMBackend",
@@ -98,20 +118,11 @@ def _check_llm_spec(rest: str) -> None:
         unknown = sorted(set(parsed.backend_options) - set(valid))
         if unknown:
             raise ArenaError(
-                f"llm spec {rest!r}: unknown option(s) {', '.join(unknown)}; the {parsed.backend} backend takes "
+                f"llm spec {spec_text!r}: unknown option(s) {', '.join(unknown)}; the {parsed.backend} backend takes "
                 f"{', '.join(valid)} (agent options: constrained, sample, answer_format, name, system_prompt, "
-                "show_legal, think, max_model_len, history_lines; sampling: temperature, top_p, max_new_tokens, seed, stop)"
+                "show_legal, think, max_model_len, history_lines, retry_temperature; sampling: temperature, top_p, "
+                "max_new_tokens, seed, stop)"
             )
-    model = Path(parsed.model).expanduser()
-    looks_local = (
-        parsed.model.startswith((".", "/", "~"))
-        or model.exists()
-        or (str(model.parent) != "." and model.parent.is_dir())
-    )
-    if parsed.backend == "transformers" and looks_local and not (model / "config.json").exists():
-        raise ArenaError(
-            f"no model directory at {parsed.model} (one with config.json, e.g. from `arena model init-tiny`)"
-        )
 
 
 _SEAT_NAME = re.compile(r"[A-Za-z_][\w-]*")

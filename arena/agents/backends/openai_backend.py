@@ -30,6 +30,7 @@ import base64
 import io
 import json
 import math
+import numbers
 import re
 import threading
 import time
@@ -125,6 +126,11 @@ def to_openai_messages(prompt: ChatPrompt) -> list[dict[str, Any]]:
     return out
 
 
+def _number(value: Any) -> bool:
+    """A real number, not a bool (NaN passes here: the range checks that follow refuse it)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
 def _token_id(entry: dict[str, Any]) -> int | None:
     token = entry.get("token")
     if isinstance(token, str) and token.startswith("token_id:"):
@@ -155,8 +161,23 @@ class OpenAIBackend:
 
         if not base_url:
             raise ArenaError("the openai backend needs base_url=http://HOST:PORT/v1")
-        if timeout <= 0 or max_retries < 0 or concurrency < 1:
-            raise ArenaError("openai backend: timeout must be > 0, max_retries >= 0, concurrency >= 1")
+        if not (
+            _number(timeout)
+            and 0 < timeout < math.inf
+            and _number(backoff)
+            and 0 <= backoff < math.inf
+            and isinstance(max_retries, numbers.Integral)
+            and not isinstance(max_retries, bool)
+            and max_retries >= 0
+            and isinstance(concurrency, numbers.Integral)
+            and not isinstance(concurrency, bool)
+            and concurrency >= 1
+        ):
+            raise ArenaError(
+                "openai backend: timeout must be a number > 0, backoff a number >= 0, max_retries an integer >= 0, "
+                f"concurrency an integer >= 1; got timeout={timeout!r}, backoff={backoff!r}, "
+                f"max_retries={max_retries!r}, concurrency={concurrency!r}"
+            )
         self.model = str(model)
         self.base_url = str(base_url).rstrip("/")
         self.timeout = float(timeout)
@@ -287,7 +308,7 @@ class OpenAIBackend:
     def _one(self, prompt: ChatPrompt, sampling: SamplingParams, seed: int | None) -> Completion:
         data = self._post("/chat/completions", self._body(prompt, sampling, seed))
         choices = data.get("choices") or []
-        if not choices or not isinstance(choices[0], dict):
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
             raise ArenaError(f"openai backend: response without choices: {str(data)[:200]}")
         choice = choices[0]
         try:  # a server's reply of another shape is an error that names it, not a TypeError from deep in here
@@ -355,9 +376,12 @@ class OpenAIBackend:
             if not isinstance(tok, dict):
                 raise ArenaError(f"openai backend: no prompt logprob for token {full_ids[i]} at position {i}")
             try:
-                values.append(float(tok.get("logprob", 0.0)))
+                value = float(tok.get("logprob", 0.0))
             except (TypeError, ValueError):
-                raise ArenaError(f"openai backend: malformed prompt logprob at position {i}: {tok!r}") from None
+                value = math.nan
+            if not math.isfinite(value):  # NaN or infinity would decide a constrained move (or break its softmax)
+                raise ArenaError(f"openai backend: malformed prompt logprob at position {i}: {tok!r}")
+            values.append(value)
         return Scored(prompt_ids, full_ids[len(prompt_ids) :], values)
 
     def _require(self, capability: str, message: str = "") -> None:

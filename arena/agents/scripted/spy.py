@@ -40,6 +40,7 @@ from arena.agents.base import BaseAgent, Info, Observation
 from arena.envs.scenes import AXIS, BAR, CHART_BG, FLOOR, MARKER, NEAR_HUES, PALETTE, SHADOW, SHAPES
 from arena.envs.spy import mentions_word
 from arena.envs.spy_words import CATEGORY, WORD_PAIRS
+from arena.envs.werewolf import flatten_speech
 
 _WORD = re.compile(r"Your secret word is: (.+)\.$", re.MULTILINE)
 _CLUE = re.compile(r"^\[(player_\d+)\] (.*)$")
@@ -269,7 +270,7 @@ class SpyScripted(BaseAgent):
         if legal is None:
             if "Name the civilians'" in text:
                 return self._guess(text)
-            return self._clue(text, mine, clues, me, believe_spy)
+            return self._clue(text, mine, clues, me, believe_spy, _max_chars(info))
         options = [t.strip("[]") for t in legal if t != "[abstain]"]
         scores = self.suspicion(text, me, mine, "image" if "image" in observation else "word")
         scores = {o: scores.get(o, 0) for o in options if not alive or o in alive}
@@ -346,7 +347,21 @@ class SpyScripted(BaseAgent):
         other = PARTNER.get(word.group(1).lower()) if word else None
         return set(word_facts(other)) if other else None
 
-    def _clue(self, text: str, mine: set[str], clues: dict[str, list[str]], me: str, believe_spy: bool) -> str:
+    def _clue(
+        self,
+        text: str,
+        mine: set[str],
+        clues: dict[str, list[str]],
+        me: str,
+        believe_spy: bool,
+        max_chars: int | None = None,
+    ) -> str:
+        """A new clue; ``max_chars`` is the game's clue limit: it cuts a longer clue, so a clue is new only when
+        its cut form is (facts that differ only past the cut would repeat an earlier clue, an invalid move)."""
+
+        def shown(clue: str) -> str:
+            return (flatten_speech(clue, max_chars) if max_chars else clue).lower()
+
         said_by_me = {f for c in clues.get(me, []) for f in facts_in(c)}
         said_by_others = Counter(f for p, cs in clues.items() if p != me for c in cs for f in set(facts_in(c)))
         guess = self._partner_facts(text) if believe_spy else None
@@ -372,9 +387,13 @@ class SpyScripted(BaseAgent):
             size = min(self.facts_per_clue + attempt // 4, len(pool))
             chosen = sorted(pool[int(i)] for i in self.rng.choice(len(pool), size=size, replace=False)) if pool else []
             clue = "; ".join(chosen) + "." if chosen else "It is hard to describe."
-            if clue.lower() not in used:
+            if shown(clue) not in used:
                 return clue
-        return f"{clue} ({me}, clue {len(clues.get(me, [])) + 1})"
+        count = len(clues.get(me, [])) + 1
+        fallback = f"{clue} ({me}, clue {count})"
+        if shown(fallback) in used:  # cut before the tag: lead with a short one that is mine alone
+            fallback = f"#{me.removeprefix('player_')}.{count} {clue}"
+        return fallback
 
     @staticmethod
     def _untested(mine: set[str], said_by_others: Counter, said_by_me: set[str]) -> list[str]:
@@ -398,6 +417,13 @@ class SpyScripted(BaseAgent):
         word = _WORD.search(text)
         mine = word.group(1).lower() if word else ""
         return PARTNER.get(mine, "I do not know")
+
+
+def _max_chars(info: Info) -> int | None:
+    """The clue limit a text turn declares (``infos[agent]["answer"]["max_chars"]``), or None."""
+    answer = (info or {}).get("answer")
+    limit = answer.get("max_chars") if isinstance(answer, dict) else None
+    return limit if isinstance(limit, int) and not isinstance(limit, bool) and limit > 1 else None
 
 
 class SpyNaiveScripted(SpyScripted):
