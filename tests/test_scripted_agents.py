@@ -1,4 +1,5 @@
-"""Scripted agents play only valid moves, also under odd but documented game options."""
+"""Scripted and user-defined agents: scripted ones play only valid moves, also under odd but documented game
+options; a `module:Class` spec builds an agent or says why not."""
 
 from __future__ import annotations
 
@@ -18,3 +19,16 @@ def test_scripted_spy_clues_stay_new_under_a_short_clue_limit(agent):
         agents = {s: make_agent(agent, "spy-v0", seed=seed * 100 + k) for k, s in enumerate(env.possible_agents)}
         result = arena.play(env, agents, seed=seed)
         assert not any(result.invalid_moves.values()), result.invalid_moves
+
+
+def test_a_module_class_spec_builds_an_agent_or_says_why_not():
+    """``module:Class`` specs: an agent class plays; a function that takes no ``seed`` and a class that is no agent
+    are one error each naming the spec (they once failed with a bare ``TypeError`` at the first move)."""
+    from arena.core.errors import ArenaError
+
+    agent = make_agent("arena.agents.random_agent:RandomAgent", "kuhn-poker-v0", seed=3)
+    assert arena.play(make("kuhn-poker-v0"), [agent, make_agent("random", "kuhn-poker-v0", seed=4)], seed=0).returns
+    with pytest.raises(ArenaError, match=r"'os.path:join' cannot be built as os.path:join\(seed=...\)"):
+        make_agent("os.path:join", "kuhn-poker-v0")
+    with pytest.raises(ArenaError, match="'multiprocessing.managers:Namespace' built a Namespace, not an agent"):
+        make_agent("multiprocessing.managers:Namespace", "kuhn-poker-v0")

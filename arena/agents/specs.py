@@ -57,9 +57,26 @@ def make_agent(agent_spec: str, env_id: str, seed: int | None = None) -> Agent:
         agent.name = agent_spec
         return agent
     if ":" in agent_spec and "." in kind:
-        return _load(agent_spec)(seed=seed)
+        return _build_user_agent(agent_spec, seed)
     choices = ", ".join([*available_agents(env_id), "llm:PATH", "module:Class"])
     raise ArenaError(f"unknown agent {agent_spec!r} for {env_id}; choose one of: {choices}")
+
+
+def _build_user_agent(entry_point: str, seed: int | None) -> Agent:
+    """``module:Class(seed=seed)``, refused in one line when it does not take ``seed`` or builds something without an
+    ``act`` method (``os.path:join`` once failed with a bare ``TypeError``, mid-tournament)."""
+    factory = _load(entry_point)
+    if not callable(factory):
+        raise ArenaError(f"agent {entry_point!r} is not a class or factory")
+    try:
+        agent = factory(seed=seed)
+    except TypeError as err:
+        raise ArenaError(f"agent {entry_point!r} cannot be built as {entry_point}(seed=...): {err}") from None
+    if not callable(getattr(agent, "act", None)):
+        raise ArenaError(
+            f"agent {entry_point!r} built a {type(agent).__name__}, not an agent (one with act(observation, info))"
+        )
+    return agent
 
 
 def check_agent_spec(agent_spec: str, env_id: str) -> None:
