@@ -290,6 +290,12 @@ def test_a_dotted_set_on_resume_changes_one_entry_and_keeps_the_others(tmp_path,
     assert result.exit_code == 0, result.output
     assert resumed[0].config.opponents == {"self": 1.0, "random": 0.5}
     assert resumed[0].pool.weights == {"self": 1.0, "random": 0.5}
+    # a finished run resumed without more iterations used to run its whole evaluation again
+    finished = _trainer(tmp_path / "c", iterations=0).save_checkpoint(tmp_path / "finished")
+    result = CliRunner().invoke(app, ["train", "--resume", str(finished), "--quiet", f"--set=out={tmp_path / 'd'}"])
+    assert isinstance(result.exception, ArenaError), result.output
+    assert "the run is at iteration 0 of its 0; --set iterations=N" in str(result.exception)
+    assert len(resumed) == 1
 
 
 def test_resume_reproduces_the_next_iteration(tmp_path):

@@ -54,6 +54,11 @@ def train(
         for item in set_ or []:
             apply_override({}, item)  # an unknown key or a malformed item fails before the checkpoint loads
         trainer = Trainer.resume(resume, sets=set_)  # e.g. --set iterations=40 to train further
+        if trainer.iteration >= trainer.config.iterations:  # else: the whole evaluation again, a second "after" line
+            raise ArenaError(
+                f"{resume}: the run is at iteration {trainer.iteration} of its {trainer.config.iterations}; "
+                f"--set iterations=N (N > {trainer.iteration}) trains further"
+            )
         torch.set_num_threads(trainer.config.threads)
     else:
         assert cfg is not None
