@@ -57,7 +57,8 @@ def train(
         if trainer.iteration >= trainer.config.iterations:  # else: the whole evaluation again, a second "after" line
             raise ArenaError(
                 f"{resume}: the run is at iteration {trainer.iteration} of its {trainer.config.iterations}; "
-                f"--set iterations=N (N > {trainer.iteration}) trains further"
+                f"--set iterations=N (N > {trainer.iteration}) trains further, and `arena eval ENV --agent "
+                f"me=llm:{resume}` evaluates it"
             )
         torch.set_num_threads(trainer.config.threads)
     else:
