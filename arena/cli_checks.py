@@ -4,10 +4,12 @@ naming the option and the value), and :class:`Interrupted`, how a command report
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 from arena.core.errors import ArenaError
+from arena.core.options import output_folder, writable
+
+__all__ = ["Interrupted", "at_least", "input_file", "output_file", "output_folder"]
 
 
 class Interrupted(Exception):
@@ -26,34 +28,8 @@ def output_file(path: Path | None, option: str) -> Path | None:
     parent = path.parent
     while not parent.exists():
         parent = parent.parent
-    if not _writable(parent):
+    if not writable(parent):
         raise ArenaError(f"{option} {path}: cannot write there ({parent} is not a writable folder)")
-    return path
-
-
-def _writable(folder: Path) -> bool:
-    """Whether a file can be created in ``folder`` (tried, since permission bits do not stop root)."""
-    if not folder.is_dir():
-        return False
-    try:
-        with tempfile.TemporaryFile(dir=folder):
-            return True
-    except OSError:
-        return False
-
-
-def output_folder(path: Path | None, option: str) -> Path | None:
-    """``path`` is, or can be made, a writable folder."""
-    if path is None:
-        return None
-    path = Path(path).expanduser()
-    if path.exists() and not path.is_dir():
-        raise ArenaError(f"{option} {path}: is a file, give a folder")
-    existing = path
-    while not existing.exists():
-        existing = existing.parent
-    if not _writable(existing):
-        raise ArenaError(f"{option} {path}: cannot write there ({existing} is not writable)")
     return path
 
 

@@ -416,7 +416,7 @@ def test_an_out_dir_that_is_a_file_is_refused_before_any_game_is_played(tmp_path
 
     monkeypatch.setattr(ws, "collect_examples", no_play)
     (tmp_path / "taken").write_text("x")
-    with pytest.raises(ArenaError, match="is a file; the warm-started model needs a folder"):
+    with pytest.raises(ArenaError, match="out_dir .*taken: is a file, give a folder"):
         ws.warmstart(cached_tiny_model(), tmp_path / "taken", env_ids=["tictactoe-v0"], steps=1)
 
 

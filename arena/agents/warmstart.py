@@ -55,7 +55,7 @@ from arena.agents.logits import completion_logits, image_completion_logits, pixe
 from arena.agents.prompts import INSTRUCTIONS_START, answer_spec
 from arena.agents.random_agent import RandomAgent
 from arena.core.errors import ArenaError
-from arena.core.options import integer_option, number_option
+from arena.core.options import integer_option, number_option, output_folder
 
 #: Defaults of :func:`warmstart` (see docs/agents.md for how they were chosen).
 #: Matches played per game, sized to a few thousand decisions each: Kuhn Poker's decisions repeat (a card
@@ -715,8 +715,7 @@ def warmstart(
         heldout_per_game=heldout_per_game,
         topups=topups,
     )
-    if out_dir is not None and Path(out_dir).exists() and not Path(out_dir).is_dir():
-        raise ArenaError(f"out_dir {out_dir} is a file; the warm-started model needs a folder")  # not after training
+    pass  # MUT  # before the collection and the training, not when saving after them
     backend = TransformersBackend(str(model_dir), device=device)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

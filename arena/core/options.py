@@ -1,12 +1,15 @@
 """Checks for options (a game's constructor, a model builder's, a training recipe's) that Python would take
 silently or crash on later: a true/false flag (``bool(nan)`` is True), a list (``tuple("abc")`` is three letters,
-``tuple(1.5)`` a ``TypeError``), a whole number (``True`` is an ``int``, ``2.5`` steps a crash deep in a loop) and a
-finite number (``nan`` passes every ``<`` test). Each wrong value is an :class:`ArenaError` that names the option."""
+``tuple(1.5)`` a ``TypeError``), a whole number (``True`` is an ``int``, ``2.5`` steps a crash deep in a loop), a
+finite number (``nan`` passes every ``<`` test), and an output folder (a file there, or a read-only place, found
+only when a long run saves). Each wrong value is an :class:`ArenaError` that names the option."""
 
 from __future__ import annotations
 
 import math
+import tempfile
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -46,3 +49,30 @@ def number_option(value: Any, name: str, *, positive: bool = False, hint: str = 
         note = f" ({hint})" if hint else ""
         raise ArenaError(f"{name} must be a number {'>' if positive else '>='} 0{note}, got {value!r}")
     return float(value)
+
+
+def writable(folder: Path) -> bool:
+    """Whether a file can be created in ``folder`` (tried, since permission bits do not stop root)."""
+    if not folder.is_dir():
+        return False
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
+
+
+def output_folder(path: Path | None, option: str) -> Path | None:
+    """``path`` is, or can be made, a writable folder (an output option: ``--out``, a config's ``out``), checked
+    before any work so that a run does not fail when it saves."""
+    if path is None:
+        return None
+    path = Path(path).expanduser()
+    if path.exists() and not path.is_dir():
+        raise ArenaError(f"{option} {path}: is a file, give a folder")
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if not writable(existing):
+        raise ArenaError(f"{option} {path}: cannot write there ({existing} is not writable)")
+    return path

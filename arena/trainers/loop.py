@@ -103,7 +103,7 @@ class Trainer:
     def __init__(self, config: TrainConfig, model_dir: str | Path, log: Log = print) -> None:
         import torch
 
-        from arena.cli_checks import output_folder
+        from arena.core.options import output_folder
         from arena.trainers.advantages import RoleBaseline
         from arena.trainers.memory import load_learner, reference_policy
 

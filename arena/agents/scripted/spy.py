@@ -37,6 +37,7 @@ from collections import Counter
 import numpy as np
 
 from arena.agents.base import BaseAgent, Info, Observation
+from arena.agents.prompts import answer_spec
 from arena.envs.scenes import AXIS, BAR, CHART_BG, FLOOR, MARKER, NEAR_HUES, PALETTE, SHADOW, SHAPES
 from arena.envs.spy import mentions_word
 from arena.envs.spy_words import CATEGORY, WORD_PAIRS
@@ -270,7 +271,7 @@ class SpyScripted(BaseAgent):
         if legal is None:
             if "Name the civilians'" in text:
                 return self._guess(text)
-            return self._clue(text, mine, clues, me, believe_spy, _max_chars(info))
+            return self._clue(text, mine, clues, me, believe_spy, answer_spec(info).max_chars)
         options = [t.strip("[]") for t in legal if t != "[abstain]"]
         scores = self.suspicion(text, me, mine, "image" if "image" in observation else "word")
         scores = {o: scores.get(o, 0) for o in options if not alive or o in alive}
@@ -417,13 +418,6 @@ class SpyScripted(BaseAgent):
         word = _WORD.search(text)
         mine = word.group(1).lower() if word else ""
         return PARTNER.get(mine, "I do not know")
-
-
-def _max_chars(info: Info) -> int | None:
-    """The clue limit a text turn declares (``infos[agent]["answer"]["max_chars"]``), or None."""
-    answer = (info or {}).get("answer")
-    limit = answer.get("max_chars") if isinstance(answer, dict) else None
-    return limit if isinstance(limit, int) and not isinstance(limit, bool) and limit > 1 else None
 
 
 class SpyNaiveScripted(SpyScripted):
