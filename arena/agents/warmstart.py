@@ -715,7 +715,7 @@ def warmstart(
         heldout_per_game=heldout_per_game,
         topups=topups,
     )
-    pass  # MUT  # before the collection and the training, not when saving after them
+    output_folder(out_dir, "out_dir")  # before the collection and the training, not when saving after them
     backend = TransformersBackend(str(model_dir), device=device)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
